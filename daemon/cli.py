@@ -1,0 +1,63 @@
+"""The `wamd` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from daemon import log
+
+
+def _cmd_vectors_check(args: argparse.Namespace) -> int:
+    from daemon.vectors.report import UnknownVectorFile, replay_file
+
+    passed = failed = 0
+    for raw in args.paths:
+        path = Path(raw)
+        try:
+            kind, results = replay_file(path)
+        except (OSError, ValueError, UnknownVectorFile) as exc:
+            print(f"{path}: cannot replay: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        file_failed = [r for r in results if not r.ok]
+        passed += len(results) - len(file_failed)
+        failed += len(file_failed)
+        print(f"{path} ({kind.value}): {len(results) - len(file_failed)} passed, {len(file_failed)} failed")
+        for result in file_failed:
+            print(f"  FAIL {result.name}: {result.detail}")
+        if args.verbose:
+            for result in results:
+                if result.ok:
+                    print(f"  ok   {result.name}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wamd", description="Self-hosted WhatsApp daemon")
+    parser.add_argument("--log-format", choices=["json", "console"], default="json")
+    parser.add_argument("--log-level", default="info")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    vectors = sub.add_parser("vectors", help="replay vector files from independent implementations")
+    vectors_sub = vectors.add_subparsers(dest="vectors_command", required=True)
+    check = vectors_sub.add_parser("check", help="replay vector files; the kind is detected")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
+    check.set_defaults(func=_cmd_vectors_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log.configure(args.log_format, args.log_level)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
