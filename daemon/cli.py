@@ -25,7 +25,8 @@ def _cmd_vectors_check(args: argparse.Namespace) -> int:
         file_failed = [r for r in results if not r.ok]
         passed += len(results) - len(file_failed)
         failed += len(file_failed)
-        print(f"{path} ({kind.value}): {len(results) - len(file_failed)} passed, {len(file_failed)} failed")
+        ok_count = len(results) - len(file_failed)
+        print(f"{path} ({kind.value}): {ok_count} passed, {len(file_failed)} failed")
         for result in file_failed:
             print(f"  FAIL {result.name}: {result.detail}")
         if args.verbose:

@@ -29,7 +29,7 @@ def detect_kind(doc: Any) -> VectorKind:
         raise UnknownVectorFile("vector file is not a JSON object")
     if "handshake_trace" in doc and "transport" in doc:
         return VectorKind.NOISE
-    if "pairwise_messages" in doc or "group" in doc and "alice" in doc:
+    if "pairwise_messages" in doc or ("group" in doc and "alice" in doc):
         return VectorKind.SIGNAL
     if isinstance(doc.get("vectors"), list) and "conventions" in doc:
         return VectorKind.BINARY
