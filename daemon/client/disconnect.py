@@ -1,0 +1,90 @@
+"""What to do when a connection ends: one table from stream-error / failure code to an action.
+
+WhatsApp ends connections with ``<stream:error code=…>`` (or a ``<conflict type=…>`` child) and
+refuses logins with ``<failure reason=…>``. Each code maps to exactly one action; the client logs
+the code, the reason and the decision, and the manager never second-guesses the table.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from daemon.client.state import Trigger
+
+
+class DisconnectAction(enum.Enum):
+    RECONNECT_NOW = "reconnect_now"
+    BACK_OFF = "back_off"
+    LOGGED_OUT = "logged_out"
+    REPLACED = "replaced"
+    OUTDATED = "outdated"
+    BANNED = "banned"
+
+
+class StreamCode(enum.IntEnum):
+    LOGGED_OUT = 401
+    BANNED = 403
+    CONNECTION_LOST = 408
+    MULTIDEVICE_MISMATCH = 411
+    CONNECTION_CLOSED = 428
+    REPLACED = 440
+    CLIENT_OUTDATED = 405
+    BAD_SESSION = 500
+    SERVICE_UNAVAILABLE = 503
+    RESTART_REQUIRED = 515
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: DisconnectAction
+    code: int | None
+    reason: str
+
+    @property
+    def trigger(self) -> Trigger:
+        return _TRIGGERS[self.action]
+
+    @property
+    def reconnects(self) -> bool:
+        return self.action in (DisconnectAction.RECONNECT_NOW, DisconnectAction.BACK_OFF)
+
+
+_TRIGGERS = {
+    DisconnectAction.RECONNECT_NOW: Trigger.PAIRED_RESTART,
+    DisconnectAction.BACK_OFF: Trigger.CONNECTION_LOST,
+    DisconnectAction.LOGGED_OUT: Trigger.LOGGED_OUT,
+    DisconnectAction.REPLACED: Trigger.REPLACED,
+    DisconnectAction.OUTDATED: Trigger.OUTDATED,
+    DisconnectAction.BANNED: Trigger.BANNED,
+}
+
+# The table the docs show. Codes not listed (500, 503, 408, 428, network errors, timeouts and
+# anything unknown) back off with full jitter: retrying is safe, storming is not.
+POLICY: dict[int, tuple[DisconnectAction, str]] = {
+    515: (DisconnectAction.RECONNECT_NOW, "stream restart required (after pairing or by server)"),
+    401: (DisconnectAction.LOGGED_OUT, "device removed or logged out; credentials retired"),
+    # 411 means the primary and this companion disagree about multi-device: re-pair needed.
+    411: (DisconnectAction.LOGGED_OUT, "multi-device mismatch; re-pairing needed"),
+    440: (DisconnectAction.REPLACED, "another connection replaced this one"),
+    405: (DisconnectAction.OUTDATED, "client version outdated; update client_version"),
+    403: (DisconnectAction.BANNED, "account forbidden or banned"),
+    500: (DisconnectAction.BACK_OFF, "server bad session"),
+    503: (DisconnectAction.BACK_OFF, "service unavailable"),
+    408: (DisconnectAction.BACK_OFF, "connection lost"),
+    428: (DisconnectAction.BACK_OFF, "connection closed"),
+}
+
+
+def decide(code: int | None, conflict: str | None = None, detail: str = "") -> Decision:
+    """Classifies an ended connection. ``code`` is the stream-error code or failure reason,
+    ``conflict`` the type of a ``<conflict>`` child (``replaced`` or ``device_removed``)."""
+    if conflict == "replaced":
+        return Decision(DisconnectAction.REPLACED, code or 440, "conflict: replaced")
+    if conflict == "device_removed":
+        return Decision(DisconnectAction.LOGGED_OUT, code or 401, "conflict: device removed")
+    if code is not None and code in POLICY:
+        action, reason = POLICY[code]
+        return Decision(action, code, reason)
+    reason = detail or ("network error or timeout" if code is None else f"unknown code {code}")
+    return Decision(DisconnectAction.BACK_OFF, code, reason)

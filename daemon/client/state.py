@@ -1,0 +1,114 @@
+"""The connection state machine of one session, written as a table (h11 style).
+
+``new → pairing → connecting → connected → backing_off → (logged_out | replaced | outdated |
+banned | stopped)``. The table maps (state, event) to the next state; anything not in the table
+is an illegal transition and raises :class:`IllegalTransition` naming both. The async client
+feeds events and persists every transition (with its reason and time) before acting on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class SessionState(enum.Enum):
+    NEW = "new"
+    PAIRING = "pairing"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    BACKING_OFF = "backing_off"
+    LOGGED_OUT = "logged_out"
+    REPLACED = "replaced"
+    OUTDATED = "outdated"
+    BANNED = "banned"
+    STOPPED = "stopped"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset(
+    {
+        SessionState.LOGGED_OUT,
+        SessionState.REPLACED,
+        SessionState.OUTDATED,
+        SessionState.BANNED,
+    }
+)
+
+
+class Trigger(enum.Enum):
+    START_PAIRING = "start_pairing"
+    CONNECT = "connect"
+    LOGGED_IN = "logged_in"
+    PAIRED_RESTART = "paired_restart"
+    CONNECTION_LOST = "connection_lost"
+    RETRY_DUE = "retry_due"
+    LOGGED_OUT = "logged_out"
+    REPLACED = "replaced"
+    OUTDATED = "outdated"
+    BANNED = "banned"
+    STOP = "stop"
+
+
+S = SessionState
+T = Trigger
+
+TRANSITIONS: dict[tuple[SessionState, Trigger], SessionState] = {
+    (S.NEW, T.START_PAIRING): S.PAIRING,
+    (S.NEW, T.CONNECT): S.CONNECTING,
+    (S.PAIRING, T.PAIRED_RESTART): S.CONNECTING,
+    (S.PAIRING, T.CONNECTION_LOST): S.BACKING_OFF,
+    (S.CONNECTING, T.LOGGED_IN): S.CONNECTED,
+    (S.CONNECTING, T.CONNECTION_LOST): S.BACKING_OFF,
+    (S.CONNECTED, T.CONNECTION_LOST): S.BACKING_OFF,
+    # 515 after login (stream restart) reconnects at once without a backoff delay.
+    (S.CONNECTED, T.PAIRED_RESTART): S.CONNECTING,
+    (S.CONNECTING, T.PAIRED_RESTART): S.CONNECTING,
+    (S.BACKING_OFF, T.RETRY_DUE): S.CONNECTING,
+    (S.BACKING_OFF, T.START_PAIRING): S.PAIRING,
+    (S.STOPPED, T.CONNECT): S.CONNECTING,
+    (S.STOPPED, T.START_PAIRING): S.PAIRING,
+    # A replaced session reconnects only when a person asks (no automatic loop).
+    (S.REPLACED, T.CONNECT): S.CONNECTING,
+    (S.OUTDATED, T.CONNECT): S.CONNECTING,
+}
+for _state in (S.PAIRING, S.CONNECTING, S.CONNECTED, S.BACKING_OFF):
+    TRANSITIONS[(_state, T.LOGGED_OUT)] = S.LOGGED_OUT
+    TRANSITIONS[(_state, T.REPLACED)] = S.REPLACED
+    TRANSITIONS[(_state, T.OUTDATED)] = S.OUTDATED
+    TRANSITIONS[(_state, T.BANNED)] = S.BANNED
+for _state in SessionState:
+    if _state is not S.STOPPED:
+        TRANSITIONS[(_state, T.STOP)] = S.STOPPED
+
+
+class IllegalTransition(RuntimeError):
+    def __init__(self, state: SessionState, trigger: Trigger) -> None:
+        super().__init__(f"no transition from {state.value!r} on {trigger.value!r}")
+        self.state = state
+        self.trigger = trigger
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One persisted step: what happened, why, and when (``at`` is unix seconds)."""
+
+    from_state: SessionState
+    to_state: SessionState
+    trigger: Trigger
+    reason: str
+    at: float
+
+
+def next_state(state: SessionState, trigger: Trigger) -> SessionState:
+    try:
+        return TRANSITIONS[(state, trigger)]
+    except KeyError:
+        raise IllegalTransition(state, trigger) from None
+
+
+def transition(state: SessionState, trigger: Trigger, reason: str, now: float) -> Transition:
+    return Transition(state, next_state(state, trigger), trigger, reason, now)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon import config as cfg
+
+
+def test_defaults_are_the_real_service() -> None:
+    config = cfg.load(None, environ={})
+    assert config.whatsapp.ws_url == "wss://web.whatsapp.com/ws/chat"
+    assert config.whatsapp.root_public_key == (
+        "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b"
+    )
+    assert config.http.host == "127.0.0.1"
+    assert config.storage.database_path == Path("state/wamd.db")
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    path = tmp_path / "wamd.toml"
+    path.write_text(
+        '[http]\nport = 9000\napi_key = "file"\n[storage]\nstate_dir = "/var/lib/wamd"\n'
+    )
+    config = cfg.load(path, environ={"WAMD_HTTP_PORT": "9100", "OTHER": "x"})
+    assert config.http.port == 9100
+    assert config.http.api_key == "file"
+    assert config.storage.database_path == Path("/var/lib/wamd/wamd.db")
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "needle"),
+    [
+        ("[http]\nport = 'abc'\n", {}, "http.port"),
+        ("[nope]\nx = 1\n", {}, "[nope]"),
+        ("[http]\ncolour = 1\n", {}, "colour"),
+        ("", {"WAMD_WHATSAPP_ROOT_PUBLIC_KEY": "zz"}, "root_public_key"),
+        ("", {"WAMD_WHATSAPP_CLIENT_VERSION": "2.3000"}, "client_version"),
+        ("[log]\nformat = 'xml'\n", {}, "log.format"),
+        ("not toml [", {}, "not valid TOML"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    tmp_path: Path, text: str, env: dict[str, str], needle: str
+) -> None:
+    path = tmp_path / "wamd.toml"
+    path.write_text(text)
+    with pytest.raises(cfg.ConfigError, match=None) as info:
+        cfg.load(path, environ=env)
+    assert needle in str(info.value)
