@@ -1,0 +1,275 @@
+"""The websocket transport: the one module of daemon/wire that does I/O.
+
+It opens the websocket the way WhatsApp Web does (``Origin: https://web.whatsapp.com``, binary
+messages, no permessage-deflate, no proxy, no websocket-level pings: liveness is the client's
+application-level keepalive), runs the Noise handshake as initiator with the pure cores, and then
+carries encrypted binary nodes. Every wait is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.datastructures import HeadersLike
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.typing import Origin
+
+from daemon.binary import Node, marshal, unmarshal
+from daemon.crypto.curve import KeyPair
+from daemon.wire.certs import WA_ROOT_PUBLIC_KEY, VerifiedChain
+from daemon.wire.errors import (
+    ConnectFailed,
+    DecryptError,
+    TransportClosed,
+    TransportTimeout,
+)
+from daemon.wire.frames import (
+    LENGTH_SIZE,
+    MAX_FRAME_LENGTH,
+    ConnectionIntro,
+    FrameReader,
+    FrameWriter,
+)
+from daemon.wire.noise import NoiseInitiator, NoiseTransport
+
+_T = TypeVar("_T")
+
+WA_WEBSOCKET_URL = "wss://web.whatsapp.com/ws/chat"
+WA_ORIGIN = "https://web.whatsapp.com"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportConfig:
+    """Where and how to connect. Defaults are the real service's; the sandbox overrides them."""
+
+    url: str = WA_WEBSOCKET_URL
+    """The websocket endpoint."""
+    origin: str = WA_ORIGIN
+    """Sent as the Origin header, as a browser would."""
+    root_key: bytes = WA_ROOT_PUBLIC_KEY
+    """The certificate root the server's chain must lead to."""
+    intro: ConnectionIntro = field(default_factory=ConnectionIntro)
+    """Connection header (the Noise prologue) and optional edge routing info."""
+    user_agent: str | None = None
+    """A User-Agent header, or None to send none (as WhatsApp Web's websocket does not)."""
+    connect_timeout: float = 20.0
+    """Seconds for TCP, TLS and the HTTP upgrade."""
+    handshake_timeout: float = 20.0
+    """Seconds for the whole Noise handshake (both WhatsApp clients use 20 s)."""
+    send_timeout: float = 20.0
+    """Seconds a send may wait for the socket to drain."""
+    receive_timeout: float = 120.0
+    """Default seconds ``receive_node`` waits for a frame; the keepalive keeps traffic flowing."""
+    close_timeout: float = 5.0
+    """Seconds to wait for the closing handshake before dropping the TCP connection."""
+    max_message_size: int = 4 * (MAX_FRAME_LENGTH + LENGTH_SIZE)
+    """Largest websocket message accepted: room for several maximal frames in one message."""
+    ssl_context: ssl.SSLContext | None = None
+    """TLS settings for wss:// URLs; None means the system defaults."""
+
+
+class NoiseWebSocket:
+    """An established connection: send and receive binary nodes (or raw node plaintexts)."""
+
+    def __init__(
+        self,
+        websocket: ClientConnection,
+        reader: FrameReader,
+        writer: FrameWriter,
+        transport: NoiseTransport,
+        server: VerifiedChain,
+        config: TransportConfig,
+        pending: collections.deque[bytes],
+    ) -> None:
+        self._websocket = websocket
+        self._reader = reader
+        self._writer = writer
+        self._transport = transport
+        self._config = config
+        self._pending = pending
+        self._send_lock = asyncio.Lock()
+        self._receive_lock = asyncio.Lock()
+        self.server = server
+        """The server's verified certificate chain (its static key is ``server.server_static``)."""
+
+    async def send_node(self, node: Node) -> None:
+        await self.send_frame(marshal(node))
+
+    async def receive_node(self, timeout: float | None = None) -> Node:
+        """The next node; a frame that does not unmarshal raises daemon.binary.DecodeError."""
+        return unmarshal(await self.receive_frame(timeout))
+
+    async def send_frame(self, plaintext: bytes) -> None:
+        """Encrypts and sends one frame (a marshalled node, flag byte included)."""
+        # Encryption and the write happen under one lock so frames reach the wire in counter order.
+        async with self._send_lock:
+            encrypted = self._writer.encode(self._transport.encrypt(plaintext))
+            try:
+                await _bounded(self._websocket.send(encrypted), self._config.send_timeout, "send")
+            except TransportTimeout:
+                # The frame may be half written and its counter is spent: the stream is unusable,
+                # and a peer that does not read would not take a close frame either.
+                await _abort(self._websocket)
+                raise
+
+    async def receive_frame(self, timeout: float | None = None) -> bytes:
+        """The next decrypted frame. A frame that fails authentication closes the connection."""
+        limit = self._config.receive_timeout if timeout is None else timeout
+        async with self._receive_lock:
+            body = await _next_body(self._websocket, self._reader, self._pending, limit)
+            try:
+                return self._transport.decrypt(body)
+            except DecryptError:
+                await self.close()
+                raise
+
+    async def close(self) -> None:
+        await _close(self._websocket, self._config.close_timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._websocket.close_code is not None
+
+
+async def connect(
+    config: TransportConfig,
+    *,
+    static: KeyPair,
+    client_payload: Callable[[], bytes],
+    now: Callable[[], float] = time.time,
+    ephemeral: KeyPair | None = None,
+) -> NoiseWebSocket:
+    """Opens the websocket and runs the handshake as initiator.
+
+    ``static`` is the device's Noise key (its login credential); ``client_payload`` builds the
+    serialized ClientPayload (login or registration) once the server is verified; ``now`` is
+    the clock the certificate validity is checked against. Raises ConnectFailed,
+    TransportTimeout, TransportClosed, HandshakeError or CertificateError; on any failure the
+    websocket is closed.
+    """
+    websocket = await _open(config)
+    try:
+        return await _bounded(
+            _handshake(websocket, config, static, client_payload, now, ephemeral),
+            config.handshake_timeout,
+            "handshake",
+        )
+    except BaseException:
+        await _close(websocket, config.close_timeout)
+        raise
+
+
+async def _open(config: TransportConfig) -> ClientConnection:
+    headers: HeadersLike = {"Cache-Control": "no-cache", "Pragma": "no-cache"}
+    try:
+        return await ws_connect(
+            config.url,
+            origin=Origin(config.origin),
+            additional_headers=headers,
+            user_agent_header=config.user_agent,
+            compression=None,
+            proxy=None,
+            open_timeout=config.connect_timeout,
+            ping_interval=None,
+            close_timeout=config.close_timeout,
+            max_size=config.max_message_size,
+            ssl=config.ssl_context if config.url.startswith("wss://") else None,
+        )
+    except InvalidStatus as exc:
+        code = exc.response.status_code
+        raise ConnectFailed(f"{config.url} refused the upgrade: HTTP {code}", code) from exc
+    except TimeoutError as exc:
+        raise TransportTimeout(f"connecting to {config.url} timed out") from exc
+    except (OSError, InvalidHandshake, InvalidURI) as exc:
+        raise ConnectFailed(f"cannot open {config.url}: {exc}") from exc
+
+
+async def _handshake(
+    websocket: ClientConnection,
+    config: TransportConfig,
+    static: KeyPair,
+    client_payload: Callable[[], bytes],
+    now: Callable[[], float],
+    ephemeral: KeyPair | None,
+) -> NoiseWebSocket:
+    initiator = NoiseInitiator(
+        static, root_key=config.root_key, ephemeral=ephemeral, prologue=config.intro.header
+    )
+    writer = FrameWriter(config.intro)
+    reader = FrameReader()
+    pending: collections.deque[bytes] = collections.deque()
+    await _send(websocket, writer.encode(initiator.client_hello()))
+    server_hello = await _next_body(websocket, reader, pending, config.handshake_timeout)
+    verified = initiator.read_server_hello(server_hello, now=now())
+    finish, transport = initiator.client_finish(client_payload())
+    await _send(websocket, writer.encode(finish))
+    return NoiseWebSocket(websocket, reader, writer, transport, verified, config, pending)
+
+
+async def _send(websocket: ClientConnection, data: bytes) -> None:
+    try:
+        await websocket.send(data)
+    except ConnectionClosed as exc:
+        raise TransportClosed(f"websocket closed while sending: {exc}") from exc
+
+
+async def _next_body(
+    websocket: ClientConnection,
+    reader: FrameReader,
+    pending: collections.deque[bytes],
+    timeout: float,
+) -> bytes:
+    """The next frame body, reading websocket messages until one completes."""
+    async with _deadline(timeout, "receive"):
+        while not pending:
+            try:
+                message = await websocket.recv()
+            except ConnectionClosed as exc:
+                raise TransportClosed(f"websocket closed: {exc}") from exc
+            # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
+            if isinstance(message, bytes):
+                pending.extend(reader.feed(message))
+        return pending.popleft()
+
+
+async def _bounded(operation: Awaitable[_T], seconds: float, what: str) -> _T:
+    async with _deadline(seconds, what):
+        try:
+            return await operation
+        except ConnectionClosed as exc:
+            raise TransportClosed(f"websocket closed during {what}: {exc}") from exc
+
+
+@contextlib.asynccontextmanager
+async def _deadline(seconds: float, what: str) -> AsyncIterator[None]:
+    """asyncio.timeout, raising our TransportTimeout instead of TimeoutError."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise TransportTimeout(f"{what} timed out after {seconds} s") from exc
+
+
+async def _close(websocket: ClientConnection, seconds: float) -> None:
+    """Closes gracefully, or drops the TCP connection when the peer does not take our bytes."""
+    try:
+        async with asyncio.timeout(seconds):
+            await websocket.close()
+    except TimeoutError:
+        await _abort(websocket)
+
+
+async def _abort(websocket: ClientConnection) -> None:
+    websocket.transport.abort()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1.0):
+            await websocket.wait_closed()
