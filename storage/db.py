@@ -1,0 +1,488 @@
+"""One SQLite database file, one connection, and the only transaction boundary.
+
+Theory of operation
+-------------------
+Every statement runs on one aiosqlite connection, which owns one worker thread; writes are
+therefore serialized by construction. What the thread cannot give is isolation between asyncio
+tasks: a transaction spans several awaits, and on a shared connection another task's statement
+would land *inside* it (a read would see uncommitted rows, a write would be committed or rolled
+back with someone else's work). So an ``asyncio.Lock`` is held for the whole of a transaction,
+and every statement issued outside one takes the same lock.
+
+``async with db.transaction():`` is the boundary callers see:
+
+* The outermost use takes the lock and runs ``BEGIN IMMEDIATE`` (the write lock is taken up
+  front, so a transaction never fails half-way with SQLITE_BUSY on its first write). A normal
+  exit commits; an exception rolls everything back and propagates.
+* **Nesting joins.** A task already inside a transaction that enters ``transaction()`` again
+  joins it through a ``SAVEPOINT``: an exception leaving the inner block undoes only the inner
+  block's writes and propagates; if the outer block catches it, the outer transaction goes on
+  and commits the rest. This is what lets a repository make its own multi-statement writes
+  atomic while also taking part in the caller's transaction. Repositories never commit.
+* Ownership is per task. A task spawned from inside a transaction is *not* part of it: its
+  statements wait until the transaction ends. Awaiting such a task from inside the transaction
+  therefore deadlocks; don't.
+* If SQLite itself aborts the transaction after an error (e.g. a full disk), every later
+  statement in it and the commit raise :class:`~storage.errors.TransactionError`, so nothing
+  runs in autocommit mode by accident.
+
+A statement that has been handed to the worker thread runs to completion even if the awaiting
+task is cancelled; the cancellation is re-raised once it has finished. This keeps the invariant
+that, whenever no statement of ours is awaited, the worker is idle and the connection's
+transaction state is known; cancelling a task inside a transaction rolls it back.
+
+Durability
+----------
+``synchronous=FULL`` is the default. In WAL mode both NORMAL and FULL survive a crash of the
+process (SIGKILL included; the tests check it), and neither can corrupt the file. They differ on
+power loss or an OS crash: with NORMAL the last commits before the failure may be rolled back.
+wamd acknowledges a stanza to the server once its transaction commits (persist before ack) and
+writes identities that cannot be re-created, so a commit must be on disk when it returns. The
+price is one fsync per commit (about 0.3 ms here, ~3000 commits/s); ``Synchronous.NORMAL`` is
+available for throwaway databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import aiosqlite
+
+from storage.errors import (
+    Constraint,
+    ConstraintViolation,
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    StorageError,
+    TransactionError,
+)
+
+if TYPE_CHECKING:
+    from storage.migrate import Migration
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "FILE_MODE",
+    "Clock",
+    "Database",
+    "Row",
+    "Synchronous",
+    "utc_now",
+]
+
+Row = tuple[Any, ...]
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+# The database holds private keys: owner read/write only, whatever the umask says.
+FILE_MODE = 0o600
+# Only another process (a second wamd, the CLI, sqlite3 shell) can hold the file's lock; our
+# own tasks queue on the asyncio lock. Five seconds rides out a checkpoint or a backup step.
+DEFAULT_BUSY_TIMEOUT_MS = 5_000
+
+
+class Synchronous(enum.StrEnum):
+    """SQLite's ``PRAGMA synchronous`` levels that make sense with WAL (see module docstring)."""
+
+    NORMAL = "NORMAL"
+    FULL = "FULL"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_CONSTRAINTS = {
+    "SQLITE_CONSTRAINT_FOREIGNKEY": Constraint.FOREIGN_KEY,
+    "SQLITE_CONSTRAINT_UNIQUE": Constraint.UNIQUE,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": Constraint.UNIQUE,
+    "SQLITE_CONSTRAINT_CHECK": Constraint.CHECK,
+    "SQLITE_CONSTRAINT_NOTNULL": Constraint.NOT_NULL,
+    "SQLITE_CONSTRAINT_TRIGGER": Constraint.TRIGGER,
+}
+_UNAVAILABLE = {
+    "SQLITE_BUSY": "the database is locked by another connection",
+    "SQLITE_LOCKED": "the database is locked by another connection",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "I/O error",
+    "SQLITE_CANTOPEN": "cannot open the database file",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_PROTOCOL": "WAL locking protocol error",
+    "SQLITE_NOLFS": "large files are not supported",
+}
+_CORRUPT = {
+    "SQLITE_CORRUPT": "the database image is malformed",
+    "SQLITE_NOTADB": "the file is not a SQLite database",
+}
+
+
+def translate_error(exc: sqlite3.Error | sqlite3.Warning, sql: str) -> StorageError:
+    """Map a sqlite3 exception to the storage error a caller can act on."""
+    name: str = getattr(exc, "sqlite_errorname", None) or ""
+    primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    if isinstance(exc, sqlite3.IntegrityError) or primary == "SQLITE_CONSTRAINT":
+        return ConstraintViolation(_CONSTRAINTS.get(name, Constraint.OTHER), str(exc))
+    if primary in _CORRUPT:
+        return DatabaseCorrupt(f"{_CORRUPT[primary]} ({exc})")
+    if primary in _UNAVAILABLE:
+        return DatabaseUnavailable(f"{_UNAVAILABLE[primary]} ({exc})")
+    statement = " ".join(sql.split())[:120]
+    return StorageError(f"SQLite error {name or type(exc).__name__}: {exc} [in: {statement}]")
+
+
+async def _run_to_completion(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` to the end even if the caller is cancelled meanwhile, then re-raise the
+    cancellation. Used for every call into the worker thread, which cannot be interrupted."""
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller is cancelled and will not look at it
+        raise asyncio.CancelledError
+    return task.result()
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite opens it, or tighten an existing
+    one. SQLite gives the -wal and -shm files the main file's mode."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, FILE_MODE)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot open {path}: {exc.strerror}") from exc
+    try:
+        # os.open's mode is filtered by the umask, and an existing file keeps its mode.
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot make {path} private (mode 0600): {exc}") from exc
+    finally:
+        os.close(fd)
+
+
+class Database:
+    """One open database file. Create with :meth:`open`; close with :meth:`close`.
+
+    ``execute``/``execute_many``/``fetch_*`` are for the repositories in ``storage/``; code
+    above storage uses repositories and :meth:`transaction` only.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+        self._conn: aiosqlite.Connection | None = conn
+        self._path = path
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+        self._aborted = False
+        self._poisoned: str | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = utc_now,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        synchronous: Synchronous = Synchronous.FULL,
+        migrations: Sequence[Migration] | None = None,
+    ) -> Self:
+        """Open (creating if needed) the file at ``path``, configure it and migrate it.
+
+        ``migrations`` defaults to the ones shipped in ``storage/migrations``.
+        Raises DatabaseUnavailable/DatabaseCorrupt, SchemaTooNew or MigrationError.
+        """
+        from storage.migrate import apply_migrations, load_migrations
+
+        file = Path(path)
+        if str(path) in ("", ":memory:"):
+            raise ValueError("storage keeps auth state in a file; give a path, not :memory:")
+        _create_private_file(file)
+        try:
+            conn = await aiosqlite.connect(
+                file, isolation_level=None, timeout=busy_timeout_ms / 1000
+            )
+        except sqlite3.Error as exc:
+            raise translate_error(exc, "<connect>") from exc
+        db = cls(conn, file, clock)
+        try:
+            await db._configure(busy_timeout_ms, synchronous)
+            await apply_migrations(db, load_migrations() if migrations is None else migrations)
+        except BaseException:
+            await db._close_connection()
+            raise
+        return db
+
+    async def _configure(self, busy_timeout_ms: int, synchronous: Synchronous) -> None:
+        await self.fetch_all(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = await self.fetch_one("PRAGMA journal_mode = WAL")
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise DatabaseUnavailable(f"{self._path}: cannot switch to WAL mode (got {mode!r})")
+        await self.fetch_all(f"PRAGMA synchronous = {synchronous.value}")
+        await self.fetch_all("PRAGMA foreign_keys = ON")
+        enabled = await self.fetch_one("PRAGMA foreign_keys")
+        if enabled is None or enabled[0] != 1:
+            raise DatabaseUnavailable("this SQLite build cannot enforce foreign keys")
+        # Freed pages are zeroed: a consumed one-time prekey or a deleted Signal session must
+        # not linger in the file, or forward secrecy is only nominal.
+        await self.fetch_all("PRAGMA secure_delete = ON")
+        # Schema code (triggers, views) may not call functions that have side effects.
+        await self.fetch_all("PRAGMA trusted_schema = OFF")
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def now(self) -> datetime:
+        """The current time from the injected clock (timezone-aware)."""
+        return self._clock()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task is inside :meth:`transaction`."""
+        return self._owns()
+
+    def _owns(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._poisoned is not None:
+            raise DatabaseUnavailable(self._poisoned)
+        if self._conn is None:
+            raise DatabaseUnavailable(f"{self._path} is closed")
+        return self._conn
+
+    # ---------------------------------------------------------------- transactions
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """The transaction boundary: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back by an
+        exception. Nested use by the same task joins through a savepoint; other tasks wait.
+        See the module docstring for the details and for cancellation."""
+        return _Transaction(self)
+
+    async def _enter(self) -> str | None:
+        task = asyncio.current_task()
+        if task is None:
+            raise TransactionError("transaction() needs a running asyncio task")
+        if self._owner is task:
+            self._depth += 1
+            savepoint = f"wamd_sp_{self._depth}"
+            try:
+                await self._run(
+                    f"SAVEPOINT {savepoint}", lambda c: c.execute(f"SAVEPOINT {savepoint}")
+                )
+            except BaseException:
+                self._depth -= 1
+                raise
+            return savepoint
+        await self._lock.acquire()
+        try:
+            await self._run("BEGIN IMMEDIATE", lambda c: c.execute("BEGIN IMMEDIATE"))
+        except BaseException:
+            try:
+                await self._rollback_if_open()
+            finally:
+                self._lock.release()
+            raise
+        self._owner = task
+        self._depth = 0
+        self._aborted = False
+        return None
+
+    async def _exit(self, savepoint: str | None, failed: bool) -> None:
+        if savepoint is not None:
+            self._depth -= 1
+            if self._aborted:
+                return  # SQLite dropped the savepoints with the transaction; the outer ends it
+            if failed:
+                await self._statement(f"ROLLBACK TO {savepoint}", check_aborted=False)
+            await self._statement(f"RELEASE {savepoint}", check_aborted=False)
+            return
+        try:
+            if not failed:
+                if self._aborted:
+                    raise TransactionError(
+                        "SQLite aborted this transaction after an earlier error; "
+                        "nothing of it was committed"
+                    )
+                await self._statement("COMMIT", check_aborted=False)
+        finally:
+            try:
+                # Covers the exception path and a COMMIT that failed but left the transaction
+                # open (SQLITE_BUSY): the next task must find the connection idle.
+                await self._rollback_if_open()
+            finally:
+                self._owner = None
+                self._depth = 0
+                self._aborted = False
+                self._lock.release()
+
+    async def _rollback_if_open(self) -> None:
+        conn = self._conn
+        if conn is None or self._poisoned is not None or not conn.in_transaction:
+            return
+        try:
+            await _run_to_completion(_execute(conn, "ROLLBACK"))
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            # The connection's state is unknown now; refuse to guess with an identity at stake.
+            self._poisoned = f"rollback failed, reopen the database: {translate_error(exc, '')}"
+            raise DatabaseUnavailable(self._poisoned) from exc
+
+    # ---------------------------------------------------------------- statements
+
+    async def _run(self, sql: str, op: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        conn = self._connection()
+        owner = self._owns()
+        if owner and self._aborted:
+            raise TransactionError(
+                "SQLite aborted this transaction after an earlier error; leave the "
+                "transaction() block"
+            )
+
+        async def call() -> T:
+            return await op(conn)
+
+        try:
+            return await _run_to_completion(call())
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            if owner and not conn.in_transaction:
+                self._aborted = True
+            raise translate_error(exc, sql) from exc
+
+    async def _statement(self, sql: str, *, check_aborted: bool = True) -> None:
+        if check_aborted:
+            await self._run(sql, lambda c: c.execute(sql))
+            return
+        conn = self._connection()
+        try:
+            await _run_to_completion(_execute(conn, sql))
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise translate_error(exc, sql) from exc
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one writing statement inside the current transaction (or a new one); returns
+        the number of rows it changed."""
+        async with self.transaction():
+            cursor = await self._run(sql, lambda c: c.execute(sql, params))
+            return int(cursor.rowcount)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one writing statement for each parameter row, all in one transaction."""
+        batch = list(rows)
+        async with self.transaction():
+            cursor = await self._run(sql, lambda c: c.executemany(sql, batch))
+            return int(cursor.rowcount)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a query (or a statement with RETURNING) and return every row."""
+        if self._owns():
+            return await self._fetch(sql, params)
+        async with self._lock:
+            return await self._fetch(sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        rows = await self._run(sql, lambda c: c.execute_fetchall(sql, params))
+        return [tuple(row) for row in rows]
+
+    # ---------------------------------------------------------------- maintenance
+
+    async def ping(self) -> float:
+        """Latency in milliseconds of a real query, including any wait for a running
+        transaction (which is what a deep health check should see)."""
+        started = time.perf_counter()
+        await self.fetch_one("SELECT count(*) FROM schema_migrations")
+        return (time.perf_counter() - started) * 1000.0
+
+    async def integrity_check(self) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check``: ``["ok"]`` for a healthy file."""
+        return [str(row[0]) for row in await self.fetch_all("PRAGMA integrity_check")]
+
+    async def schema_version(self) -> int:
+        row = await self.fetch_one("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        """Wait for a running transaction to end, then close. Idempotent."""
+        if self._owns():
+            raise TransactionError("close() called from inside a transaction")
+        async with self._lock:
+            if self._conn is None:
+                return
+            if self._poisoned is None:
+                # SQLite recommends it before closing a long-lived connection; best effort,
+                # since closing matters more than the statistics.
+                with contextlib.suppress(StorageError):
+                    await self._statement("PRAGMA optimize")
+            await self._close_connection()
+
+    async def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await _run_to_completion(conn.close())
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise translate_error(exc, "<close>") from exc
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def _execute(conn: aiosqlite.Connection, sql: str) -> None:
+    await conn.execute(sql)
+
+
+class _Transaction:
+    """What ``Database.transaction()`` returns; use it once, with ``async with``."""
+
+    __slots__ = ("_db", "_savepoint")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._savepoint: str | None = None
+
+    async def __aenter__(self) -> None:
+        self._savepoint = await self._db._enter()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._db._exit(self._savepoint, failed=exc_type is not None)

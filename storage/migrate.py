@@ -1,0 +1,152 @@
+"""Versioned schema migrations: ``storage/migrations/NNNN_name.sql``, applied in order at open.
+
+Each file starts with a header line ``-- Migration NNNN: what it does`` whose number matches the
+file name, followed by plain SQL statements (no BEGIN/COMMIT: the runner wraps every pending
+migration, and its ``schema_migrations`` rows, in one transaction, so an upgrade either lands
+completely or not at all). Versions run 1, 2, 3... without gaps. A database that records a
+version this code does not know raises :class:`~storage.errors.SchemaTooNew` and is left as is;
+one whose recorded names differ from the shipped files raises
+:class:`~storage.errors.MigrationError`.
+
+Migrations are append-only: once a file has shipped, never edit it; add the next number.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from storage.errors import MigrationError, SchemaTooNew
+
+if TYPE_CHECKING:
+    from storage.db import Database
+
+MIGRATIONS_PACKAGE = "storage.migrations"
+
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+_HEADER = re.compile(r"^-- Migration (\d{4}): \S")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+# Statements the runner owns: a migration that ends or opens a transaction would break the
+# all-or-nothing upgrade.
+_FORBIDDEN_LEADS = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM")
+
+CREATE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT
+"""
+SELECT_APPLIED = "SELECT version, name FROM schema_migrations ORDER BY version"
+INSERT_APPLIED = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def statements(self) -> list[str]:
+        return split_statements(self.sql, f"{self.version:04d}_{self.name}")
+
+
+def parse_migration(file_name: str, sql: str) -> Migration:
+    """Check a migration file's name and header and return it."""
+    match = _FILE_NAME.match(file_name)
+    if match is None:
+        raise MigrationError(f"migration file {file_name!r} is not named NNNN_snake_name.sql")
+    version = int(match.group(1))
+    first_line = sql.split("\n", 1)[0]
+    header = _HEADER.match(first_line)
+    if header is None:
+        raise MigrationError(
+            f"migration {file_name} must start with '-- Migration {match.group(1)}: <summary>'"
+        )
+    if int(header.group(1)) != version:
+        raise MigrationError(f"migration {file_name} has header version {header.group(1)}")
+    migration = Migration(version=version, name=match.group(2), sql=sql)
+    migration.statements  # noqa: B018 - parse now so a broken file fails at load, not at open
+    return migration
+
+
+def check_sequence(migrations: Sequence[Migration]) -> tuple[Migration, ...]:
+    """Sort by version and insist on 1, 2, 3... with no gap or duplicate."""
+    ordered = tuple(sorted(migrations, key=lambda m: m.version))
+    for expected, migration in enumerate(ordered, start=1):
+        if migration.version != expected:
+            raise MigrationError(
+                f"migration versions must run 1, 2, 3... without gaps; found "
+                f"{[m.version for m in ordered]}"
+            )
+    return ordered
+
+
+def load_migrations(package: str = MIGRATIONS_PACKAGE) -> tuple[Migration, ...]:
+    """The migrations shipped as package data in ``package``, in order."""
+    found = [
+        parse_migration(entry.name, entry.read_text(encoding="utf-8"))
+        for entry in resources.files(package).iterdir()
+        if entry.name.endswith(".sql")
+    ]
+    if not found:
+        raise MigrationError(f"no migrations found in package {package}")
+    return check_sequence(found)
+
+
+def split_statements(sql: str, origin: str = "<sql>") -> list[str]:
+    """Split a script into statements; ``sqlite3.complete_statement`` decides where one ends,
+    so semicolons inside triggers, strings and comments are handled by SQLite's own tokenizer."""
+    statements: list[str] = []
+    pending = ""
+    pieces = sql.split(";")
+    for index, piece in enumerate(pieces):
+        pending += piece if index == len(pieces) - 1 else piece + ";"
+        if not sqlite3.complete_statement(pending):
+            continue
+        body = _LINE_COMMENT.sub("", pending).strip()
+        if body not in ("", ";"):
+            lead = body.split(None, 1)[0].upper().rstrip(";")
+            if lead in _FORBIDDEN_LEADS:
+                raise MigrationError(f"{origin}: migrations may not run {lead} statements")
+            statements.append(pending.strip())
+        pending = ""
+    if _LINE_COMMENT.sub("", pending).strip():
+        raise MigrationError(f"{origin}: incomplete statement at the end: {pending.strip()[:80]!r}")
+    return statements
+
+
+async def apply_migrations(db: Database, migrations: Sequence[Migration]) -> list[Migration]:
+    """Apply the pending ``migrations`` in one transaction; return the ones applied."""
+    ordered = check_sequence(migrations)
+    known = {m.version: m for m in ordered}
+    supported = ordered[-1].version if ordered else 0
+    applied: list[Migration] = []
+    async with db.transaction():
+        await db.execute(CREATE_SCHEMA_MIGRATIONS)
+        recorded = {int(v): str(n) for v, n in await db.fetch_all(SELECT_APPLIED)}
+        newest = max(recorded, default=0)
+        if newest > supported:
+            raise SchemaTooNew(found=newest, supported=supported)
+        if sorted(recorded) != list(range(1, newest + 1)):
+            raise MigrationError(f"recorded migration history has gaps: {sorted(recorded)}")
+        for version, name in recorded.items():
+            if known[version].name != name:
+                raise MigrationError(
+                    f"database records migration {version:04d}_{name}, but this wamd ships "
+                    f"{version:04d}_{known[version].name}"
+                )
+        now_ms = int(db.now().timestamp() * 1000)
+        for migration in ordered:
+            if migration.version in recorded:
+                continue
+            for statement in migration.statements:
+                await db.execute(statement)
+            await db.execute(INSERT_APPLIED, (migration.version, migration.name, now_ms))
+            applied.append(migration)
+    return applied

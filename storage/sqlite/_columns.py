@@ -1,0 +1,46 @@
+"""Column conventions shared by the SQLite repositories (see migration 0001's header)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from storage.errors import CorruptAuthState, NotFound
+
+
+def to_ms(at: datetime) -> int:
+    """A timezone-aware datetime as unix milliseconds."""
+    if at.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return round(at.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def opt_from_ms(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)
+
+
+def opt_to_ms(at: datetime | None) -> int | None:
+    return None if at is None else to_ms(at)
+
+
+@contextmanager
+def decoding(session_id: str, table: str) -> Iterator[None]:
+    """Turn a failure to build a value from a stored row into CorruptAuthState."""
+    try:
+        yield
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise CorruptAuthState(session_id, table, str(exc)) from exc
+
+
+def missing_session(session_id: str) -> NotFound:
+    return NotFound(f"session {session_id!r} does not exist")
+
+
+def check_session_id(session_id: str) -> None:
+    if not isinstance(session_id, str) or not 1 <= len(session_id) <= 128:
+        raise ValueError("session id must be a string of 1 to 128 characters")

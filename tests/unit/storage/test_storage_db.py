@@ -1,0 +1,313 @@
+"""storage.db: file creation, connection settings, the transaction boundary, error wrapping."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from storage_factories import make_device_keys, make_prekeys
+
+from storage.db import Database
+from storage.errors import (
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    IdentityExists,
+    StorageError,
+    TransactionError,
+)
+from storage.sqlite import SqliteStore
+from storage.values import SessionStatus
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# ------------------------------------------------------------------ the file
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000])
+async def test_new_database_file_is_private_whatever_the_umask(tmp_path: Path, mask: int) -> None:
+    path = tmp_path / "auth.db"
+    with umask(mask):
+        db = await Database.open(path)
+        try:
+            await db.execute("CREATE TABLE filler (x BLOB)")
+            await db.execute("INSERT INTO filler VALUES (randomblob(5000))")
+            wal = Path(f"{path}-wal")
+            assert mode_of(path) == 0o600
+            # SQLite gives the write-ahead log the main file's mode.
+            assert wal.exists()
+            assert mode_of(wal) == 0o600
+        finally:
+            await db.close()
+    assert mode_of(path) == 0o600
+
+
+async def test_existing_permissive_file_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "auth.db"
+    await (await Database.open(path)).close()
+    path.chmod(0o644)
+    db = await Database.open(path)
+    await db.close()
+    assert mode_of(path) == 0o600
+
+
+async def test_connection_settings(store: SqliteStore) -> None:
+    db = store.db
+    assert await db.fetch_one("PRAGMA journal_mode") == ("wal",)
+    assert await db.fetch_one("PRAGMA foreign_keys") == (1,)
+    assert await db.fetch_one("PRAGMA synchronous") == (2,)  # FULL
+    assert await db.fetch_one("PRAGMA secure_delete") == (1,)
+    busy = await db.fetch_one("PRAGMA busy_timeout")
+    assert busy is not None and busy[0] > 0
+
+
+async def test_ping_runs_a_real_query(store: SqliteStore) -> None:
+    latency = await store.ping()
+    assert isinstance(latency, float)
+    assert latency >= 0.0
+    await store.close()
+    with pytest.raises(DatabaseUnavailable):
+        await store.ping()
+
+
+async def test_close_is_idempotent_and_use_after_close_fails(store: SqliteStore) -> None:
+    await store.close()
+    await store.close()
+    assert store.db.closed
+    with pytest.raises(DatabaseUnavailable, match="closed"):
+        await store.sessions.get("a")
+    with pytest.raises(DatabaseUnavailable):
+        async with store.transaction():
+            pass
+
+
+async def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "auth.db"
+    path.write_bytes(b"this is not sqlite" * 300)
+    with pytest.raises(DatabaseCorrupt, match="not a SQLite database"):
+        await Database.open(path)
+    assert path.read_bytes() == b"this is not sqlite" * 300
+
+
+async def test_a_missing_directory_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseUnavailable, match="cannot open"):
+        await Database.open(tmp_path / "missing" / "auth.db")
+
+
+async def test_in_memory_databases_are_refused() -> None:
+    with pytest.raises(ValueError, match="memory"):
+        await Database.open(":memory:")
+
+
+async def test_sqlite_errors_never_leave_storage(store: SqliteStore) -> None:
+    with pytest.raises(StorageError) as caught:
+        await store.db.fetch_all("SELECT * FROM no_such_table")
+    assert not isinstance(caught.value, sqlite3.Error)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    with pytest.raises(StorageError, match="one statement"):
+        await store.db.execute("SELECT 1; SELECT 2")
+
+
+async def test_another_process_holding_the_write_lock_is_reported(db_path: Path) -> None:
+    db = await Database.open(db_path, busy_timeout_ms=50)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseUnavailable, match="locked"):
+            async with db.transaction():
+                pass
+        other.execute("ROLLBACK")
+        # The failed BEGIN left nothing behind: the next transaction works.
+        async with db.transaction():
+            await db.execute("CREATE TABLE after_lock (x INTEGER)")
+    finally:
+        other.close()
+        await db.close()
+
+
+# ------------------------------------------------------------------ transactions
+
+
+async def test_exception_rolls_back_every_repository_write(store: SqliteStore) -> None:
+    await store.sessions.create("keep")
+    with pytest.raises(RuntimeError, match="boom"):
+        async with store.transaction():
+            await store.sessions.create("gone")
+            await store.credentials.save_new("gone", make_device_keys())
+            await store.prekeys.add_batch("gone", make_prekeys(range(1, 11)))
+            await store.sessions.update_status("keep", SessionStatus.CONNECTING, "dial")
+            await store.signal_sessions.store("keep", "123.0", b"record")
+            raise RuntimeError("boom")
+    assert await store.sessions.get("gone") is None
+    assert await store.credentials.load("gone") is None
+    assert await store.prekeys.count("gone") == 0
+    keep = await store.sessions.get("keep")
+    assert keep is not None and keep.status is SessionStatus.NEW
+    assert [t.seq for t in await store.sessions.transitions("keep")] == [1]
+    assert await store.signal_sessions.load("keep", "123.0") is None
+
+
+async def test_nested_transaction_joins_through_a_savepoint(store: SqliteStore) -> None:
+    async with store.transaction():
+        await store.sessions.create("outer")
+        with pytest.raises(ValueError, match="inner"):
+            async with store.transaction():
+                await store.sessions.create("inner")
+                raise ValueError("inner")
+        await store.sessions.create("after")
+    assert [s.id for s in await store.sessions.list_all()] == ["outer", "after"]
+
+
+async def test_inner_failure_not_caught_rolls_back_the_outer(store: SqliteStore) -> None:
+    with pytest.raises(ValueError):
+        async with store.transaction():
+            await store.sessions.create("outer")
+            async with store.transaction():
+                await store.sessions.create("inner")
+                raise ValueError("inner")
+    assert await store.sessions.list_all() == []
+
+
+async def test_failed_repository_call_inside_a_transaction_undoes_only_itself(
+    store: SqliteStore,
+) -> None:
+    await store.sessions.create("s")
+    original = await store.credentials.save_new("s", make_device_keys())
+    async with store.transaction():
+        await store.sessions.update_status("s", SessionStatus.CONNECTING, "dial")
+        with pytest.raises(IdentityExists):
+            await store.credentials.save_new("s", make_device_keys())
+        await store.sessions.update_status("s", SessionStatus.CONNECTED, "ok")
+    assert await store.credentials.load("s") == original
+    statuses = [t.to_status for t in await store.sessions.transitions("s")]
+    assert statuses == [SessionStatus.NEW, SessionStatus.CONNECTING, SessionStatus.CONNECTED]
+
+
+async def test_concurrent_transactions_do_not_interleave(store: SqliteStore) -> None:
+    await store.sessions.create("s")
+    batches, size = 25, 4
+
+    async def writer(name: str) -> None:
+        for _ in range(batches):
+            async with store.transaction():
+                # Read-then-write across several awaits: interleaving would hand two writers
+                # the same ids (AlreadyExists) or lose transitions.
+                first = await store.prekeys.max_id("s") + 1
+                await asyncio.sleep(0)
+                await store.prekeys.add_batch("s", make_prekeys(range(first, first + size)))
+                await asyncio.sleep(0)
+                await store.sessions.update_status("s", SessionStatus.CONNECTED, name)
+
+    await asyncio.gather(writer("a"), writer("b"))
+    assert await store.prekeys.count("s") == 2 * batches * size
+    assert await store.prekeys.max_id("s") == 2 * batches * size
+    transitions = await store.sessions.transitions("s")
+    assert [t.seq for t in transitions] == list(range(1, 2 * batches + 2))
+    assert sorted(t.reason for t in transitions[1:]) == ["a"] * batches + ["b"] * batches
+
+
+async def test_reads_outside_wait_for_the_open_transaction(store: SqliteStore) -> None:
+    await store.sessions.create("s")
+    written = asyncio.Event()
+    committed = False
+
+    async def writer() -> None:
+        nonlocal committed
+        async with store.transaction():
+            await store.sessions.update_status("s", SessionStatus.PAIRING, "qr")
+            written.set()
+            for _ in range(5):
+                await asyncio.sleep(0)
+            await store.sessions.update_status("s", SessionStatus.CONNECTING, "paired")
+        committed = True
+
+    async def reader() -> tuple[bool, SessionStatus | None]:
+        await written.wait()
+        row = await store.sessions.get("s")
+        return committed, None if row is None else row.status
+
+    _, (writer_done, seen) = await asyncio.gather(writer(), reader())
+    # Same connection: a read that ran inside the writer's transaction would see PAIRING.
+    assert writer_done
+    assert seen is SessionStatus.CONNECTING
+
+
+async def test_task_spawned_inside_a_transaction_does_not_join_it(store: SqliteStore) -> None:
+    await store.sessions.create("s")
+    child: asyncio.Task[object] | None = None
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            await store.sessions.update_status("s", SessionStatus.CONNECTING, "parent")
+            child = asyncio.create_task(store.sessions.create("child"))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not child.done()  # waiting for the parent's transaction to end
+            raise RuntimeError("parent fails")
+    assert child is not None
+    await child
+    assert await store.sessions.get("child") is not None  # its own transaction committed
+    row = await store.sessions.get("s")
+    assert row is not None and row.status is SessionStatus.NEW
+
+
+async def test_cancelling_a_task_inside_a_transaction_rolls_it_back(store: SqliteStore) -> None:
+    started = asyncio.Event()
+
+    async def doomed() -> None:
+        async with store.transaction():
+            await store.sessions.create("doomed")
+            started.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(doomed())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.sessions.get("doomed") is None
+    await store.sessions.create("next")  # the connection is idle and usable
+    assert [s.id for s in await store.sessions.list_all()] == ["next"]
+
+
+async def test_full_disk_aborts_the_whole_transaction(store: SqliteStore) -> None:
+    # SQLITE_FULL makes SQLite roll back the whole transaction by itself; the caller must not
+    # be able to carry on writing in autocommit mode, nor commit half of it.
+    page_count = await store.db.fetch_one("PRAGMA page_count")
+    assert page_count is not None
+    await store.db.fetch_all(f"PRAGMA max_page_count = {page_count[0] + 2}")
+    await store.sessions.create("s")
+    with pytest.raises(TransactionError, match="aborted"):
+        async with store.transaction():
+            await store.sessions.update_status("s", SessionStatus.CONNECTING, "dial")
+            with pytest.raises(DatabaseUnavailable, match="disk is full"):
+                for i in range(50):
+                    await store.signal_sessions.store("s", f"{i}.0", os.urandom(4000))
+            await store.sessions.update_status("s", SessionStatus.CONNECTED, "ok")
+    await store.db.fetch_all("PRAGMA max_page_count = 1073741823")
+    row = await store.sessions.get("s")
+    assert row is not None and row.status is SessionStatus.NEW
+    assert await store.signal_sessions.load("s", "0.0") is None
+    await store.sessions.update_status("s", SessionStatus.CONNECTING, "retry")
+
+
+async def test_close_from_inside_a_transaction_is_refused(store: SqliteStore) -> None:
+    async with store.transaction():
+        with pytest.raises(TransactionError):
+            await store.close()
