@@ -43,9 +43,7 @@ PLAINTEXT = bytes(range(200))
 
 def run_without_loop(coroutine: Coroutine[Any, Any, None]) -> None:
     """Runs a coroutine that never suspends (the in-memory store does no I/O) without an event
-    loop. Besides leaving loop overhead out of the figure, it avoids asyncio.run, which imports the
-    stdlib ``signal`` module: running this file puts bench/ first on sys.path, where this file
-    would shadow it."""
+    loop, which leaves event-loop overhead out of the figure."""
     try:
         coroutine.send(None)
     except StopIteration:
