@@ -72,10 +72,12 @@ def run_and_kill(script: Path, db: Path, rng: random.Random) -> set[int]:
         time.sleep(rng.uniform(0.0, 0.01))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        # Lines already in the pipe were printed after their commit returned.
-        for rest in proc.stdout.read().splitlines():
-            if rest.startswith("committed"):
-                committed.add(int(rest.split()[1]))
+        # Lines already in the pipe were printed after their commit returned. The kill can cut
+        # the last line short; a line without its newline proves nothing and is ignored.
+        for rest in proc.stdout.read().splitlines(keepends=True):
+            words = rest.split()
+            if rest.endswith("\n") and len(words) == 2 and words[0] == "committed":
+                committed.add(int(words[1]))
         assert proc.returncode == -signal.SIGKILL
         return committed
     finally:
