@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,24 @@ def _cmd_vectors_check(args: argparse.Namespace) -> int:
     return 1 if failed or not passed else 0
 
 
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sandbox.app import run_sandbox
+    from sandbox.config import SandboxConfig
+
+    config = SandboxConfig(
+        state_dir=Path(args.state_dir),
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        auto_scan=args.auto_scan,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_sandbox(config))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wamd", description="Self-hosted WhatsApp daemon")
     parser.add_argument("--log-format", choices=["json", "console"], default="json")
@@ -49,6 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     check.set_defaults(func=_cmd_vectors_check)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the local simulated WhatsApp network (websocket, admin API, media host)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=0, help="listen port; 0 picks a free one")
+    sandbox.add_argument(
+        "--state-dir",
+        default="wamd-sandbox",
+        help="keys, certificates and the database, root.pub too (default ./wamd-sandbox)",
+    )
+    sandbox.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve wss:// and https:// with a self-signed certificate",
+    )
+    sandbox.add_argument(
+        "--auto-scan",
+        action="store_true",
+        help="a phone scans each new registration at once (needs an all-zero ADV secret)",
+    )
+    sandbox.set_defaults(func=_cmd_sandbox)
     return parser
 
 

@@ -1,0 +1,114 @@
+"""The media host: encrypted blobs uploaded and downloaded over HTTP(S) on the sandbox's origin.
+
+Clients ask ``media_conn`` (``iq xmlns=w:m``) for an auth token and hosts, upload with
+``POST /mms/<type>/<token>?auth=..&token=..`` (``token`` = base64url of the SHA-256 of the body,
+checked here as a real server does) and download the ``direct_path`` the upload answered. The
+direct path carries a ``?`` query because whatsmeow appends its own parameters with ``&``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from sandbox.network import Network
+    from sandbox.state import SandboxState
+
+MEDIA_AUTH_TTL = 21600
+MEDIA_TTL = 300
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+_BLOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    blob_id: str
+    direct_path: str
+
+
+def direct_path_for(blob_id: str) -> str:
+    return f"/v/t62.7118-24/{blob_id}.enc?ccb=11-4&oh=sandbox&oe=0"
+
+
+def blob_id_from_path(path: str) -> str | None:
+    """The blob id in a direct path (``/v/.../<id>.enc``), query ignored."""
+    last = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    blob_id = last.removesuffix(".enc")
+    return blob_id if _BLOB_ID.match(blob_id) else None
+
+
+def token_matches(token: str, body: bytes) -> bool:
+    """``token`` is base64url(SHA-256(body)); whatsmeow keeps the ``=`` padding, Baileys
+    strips it, so both forms are accepted."""
+    expected = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode().rstrip("=")
+    return hmac.compare_digest(token.rstrip("="), expected)
+
+
+class MediaStore:
+    def __init__(self, state: SandboxState) -> None:
+        self._state = state
+        self.auth = secrets.token_urlsafe(24)
+        """The media_conn auth token uploads must present."""
+
+    async def put(self, mms_type: str, body: bytes, now: int) -> StoredBlob:
+        blob_id = secrets.token_hex(16)
+        await self._state.put_blob(blob_id, mms_type, body, now)
+        return StoredBlob(blob_id, direct_path_for(blob_id))
+
+    async def get(self, blob_id: str) -> bytes | None:
+        found = await self._state.get_blob(blob_id)
+        return None if found is None else found[1]
+
+
+def media_routes(network: Network) -> list[web.RouteDef]:
+    async def upload(request: web.Request) -> web.StreamResponse:
+        auth = request.query.get("auth", "")
+        if not hmac.compare_digest(auth, network.media.auth):
+            return _json({"error": "bad auth"}, 401)
+        body = await request.read()
+        token = request.match_info["token"]
+        if not token_matches(request.query.get("token", token), body):
+            return _json({"error": "token does not match the body's SHA-256"}, 400)
+        stored = await network.media.put(request.match_info["mms_type"], body, network.now())
+        origin = f"{request.scheme}://{request.host}"
+        return _json(
+            {
+                "url": origin + stored.direct_path,
+                "direct_path": stored.direct_path,
+                "handle": stored.blob_id,
+                "object_id": stored.blob_id,
+            }
+        )
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        blob_id = blob_id_from_path(request.path)
+        body = await network.media.get(blob_id) if blob_id else None
+        if body is None:
+            return web.Response(status=404, text="no such media")
+        return web.Response(body=body, content_type="application/octet-stream")
+
+    async def delete(request: web.Request) -> web.StreamResponse:
+        # whatsmeow deletes a history blob after downloading it; the blob itself is kept so a
+        # test can download it again.
+        return web.Response(status=200)
+
+    return [
+        web.post("/mms/{mms_type}/{token}", upload),
+        web.delete("/mms/{mms_type}/{token}", delete),
+        web.get("/v/{tail:.*}", download),
+        web.get("/mms/{tail:.*}", download),
+    ]
+
+
+def _json(payload: dict[str, object], status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(payload), content_type="application/json")

@@ -1,0 +1,1 @@
+"""Schema migrations of the sandbox's own database (``NNNN_name.sql``), see :mod:`storage.migrate`."""
