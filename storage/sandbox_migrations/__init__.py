@@ -1,1 +1,4 @@
-"""Schema migrations of the sandbox's own database (``NNNN_name.sql``), see :mod:`storage.migrate`."""
+"""Schema migrations of the sandbox's own database (``NNNN_name.sql``).
+
+See :mod:`storage.migrate`.
+"""
