@@ -13,9 +13,11 @@ import aiohttp
 import pytest
 from baileys_client import (
     BaileysClient,
+    BaileysTimeout,
     ConnectionEvent,
     CredsEvent,
     MessageStatus,
+    MessageStatusEvent,
     NodeSetup,
     post_scan_qr,
 )
@@ -85,7 +87,17 @@ async def test_baileys_pairs_logs_in_and_talks_to_a_sandbox_phone(
         reply = await baileys.wait_text("echo: hello phone", 30)
         assert reply.key.remote_jid is not None
         assert reply.key.remote_jid.split("@")[0] in {target, *_lids(accounts, target)}
-        await baileys.wait_status(sent.id, MessageStatus.DELIVERY_ACK, 30)
+        try:
+            await baileys.wait_status(sent.id, MessageStatus.DELIVERY_ACK, 30)
+        except BaileysTimeout:
+            device = next(d for d in ours["devices"] if d["device_id"] != 0)["jid"]
+            receipts = await _admin(
+                sandbox, "GET", f"/admin/devices/{device}/received?tag=receipt", None
+            )
+            statuses = [e for e in baileys.events if isinstance(e, MessageStatusEvent)]
+            pytest.fail(
+                f"no delivery status for {sent.id}; statuses {statuses}; sandbox sent {receipts}"
+            )
 
         received = await _admin(sandbox, "GET", f"/admin/accounts/{target}/messages", None)
         assert isinstance(received, list)
