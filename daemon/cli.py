@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a phone scans each new registration at once (needs an all-zero ADV secret)",
     )
     sandbox.set_defaults(func=_cmd_sandbox)
+
+    from daemon.client import pair_cli
+
+    pair_cli.add_parser(sub)
     return parser
 
 

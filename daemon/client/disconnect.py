@@ -3,6 +3,23 @@
 WhatsApp ends connections with ``<stream:error code=…>`` (or a ``<conflict type=…>`` child) and
 refuses logins with ``<failure reason=…>``. Each code maps to exactly one action; the client logs
 the code, the reason and the decision, and the manager never second-guesses the table.
+
+==============================  ===============  ==========================================
+code / condition                action           what the session does
+==============================  ===============  ==========================================
+515 (restart required)          reconnect_now    dials again at once (after pairing: logs in)
+401, 406, conflict              logged_out       retires the identity (kept, never reused),
+device_removed, 411                              stops; alert
+440, conflict replaced          replaced         stops; no automatic reconnect loop; alert
+405, 409                        outdated         stops; alert naming the refused version
+403, 402                        banned           stops; alert
+500, 503, 408, 428, unknown,    back_off         full-jitter backoff (base 1 s, cap 5 min),
+network error, dead keepalive                    reset after a stable connection
+QR refs exhausted (local)       qr_expired       stops pairing (no endless QR requests)
+==============================  ===============  ==========================================
+
+Three immediate restarts in a row without a login in between are treated as ``back_off``
+(a server that answers every connection with 515 must not get a reconnect storm).
 """
 
 from __future__ import annotations
@@ -20,6 +37,8 @@ class DisconnectAction(enum.Enum):
     REPLACED = "replaced"
     OUTDATED = "outdated"
     BANNED = "banned"
+    # Not a server verdict: every QR ref (or the pair code's window) ran out unscanned.
+    QR_EXPIRED = "qr_expired"
 
 
 class StreamCode(enum.IntEnum):
@@ -57,6 +76,7 @@ _TRIGGERS = {
     DisconnectAction.REPLACED: Trigger.REPLACED,
     DisconnectAction.OUTDATED: Trigger.OUTDATED,
     DisconnectAction.BANNED: Trigger.BANNED,
+    DisconnectAction.QR_EXPIRED: Trigger.QR_EXPIRED,
 }
 
 # The table the docs show. Codes not listed (500, 503, 408, 428, network errors, timeouts and
@@ -69,6 +89,11 @@ POLICY: dict[int, tuple[DisconnectAction, str]] = {
     440: (DisconnectAction.REPLACED, "another connection replaced this one"),
     405: (DisconnectAction.OUTDATED, "client version outdated; update client_version"),
     403: (DisconnectAction.BANNED, "account forbidden or banned"),
+    # <failure reason=…> codes (whatsmeow ConnectFailureReason): 402 is a temporary ban, 406 an
+    # unexplained logout, 409 a user agent the server rejects (retrying the same one is futile).
+    402: (DisconnectAction.BANNED, "account temporarily banned"),
+    406: (DisconnectAction.LOGGED_OUT, "logged out by the server (unknown reason)"),
+    409: (DisconnectAction.OUTDATED, "user agent rejected; check client_version"),
     500: (DisconnectAction.BACK_OFF, "server bad session"),
     503: (DisconnectAction.BACK_OFF, "service unavailable"),
     408: (DisconnectAction.BACK_OFF, "connection lost"),

@@ -65,12 +65,17 @@ class QrPayload:
         return cls(ref, decoded[0], decoded[1], decoded[2], platform)
 
 
-def ref_deadlines(refs: Sequence[str], shown_at: float) -> list[tuple[str, float]]:
+def ref_deadlines(
+    refs: Sequence[str],
+    shown_at: float,
+    first_ttl: float = FIRST_REF_TTL_S,
+    later_ttl: float = LATER_REF_TTL_S,
+) -> list[tuple[str, float]]:
     """Each ref with the time it stops being valid, given when the first one is shown."""
     deadlines: list[tuple[str, float]] = []
     at = shown_at
     for index, ref in enumerate(refs):
-        at += FIRST_REF_TTL_S if index == 0 else LATER_REF_TTL_S
+        at += first_ttl if index == 0 else later_ttl
         deadlines.append((ref, at))
     return deadlines
 

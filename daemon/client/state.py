@@ -1,8 +1,10 @@
 """The connection state machine of one session, written as a table (h11 style).
 
 ``new → pairing → connecting → connected → backing_off → (logged_out | replaced | outdated |
-banned | stopped)``. The table maps (state, event) to the next state; anything not in the table
-is an illegal transition and raises :class:`IllegalTransition` naming both. The async client
+banned | stopped)``, plus ``needs_attention`` when the stored auth state is missing or damaged
+(identity is never re-created silently, so a person has to look). The table maps (state, event)
+to the next state; anything not in the table is an illegal transition and raises
+:class:`IllegalTransition` naming both. The async client
 feeds events and persists every transition (with its reason and time) before acting on it.
 """
 
@@ -23,6 +25,7 @@ class SessionState(enum.Enum):
     OUTDATED = "outdated"
     BANNED = "banned"
     STOPPED = "stopped"
+    NEEDS_ATTENTION = "needs_attention"
 
     @property
     def is_terminal(self) -> bool:
@@ -35,6 +38,7 @@ TERMINAL_STATES = frozenset(
         SessionState.REPLACED,
         SessionState.OUTDATED,
         SessionState.BANNED,
+        SessionState.NEEDS_ATTENTION,
     }
 )
 
@@ -51,6 +55,8 @@ class Trigger(enum.Enum):
     OUTDATED = "outdated"
     BANNED = "banned"
     STOP = "stop"
+    QR_EXPIRED = "qr_expired"
+    AUTH_STATE_BROKEN = "auth_state_broken"
 
 
 S = SessionState
@@ -74,6 +80,13 @@ TRANSITIONS: dict[tuple[SessionState, Trigger], SessionState] = {
     # A replaced session reconnects only when a person asks (no automatic loop).
     (S.REPLACED, T.CONNECT): S.CONNECTING,
     (S.OUTDATED, T.CONNECT): S.CONNECTING,
+    (S.BANNED, T.CONNECT): S.CONNECTING,
+    (S.NEEDS_ATTENTION, T.CONNECT): S.CONNECTING,
+    # Every QR ref shown and none scanned: stop instead of asking for refs forever.
+    (S.PAIRING, T.QR_EXPIRED): S.STOPPED,
+    # Re-pairing is one explicit call away after a logout (a new identity, the old one retired).
+    (S.LOGGED_OUT, T.START_PAIRING): S.PAIRING,
+    (S.NEEDS_ATTENTION, T.START_PAIRING): S.PAIRING,
 }
 for _state in (S.PAIRING, S.CONNECTING, S.CONNECTED, S.BACKING_OFF):
     TRANSITIONS[(_state, T.LOGGED_OUT)] = S.LOGGED_OUT
@@ -83,6 +96,12 @@ for _state in (S.PAIRING, S.CONNECTING, S.CONNECTED, S.BACKING_OFF):
 for _state in SessionState:
     if _state is not S.STOPPED:
         TRANSITIONS[(_state, T.STOP)] = S.STOPPED
+    # A damaged or vanished auth state can be found whenever the session touches it.
+    if _state not in (S.NEEDS_ATTENTION, S.LOGGED_OUT):
+        TRANSITIONS[(_state, T.AUTH_STATE_BROKEN)] = S.NEEDS_ATTENTION
+# An explicit logout is possible from wherever the session rests.
+for _state in (S.NEW, S.STOPPED, S.REPLACED, S.OUTDATED, S.BANNED, S.NEEDS_ATTENTION):
+    TRANSITIONS[(_state, T.LOGGED_OUT)] = S.LOGGED_OUT
 
 
 class IllegalTransition(RuntimeError):

@@ -1,0 +1,217 @@
+"""One live socket of a session: the reader, the iq router, the handler table, send.
+
+A :class:`Connection` is made for one websocket and dies with it. :meth:`Connection.run` owns
+every task of that socket in one TaskGroup (the reader, the keepalive, whatever a handler spawns)
+and returns the :class:`~daemon.client.disconnect.Decision` that ended it: the first of a stream
+error, a failure, a dead keepalive, a broken socket, or a local verdict (QR refs exhausted).
+When ``run`` returns, the socket is closed, every task is finished and every pending iq failed.
+
+:class:`Dialer` is the seam to the transport: the session dials through it, so tests can count
+sockets and the daemon uses :func:`transport_dialer` over ``daemon.wire.transport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+import structlog
+
+from daemon.binary import DecodeError, Node
+from daemon.client.disconnect import Decision
+from daemon.client.errors import IqError, IqTimeout
+from daemon.client.iq import IqRouter, is_answer
+from daemon.client.keepalive import Keepalive, build_ping
+from daemon.client.router import Router
+from daemon.client.stream_errors import connection_lost
+from daemon.crypto.curve import KeyPair
+from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
+from daemon.wire.transport import NoiseWebSocket, TransportConfig
+from daemon.wire.transport import connect as transport_connect
+
+Clock = Callable[[], float]
+
+
+class NodeSocket(Protocol):
+    """What a connection needs from a transport (``NoiseWebSocket`` is one)."""
+
+    async def send_node(self, node: Node) -> None: ...
+
+    async def receive_node(self, timeout: float | None = None) -> Node: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+class Dialer(Protocol):
+    """Opens a socket and runs the handshake with our Noise key and a ClientPayload."""
+
+    async def __call__(
+        self, static: KeyPair, client_payload: Callable[[], bytes]
+    ) -> NodeSocket: ...
+
+
+def transport_dialer(config: TransportConfig, clock: Clock) -> Dialer:
+    async def dial(static: KeyPair, client_payload: Callable[[], bytes]) -> NodeSocket:
+        socket: NoiseWebSocket = await transport_connect(
+            config, static=static, client_payload=client_payload, now=clock
+        )
+        return socket
+
+    return dial
+
+
+class Connection:
+    def __init__(
+        self,
+        socket: NodeSocket,
+        router: Router,
+        *,
+        clock: Clock,
+        keepalive: Keepalive,
+        iq_timeout: float,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        self._socket = socket
+        self.router = router
+        self._clock = clock
+        self.keepalive = keepalive
+        self._log = log
+        self.iq = IqRouter(self.send, default_timeout=iq_timeout)
+        self._ended: asyncio.Future[Decision] | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._backlog: list[Coroutine[Any, Any, None]] = []
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, node: Node) -> None:
+        await self._socket.send_node(node)
+
+    async def query(self, request: Node, timeout: float | None = None) -> Node:
+        return await self.iq.query(request, timeout)
+
+    # ------------------------------------------------------------------ lifetime
+
+    @property
+    def ended(self) -> bool:
+        return self._ended is not None and self._ended.done()
+
+    def end(self, decision: Decision) -> None:
+        """Ends the connection with ``decision`` (the first verdict wins)."""
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(decision)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Runs ``coro`` as a task of this connection (cancelled when it ends)."""
+        if self._group is None:
+            self._backlog.append(coro)
+        else:
+            self._start(self._group, coro)
+
+    def _start(self, group: asyncio.TaskGroup, coro: Coroutine[Any, Any, None]) -> None:
+        task = group.create_task(self._guarded(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, coro: Coroutine[Any, Any, None]) -> None:
+        # A handler that fails must end this connection, not leak out of the TaskGroup and
+        # cancel its siblings half-way; the session decides what happens next.
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except HandlerFailed as exc:
+            self._fail(exc)
+        except Exception as exc:
+            self._fail(HandlerFailed(exc))
+
+    def _fail(self, exc: HandlerFailed) -> None:
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_exception(exc)
+
+    async def run(self, *tasks: Callable[[], Coroutine[Any, Any, None]]) -> Decision:
+        """Reads and dispatches until the connection ends; returns why it ended. Raises
+        HandlerFailed when a handler failed (its cause attached)."""
+        self._ended = asyncio.get_running_loop().create_future()
+        self.keepalive.start(self._clock())
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._start(group, self._read())
+                self._start(group, self._keep_alive())
+                for task in tasks:
+                    self._start(group, task())
+                for coro in self._backlog:
+                    self._start(group, coro)
+                self._backlog.clear()
+                try:
+                    await asyncio.wait({self._ended})
+                finally:
+                    for running in list(self._tasks):
+                        running.cancel()
+            # Outside the TaskGroup, so a handler failure is raised as itself, not as a group.
+            return self._ended.result()
+        finally:
+            self._group = None
+            self.iq.close(ConnectionResetError("connection ended"))
+            with contextlib.suppress(WireError, OSError):
+                await self._socket.close()
+
+    # ------------------------------------------------------------------ reader
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                # The keepalive bounds silence; this timeout only backs it up.
+                node = await self._socket.receive_node(timeout=self.keepalive.interval_max * 4)
+            except TransportClosed as exc:
+                self.end(connection_lost(f"socket closed: {exc}"))
+                return
+            except TransportTimeout as exc:
+                self.end(connection_lost(f"socket silent: {exc}"))
+                return
+            except DecodeError as exc:
+                self._log.warning("client.undecodable_frame", error=str(exc))
+                continue
+            except WireError as exc:
+                self.end(connection_lost(f"transport error: {exc}"))
+                return
+            self.keepalive.on_frame(self._clock())
+            if is_answer(node):
+                if not self.iq.resolve(node):
+                    self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))
+                continue
+            await self.router.dispatch(node)
+
+    # ------------------------------------------------------------------ keepalive
+
+    async def _keep_alive(self) -> None:
+        keepalive = self.keepalive
+        while True:
+            await asyncio.sleep(max(0.0, keepalive.next_ping_at - self._clock()))
+            if not keepalive.ping_due(self._clock()):
+                continue
+            keepalive.on_ping_sent(self._clock())
+            try:
+                await self.iq.query(build_ping(), timeout=keepalive.answer_timeout)
+            except IqError:
+                pass  # an error answer still proves the socket works
+            except IqTimeout:
+                self.end(
+                    connection_lost(f"keepalive: no answer within {keepalive.answer_timeout:g} s")
+                )
+                return
+            keepalive.on_pong(self._clock())
+
+
+class HandlerFailed(Exception):
+    """A stanza handler or connection task raised; ``__cause__``/``cause`` is the error."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause

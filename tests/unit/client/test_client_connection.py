@@ -1,0 +1,139 @@
+"""The connection shell over an in-memory socket: reader, iq answers, handlers, keepalive,
+and how it ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import structlog
+from client_fakes import FakeSocket, answer_pings, result_for
+
+from daemon.binary import Node
+from daemon.client.connection import Connection, HandlerFailed
+from daemon.client.disconnect import DisconnectAction
+from daemon.client.keepalive import Keepalive
+from daemon.client.router import Router
+from daemon.client.stream_errors import parse_stream_error
+
+
+def make(socket: FakeSocket, router: Router | None = None, **keepalive: float) -> Connection:
+    settings = {"interval_min": 30.0, "interval_max": 30.0, "answer_timeout": 5.0, **keepalive}
+    return Connection(
+        socket,
+        router or Router(),
+        clock=time.time,
+        keepalive=Keepalive(**settings),  # type: ignore[arg-type]
+        iq_timeout=2.0,
+        log=structlog.get_logger("test"),
+    )
+
+
+async def test_stream_error_ends_the_connection_and_closes_the_socket() -> None:
+    socket = FakeSocket()
+    router = Router()
+    connection = make(socket, router)
+
+    async def on_error(node: Node) -> None:
+        connection.end(parse_stream_error(node))
+
+    router.by_tag["stream:error"] = on_error
+    socket.push(Node("stream:error", {"code": "515"}))
+    decision = await asyncio.wait_for(connection.run(), 2)
+    assert decision.action is DisconnectAction.RECONNECT_NOW
+    assert socket.closed and connection.ended
+
+
+async def test_a_socket_that_closes_is_a_lost_connection() -> None:
+    socket = FakeSocket()
+    connection = make(socket)
+    socket.hang_up()
+    decision = await asyncio.wait_for(connection.run(), 2)
+    assert decision.action is DisconnectAction.BACK_OFF
+    assert "socket closed" in decision.reason
+
+
+async def test_queries_are_answered_while_handlers_keep_running() -> None:
+    socket = FakeSocket(lambda n: result_for(n, [Node("count", {"value": "7"})]))
+    connection = make(socket)
+    answers: list[Node] = []
+
+    async def task() -> None:
+        answers.append(await connection.query(Node("iq", {"xmlns": "encrypt", "type": "get"})))
+        socket.hang_up()
+
+    await asyncio.wait_for(connection.run(task), 2)
+    assert answers[0].child("count") is not None
+    assert socket.sent[0].attr_str("id") == answers[0].attr_str("id")
+
+
+async def test_missed_keepalive_answer_ends_the_connection() -> None:
+    socket = FakeSocket()  # never answers
+    connection = make(socket, interval_min=0.02, interval_max=0.02, answer_timeout=0.05)
+    decision = await asyncio.wait_for(connection.run(), 2)
+    assert decision.action is DisconnectAction.BACK_OFF
+    assert "keepalive" in decision.reason
+    assert [n.attr_str("xmlns") for n in socket.sent] == ["w:p"]
+
+
+async def test_answered_keepalives_record_liveness() -> None:
+    socket = FakeSocket(answer_pings)
+    connection = make(socket, interval_min=0.01, interval_max=0.01, answer_timeout=0.5)
+
+    async def stop_later() -> None:
+        await asyncio.sleep(0.1)
+        socket.hang_up()
+
+    await asyncio.wait_for(connection.run(stop_later), 2)
+    pings = [n for n in socket.sent if n.attr_str("xmlns") == "w:p"]
+    assert len(pings) >= 3
+    live = connection.keepalive.liveness()
+    assert live.last_pong is not None and live.last_frame_in is not None
+    assert live.last_ping_rtt is not None and live.last_ping_rtt < 0.5
+
+
+async def test_a_failing_handler_fails_the_run_and_stops_every_task() -> None:
+    socket = FakeSocket()
+    router = Router()
+    connection = make(socket, router)
+    cancelled: list[bool] = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def broken(node: Node) -> None:
+        connection.spawn(forever())
+        await asyncio.sleep(0)
+        raise KeyError("bug")
+
+    router.by_tag["success"] = broken
+    socket.push(Node("success"))
+    with pytest.raises(HandlerFailed) as failed:
+        await asyncio.wait_for(connection.run(), 2)
+    assert isinstance(failed.value.cause, KeyError)
+    assert cancelled == [True] and socket.closed
+
+
+async def test_pending_queries_fail_when_the_connection_ends() -> None:
+    socket = FakeSocket()
+    connection = make(socket)
+    errors: list[BaseException] = []
+
+    async def ask() -> None:
+        try:
+            await connection.query(Node("iq", {"xmlns": "md", "type": "set"}), timeout=5)
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+
+    async def close_soon() -> None:
+        await asyncio.sleep(0.05)
+        socket.hang_up()
+
+    await asyncio.wait_for(connection.run(ask, close_soon), 2)
+    assert len(errors) == 1  # cancelled with its task, not left waiting
