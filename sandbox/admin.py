@@ -12,6 +12,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/accounts/{phone}/pair-code     {code}: the phone confirms a pairing code
     POST   /admin/accounts/{phone}/messages      {to, text} | {to, text, reply_to}
                                                  | {to, message_id, reaction} | {group, text}
+                                                 | {to | group, media: {type, data_base64,
+                                                   mimetype, file_name?, caption?, ptt?}}
     GET    /admin/accounts/{phone}/messages      what the phone received (decrypted)
     POST   /admin/accounts/{phone}/read          {chat, ids}: read receipts from the phone
     POST   /admin/accounts/{phone}/auto-reply    {enabled}: answer texts with "echo: <text>"
@@ -31,6 +33,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     GET    /admin/groups
     POST   /admin/mock-phone/scan-qr             raw QR string (Baileys' harness): the phone
                                                  of an account made on the fly scans it
+
+App state, history and media routes are in ``sandbox.admin_sync``.
 """
 
 from __future__ import annotations
@@ -148,6 +152,7 @@ def device_json(device: Device) -> dict[str, Any]:
 
 
 def message_json(message: PhoneMessage) -> dict[str, Any]:
+    media = message.media
     return {
         "id": message.id,
         "chat": str(message.chat),
@@ -156,6 +161,16 @@ def message_json(message: PhoneMessage) -> dict[str, Any]:
         "kind": message.kind,
         "text": message.text,
         "quoted_id": message.quoted_id,
+        "media": None
+        if media is None
+        else {
+            "type": media.media_type,
+            "mimetype": media.mimetype,
+            "sha256": media.sha256,
+            "length": media.length,
+            "file_name": media.file_name,
+            "error": media.error,
+        },
     }
 
 
@@ -258,7 +273,12 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         data = await _body(request)
         phone = phone_of(request)
         text = _str(data, "text", "")
-        if "group" in data:
+        if "media" in data:
+            from sandbox.admin_sync import send_media
+
+            target = _user_jid(_str(data, "group" if "group" in data else "to"))
+            message_id = await send_media(phone, target, data)
+        elif "group" in data:
             message_id = await phone.send_group_text(_user_jid(_str(data, "group")), text)
         elif "reaction" in data:
             message_id = await phone.send_reaction(
@@ -417,4 +437,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         ("GET", "/admin/groups", list_groups),
         ("POST", "/admin/mock-phone/scan-qr", mock_phone_scan_qr),
     ]
-    return [web.route(method, path, _guard(handler)) for method, path, handler in routes]
+    from sandbox.admin_sync import sync_routes
+
+    own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
+    return own + sync_routes(server)

@@ -120,6 +120,7 @@ class SandboxServer:
         self._state, self._network, self._runner = state, network, runner
         self.port = _bound_port(runner) or self.port
         network.media_host = f"{config.host}:{self.port}"
+        network.media.origin = self.origin
         for account in network.directory.accounts():
             await network.add_phone(account)
         log.info("sandbox.started", ws_url=self.ws_url, root=self.root_public_key.hex())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 from daemon.binary import JID, Node
+from sandbox import app_state
 from sandbox.iq import IqContext, IqFailure, IqHandler, bad_request
 from sandbox.media import MEDIA_AUTH_TTL, MEDIA_TTL
 from sandbox.stanzas import iq_result
@@ -97,22 +98,6 @@ async def _md(ctx: IqContext, iq: Node) -> Node | None:
     return None
 
 
-async def _app_state(ctx: IqContext, iq: Node) -> Node | None:
-    sync = iq.child("sync")
-    if sync is None:
-        raise bad_request("sync missing")
-    # The sandbox keeps no app-state patches: every collection is answered as empty at the
-    # version asked (clients then hold only what the phone's key share and history gave them).
-    collections = [
-        Node(
-            "collection",
-            {"name": c.attr_str("name") or "", "version": c.attr_str("version") or "0"},
-        )
-        for c in sync.children_by_tag("collection")
-    ]
-    return iq_result(iq, [Node("sync", {}, collections)])
-
-
 async def _profile_picture(ctx: IqContext, iq: Node) -> Node | None:
     if iq.attr_str("type") == "get":
         raise IqFailure(404, "item-not-found")
@@ -131,6 +116,6 @@ HANDLERS: dict[str, IqHandler] = {
     "privacy": _privacy,
     "w:m": _media_conn,
     "md": _md,
-    "w:sync:app:state": _app_state,
+    "w:sync:app:state": app_state.handle_iq,
     "w:profile:picture": _profile_picture,
 }

@@ -4,6 +4,10 @@ Clients ask ``media_conn`` (``iq xmlns=w:m``) for an auth token and hosts, uploa
 ``POST /mms/<type>/<token>?auth=..&token=..`` (``token`` = base64url of the SHA-256 of the body,
 checked here as a real server does) and download the ``direct_path`` the upload answered. The
 direct path carries a ``?`` query because whatsmeow appends its own parameters with ``&``.
+
+Media expiry (fault injection): an expired blob answers 410 (or 404) to downloads, as WhatsApp's
+CDN does for old media, until the sender's phone uploads it again under a new direct path
+(media retry, ``sandbox.phone.media``). The bytes stay stored: the phone still "has the file".
 """
 
 from __future__ import annotations
@@ -54,20 +58,44 @@ def token_matches(token: str, body: bytes) -> bool:
     return hmac.compare_digest(token.rstrip("="), expected)
 
 
+EXPIRY_STATUSES = (404, 410)
+
+
 class MediaStore:
     def __init__(self, state: SandboxState) -> None:
         self._state = state
         self.auth = secrets.token_urlsafe(24)
         """The media_conn auth token uploads must present."""
+        self.origin = "http://127.0.0.1"
+        """scheme://host:port of the media host (the server sets it once it listens); the
+        simulated phones upload and download there like any client."""
 
-    async def put(self, mms_type: str, body: bytes, now: int) -> StoredBlob:
-        blob_id = secrets.token_hex(16)
+    async def put(
+        self, mms_type: str, body: bytes, now: int, *, blob_id: str | None = None
+    ) -> StoredBlob:
+        """Stores ``body``; ``blob_id`` (32 hex digits) gives a deterministic direct path
+        (seeded history media), else a random one is drawn."""
+        if blob_id is None:
+            blob_id = secrets.token_hex(16)
+        elif not _BLOB_ID.match(blob_id):
+            raise ValueError(f"a blob id is 32 lowercase hex digits, got {blob_id!r}")
         await self._state.put_blob(blob_id, mms_type, body, now)
         return StoredBlob(blob_id, direct_path_for(blob_id))
 
     async def get(self, blob_id: str) -> bytes | None:
+        """The stored bytes, expired or not (the server's own view)."""
         found = await self._state.get_blob(blob_id)
         return None if found is None else found[1]
+
+    async def expiry(self, blob_id: str) -> int | None:
+        """The status downloads of an expired blob get; None while it is served."""
+        return await self._state.store.blob_expiry(blob_id)
+
+    async def expire(self, blob_id: str | None, status: int = 410) -> int:
+        """Expires one blob (or every stored one); returns how many."""
+        if status not in EXPIRY_STATUSES:
+            raise ValueError(f"an expired blob answers 404 or 410, not {status}")
+        return await self._state.store.expire_blobs(blob_id, status)
 
 
 def media_routes(network: Network) -> list[web.RouteDef]:
@@ -93,8 +121,11 @@ def media_routes(network: Network) -> list[web.RouteDef]:
     async def download(request: web.Request) -> web.StreamResponse:
         blob_id = blob_id_from_path(request.path)
         body = await network.media.get(blob_id) if blob_id else None
-        if body is None:
+        if blob_id is None or body is None:
             return web.Response(status=404, text="no such media")
+        expired = await network.media.expiry(blob_id)
+        if expired is not None:
+            return web.Response(status=expired, text="media expired")
         return web.Response(body=body, content_type="application/octet-stream")
 
     async def delete(request: web.Request) -> web.StreamResponse:

@@ -29,6 +29,7 @@ from daemon.crypto.curve import KeyPair
 from sandbox.directory import Account, Device, Directory, DirectoryError, lid_for_phone
 
 if TYPE_CHECKING:
+    from sandbox.app_state import AppStateServer
     from sandbox.faults import Faults, Socket
     from sandbox.groups import GroupBook
     from sandbox.media import MediaStore
@@ -46,6 +47,7 @@ __all__ = [
     "Network",
     "Phone",
     "PhoneFactory",
+    "PhoneMedia",
     "PhoneMessage",
     "PhoneStore",
 ]
@@ -74,6 +76,21 @@ class PhoneStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneMedia:
+    """The attachment of a media message a phone received, as it downloaded it."""
+
+    media_type: str
+    """"image", "video", "audio", "ptt", "document" or "sticker"."""
+    mimetype: str
+    sha256: str
+    """Hex SHA-256 of the decrypted bytes (empty when the download failed)."""
+    length: int
+    file_name: str = ""
+    error: str = ""
+    """Why the download or its checks failed; empty when the bytes verified."""
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneMessage:
     """One message a phone received and decrypted: what the admin API shows."""
 
@@ -84,10 +101,13 @@ class PhoneMessage:
     """The sending device."""
     timestamp: int
     kind: str
-    """"text", "reply", "reaction", "protocol" or "other"."""
+    """"text", "reply", "reaction", "edit", "revoke", "media", "protocol" or "other"."""
     text: str = ""
+    """The text, or a media message's caption."""
     quoted_id: str = ""
     """The message a reply or reaction refers to."""
+    media: PhoneMedia | None = None
+    """What the phone downloaded for a media message."""
 
 
 class Phone(Protocol):
@@ -140,6 +160,7 @@ class Network:
         phone_factory: PhoneFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        from sandbox.app_state import AppStateServer
         from sandbox.faults import Faults
         from sandbox.groups import GroupBook
         from sandbox.media import MediaStore
@@ -157,6 +178,7 @@ class Network:
         self.faults: Faults = Faults(self)
         self.offline: OfflineQueue = OfflineQueue(self)
         self.media: MediaStore = MediaStore(state)
+        self.app_state: AppStateServer = AppStateServer(self)
         self.groups: GroupBook = GroupBook()
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""

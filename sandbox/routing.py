@@ -34,8 +34,11 @@ FORWARDED_RECEIPTS = {None: None, "inactive": None, "read": "read", "played": "p
 """Receipt types relayed to the sender's devices, and the type they arrive with there.
 ``inactive`` (sent by clients that have not announced presence) arrives as a plain delivery
 receipt: otherwise the sender would never see its message delivered."""
-SELF_RECEIPTS = frozenset({"sender", "peer_msg", "hist_sync", "read-self", "played-self"})
-"""Receipts among one account's own devices: relayed, as they are, to the one device named."""
+SELF_RECEIPTS = frozenset(
+    {"sender", "peer_msg", "hist_sync", "read-self", "played-self", "server-error"}
+)
+"""Receipts among one account's own devices: relayed, as they are, to the one device named
+(``server-error``, a media-retry request, goes to the phone: ``to`` is the own account)."""
 _CARRIED_MESSAGE_ATTRS = ("type", "edit", "category", "push_priority", "expiration")
 
 

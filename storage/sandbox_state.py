@@ -17,6 +17,8 @@ from storage.migrate import load_migrations
 __all__ = [
     "SANDBOX_MIGRATIONS_PACKAGE",
     "AccountRow",
+    "AppStatePatchRow",
+    "AppStateRecordRow",
     "DeviceRow",
     "GroupParticipantRow",
     "GroupRow",
@@ -79,6 +81,24 @@ class QueuedStanza:
     stanza_id: str
     payload: bytes
     enqueued_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppStatePatchRow:
+    version: int
+    patch: bytes
+    """A serialized SyncdPatch with its version stamped."""
+    device_id: int
+    tamper: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppStateRecordRow:
+    index_mac: bytes
+    record: bytes
+    """A serialized SyncdRecord: the live value of one index."""
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +380,131 @@ class SandboxStore:
 
     async def delete_blob(self, blob_id: str) -> bool:
         return await self.db.execute("DELETE FROM media_blobs WHERE blob_id = ?", (blob_id,)) > 0
+
+    async def blob_expiry(self, blob_id: str) -> int | None:
+        """The HTTP status an expired blob answers with; None when it is served (or absent)."""
+        row = await self.db.fetch_one(
+            "SELECT expired_status FROM media_blobs WHERE blob_id = ?", (blob_id,)
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def expire_blobs(self, blob_id: str | None, status: int) -> int:
+        """Marks one blob (or, with None, every blob) expired; returns how many."""
+        if blob_id is None:
+            return await self.db.execute("UPDATE media_blobs SET expired_status = ?", (status,))
+        return await self.db.execute(
+            "UPDATE media_blobs SET expired_status = ? WHERE blob_id = ?", (status, blob_id)
+        )
+
+    # App state (the server's copy: encrypted patches and the records they leave)
+
+    async def app_state_versions(self, phone_user: str) -> dict[str, int]:
+        rows = await self.db.fetch_all(
+            "SELECT collection, version FROM app_state_collections WHERE phone_user = ? "
+            "ORDER BY collection",
+            (phone_user,),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def app_state_version(self, phone_user: str, collection: str) -> int:
+        row = await self.db.fetch_one(
+            "SELECT version FROM app_state_collections WHERE phone_user = ? AND collection = ?",
+            (phone_user, collection),
+        )
+        return 0 if row is None else int(row[0])
+
+    async def app_state_patches(
+        self, phone_user: str, collection: str, after_version: int, limit: int
+    ) -> list[AppStatePatchRow]:
+        """Patches with a version above ``after_version``, oldest first, at most ``limit``."""
+        rows = await self.db.fetch_all(
+            "SELECT version, patch, device_id, tamper, created_at FROM app_state_patches "
+            "WHERE phone_user = ? AND collection = ? AND version > ? ORDER BY version LIMIT ?",
+            (phone_user, collection, after_version, limit),
+        )
+        return [
+            AppStatePatchRow(
+                int(r[0]), bytes(r[1]), int(r[2]), None if r[3] is None else str(r[3]), int(r[4])
+            )
+            for r in rows
+        ]
+
+    async def app_state_patch(
+        self, phone_user: str, collection: str, version: int
+    ) -> AppStatePatchRow | None:
+        rows = await self.app_state_patches(phone_user, collection, version - 1, 1)
+        return rows[0] if rows and rows[0].version == version else None
+
+    async def add_app_state_patch(
+        self,
+        phone_user: str,
+        collection: str,
+        row: AppStatePatchRow,
+        *,
+        records: list[tuple[bytes, bytes]],
+        removed: list[bytes],
+    ) -> None:
+        """Stores patch ``row`` as the collection's new version, with the records it sets
+        (index MAC, SyncdRecord bytes) and the index MACs it removes, in one transaction."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO app_state_collections (phone_user, collection, version) "
+                "VALUES (?, ?, ?) ON CONFLICT (phone_user, collection) "
+                "DO UPDATE SET version = excluded.version",
+                (phone_user, collection, row.version),
+            )
+            await self.db.execute(
+                "INSERT INTO app_state_patches (phone_user, collection, version, patch, "
+                "device_id, tamper, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    phone_user,
+                    collection,
+                    row.version,
+                    row.patch,
+                    row.device_id,
+                    row.tamper,
+                    row.created_at,
+                ),
+            )
+            await self.db.execute_many(
+                "DELETE FROM app_state_records "
+                "WHERE phone_user = ? AND collection = ? AND index_mac = ?",
+                [(phone_user, collection, index_mac) for index_mac in removed],
+            )
+            await self.db.execute_many(
+                "INSERT OR REPLACE INTO app_state_records "
+                "(phone_user, collection, index_mac, record, version) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (phone_user, collection, index_mac, record, row.version)
+                    for index_mac, record in records
+                ],
+            )
+
+    async def app_state_records(self, phone_user: str, collection: str) -> list[AppStateRecordRow]:
+        rows = await self.db.fetch_all(
+            "SELECT index_mac, record, version FROM app_state_records "
+            "WHERE phone_user = ? AND collection = ? ORDER BY version, index_mac",
+            (phone_user, collection),
+        )
+        return [AppStateRecordRow(bytes(r[0]), bytes(r[1]), int(r[2])) for r in rows]
+
+    async def clear_app_state_tamper(self, phone_user: str) -> int:
+        return await self.db.execute(
+            "UPDATE app_state_patches SET tamper = NULL "
+            "WHERE phone_user = ? AND tamper IS NOT NULL",
+            (phone_user,),
+        )
+
+    # Settings
+
+    async def setting(self, name: str) -> str | None:
+        row = await self.db.fetch_one("SELECT value FROM sandbox_settings WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    async def set_setting(self, name: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO sandbox_settings (name, value) VALUES (?, ?)", (name, value)
+        )
 
     # Blocklists
 

@@ -9,8 +9,11 @@ decrypt), and answers other devices' retry receipts by encrypting again.
 
 For its own companions it does what a real phone does (protocol-inventory §13.5): it signs them
 in when it scans their QR, and after a companion's first login it sends the app-state key share
-and the history sync (INITIAL_BOOTSTRAP inline, PUSH_NAME, RECENT progress=100) as peer
-messages.
+and the history sync (INITIAL_BOOTSTRAP inline, PUSH_NAME, RECENT and FULL chunks as media-host
+blobs; ``sandbox.phone.history``) as peer messages. It owns the account's app state
+(``sandbox.phone.app_state``), answers its companions' peer data operations (on-demand history,
+placeholder resends) and media-retry requests, sends media the way a client does and downloads
+and verifies the media it receives (``sandbox.phone.media``).
 
 Stanzas are handled one at a time by a worker task; ``deliver`` only queues them, except the
 answers to the phone's own iqs and message acks, which complete their waiters directly (the
@@ -20,7 +23,11 @@ worker may itself be waiting for one of them).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
+import functools
+import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +37,16 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, Node
 from daemon.client.ids import RequestIds, new_message_id
+from daemon.crypto.appstate import Collection
+from daemon.crypto.media import MediaError, MediaType, decrypt_media, encrypt_media
+from daemon.crypto.media_retry import (
+    MediaRetryError,
+    MediaRetryNotice,
+    MediaRetryResult,
+    SealedRetry,
+    open_retry_request,
+    seal_retry_notice,
+)
 from daemon.signal import (
     DuplicateMessageError,
     EncType,
@@ -52,13 +69,51 @@ from daemon.signal import (
     unpad,
 )
 from sandbox.directory import Account, Device
-from sandbox.network import Network, PhoneMessage
+from sandbox.media import blob_id_from_path
+from sandbox.network import Network, PhoneMedia, PhoneMessage
 from sandbox.pairing import PairingFailed
 from sandbox.phone import client_stanzas as cs
-from sandbox.phone.app_state import account_app_state_key, key_share_message
-from sandbox.phone.history import ChatMessage, HistoryConfig, history_sync_plan
+from sandbox.phone.app_state import (
+    AppliedChange,
+    AppStateChange,
+    PhoneAppState,
+    PhoneAppStateError,
+    account_app_state_key,
+    change_mutation,
+    contact_mutation,
+    key_share_message,
+)
+from sandbox.phone.history import (
+    BlobLocation,
+    ChatMessage,
+    HistoryBook,
+    HistoryChunk,
+    HistoryConfig,
+    history_sync_plan,
+    on_demand_chunk,
+)
 from sandbox.phone.history import notification_message as history_message
+from sandbox.phone.history_seed import HistorySeed, parse_history_seed, seed_request_bytes
+from sandbox.phone.media import (
+    MEDIA_NOT_ON_PHONE,
+    MEDIA_RETRY_UNREADABLE,
+    Attachment,
+    MediaHost,
+    MediaHostError,
+    MediaRetryRequest,
+    OutgoingMedia,
+    attachment_of,
+    media_message,
+    media_retry_notification,
+    parse_media_retry_receipt,
+)
 from sandbox.phone.pairing import PairingError, adv_raw_id, scan_qr
+from sandbox.phone.peer_data import (
+    OnDemandRequest,
+    PlaceholderRequest,
+    parse_peer_request,
+    placeholder_response,
+)
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
 
@@ -74,6 +129,11 @@ MAX_SENT_KEPT = 256
 MAX_RETRIES = 5
 MAX_INCOMING_KEPT = 4096
 """Received messages remembered for read receipts."""
+ADDRESS_BOOK_ACCOUNTS = 8
+"""Other sandbox accounts a new phone finds in its address book (the first ones created)."""
+CONTACTS_PER_PATCH = 500
+_HISTORY_NAMESPACE = "history"
+_HISTORY_SEED_KEY = "seed"
 
 
 class PhoneError(Exception):
@@ -86,6 +146,7 @@ class ReceiptType(enum.StrEnum):
     SENDER = "sender"
     PEER = "peer_msg"
     RETRY = "retry"
+    SERVER_ERROR = "server-error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +228,13 @@ class SimulatedPhone:
         self._retries: dict[str, int] = {}
         self._skdm_sent: dict[str, tuple[int, set[ProtocolAddress]]] = {}
         self._started = False
+        self._media = MediaHost(self._iq, lambda: network.media.origin)
+        self.app_state = PhoneAppState(
+            network.phone_store(account.phone_user),
+            account_app_state_key(account.identity, account.created_at),
+            self._iq,
+        )
+        self._seed: HistorySeed | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -197,6 +265,13 @@ class SimulatedPhone:
         # Like a device logging in: whatever was queued while the phone was away comes first.
         await self._network.offline.login(self._jid, self, self.deliver)
         await self._refill_prekeys()
+        await self._load_history_seed()
+        try:
+            await self.app_state.ensure_initial(
+                self.account.push_name, self._address_book(), now_ms=self._network.now() * 1000
+            )
+        except PhoneAppStateError as exc:
+            log.warning("sandbox.phone.app_state_init_failed", error=str(exc))
 
     async def stop(self) -> None:
         if not self._started:
@@ -583,20 +658,133 @@ class SimulatedPhone:
 
     async def _welcome(self, device: Device) -> None:
         """App-state keys, then history sync, as peer messages to the new companion."""
-        config = self.settings.history
+        config = self._history_config()
         target = device.jid()
         if config.send_app_state_keys:
             await self._send_peer(target, self._key_share())
         if config.send_history:
-            plan = history_sync_plan(
-                self._chat_log,
-                seeded_chats=config.seeded_chats,
-                push_names=self._push_names(),
-                lid_mappings=self._lid_mappings(),
-                bootstrap_messages_per_chat=config.bootstrap_messages_per_chat,
+            await self._push_history_to(target)
+
+    # --- history -------------------------------------------------------------------------------
+
+    def _history_config(self) -> HistoryConfig:
+        config = self.settings.history
+        return self._seed.options.apply(config) if self._seed is not None else config
+
+    def history_book(self) -> HistoryBook:
+        """Everything the phone would put in a history sync now."""
+        seeded = self.settings.history.seeded_chats
+        if self._seed is not None:
+            seeded = (*seeded, *self._seed.chats)
+        return HistoryBook(seeded, self._chat_log)
+
+    def _find_message(self, message_id: str) -> ChatMessage | None:
+        return self._known.get(message_id) or self.history_book().find(message_id)
+
+    async def push_history(self, device: JID | None = None) -> list[JID]:
+        """Sends the history sync again (the same chunks a first login gets) to one companion
+        or to all of them; returns the devices it went to."""
+        companions = [
+            d.jid()
+            for d in self._network.directory.devices(self.account.phone_user)
+            if d.device_id != 0 and not d.logged_out
+        ]
+        if device is not None:
+            wanted = self._network.directory.to_pn(device) or device
+            if wanted not in companions:
+                raise PhoneError(f"{device} is not a companion of {self.account.phone_user}")
+            companions = [wanted]
+        for target in companions:
+            await self._push_history_to(target)
+        return companions
+
+    async def _push_history_to(self, target: JID) -> None:
+        book = self.history_book()
+        plan = history_sync_plan(
+            book,
+            self._history_config(),
+            push_names=self._push_names(book),
+            lid_mappings=self._lid_mappings(book),
+        )
+        for chunk in plan:
+            notification = await self._history_notification(chunk)
+            await self._send_peer(target, history_message(notification))
+
+    async def _history_notification(
+        self, chunk: HistoryChunk, *, session_id: str = ""
+    ) -> wa_e2e_pb2.HistorySyncNotification:
+        """Inline, or uploaded like a client uploads (media type History, ``md-msg-hist``)."""
+        if chunk.inline:
+            return chunk.notification(session_id=session_id)
+        encrypted = encrypt_media(chunk.blob, MediaType.HISTORY)
+        uploaded = await self._media.upload(
+            encrypted.body,
+            MediaType.HISTORY.mms_type or "md-msg-hist",
+            encrypted.info.file_enc_sha256,
+        )
+        location = BlobLocation(
+            uploaded.direct_path, encrypted.media_key, encrypted.info.file_enc_sha256
+        )
+        return chunk.notification(location, session_id=session_id)
+
+    async def seed_history(self, request: dict[str, object]) -> HistorySeed:
+        """Replaces the history seeded through the admin API (``sandbox.phone.history_seed``):
+        stores its media on the media host, its contacts in app state, and keeps the request so
+        a restart rebuilds the same history."""
+        seed = parse_history_seed(request, media_origin=self._network.media.origin)
+        now = self._network.now()
+        async with self._network.state.transaction():
+            for blob in seed.blobs:
+                await self._network.media.put(blob.mms_type, blob.body, now, blob_id=blob.blob_id)
+            await self._network.phone_store(self.account.phone_user).put(
+                _HISTORY_NAMESPACE, _HISTORY_SEED_KEY, seed_request_bytes(request)
             )
-            for chunk in plan:
-                await self._send_peer(target, history_message(chunk.notification()))
+        self._seed = seed
+        contacts = [contact_mutation(c.jid, c.full_name, c.first_name) for c in seed.contacts]
+        for start in range(0, len(contacts), CONTACTS_PER_PATCH):
+            await self.app_state.apply(
+                Collection.CRITICAL_UNBLOCK_LOW,
+                contacts[start : start + CONTACTS_PER_PATCH],
+                now_ms=now * 1000,
+            )
+        return seed
+
+    async def _load_history_seed(self) -> None:
+        raw = await self._network.phone_store(self.account.phone_user).get(
+            _HISTORY_NAMESPACE, _HISTORY_SEED_KEY
+        )
+        if raw is None:
+            return
+        try:
+            self._seed = parse_history_seed(
+                json.loads(raw), media_origin=self._network.media.origin
+            )
+        except ValueError as exc:
+            log.warning("sandbox.phone.history_seed_unreadable", error=str(exc))
+
+    # --- app state -----------------------------------------------------------------------------
+
+    async def change_app_state(self, change: AppStateChange) -> AppliedChange:
+        """A change the user makes on the phone, uploaded as the next patch of its collection."""
+        collection, mutation = change_mutation(change)
+        version = await self.app_state.apply(
+            collection, [mutation], now_ms=self._network.now() * 1000
+        )
+        return AppliedChange(str(collection), version, mutation.index)
+
+    def _address_book(self) -> list[tuple[JID, str]]:
+        """Other accounts (the first few) and two address-book entries of its own."""
+        others = [
+            (a.pn, a.push_name)
+            for a in self._network.directory.accounts()
+            if a.phone_user != self.account.phone_user and a.push_name
+        ][:ADDRESS_BOOK_ACCOUNTS]
+        digits = self.account.phone_user[-6:]
+        own = [
+            (JID(f"1999{digits}{i}", "s.whatsapp.net"), name)
+            for i, name in enumerate(("Sam Sandbox", "Alex Example"), start=1)
+        ]
+        return others + own
 
     def _key_share(self) -> wa_e2e_pb2.Message:
         key = account_app_state_key(self.account.identity, self.account.created_at)
@@ -609,23 +797,19 @@ class SimulatedPhone:
             device_indexes=indexes,
         )
 
-    def _push_names(self) -> dict[JID, str]:
+    def _push_names(self, book: HistoryBook) -> dict[JID, str]:
         directory = self._network.directory
-        chats = {m.chat for m in self._chat_log} | {
-            c.jid for c in self.settings.history.seeded_chats
-        }
-        names: dict[JID, str] = {}
+        chats = {c.jid for c in book.chats()}
+        names: dict[JID, str] = dict(self._seed.push_names) if self._seed is not None else {}
         for chat in chats:
             account = directory.account_of(chat)
             if account is not None and account.push_name:
                 names[account.pn] = account.push_name
         return names
 
-    def _lid_mappings(self) -> dict[JID, JID]:
+    def _lid_mappings(self, book: HistoryBook) -> dict[JID, JID]:
         directory = self._network.directory
-        chats = {m.chat for m in self._chat_log} | {
-            c.jid for c in self.settings.history.seeded_chats
-        }
+        chats = {c.jid for c in book.chats()}
         chats.add(self.account.pn)
         mappings: dict[JID, JID] = {}
         for chat in chats:
@@ -677,6 +861,11 @@ class SimulatedPhone:
             if group is not None:
                 await self._store.delete_sender_key(SenderKeyName(str(group), self._own_address))
                 self._skdm_sent.pop(str(group), None)
+        elif kind == "server_sync":
+            # A companion changed app state: catch up, as every device of the account does.
+            for collection in node.children_by_tag("collection"):
+                name = collection.attr_str("name") or ""
+                self._spawn(functools.partial(self.app_state.sync, name), "phone-app-state-sync")
 
     async def _on_message(self, node: Node) -> None:
         try:
@@ -785,8 +974,13 @@ class SimulatedPhone:
         if content.HasField("protocolMessage"):
             await self._on_protocol(incoming, decrypted)
         record = _describe(incoming, decrypted)
+        attachment = attachment_of(content)
+        if attachment is not None and record.kind == "other":
+            record = dataclasses.replace(
+                record, kind="media", text=attachment.caption, media=await self._fetch(attachment)
+            )
         self._received.append(record)
-        if record.kind == "protocol":
+        if record.kind in ("protocol", "edit", "revoke"):
             return
         sender_account = None if decrypted.from_me else self._account_jid(incoming.sender)
         self._log(
@@ -820,12 +1014,135 @@ class SimulatedPhone:
         ):
             device = incoming.sender
             self._spawn(lambda: self._send_peer(device, self._key_share()), "phone-key-share")
+        elif (
+            protocol.type == wa_e2e_pb2.ProtocolMessage.PEER_DATA_OPERATION_REQUEST_MESSAGE
+            and decrypted.from_me
+        ):
+            requester, request_id = incoming.sender, incoming.message_id
+            request = protocol.peerDataOperationRequestMessage
+            self._spawn(
+                lambda: self._answer_peer_request(requester, request_id, request),
+                "phone-peer-data",
+            )
+
+    async def _answer_peer_request(
+        self,
+        device: JID,
+        request_id: str,
+        message: wa_e2e_pb2.PeerDataOperationRequestMessage,
+    ) -> None:
+        request = parse_peer_request(message)
+        if isinstance(request, OnDemandRequest):
+            chunk = on_demand_chunk(
+                self.history_book(),
+                request.chat,
+                oldest_id=request.oldest_id,
+                oldest_timestamp=request.oldest_timestamp,
+                count=request.count,
+                inline=request.inline or self._history_config().inline_everything,
+            )
+            notification = await self._history_notification(chunk, session_id=request_id)
+            await self._send_peer(device, history_message(notification))
+        elif isinstance(request, PlaceholderRequest):
+            found = [m for i in request.message_ids if (m := self._find_message(i)) is not None]
+            await self._send_peer(device, placeholder_response(request_id, found))
+
+    # --- media ---------------------------------------------------------------------------------
+
+    async def send_media(self, to: JID, media: OutgoingMedia) -> str:
+        """Encrypts and uploads a file like a client does, then sends the media message."""
+        encrypted = encrypt_media(media.data, media.kind.media_type)
+        uploaded = await self._media.upload(
+            encrypted.body, media.kind.mms_type, encrypted.info.file_enc_sha256
+        )
+        message = media_message(media, encrypted, uploaded, timestamp=self._network.now())
+        return await self.send_message(to, message)
+
+    async def _fetch(self, attachment: Attachment) -> PhoneMedia:
+        """Downloads and verifies a received file (a phone auto-downloads)."""
+        try:
+            body = await self._media.download(
+                attachment.direct_path, attachment.file_enc_sha256, attachment.kind.mms_type
+            )
+            plain = decrypt_media(
+                body,
+                attachment.media_key,
+                attachment.kind.media_type,
+                file_enc_sha256=attachment.file_enc_sha256,
+                file_sha256=attachment.file_sha256,
+            )
+        except (MediaHostError, MediaError) as exc:
+            return _media_record(attachment, error=str(exc))
+        return _media_record(attachment, plain)
+
+    async def media_bytes(self, message_id: str) -> bytes:
+        """The decrypted file of a media message the phone sent, received or holds in its
+        history (read from the media host's store, expired or not: the phone has the file)."""
+        found = self._find_message(message_id)
+        attachment = attachment_of(wa_e2e_pb2.Message.FromString(found.message)) if found else None
+        if attachment is None:
+            raise PhoneError(f"the phone has no media message {message_id}")
+        blob_id = blob_id_from_path(attachment.direct_path)
+        body = await self._network.media.get(blob_id) if blob_id else None
+        if body is None:
+            raise PhoneError(f"the file of {message_id} is not on the media host")
+        return decrypt_media(
+            body,
+            attachment.media_key,
+            attachment.kind.media_type,
+            file_enc_sha256=attachment.file_enc_sha256,
+            file_sha256=attachment.file_sha256,
+        )
+
+    async def _answer_media_retry(self, node: Node) -> None:
+        """A companion could not download a file: upload it again and tell it where."""
+        try:
+            request = parse_media_retry_receipt(node)
+        except ValueError as exc:
+            log.warning("sandbox.phone.bad_media_retry", error=str(exc))
+            return
+        if not self._is_own(request.requester):
+            return
+        found = self._find_message(request.message_id)
+        attachment = attachment_of(wa_e2e_pb2.Message.FromString(found.message)) if found else None
+        blob_id = blob_id_from_path(attachment.direct_path) if attachment else None
+        body = await self._network.media.get(blob_id) if blob_id else None
+        if attachment is None or body is None:
+            await self._media_retry_answer(request, error=MEDIA_NOT_ON_PHONE)
+            return
+        try:
+            asked = open_retry_request(request.sealed, request.message_id, attachment.media_key)
+        except MediaRetryError:
+            asked = ""
+        if asked != request.message_id:
+            await self._media_retry_answer(request, error=MEDIA_RETRY_UNREADABLE)
+            return
+        uploaded = await self._media.upload(
+            body, attachment.kind.mms_type, attachment.file_enc_sha256
+        )
+        notice = MediaRetryNotice(
+            request.message_id, MediaRetryResult.SUCCESS, uploaded.direct_path
+        )
+        await self._media_retry_answer(
+            request, sealed=seal_retry_notice(notice, attachment.media_key)
+        )
+
+    async def _media_retry_answer(
+        self, request: MediaRetryRequest, *, sealed: SealedRetry | None = None, error: int = 0
+    ) -> None:
+        notification = media_retry_notification(
+            request, self._network.now(), sealed=sealed, error_code=error
+        )
+        await self._network.deliver(request.requester, notification)
 
     # --- receipts and retries ------------------------------------------------------------------
 
     async def _on_receipt(self, node: Node) -> None:
         await self._submit(cs.ack(node))
         kind = node.attr_str("type") or ""
+        if kind == ReceiptType.SERVER_ERROR:
+            self._spawn(lambda: self._answer_media_retry(node), "phone-media-retry")
+            return
         if kind == ReceiptType.RETRY:
             try:
                 request = cs.parse_retry_receipt(node)
@@ -926,6 +1243,19 @@ def phone_factory(
 # --- message helpers ---------------------------------------------------------------------------
 
 
+def _media_record(
+    attachment: Attachment, plain: bytes | None = None, error: str = ""
+) -> PhoneMedia:
+    return PhoneMedia(
+        media_type=str(attachment.kind),
+        mimetype=attachment.mimetype,
+        sha256=hashlib.sha256(plain).hexdigest() if plain is not None else "",
+        length=len(plain) if plain is not None else 0,
+        file_name=attachment.file_name,
+        error=error,
+    )
+
+
 def _text(text: str) -> wa_e2e_pb2.Message:
     return wa_e2e_pb2.Message(conversation=text)
 
@@ -1002,8 +1332,19 @@ def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessa
     elif content.HasField("reactionMessage"):
         reaction = content.reactionMessage
         kind, text, quoted = "reaction", reaction.text, reaction.key.ID
-    elif content.HasField("protocolMessage"):
+    elif content.HasField("protocolMessage") or content.HasField("editedMessage"):
+        protocol = (
+            content.editedMessage.message.protocolMessage
+            if content.HasField("editedMessage")
+            else content.protocolMessage
+        )
         kind = "protocol"
+        if protocol.type == wa_e2e_pb2.ProtocolMessage.MESSAGE_EDIT:
+            edited = protocol.editedMessage
+            kind, quoted = "edit", protocol.key.ID
+            text = edited.conversation or edited.extendedTextMessage.text
+        elif protocol.type == wa_e2e_pb2.ProtocolMessage.REVOKE:
+            kind, quoted = "revoke", protocol.key.ID
     return PhoneMessage(
         id=incoming.message_id,
         chat=decrypted.chat,

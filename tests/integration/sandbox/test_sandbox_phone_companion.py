@@ -22,6 +22,7 @@ from helpers import (
     start_registration,
     tag_is,
 )
+from sandbox_companion import history_blob
 
 from daemon.binary import JID, Node
 from daemon.crypto import pair_code
@@ -150,7 +151,8 @@ async def test_first_login_gets_key_share_then_history(seeded_sandbox: SandboxSe
                 message.protocolMessage.type == wa_e2e_pb2.ProtocolMessage.HISTORY_SYNC_NOTIFICATION
             )
             kinds.append(notification.syncType)
-            payloads.append(decompress(notification.initialHistBootstrapInlinePayload))
+            # INITIAL_BOOTSTRAP is inline, the others are media-host blobs.
+            payloads.append(decompress(await history_blob(server, notification)))
         assert kinds == [wa_e2e_pb2.INITIAL_BOOTSTRAP, wa_e2e_pb2.PUSH_NAME, wa_e2e_pb2.RECENT]
         bootstrap, names, recent = payloads
         chats = {c.ID: c for c in bootstrap.conversations}
@@ -159,7 +161,8 @@ async def test_first_login_gets_key_share_then_history(seeded_sandbox: SandboxSe
         assert before == exchanged.message.key.ID
         assert exchanged.message.key.fromMe
         assert exchanged.message.message.conversation == "before the laptop"
-        assert [m.message.key.ID for m in chats[str(OLD_FRIEND)].messages] == ["SEED1", "SEED2"]
+        # Phones list a conversation's messages newest first.
+        assert [m.message.key.ID for m in chats[str(OLD_FRIEND)].messages] == ["SEED2", "SEED1"]
         assert chats[str(OLD_FRIEND)].name == "Old friend"
         mappings = {(m.pnJID, m.lidJID) for m in bootstrap.phoneNumberToLidMappings}
         assert (str(bob.pn), str(bob.lid)) in mappings
