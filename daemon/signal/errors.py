@@ -14,12 +14,14 @@ A receiver needs three answers from a failed decrypt, and the hierarchy gives th
 
 from __future__ import annotations
 
+from daemon.crypto.curve import CurveError
+
 
 class SignalError(Exception):
     """Base of every error raised by daemon.signal."""
 
 
-class InvalidKeyError(SignalError):
+class InvalidKeyError(SignalError, CurveError):
     """A public or private key has the wrong length, type byte or value."""
 
 

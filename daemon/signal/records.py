@@ -13,8 +13,9 @@ from typing import Protocol, TypeVar
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.message import DecodeError, Message
 
+from daemon.crypto.curve import CurveError
 from daemon.signal.curve import KeyPair
-from daemon.signal.errors import CorruptRecordError, InvalidKeyError
+from daemon.signal.errors import CorruptRecordError
 from daemon.signal.group import SenderKeyRecord, SenderKeyState
 from daemon.signal.keys import PreKey, SignedPreKey
 from daemon.signal.state import (
@@ -67,7 +68,7 @@ def _bytes32(value: bytes, what: str) -> bytes:
 def _key_pair(private: bytes, public: bytes, what: str) -> KeyPair:
     try:
         return KeyPair(private, public)
-    except InvalidKeyError as exc:
+    except CurveError as exc:
         raise CorruptRecordError(f"{what}: {exc}") from exc
 
 

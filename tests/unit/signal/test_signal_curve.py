@@ -9,6 +9,7 @@ import pytest
 import xeddsa
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from daemon.crypto.curve import CurveError
 from daemon.signal import curve
 from daemon.signal.curve import KeyPair
 from daemon.signal.errors import InvalidKeyError
@@ -25,10 +26,12 @@ def test_generated_pairs_match_cryptography_and_are_clamped() -> None:
 
 
 def test_key_pair_rejects_wrong_sizes() -> None:
-    with pytest.raises(InvalidKeyError):
+    # KeyPair is the shared daemon.crypto.curve one; InvalidKeyError is a CurveError too.
+    with pytest.raises(CurveError):
         KeyPair(bytes(31), bytes(32))
-    with pytest.raises(InvalidKeyError):
+    with pytest.raises(CurveError):
         KeyPair.from_private(bytes(33))
+    assert issubclass(InvalidKeyError, CurveError)
 
 
 def test_key_pair_repr_hides_the_private_key() -> None:
