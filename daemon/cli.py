@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     from daemon.client import pair_cli
 
     pair_cli.add_parser(sub)
+
+    from daemon import commands
+
+    commands.add_parsers(sub)
     return parser
 
 

@@ -54,8 +54,110 @@ class StorageConfig:
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     host: str = "127.0.0.1"
+    """Listen address. Loopback by default: put a TLS reverse proxy in front for remote use."""
     port: int = 8080
     api_key: str = ""
+    """The admin key (header ``x-api-key``). Empty: ``wamd run`` generates one on first start
+    and keeps it in ``<state_dir>/admin-api-key`` (mode 0600)."""
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted (1 MiB)."""
+    health_db_timeout_s: float = 2.0
+    """``/health`` reports ``error`` when the database does not answer a write-lock probe
+    within this time."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerConfig:
+    connect_stagger_s: float = 2.0
+    """Delay between starting one auto-connect session and the next at start-up, so hundreds of
+    sessions do not hit the server in the same instant."""
+    startup_retry_delays_s: tuple[float, ...] = (5.0, 15.0, 45.0)
+    """Waits before retrying a failed first connect at start-up; when they are used up the
+    session is marked ``disconnected`` with ``last_error`` and the client's own backoff
+    (full jitter, capped at 5 minutes) takes over."""
+    startup_attempt_timeout_s: float = 30.0
+    """How long one start-up connect attempt may take before it counts as failed."""
+    shutdown_timeout_s: float = 10.0
+    """Bound on a graceful stop (SIGTERM): in-flight sends and deliveries get this long; the
+    systemd unit's TimeoutStopSec is larger."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTimingsConfig:
+    """Timings of every session's client. Empty values keep the protocol defaults
+    (keepalive 20–30 s with a 10 s answer timeout, backoff 1 s doubling to 5 min, QR refs 60 s
+    then 20 s); tests and the sandbox demo shorten them."""
+
+    keepalive_min_s: float | None = None
+    keepalive_max_s: float | None = None
+    keepalive_timeout_s: float | None = None
+    backoff_base_s: float | None = None
+    backoff_cap_s: float | None = None
+    stable_after_s: float | None = None
+    qr_first_ttl_s: float | None = None
+    qr_later_ttl_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxConfig:
+    rate_per_minute: float = 20.0
+    """Sends per minute per session (token bucket). Community reports put bans from bursts at
+    a few messages per second and call more than a handful per minute to strangers risky; 20
+    per minute with a small burst keeps a CRM's normal traffic well below that."""
+    burst: int = 3
+    """Sends allowed back to back before the rate applies."""
+    max_attempts: int = 8
+    """Attempts before a message is ``failed``."""
+    retry_base_s: float = 2.0
+    """First retry delay; doubles per attempt with full jitter."""
+    retry_cap_s: float = 300.0
+    max_age_s: float = 86_400.0
+    """A message not sent within a day is ``failed`` (sending it later would surprise)."""
+    restriction_pause_s: float = 3_600.0
+    """After the server signals a restriction (429, 463...) the session's sending pauses this
+    long (or until ``POST /sessions/{id}/outbox/resume``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksConfig:
+    url: str = ""
+    """A global webhook receiving every session's events (empty: none). Per-session and more
+    global webhooks are managed through the API."""
+    secret: str = ""
+    """HMAC-SHA256 secret of the global webhook (at least 16 characters)."""
+    events: tuple[str, ...] = ()
+    """Event types for the global webhook; empty means all."""
+    timeout_s: float = 10.0
+    """Per-request timeout; a slow receiver should answer 2xx at once and work afterwards."""
+    max_attempts: int = 12
+    """Attempts before a delivery goes to the dead-letter list (about a day with the backoff
+    below)."""
+    retry_base_s: float = 5.0
+    retry_cap_s: float = 3_600.0
+    concurrency: int = 8
+    """Deliveries in flight at once, over all webhooks."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryConfig:
+    check_interval_s: float = 30.0
+    """How often every session's liveness is checked."""
+    dead_after_s: float = 90.0
+    """A connected session with no frame in this long has a dead socket (three keepalive
+    periods): it is reconnected."""
+    probe_after_s: float = 1_800.0
+    """A connected session with no inbound message for this long gets a ping probe; a probe
+    that fails reconnects it."""
+    probe_timeout_s: float = 10.0
+    max_per_hour: int = 3
+    """Automatic recoveries per session in a sliding hour; one more puts the session in
+    ``needs_attention`` until a person reconnects it."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventsConfig:
+    retention_days: float = 30.0
+    """Events older than this are pruned (never one a webhook still has to deliver)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +172,12 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    manager: ManagerConfig = field(default_factory=ManagerConfig)
+    client: ClientTimingsConfig = field(default_factory=ClientTimingsConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -77,12 +185,32 @@ _SECTIONS: dict[str, type[Any]] = {
     "storage": StorageConfig,
     "http": HttpConfig,
     "log": LogConfig,
+    "manager": ManagerConfig,
+    "client": ClientTimingsConfig,
+    "outbox": OutboxConfig,
+    "webhooks": WebhooksConfig,
+    "recovery": RecoveryConfig,
+    "events": EventsConfig,
 }
 
 
 def _coerce(section: str, key: str, target: type[Any] | str, value: Any) -> Any:
     kind = target if isinstance(target, str) else target.__name__
     name = f"{section}.{key}"
+    if kind.endswith(" | None"):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        return _coerce(section, key, kind.removesuffix(" | None"), value)
+    if kind.startswith("tuple[") and kind.endswith(", ...]"):
+        item_kind = kind[len("tuple[") : -len(", ...]")]
+        # TOML gives an array; an environment variable gives comma-separated values.
+        if isinstance(value, str):
+            items: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, list):
+            items = value
+        else:
+            raise ConfigError(f"{name}: expected a list, got {value!r}")
+        return tuple(_coerce(section, key, item_kind, item) for item in items)
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -169,3 +297,52 @@ def validate(config: Config) -> None:
         raise ConfigError("http.port: expected 0..65535")
     if config.log.format not in {"json", "console"}:
         raise ConfigError("log.format: expected json or console")
+    _validate_daemon(config)
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{name}: expected a positive number, got {value!r}")
+
+
+def _validate_daemon(config: Config) -> None:
+    if config.http.max_body_bytes < 1024:
+        raise ConfigError("http.max_body_bytes: expected at least 1024")
+    _positive("http.health_db_timeout_s", config.http.health_db_timeout_s)
+    manager = config.manager
+    if manager.connect_stagger_s < 0:
+        raise ConfigError("manager.connect_stagger_s: expected 0 or more")
+    if any(delay < 0 for delay in manager.startup_retry_delays_s):
+        raise ConfigError("manager.startup_retry_delays_s: delays must be 0 or more")
+    _positive("manager.startup_attempt_timeout_s", manager.startup_attempt_timeout_s)
+    _positive("manager.shutdown_timeout_s", manager.shutdown_timeout_s)
+    for field_ in dataclasses.fields(config.client):
+        value = getattr(config.client, field_.name)
+        if value is not None:
+            _positive(f"client.{field_.name}", value)
+    outbox = config.outbox
+    _positive("outbox.rate_per_minute", outbox.rate_per_minute)
+    if outbox.burst < 1 or outbox.max_attempts < 1:
+        raise ConfigError("outbox.burst and outbox.max_attempts: expected at least 1")
+    _positive("outbox.retry_base_s", outbox.retry_base_s)
+    _positive("outbox.retry_cap_s", outbox.retry_cap_s)
+    _positive("outbox.max_age_s", outbox.max_age_s)
+    _positive("outbox.restriction_pause_s", outbox.restriction_pause_s)
+    hooks = config.webhooks
+    if hooks.url and not hooks.url.startswith(("http://", "https://")):
+        raise ConfigError("webhooks.url: expected an http:// or https:// URL")
+    if hooks.url and len(hooks.secret) < 16:
+        raise ConfigError("webhooks.secret: expected at least 16 characters with webhooks.url")
+    _positive("webhooks.timeout_s", hooks.timeout_s)
+    if hooks.max_attempts < 1 or hooks.concurrency < 1:
+        raise ConfigError("webhooks.max_attempts and webhooks.concurrency: expected at least 1")
+    _positive("webhooks.retry_base_s", hooks.retry_base_s)
+    _positive("webhooks.retry_cap_s", hooks.retry_cap_s)
+    recovery = config.recovery
+    _positive("recovery.check_interval_s", recovery.check_interval_s)
+    _positive("recovery.dead_after_s", recovery.dead_after_s)
+    _positive("recovery.probe_after_s", recovery.probe_after_s)
+    _positive("recovery.probe_timeout_s", recovery.probe_timeout_s)
+    if recovery.max_per_hour < 0:
+        raise ConfigError("recovery.max_per_hour: expected 0 or more")
+    _positive("events.retention_days", config.events.retention_days)

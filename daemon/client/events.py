@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from daemon.client.disconnect import Decision
+from daemon.client.message_events import (
+    ChatUpdated,
+    GroupUpdated,
+    MessageReceived,
+    MessageUpdated,
+    ReceiptReceived,
+    Undecryptable,
+)
 from daemon.client.state import SessionState, Trigger
 
 
@@ -100,7 +108,21 @@ class Alert:
     message: str
 
 
-Event = StateChanged | QrCode | PairCode | Paired | Connected | Disconnected | Alert
+Event = (
+    StateChanged
+    | QrCode
+    | PairCode
+    | Paired
+    | Connected
+    | Disconnected
+    | Alert
+    | MessageReceived
+    | MessageUpdated
+    | ReceiptReceived
+    | Undecryptable
+    | ChatUpdated
+    | GroupUpdated
+)
 
 
 class Subscription:

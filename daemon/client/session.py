@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import ClassVar
@@ -65,11 +65,13 @@ from daemon.client.events import (
 from daemon.client.iq import build_iq
 from daemon.client.keepalive import Keepalive, Liveness
 from daemon.client.login import LidWriter, LoginFlow, LoginSuccess
+from daemon.client.messenger import Messenger
 from daemon.client.pair_code import CodePairing, normalize_phone
 from daemon.client.pairing import PairingFlow
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
 from daemon.client.router import Router
+from daemon.client.send import OutgoingMessage, SendResult
 from daemon.client.state import SessionState, Trigger, transition
 from daemon.client.stream_errors import (
     connection_lost,
@@ -85,7 +87,9 @@ from daemon.wire.transport import TransportConfig
 from storage.db import Database
 from storage.errors import CorruptAuthState, NotFound, StorageError
 from storage.interfaces import AuthStore
+from storage.message_interfaces import MessageStore
 from storage.sqlite.device_lid import SqliteDeviceLidRepo
+from storage.sqlite.message_store import SqliteMessageStore
 from storage.sqlite.store import SqliteStore
 from storage.values import DeviceCredentials, SessionStatus
 
@@ -152,6 +156,7 @@ class Session:
         dialer: Dialer | None = None,
         clock: Callable[[], float] = time.time,
         registry_key: tuple[str, str] | None = None,
+        messages: MessageStore | None = None,
     ) -> None:
         opts = options or ClientOptions()
         log = structlog.get_logger("daemon.client").bind(session=session_id)
@@ -167,6 +172,7 @@ class Session:
             clock=clock,
         )
         self._lids = lids
+        self._messenger = Messenger(self._ctx, messages) if messages is not None else None
         self._dialer = dialer or transport_dialer(default_transport(config), clock)
         self._registry_key = registry_key
         self._state = SessionState.NEW
@@ -240,6 +246,7 @@ class Session:
                 dialer=dialer,
                 clock=clock,
                 registry_key=key,
+                messages=SqliteMessageStore(db),
             )
             session._state = _state_of(row.status)
             await session._restore()
@@ -299,6 +306,20 @@ class Session:
     @property
     def prekey_uploads(self) -> int:
         return self._ctx.prekeys.uploads
+
+    @property
+    def messenger(self) -> Messenger:
+        """Sending, read receipts and groups (see ``daemon.client.messenger``)."""
+        if self._messenger is None:
+            raise ClientError(f"session {self.session_id!r} was opened without a message store")
+        return self._messenger
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """``messenger.send``: returns after the server's ack (see Messenger.send)."""
+        return await self.messenger.send(message)
+
+    async def mark_read(self, chat: JID, message_ids: Sequence[str]) -> int:
+        return await self.messenger.mark_read(chat, message_ids)
 
     def events(self) -> Subscription:
         """A new subscription to this session's events (close it, or use ``with``)."""
@@ -577,6 +598,8 @@ class Session:
                 try:
                     return await connection.run()
                 finally:
+                    if self._messenger is not None:
+                        self._messenger.on_disconnected()
                     self._last_liveness = connection.keepalive.liveness()
                     self._connection = None
                     self._logged_in = False
@@ -629,9 +652,14 @@ class Session:
 
         login = LoginFlow(ctx, connection, self._lids, self._on_logged_in)
         router.by_tag["success"] = login.on_success
+        if self._messenger is not None:
+            self._messenger.install(connection)
 
         async def on_encrypt_notification(node: Node) -> None:
             await connection.send(build_ack(node))
+            changed_user = node.attr_jid("from") if node.child("identity") is not None else None
+            if changed_user is not None and self._messenger is not None:
+                await self._messenger.on_identity_change(changed_user)
             count = parse_low_count_notification(node)
             if count is not None:
                 ctx.log.info("client.prekeys_low", server=count)
@@ -653,6 +681,8 @@ class Session:
         self._logged_in = True
         self._restarts_in_row = 0
         self._loop_alerted = False
+        if self._messenger is not None:
+            await self._messenger.on_connected()
         await self._transition(Trigger.LOGGED_IN, "logged in")
         self._backoff.on_connected(ctx.now())
         ctx.publish(

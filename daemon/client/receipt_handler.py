@@ -1,0 +1,147 @@
+"""Incoming receipts: statuses of our messages move forward, then the receipts are acked.
+
+A delivery / read / played receipt from a recipient device is recorded per device
+(``message_receipts``) and advances the message's status (``sent → delivered → read →
+played``, never back); both commit with their events before the ack.
+
+A group message brings a receipt from every member device, so receipts are not handled in the
+reader: it queues them and moves on (the ack of our next message is not stuck behind fifty
+receipts), and a worker records everything queued in one transaction, then acks each receipt.
+
+Retry receipts are acked at once and answered in the background (they need prekey fetches,
+which wait on the reader). Receipts among our own devices (``sender``, ``peer_msg``,
+``read-self``...) carry nothing for our tables and are only acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from daemon.binary import Node
+from daemon.client.acks import build_ack
+from daemon.client.connection import Connection
+from daemon.client.errors import StanzaError
+from daemon.client.message_context import MessagingContext
+from daemon.client.message_events import (
+    MessageUpdated,
+    MessagingEvent,
+    ReceiptReceived,
+    UpdateKind,
+)
+from daemon.client.receipts import IncomingReceipt, ReceiptType, parse_receipt
+from daemon.client.retry import RetryRequest, parse_retry_receipt
+from storage.message_values import MessageStatus
+
+MAX_BATCH = 500
+"""Receipt stanzas recorded in one transaction at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    node: Node
+    receipts: list[IncomingReceipt]
+
+
+class ReceiptHandler:
+    def __init__(
+        self,
+        m: MessagingContext,
+        connection: Connection,
+        on_retry: Callable[[RetryRequest], None],
+    ) -> None:
+        self._m = m
+        self._connection = connection
+        self._on_retry = on_retry
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
+        self.batches = 0
+        """Transactions the worker committed (for tests and metrics)."""
+        connection.spawn(self._work())
+
+    async def on_receipt(self, node: Node) -> None:
+        m = self._m
+        if node.attr_str("type") == ReceiptType.RETRY:
+            await self._connection.send(build_ack(node))
+            try:
+                request = parse_retry_receipt(node)
+            except StanzaError as exc:
+                m.log.warning("client.retry_receipt_unreadable", error=str(exc))
+                return
+            self._on_retry(request)
+            return
+        try:
+            receipts = parse_receipt(node)
+        except StanzaError as exc:
+            m.log.warning("client.receipt_unreadable", error=str(exc))
+            await self._connection.send(build_ack(node))
+            return
+        self._queue.put_nowait(_Queued(node, receipts))
+
+    async def _work(self) -> None:
+        # A failure here ends the connection (the connection's task guard): whatever was not
+        # acked yet is delivered again on the next one.
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._record([r for queued in batch for r in queued.receipts])
+            self.batches += 1
+            for queued in batch:
+                await self._connection.send(build_ack(queued.node))
+
+    async def _record(self, receipts: list[IncomingReceipt]) -> None:
+        m = self._m
+        addressing = await m.prepare()
+        wanted = [
+            (receipt, status)
+            for receipt in receipts
+            if receipt.kind is not None
+            and (status := receipt.kind.status) is not None
+            and not addressing.is_own(receipt.reader)
+        ]
+        if not wanted:
+            return
+        sid = m.session_id
+        async with m.unit() as events:
+            for receipt, status in wanted:
+                at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
+                reader = str(receipt.reader)
+                changed: dict[str, list[str]] = {}
+                for message_id in receipt.message_ids:
+                    chat = await m.messages.receipts.record(sid, message_id, reader, status, at)
+                    if chat is None:
+                        continue
+                    changed.setdefault(chat, []).append(message_id)
+                    moved = await m.messages.messages.advance_own(
+                        sid, message_id, status.message_status
+                    )
+                    self._status_events(events, moved, message_id, status.message_status, at)
+                for chat, ids in changed.items():
+                    events.append(
+                        ReceiptReceived(sid, chat, tuple(ids), reader, status, at.timestamp())
+                    )
+
+    def _status_events(
+        self,
+        events: list[MessagingEvent],
+        chats: list[str],
+        message_id: str,
+        status: MessageStatus,
+        at: datetime,
+    ) -> None:
+        m = self._m
+        own = str(m.addressing.own_pn)
+        for chat in chats:
+            events.append(
+                MessageUpdated(
+                    m.session_id,
+                    chat,
+                    message_id,
+                    own,
+                    UpdateKind.STATUS,
+                    status=status,
+                    at=at.timestamp(),
+                )
+            )

@@ -1,0 +1,528 @@
+"""Sending: one message to a user or a group, returning once the server acked it.
+
+1:1 (protocol-inventory §7.4): the device lists of the peer and of our own account (usync,
+cached), prekey bundles for devices we have no session with, then one ``enc`` per device —
+our own other devices get the ``deviceSentMessage`` copy so they show what we sent.
+
+Groups (§7.5): the member devices, our sender key for the group (made on first use), one
+``skmsg`` for everyone, and the sender key distribution (pairwise ``pkmsg``/``msg``) only to the
+devices that do not hold our current key yet (the sender-key memory).
+
+Ordering is what makes a send safe to repeat: the ratchet steps, the message row (``pending``),
+the plaintext kept for retry receipts and the sender-key memory are committed in one
+transaction *before* the stanza leaves; after the server's ack the row becomes ``sent``. A send
+that times out leaves ``pending`` behind and raises :class:`SendTimeout`: the caller (the
+outbox) sends the same message id again, and recipients drop the repeat by its key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from daemon.binary import JID, Node
+from daemon.binary.node import AttrValue
+from daemon.client.connection import Connection
+from daemon.client.errors import IqError, IqTimeout, StanzaError
+from daemon.client.group_manager import GroupManager
+from daemon.client.ids import new_message_id
+from daemon.client.message_content import (
+    Content,
+    Edit,
+    Reply,
+    Revoke,
+    TargetRef,
+    build_message,
+    device_sent,
+    edit_attribute,
+    hides_decrypt_failure,
+    preview,
+    sender_key_distribution,
+    shows_in_chat_list,
+    stanza_type,
+    summarize,
+    target_of,
+)
+from daemon.client.message_context import MessagingContext
+from daemon.client.message_effects import apply_effects
+from daemon.client.message_events import (
+    ChatUpdated,
+    MessageUpdated,
+    MessagingEvent,
+    UpdateKind,
+)
+from daemon.client.messaging_errors import (
+    NoRecipientDevices,
+    SendRefused,
+    SendTimeout,
+    TargetNotFound,
+)
+from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
+from daemon.client.signal_stage import StagedSignalStore
+from daemon.client.usync import build_device_query, parse_device_answer
+from daemon.signal.address import ProtocolAddress
+from daemon.signal.cipher import GroupCipher, SessionCipher
+from daemon.signal.errors import (
+    CorruptRecordError,
+    InvalidKeyError,
+    InvalidSignatureError,
+    NoSessionError,
+    UntrustedIdentityError,
+)
+from daemon.signal.keys import PreKeyBundle
+from daemon.signal.padding import pad
+from daemon.signal.session import EncType
+from daemon.wire.errors import WireError
+from storage.message_values import (
+    ChatKind,
+    MessageRecord,
+    MessageStatus,
+    OutgoingPlaintext,
+)
+from waproto import wa_e2e_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    to: JID
+    """A user (phone-number JID or LID) or a group; not a device."""
+    content: Content
+    message_id: str | None = None
+    """Set it when repeating an attempt (the outbox does), so recipients recognise the repeat;
+    None draws a new id in WhatsApp's format."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    chat: str
+    timestamp: int
+    """The server's time from its ack (unix seconds)."""
+    devices: int
+    """Devices the message was encrypted for (ours included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    node: Node
+    chat: JID
+    devices: int
+
+
+def enc_node(kind: EncType, body: bytes, *, hide: bool = False, count: int = 0) -> Node:
+    attrs: dict[str, AttrValue] = {"v": "2", "type": kind.value}
+    if hide:
+        attrs["decrypt-fail"] = "hide"
+    if count:
+        attrs["count"] = str(count)
+    return Node("enc", attrs, body)
+
+
+def build_message_node(
+    message_id: str,
+    to: JID,
+    message_type: str,
+    *,
+    fanout: dict[JID, Node] | None = None,
+    content: Sequence[Node] = (),
+    device_identity: bytes | None = None,
+    extra: dict[str, AttrValue] | None = None,
+) -> Node:
+    """``message(id, to, type, ...) > [participants > to(jid) > enc]*, content...,
+    device-identity?`` — the identity goes along whenever a ``pkmsg`` does."""
+    children: list[Node] = []
+    if fanout:
+        children.append(
+            Node("participants", {}, [Node("to", {"jid": d}, [enc]) for d, enc in fanout.items()])
+        )
+    children.extend(content)
+    encs = [*(fanout or {}).values(), *content]
+    if device_identity is not None and any(e.attr_str("type") == "pkmsg" for e in encs):
+        children.append(Node("device-identity", {}, device_identity))
+    attrs: dict[str, AttrValue] = {"id": message_id, "to": to, "type": message_type}
+    attrs.update(extra or {})
+    return Node("message", attrs, children)
+
+
+class Sender:
+    def __init__(self, m: MessagingContext, groups: GroupManager) -> None:
+        self._m = m
+        self._groups = groups
+
+    # ------------------------------------------------------------------------------- public
+
+    async def send(self, out: OutgoingMessage) -> SendResult:
+        m = self._m
+        connection = m.require_connection()
+        addressing = m.addressing
+        to = out.to
+        if to.is_ad:
+            raise ValueError(f"send to an account or a group, not to the device {to}")
+        chat = to if to.is_group else addressing.account(to)
+        message_id = out.message_id or new_message_id(addressing.own_pn.user, m.now())
+        target = await self._target(chat, out.content)
+        message = build_message(out.content, target, int(m.now() * 1000))
+        try:
+            if to.is_group:
+                prepared = await self._prepare_group(connection, to, message_id, message)
+            else:
+                prepared = await self._prepare_direct(connection, to, chat, message_id, message)
+        except IqTimeout as exc:
+            # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
+            raise SendTimeout(message_id, str(exc)) from None
+        try:
+            timestamp = await self._dispatch(connection, prepared.node, message_id)
+        except SendRefused:
+            await self._refused(prepared.chat, message_id)
+            raise
+        await self._after_ack(prepared.chat, message_id, message, timestamp)
+        m.log.info(
+            "client.message_sent", id=message_id, devices=prepared.devices, group=to.is_group
+        )
+        return SendResult(message_id, str(prepared.chat), timestamp, prepared.devices)
+
+    async def _target(self, chat: JID, content: Content) -> TargetRef | None:
+        target_id = target_of(content)
+        if target_id is None:
+            return None
+        m = self._m
+        stored = await m.messages.messages.find_in_chat(m.session_id, str(chat), target_id)
+        if stored is None:
+            if isinstance(content, Edit | Revoke):
+                raise TargetNotFound(f"no message {target_id} of ours in {chat}")
+            # A reply or reaction to a message we never stored (sent before we were linked).
+            return TargetRef(str(chat), target_id, False, None)
+        participant = stored.sender if chat.is_group and not stored.from_me else None
+        payload = stored.payload if isinstance(content, Reply) else None
+        return TargetRef(str(chat), target_id, stored.from_me, participant, payload)
+
+    # ------------------------------------------------------------------------------- devices
+
+    async def devices_of(self, connection: Connection, users: Iterable[JID]) -> list[JID]:
+        """Every device of ``users`` (each in the form it was named), this device excluded."""
+        m = self._m
+        addressing = m.addressing
+        wanted = list(dict.fromkeys(u.to_non_ad() for u in users))
+        missing = [u for u in wanted if m.devices.get(addressing.account(u)) is None]
+        if missing:
+            answer = await connection.query(
+                build_device_query(missing, secrets.token_hex(8)), timeout=m.ack_timeout
+            )
+            for found in parse_device_answer(answer):
+                if found.lid is not None and found.user.is_pn:
+                    await m.learn_mapping(found.user, found.lid)
+                m.devices.put(addressing.account(found.user), found.device_ids)
+        devices: list[JID] = []
+        seen: set[ProtocolAddress] = set()
+        for user in wanted:
+            for device_id in m.devices.get(addressing.account(user)) or ():
+                device = user.with_device(device_id)
+                address = addressing.signal_address(device)
+                if addressing.is_own_device(device) or address in seen:
+                    continue
+                seen.add(address)
+                devices.append(device)
+        return devices
+
+    async def fetch_bundles(
+        self, connection: Connection, devices: Sequence[JID], *, force: bool = False
+    ) -> dict[JID, PreKeyBundle]:
+        """Prekey bundles for the devices we have no session with (all of them if ``force``),
+        by device as named in ``devices``."""
+        m = self._m
+        addressing = m.addressing
+        cipher = SessionCipher(m.signal)
+        missing: list[JID] = []
+        for device in devices:
+            address = addressing.signal_address(device)
+            try:
+                present = await cipher.has_session(address)
+            except CorruptRecordError:
+                m.log.error("client.signal_record_corrupt", address=str(address))
+                await m.session.store.signal_sessions.delete(m.session_id, str(address))
+                present = False
+            if force or not present:
+                missing.append(device)
+        if not missing:
+            return {}
+        try:
+            answer = await connection.query(
+                build_prekey_request(missing, reason_identity=force), timeout=m.ack_timeout
+            )
+        except IqError as exc:
+            m.log.warning("client.prekey_fetch_failed", error=str(exc))
+            return {}
+        try:
+            fetched = parse_prekey_answer(answer)
+        except StanzaError as exc:
+            m.log.warning("client.prekey_answer_unreadable", error=str(exc))
+            return {}
+        # The server may name a device in the other addressing (PN for LID): match by address.
+        by_address = {addressing.signal_address(d): b for d, b in fetched.items()}
+        bundles: dict[JID, PreKeyBundle] = {}
+        for device in missing:
+            bundle = by_address.get(addressing.signal_address(device))
+            if bundle is not None:
+                bundles[device] = bundle
+        return bundles
+
+    async def start_sessions(
+        self,
+        staged: StagedSignalStore,
+        bundles: dict[JID, PreKeyBundle],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """New sessions from ``bundles`` where none exists (or always, with ``replace``).
+        Call under the crypto lock: addresses are resolved here, where they cannot change."""
+        cipher = SessionCipher(staged)
+        for device, bundle in bundles.items():
+            address = self._m.addressing.signal_address(device)
+            if not replace and await cipher.has_session(address):
+                continue  # a prekey message from that device started one meanwhile
+            try:
+                await cipher.process_bundle(address, bundle)
+            except (InvalidSignatureError, InvalidKeyError, UntrustedIdentityError) as exc:
+                self._m.log.warning("client.bad_bundle", address=str(address), error=str(exc))
+
+    async def encrypt_for(
+        self,
+        staged: StagedSignalStore,
+        device: JID,
+        plaintext: bytes,
+        *,
+        hide: bool = False,
+        count: int = 0,
+    ) -> Node | None:
+        """The ``enc`` for one device; None when we have no session with it."""
+        address = self._m.addressing.signal_address(device)
+        try:
+            encrypted = await SessionCipher(staged).encrypt(address, pad(plaintext))
+        except NoSessionError:
+            self._m.log.info("client.device_skipped", device=str(device), reason="no session")
+            return None
+        return enc_node(encrypted.message.type, encrypted.message.body, hide=hide, count=count)
+
+    # ------------------------------------------------------------------------------- 1:1
+
+    async def _prepare_direct(
+        self,
+        connection: Connection,
+        to: JID,
+        chat: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+    ) -> _Prepared:
+        m = self._m
+        addressing = m.addressing
+        peer = to.to_non_ad()
+        own = addressing.own_pn
+        devices = await self.devices_of(connection, [peer, own])
+        if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
+            raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
+        bundles = await self.fetch_bundles(connection, devices)
+        body = message.SerializeToString()
+        own_copy = device_sent(message, str(chat)).SerializeToString()
+        hide = hides_decrypt_failure(message)
+        async with m.crypto_lock:
+            staged = StagedSignalStore(m.signal)
+            await self.start_sessions(staged, bundles)
+            fanout: dict[JID, Node] = {}
+            for device in devices:
+                plaintext = own_copy if addressing.is_own(device) else body
+                enc = await self.encrypt_for(staged, device, plaintext, hide=hide)
+                if enc is not None:
+                    fanout[device] = enc
+            if not any(not addressing.is_own(d) for d in fanout) and not addressing.is_own(peer):
+                raise NoRecipientDevices(message_id, f"no session with any device of {peer}")
+            node = build_message_node(
+                message_id,
+                peer,
+                stanza_type(message),
+                fanout=fanout,
+                device_identity=m.session.require_credentials().signed_device_identity,
+                extra=_edit_attrs(message),
+            )
+            async with m.unit() as events:
+                await m.signal.commit(staged.changes())
+                await self._persist(chat, message_id, message, events)
+        return _Prepared(node, chat, len(fanout))
+
+    # ------------------------------------------------------------------------------- groups
+
+    async def _prepare_group(
+        self, connection: Connection, group: JID, message_id: str, message: wa_e2e_pb2.Message
+    ) -> _Prepared:
+        m = self._m
+        addressing = m.addressing
+        record = await self._groups.for_send(connection, group)
+        # A LID-addressed group is sent to its members' LID devices (whatsmeow does the same).
+        lid_group = record.addressing_mode == "lid"
+        members = [JID.parse(p.lid if lid_group and p.lid else p.jid) for p in record.participants]
+        devices = await self.devices_of(connection, members)
+        name = addressing.own_sender_key_name(group)
+        have_key = await m.signal.load_sender_key(name) is not None
+        memory = await m.messages.sender_key_memory.devices(m.session_id, str(group))
+        lacking = [
+            d for d in devices if not have_key or str(addressing.signal_address(d)) not in memory
+        ]
+        bundles = await self.fetch_bundles(connection, lacking)
+        body = message.SerializeToString()
+        hide = hides_decrypt_failure(message)
+        async with m.crypto_lock:
+            staged = StagedSignalStore(m.signal)
+            await self.start_sessions(staged, bundles)
+            groups = GroupCipher(staged)
+            new_key = await staged.load_sender_key(name) is None
+            if new_key:
+                lacking = devices
+            distribution = (await groups.distribution_message(name)).message
+            skmsg = (await groups.encrypt(name, pad(body))).ciphertext
+            skdm = sender_key_distribution(str(group), distribution.serialized)
+            skdm_body = skdm.SerializeToString()
+            fanout: dict[JID, Node] = {}
+            for device in lacking:
+                enc = await self.encrypt_for(staged, device, skdm_body)
+                if enc is not None:
+                    fanout[device] = enc
+            extra = _edit_attrs(message)
+            extra["addressing_mode"] = record.addressing_mode
+            node = build_message_node(
+                message_id,
+                group,
+                stanza_type(message),
+                fanout=fanout,
+                content=[enc_node(EncType.SKMSG, skmsg, hide=hide)],
+                device_identity=m.session.require_credentials().signed_device_identity,
+                extra=extra,
+            )
+            async with m.unit() as events:
+                await m.signal.commit(staged.changes())
+                if new_key:
+                    await m.messages.sender_key_memory.clear(m.session_id, str(group))
+                await m.messages.sender_key_memory.add(
+                    m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
+                )
+                await self._persist(group, message_id, message, events)
+        return _Prepared(node, group, len(devices))
+
+    # ------------------------------------------------------------------------------- rows
+
+    async def _persist(
+        self,
+        chat: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+        events: list[MessagingEvent],
+    ) -> None:
+        m = self._m
+        sid, now = m.session_id, m.now_dt()
+        summary = summarize(message)
+        own = str(m.addressing.own_pn)
+        inserted = await m.messages.messages.insert(
+            sid,
+            MessageRecord(
+                chat=str(chat),
+                message_id=message_id,
+                sender=own,
+                from_me=True,
+                sent_at=now,
+                content_type=summary.content_type,
+                status=MessageStatus.PENDING,
+                text=summary.text,
+                quoted_id=summary.quoted_id,
+                target_id=summary.target_id,
+                payload=message.SerializeToString(),
+            ),
+        )
+        await m.messages.outgoing.keep(
+            sid,
+            OutgoingPlaintext(
+                message_id=message_id,
+                chat=str(chat),
+                message_type=stanza_type(message),
+                edit=edit_attribute(message),
+                payload=message.SerializeToString(),
+                sent_at=now,
+                created_at=now,
+            ),
+        )
+        if inserted is not None and shows_in_chat_list(summary):
+            chat_row = await m.messages.chats.record_message(
+                sid,
+                str(chat),
+                ChatKind.GROUP if chat.is_group else ChatKind.USER,
+                message_id=message_id,
+                sender=own,
+                from_me=True,
+                preview=preview(summary),
+                at=now,
+            )
+            events.append(ChatUpdated(sid, chat_row))
+
+    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> int:
+        m = self._m
+        waiter = m.acks.expect(message_id)
+        try:
+            await connection.send(node)
+            async with asyncio.timeout(m.ack_timeout):
+                ack = await waiter
+        except TimeoutError:
+            raise SendTimeout(message_id, f"no server ack within {m.ack_timeout:g} s") from None
+        except (ConnectionError, OSError, WireError) as exc:
+            raise SendTimeout(message_id, f"connection lost: {exc}") from None
+        finally:
+            m.acks.forget(message_id)
+        if ack.error is not None:
+            raise SendRefused(message_id, ack.error)
+        return ack.timestamp if ack.timestamp is not None else int(m.now())
+
+    async def _refused(self, chat: JID, message_id: str) -> None:
+        m = self._m
+        own = str(m.addressing.own_pn)
+        async with m.unit() as events:
+            for row_chat in await m.messages.messages.fail_own(m.session_id, message_id):
+                events.append(
+                    MessageUpdated(
+                        m.session_id,
+                        row_chat,
+                        message_id,
+                        own,
+                        UpdateKind.STATUS,
+                        status=MessageStatus.FAILED,
+                        at=m.now(),
+                    )
+                )
+
+    async def _after_ack(
+        self, chat: JID, message_id: str, message: wa_e2e_pb2.Message, timestamp: int
+    ) -> None:
+        m = self._m
+        sid = m.session_id
+        at = datetime.fromtimestamp(timestamp, UTC)
+        summary = summarize(message)
+        own = str(m.addressing.own_pn)
+        async with m.unit() as events:
+            await m.messages.messages.set_own_sent_at(sid, message_id, at)
+            await m.messages.outgoing.set_sent_at(sid, message_id, at)
+            if await m.messages.messages.advance_own(sid, message_id, MessageStatus.SENT):
+                events.append(
+                    MessageUpdated(
+                        sid,
+                        str(chat),
+                        message_id,
+                        own,
+                        UpdateKind.STATUS,
+                        status=MessageStatus.SENT,
+                        at=float(timestamp),
+                    )
+                )
+            await apply_effects(m, str(chat), own, summary, at, events)
+
+
+def _edit_attrs(message: wa_e2e_pb2.Message) -> dict[str, AttrValue]:
+    edit = edit_attribute(message)
+    return {"edit": edit} if edit is not None else {}

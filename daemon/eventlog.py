@@ -1,0 +1,442 @@
+"""The event log: every event of every session, with a stable id and a per-session sequence.
+
+Theory of operation
+-------------------
+Events are rows first (ARCHITECTURE principle 5). :meth:`EventLog.append` writes one row and
+joins the caller's transaction when there is one, so an event commits together with what it
+reports (a received message and its ``message.received`` event, an outbox row and its status
+event) or not at all. Consumers never receive events from memory: the SSE/WebSocket stream, the
+webhook dispatcher and the CLI read the table after a cursor (a session's ``seq`` or the global
+``position``) and therefore see exactly the committed events, in order, again after a restart.
+
+Appends wake followers at once; a follower that is woken before the writer's transaction has
+committed simply reads after the commit (statements queue on the database lock) or finds nothing
+and waits again. A periodic re-read covers any wake-up that is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from daemon.client import events as client_events
+from daemon.client import message_events
+from storage.db import Database
+from storage.message_values import ChatRecord, GroupRecord, MessageRecord
+from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
+from storage.sqlite.outbox import OutboxStatus, SqliteOutboxRepo
+from storage.sqlite.sessions import SqliteSessionRepo
+
+log = structlog.get_logger("daemon.eventlog")
+
+FOLLOW_POLL_S = 1.0
+"""A follower re-reads at least this often even without a wake-up."""
+DISPATCH_CURSOR = "webhook_dispatch"
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class EventType(enum.StrEnum):
+    """Every event type the log carries (the ``type`` field; webhook filters name these)."""
+
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_UPDATED = "message.updated"
+    """A message's status changed (sent, delivered, read, played, failed) or it was edited."""
+    RECEIPT = "receipt"
+    CHAT_UPDATED = "chat.updated"
+    CONNECTION_STATE = "connection.state"
+    CONNECTION_OPEN = "connection.open"
+    CONNECTION_CLOSED = "connection.closed"
+    QR_CODE = "qr.code"
+    PAIR_CODE = "pair.code"
+    PAIRED = "session.paired"
+    GROUP_UPDATED = "group.updated"
+    HISTORY_PROGRESS = "history.progress"
+    UNDECRYPTABLE = "message.undecryptable"
+    RECOVERY = "session.recovery"
+    ALERT = "alert"
+    SESSION_CREATED = "session.created"
+    SESSION_DELETED = "session.deleted"
+
+
+def new_event_id(now: float | None = None, random_bytes: bytes | None = None) -> str:
+    """``evt_`` and 26 Crockford base32 characters: 48 bits of milliseconds, 80 random bits
+    (ULID layout), so ids sort roughly by time and never collide in practice."""
+    millis = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
+    entropy = os.urandom(10) if random_bytes is None else random_bytes
+    value = (millis << 80) | int.from_bytes(entropy, "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "evt_" + "".join(reversed(chars))
+
+
+def iso_utc(at: datetime | None) -> str | None:
+    """RFC 3339 in UTC with milliseconds and ``Z`` (the API's one time format)."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_from_unix(seconds: float | None) -> str | None:
+    return None if seconds is None else iso_utc(datetime.fromtimestamp(seconds, UTC))
+
+
+def envelope(event: StoredEvent) -> dict[str, Any]:
+    """The JSON shape of an event everywhere it leaves the daemon (stream, webhook, API)."""
+    return {
+        "id": event.id,
+        "sessionId": event.session_id,
+        "seq": event.seq,
+        "type": event.type,
+        "createdAt": iso_utc(event.created_at),
+        "data": event.data,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An event to append: its type and JSON data."""
+
+    type: EventType
+    data: dict[str, Any]
+
+
+ConnectionEvent = (
+    client_events.StateChanged
+    | client_events.QrCode
+    | client_events.PairCode
+    | client_events.Paired
+    | client_events.Connected
+    | client_events.Disconnected
+    | client_events.Alert
+)
+MESSAGING_EVENTS = (
+    message_events.MessageReceived,
+    message_events.MessageUpdated,
+    message_events.ReceiptReceived,
+    message_events.Undecryptable,
+    message_events.ChatUpdated,
+    message_events.GroupUpdated,
+)
+
+
+def from_client_event(event: ConnectionEvent) -> EventRecord:
+    """The log record of a connection event published by a session's client."""
+    if isinstance(event, client_events.StateChanged):
+        return EventRecord(
+            EventType.CONNECTION_STATE,
+            {
+                "from": event.from_state.value,
+                "to": event.to_state.value,
+                "trigger": event.trigger.value,
+                "reason": event.reason,
+                "at": iso_from_unix(event.at),
+            },
+        )
+    if isinstance(event, client_events.QrCode):
+        return EventRecord(
+            EventType.QR_CODE,
+            {"qr": event.code, "index": event.index, "expiresAt": iso_from_unix(event.expires_at)},
+        )
+    if isinstance(event, client_events.PairCode):
+        return EventRecord(
+            EventType.PAIR_CODE,
+            {
+                "code": event.code,
+                "phone": event.phone,
+                "expiresAt": iso_from_unix(event.expires_at),
+            },
+        )
+    if isinstance(event, client_events.Paired):
+        return EventRecord(
+            EventType.PAIRED, {"jid": event.jid, "lid": event.lid, "platform": event.platform}
+        )
+    if isinstance(event, client_events.Connected):
+        return EventRecord(
+            EventType.CONNECTION_OPEN,
+            {"jid": event.jid, "lid": event.lid, "serverTime": iso_from_unix(event.server_time)},
+        )
+    if isinstance(event, client_events.Disconnected):
+        decision = event.decision
+        return EventRecord(
+            EventType.CONNECTION_CLOSED,
+            {
+                "code": decision.code,
+                "action": decision.action.value,
+                "reason": decision.reason,
+                "retryInSeconds": event.retry_in,
+            },
+        )
+    return EventRecord(EventType.ALERT, {"kind": event.kind.value, "message": event.message})
+
+
+def message_json(message: MessageRecord) -> dict[str, Any]:
+    """A stored message as the API and events show it."""
+    return {
+        "id": message.message_id,
+        "chat": message.chat,
+        "sender": message.sender,
+        "senderDevice": message.sender_device,
+        "fromMe": message.from_me,
+        "timestamp": iso_utc(message.sent_at),
+        "type": message.content_type.value,
+        "status": message.status.value,
+        "text": message.text,
+        "quotedId": message.quoted_id,
+        "targetId": message.target_id,
+        "pushName": message.push_name,
+        "editedAt": iso_utc(message.edited_at),
+        "revokedAt": iso_utc(message.revoked_at),
+    }
+
+
+def chat_json(chat: ChatRecord) -> dict[str, Any]:
+    return {
+        "jid": chat.jid,
+        "kind": chat.kind.value,
+        "name": chat.name,
+        "lastMessage": None
+        if chat.last_message_id is None
+        else {
+            "id": chat.last_message_id,
+            "sender": chat.last_sender,
+            "fromMe": chat.last_from_me,
+            "preview": chat.last_preview,
+            "timestamp": iso_utc(chat.last_message_at),
+        },
+        "unreadCount": chat.unread_count,
+        "updatedAt": iso_utc(chat.updated_at),
+    }
+
+
+def group_json(group: GroupRecord) -> dict[str, Any]:
+    return {
+        "jid": group.jid,
+        "subject": group.subject,
+        "owner": group.owner,
+        "isMember": group.is_member,
+        "participants": [
+            {"jid": p.jid, "lid": p.lid, "role": p.role.value} for p in group.participants
+        ],
+    }
+
+
+def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
+    """The log record of a messaging event (written through the sink, in its transaction)."""
+    if isinstance(event, message_events.MessageReceived):
+        return EventRecord(
+            EventType.MESSAGE_RECEIVED,
+            {"message": message_json(event.message), "recovered": event.recovered},
+        )
+    if isinstance(event, message_events.MessageUpdated):
+        return EventRecord(
+            EventType.MESSAGE_UPDATED,
+            {
+                "id": event.message_id,
+                "chat": event.chat,
+                "sender": event.sender,
+                "kind": event.kind.value,
+                "status": None if event.status is None else event.status.value,
+                "text": event.text,
+                "at": iso_from_unix(event.at) if event.at else None,
+            },
+        )
+    if isinstance(event, message_events.ReceiptReceived):
+        return EventRecord(
+            EventType.RECEIPT,
+            {
+                "chat": event.chat,
+                "ids": list(event.message_ids),
+                "recipient": event.recipient,
+                "status": event.status.value,
+                "at": iso_from_unix(event.at),
+            },
+        )
+    if isinstance(event, message_events.Undecryptable):
+        return EventRecord(
+            EventType.UNDECRYPTABLE,
+            {
+                "id": event.message_id,
+                "chat": event.chat,
+                "sender": event.sender,
+                "senderDevice": event.sender_device,
+                "state": event.state.value,
+                "retries": event.retries,
+                "reason": event.reason,
+            },
+        )
+    if isinstance(event, message_events.ChatUpdated):
+        return EventRecord(EventType.CHAT_UPDATED, {"chat": chat_json(event.chat)})
+    return EventRecord(
+        EventType.GROUP_UPDATED,
+        {
+            "group": group_json(event.group),
+            "change": event.change,
+            "actor": event.actor,
+            "participants": list(event.participants),
+        },
+    )
+
+
+class _Notifier:
+    """Wakes every follower waiting for new rows."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def waiter(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(future)
+        future.add_done_callback(self._waiters.discard)
+        return future
+
+    def notify(self) -> None:
+        for future in list(self._waiters):
+            if not future.done():
+                future.set_result(None)
+
+
+class EventLog:
+    """Append events and follow them. One per database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.repo = SqliteEventLogRepo(db)
+        self._notifier = _Notifier()
+
+    async def append(
+        self, session_id: str, event_type: EventType | str, data: dict[str, Any]
+    ) -> StoredEvent:
+        """Append an event; inside ``db.transaction()`` it commits with the transaction."""
+        stored = await self.repo.append(session_id, str(event_type), data, new_event_id())
+        self._notifier.notify()
+        return stored
+
+    async def append_record(self, session_id: str, record: EventRecord) -> StoredEvent:
+        return await self.append(session_id, record.type, record.data)
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future that completes at the next append (register it before reading)."""
+        return self._notifier.waiter()
+
+    async def read(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        types: frozenset[str] | None = None,
+    ) -> list[StoredEvent]:
+        return await self.repo.read_session(
+            session_id, after_seq=after_seq, limit=limit, types=types
+        )
+
+    async def follow(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        types: frozenset[str] | None = None,
+        batch: int = 100,
+    ) -> AsyncIterator[StoredEvent]:
+        """The session's events after ``after_seq``, then every new one as it commits; ends
+        only when the consumer stops iterating."""
+        cursor = after_seq
+        while True:
+            wake = self.waiter()
+            try:
+                # Unfiltered reads: the cursor passes skipped types too, with no race against
+                # a wanted event that commits meanwhile.
+                events = await self.read(session_id, after_seq=cursor, limit=batch)
+                if not events:
+                    try:
+                        async with asyncio.timeout(FOLLOW_POLL_S):
+                            await wake
+                    except TimeoutError:
+                        pass
+                    continue
+            finally:
+                wake.cancel()
+            for event in events:
+                cursor = event.seq
+                if types is None or event.type in types:
+                    yield event
+
+    async def prune(self, retention: timedelta) -> int:
+        """Delete old events that nothing needs any more."""
+        cursor = await self.repo.cursor(DISPATCH_CURSOR) or 0
+        removed = await self.repo.prune(self._db.now() - retention, up_to_position=cursor)
+        if removed:
+            log.info("eventlog.pruned", events=removed)
+        return removed
+
+
+class EventLogSink:
+    """The daemon's :class:`~daemon.client.sinks.EventSink`: messaging events become event-log
+    rows inside the client's persist-before-ack transaction. Beside each row it keeps what the
+    daemon derives from the event in the same transaction: an outbox row follows its
+    message's receipts (delivered, read, played), and a received message moves the session's
+    ``last_message_at``."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        db: Database,
+        *,
+        on_inbound: Callable[[str, float], None] = lambda _session, _at: None,
+    ) -> None:
+        self._log = log
+        self._outbox = SqliteOutboxRepo(db)
+        self._sessions = SqliteSessionRepo(db)
+        self._on_inbound = on_inbound
+
+    async def record(
+        self, session_id: str, events: Sequence[message_events.MessagingEvent]
+    ) -> None:
+        for event in events:
+            await self._log.append_record(session_id, from_messaging_event(event))
+            if (
+                isinstance(event, message_events.MessageUpdated)
+                and event.status is not None
+                and event.status.value in _RECEIPT_STATUSES
+            ):
+                await self._outbox.advance_status(
+                    event.message_id, OutboxStatus(event.status.value)
+                )
+            elif isinstance(event, message_events.MessageReceived) and not event.message.from_me:
+                at = event.message.sent_at
+                await self._sessions.record_activity(session_id, message_at=at)
+                self._on_inbound(session_id, at.timestamp())
+
+
+_RECEIPT_STATUSES = frozenset({"delivered", "read", "played"})
+
+
+__all__ = [
+    "DISPATCH_CURSOR",
+    "MESSAGING_EVENTS",
+    "ConnectionEvent",
+    "EventLog",
+    "EventLogSink",
+    "EventRecord",
+    "EventType",
+    "chat_json",
+    "envelope",
+    "from_client_event",
+    "from_messaging_event",
+    "group_json",
+    "iso_from_unix",
+    "iso_utc",
+    "message_json",
+    "new_event_id",
+]

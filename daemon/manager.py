@@ -1,0 +1,975 @@
+"""Many sessions in one process: start-up auto-connect, commands, recovery, shutdown.
+
+Theory of operation
+-------------------
+The manager opens one client (:class:`~daemon.client.session.Session`) per stored session and
+keeps a :class:`_Handle` beside it: a task that copies the client's events into the event log,
+the status the session shows (mirrored from those events, so ``/health`` never needs a query),
+the current QR, and the times of recent automatic recoveries.
+
+*Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
+``connect_stagger_s`` apart. A first connect that fails (the client backs off, or nothing
+happens within ``startup_attempt_timeout_s``) is stopped and retried after each of
+``startup_retry_delays_s`` (5, 15, 45 s); when those are used up the session is recorded as
+``disconnected`` with ``last_error`` and handed to the client's own backoff, which keeps trying
+with full jitter up to its cap. A terminal answer (logged out, banned, outdated...) ends the
+schedule at once: retrying cannot help.
+
+*Recovery.* Every ``check_interval_s`` each session whose client says *connected* is checked
+against evidence: no frame for ``dead_after_s`` (or a client that is no longer running) means
+the socket is dead and the session is reconnected; no inbound message for ``probe_after_s``
+earns a ping probe, and a probe that fails reconnects it. At most ``max_per_hour`` automatic
+recoveries per session in a sliding hour; the next one puts the session in ``needs_attention``
+and leaves it for a person (``POST /sessions/{id}/reconnect``). Every decision is logged and
+recorded as a ``session.recovery`` event.
+
+*Shutdown.* Start-up schedules and the recovery loop are cancelled, every client is closed
+(its socket closed cleanly), and sessions that were live are recorded as ``disconnected``.
+
+Commands on one session (connect, reconnect, recovery, logout, delete) are serialised by the
+handle's lock, so a recovery never races a person's reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+import structlog
+
+from daemon.client.context import ClientOptions
+from daemon.client.errors import ClientError, NotPaired
+from daemon.client.events import (
+    Alert,
+    Connected,
+    Disconnected,
+    PairCode,
+    Paired,
+    QrCode,
+    StateChanged,
+    Subscription,
+)
+from daemon.client.keepalive import Liveness
+from daemon.client.state import SessionState
+from daemon.config import ClientTimingsConfig, Config
+from daemon.eventlog import (
+    MESSAGING_EVENTS,
+    EventLog,
+    EventType,
+    from_client_event,
+    iso_from_unix,
+)
+from daemon.log import mask_phone
+from storage.db import Database
+from storage.errors import NotFound, StorageError
+from storage.sqlite.sessions import SqliteSessionRepo
+from storage.values import DeviceCredentials, SessionRow, SessionStatus
+
+log = structlog.get_logger("daemon.manager")
+
+HOUR_S = 3600.0
+SHUTDOWN_CONCURRENCY = 32
+"""Clients closed at once when the daemon stops (each closes its socket cleanly)."""
+# States in which a client holds (or is getting) a socket.
+LIVE_STATES = frozenset(
+    {
+        SessionState.PAIRING,
+        SessionState.CONNECTING,
+        SessionState.CONNECTED,
+        SessionState.BACKING_OFF,
+    }
+)
+# Statuses a daemon start does not auto-connect: a person must act first (a replaced session
+# would start a ping-pong with the other client; banned and needs_attention need a look).
+NO_AUTOCONNECT = frozenset(
+    {
+        SessionStatus.LOGGED_OUT,
+        SessionStatus.REPLACED,
+        SessionStatus.BANNED,
+        SessionStatus.NEEDS_ATTENTION,
+    }
+)
+CONNECTING_STATUSES = frozenset(
+    {SessionStatus.PAIRING, SessionStatus.CONNECTING, SessionStatus.BACKING_OFF}
+)
+# What a stop records as ``disconnected``: sessions that were (or were getting) connected.
+MARKED_AT_SHUTDOWN = frozenset(
+    {
+        SessionStatus.PAIRING,
+        SessionStatus.CONNECTING,
+        SessionStatus.CONNECTED,
+        SessionStatus.BACKING_OFF,
+        SessionStatus.STOPPED,
+        SessionStatus.DISCONNECTED,
+    }
+)
+
+
+class LinkedDevice(Protocol):
+    """What the manager needs of one client (``daemon.client.session.Session`` is one)."""
+
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def state(self) -> SessionState: ...
+    @property
+    def credentials(self) -> DeviceCredentials | None: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def liveness(self) -> Liveness: ...
+
+    def events(self) -> Subscription: ...
+    async def connect(self) -> None: ...
+    async def pair(self) -> None: ...
+    async def pair_with_code(self, phone: str, timeout: float | None = None) -> str: ...
+    async def disconnect(self, reason: str = ...) -> None: ...
+    async def logout(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+SessionOpener = Callable[[str, str], Awaitable[LinkedDevice]]
+"""Opens (creating when needed) the client of a session id, with a display name."""
+Prober = Callable[[LinkedDevice, float], Awaitable[float]]
+"""Sends a ping over the session's socket; returns the round trip in seconds or raises."""
+
+
+class ManagerError(Exception):
+    """A session command the manager refuses (the message says why)."""
+
+
+class SessionNotFound(ManagerError):
+    pass
+
+
+class SessionExists(ManagerError):
+    pass
+
+
+class NotPairing(ManagerError):
+    """No QR to show: the session is not pairing by QR."""
+
+
+class StartupOutcome(Enum):
+    CONNECTED = "connected"
+    FAILED = "failed"
+    TERMINAL = "terminal"
+
+
+@dataclass(slots=True)
+class _Handle:
+    client: LinkedDevice
+    row: SessionRow
+    """The stored row as last read (for answers when the database cannot be asked)."""
+    auto_connect: bool
+    active: bool
+    override: SessionStatus | None = None
+    """A status the manager recorded for a stopped client (``disconnected``,
+    ``needs_attention``); it stands while the client stays stopped."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    forwarder: asyncio.Task[None] | None = None
+    startup: asyncio.Task[None] | None = None
+    qr: QrCode | None = None
+    recoveries: deque[float] = field(default_factory=deque)
+    last_probe_at: float = 0.0
+    last_inbound_message_at: float | None = None
+    recovering: bool = False
+
+    @property
+    def status(self) -> SessionStatus:
+        """The client's own state (always current, set before it publishes), unless the
+        manager recorded a status for the stopped client."""
+        state = self.client.state
+        if self.override is not None and state is SessionState.STOPPED:
+            return self.override
+        return SessionStatus(state.value)
+
+    @property
+    def paired(self) -> bool:
+        credentials = self.client.credentials
+        return credentials is not None and credentials.is_paired
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session as the API shows it: the stored row and the live evidence."""
+
+    row: SessionRow
+    status: SessionStatus
+    phone_number: str | None
+    jid: str | None
+    lid: str | None
+    socket_alive: bool
+    liveness: Liveness
+    recoveries_last_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCounts:
+    total: int
+    connected: int
+    connecting: int
+    disconnected: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectResult:
+    success: bool
+    message: str
+
+
+def client_options(
+    timings: ClientTimingsConfig, base: ClientOptions | None = None
+) -> ClientOptions:
+    """The client timings from the config (unset values keep the protocol defaults)."""
+    options = base or ClientOptions()
+
+    def pick(value: float | None, default: float) -> float:
+        return default if value is None else value
+
+    return dataclasses.replace(
+        options,
+        keepalive_min=pick(timings.keepalive_min_s, options.keepalive_min),
+        keepalive_max=pick(timings.keepalive_max_s, options.keepalive_max),
+        keepalive_timeout=pick(timings.keepalive_timeout_s, options.keepalive_timeout),
+        backoff_base=pick(timings.backoff_base_s, options.backoff_base),
+        backoff_cap=pick(timings.backoff_cap_s, options.backoff_cap),
+        stable_after=pick(timings.stable_after_s, options.stable_after),
+        qr_first_ttl=pick(timings.qr_first_ttl_s, options.qr_first_ttl),
+        qr_later_ttl=pick(timings.qr_later_ttl_s, options.qr_later_ttl),
+    )
+
+
+async def ping_probe(client: LinkedDevice, timeout: float) -> float:
+    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket)."""
+    ping = getattr(client, "ping", None)
+    if ping is None:
+        raise ClientError("this client cannot be probed")
+    started = time.monotonic()
+    await ping(timeout)
+    return time.monotonic() - started
+
+
+def phone_of(credentials: DeviceCredentials | None) -> str | None:
+    if credentials is None or credentials.pn_jid is None:
+        return None
+    return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0].split(".", 1)[0]
+
+
+class SessionManager:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        events: EventLog,
+        opener: SessionOpener,
+        *,
+        prober: Prober = ping_probe,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._db = db
+        self._events = events
+        self._open = opener
+        self._probe = prober
+        self._clock = clock
+        self._sessions = SqliteSessionRepo(db)
+        self._handles: dict[str, _Handle] = {}
+        self._recovery_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open_all(self) -> None:
+        """Opens the client of every stored session (no connecting yet)."""
+        for row in await self._sessions.list_all():
+            try:
+                await self._attach(row)
+            except (ClientError, StorageError) as exc:
+                log.error("manager.session_open_failed", session=row.id, error=str(exc))
+
+    async def start(self) -> None:
+        """Connects the auto-connect sessions (staggered) and starts the recovery loop."""
+        stagger = self._config.manager.connect_stagger_s
+        index = 0
+        for session_id, handle in self._handles.items():
+            if not self._should_autoconnect(handle.row, handle):
+                continue
+            delay = index * stagger
+            index += 1
+            handle.startup = self._spawn(
+                self._startup_connect(session_id, delay), f"wamd-startup-{session_id}"
+            )
+        log.info("manager.started", sessions=len(self._handles), auto_connecting=index)
+        self._recovery_task = self._spawn(self._recovery_loop(), "wamd-recovery")
+
+    @property
+    def failure(self) -> str | None:
+        """Why the recovery loop died, if it did (health reports it as an error)."""
+        task = self._recovery_task
+        if task is not None and task.done() and not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                return f"recovery loop died: {exc!r}"
+        return None
+
+    def _should_autoconnect(self, row: SessionRow, handle: _Handle) -> bool:
+        if not row.active or not row.auto_connect:
+            return False
+        credentials = handle.client.credentials
+        if credentials is None or not credentials.is_paired:
+            return False
+        if handle.status in NO_AUTOCONNECT:
+            log.info(
+                "manager.autoconnect_skipped",
+                session=row.id,
+                status=handle.status.value,
+                reason="waits for a person",
+            )
+            return False
+        return True
+
+    async def shutdown(self) -> None:
+        """Stops everything and records live sessions as ``disconnected``."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        gate = asyncio.Semaphore(SHUTDOWN_CONCURRENCY)
+
+        async def stop_one(session_id: str, handle: _Handle) -> None:
+            async with gate:
+                was = handle.status
+                try:
+                    await handle.client.close()
+                except (ClientError, StorageError) as exc:
+                    log.warning("manager.close_failed", session=session_id, error=str(exc))
+                await _drain(handle)
+                if was in MARKED_AT_SHUTDOWN and handle.paired:
+                    await self._mark(
+                        session_id, handle, SessionStatus.DISCONNECTED, "daemon stopped"
+                    )
+
+        await asyncio.gather(*(stop_one(sid, h) for sid, h in list(self._handles.items())))
+        log.info("manager.stopped", sessions=len(self._handles))
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        async def run() -> None:
+            await coro
+
+        task = asyncio.create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _attach(self, row: SessionRow) -> _Handle:
+        client = await self._open(row.id, row.name)
+        handle = _Handle(client=client, row=row, auto_connect=row.auto_connect, active=row.active)
+        if client.state is SessionState.STOPPED and row.status is SessionStatus.DISCONNECTED:
+            handle.override = SessionStatus.DISCONNECTED
+        if row.last_message_at is not None:
+            handle.last_inbound_message_at = row.last_message_at.timestamp()
+        handle.recoveries.extend(await self._recent_recoveries(row.id))
+        subscription = client.events()
+        handle.forwarder = asyncio.create_task(
+            self._forward(row.id, handle, subscription), name=f"wamd-events-{row.id}"
+        )
+        self._handles[row.id] = handle
+        return handle
+
+    async def _recent_recoveries(self, session_id: str) -> list[float]:
+        """Recoveries of the last hour from the event log, oldest first, so a restart does not
+        reset the hourly limit."""
+        since = self._clock() - HOUR_S
+        latest = await self._events.repo.latest_recoveries(
+            session_id, self._config.recovery.max_per_hour + 1
+        )
+        return sorted(
+            event.created_at.timestamp()
+            for event in latest
+            if event.data.get("action") == "reconnect" and event.created_at.timestamp() >= since
+        )
+
+    # ------------------------------------------------------------------ events
+
+    async def _forward(self, session_id: str, handle: _Handle, events: Subscription) -> None:
+        """Copies the client's connection events into the event log and keeps the current QR.
+        Messaging events are already in the log: the sink wrote them in the transaction that
+        committed them."""
+        with events:
+            async for event in events:
+                if isinstance(event, MESSAGING_EVENTS):
+                    continue
+                if isinstance(event, StateChanged):
+                    # The client's own state is the truth; a queued event from before the
+                    # manager recorded its status must not undo that status.
+                    if handle.client.state is not SessionState.STOPPED:
+                        handle.override = None
+                    if event.to_state is not SessionState.PAIRING:
+                        handle.qr = None
+                elif isinstance(event, QrCode):
+                    handle.qr = event
+                elif isinstance(event, Paired | Connected):
+                    handle.qr = None
+                if isinstance(event, Alert | Disconnected | PairCode):
+                    log.info("manager.client_event", session=session_id, kind=type(event).__name__)
+                record = from_client_event(event)
+                await self._append(session_id, record.type, record.data)
+
+    async def _append(
+        self, session_id: str, event_type: EventType, data: dict[str, object]
+    ) -> None:
+        for attempt in range(3):
+            try:
+                await self._events.append(session_id, event_type, dict(data))
+                return
+            except StorageError as exc:
+                log.warning(
+                    "manager.event_append_failed",
+                    session=session_id,
+                    type=event_type.value,
+                    attempt=attempt + 1,
+                    error=str(exc),
+                )
+                await asyncio.sleep(0.5 * (attempt + 1))
+        log.error("manager.event_lost", session=session_id, type=event_type.value)
+
+    async def _mark(
+        self,
+        session_id: str,
+        handle: _Handle,
+        status: SessionStatus,
+        reason: str,
+        *,
+        error: str | None = None,
+    ) -> None:
+        """Records a status the manager decides (the client is stopped at this point)."""
+        previous = handle.status
+        try:
+            await self._sessions.update_status(session_id, status, reason, error=error)
+        except NotFound:
+            return
+        except StorageError as exc:
+            log.error("manager.status_not_saved", session=session_id, error=str(exc))
+            return
+        handle.override = status
+        log.info(
+            "manager.status",
+            session=session_id,
+            from_status=previous.value,
+            to_status=status.value,
+            reason=reason,
+        )
+        await self._append(
+            session_id,
+            EventType.CONNECTION_STATE,
+            {
+                "from": previous.value,
+                "to": status.value,
+                "trigger": "manager",
+                "reason": reason,
+                "at": iso_from_unix(self._clock()),
+            },
+        )
+
+    # ------------------------------------------------------------------ start-up connect
+
+    async def _startup_connect(self, session_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        handle = self._handles.get(session_id)
+        if handle is None:
+            return
+        delays = self._config.manager.startup_retry_delays_s
+        last_error = ""
+        for attempt in range(len(delays) + 1):
+            if attempt:
+                wait = delays[attempt - 1]
+                log.info(
+                    "manager.startup_retry_scheduled",
+                    session=session_id,
+                    attempt=attempt + 1,
+                    delay=wait,
+                    error=last_error,
+                )
+                await asyncio.sleep(wait)
+            async with handle.lock:
+                outcome, detail = await self._attempt_connect(handle)
+                if outcome is StartupOutcome.CONNECTED:
+                    log.info("manager.startup_connected", session=session_id, attempt=attempt + 1)
+                    return
+                if outcome is StartupOutcome.TERMINAL:
+                    log.warning("manager.startup_stopped", session=session_id, reason=detail)
+                    return
+                last_error = detail
+                log.warning(
+                    "manager.startup_attempt_failed",
+                    session=session_id,
+                    attempt=attempt + 1,
+                    error=detail,
+                )
+                await handle.client.disconnect(f"start-up attempt {attempt + 1} failed: {detail}")
+        async with handle.lock:
+            await self._mark(
+                session_id,
+                handle,
+                SessionStatus.DISCONNECTED,
+                f"start-up connect failed {len(delays) + 1} times; client backoff takes over",
+                error=last_error,
+            )
+            # From here on the client's own backoff policy retries (full jitter, capped).
+            with contextlib.suppress(ClientError):
+                await handle.client.connect()
+
+    async def _attempt_connect(self, handle: _Handle) -> tuple[StartupOutcome, str]:
+        client = handle.client
+        timeout = self._config.manager.startup_attempt_timeout_s
+        with client.events() as events:
+            try:
+                await client.connect()
+            except NotPaired as exc:
+                return StartupOutcome.TERMINAL, str(exc)
+            except ClientError as exc:
+                return StartupOutcome.TERMINAL, str(exc)
+            if client.state is SessionState.CONNECTED:
+                return StartupOutcome.CONNECTED, ""
+            reason = f"not connected within {timeout:g} s"
+            try:
+                async with asyncio.timeout(timeout):
+                    async for event in events:
+                        if isinstance(event, Connected):
+                            return StartupOutcome.CONNECTED, ""
+                        if isinstance(event, Disconnected):
+                            reason = event.decision.reason
+                            if event.decision.code is not None:
+                                reason = f"{event.decision.code}: {reason}"
+                        if isinstance(event, StateChanged):
+                            if event.to_state is SessionState.BACKING_OFF:
+                                return StartupOutcome.FAILED, event.reason or reason
+                            if event.to_state.is_terminal:
+                                return StartupOutcome.TERMINAL, event.reason
+                            if event.to_state is SessionState.STOPPED:
+                                return StartupOutcome.TERMINAL, event.reason
+            except TimeoutError:
+                return StartupOutcome.FAILED, reason
+        return StartupOutcome.FAILED, reason
+
+    # ------------------------------------------------------------------ recovery
+
+    async def _recovery_loop(self) -> None:
+        interval = self._config.recovery.check_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            for session_id in list(self._handles):
+                handle = self._handles.get(session_id)
+                if handle is None or handle.recovering:
+                    continue
+                try:
+                    await self.check_liveness(session_id, handle)
+                except (ClientError, StorageError) as exc:
+                    log.warning("manager.recovery_check_failed", session=session_id, error=str(exc))
+
+    def socket_alive(self, handle: _Handle, now: float | None = None) -> bool:
+        """Evidence, not a flag: a running client, connected, with a recent frame."""
+        client = handle.client
+        if client.state is not SessionState.CONNECTED or not client.running:
+            return False
+        liveness = client.liveness
+        last = liveness.last_frame_in or liveness.connected_at
+        if last is None:
+            return False
+        at = self._clock() if now is None else now
+        return at - last <= self._config.recovery.dead_after_s
+
+    async def check_liveness(self, session_id: str, handle: _Handle) -> None:
+        """One recovery check of one session (see the module docstring)."""
+        client = handle.client
+        if client.state is not SessionState.CONNECTED:
+            return
+        now = self._clock()
+        settings = self._config.recovery
+        if not self.socket_alive(handle, now):
+            liveness = client.liveness
+            last = liveness.last_frame_in or liveness.connected_at
+            if not client.running:
+                reason = "client not running while its status says connected"
+            elif last is None:
+                reason = "no frame ever received on this socket"
+            else:
+                reason = f"no frame received for {now - last:.1f} s"
+            await self._recover(session_id, handle, reason)
+            return
+        quiet_since = max(
+            handle.last_inbound_message_at or 0.0,
+            client.liveness.connected_at or 0.0,
+            handle.last_probe_at,
+        )
+        if now - quiet_since < settings.probe_after_s:
+            return
+        handle.last_probe_at = now
+        try:
+            rtt = await self._probe(client, settings.probe_timeout_s)
+        except (ClientError, TimeoutError, ConnectionError) as exc:
+            await self._recover(
+                session_id,
+                handle,
+                f"probe after {now - quiet_since:.0f} s without inbound messages failed: {exc}",
+            )
+            return
+        log.info("manager.probe_ok", session=session_id, rtt_ms=round(rtt * 1000, 1))
+        await self._record_check(session_id)
+
+    async def _recover(self, session_id: str, handle: _Handle, reason: str) -> None:
+        async with handle.lock:
+            if handle.client.state is not SessionState.CONNECTED:
+                return  # the client moved on by itself meanwhile
+            handle.recovering = True
+            try:
+                await self._recover_locked(session_id, handle, reason)
+            finally:
+                handle.recovering = False
+
+    async def _recover_locked(self, session_id: str, handle: _Handle, reason: str) -> None:
+        now = self._clock()
+        limit = self._config.recovery.max_per_hour
+        while handle.recoveries and now - handle.recoveries[0] >= HOUR_S:
+            handle.recoveries.popleft()
+        if len(handle.recoveries) >= limit:
+            message = (
+                f"automatic recovery limit reached ({limit} in the last hour); "
+                f"waiting for a person: {reason}"
+            )
+            log.error("manager.recovery_limit", session=session_id, reason=reason, limit=limit)
+            await self._append(
+                session_id,
+                EventType.RECOVERY,
+                {
+                    "action": "needs_attention",
+                    "reason": reason,
+                    "recoveriesLastHour": len(handle.recoveries),
+                },
+            )
+            await handle.client.disconnect(f"recovery limit reached: {reason}")
+            await self._mark(
+                session_id, handle, SessionStatus.NEEDS_ATTENTION, message, error=reason
+            )
+            await self._append(
+                session_id, EventType.ALERT, {"kind": "needs_attention", "message": message}
+            )
+            return
+        handle.recoveries.append(now)
+        attempt = len(handle.recoveries)
+        log.warning("manager.recovering", session=session_id, reason=reason, attempt=attempt)
+        await self._append(
+            session_id,
+            EventType.RECOVERY,
+            {"action": "reconnect", "reason": reason, "recoveriesLastHour": attempt},
+        )
+        await handle.client.disconnect(f"recovery: {reason}")
+        await handle.client.connect()
+
+    async def _record_check(self, session_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            await self._sessions.record_activity(session_id, status_check_at=self._db.now())
+
+    # ------------------------------------------------------------------ queries
+
+    def _handle(self, session_id: str) -> _Handle:
+        handle = self._handles.get(session_id)
+        if handle is None:
+            raise SessionNotFound(f"session {session_id!r} does not exist")
+        return handle
+
+    def has(self, session_id: str) -> bool:
+        return session_id in self._handles
+
+    def ids(self) -> list[str]:
+        return list(self._handles)
+
+    def client(self, session_id: str) -> LinkedDevice:
+        return self._handle(session_id).client
+
+    def status_of(self, session_id: str) -> SessionStatus:
+        return self._handle(session_id).status
+
+    def is_connected(self, session_id: str) -> bool:
+        handle = self._handles.get(session_id)
+        return handle is not None and handle.client.state is SessionState.CONNECTED
+
+    def counts(self) -> SessionCounts:
+        connected = connecting = 0
+        for handle in self._handles.values():
+            if handle.status is SessionStatus.CONNECTED:
+                connected += 1
+            elif handle.status in CONNECTING_STATUSES:
+                connecting += 1
+        total = len(self._handles)
+        return SessionCounts(total, connected, connecting, total - connected - connecting)
+
+    def all_expected_connected(self) -> bool:
+        """True when every active auto-connect session with a paired identity is connected
+        (the in-memory view, so ``/health`` answers without a query)."""
+        return all(
+            handle.status is SessionStatus.CONNECTED
+            for handle in self._handles.values()
+            if handle.active and handle.auto_connect and handle.paired
+        )
+
+    async def view(self, session_id: str, row: SessionRow | None = None) -> SessionView:
+        handle = self._handle(session_id)
+        if row is None:
+            row = await self._sessions.get(session_id)
+            if row is None:
+                raise SessionNotFound(f"session {session_id!r} does not exist")
+        handle.row = row
+        return self._view(handle, row)
+
+    def cached_view(self, session_id: str) -> SessionView:
+        """The view from the last row read (no query: for when the database is down)."""
+        handle = self._handle(session_id)
+        return self._view(handle, handle.row)
+
+    def _view(self, handle: _Handle, row: SessionRow) -> SessionView:
+        credentials = handle.client.credentials
+        now = self._clock()
+        while handle.recoveries and now - handle.recoveries[0] >= HOUR_S:
+            handle.recoveries.popleft()
+        return SessionView(
+            row=row,
+            status=handle.status,
+            phone_number=phone_of(credentials),
+            jid=None if credentials is None else credentials.pn_jid,
+            lid=None if credentials is None else credentials.lid_jid,
+            socket_alive=self.socket_alive(handle, now),
+            liveness=handle.client.liveness,
+            recoveries_last_hour=len(handle.recoveries),
+        )
+
+    async def views(self, session_ids: Iterable[str] | None = None) -> list[SessionView]:
+        rows = {row.id: row for row in await self._sessions.list_all()}
+        wanted = list(rows) if session_ids is None else [s for s in session_ids if s in rows]
+        return [await self.view(sid, rows[sid]) for sid in wanted if sid in self._handles]
+
+    async def check(self, session_id: str) -> SessionView:
+        """A real status check: a ping over the socket when connected; records the time."""
+        handle = self._handle(session_id)
+        if handle.client.state is SessionState.CONNECTED:
+            timeout = min(self._config.recovery.probe_timeout_s, 5.0)
+            try:
+                await self._probe(handle.client, timeout)
+                handle.last_probe_at = self._clock()
+            except (ClientError, TimeoutError, ConnectionError) as exc:
+                log.warning("manager.status_check_failed", session=session_id, error=str(exc))
+        await self._record_check(session_id)
+        return await self.view(session_id)
+
+    def current_qr(self, session_id: str) -> QrCode | None:
+        handle = self._handle(session_id)
+        qr = handle.qr
+        if qr is None or qr.expires_at <= self._clock():
+            return None
+        return qr
+
+    def note_inbound_message(self, session_id: str, at: float | None = None) -> None:
+        """Called by the message path: a message arrived (pushes the probe timer back)."""
+        handle = self._handles.get(session_id)
+        if handle is not None:
+            handle.last_inbound_message_at = self._clock() if at is None else at
+
+    # ------------------------------------------------------------------ commands
+
+    async def create(
+        self, session_id: str, *, name: str = "", auto_connect: bool = True
+    ) -> SessionView:
+        if session_id in self._handles or await self._sessions.get(session_id) is not None:
+            raise SessionExists(f"session {session_id!r} already exists")
+        row = await self._sessions.create(session_id, name=name, auto_connect=auto_connect)
+        await self._attach(row)
+        await self._append(session_id, EventType.SESSION_CREATED, {"name": name})
+        log.info("manager.session_created", session=session_id)
+        return await self.view(session_id, row)
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        auto_connect: bool | None = None,
+        active: bool | None = None,
+    ) -> SessionView:
+        handle = self._handle(session_id)
+        row = await self._sessions.update_settings(
+            session_id, name=name, auto_connect=auto_connect, active=active
+        )
+        handle.auto_connect, handle.active = row.auto_connect, row.active
+        return await self.view(session_id, row)
+
+    async def delete(self, session_id: str) -> bool:
+        """Logs the device out (telling the server when connected), then deletes the session
+        and all its state. Idempotent: False when there was nothing to delete."""
+        handle = self._handles.get(session_id)
+        if handle is None:
+            row = await self._sessions.get(session_id)
+            if row is None:
+                return False
+            handle = await self._attach(row)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            if handle.client.credentials is not None:
+                try:
+                    await handle.client.logout()
+                except ClientError as exc:
+                    log.warning("manager.logout_failed", session=session_id, error=str(exc))
+            await handle.client.close()
+            await _drain(handle)
+            self._handles.pop(session_id, None)
+            with contextlib.suppress(NotFound):
+                await self._sessions.delete(session_id)
+        await self._append(session_id, EventType.SESSION_DELETED, {})
+        log.info("manager.session_deleted", session=session_id)
+        return True
+
+    def _cancel_startup(self, handle: _Handle) -> None:
+        """A person took over: no start-up schedule, no status the manager recorded."""
+        if handle.startup is not None and not handle.startup.done():
+            handle.startup.cancel()
+        handle.startup = None
+        handle.override = None
+
+    async def connect(self, session_id: str) -> None:
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            await handle.client.connect()
+
+    async def disconnect(self, session_id: str) -> None:
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            await handle.client.disconnect("disconnect requested through the API")
+
+    async def logout(self, session_id: str) -> None:
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            await handle.client.logout()
+
+    async def reconnect(self, session_id: str, wait: float = 10.0) -> ReconnectResult:
+        """Closes the socket and connects again (a person asked: the recovery counter is
+        cleared). Waits up to ``wait`` seconds for the login."""
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            client = handle.client
+            credentials = client.credentials
+            if credentials is None or not credentials.is_paired:
+                return ReconnectResult(False, "the session is not paired; pair it first")
+            handle.recoveries.clear()
+            await client.disconnect("reconnect requested through the API")
+            with client.events() as events:
+                try:
+                    await client.connect()
+                except ClientError as exc:
+                    return ReconnectResult(False, f"cannot connect: {exc}")
+                try:
+                    async with asyncio.timeout(wait):
+                        async for event in events:
+                            if isinstance(event, Connected):
+                                return ReconnectResult(
+                                    True, f"connected as {mask_phone(event.jid)}"
+                                )
+                            if isinstance(event, StateChanged) and (
+                                event.to_state.is_terminal or event.to_state is SessionState.STOPPED
+                            ):
+                                return ReconnectResult(
+                                    False, f"{event.to_state.value}: {event.reason}"
+                                )
+                except TimeoutError:
+                    pass
+            return ReconnectResult(
+                False, f"not connected within {wait:g} s; status {handle.status.value}"
+            )
+
+    async def start_pairing(self, session_id: str, wait: float = 10.0) -> QrCode | None:
+        """Starts QR pairing (idempotent while it runs) and returns the current QR, waiting up
+        to ``wait`` seconds for the first one."""
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            existing = self.current_qr(session_id)
+            if existing is not None:
+                return existing
+            with handle.client.events() as events:
+                await handle.client.pair()
+                existing = self.current_qr(session_id)
+                if existing is not None:
+                    return existing
+                try:
+                    async with asyncio.timeout(wait):
+                        async for event in events:
+                            if isinstance(event, QrCode):
+                                handle.qr = event
+                                return event
+                            if isinstance(event, StateChanged) and event.to_state not in (
+                                SessionState.PAIRING,
+                                SessionState.BACKING_OFF,
+                            ):
+                                raise NotPairing(f"pairing ended: {event.reason}")
+                except TimeoutError:
+                    return None
+        return None
+
+    async def request_pair_code(self, session_id: str, phone: str) -> PairCode:
+        """Starts pairing by phone number; the code to type on that phone, with its expiry."""
+        handle = self._handle(session_id)
+        async with handle.lock:
+            self._cancel_startup(handle)
+            with handle.client.events() as events:
+                code = await handle.client.pair_with_code(phone)
+                for event in events.pending():
+                    if isinstance(event, PairCode) and event.code == code:
+                        return event
+        raise ManagerError("the client returned a pair code without announcing it")
+
+
+FORWARDER_DRAIN_S = 2.0
+
+
+async def _drain(handle: _Handle) -> None:
+    """Lets the forwarder write the events a closed client published last (its bus is closed,
+    so the forwarder ends by itself), then makes sure it is gone."""
+    task = handle.forwarder
+    if task is None:
+        return
+    try:
+        async with asyncio.timeout(FORWARDER_DRAIN_S):
+            await asyncio.shield(task)
+    except TimeoutError:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+__all__ = [
+    "LinkedDevice",
+    "ManagerError",
+    "NotPairing",
+    "Prober",
+    "ReconnectResult",
+    "SessionCounts",
+    "SessionExists",
+    "SessionManager",
+    "SessionNotFound",
+    "SessionOpener",
+    "SessionView",
+    "client_options",
+    "phone_of",
+    "ping_probe",
+]

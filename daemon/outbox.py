@@ -1,0 +1,623 @@
+"""The outbox: a send is a row first, then attempts (ARCHITECTURE principle 4).
+
+Theory of operation
+-------------------
+:meth:`Outbox.accept` validates a request, gives it its WhatsApp message id and stores it
+(``pending``) before answering, so the HTTP caller gets ``202`` and an id at once and nothing
+is lost by a restart or a disconnect. The same ``Idempotency-Key`` with the same request returns
+the stored row (never a second send); with another request it is refused.
+
+One worker task per session with open rows sends them in the order they were accepted, when the
+session is connected and its sending is not paused, no faster than its token bucket allows:
+
+* the attempt is committed (``sending``) before the message goes out, and ``sent`` (with the
+  server's timestamp) after the server's ack — the sender (the client's messenger) records the
+  message row and its ``message.updated`` events itself, receipts included;
+* a transient failure (not connected, timeout, server error) retries with full-jitter backoff;
+  after ``max_attempts``, or once the message is older than ``max_age_s``, it is ``failed``
+  with the reason (and a ``message.updated`` event);
+* a restriction from the server (429, 463...) pauses the session's sending for
+  ``restriction_pause_s`` (persisted) and raises an ``alert`` event; the message stays pending;
+* a permanent refusal (bad recipient, message too large) fails the message at once.
+
+A crash between the send and the ``sent`` commit leaves the row in ``sending``; the next start
+sends it again under the same message id (counted in ``uncertain_sends``). Recipients recognise
+a repeated message id (WhatsApp clients and wamd's own receive path drop it as a duplicate), so
+the only duplicate a crash can cause is one that is dropped on arrival.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+import structlog
+
+from daemon.binary import JID, JIDError, Server
+from daemon.client.ids import new_message_id
+from daemon.config import OutboxConfig
+from daemon.eventlog import EventLog, EventType, iso_utc
+from daemon.retry import retry_delay
+from storage.db import Database
+from storage.errors import AlreadyExists, StorageError
+from storage.sqlite.outbox import (
+    NewOutboxRow,
+    OutboxRow,
+    OutboxStatus,
+    SendingPause,
+    SqliteOutboxRepo,
+)
+
+log = structlog.get_logger("daemon.outbox")
+
+IDLE_EXIT_S = 30.0
+"""A session worker with nothing to send ends after this long (a new send starts it again)."""
+CONNECTION_POLL_S = 0.25
+"""How often a worker waiting for its session to connect looks again."""
+MAX_TEXT_CHARS = 65_536
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class MessageKind(enum.StrEnum):
+    TEXT = "text"
+    REPLY = "reply"
+    REACTION = "reaction"
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+class InvalidSendRequest(ValueError):
+    """The request cannot be sent as it is (the message names the field)."""
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different request."""
+
+
+class SendingNotAllowed(Exception):
+    """The session cannot take sends (not paired, unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A validated send request (what the API accepted)."""
+
+    to: str
+    """The chat: a user JID (phone number or LID) or a group JID, without a device."""
+    kind: MessageKind
+    text: str | None = None
+    quoted_id: str | None = None
+    target_id: str | None = None
+    """The message a reaction, edit or delete refers to."""
+    emoji: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"to": self.to, "type": self.kind.value}
+        for name, value in (
+            ("text", self.text),
+            ("quotedId", self.quoted_id),
+            ("messageId", self.target_id),
+            ("emoji", self.emoji),
+        ):
+            if value is not None:
+                fields[name] = value
+        return fields
+
+    def digest(self) -> bytes:
+        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).digest()
+
+
+def normalize_chat(to: str) -> str:
+    """A chat JID from a JID or a phone number (``+1 555 0100`` → ``15550100@s.whatsapp.net``)."""
+    text = to.strip()
+    if not text:
+        raise InvalidSendRequest("'to' is empty")
+    if "@" in text:
+        try:
+            jid = JID.parse(text)
+        except JIDError as exc:
+            raise InvalidSendRequest(f"'to' is not a valid JID: {exc}") from None
+        if not (jid.is_pn or jid.is_lid or jid.is_group):
+            raise InvalidSendRequest("'to' must be a user (phone number or LID) or a group")
+        return str(jid.to_non_ad())
+    digits = "".join(ch for ch in text if ch not in " -().")
+    digits = digits.removeprefix("+")
+    if not digits.isdigit() or not 7 <= len(digits) <= 15 or digits.startswith("0"):
+        raise InvalidSendRequest(
+            "'to' must be a JID or an international phone number (7 to 15 digits, no leading 0)"
+        )
+    return str(JID(digits, Server.PN))
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidSendRequest(f"'{name}' is required for this type")
+        return None
+    if not isinstance(value, str):
+        raise InvalidSendRequest(f"'{name}' must be a string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise InvalidSendRequest(f"'{name}' is longer than {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def parse_send_request(body: dict[str, Any]) -> SendRequest:
+    """Validates an API request body; raises InvalidSendRequest naming what is wrong."""
+    known = {"to", "type", "text", "quotedId", "messageId", "emoji"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise InvalidSendRequest(f"unknown field(s): {', '.join(unknown)}")
+    to = body.get("to")
+    if not isinstance(to, str):
+        raise InvalidSendRequest("'to' is required (a JID or a phone number)")
+    kind_text = body.get("type", "text")
+    try:
+        kind = MessageKind(kind_text)
+    except ValueError:
+        choices = ", ".join(k.value for k in MessageKind)
+        raise InvalidSendRequest(f"'type' must be one of {choices}") from None
+    chat = normalize_chat(to)
+    if kind is MessageKind.TEXT:
+        text = _text(body, "text", required=True)
+        if not text:
+            raise InvalidSendRequest("'text' must not be empty")
+        return SendRequest(chat, kind, text=text)
+    if kind is MessageKind.REPLY:
+        text = _text(body, "text", required=True)
+        if not text:
+            raise InvalidSendRequest("'text' must not be empty")
+        return SendRequest(chat, kind, text=text, quoted_id=_text(body, "quotedId", required=True))
+    target = _text(body, "messageId", required=True)
+    if not target:
+        raise InvalidSendRequest("'messageId' must not be empty")
+    if kind is MessageKind.REACTION:
+        emoji = _text(body, "emoji", required=True)
+        # An empty emoji removes our reaction (the protocol's own convention).
+        return SendRequest(chat, kind, target_id=target, emoji=emoji)
+    if kind is MessageKind.EDIT:
+        text = _text(body, "text", required=True)
+        if not text:
+            raise InvalidSendRequest("'text' must not be empty")
+        return SendRequest(chat, kind, text=text, target_id=target)
+    return SendRequest(chat, kind, target_id=target)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """One message for the sender to put on the wire."""
+
+    id: str
+    session_id: str
+    request: SendRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAck:
+    server_timestamp: int | None
+    """The server's timestamp from its ack (unix seconds), when it gave one."""
+
+
+class SendFailed(Exception):
+    """Base of what a sender raises; ``retryable`` says whether another attempt can help."""
+
+    retryable = True
+
+
+class TransientSendError(SendFailed):
+    """Not connected, a timeout, a server error: try again later."""
+
+
+class PermanentSendError(SendFailed):
+    """The server or the sender refused this message for good (bad recipient, too large)."""
+
+    retryable = False
+
+
+class RestrictedError(SendFailed):
+    """The server signals the account is rate-limited or restricted (429, 463...)."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class MessageSender(Protocol):
+    """What the outbox needs from the messaging layer. The sender records the message's own
+    status events (``sent``, then receipts); the outbox records only its decisions (failed,
+    sending paused)."""
+
+    def is_connected(self, session_id: str) -> bool: ...
+
+    async def send(self, message: QueuedMessage) -> ServerAck:
+        """Sends and returns after the server's ack; raises a SendFailed."""
+        ...
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``rate`` tokens per second up to ``burst``; pure (time is passed in)."""
+
+    rate: float
+    burst: int
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def _refill(self, now: float) -> None:
+        if self.tokens < 0:
+            self.tokens = float(self.burst)
+            self.updated = now
+            return
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a token is available (0 when one is)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    row: OutboxRow
+    replayed: bool
+    """True when an earlier request with the same idempotency key is returned."""
+
+
+@dataclass(slots=True)
+class _Worker:
+    task: asyncio.Task[None]
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        events: EventLog,
+        sender: MessageSender,
+        config: OutboxConfig,
+        *,
+        own_user: Callable[[str], str | None] = lambda _session: None,
+        clock: Callable[[], float] = time.time,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._sender = sender
+        self._config = config
+        self._own_user = own_user
+        self._clock = clock
+        self._uniform = uniform
+        self.repo = SqliteOutboxRepo(db)
+        self._workers: dict[str, _Worker] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._stopping = False
+        self._in_flight = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Requeues attempts a previous process left unfinished and starts the workers of
+        every session with open rows."""
+        requeued = await self.repo.requeue_interrupted()
+        if requeued:
+            log.warning("outbox.requeued_uncertain", messages=requeued)
+        for session_id in await self.repo.sessions_with_open_rows():
+            self.wake(session_id)
+
+    async def stop(self, timeout: float) -> None:
+        """Lets in-flight attempts finish (up to ``timeout``), then stops every worker."""
+        self._stopping = True
+        tasks = [worker.task for worker in self._workers.values()]
+        for worker in self._workers.values():
+            worker.wake.set()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._workers.clear()
+
+    def wake(self, session_id: str) -> None:
+        """Makes the session's worker look at its rows now (starting it when needed)."""
+        if self._stopping:
+            return
+        worker = self._workers.get(session_id)
+        if worker is None or worker.task.done():
+            task = asyncio.create_task(self._run(session_id), name=f"wamd-outbox-{session_id}")
+            worker = _Worker(task)
+            self._workers[session_id] = worker
+        worker.wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # ------------------------------------------------------------------ accepting
+
+    async def accept(
+        self, session_id: str, request: SendRequest, idempotency_key: str | None
+    ) -> Accepted:
+        """Stores the send (``pending``) and returns it; the same key and request return the
+        stored row. Raises IdempotencyConflict, InvalidSendRequest or NotFound (session)."""
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidSendRequest(
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+            )
+        digest = request.digest()
+        if idempotency_key is not None:
+            existing = await self.repo.find_by_key(session_id, idempotency_key)
+            if existing is not None:
+                return self._replay(existing, digest)
+        message_id = new_message_id(self._own_user(session_id) or "", self._clock())
+        new = NewOutboxRow(
+            id=message_id,
+            session_id=session_id,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            chat_jid=request.to,
+            kind=request.kind.value,
+            payload=request.payload(),
+        )
+        try:
+            row = await self.repo.insert(new)
+        except AlreadyExists:
+            # A concurrent request with the same key won the insert.
+            if idempotency_key is None:
+                raise
+            existing = await self.repo.find_by_key(session_id, idempotency_key)
+            if existing is None:
+                raise
+            return self._replay(existing, digest)
+        log.info(
+            "outbox.accepted",
+            session=session_id,
+            message=message_id,
+            kind=request.kind.value,
+            idempotent=idempotency_key is not None,
+        )
+        self.wake(session_id)
+        return Accepted(row, replayed=False)
+
+    @staticmethod
+    def _replay(existing: OutboxRow, digest: bytes) -> Accepted:
+        if existing.request_hash != digest:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        return Accepted(existing, replayed=True)
+
+    async def pause_of(self, session_id: str) -> SendingPause | None:
+        pause = await self.repo.pause_of(session_id)
+        if pause is not None and pause.until.timestamp() <= self._clock():
+            return None
+        return pause
+
+    async def resume(self, session_id: str) -> bool:
+        resumed = await self.repo.resume(session_id)
+        if resumed:
+            log.info("outbox.resumed", session=session_id)
+        self.wake(session_id)
+        return resumed
+
+    # ------------------------------------------------------------------ the worker
+
+    async def _run(self, session_id: str) -> None:
+        try:
+            while not self._stopping:
+                row = await self.repo.next_open(session_id)
+                if row is None:
+                    if not await self._sleep(session_id, IDLE_EXIT_S):
+                        return
+                    continue
+                wait = await self._wait_needed(session_id, row)
+                if wait > 0:
+                    await self._sleep(session_id, wait)
+                    continue
+                await self._attempt(row)
+        except asyncio.CancelledError:
+            raise
+        except StorageError as exc:
+            log.error("outbox.worker_storage_error", session=session_id, error=str(exc))
+            self._restart_later(session_id)
+        except Exception:
+            log.exception("outbox.worker_crashed", session=session_id)
+            self._restart_later(session_id)
+
+    def _restart_later(self, session_id: str) -> None:
+        async def later() -> None:
+            await asyncio.sleep(5.0)
+            self._workers.pop(session_id, None)
+            self.wake(session_id)
+
+        if not self._stopping:
+            self._workers[session_id] = _Worker(asyncio.create_task(later()))
+
+    async def _sleep(self, session_id: str, seconds: float) -> bool:
+        """Waits up to ``seconds`` or until woken; False when the wait timed out."""
+        worker = self._workers.get(session_id)
+        if worker is None:
+            await asyncio.sleep(seconds)
+            return False
+        worker.wake.clear()
+        try:
+            async with asyncio.timeout(seconds):
+                await worker.wake.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _wait_needed(self, session_id: str, row: OutboxRow) -> float:
+        """Seconds to wait before ``row`` may go (0: now). Fails expired rows."""
+        now = self._clock()
+        age = now - row.created_at.timestamp()
+        if age > self._config.max_age_s:
+            await self._fail(row, f"not sent within {self._config.max_age_s:g} s")
+            return 0.0
+        pause = await self.pause_of(session_id)
+        if pause is not None:
+            return min(pause.until.timestamp() - now, IDLE_EXIT_S)
+        if not self._sender.is_connected(session_id):
+            return CONNECTION_POLL_S
+        due = row.next_attempt_at.timestamp() - now
+        if due > 0:
+            return due
+        bucket = self._buckets.setdefault(
+            session_id, TokenBucket(self._config.rate_per_minute / 60.0, self._config.burst)
+        )
+        return bucket.wait_time(now)
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        session_id = row.session_id
+        self._buckets[session_id].take(self._clock())
+        if not await self.repo.mark_sending(row.id):
+            return
+        attempt = row.attempts + 1
+        message = QueuedMessage(row.id, session_id, request_of(row))
+        self._in_flight += 1
+        try:
+            ack = await self._sender.send(message)
+        except RestrictedError as exc:
+            await self._restricted(row, exc, attempt)
+            return
+        except SendFailed as exc:
+            await self._failed_attempt(row, exc, attempt)
+            return
+        finally:
+            self._in_flight -= 1
+        # The sender recorded the message's ``sent`` status event with the message row.
+        await self.repo.mark_sent(row.id, ack.server_timestamp)
+        log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
+
+    async def _failed_attempt(self, row: OutboxRow, exc: SendFailed, attempt: int) -> None:
+        reason = str(exc) or type(exc).__name__
+        if not exc.retryable:
+            await self._fail(row, reason)
+            return
+        if attempt >= self._config.max_attempts:
+            await self._fail(row, f"gave up after {attempt} attempts: {reason}")
+            return
+        delay = retry_delay(
+            attempt, self._config.retry_base_s, self._config.retry_cap_s, self._uniform
+        )
+        when = self._db.now() + timedelta(seconds=delay)
+        await self.repo.reschedule(row.id, when, reason)
+        log.info(
+            "outbox.retry_scheduled",
+            session=row.session_id,
+            message=row.id,
+            attempt=attempt,
+            delay=round(delay, 3),
+            error=reason,
+        )
+
+    async def _restricted(self, row: OutboxRow, exc: RestrictedError, attempt: int) -> None:
+        until = self._db.now() + timedelta(seconds=self._config.restriction_pause_s)
+        reason = f"server restriction {exc.code}: {exc}" if exc.code else f"restriction: {exc}"
+        async with self._db.transaction():
+            await self.repo.pause(row.session_id, until, reason)
+            await self.repo.reschedule(row.id, self._db.now(), reason)
+            await self._events.append(
+                row.session_id,
+                EventType.ALERT,
+                {
+                    "kind": "sending_paused",
+                    "message": f"{reason}; sending paused until {iso_utc(until)}",
+                    "code": exc.code,
+                    "until": iso_utc(until),
+                },
+            )
+        log.error(
+            "outbox.sending_paused",
+            session=row.session_id,
+            code=exc.code,
+            until=iso_utc(until),
+            attempt=attempt,
+        )
+
+    async def _fail(self, row: OutboxRow, reason: str) -> None:
+        async with self._db.transaction():
+            if await self.repo.mark_failed(row.id, reason):
+                await self._events.append(
+                    row.session_id,
+                    EventType.MESSAGE_UPDATED,
+                    {
+                        "id": row.id,
+                        "chat": row.chat_jid,
+                        "status": OutboxStatus.FAILED.value,
+                        "error": reason,
+                    },
+                )
+        log.warning("outbox.failed", session=row.session_id, message=row.id, reason=reason)
+
+
+def request_of(row: OutboxRow) -> SendRequest:
+    """The request stored with an outbox row."""
+    payload = row.payload
+    return SendRequest(
+        to=row.chat_jid,
+        kind=MessageKind(row.kind),
+        text=payload.get("text"),
+        quoted_id=payload.get("quotedId"),
+        target_id=payload.get("messageId"),
+        emoji=payload.get("emoji"),
+    )
+
+
+def describe(row: OutboxRow) -> dict[str, Any]:
+    """The API's JSON shape of an outbox row."""
+    return {
+        "id": row.id,
+        "sessionId": row.session_id,
+        "to": row.chat_jid,
+        "type": row.kind,
+        "status": row.status.value,
+        "attempts": row.attempts,
+        "uncertainSends": row.uncertain_sends,
+        "error": row.last_error,
+        "createdAt": iso_utc(row.created_at),
+        "updatedAt": iso_utc(row.updated_at),
+        "sentAt": iso_utc(row.sent_at),
+        "nextAttemptAt": iso_utc(row.next_attempt_at) if row.status.is_open else None,
+        "request": row.payload,
+    }
+
+
+__all__ = [
+    "Accepted",
+    "IdempotencyConflict",
+    "InvalidSendRequest",
+    "MessageKind",
+    "MessageSender",
+    "Outbox",
+    "PermanentSendError",
+    "QueuedMessage",
+    "RestrictedError",
+    "SendFailed",
+    "SendRequest",
+    "SendingNotAllowed",
+    "ServerAck",
+    "TokenBucket",
+    "TransientSendError",
+    "describe",
+    "normalize_chat",
+    "parse_send_request",
+    "request_of",
+]

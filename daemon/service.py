@@ -1,0 +1,331 @@
+"""``wamd run``: the daemon process.
+
+Start-up, in order: open the database (migrating it), open every session's client, start the
+webhook dispatcher and deliverer, requeue the outbox, serve the HTTP API, connect the
+auto-connect sessions (staggered), then tell systemd READY. The process then waits for SIGTERM
+or SIGINT while a TaskGroup runs its housekeeping (watchdog pings, event-log retention, the
+health supervisor).
+
+Shutdown (bounded by ``manager.shutdown_timeout_s``): STOPPING to systemd, the API stops
+accepting writes and event streams end, the outbox lets in-flight sends finish, webhook
+deliveries in flight finish, every client closes its socket and live sessions are recorded as
+``disconnected``, the HTTP server and the database close. Exit status 0.
+
+This module also holds the adapters between the daemon and ``daemon.client``: the outbox's
+sender (:class:`ClientSender`), the manager's probe (:func:`session_ping`) and the session
+opener that wires each client's messaging events into the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from daemon.binary import JID
+from daemon.client.errors import ClientError, IqError, NotConnected
+from daemon.client.keepalive import build_ping
+from daemon.client.message_content import (
+    Content,
+    ContentError,
+    Edit,
+    Reaction,
+    Reply,
+    Revoke,
+    Text,
+)
+from daemon.client.messaging_errors import (
+    NoRecipientDevices,
+    NotGroupMember,
+    SendRefused,
+    SendTimeout,
+    TargetNotFound,
+)
+from daemon.client.send import OutgoingMessage
+from daemon.client.session import Session
+from daemon.config import Config, ConfigError
+from daemon.eventlog import EventLog, EventLogSink
+from daemon.manager import LinkedDevice, SessionManager, client_options
+from daemon.outbox import (
+    MessageKind,
+    MessageSender,
+    Outbox,
+    PermanentSendError,
+    QueuedMessage,
+    RestrictedError,
+    SendRequest,
+    ServerAck,
+    TransientSendError,
+)
+from daemon.systemd import Notifier
+from daemon.webhooks import WebhookService
+from http_api.app import create_app
+from http_api.auth import KeyStore, generate_admin_key
+from http_api.health import HealthChecker
+from http_api.keys import Services
+from storage.db import Database
+from storage.errors import StorageError
+from storage.sqlite.message_store import SqliteMessageStore
+
+log = structlog.get_logger("daemon.service")
+
+ADMIN_KEY_FILE = "admin-api-key"
+MIN_ADMIN_KEY = 16
+RETENTION_EVERY_S = 3600.0
+SUPERVISE_EVERY_S = 5.0
+# Server error codes that mean "this account is sending too much or is restricted": the outbox
+# pauses the session instead of retrying (user-asks §15).
+RESTRICTION_CODES = frozenset({429, 463})
+
+
+# ---------------------------------------------------------------------------- client adapters
+
+
+def content_of(request: SendRequest) -> Content:
+    """The client's content value for an outbox request."""
+    try:
+        if request.kind is MessageKind.TEXT:
+            return Text(request.text or "")
+        if request.kind is MessageKind.REPLY:
+            return Reply(request.text or "", request.quoted_id or "")
+        if request.kind is MessageKind.REACTION:
+            return Reaction(request.target_id or "", request.emoji or "")
+        if request.kind is MessageKind.EDIT:
+            return Edit(request.target_id or "", request.text or "")
+        return Revoke(request.target_id or "")
+    except ContentError as exc:
+        raise PermanentSendError(str(exc)) from exc
+
+
+class ClientSender:
+    """The outbox's :class:`~daemon.outbox.MessageSender` over the sessions' messengers."""
+
+    def __init__(self, manager: SessionManager) -> None:
+        self._manager = manager
+
+    def is_connected(self, session_id: str) -> bool:
+        return self._manager.is_connected(session_id)
+
+    async def send(self, message: QueuedMessage) -> ServerAck:
+        client = self._manager.client(message.session_id)
+        request = message.request
+        out = OutgoingMessage(JID.parse(request.to), content_of(request), message.id)
+        send = getattr(client, "send", None)
+        if send is None:
+            raise PermanentSendError("this session's client cannot send messages")
+        try:
+            result = await send(out)
+        except (NotConnected, SendTimeout) as exc:
+            raise TransientSendError(str(exc)) from exc
+        except SendRefused as exc:
+            if exc.code in RESTRICTION_CODES:
+                raise RestrictedError(exc.code, str(exc)) from exc
+            if exc.code >= 500 or exc.code == 408:
+                raise TransientSendError(str(exc)) from exc
+            raise PermanentSendError(str(exc)) from exc
+        except (NoRecipientDevices, NotGroupMember, TargetNotFound, ContentError) as exc:
+            raise PermanentSendError(str(exc)) from exc
+        except ClientError as exc:
+            raise TransientSendError(str(exc)) from exc
+        return ServerAck(result.timestamp)
+
+
+async def session_ping(client: LinkedDevice, timeout: float) -> float:
+    """The manager's probe: a ``w:p`` ping over the session's live, logged-in connection."""
+    if not isinstance(client, Session):
+        raise ClientError("not a wamd client session")
+    connection = client.messenger.context.require_connection()
+    started = time.monotonic()
+    # An error answer still proves the socket carries traffic both ways.
+    with contextlib.suppress(IqError):
+        await connection.query(build_ping(), timeout=timeout)
+    return time.monotonic() - started
+
+
+# ---------------------------------------------------------------------------- the process
+
+
+def admin_key(config: Config, state_dir: Path) -> str:
+    """The configured admin key, else the one kept in the state directory (made on first
+    start, mode 0600)."""
+    if config.http.api_key:
+        if len(config.http.api_key) < MIN_ADMIN_KEY:
+            raise ConfigError(
+                f"http.api_key: expected at least {MIN_ADMIN_KEY} characters (or leave it "
+                "empty: wamd then generates one in the state directory)"
+            )
+        return config.http.api_key
+    path = state_dir / ADMIN_KEY_FILE
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    key = generate_admin_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    log.warning("daemon.admin_key_generated", path=str(path))
+    return key
+
+
+@dataclass(slots=True)
+class Daemon:
+    """The running parts, for the process and for tests that run a daemon in-process."""
+
+    config: Config
+    db: Database
+    services: Services
+    outbox: Outbox
+    webhooks: WebhookService
+    manager: SessionManager
+    runner: web.AppRunner
+    url: str
+
+    async def stop(self) -> None:
+        grace = self.config.manager.shutdown_timeout_s
+        log.info("daemon.stopping", grace_s=grace)
+        await self.services.gate.close()
+        await self.outbox.stop(grace / 2)
+        await self.webhooks.stop(grace / 4)
+        await self.manager.shutdown()
+        await self.runner.cleanup()
+        await self.db.close()
+        log.info("daemon.stopped")
+
+
+async def start_daemon(config: Config) -> Daemon:
+    """Starts every part (see the module docstring) and returns once the API listens."""
+    state_dir = Path(config.storage.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = await Database.open(config.storage.database_path)
+    try:
+        key = admin_key(config, state_dir)
+        events = EventLog(db)
+        manager_ref: list[SessionManager] = []
+
+        def on_inbound(session_id: str, at: float) -> None:
+            if manager_ref:
+                manager_ref[0].note_inbound_message(session_id, at)
+
+        sink = EventLogSink(events, db, on_inbound=on_inbound)
+        options = client_options(config.client)
+
+        async def open_session(session_id: str, name: str) -> LinkedDevice:
+            session = await Session.open(
+                db, session_id, config.whatsapp, options=options, name=name
+            )
+            session.messenger.set_sink(sink)
+            return session
+
+        manager = SessionManager(config, db, events, open_session, prober=session_ping)
+        manager_ref.append(manager)
+        sender: MessageSender = ClientSender(manager)
+
+        def own_user(session_id: str) -> str | None:
+            if not manager.has(session_id):
+                return None
+            credentials = manager.client(session_id).credentials
+            if credentials is None or credentials.pn_jid is None:
+                return None
+            return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0]
+
+        outbox = Outbox(db, events, sender, config.outbox, own_user=own_user)
+        webhooks = WebhookService(db, events, config.webhooks)
+        keys = KeyStore(db, key)
+        health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
+        services = Services(
+            config=config,
+            db=db,
+            manager=manager,
+            outbox=outbox,
+            events=events,
+            webhooks=webhooks,
+            keys=keys,
+            health=health,
+            messages=SqliteMessageStore(db),
+        )
+        await manager.open_all()
+        await webhooks.start()
+        await outbox.start()
+        runner = web.AppRunner(
+            create_app(services), shutdown_timeout=1.0, access_log=None, handle_signals=False
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, config.http.host, config.http.port)
+        await site.start()
+        port = config.http.port
+        for address in runner.addresses:
+            if isinstance(address, tuple) and len(address) >= 2:
+                port = int(address[1])
+        url = f"http://{config.http.host}:{port}"
+        await manager.start()
+    except BaseException:
+        await db.close()
+        raise
+    return Daemon(config, db, services, outbox, webhooks, manager, runner, url)
+
+
+async def _housekeeping(daemon: Daemon) -> None:
+    """Retention of old events and the health supervisor (a dead component is reported)."""
+    retention = timedelta(days=daemon.config.events.retention_days)
+    next_prune = time.monotonic() + 60.0
+    while True:
+        await asyncio.sleep(SUPERVISE_EVERY_S)
+        failure = daemon.webhooks.failure or daemon.manager.failure
+        daemon.services.health.critical = failure
+        if time.monotonic() >= next_prune:
+            next_prune = time.monotonic() + RETENTION_EVERY_S
+            with contextlib.suppress(StorageError):
+                await daemon.services.events.prune(retention)
+
+
+async def run_daemon(config: Config, notifier: Notifier | None = None) -> int:
+    """Runs until SIGTERM/SIGINT; returns the exit status."""
+    systemd = notifier or Notifier()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    systemd.status("starting")
+    daemon = await start_daemon(config)
+    counts = daemon.manager.counts()
+    log.info("daemon.ready", http_url=daemon.url, sessions=counts.total, pid=os.getpid())
+    systemd.ready(f"serving {daemon.url}; {counts.total} sessions")
+    try:
+        async with asyncio.TaskGroup() as group:
+            chores = [
+                group.create_task(systemd.run_watchdog(), name="wamd-watchdog"),
+                group.create_task(_housekeeping(daemon), name="wamd-housekeeping"),
+            ]
+            await stop.wait()
+            for chore in chores:
+                chore.cancel()
+    finally:
+        systemd.stopping()
+        try:
+            async with asyncio.timeout(config.manager.shutdown_timeout_s * 2):
+                await daemon.stop()
+        except TimeoutError:
+            log.error("daemon.stop_timed_out")
+    return 0
+
+
+__all__ = [
+    "ClientSender",
+    "Daemon",
+    "admin_key",
+    "content_of",
+    "run_daemon",
+    "session_ping",
+    "start_daemon",
+]

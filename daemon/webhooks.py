@@ -1,0 +1,476 @@
+"""Webhooks: at-least-once, signed delivery of the event log to HTTP receivers.
+
+Theory of operation
+-------------------
+Two loops, both reading the database, so delivery survives restarts and crashes:
+
+* the *dispatcher* follows the event log with one persistent cursor and, in one transaction per
+  batch, creates a pending delivery for every webhook that wants each event and moves the
+  cursor. A global and a session webhook pointing at the same URL get one delivery, not two
+  (the session's webhook, with its secret, wins);
+* the *deliverer* POSTs due deliveries (at most ``concurrency`` at once): a 2xx marks it
+  delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
+  full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
+  because redirects are not followed — is final. A delivery that is final or out of attempts
+  goes to the dead-letter list, from where it can be replayed.
+
+A crash after the receiver answered but before ``delivered`` is committed repeats the request:
+receivers deduplicate on ``X-Wamd-Event-Id`` (stable across every attempt and replay).
+
+Each request carries the event envelope as JSON and::
+
+    X-Wamd-Event-Id:    evt_…            (the event's stable id)
+    X-Wamd-Event-Type:  message.received
+    X-Wamd-Timestamp:   1767225600       (unix seconds of this attempt)
+    X-Wamd-Signature:   v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+    X-Wamd-Delivery:    42               (the delivery id; X-Wamd-Attempt counts attempts)
+
+Signing the timestamp with the body lets a receiver refuse replays of an old request
+(:func:`verify_signature` checks both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import aiohttp
+import structlog
+
+from daemon.config import WebhooksConfig
+from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope
+from daemon.retry import retry_delay
+from storage.db import Database
+from storage.errors import StorageError
+from storage.sqlite.eventlog import StoredEvent
+from storage.sqlite.webhooks import DeliveryJob, SqliteWebhookRepo, Webhook
+
+log = structlog.get_logger("daemon.webhooks")
+
+CONFIG_WEBHOOK_ID = "config"
+"""The id of the global webhook configured in the ``[webhooks]`` section."""
+SIGNATURE_VERSION = "v1"
+USER_AGENT = "wamd-webhooks/1"
+RETRYABLE_STATUSES = frozenset({408, 429})
+DISPATCH_BATCH = 500
+IDLE_POLL_S = 1.0
+MIN_SECRET_CHARS = 16
+
+
+class WebhookError(ValueError):
+    """A webhook definition is invalid (the message names the field)."""
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Wamd-Signature`` value for one request."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance_s: float = 300.0,
+    now: float | None = None,
+) -> bool:
+    """What a receiver does: the signature matches (constant-time) and the timestamp is
+    within ``tolerance_s`` of now."""
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, sent_at, body), signature)
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(24)
+
+
+def new_webhook_id() -> str:
+    return "wh_" + secrets.token_hex(8)
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookError("'url' must be an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise WebhookError("'url' must not carry credentials; use the signature to authenticate")
+    return url
+
+
+def check_events(events: Sequence[str]) -> frozenset[str]:
+    known = {event.value for event in EventType}
+    unknown = sorted(set(events) - known)
+    if unknown:
+        raise WebhookError(f"unknown event type(s): {', '.join(unknown)}")
+    return frozenset(events)
+
+
+def check_secret(secret: str) -> str:
+    if len(secret) < MIN_SECRET_CHARS:
+        raise WebhookError(f"'secret' must be at least {MIN_SECRET_CHARS} characters")
+    return secret
+
+
+def _url_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}{parts.path}"
+
+
+def select_targets(event: StoredEvent, webhooks: Sequence[Webhook]) -> list[Webhook]:
+    """The webhooks that get ``event``: each URL once, the session's own webhook first."""
+    chosen: dict[str, Webhook] = {}
+    for webhook in webhooks:
+        if not webhook.wants(event.session_id, event.type):
+            continue
+        key = _url_key(webhook.url)
+        previous = chosen.get(key)
+        if previous is None or (previous.session_id is None and webhook.session_id is not None):
+            chosen[key] = webhook
+    return list(chosen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivered: bool
+    retry: bool
+    status: int | None
+    error: str
+    retry_after: float | None = None
+
+
+def classify(status: int, retry_after: float | None = None) -> Outcome:
+    """What a response status means for the delivery."""
+    if 200 <= status < 300:
+        return Outcome(True, False, status, "")
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return Outcome(False, True, status, f"HTTP {status}", retry_after)
+    if 300 <= status < 400:
+        return Outcome(False, False, status, f"HTTP {status}: redirects are not followed")
+    return Outcome(False, False, status, f"HTTP {status}: not retried (client error)")
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class WebhookService:
+    def __init__(
+        self,
+        db: Database,
+        events: EventLog,
+        config: WebhooksConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._config = config
+        self._clock = clock
+        self._uniform = uniform
+        self.repo = SqliteWebhookRepo(db)
+        self._http: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.delivered = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self._sync_config_webhook()
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._config.timeout_s),
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="wamd-webhook-dispatch"),
+            asyncio.create_task(self._deliver_loop(), name="wamd-webhook-deliver"),
+        ]
+
+    async def stop(self, timeout: float) -> None:
+        """Stops taking new deliveries; those in flight get ``timeout`` to finish."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        flying = list(self._in_flight.values())
+        if flying:
+            _done, pending = await asyncio.wait(flying, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _sync_config_webhook(self) -> None:
+        config = self._config
+        if config.url:
+            await self.repo.upsert_global(
+                CONFIG_WEBHOOK_ID,
+                url=check_url(config.url),
+                secret=check_secret(config.secret),
+                events=check_events(config.events),
+            )
+        elif await self.repo.delete(CONFIG_WEBHOOK_ID):
+            log.info("webhooks.config_webhook_removed")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def failure(self) -> str | None:
+        """Why a background loop died, if one did (health reports it as an error)."""
+        return _task_failure(self._tasks)
+
+    # ------------------------------------------------------------------ management
+
+    async def create(
+        self,
+        *,
+        session_id: str | None,
+        url: str,
+        secret: str | None,
+        events: Sequence[str],
+        enabled: bool = True,
+    ) -> Webhook:
+        return await self.repo.create(
+            new_webhook_id(),
+            session_id=session_id,
+            url=check_url(url),
+            secret=new_secret() if secret is None else check_secret(secret),
+            events=check_events(events),
+            enabled=enabled,
+        )
+
+    async def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        secret: str | None = None,
+        events: Sequence[str] | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        updated = await self.repo.update(
+            webhook_id,
+            url=None if url is None else check_url(url),
+            secret=None if secret is None else check_secret(secret),
+            events=None if events is None else check_events(events),
+            enabled=enabled,
+        )
+        self.wake()
+        return updated
+
+    async def replay(self, webhook_id: str, delivery_ids: Sequence[int] | None = None) -> int:
+        replayed = await self.repo.replay(webhook_id, delivery_ids)
+        if replayed:
+            log.info("webhooks.replayed", webhook=webhook_id, deliveries=replayed)
+            self.wake()
+        return replayed
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            wake = self._events.waiter()
+            try:
+                try:
+                    looked = await self.repo.dispatch(
+                        DISPATCH_CURSOR, select_targets, batch=DISPATCH_BATCH
+                    )
+                except StorageError as exc:
+                    log.warning("webhooks.dispatch_failed", error=str(exc))
+                    looked = 0
+                if looked:
+                    self.wake()
+                if looked >= DISPATCH_BATCH:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_POLL_S):
+                        await wake
+            finally:
+                wake.cancel()
+
+    # ------------------------------------------------------------------ delivery
+
+    async def _deliver_loop(self) -> None:
+        limit = self._config.concurrency
+        while True:
+            self._wake.clear()
+            started = await self._start_due(limit)
+            if started and len(self._in_flight) < limit:
+                continue  # more may be due
+            wait = IDLE_POLL_S
+            with contextlib.suppress(StorageError):
+                next_due = await self.repo.next_due_at()
+                if next_due is not None and next_due.timestamp() > self._clock():
+                    wait = min(wait, next_due.timestamp() - self._clock())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    async def _start_due(self, limit: int) -> int:
+        """Starts due deliveries up to the concurrency limit; returns how many."""
+        free = limit - len(self._in_flight)
+        if free <= 0 or self._stopping:
+            return 0
+        try:
+            jobs = await self.repo.due(self._db.now(), limit=limit + len(self._in_flight))
+        except StorageError as exc:
+            log.warning("webhooks.due_failed", error=str(exc))
+            return 0
+        started = 0
+        for job in jobs:
+            if started >= free:
+                break
+            if job.delivery_id in self._in_flight:
+                continue
+            task = asyncio.create_task(self._deliver(job), name=f"wamd-webhook-{job.delivery_id}")
+            self._in_flight[job.delivery_id] = task
+            task.add_done_callback(self._finisher(job.delivery_id))
+            started += 1
+        return started
+
+    def _finisher(self, delivery_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def finished(_task: asyncio.Task[None]) -> None:
+            self._in_flight.pop(delivery_id, None)
+            self._wake.set()
+
+        return finished
+
+    async def _deliver(self, job: DeliveryJob) -> None:
+        attempt = job.attempts + 1
+        outcome = await self._post(job, attempt)
+        webhook, event = job.webhook, job.event
+        try:
+            if outcome.delivered:
+                await self.repo.mark_delivered(job.delivery_id, outcome.status or 200)
+                self.delivered += 1
+                log.info(
+                    "webhooks.delivered",
+                    webhook=webhook.id,
+                    event=event.id,
+                    type=event.type,
+                    session=event.session_id,
+                    attempt=attempt,
+                    status=outcome.status,
+                )
+                return
+            if not outcome.retry or attempt >= self._config.max_attempts:
+                why = outcome.error if not outcome.retry else f"{attempt} attempts: {outcome.error}"
+                await self.repo.mark_dead(job.delivery_id, outcome.status, why)
+                log.warning(
+                    "webhooks.dead_letter",
+                    webhook=webhook.id,
+                    event=event.id,
+                    attempt=attempt,
+                    error=why,
+                )
+                return
+            delay = retry_delay(
+                attempt, self._config.retry_base_s, self._config.retry_cap_s, self._uniform
+            )
+            if outcome.retry_after is not None:
+                delay = min(self._config.retry_cap_s, max(delay, outcome.retry_after))
+            await self.repo.reschedule(
+                job.delivery_id,
+                self._db.now() + timedelta(seconds=delay),
+                outcome.status,
+                outcome.error,
+            )
+            log.info(
+                "webhooks.retry_scheduled",
+                webhook=webhook.id,
+                event=event.id,
+                attempt=attempt,
+                delay=round(delay, 3),
+                error=outcome.error,
+            )
+        except StorageError as exc:
+            # The delivery stays pending and is attempted again: at-least-once holds.
+            log.error("webhooks.outcome_not_saved", delivery=job.delivery_id, error=str(exc))
+
+    async def _post(self, job: DeliveryJob, attempt: int) -> Outcome:
+        http = self._http
+        if http is None:
+            return Outcome(False, True, None, "webhook client closed")
+        body = json.dumps(envelope(job.event), separators=(",", ":"), ensure_ascii=False)
+        payload = body.encode()
+        timestamp = int(self._clock())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Wamd-Event-Id": job.event.id,
+            "X-Wamd-Event-Type": job.event.type,
+            "X-Wamd-Timestamp": str(timestamp),
+            "X-Wamd-Signature": sign(job.webhook.secret, timestamp, payload),
+            "X-Wamd-Delivery": str(job.delivery_id),
+            "X-Wamd-Attempt": str(attempt),
+        }
+        try:
+            async with http.post(
+                job.webhook.url, data=payload, headers=headers, allow_redirects=False
+            ) as response:
+                await response.read()
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+                return classify(response.status, retry_after)
+        except TimeoutError:
+            return Outcome(False, True, None, f"timed out after {self._config.timeout_s:g} s")
+        except aiohttp.ClientError as exc:
+            return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")
+        except OSError as exc:
+            return Outcome(False, True, None, f"network error: {exc}")
+
+
+def _task_failure(tasks: Sequence[asyncio.Task[None]]) -> str | None:
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            return f"{task.get_name()} died: {task.exception()!r}"
+    return None
+
+
+__all__ = [
+    "CONFIG_WEBHOOK_ID",
+    "Outcome",
+    "WebhookError",
+    "WebhookService",
+    "check_events",
+    "check_secret",
+    "check_url",
+    "classify",
+    "new_secret",
+    "parse_retry_after",
+    "select_targets",
+    "sign",
+    "verify_signature",
+]

@@ -1,0 +1,27 @@
+"""The aiohttp application: ``create_app(services)`` (the polls demo's app factory).
+
+The daemon (:mod:`daemon.service`) builds the services and owns their lifetime; tests build the
+same app around their own. Middlewares, outermost first: problem+json errors, API-key
+authentication, the shutdown write gate.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from http_api.keys import SERVICES, Services
+from http_api.middlewares import authenticate, create_error_middleware, write_gate
+from http_api.routes import setup_routes
+
+
+def create_app(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[create_error_middleware(), authenticate, write_gate],
+        client_max_size=services.config.http.max_body_bytes,
+    )
+    app[SERVICES] = services
+    setup_routes(app)
+    return app
+
+
+__all__ = ["create_app"]

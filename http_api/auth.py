@@ -1,0 +1,117 @@
+"""API keys: one admin key, and per-session keys that see only their session.
+
+A session key reads ``wamd_<id>_<secret>``: the id finds the stored row, and SHA-256 of the
+secret is compared with the stored digest in constant time (the admin key too, digest against
+digest, so neither the length nor the content of a key leaks through timing). Only digests are
+stored; a session key is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from storage.db import Database
+from storage.sqlite.api_keys import ApiKeyRow, SqliteApiKeyRepo
+
+KEY_PREFIX = "wamd_"
+KEY_ID_BYTES = 8
+SECRET_BYTES = 24
+HEADER = "x-api-key"
+# Compared against when the key id is unknown, so an unknown id costs the same as a wrong secret.
+_DUMMY_DIGEST = hashlib.sha256(b"wamd-no-such-key").digest()
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    SESSION = "session"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the admin, or one session's key."""
+
+    role: Role
+    session_id: str | None = None
+    key_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_access(self, session_id: str) -> bool:
+        return self.is_admin or self.session_id == session_id
+
+
+ADMIN = Principal(Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new session key: ``key`` is shown once and never stored."""
+
+    row: ApiKeyRow
+    key: str
+
+
+def digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def generate_admin_key() -> str:
+    return "wamd_admin_" + secrets.token_urlsafe(32)
+
+
+class KeyStore:
+    def __init__(self, db: Database, admin_key: str) -> None:
+        if len(admin_key) < 16:
+            raise ValueError("the admin API key must be at least 16 characters")
+        self._admin_digest = digest(admin_key)
+        self.repo = SqliteApiKeyRepo(db)
+
+    async def authenticate(self, presented: str | None) -> Principal | None:
+        """The principal a key belongs to; None for a missing or wrong key."""
+        if not presented:
+            return None
+        offered = digest(presented)
+        if hmac.compare_digest(offered, self._admin_digest):
+            return ADMIN
+        key_id, secret = parse_session_key(presented)
+        if key_id is None or secret is None:
+            return None
+        row = await self.repo.get(key_id)
+        stored = _DUMMY_DIGEST if row is None else row.secret_hash
+        if hmac.compare_digest(digest(secret), stored) and row is not None:
+            return Principal(Role.SESSION, row.session_id, row.id)
+        return None
+
+    async def issue(self, session_id: str, label: str = "") -> IssuedKey:
+        key_id = secrets.token_hex(KEY_ID_BYTES)
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        row = await self.repo.create(key_id, session_id, digest(secret), label)
+        return IssuedKey(row, f"{KEY_PREFIX}{key_id}_{secret}")
+
+
+def parse_session_key(presented: str) -> tuple[str | None, str | None]:
+    if not presented.startswith(KEY_PREFIX):
+        return None, None
+    key_id, sep, secret = presented[len(KEY_PREFIX) :].partition("_")
+    if not sep or len(key_id) != KEY_ID_BYTES * 2 or not secret:
+        return None, None
+    return key_id, secret
+
+
+__all__ = [
+    "ADMIN",
+    "HEADER",
+    "IssuedKey",
+    "KeyStore",
+    "Principal",
+    "Role",
+    "digest",
+    "generate_admin_key",
+    "parse_session_key",
+]

@@ -1,0 +1,833 @@
+"""The OpenAPI 3.1 document served at ``/openapi.json``.
+
+Written as data next to the code it describes; the tests send real requests to a real daemon
+and validate every response against the schema for its path, method and status
+(:mod:`http_api.openapi_check`), so the document cannot drift from what the API does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+VERSION = "0.1.0"
+ISO = {"type": "string", "format": "date-time"}
+ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+STR_OR_NULL = {"type": ["string", "null"]}
+SESSION_STATUSES = [
+    "new",
+    "pairing",
+    "connecting",
+    "connected",
+    "backing_off",
+    "disconnected",
+    "logged_out",
+    "replaced",
+    "outdated",
+    "banned",
+    "stopped",
+    "needs_attention",
+]
+EVENT_TYPES = [
+    "message.received",
+    "message.updated",
+    "receipt",
+    "chat.updated",
+    "connection.state",
+    "connection.open",
+    "connection.closed",
+    "qr.code",
+    "pair.code",
+    "session.paired",
+    "history.progress",
+    "message.undecryptable",
+    "session.recovery",
+    "group.updated",
+    "alert",
+    "session.created",
+    "session.deleted",
+]
+OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
+MESSAGE_STATUSES = [
+    "pending",
+    "sent",
+    "delivered",
+    "read",
+    "played",
+    "received",
+    "waiting",
+    "undecryptable",
+]
+
+
+OUTBOX_MESSAGE: dict[str, Schema] = {
+    "id": {"type": "string", "description": "the WhatsApp message id"},
+    "sessionId": {"type": "string"},
+    "to": {"type": "string"},
+    "type": {"type": "string", "enum": ["text", "reply", "reaction", "edit", "delete"]},
+    "status": {"type": "string", "enum": OUTBOX_STATUSES},
+    "attempts": {"type": "integer", "minimum": 0},
+    "uncertainSends": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "sent again after a crash left an attempt's outcome unknown",
+    },
+    "error": STR_OR_NULL,
+    "createdAt": ISO,
+    "updatedAt": ISO,
+    "sentAt": ISO_OR_NULL,
+    "nextAttemptAt": ISO_OR_NULL,
+    "request": {"type": "object"},
+}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, **extra: Any) -> Schema:
+    """A closed object: every listed property required unless ``required`` says otherwise."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; extension members may follow.",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+        },
+        "required": ["type", "title", "status", "detail"],
+    },
+    "HealthStatus": {"type": "string", "enum": ["ok", "degraded", "error"]},
+    "Health": obj(
+        {
+            "status": ref("HealthStatus"),
+            "timestamp": ISO,
+            "uptime": {"type": "number", "minimum": 0, "description": "seconds"},
+            "sessions": obj(
+                {
+                    "total": {"type": "integer", "minimum": 0},
+                    "connected": {"type": "integer", "minimum": 0},
+                    "connecting": {"type": "integer", "minimum": 0},
+                    "disconnected": {"type": "integer", "minimum": 0},
+                }
+            ),
+        }
+    ),
+    "DeepHealth": obj(
+        {
+            "status": ref("HealthStatus"),
+            "timestamp": ISO,
+            "uptime": {"type": "number", "minimum": 0},
+            "database": obj(
+                {
+                    "connected": {"type": "boolean"},
+                    "latencyMs": {"type": ["number", "null"], "minimum": 0},
+                }
+            ),
+            "sessions": array(
+                obj(
+                    {
+                        "sessionId": {"type": "string"},
+                        "phoneNumber": STR_OR_NULL,
+                        "connectionStatus": {"type": "string", "enum": SESSION_STATUSES},
+                        "lastConnectedAt": ISO_OR_NULL,
+                        "lastMessageAt": ISO_OR_NULL,
+                        "socketAlive": {"type": "boolean"},
+                    }
+                )
+            ),
+        }
+    ),
+    "Session": obj(
+        {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": SESSION_STATUSES},
+            "statusReason": {"type": "string"},
+            "statusChangedAt": ISO,
+            "autoConnect": {"type": "boolean"},
+            "active": {"type": "boolean"},
+            "phoneNumber": STR_OR_NULL,
+            "jid": STR_OR_NULL,
+            "lid": STR_OR_NULL,
+            "lastError": STR_OR_NULL,
+            "lastConnectedAt": ISO_OR_NULL,
+            "lastMessageAt": ISO_OR_NULL,
+            "lastStatusCheck": ISO_OR_NULL,
+            "createdAt": ISO,
+            "updatedAt": ISO,
+            "socketAlive": {
+                "type": "boolean",
+                "description": "connected, client running, and a frame received recently",
+            },
+            "liveness": obj(
+                {
+                    "connectedAt": ISO_OR_NULL,
+                    "lastFrameAt": ISO_OR_NULL,
+                    "lastPongAt": ISO_OR_NULL,
+                    "pingRttMs": {"type": ["number", "null"]},
+                }
+            ),
+            "recoveriesLastHour": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "SessionList": obj({"sessions": array(ref("Session"))}),
+    "SessionCreate": obj(
+        {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+            "name": {"type": "string", "maxLength": 200},
+            "autoConnect": {"type": "boolean"},
+        },
+        required=[],
+    ),
+    "SessionUpdate": obj(
+        {
+            "name": {"type": "string", "maxLength": 200},
+            "autoConnect": {"type": "boolean"},
+            "active": {"type": "boolean"},
+        },
+        required=[],
+    ),
+    "SessionCreated": obj({"session": ref("Session"), "apiKey": ref("IssuedApiKey")}),
+    "ReconnectResult": obj({"success": {"type": "boolean"}, "message": {"type": "string"}}),
+    "Qr": obj(
+        {
+            "sessionId": {"type": "string"},
+            "qr": {"type": "string", "description": "the string to render as a QR code"},
+            "index": {"type": "integer", "minimum": 0},
+            "expiresAt": ISO,
+        }
+    ),
+    "PairingStarted": obj(
+        {"sessionId": {"type": "string"}, "status": {"type": "string", "const": "pairing"}}
+    ),
+    "PairCodeRequest": obj({"phone": {"type": "string"}}),
+    "PairCode": obj(
+        {
+            "sessionId": {"type": "string"},
+            "code": {"type": "string", "pattern": "^[A-Z0-9]{4}-[A-Z0-9]{4}$"},
+            "phone": {"type": "string"},
+            "expiresAt": ISO,
+        }
+    ),
+    "ApiKey": obj(
+        {
+            "id": {"type": "string"},
+            "sessionId": {"type": "string"},
+            "label": {"type": "string"},
+            "createdAt": ISO,
+        }
+    ),
+    "IssuedApiKey": obj(
+        {
+            "id": {"type": "string"},
+            "sessionId": {"type": "string"},
+            "label": {"type": "string"},
+            "createdAt": ISO,
+            "key": {"type": "string", "description": "shown once; send it as x-api-key"},
+        }
+    ),
+    "ApiKeyList": obj({"apiKeys": array(ref("ApiKey"))}),
+    "ApiKeyCreate": obj({"label": {"type": "string", "maxLength": 200}}, required=[]),
+    "Event": obj(
+        {
+            "id": {"type": "string", "description": "stable; deduplicate on it"},
+            "sessionId": {"type": "string"},
+            "seq": {"type": "integer", "minimum": 1, "description": "the session's cursor"},
+            "type": {"type": "string", "enum": EVENT_TYPES},
+            "createdAt": ISO,
+            "data": {"type": "object"},
+        }
+    ),
+    "EventPage": obj({"events": array(ref("Event")), "nextCursor": {"type": "integer"}}),
+    "SendMessage": obj(
+        {
+            "to": {"type": "string", "description": "a JID or an international phone number"},
+            "type": {"type": "string", "enum": ["text", "reply", "reaction", "edit", "delete"]},
+            "text": {"type": "string"},
+            "quotedId": {"type": "string"},
+            "messageId": {"type": "string"},
+            "emoji": {"type": "string"},
+        },
+        required=["to"],
+    ),
+    "OutboxMessage": obj(OUTBOX_MESSAGE),
+    "OutboxPage": obj(
+        {
+            "messages": array(ref("OutboxMessage")),
+            "nextCursor": STR_OR_NULL,
+            "counts": {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "paused": {
+                "oneOf": [
+                    {"type": "null"},
+                    obj({"until": ISO, "reason": {"type": "string"}}),
+                ]
+            },
+        }
+    ),
+    "ResumeResult": obj({"resumed": {"type": "boolean"}}),
+    "Message": obj(
+        {
+            "id": {"type": "string"},
+            "chat": {"type": "string"},
+            "sender": {"type": "string"},
+            "senderDevice": STR_OR_NULL,
+            "fromMe": {"type": "boolean"},
+            "timestamp": ISO,
+            "type": {"type": "string"},
+            "status": {"type": "string", "enum": MESSAGE_STATUSES},
+            "text": STR_OR_NULL,
+            "quotedId": STR_OR_NULL,
+            "targetId": STR_OR_NULL,
+            "pushName": STR_OR_NULL,
+            "editedAt": ISO_OR_NULL,
+            "revokedAt": ISO_OR_NULL,
+        }
+    ),
+    "MessagePage": obj({"messages": array(ref("Message")), "nextCursor": STR_OR_NULL}),
+    "Receipt": obj(
+        {
+            "recipient": {"type": "string"},
+            "status": {"type": "string", "enum": ["delivered", "read", "played"]},
+            "deliveredAt": ISO_OR_NULL,
+            "readAt": ISO_OR_NULL,
+            "playedAt": ISO_OR_NULL,
+        }
+    ),
+    "SentMessage": obj(
+        {
+            **OUTBOX_MESSAGE,
+            "message": {"oneOf": [{"type": "null"}, ref("Message")]},
+            "receipts": array(ref("Receipt")),
+        }
+    ),
+    "Chat": obj(
+        {
+            "jid": {"type": "string"},
+            "kind": {"type": "string", "enum": ["user", "group", "broadcast", "other"]},
+            "name": STR_OR_NULL,
+            "lastMessage": {
+                "oneOf": [
+                    {"type": "null"},
+                    obj(
+                        {
+                            "id": {"type": "string"},
+                            "sender": STR_OR_NULL,
+                            "fromMe": {"type": ["boolean", "null"]},
+                            "preview": STR_OR_NULL,
+                            "timestamp": ISO_OR_NULL,
+                        }
+                    ),
+                ]
+            },
+            "unreadCount": {"type": "integer", "minimum": 0},
+            "updatedAt": ISO,
+        }
+    ),
+    "ChatPage": obj({"chats": array(ref("Chat")), "nextCursor": STR_OR_NULL}),
+    "MarkRead": obj({"ids": array({"type": "string"})}, required=[]),
+    "MarkReadResult": obj({"read": {"type": "integer", "minimum": 0}}),
+    "Webhook": obj(
+        {
+            "id": {"type": "string"},
+            "sessionId": {"type": ["string", "null"], "description": "null: global"},
+            "url": {"type": "string"},
+            "events": array({"type": "string", "enum": EVENT_TYPES}),
+            "enabled": {"type": "boolean"},
+            "createdAt": ISO,
+            "updatedAt": ISO,
+            "secret": {"type": "string", "description": "only when created"},
+            "deliveries": obj(
+                {
+                    "pending": {"type": "integer"},
+                    "delivered": {"type": "integer"},
+                    "dead": {"type": "integer"},
+                }
+            ),
+        },
+        required=["id", "sessionId", "url", "events", "enabled", "createdAt", "updatedAt"],
+    ),
+    "WebhookList": obj({"webhooks": array(ref("Webhook"))}),
+    "WebhookCreate": obj(
+        {
+            "url": {"type": "string"},
+            "secret": {"type": "string", "minLength": 16},
+            "events": array({"type": "string", "enum": EVENT_TYPES}),
+            "enabled": {"type": "boolean"},
+        },
+        required=["url"],
+    ),
+    "WebhookUpdate": obj(
+        {
+            "url": {"type": "string"},
+            "secret": {"type": "string", "minLength": 16},
+            "events": array({"type": "string", "enum": EVENT_TYPES}),
+            "enabled": {"type": "boolean"},
+        },
+        required=[],
+    ),
+    "Delivery": obj(
+        {
+            "id": {"type": "integer"},
+            "webhookId": {"type": "string"},
+            "eventId": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "nextAttemptAt": ISO_OR_NULL,
+            "lastStatusCode": {"type": ["integer", "null"]},
+            "lastError": STR_OR_NULL,
+            "createdAt": ISO,
+            "deliveredAt": ISO_OR_NULL,
+        }
+    ),
+    "DeliveryPage": obj(
+        {"deliveries": array(ref("Delivery")), "nextCursor": {"type": ["integer", "null"]}}
+    ),
+    "ReplayRequest": obj({"ids": array({"type": "integer"})}, required=[]),
+    "ReplayResult": obj({"replayed": {"type": "integer", "minimum": 0}}),
+}
+
+
+def _json(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ok(schema: Schema, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": _json(schema)}
+
+
+PROBLEM_RESPONSE = {
+    "description": "Problem details (RFC 9457)",
+    "content": {"application/problem+json": {"schema": ref("Problem")}},
+}
+SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+WAIT = {
+    "name": "wait",
+    "in": "query",
+    "schema": {"type": "number", "minimum": 0, "maximum": 60},
+    "description": "seconds to wait for the outcome (default 10)",
+}
+
+
+def op(
+    operation_id: str,
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: Schema | None = None,
+    public: bool = False,
+    tags: list[str] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {**responses, "default": PROBLEM_RESPONSE},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+    if public:
+        operation["security"] = []
+    if tags:
+        operation["tags"] = tags
+    return operation
+
+
+PATHS: dict[str, Any] = {
+    "/health": {
+        "get": op(
+            "getHealth",
+            "Liveness summary (no key): ok, degraded or error",
+            {"200": _ok(ref("Health")), "503": _ok(ref("Health"), "status is error")},
+            public=True,
+            tags=["health"],
+        )
+    },
+    "/health/deep": {
+        "get": op(
+            "getDeepHealth",
+            "Database latency and per-session liveness evidence",
+            {"200": _ok(ref("DeepHealth")), "503": _ok(ref("DeepHealth"), "status is error")},
+            tags=["health"],
+        )
+    },
+    "/openapi.json": {
+        "get": op("getOpenApi", "This document", {"200": _ok({"type": "object"})}, tags=["meta"])
+    },
+    "/sessions": {
+        "get": op("listSessions", "Sessions the key may see", {"200": _ok(ref("SessionList"))}),
+        "post": op(
+            "createSession",
+            "Create a session (admin); answers with a key scoped to it, shown once",
+            {"201": _ok(ref("SessionCreated"), "Created")},
+            body=ref("SessionCreate"),
+        ),
+    },
+    "/sessions/{id}": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "getSession",
+            "A session, after a real status check (lastStatusCheck is refreshed)",
+            {"200": _ok(ref("Session"))},
+        ),
+        "patch": op(
+            "updateSession",
+            "Rename, toggle autoConnect/active",
+            {"200": _ok(ref("Session"))},
+            body=ref("SessionUpdate"),
+        ),
+        "delete": op(
+            "deleteSession",
+            "Log out, then delete the session and all its data (idempotent, admin)",
+            {"204": {"description": "Deleted (or was not there)"}},
+        ),
+    },
+    "/sessions/{id}/connect": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "connectSession", "Connect with the stored identity", {"202": _ok(ref("Session"))}
+        ),
+    },
+    "/sessions/{id}/disconnect": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "disconnectSession", "Close the socket and stay stopped", {"200": _ok(ref("Session"))}
+        ),
+    },
+    "/sessions/{id}/reconnect": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "reconnectSession",
+            "Close the socket and connect again; waits for the login",
+            {"200": _ok(ref("ReconnectResult"))},
+            parameters=[WAIT],
+        ),
+    },
+    "/sessions/{id}/logout": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "logoutSession", "Unlink this device (identity retired)", {"200": _ok(ref("Session"))}
+        ),
+    },
+    "/sessions/{id}/pair": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "startPairing",
+            "Start QR pairing (idempotent); answers with the first QR",
+            {"200": _ok(ref("Qr")), "202": _ok(ref("PairingStarted"), "No QR yet")},
+            parameters=[WAIT],
+        ),
+    },
+    "/sessions/{id}/qr": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "getQr",
+            "The current pairing QR as JSON, PNG or SVG (?format= or Accept)",
+            {
+                "200": {
+                    "description": "The QR",
+                    "content": {
+                        "application/json": {"schema": ref("Qr")},
+                        "image/png": {"schema": {"type": "string", "contentEncoding": "binary"}},
+                        "image/svg+xml": {"schema": {"type": "string"}},
+                    },
+                }
+            },
+            parameters=[
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["json", "png", "svg"]},
+                }
+            ],
+        ),
+    },
+    "/sessions/{id}/pair-code": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "requestPairCode",
+            "Pair by phone number: the code to type on that phone",
+            {"200": _ok(ref("PairCode"))},
+            body=ref("PairCodeRequest"),
+        ),
+    },
+    "/sessions/{id}/api-keys": {
+        "parameters": [SESSION_ID],
+        "get": op("listApiKeys", "The session's keys (admin)", {"200": _ok(ref("ApiKeyList"))}),
+        "post": op(
+            "createApiKey",
+            "A new key scoped to the session (admin); shown once",
+            {"201": _ok(ref("IssuedApiKey"), "Created")},
+            body=ref("ApiKeyCreate"),
+        ),
+    },
+    "/sessions/{id}/api-keys/{key_id}": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "delete": op("deleteApiKey", "Revoke a key (admin)", {"204": {"description": "Revoked"}}),
+    },
+    "/sessions/{id}/events": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "sessionEvents",
+            "The event log: JSON pages, Server-Sent Events, or a WebSocket; resumable",
+            {
+                "200": {
+                    "description": "A page (JSON) or a stream (text/event-stream)",
+                    "content": {
+                        "application/json": {"schema": ref("EventPage")},
+                        "text/event-stream": {"schema": {"type": "string"}},
+                    },
+                },
+                "101": {"description": "WebSocket: one text message per event (Event)"},
+            },
+            parameters=[
+                {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "types", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                },
+                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+            ],
+            tags=["events"],
+        ),
+    },
+    "/sessions/{id}/messages": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "sendMessage",
+            "Queue a message: 202 with its id at once; the outbox sends it",
+            {"202": _ok(ref("OutboxMessage"), "Accepted")},
+            parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+            body=ref("SendMessage"),
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/messages/{message_id}": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "get": op(
+            "getMessage",
+            "A sent message: its outbox state, the stored message and per-recipient receipts",
+            {"200": _ok(ref("SentMessage"))},
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/outbox": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "listOutbox",
+            "Sent and pending messages, newest first",
+            {"200": _ok(ref("OutboxPage"))},
+            parameters=[
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": OUTBOX_STATUSES},
+                },
+                {"name": "before", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/chats": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "listChats",
+            "Chats by last activity with the last-message preview and unread count",
+            {"200": _ok(ref("ChatPage"))},
+            parameters=[
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/messages": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "get": op(
+            "listChatMessages",
+            "A chat's messages, newest first (default 20, max 100)",
+            {"200": _ok(ref("MessagePage"))},
+            parameters=[
+                {"name": "before", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/read": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "post": op(
+            "markRead",
+            "Send read receipts (for ids, or every unread message among the newest 100)",
+            {"200": _ok(ref("MarkReadResult"))},
+            body=ref("MarkRead"),
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/outbox/resume": {
+        "parameters": [SESSION_ID],
+        "post": op(
+            "resumeOutbox",
+            "Lift a restriction pause",
+            {"200": _ok(ref("ResumeResult"))},
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/webhooks": {
+        "parameters": [SESSION_ID],
+        "get": op(
+            "listSessionWebhooks",
+            "The session's webhooks",
+            {"200": _ok(ref("WebhookList"))},
+            tags=["webhooks"],
+        ),
+        "post": op(
+            "createSessionWebhook",
+            "A webhook for this session's events",
+            {"201": _ok(ref("Webhook"), "Created (the secret is shown)")},
+            body=ref("WebhookCreate"),
+            tags=["webhooks"],
+        ),
+    },
+    "/webhooks": {
+        "get": op(
+            "listWebhooks",
+            "Webhooks the key may see",
+            {"200": _ok(ref("WebhookList"))},
+            tags=["webhooks"],
+        ),
+        "post": op(
+            "createGlobalWebhook",
+            "A webhook for every session's events (admin)",
+            {"201": _ok(ref("Webhook"), "Created (the secret is shown)")},
+            body=ref("WebhookCreate"),
+            tags=["webhooks"],
+        ),
+    },
+    "/webhooks/{webhook_id}": {
+        "parameters": [WEBHOOK_ID],
+        "get": op(
+            "getWebhook",
+            "A webhook with delivery counts",
+            {"200": _ok(ref("Webhook"))},
+            tags=["webhooks"],
+        ),
+        "patch": op(
+            "updateWebhook",
+            "Change a webhook",
+            {"200": _ok(ref("Webhook"))},
+            body=ref("WebhookUpdate"),
+            tags=["webhooks"],
+        ),
+        "delete": op(
+            "deleteWebhook",
+            "Delete a webhook",
+            {"204": {"description": "Deleted"}},
+            tags=["webhooks"],
+        ),
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "parameters": [WEBHOOK_ID],
+        "get": op(
+            "listDeliveries",
+            "Deliveries (status=dead is the dead-letter list)",
+            {"200": _ok(ref("DeliveryPage"))},
+            parameters=[
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+                },
+                {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            ],
+            tags=["webhooks"],
+        ),
+    },
+    "/webhooks/{webhook_id}/deliveries/replay": {
+        "parameters": [WEBHOOK_ID],
+        "post": op(
+            "replayDeliveries",
+            "Send dead letters again (all, or the ids given)",
+            {"200": _ok(ref("ReplayResult"))},
+            body=ref("ReplayRequest"),
+            tags=["webhooks"],
+        ),
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wamd control API",
+            "version": VERSION,
+            "description": (
+                "Local HTTP API of the wamd daemon: sessions, pairing, sending through the "
+                "outbox, the event log (SSE/WebSocket) and webhooks. Every path but /health "
+                "needs an x-api-key header: the admin key, or a key scoped to one session. "
+                "Errors are RFC 9457 problem+json."
+            ),
+        },
+        "servers": [{"url": "http://127.0.0.1:8080"}],
+        "security": [{"ApiKey": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+        },
+    }
+
+
+__all__ = ["SCHEMAS", "document"]

@@ -1,0 +1,54 @@
+"""The API as one table: method, path, handler. Reading it is reading the API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from http_api.routes import chats, events, health, messages, meta, sessions, webhooks
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/health", health.health),
+    ("GET", "/health/deep", health.health_deep),
+    ("GET", "/openapi.json", meta.openapi),
+    ("GET", "/sessions", sessions.list_sessions),
+    ("POST", "/sessions", sessions.create_session),
+    ("GET", "/sessions/{id}", sessions.get_session),
+    ("PATCH", "/sessions/{id}", sessions.update_session),
+    ("DELETE", "/sessions/{id}", sessions.delete_session),
+    ("POST", "/sessions/{id}/connect", sessions.connect),
+    ("POST", "/sessions/{id}/disconnect", sessions.disconnect),
+    ("POST", "/sessions/{id}/reconnect", sessions.reconnect),
+    ("POST", "/sessions/{id}/logout", sessions.logout),
+    ("POST", "/sessions/{id}/pair", sessions.start_pairing),
+    ("GET", "/sessions/{id}/qr", sessions.get_qr),
+    ("POST", "/sessions/{id}/pair-code", sessions.request_pair_code),
+    ("GET", "/sessions/{id}/api-keys", sessions.list_api_keys),
+    ("POST", "/sessions/{id}/api-keys", sessions.create_api_key),
+    ("DELETE", "/sessions/{id}/api-keys/{key_id}", sessions.delete_api_key),
+    ("GET", "/sessions/{id}/events", events.session_events),
+    ("POST", "/sessions/{id}/messages", messages.send_message),
+    ("GET", "/sessions/{id}/messages/{message_id}", messages.get_message),
+    ("GET", "/sessions/{id}/outbox", messages.list_outbox),
+    ("POST", "/sessions/{id}/outbox/resume", messages.resume_outbox),
+    ("GET", "/sessions/{id}/chats", chats.list_chats),
+    ("GET", "/sessions/{id}/chats/{jid}/messages", chats.list_messages),
+    ("POST", "/sessions/{id}/chats/{jid}/read", chats.mark_read),
+    ("GET", "/sessions/{id}/webhooks", webhooks.list_session_webhooks),
+    ("POST", "/sessions/{id}/webhooks", webhooks.create_session_webhook),
+    ("GET", "/webhooks", webhooks.list_webhooks),
+    ("POST", "/webhooks", webhooks.create_global_webhook),
+    ("GET", "/webhooks/{webhook_id}", webhooks.get_webhook),
+    ("PATCH", "/webhooks/{webhook_id}", webhooks.update_webhook),
+    ("DELETE", "/webhooks/{webhook_id}", webhooks.delete_webhook),
+    ("GET", "/webhooks/{webhook_id}/deliveries", webhooks.list_deliveries),
+    ("POST", "/webhooks/{webhook_id}/deliveries/replay", webhooks.replay_deliveries),
+]
+
+
+def setup_routes(app: web.Application) -> None:
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+
+
+__all__ = ["ROUTES", "setup_routes"]

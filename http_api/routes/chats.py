@@ -1,0 +1,167 @@
+"""Chats and stored messages: the chat list (last-message preview, unread count), a chat's
+messages newest first, and mark read. Pages are continued with opaque cursors (``nextCursor``
+in one answer is ``cursor``/``before`` of the next); a cursor stays valid while new messages
+arrive, because it names a position, not an offset."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from daemon.binary import JID
+from daemon.eventlog import chat_json, iso_utc, message_json
+from daemon.outbox import InvalidSendRequest, normalize_chat
+from http_api.keys import services
+from http_api.problems import Problem, bad_request
+from http_api.routes.common import (
+    check_fields,
+    json_response,
+    query_int,
+    read_json,
+    session_id_of,
+)
+from storage.message_values import ChatRecord, MessageRecord, MessageStatus
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+MAX_READ_IDS = 500
+
+
+def encode_cursor(fields: dict[str, Any]) -> str:
+    raw = json.dumps(fields, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        fields = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise bad_request("the cursor is not one this API gave out") from None
+    if not isinstance(fields, dict):
+        raise bad_request("the cursor is not one this API gave out")
+    return fields
+
+
+def _ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)
+
+
+def _at(value: Any) -> datetime:
+    if not isinstance(value, int):
+        raise bad_request("the cursor is not one this API gave out")
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _chat_of(request: web.Request) -> str:
+    try:
+        return normalize_chat(request.match_info["jid"])
+    except InvalidSendRequest as exc:
+        raise bad_request(f"bad chat in the path: {exc}") from None
+
+
+async def list_chats(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    limit = query_int(request, "limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
+    before: tuple[datetime | None, str] | None = None
+    cursor = request.query.get("cursor")
+    if cursor:
+        fields = decode_cursor(cursor)
+        jid = fields.get("j")
+        if not isinstance(jid, str):
+            raise bad_request("the cursor is not one this API gave out")
+        before = (None if fields.get("t") is None else _at(fields.get("t")), jid)
+    chats = await services(request).messages.chats.page(session_id, limit=limit, before=before)
+    next_cursor = None
+    if len(chats) == limit:
+        last: ChatRecord = chats[-1]
+        at = None if last.last_message_at is None else _ms(last.last_message_at)
+        next_cursor = encode_cursor({"t": at, "j": last.jid})
+    return json_response({"chats": [chat_json(c) for c in chats], "nextCursor": next_cursor})
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    chat = _chat_of(request)
+    limit = query_int(request, "limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
+    before: tuple[datetime, int] | None = None
+    cursor = request.query.get("before")
+    if cursor:
+        fields = decode_cursor(cursor)
+        row_id = fields.get("r")
+        if not isinstance(row_id, int):
+            raise bad_request("the cursor is not one this API gave out")
+        before = (_at(fields.get("t")), row_id)
+    found = await services(request).messages.messages.page(
+        session_id, chat, limit=limit, before=before
+    )
+    next_cursor = None
+    if len(found) == limit:
+        last: MessageRecord = found[-1]
+        next_cursor = encode_cursor({"t": _ms(last.sent_at), "r": last.row_id})
+    return json_response({"messages": [message_json(m) for m in found], "nextCursor": next_cursor})
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    """Read receipts for the ``ids`` given, or for every unread message among the chat's
+    newest hundred."""
+    session_id = session_id_of(request)
+    chat = _chat_of(request)
+    body = await read_json(request, optional=True)
+    check_fields(body, {"ids"})
+    svc = services(request)
+    ids = body.get("ids")
+    if ids is None:
+        recent = await svc.messages.messages.page(session_id, chat, limit=MAX_PAGE)
+        ids = [m.message_id for m in recent if not m.from_me and m.status is MessageStatus.RECEIVED]
+    elif (
+        not isinstance(ids, list)
+        or not all(isinstance(i, str) and i for i in ids)
+        or len(ids) > MAX_READ_IDS
+    ):
+        raise bad_request(f"'ids' must be a list of up to {MAX_READ_IDS} message ids")
+    if not ids:
+        return json_response({"read": 0})
+    client = svc.manager.client(session_id)
+    read = getattr(client, "mark_read", None)
+    if read is None:
+        raise Problem(409, "not-supported", "this session's client cannot send read receipts")
+    count = await read(JID.parse(chat), ids)
+    return json_response({"read": int(count)})
+
+
+async def message_detail(session_id: str, message_id: str, request: web.Request) -> dict[str, Any]:
+    """A stored message of ours with its per-recipient receipts (for the outbox view)."""
+    svc = services(request)
+    stored = await svc.messages.messages.find_own(session_id, message_id)
+    if stored is None:
+        return {"message": None, "receipts": []}
+    receipts = await svc.messages.receipts.for_message(session_id, stored.chat, message_id)
+    return {
+        "message": message_json(stored),
+        "receipts": [
+            {
+                "recipient": r.recipient,
+                "status": r.status.value,
+                "deliveredAt": iso_utc(r.delivered_at),
+                "readAt": iso_utc(r.read_at),
+                "playedAt": iso_utc(r.played_at),
+            }
+            for r in receipts
+        ],
+    }
+
+
+__all__ = [
+    "decode_cursor",
+    "encode_cursor",
+    "list_chats",
+    "list_messages",
+    "mark_read",
+    "message_detail",
+]

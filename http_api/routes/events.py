@@ -1,0 +1,154 @@
+"""``GET /sessions/{id}/events``: the session's event log as Server-Sent Events, a WebSocket, or
+JSON pages; all three resume from a cursor (the session's ``seq`` of the last event seen).
+
+* SSE (``Accept: text/event-stream``): each event is ``id: <seq>``, ``event: <type>``,
+  ``data: <envelope>``; a reconnecting ``EventSource`` sends ``Last-Event-ID`` and continues
+  right after it. A comment line every 15 s keeps proxies from closing an idle stream.
+* WebSocket (an upgrade request): one text message per event, the same envelope.
+* JSON (anything else): ``{"events": [...], "nextCursor": n}``, at most ``limit`` events.
+
+``?after=<seq>`` sets the cursor explicitly; ``?types=a,b`` keeps only those event types.
+Every stream reads the committed log, so what a client sees after a reconnect is exactly what
+it missed, in order, with the same ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from daemon.eventlog import EventType, envelope
+from http_api.keys import services
+from http_api.problems import bad_request
+from http_api.routes.common import json_response, query_int, session_id_of
+from storage.sqlite.eventlog import StoredEvent
+
+log = structlog.get_logger("http_api.events")
+
+HEARTBEAT_S = 15.0
+SSE_RETRY_MS = 3000
+STREAM_QUEUE = 256
+MAX_PAGE = 1000
+
+
+def _cursor(request: web.Request) -> int:
+    raw = request.query.get("after")
+    if raw is None or raw == "":
+        raw = request.headers.get("Last-Event-ID", "")
+    if raw == "":
+        return 0
+    if not raw.isdigit():
+        raise bad_request("the cursor (?after= or Last-Event-ID) must be an event seq number")
+    return int(raw)
+
+
+def _types(request: web.Request) -> frozenset[str] | None:
+    raw = request.query.get("types")
+    if not raw:
+        return None
+    wanted = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    known = {event.value for event in EventType}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise bad_request(f"unknown event type(s): {', '.join(unknown)}")
+    return wanted
+
+
+async def session_events(request: web.Request) -> web.StreamResponse:
+    session_id = session_id_of(request)
+    after = _cursor(request)
+    types = _types(request)
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await _websocket(request, session_id, after, types)
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return await _sse(request, session_id, after, types)
+    limit = query_int(request, "limit", 100, minimum=1, maximum=MAX_PAGE)
+    events = await services(request).events.read(
+        session_id, after_seq=after, limit=limit, types=types
+    )
+    next_cursor = events[-1].seq if events else after
+    return json_response(
+        {"events": [envelope(event) for event in events], "nextCursor": next_cursor}
+    )
+
+
+async def _pump(source: AsyncIterator[StoredEvent], queue: asyncio.Queue[StoredEvent]) -> None:
+    async for event in source:
+        await queue.put(event)
+
+
+async def _sse(
+    request: web.Request, session_id: str, after: int, types: frozenset[str] | None
+) -> web.StreamResponse:
+    svc = services(request)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    await response.write(f"retry: {SSE_RETRY_MS}\n\n".encode())
+    queue: asyncio.Queue[StoredEvent] = asyncio.Queue(STREAM_QUEUE)
+    pump = asyncio.create_task(
+        _pump(svc.events.follow(session_id, after_seq=after, types=types), queue)
+    )
+    closing = asyncio.create_task(svc.gate.closing.wait())
+    try:
+        while not pump.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait(
+                {getter, closing, pump}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                if closing in done:
+                    break
+                await response.write(b": keepalive\n\n")
+                continue
+            event = getter.result()
+            body = json.dumps(envelope(event), ensure_ascii=False)
+            await response.write(f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        pump.cancel()
+        closing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+    return response
+
+
+async def _websocket(
+    request: web.Request, session_id: str, after: int, types: frozenset[str] | None
+) -> web.StreamResponse:
+    svc = services(request)
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
+    await socket.prepare(request)
+    svc.gate.websockets.add(socket)
+
+    async def send_events() -> None:
+        async for event in svc.events.follow(session_id, after_seq=after, types=types):
+            await socket.send_str(json.dumps(envelope(event), ensure_ascii=False))
+
+    sender = asyncio.create_task(send_events())
+    try:
+        async for message in socket:
+            if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+            # Clients have nothing to say; the cursor is given when connecting.
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        svc.gate.websockets.discard(socket)
+    return socket
+
+
+__all__ = ["session_events"]

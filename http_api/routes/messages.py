@@ -1,0 +1,82 @@
+"""Sending: ``POST /sessions/{id}/messages`` (202 at once; the outbox sends), a sent message's
+state, the session's outbox and its pause."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from daemon.outbox import describe, parse_send_request
+from http_api.keys import services
+from http_api.problems import Problem, bad_request
+from http_api.routes.chats import message_detail
+from http_api.routes.common import json_response, query_int, read_json, session_id_of
+from http_api.shapes import pause_json
+from storage.sqlite.outbox import OutboxStatus
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_PAGE = 100
+
+
+async def send_message(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    svc = services(request)
+    body = await read_json(request)
+    send = parse_send_request(body)
+    credentials = svc.manager.client(session_id).credentials
+    if credentials is None or not credentials.is_paired:
+        raise Problem(
+            409,
+            "not-paired",
+            "the session is not paired; pair it before sending",
+            sessionId=session_id,
+        )
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    accepted = await svc.outbox.accept(session_id, send, key)
+    headers = {"Location": f"/sessions/{session_id}/messages/{accepted.row.id}"}
+    if accepted.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(describe(accepted.row), status=202, headers=headers)
+
+
+async def get_message(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    message_id = request.match_info["message_id"]
+    row = await services(request).outbox.repo.get(session_id, message_id)
+    if row is None:
+        raise Problem(404, "message-not-found", f"no message {message_id!r} in this session")
+    return json_response({**describe(row), **await message_detail(session_id, row.id, request)})
+
+
+async def list_outbox(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    svc = services(request)
+    raw_status = request.query.get("status")
+    status = None
+    if raw_status:
+        try:
+            status = OutboxStatus(raw_status)
+        except ValueError:
+            raise bad_request(
+                f"'status' must be one of {', '.join(s.value for s in OutboxStatus)}"
+            ) from None
+    limit = query_int(request, "limit", 20, minimum=1, maximum=MAX_PAGE)
+    before = request.query.get("before") or None
+    rows = await svc.outbox.repo.page(session_id, status=status, before_id=before, limit=limit)
+    counts = await svc.outbox.repo.counts(session_id)
+    return json_response(
+        {
+            "messages": [describe(row) for row in rows],
+            "nextCursor": rows[-1].id if len(rows) == limit else None,
+            "counts": {s.value: counts.get(s, 0) for s in OutboxStatus},
+            "paused": pause_json(await svc.outbox.pause_of(session_id)),
+        }
+    )
+
+
+async def resume_outbox(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    resumed = await services(request).outbox.resume(session_id)
+    return json_response({"resumed": resumed})
+
+
+__all__ = ["get_message", "list_outbox", "resume_outbox", "send_message"]

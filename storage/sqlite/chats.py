@@ -1,0 +1,167 @@
+"""The chat list: kind, name, last-message preview and time, unread count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.errors import Constraint, ConstraintViolation
+from storage.message_values import ChatKind, ChatRecord
+from storage.sqlite._columns import decoding, from_ms, missing_session, opt_from_ms, to_ms
+
+COLUMNS = """
+jid, kind, name, last_message_id, last_sender_jid, last_from_me, last_preview, last_message_at,
+unread_count, updated_at
+"""
+SELECT_ONE = f"SELECT {COLUMNS} FROM chats WHERE session_id = ? AND jid = ?"
+SELECT_PAGE = f"""
+SELECT {COLUMNS} FROM chats
+WHERE session_id = ? AND (coalesce(last_message_at, 0), jid) < (?, ?)
+ORDER BY coalesce(last_message_at, 0) DESC, jid DESC LIMIT ?
+"""
+ENSURE = """
+INSERT INTO chats (session_id, jid, kind, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (session_id, jid) DO UPDATE SET
+    name = coalesce(excluded.name, chats.name),
+    updated_at = CASE WHEN excluded.name IS NOT NULL AND excluded.name IS NOT chats.name
+                      THEN excluded.updated_at ELSE chats.updated_at END
+"""
+# A message older than the preview (history, a late redelivery) does not replace it.
+RECORD_MESSAGE = f"""
+INSERT INTO chats (
+    session_id, jid, kind, name, last_message_id, last_sender_jid, last_from_me, last_preview,
+    last_message_at, unread_count, created_at, updated_at
+) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (session_id, jid) DO UPDATE SET
+    last_message_id = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
+                           THEN excluded.last_message_id ELSE chats.last_message_id END,
+    last_sender_jid = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
+                           THEN excluded.last_sender_jid ELSE chats.last_sender_jid END,
+    last_from_me = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
+                        THEN excluded.last_from_me ELSE chats.last_from_me END,
+    last_preview = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
+                        THEN excluded.last_preview ELSE chats.last_preview END,
+    last_message_at = max(coalesce(chats.last_message_at, 0), excluded.last_message_at),
+    unread_count = chats.unread_count + excluded.unread_count,
+    updated_at = excluded.updated_at
+RETURNING {COLUMNS}
+"""
+SET_PREVIEW_IF_LAST = f"""
+UPDATE chats SET last_preview = ?, updated_at = ?
+WHERE session_id = ? AND jid = ? AND last_message_id = ?
+RETURNING {COLUMNS}
+"""
+READ = f"""
+UPDATE chats SET unread_count = max(unread_count - ?, 0), updated_at = ?
+WHERE session_id = ? AND jid = ?
+RETURNING {COLUMNS}
+"""
+_FAR_FUTURE_MS = 2**62
+
+
+def _record(session_id: str, row: Row) -> ChatRecord:
+    with decoding(session_id, "chats"):
+        return ChatRecord(
+            jid=str(row[0]),
+            kind=ChatKind(str(row[1])),
+            name=None if row[2] is None else str(row[2]),
+            last_message_id=None if row[3] is None else str(row[3]),
+            last_sender=None if row[4] is None else str(row[4]),
+            last_from_me=None if row[5] is None else bool(row[5]),
+            last_preview=None if row[6] is None else str(row[6]),
+            last_message_at=opt_from_ms(row[7]),
+            unread_count=int(row[8]),
+            updated_at=from_ms(int(row[9])),
+        )
+
+
+class SqliteChatRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _now(self) -> int:
+        return to_ms(self._db.now())
+
+    async def get(self, session_id: str, jid: str) -> ChatRecord | None:
+        row = await self._db.fetch_one(SELECT_ONE, (session_id, jid))
+        return None if row is None else _record(session_id, row)
+
+    async def ensure(
+        self, session_id: str, jid: str, kind: ChatKind, name: str | None = None
+    ) -> None:
+        """Creates the chat if it does not exist; a given ``name`` replaces the stored one."""
+        now = self._now()
+        try:
+            await self._db.execute(ENSURE, (session_id, jid, str(kind), name, now, now))
+        except ConstraintViolation as exc:
+            if exc.constraint is Constraint.FOREIGN_KEY:
+                raise missing_session(session_id) from exc
+            raise
+
+    async def record_message(
+        self,
+        session_id: str,
+        jid: str,
+        kind: ChatKind,
+        *,
+        message_id: str,
+        sender: str,
+        from_me: bool,
+        preview: str | None,
+        at: datetime,
+        unread: int = 0,
+    ) -> ChatRecord:
+        """A new message in ``jid``: the preview follows the newest message, ``unread`` is
+        added to the unread count. Creates the chat on its first message."""
+        now = self._now()
+        try:
+            row = await self._db.fetch_one(
+                RECORD_MESSAGE,
+                (
+                    session_id,
+                    jid,
+                    str(kind),
+                    message_id,
+                    sender,
+                    int(from_me),
+                    preview,
+                    to_ms(at),
+                    unread,
+                    now,
+                    now,
+                ),
+            )
+        except ConstraintViolation as exc:
+            if exc.constraint is Constraint.FOREIGN_KEY:
+                raise missing_session(session_id) from exc
+            raise
+        assert row is not None  # an upsert with RETURNING always returns the row
+        return _record(session_id, row)
+
+    async def update_preview(
+        self, session_id: str, jid: str, message_id: str, preview: str | None
+    ) -> ChatRecord | None:
+        """Changes the preview if ``message_id`` is the chat's last message (an edit or a
+        revoke of it); None otherwise."""
+        row = await self._db.fetch_one(
+            SET_PREVIEW_IF_LAST, (preview, self._now(), session_id, jid, message_id)
+        )
+        return None if row is None else _record(session_id, row)
+
+    async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None:
+        """``count`` fewer unread messages (never below zero); None if the chat is unknown."""
+        row = await self._db.fetch_one(READ, (count, self._now(), session_id, jid))
+        return None if row is None else _record(session_id, row)
+
+    async def page(
+        self, session_id: str, *, limit: int, before: tuple[datetime | None, str] | None = None
+    ) -> list[ChatRecord]:
+        """Chats by last activity, newest first, strictly before ``(last_message_at, jid)``."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if before is None:
+            at, jid = _FAR_FUTURE_MS, ""
+        else:
+            at, jid = (to_ms(before[0]) if before[0] else 0), before[1]
+        rows = await self._db.fetch_all(SELECT_PAGE, (session_id, at, jid, limit))
+        return [_record(session_id, row) for row in rows]

@@ -1,0 +1,165 @@
+"""The append-only event log, its per-session sequence numbers and named consumer cursors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Row
+from storage.errors import StorageError
+from storage.sqlite._columns import decoding, from_ms, to_ms
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One row of the event log."""
+
+    position: int
+    """Order among all events of all sessions (never reused)."""
+    id: str
+    """Stable id, unique across all events: what consumers deduplicate on."""
+    session_id: str
+    seq: int
+    """Order among this session's events: 1, 2, 3... (never reused for the session id)."""
+    type: str
+    data: dict[str, Any]
+    """The event's JSON object."""
+    created_at: datetime
+
+
+EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
+NEXT_SEQ = """
+INSERT INTO event_sequences (session_id, last_seq) VALUES (?, 1)
+ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + 1
+RETURNING last_seq
+"""
+INSERT_EVENT = f"""
+INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
+RETURNING {EVENT_COLUMNS}
+"""
+SELECT_SESSION_AFTER = f"""
+SELECT {EVENT_COLUMNS} FROM event_log WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?
+"""
+SELECT_SESSION_AFTER_TYPED = f"""
+SELECT {EVENT_COLUMNS} FROM event_log
+WHERE session_id = ? AND seq > ? AND type IN (SELECT value FROM json_each(?))
+ORDER BY seq LIMIT ?
+"""
+SELECT_LATEST_RECOVERIES = f"""
+SELECT {EVENT_COLUMNS} FROM event_log
+WHERE session_id = ? AND type = 'session.recovery' ORDER BY seq DESC LIMIT ?
+"""
+SELECT_ALL_AFTER = (
+    f"SELECT {EVENT_COLUMNS} FROM event_log WHERE position > ? ORDER BY position LIMIT ?"
+)
+SELECT_BY_ID = f"SELECT {EVENT_COLUMNS} FROM event_log WHERE id = ?"
+SELECT_LAST_SEQ = "SELECT last_seq FROM event_sequences WHERE session_id = ?"
+SELECT_LAST_POSITION = "SELECT coalesce(max(position), 0) FROM event_log"
+SELECT_CURSOR = "SELECT position FROM daemon_cursors WHERE name = ?"
+UPSERT_CURSOR = """
+INSERT INTO daemon_cursors (name, position) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position
+"""
+# Retention never removes an event a webhook still has to deliver, nor one the dispatcher has
+# not looked at yet.
+PRUNE = """
+DELETE FROM event_log
+WHERE created_at < ?
+  AND position <= ?
+  AND position NOT IN (
+      SELECT event_position FROM webhook_deliveries WHERE status = 'pending'
+  )
+"""
+
+
+class SqliteEventLogRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(
+        self, session_id: str, event_type: str, data: dict[str, Any], event_id: str
+    ) -> StoredEvent:
+        """Append one event with the session's next sequence number. Joins the caller's
+        transaction when there is one (so an event commits with what it reports)."""
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        now = to_ms(self._db.now())
+        async with self._db.transaction():
+            seq_row = await self._db.fetch_one(NEXT_SEQ, (session_id,))
+            if seq_row is None:
+                raise StorageError(f"no sequence number for session {session_id!r}")
+            row = await self._db.fetch_one(
+                INSERT_EVENT, (event_id, session_id, int(seq_row[0]), event_type, text, now)
+            )
+        if row is None:
+            raise StorageError("event was not recorded")
+        return decode_event_row(row)
+
+    async def read_session(
+        self,
+        session_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        types: frozenset[str] | None = None,
+    ) -> list[StoredEvent]:
+        """The session's events after ``after_seq``, oldest first (optionally of ``types``)."""
+        if types:
+            rows = await self._db.fetch_all(
+                SELECT_SESSION_AFTER_TYPED,
+                (session_id, after_seq, json.dumps(sorted(types)), limit),
+            )
+        else:
+            rows = await self._db.fetch_all(SELECT_SESSION_AFTER, (session_id, after_seq, limit))
+        return [decode_event_row(row) for row in rows]
+
+    async def latest_recoveries(self, session_id: str, limit: int) -> list[StoredEvent]:
+        """The session's newest ``session.recovery`` events, newest first."""
+        rows = await self._db.fetch_all(SELECT_LATEST_RECOVERIES, (session_id, limit))
+        return [decode_event_row(row) for row in rows]
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 500) -> list[StoredEvent]:
+        rows = await self._db.fetch_all(SELECT_ALL_AFTER, (after_position, limit))
+        return [decode_event_row(row) for row in rows]
+
+    async def get(self, event_id: str) -> StoredEvent | None:
+        row = await self._db.fetch_one(SELECT_BY_ID, (event_id,))
+        return None if row is None else decode_event_row(row)
+
+    async def last_seq(self, session_id: str) -> int:
+        row = await self._db.fetch_one(SELECT_LAST_SEQ, (session_id,))
+        return 0 if row is None else int(row[0])
+
+    async def last_position(self) -> int:
+        row = await self._db.fetch_one(SELECT_LAST_POSITION)
+        return 0 if row is None else int(row[0])
+
+    async def cursor(self, name: str) -> int | None:
+        row = await self._db.fetch_one(SELECT_CURSOR, (name,))
+        return None if row is None else int(row[0])
+
+    async def set_cursor(self, name: str, position: int) -> None:
+        await self._db.execute(UPSERT_CURSOR, (name, position))
+
+    async def prune(self, older_than: datetime, *, up_to_position: int) -> int:
+        """Delete events older than ``older_than`` at or before ``up_to_position`` that no
+        pending webhook delivery needs; returns how many."""
+        return await self._db.execute(PRUNE, (to_ms(older_than), up_to_position))
+
+
+def decode_event_row(row: Row) -> StoredEvent:
+    session_id = str(row[2])
+    with decoding(session_id, "event_log"):
+        data = json.loads(row[5])
+        if not isinstance(data, dict):
+            raise ValueError("event data is not a JSON object")
+        return StoredEvent(
+            position=int(row[0]),
+            id=str(row[1]),
+            session_id=session_id,
+            seq=int(row[3]),
+            type=str(row[4]),
+            data=data,
+            created_at=from_ms(row[6]),
+        )

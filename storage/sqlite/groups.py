@@ -1,0 +1,127 @@
+"""Groups by JID with their participants; a group we left stays, marked not a member."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storage.db import Database
+from storage.errors import Constraint, ConstraintViolation
+from storage.message_values import GroupParticipant, GroupRecord, ParticipantRole
+from storage.sqlite._columns import decoding, missing_session, opt_from_ms, opt_to_ms, to_ms
+
+SELECT_GROUP = """
+SELECT jid, subject, owner_jid, addressing_mode, is_member, created_at FROM groups
+WHERE session_id = ? AND jid = ?
+"""
+SELECT_PARTICIPANTS = """
+SELECT participant_jid, lid_jid, role FROM group_participants
+WHERE session_id = ? AND group_jid = ? ORDER BY rowid
+"""
+UPSERT_GROUP = """
+INSERT INTO groups (session_id, jid, subject, owner_jid, addressing_mode, is_member, created_at,
+                    updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (session_id, jid) DO UPDATE SET
+    subject = excluded.subject, owner_jid = excluded.owner_jid,
+    addressing_mode = excluded.addressing_mode, is_member = excluded.is_member,
+    created_at = coalesce(excluded.created_at, groups.created_at),
+    updated_at = excluded.updated_at
+"""
+DELETE_PARTICIPANTS = "DELETE FROM group_participants WHERE session_id = ? AND group_jid = ?"
+UPSERT_PARTICIPANT = """
+INSERT INTO group_participants (session_id, group_jid, participant_jid, lid_jid, role)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (session_id, group_jid, participant_jid) DO UPDATE SET
+    lid_jid = coalesce(excluded.lid_jid, group_participants.lid_jid), role = excluded.role
+"""
+DELETE_PARTICIPANT = """
+DELETE FROM group_participants WHERE session_id = ? AND group_jid = ? AND participant_jid = ?
+"""
+SET_SUBJECT = "UPDATE groups SET subject = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
+SET_MEMBER = "UPDATE groups SET is_member = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
+TOUCH = "UPDATE groups SET updated_at = ? WHERE session_id = ? AND jid = ?"
+
+
+class SqliteGroupRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _now(self) -> int:
+        return to_ms(self._db.now())
+
+    async def get(self, session_id: str, jid: str) -> GroupRecord | None:
+        row = await self._db.fetch_one(SELECT_GROUP, (session_id, jid))
+        if row is None:
+            return None
+        members = await self._db.fetch_all(SELECT_PARTICIPANTS, (session_id, jid))
+        with decoding(session_id, "groups"):
+            return GroupRecord(
+                jid=str(row[0]),
+                subject=str(row[1]),
+                owner=None if row[2] is None else str(row[2]),
+                addressing_mode=str(row[3]),
+                is_member=bool(row[4]),
+                created_at=opt_from_ms(row[5]),
+                participants=tuple(
+                    GroupParticipant(
+                        jid=str(m[0]),
+                        lid=None if m[1] is None else str(m[1]),
+                        role=ParticipantRole(str(m[2])),
+                    )
+                    for m in members
+                ),
+            )
+
+    async def save(self, session_id: str, group: GroupRecord) -> None:
+        """Stores the group with exactly these participants (metadata from the server)."""
+        async with self._db.transaction():
+            try:
+                await self._db.execute(
+                    UPSERT_GROUP,
+                    (
+                        session_id,
+                        group.jid,
+                        group.subject,
+                        group.owner,
+                        group.addressing_mode,
+                        int(group.is_member),
+                        opt_to_ms(group.created_at),
+                        self._now(),
+                    ),
+                )
+            except ConstraintViolation as exc:
+                if exc.constraint is Constraint.FOREIGN_KEY:
+                    raise missing_session(session_id) from exc
+                raise
+            await self._db.execute(DELETE_PARTICIPANTS, (session_id, group.jid))
+            await self._put(session_id, group.jid, group.participants)
+
+    async def _put(
+        self, session_id: str, jid: str, participants: Iterable[GroupParticipant]
+    ) -> None:
+        await self._db.execute_many(
+            UPSERT_PARTICIPANT,
+            [(session_id, jid, p.jid, p.lid, str(p.role)) for p in participants],
+        )
+
+    async def put_participants(
+        self, session_id: str, jid: str, participants: Iterable[GroupParticipant]
+    ) -> None:
+        """Adds participants (or changes their role); the group must exist."""
+        async with self._db.transaction():
+            await self._put(session_id, jid, participants)
+            await self._db.execute(TOUCH, (self._now(), session_id, jid))
+
+    async def remove_participants(self, session_id: str, jid: str, members: Iterable[str]) -> int:
+        removed = 0
+        async with self._db.transaction():
+            for member in members:
+                removed += await self._db.execute(DELETE_PARTICIPANT, (session_id, jid, member))
+            await self._db.execute(TOUCH, (self._now(), session_id, jid))
+        return removed
+
+    async def set_subject(self, session_id: str, jid: str, subject: str) -> None:
+        await self._db.execute(SET_SUBJECT, (subject, self._now(), session_id, jid))
+
+    async def set_member(self, session_id: str, jid: str, is_member: bool) -> None:
+        await self._db.execute(SET_MEMBER, (int(is_member), self._now(), session_id, jid))

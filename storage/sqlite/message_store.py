@@ -1,0 +1,76 @@
+"""Every messaging repository over one SQLite database (the same one as the auth store)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+from storage.db import Database
+from storage.message_interfaces import (
+    ChatRepo,
+    ContactRepo,
+    GroupRepo,
+    MessageRepo,
+    MessageStore,
+    OutgoingRepo,
+    ReceiptRepo,
+    SenderKeyMemoryRepo,
+)
+from storage.sqlite.chats import SqliteChatRepo
+from storage.sqlite.contacts import SqliteContactRepo
+from storage.sqlite.groups import SqliteGroupRepo
+from storage.sqlite.messages import SqliteMessageRepo
+from storage.sqlite.outgoing import SqliteOutgoingRepo
+from storage.sqlite.receipts import SqliteReceiptRepo
+from storage.sqlite.sender_key_memory import SqliteSenderKeyMemoryRepo
+
+
+class SqliteMessageStore:
+    """The SQLite implementation of :class:`~storage.message_interfaces.MessageStore`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._messages = SqliteMessageRepo(db)
+        self._receipts = SqliteReceiptRepo(db)
+        self._chats = SqliteChatRepo(db)
+        self._contacts = SqliteContactRepo(db)
+        self._groups = SqliteGroupRepo(db)
+        self._outgoing = SqliteOutgoingRepo(db)
+        self._sender_key_memory = SqliteSenderKeyMemoryRepo(db)
+
+    @property
+    def messages(self) -> MessageRepo:
+        return self._messages
+
+    @property
+    def receipts(self) -> ReceiptRepo:
+        return self._receipts
+
+    @property
+    def chats(self) -> ChatRepo:
+        return self._chats
+
+    @property
+    def contacts(self) -> ContactRepo:
+        return self._contacts
+
+    @property
+    def groups(self) -> GroupRepo:
+        return self._groups
+
+    @property
+    def outgoing(self) -> OutgoingRepo:
+        return self._outgoing
+
+    @property
+    def sender_key_memory(self) -> SenderKeyMemoryRepo:
+        return self._sender_key_memory
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        return self.db.transaction()
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_message_store(store: SqliteMessageStore) -> MessageStore:
+        return store

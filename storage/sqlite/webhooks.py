@@ -1,0 +1,401 @@
+"""Webhook subscriptions and their deliveries (pending, delivered, dead), and the dispatch step
+that turns new event-log rows into deliveries."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
+from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
+from storage.sqlite.eventlog import EVENT_COLUMNS, StoredEvent, decode_event_row
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: str
+    session_id: str | None
+    """None for a global webhook (every session's events)."""
+    url: str
+    secret: str
+    events: frozenset[str]
+    """Event types delivered; empty means all."""
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def wants(self, session_id: str, event_type: str) -> bool:
+        if not self.enabled:
+            return False
+        if self.session_id is not None and self.session_id != session_id:
+            return False
+        return not self.events or event_type in self.events
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    webhook_id: str
+    event_position: int
+    event_id: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    """A due delivery with what it takes to make the request."""
+
+    delivery_id: int
+    attempts: int
+    webhook: Webhook
+    event: StoredEvent
+
+
+WEBHOOK_COLUMNS = "id, session_id, url, secret, events, enabled, created_at, updated_at"
+INSERT_WEBHOOK = f"""
+INSERT INTO webhooks (id, session_id, url, secret, events, enabled, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING {WEBHOOK_COLUMNS}
+"""
+UPSERT_WEBHOOK = f"""
+INSERT INTO webhooks (id, session_id, url, secret, events, enabled, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET url = excluded.url, secret = excluded.secret,
+    events = excluded.events, enabled = excluded.enabled, updated_at = excluded.updated_at
+RETURNING {WEBHOOK_COLUMNS}
+"""
+SELECT_WEBHOOK = f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"
+SELECT_WEBHOOKS = f"SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY created_at, id"
+SELECT_SESSION_WEBHOOKS = (
+    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE session_id = ? ORDER BY created_at, id"
+)
+SELECT_GLOBAL_WEBHOOKS = (
+    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE session_id IS NULL ORDER BY created_at, id"
+)
+UPDATE_WEBHOOK = f"""
+UPDATE webhooks SET url = coalesce(?, url), secret = coalesce(?, secret),
+    events = coalesce(?, events), enabled = coalesce(?, enabled), updated_at = ?
+WHERE id = ?
+RETURNING {WEBHOOK_COLUMNS}
+"""
+DELETE_WEBHOOK = "DELETE FROM webhooks WHERE id = ?"
+
+DELIVERY_COLUMNS = (
+    "d.id, d.webhook_id, d.event_position, e.id, d.status, d.attempts, d.next_attempt_at, "
+    "d.last_status_code, d.last_error, d.created_at, d.delivered_at"
+)
+INSERT_DELIVERY = """
+INSERT OR IGNORE INTO webhook_deliveries
+    (webhook_id, event_position, status, next_attempt_at, created_at, updated_at)
+VALUES (?, ?, 'pending', ?, ?, ?)
+"""
+_EVENT_COLUMNS_E = ", ".join(f"e.{column.strip()}" for column in EVENT_COLUMNS.split(","))
+_WEBHOOK_COLUMNS_W = ", ".join(f"w.{column.strip()}" for column in WEBHOOK_COLUMNS.split(","))
+SELECT_DUE = f"""
+SELECT d.id, d.attempts, {_WEBHOOK_COLUMNS_W}, {_EVENT_COLUMNS_E}
+FROM webhook_deliveries d
+JOIN webhooks w ON w.id = d.webhook_id
+JOIN event_log e ON e.position = d.event_position
+WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
+ORDER BY d.next_attempt_at, d.id
+LIMIT ?
+"""
+SELECT_NEXT_DUE_AT = """
+SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+WHERE d.status = 'pending' AND w.enabled = 1
+"""
+MARK_DELIVERED = """
+UPDATE webhook_deliveries
+SET status = 'delivered', attempts = attempts + 1, last_status_code = ?, last_error = NULL,
+    updated_at = ?, delivered_at = ?
+WHERE id = ? AND status = 'pending'
+"""
+RESCHEDULE_DELIVERY = """
+UPDATE webhook_deliveries
+SET attempts = attempts + 1, next_attempt_at = ?, last_status_code = ?, last_error = ?,
+    updated_at = ?
+WHERE id = ? AND status = 'pending'
+"""
+MARK_DEAD = """
+UPDATE webhook_deliveries
+SET status = 'dead', attempts = attempts + 1, last_status_code = ?, last_error = ?,
+    updated_at = ?
+WHERE id = ? AND status = 'pending'
+"""
+SELECT_DELIVERIES = f"""
+SELECT {DELIVERY_COLUMNS}
+FROM webhook_deliveries d JOIN event_log e ON e.position = d.event_position
+WHERE d.webhook_id = ? AND (? IS NULL OR d.status = ?) AND d.id > ?
+ORDER BY d.id LIMIT ?
+"""
+REPLAY_ALL = """
+UPDATE webhook_deliveries
+SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+WHERE webhook_id = ? AND status = 'dead'
+"""
+REPLAY_ONE = """
+UPDATE webhook_deliveries
+SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+WHERE webhook_id = ? AND status = 'dead' AND id = ?
+"""
+COUNT_DELIVERIES = """
+SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = ? GROUP BY status
+"""
+COUNT_PENDING = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+
+
+class SqliteWebhookRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def create(
+        self,
+        webhook_id: str,
+        *,
+        session_id: str | None,
+        url: str,
+        secret: str,
+        events: frozenset[str],
+        enabled: bool = True,
+    ) -> Webhook:
+        now = to_ms(self._db.now())
+        try:
+            row = await self._db.fetch_one(
+                INSERT_WEBHOOK,
+                (webhook_id, session_id, url, secret, _events(events), int(enabled), now, now),
+            )
+        except ConstraintViolation as exc:
+            if exc.constraint is Constraint.UNIQUE:
+                raise AlreadyExists(f"webhook {webhook_id!r} exists") from exc
+            if exc.constraint is Constraint.FOREIGN_KEY:
+                raise NotFound(f"session {session_id!r} does not exist") from exc
+            raise
+        if row is None:
+            raise NotFound(f"webhook {webhook_id!r} was not stored")
+        return _decode_webhook(row)
+
+    async def upsert_global(
+        self, webhook_id: str, *, url: str, secret: str, events: frozenset[str]
+    ) -> Webhook:
+        """Create or update a global webhook under a fixed id (the one from the config)."""
+        now = to_ms(self._db.now())
+        row = await self._db.fetch_one(
+            UPSERT_WEBHOOK, (webhook_id, None, url, secret, _events(events), 1, now, now)
+        )
+        if row is None:
+            raise NotFound(f"webhook {webhook_id!r} was not stored")
+        return _decode_webhook(row)
+
+    async def get(self, webhook_id: str) -> Webhook | None:
+        row = await self._db.fetch_one(SELECT_WEBHOOK, (webhook_id,))
+        return None if row is None else _decode_webhook(row)
+
+    async def list_all(self) -> list[Webhook]:
+        return [_decode_webhook(row) for row in await self._db.fetch_all(SELECT_WEBHOOKS)]
+
+    async def list_global(self) -> list[Webhook]:
+        return [_decode_webhook(row) for row in await self._db.fetch_all(SELECT_GLOBAL_WEBHOOKS)]
+
+    async def list_for_session(self, session_id: str) -> list[Webhook]:
+        rows = await self._db.fetch_all(SELECT_SESSION_WEBHOOKS, (session_id,))
+        return [_decode_webhook(row) for row in rows]
+
+    async def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        secret: str | None = None,
+        events: frozenset[str] | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        now = to_ms(self._db.now())
+        row = await self._db.fetch_one(
+            UPDATE_WEBHOOK,
+            (
+                url,
+                secret,
+                None if events is None else _events(events),
+                None if enabled is None else int(enabled),
+                now,
+                webhook_id,
+            ),
+        )
+        if row is None:
+            raise NotFound(f"webhook {webhook_id!r} does not exist")
+        return _decode_webhook(row)
+
+    async def delete(self, webhook_id: str) -> bool:
+        return await self._db.execute(DELETE_WEBHOOK, (webhook_id,)) == 1
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def dispatch(
+        self,
+        cursor_name: str,
+        select: Callable[[StoredEvent, Sequence[Webhook]], Sequence[Webhook]],
+        *,
+        batch: int = 500,
+    ) -> int:
+        """One dispatch step, atomically: read the events after the cursor, create a pending
+        delivery for each webhook ``select`` picks, move the cursor. Returns how many events
+        were looked at (0: caught up). A crash before the commit repeats the step; the unique
+        (webhook, event) pair keeps that from creating a delivery twice."""
+        now = to_ms(self._db.now())
+        async with self._db.transaction():
+            cursor_row = await self._db.fetch_one(
+                "SELECT position FROM daemon_cursors WHERE name = ?", (cursor_name,)
+            )
+            after = 0 if cursor_row is None else int(cursor_row[0])
+            rows = await self._db.fetch_all(
+                f"SELECT {EVENT_COLUMNS} FROM event_log WHERE position > ? "
+                "ORDER BY position LIMIT ?",
+                (after, batch),
+            )
+            if not rows:
+                return 0
+            events = [decode_event_row(row) for row in rows]
+            webhooks = [
+                _decode_webhook(row)
+                for row in await self._db.fetch_all(
+                    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1"
+                )
+            ]
+            pairs = [
+                (webhook.id, event.position, now, now, now)
+                for event in events
+                for webhook in select(event, webhooks)
+            ]
+            if pairs:
+                await self._db.execute_many(INSERT_DELIVERY, pairs)
+            await self._db.execute(
+                "INSERT INTO daemon_cursors (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (cursor_name, events[-1].position),
+            )
+            return len(events)
+
+    async def due(self, now: datetime, *, limit: int = 50) -> list[DeliveryJob]:
+        rows = await self._db.fetch_all(SELECT_DUE, (to_ms(now), limit))
+        jobs: list[DeliveryJob] = []
+        for row in rows:
+            webhook = _decode_webhook(row[2:10])
+            event = decode_event_row(row[10:17])
+            jobs.append(DeliveryJob(int(row[0]), int(row[1]), webhook, event))
+        return jobs
+
+    async def next_due_at(self) -> datetime | None:
+        row = await self._db.fetch_one(SELECT_NEXT_DUE_AT)
+        return None if row is None or row[0] is None else from_ms(row[0])
+
+    async def mark_delivered(self, delivery_id: int, status_code: int) -> bool:
+        now = to_ms(self._db.now())
+        return await self._db.execute(MARK_DELIVERED, (status_code, now, now, delivery_id)) == 1
+
+    async def reschedule(
+        self,
+        delivery_id: int,
+        next_attempt_at: datetime,
+        status_code: int | None,
+        error: str,
+    ) -> bool:
+        now = to_ms(self._db.now())
+        changed = await self._db.execute(
+            RESCHEDULE_DELIVERY,
+            (to_ms(next_attempt_at), status_code, error, now, delivery_id),
+        )
+        return changed == 1
+
+    async def mark_dead(self, delivery_id: int, status_code: int | None, error: str) -> bool:
+        now = to_ms(self._db.now())
+        return await self._db.execute(MARK_DEAD, (status_code, error, now, delivery_id)) == 1
+
+    async def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        value = None if status is None else status.value
+        rows = await self._db.fetch_all(
+            SELECT_DELIVERIES, (webhook_id, value, value, after_id, limit)
+        )
+        return [_decode_delivery(row) for row in rows]
+
+    async def replay(self, webhook_id: str, delivery_ids: Sequence[int] | None = None) -> int:
+        """Dead deliveries back to pending, due now, attempts reset; returns how many."""
+        now = to_ms(self._db.now())
+        if delivery_ids is None:
+            return await self._db.execute(REPLAY_ALL, (now, now, webhook_id))
+        async with self._db.transaction():
+            replayed = 0
+            for delivery_id in delivery_ids:
+                replayed += await self._db.execute(REPLAY_ONE, (now, now, webhook_id, delivery_id))
+            return replayed
+
+    async def delivery_counts(self, webhook_id: str) -> dict[DeliveryStatus, int]:
+        rows = await self._db.fetch_all(COUNT_DELIVERIES, (webhook_id,))
+        return {DeliveryStatus(str(status)): int(count) for status, count in rows}
+
+    async def pending_count(self) -> int:
+        row = await self._db.fetch_one(COUNT_PENDING)
+        return 0 if row is None else int(row[0])
+
+
+def _events(events: frozenset[str]) -> str:
+    return json.dumps(sorted(events))
+
+
+def _decode_webhook(row: Row) -> Webhook:
+    webhook_id = str(row[0])
+    with decoding(str(row[1] or "*"), "webhooks"):
+        events = json.loads(row[4])
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+            raise ValueError("webhook events is not a JSON array of strings")
+        return Webhook(
+            id=webhook_id,
+            session_id=None if row[1] is None else str(row[1]),
+            url=str(row[2]),
+            secret=str(row[3]),
+            events=frozenset(events),
+            enabled=bool(row[5]),
+            created_at=from_ms(row[6]),
+            updated_at=from_ms(row[7]),
+        )
+
+
+def _decode_delivery(row: Row) -> Delivery:
+    with decoding(str(row[1]), "webhook_deliveries"):
+        return Delivery(
+            id=int(row[0]),
+            webhook_id=str(row[1]),
+            event_position=int(row[2]),
+            event_id=str(row[3]),
+            status=DeliveryStatus(row[4]),
+            attempts=int(row[5]),
+            next_attempt_at=from_ms(row[6]),
+            last_status_code=row[7],
+            last_error=row[8],
+            created_at=from_ms(row[9]),
+            delivered_at=opt_from_ms(row[10]),
+        )

@@ -1,0 +1,71 @@
+"""A wamd process for the crash test: logs in, receives a burst, and SIGKILLs itself.
+
+    python msg_crash_worker.py DB WS_URL ROOT_HEX KILL_AFTER JITTER_S
+
+It dies ``JITTER_S`` seconds after its ``KILL_AFTER``-th stored message (a timer thread sends
+SIGKILL, so the kill lands wherever the event loop is: inside a transaction, between a commit
+and its receipt, in the middle of a decrypt). Nothing is flushed or closed politely. It prints
+JSON lines: ``{"connected": jid}`` once it can receive, ``{"stored": n}`` every 50 messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+
+import structlog
+
+from daemon.client.context import ClientOptions
+from daemon.client.events import Connected
+from daemon.client.message_events import MessageReceived
+from daemon.client.session import Session
+from daemon.config import WhatsAppConfig
+from storage.db import Database
+
+OPTIONS = ClientOptions(
+    keepalive_min=5.0,
+    keepalive_max=6.0,
+    keepalive_timeout=5.0,
+    backoff_base=0.005,
+    backoff_cap=0.05,
+    iq_timeout=10.0,
+)
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def emit(**fields: object) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+async def main(db_path: str, ws_url: str, root: str, kill_after: str, jitter: str) -> int:
+    structlog.configure(
+        processors=[structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+    config = WhatsAppConfig(ws_url=ws_url, root_public_key=root, iq_timeout_s=10.0)
+    db = await Database.open(db_path)
+    session = await Session.open(db, "main", config, options=OPTIONS)
+    stored = 0
+    with session.events() as events:
+        await session.connect()
+        async for event in events:
+            if isinstance(event, Connected):
+                emit(connected=event.jid)
+            elif isinstance(event, MessageReceived):
+                stored += 1
+                if stored % 50 == 0:
+                    emit(stored=stored)
+                if stored == int(kill_after):
+                    threading.Timer(float(jitter), die).start()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(*sys.argv[1:6])))

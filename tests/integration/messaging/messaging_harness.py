@@ -1,0 +1,148 @@
+"""Helpers for the messaging tests: sandbox accounts, paired wamd sessions, waiting on events
+and on the sandbox phones.
+
+Waiting is always bounded: on the session's event stream (skipping unrelated events) or by
+polling a phone's log, never a bare sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from daemon.binary import JID
+from daemon.client.context import ClientOptions
+from daemon.client.events import Connected, Event, QrCode, Subscription
+from daemon.client.session import Session
+from daemon.config import WhatsAppConfig
+from sandbox.app import SandboxServer
+from sandbox.directory import Account
+from sandbox.network import PhoneMessage
+from sandbox.phone import SimulatedPhone
+from storage.db import Database, Synchronous
+
+TIMEOUT = 15.0
+E = TypeVar("E")
+
+FAST = ClientOptions(
+    qr_first_ttl=5.0,
+    qr_later_ttl=2.0,
+    keepalive_min=5.0,
+    keepalive_max=6.0,
+    keepalive_timeout=5.0,
+    backoff_base=0.005,
+    backoff_cap=0.05,
+    stable_after=0.5,
+    iq_timeout=10.0,
+)
+
+
+def client_config(server: SandboxServer) -> WhatsAppConfig:
+    return WhatsAppConfig(
+        ws_url=server.ws_url,
+        root_public_key=server.root_public_key.hex(),
+        connect_timeout_s=5.0,
+        iq_timeout_s=10.0,
+    )
+
+
+async def next_event(
+    events: Subscription,
+    kind: type[E],
+    predicate: Callable[[E], bool] = lambda _: True,
+    timeout: float = TIMEOUT,
+) -> E:
+    """The next event of ``kind`` matching ``predicate`` (others are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event: Event = await events.next()
+            if isinstance(event, kind) and predicate(event):
+                return event
+
+
+async def events_until(
+    events: Subscription,
+    kind: type[E],
+    predicate: Callable[[E], bool],
+    count: int,
+    timeout: float = TIMEOUT,
+) -> list[E]:
+    """``count`` events of ``kind`` matching ``predicate``."""
+    found: list[E] = []
+    async with asyncio.timeout(timeout):
+        while len(found) < count:
+            event: Event = await events.next()
+            if isinstance(event, kind) and predicate(event):
+                found.append(event)
+    return found
+
+
+def phone(server: SandboxServer, account: Account) -> SimulatedPhone:
+    found = server.network.phones[account.phone_user]
+    assert isinstance(found, SimulatedPhone)
+    return found
+
+
+async def phone_got(
+    server: SandboxServer,
+    account: Account,
+    predicate: Callable[[PhoneMessage], bool],
+    timeout: float = TIMEOUT,
+) -> PhoneMessage:
+    """Polls the phone's decrypted log until a message matches."""
+    target = phone(server, account)
+    async with asyncio.timeout(timeout):
+        while True:
+            for message in target.messages_received:
+                if predicate(message):
+                    return message
+            await asyncio.sleep(0.02)
+
+
+@dataclass(slots=True)
+class Client:
+    """A paired wamd session with its own database."""
+
+    session: Session
+    db: Database
+    account: Account
+
+    @property
+    def jid(self) -> JID:
+        return self.account.pn
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.db.close()
+
+
+async def open_session(
+    server: SandboxServer,
+    path: Path,
+    session_id: str = "main",
+    synchronous: Synchronous = Synchronous.NORMAL,
+) -> tuple[Session, Database]:
+    db = await Database.open(path, synchronous=synchronous)
+    session = await Session.open(db, session_id, client_config(server), options=FAST)
+    return session, db
+
+
+async def paired_client(
+    server: SandboxServer,
+    account: Account,
+    path: Path,
+    session_id: str = "main",
+    synchronous: Synchronous = Synchronous.NORMAL,
+) -> Client:
+    """A new session paired by QR with ``account``'s phone, connected and ready to send."""
+    session, db = await open_session(server, path, session_id, synchronous)
+    with session.events() as events:
+        await session.pair()
+        qr = await next_event(events, QrCode)
+        scan = asyncio.create_task(phone(server, account).scan_qr(qr.code))
+        await next_event(events, Connected)
+        await scan
+    return Client(session, db, account)

@@ -1,0 +1,71 @@
+"""What a send raises when it cannot finish, and that repeating it (as the outbox does) with the
+same message id delivers the message without a second row."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from messaging_harness import Client, phone, phone_got
+
+from daemon.binary import JID
+from daemon.client.errors import NotConnected
+from daemon.client.message_content import ContentError, Edit, Text
+from daemon.client.messaging_errors import SendTimeout, TargetNotFound
+from daemon.client.send import OutgoingMessage
+from sandbox.app import SandboxServer
+from sandbox.directory import Account
+from sandbox.faults import Direction, StanzaAction
+from storage.message_values import MessageStatus
+
+
+async def test_lost_ack_times_out_and_the_repeat_lands_once(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    session = alice_wamd.session
+    context = session.messenger.context
+    context.options = dataclasses.replace(context.options, ack_timeout=0.5)
+    credentials = session.credentials
+    assert credentials is not None and credentials.pn_jid is not None
+    sandbox.network.faults.add_rule(
+        Direction.TO_DEVICE,
+        StanzaAction.DROP,
+        device=JID.parse(credentials.pn_jid),
+        tag="ack",
+        count=1,
+    )
+    message = OutgoingMessage(bob.pn, Text("are you there?"), message_id="3EB0A1B2C3D4E5F6A7B8C9")
+    with pytest.raises(SendTimeout) as failure:
+        await session.send(message)
+    assert failure.value.message_id == message.message_id
+    store = session.messenger.store
+    row = await store.messages.find_own(session.session_id, "3EB0A1B2C3D4E5F6A7B8C9")
+    # Stored before it left; only the server's ack was lost, so the phone may have receipted it.
+    assert row is not None and row.status in (MessageStatus.PENDING, MessageStatus.DELIVERED)
+
+    result = await session.send(message)
+    assert result.message_id == message.message_id and result.timestamp > 0
+    await phone_got(sandbox, bob, lambda m: m.id == message.message_id)
+    row = await store.messages.find_own(session.session_id, "3EB0A1B2C3D4E5F6A7B8C9")
+    assert row is not None and row.status.rank >= MessageStatus.SENT.rank
+    assert await store.messages.count(session.session_id, str(bob.pn)) == 1
+    # The phone got it twice (both attempts reached the server); it is one message by its id.
+    copies = [m for m in phone(sandbox, bob).messages_received if m.id == message.message_id]
+    assert {m.text for m in copies} == {"are you there?"}
+
+
+async def test_refusals_before_anything_is_sent(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    session = alice_wamd.session
+    with pytest.raises(TargetNotFound):
+        await session.send(OutgoingMessage(bob.pn, Edit("3EB0000000000000000000", "x")))
+    with pytest.raises(ValueError):
+        await session.send(OutgoingMessage(bob.pn_device(2), Text("to a device")))
+    with pytest.raises(ContentError):
+        Text("")
+    await session.disconnect()
+    with pytest.raises(NotConnected):
+        await session.send(OutgoingMessage(bob.pn, Text("offline")))
+    # Nothing was stored for any of these.
+    assert await session.messenger.store.messages.count(session.session_id, str(bob.pn)) == 0

@@ -1,0 +1,305 @@
+"""The session manager over scripted clients: staggered start-up, the start-up retry schedule,
+shutdown marking, liveness recovery and its hourly limit, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from daemon_fakes import Clock, DeviceFactory, FakeDevice, fast_config
+
+from daemon.client.errors import IqTimeout
+from daemon.client.keepalive import Liveness
+from daemon.client.state import SessionState
+from daemon.config import Config
+from daemon.eventlog import EventLog
+from daemon.manager import LinkedDevice, SessionExists, SessionManager, client_options
+from storage.db import Database, Synchronous
+from storage.sqlite.sessions import SqliteSessionRepo
+from storage.values import SessionStatus
+
+TIMEOUT = 5.0
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    opened = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
+    yield opened
+    await opened.close()
+
+
+@dataclasses.dataclass
+class Rig:
+    manager: SessionManager
+    devices: DeviceFactory
+    clock: Clock
+    events: EventLog
+    repo: SqliteSessionRepo
+    probes: list[str]
+
+    def device(self, session_id: str) -> FakeDevice:
+        return self.devices.devices[session_id]
+
+
+async def make_rig(
+    db: Database, config: Config, ids: list[str], *, scripts: dict[str, list[str]] | None = None
+) -> Rig:
+    repo = SqliteSessionRepo(db)
+    for session_id in ids:
+        await repo.create(session_id)
+    clock = Clock()
+    devices = DeviceFactory(clock)
+    devices.scripts.update(scripts or {})
+    probes: list[str] = []
+    failing: set[str] = set()
+
+    async def prober(client: LinkedDevice, timeout: float) -> float:
+        probes.append(client.session_id)
+        if client.session_id in failing:
+            raise IqTimeout("no answer to the ping")
+        return 0.01
+
+    events = EventLog(db)
+    manager = SessionManager(config, db, events, devices, prober=prober, clock=clock)
+    await manager.open_all()
+    rig = Rig(manager, devices, clock, events, repo, probes)
+    rig.failing = failing  # type: ignore[attr-defined]
+    return rig
+
+
+async def until(predicate: object, timeout: float = TIMEOUT) -> None:
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+async def test_startup_connects_staggered(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["a", "b", "c"])
+    await rig.manager.start()
+    await until(lambda: all(rig.device(s).state is SessionState.CONNECTED for s in "abc"))
+    times = [rig.device(s).connect_times[0] for s in "abc"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert all(gap >= 0.045 for gap in gaps), gaps
+    assert rig.manager.counts().connected == 3
+    assert rig.manager.all_expected_connected()
+    await rig.manager.shutdown()
+
+
+async def test_only_paired_active_autoconnect_sessions_start(db: Database, tmp_path: Path) -> None:
+    repo = SqliteSessionRepo(db)
+    await repo.create("off", auto_connect=False)
+    await repo.create("banned")
+    await repo.update_status("banned", SessionStatus.BANNED, "403")
+    rig = await make_rig(db, fast_config(tmp_path), ["fresh", "ok"])
+    rig.devices.unpaired.add("fresh")
+    # Re-open so "fresh" comes up unpaired.
+    await rig.manager.shutdown()
+    manager = SessionManager(fast_config(tmp_path), db, rig.events, rig.devices, clock=rig.clock)
+    await manager.open_all()
+    rig.devices.devices["banned"]._state = SessionState.BANNED  # as the real client restores it
+    await manager.start()
+    await until(lambda: rig.devices.devices["ok"].state is SessionState.CONNECTED)
+    await asyncio.sleep(0.1)
+    assert rig.devices.devices["off"].connect_times == []
+    assert rig.devices.devices["banned"].connect_times == []
+    assert rig.devices.devices["fresh"].connect_times == []
+    # An unpaired session never makes health degraded; a banned auto-connect one does.
+    assert not manager.all_expected_connected()
+    await manager.shutdown()
+
+
+async def test_a_failing_first_connect_follows_the_retry_schedule(
+    db: Database, tmp_path: Path
+) -> None:
+    config = fast_config(tmp_path)
+    rig = await make_rig(db, config, ["s"], scripts={"s": ["fail"] * 4})
+    device = None
+    await rig.manager.start()
+    device = rig.device("s")
+    device.default = "hang"  # the client's own backoff takes over after the schedule
+    await until(lambda: len(device.connect_times) == 5)
+    starts = device.connect_times
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # 5 s, 15 s, 45 s in production; here 0.05, 0.1, 0.2, each on top of the attempt itself.
+    for gap, wanted in zip(gaps[:3], config.manager.startup_retry_delays_s, strict=True):
+        assert wanted <= gap < wanted + 0.3, gaps
+    assert len(device.disconnect_reasons) == 4
+    assert device.disconnect_reasons[0].startswith("start-up attempt 1 failed: 503")
+    row = await rig.repo.get("s")
+    assert row is not None and row.last_error == "503: service unavailable"
+    history = [t.to_status for t in await rig.repo.transitions("s")]
+    assert SessionStatus.DISCONNECTED in history
+    states = [e.data["to"] for e in await rig.events.read("s") if e.type == "connection.state"]
+    assert "disconnected" in states
+    await rig.manager.shutdown()
+
+
+async def test_a_terminal_answer_ends_the_schedule(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"], scripts={"s": ["banned"]})
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.BANNED)
+    await asyncio.sleep(0.3)
+    assert len(rig.device("s").connect_times) == 1
+    await rig.manager.shutdown()
+
+
+async def test_shutdown_marks_live_sessions_disconnected(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["a", "b"])
+    await rig.manager.start()
+    await until(lambda: rig.manager.counts().connected == 2)
+    await rig.manager.shutdown()
+    for session_id in "ab":
+        assert rig.device(session_id).closed
+        row = await rig.repo.get(session_id)
+        assert row is not None and row.status is SessionStatus.DISCONNECTED
+        assert row.status_reason == "daemon stopped"
+
+
+async def test_a_dead_socket_is_recovered(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"])
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    device = rig.device("s")
+    handle = rig.manager._handles["s"]
+    await rig.manager.check_liveness("s", handle)
+    assert device.disconnect_reasons == []  # fresh evidence: nothing to do
+    rig.clock.advance(6.0)  # no frame for longer than dead_after_s
+    await rig.manager.check_liveness("s", handle)
+    assert device.disconnect_reasons == ["recovery: no frame received for 6.0 s"]
+    assert device.state is SessionState.CONNECTED and len(device.connect_times) == 2
+    recovery = [e.data for e in await rig.events.read("s") if e.type == "session.recovery"]
+    assert recovery == [
+        {"action": "reconnect", "reason": "no frame received for 6.0 s", "recoveriesLastHour": 1}
+    ]
+    await rig.manager.shutdown()
+
+
+async def test_a_client_that_stopped_running_is_recovered(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"])
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    rig.device("s").running_flag = False  # "connected" in name only
+    await rig.manager.check_liveness("s", rig.manager._handles["s"])
+    assert "client not running" in rig.device("s").disconnect_reasons[0]
+    await rig.manager.shutdown()
+
+
+async def test_the_fourth_recovery_in_an_hour_waits_for_a_person(
+    db: Database, tmp_path: Path
+) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"])
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    device = rig.device("s")
+    handle = rig.manager._handles["s"]
+    for _ in range(3):
+        device.liveness_value = Liveness(
+            connected_at=rig.clock() - 100, last_frame_in=rig.clock() - 100
+        )
+        await rig.manager.check_liveness("s", handle)
+        rig.clock.advance(60.0)
+    assert len(device.connect_times) == 4
+    device.liveness_value = Liveness(
+        connected_at=rig.clock() - 100, last_frame_in=rig.clock() - 100
+    )
+    await rig.manager.check_liveness("s", handle)
+    assert len(device.connect_times) == 4  # no fifth connect
+    assert rig.manager.status_of("s") is SessionStatus.NEEDS_ATTENTION
+    row = await rig.repo.get("s")
+    assert row is not None and row.status is SessionStatus.NEEDS_ATTENTION
+    assert "automatic recovery limit reached (3 in the last hour)" in row.status_reason
+    actions = [e.data["action"] for e in await rig.events.read("s") if e.type == "session.recovery"]
+    assert actions == ["reconnect", "reconnect", "reconnect", "needs_attention"]
+    alerts = [e.data["kind"] for e in await rig.events.read("s") if e.type == "alert"]
+    assert alerts == ["needs_attention"]
+    # A person reconnects: that is allowed and clears the counter.
+    result = await rig.manager.reconnect("s", wait=1.0)
+    assert result.success, result.message
+    assert rig.manager.status_of("s") is SessionStatus.CONNECTED
+    await rig.manager.shutdown()
+
+
+async def test_the_hourly_limit_survives_a_restart(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"])
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    handle = rig.manager._handles["s"]
+    for _ in range(3):
+        rig.clock.advance(10.0)
+        await rig.manager.check_liveness("s", handle)
+    await rig.manager.shutdown()
+    restarted = SessionManager(fast_config(tmp_path), db, rig.events, rig.devices, clock=rig.clock)
+    await restarted.open_all()
+    assert (await restarted.view("s")).recoveries_last_hour == 3
+    await restarted.shutdown()
+
+
+async def test_a_quiet_session_is_probed_and_recovered_when_the_probe_fails(
+    db: Database, tmp_path: Path
+) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"])
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    device, handle = rig.device("s"), rig.manager._handles["s"]
+
+    def fresh_frames() -> None:
+        now = rig.clock()
+        device.liveness_value = dataclasses.replace(device.liveness_value, last_frame_in=now)
+
+    rig.clock.advance(61.0)  # past probe_after_s with no inbound message
+    fresh_frames()
+    await rig.manager.check_liveness("s", handle)
+    assert rig.probes == ["s"] and device.disconnect_reasons == []
+    row = await rig.repo.get("s")
+    assert row is not None and row.last_status_check is not None
+    await rig.manager.check_liveness("s", handle)
+    assert rig.probes == ["s"]  # the probe resets the quiet timer
+    rig.manager.note_inbound_message("s", rig.clock() + 50)
+    rig.clock.advance(61.0)
+    fresh_frames()
+    await rig.manager.check_liveness("s", handle)
+    assert rig.probes == ["s"]  # a recent message counts as traffic
+    rig.failing.add("s")  # type: ignore[attr-defined]
+    rig.clock.advance(61.0)
+    fresh_frames()
+    await rig.manager.check_liveness("s", handle)
+    assert rig.probes == ["s", "s"]
+    assert device.disconnect_reasons[0].startswith("recovery: probe after")
+    await rig.manager.shutdown()
+
+
+async def test_commands(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), [])
+    rig.devices.unpaired.add("new")
+    view = await rig.manager.create("new", name="Sales")
+    assert view.row.name == "Sales" and view.status is SessionStatus.NEW
+    with pytest.raises(SessionExists):
+        await rig.manager.create("new")
+    qr = await rig.manager.start_pairing("new", wait=1.0)
+    assert qr is not None and qr.code == "qr-text-1"
+    assert rig.manager.current_qr("new") == qr
+    again = await rig.manager.start_pairing("new", wait=1.0)
+    assert again == qr and rig.device("new").pairs == 1  # idempotent
+    result = await rig.manager.reconnect("new")
+    assert not result.success and "not paired" in result.message
+    assert await rig.manager.delete("new")
+    assert not await rig.manager.delete("new")  # deleting twice is fine
+    assert await rig.repo.get("new") is None
+    assert [e.type for e in await rig.events.read("new")][-1] == "session.deleted"
+    await rig.manager.shutdown()
+
+
+def test_client_options_take_only_what_is_set(tmp_path: Path) -> None:
+    config = fast_config(tmp_path)
+    options = client_options(config.client)
+    assert options.keepalive_min == 20.0 and options.backoff_cap == 300.0
+    changed = client_options(
+        dataclasses.replace(config.client, keepalive_min_s=1.0, qr_first_ttl_s=5.0)
+    )
+    assert changed.keepalive_min == 1.0 and changed.qr_first_ttl == 5.0
+    assert changed.keepalive_max == 30.0

@@ -1,0 +1,255 @@
+"""Webhooks: signing, the retry table, one delivery per URL, and delivery to a real receiver on
+loopback (success, retries, dead letters, replay, a restart in between)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from daemon_fakes import fast_config
+
+from daemon.config import WebhooksConfig
+from daemon.eventlog import EventLog, EventType
+from daemon.webhooks import (
+    WebhookError,
+    WebhookService,
+    check_events,
+    check_url,
+    classify,
+    parse_retry_after,
+    select_targets,
+    sign,
+    verify_signature,
+)
+from storage.db import Database, Synchronous
+from storage.sqlite.eventlog import StoredEvent
+from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.webhooks import DeliveryStatus, Webhook
+
+SECRET = "s" * 32
+TIMEOUT = 5.0
+
+
+def test_signature_covers_timestamp_and_body() -> None:
+    body = b'{"id":"evt_1"}'
+    header = sign(SECRET, 1_700_000_000, body)
+    assert header.startswith("v1=") and len(header) == 3 + 64
+    assert verify_signature(SECRET, "1700000000", body, header, now=1_700_000_010)
+    assert not verify_signature(SECRET, "1700000001", body, header, now=1_700_000_010)
+    assert not verify_signature(SECRET, "1700000000", body + b" ", header, now=1_700_000_010)
+    assert not verify_signature("t" * 32, "1700000000", body, header, now=1_700_000_010)
+    # An old request replayed later is refused.
+    assert not verify_signature(SECRET, "1700000000", body, header, now=1_700_001_000)
+
+
+@pytest.mark.parametrize(
+    ("status", "delivered", "retry"),
+    [
+        (200, True, False),
+        (204, True, False),
+        (301, False, False),
+        (400, False, False),
+        (401, False, False),
+        (404, False, False),
+        (408, False, True),
+        (410, False, False),
+        (429, False, True),
+        (500, False, True),
+        (503, False, True),
+    ],
+)
+def test_which_answers_are_retried(status: int, delivered: bool, retry: bool) -> None:
+    outcome = classify(status)
+    assert (outcome.delivered, outcome.retry) == (delivered, retry)
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert parse_retry_after("7", 0.0) == 7.0
+    at = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", at.timestamp() - 30) == 30.0
+    assert parse_retry_after("soon", 0.0) is None
+
+
+def test_definitions_are_checked() -> None:
+    with pytest.raises(WebhookError):
+        check_url("ftp://x/y")
+    with pytest.raises(WebhookError):
+        check_url("https://user:pw@example.com/hook")
+    with pytest.raises(WebhookError, match="nope"):
+        check_events(["message.received", "nope"])
+    assert check_events(["alert"]) == frozenset({"alert"})
+
+
+def _webhook(webhook_id: str, session_id: str | None, url: str, events: set[str]) -> Webhook:
+    now = datetime.now(UTC)
+    return Webhook(webhook_id, session_id, url, SECRET, frozenset(events), True, now, now)
+
+
+def test_one_delivery_per_url_with_the_session_webhook_preferred() -> None:
+    event = StoredEvent(1, "evt_1", "s1", 1, "alert", {}, datetime.now(UTC))
+    hooks = [
+        _webhook("global", None, "https://crm.example/hook", set()),
+        _webhook("mine", "s1", "https://CRM.example/hook", set()),
+        _webhook("other-session", "s2", "https://other.example/hook", set()),
+        _webhook("filtered", None, "https://filtered.example/hook", {"qr.code"}),
+        _webhook("second-url", None, "https://crm.example/other", {"alert"}),
+    ]
+    chosen = [w.id for w in select_targets(event, hooks)]
+    assert chosen == ["mine", "second-url"]
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback: answers from ``answers`` (then 200) and keeps what it
+    got; checks every signature."""
+
+    answers: list[int] = field(default_factory=list)
+    got: list[dict[str, object]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    bad_signatures: int = 0
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        ok = verify_signature(
+            SECRET,
+            request.headers["X-Wamd-Timestamp"],
+            body,
+            request.headers["X-Wamd-Signature"],
+        )
+        if not ok:
+            self.bad_signatures += 1
+        self.headers.append(dict(request.headers))
+        status = self.answers.pop(0) if self.answers else 200
+        if status < 300:
+            self.got.append(json.loads(body))
+        return web.Response(status=status, headers={"Retry-After": "0"} if status == 429 else {})
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    target = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", target.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    target.url = f"http://127.0.0.1:{port}/hook"
+    yield target
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    opened = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
+    await SqliteSessionRepo(opened).create("s1")
+    yield opened
+    await opened.close()
+
+
+def hooks_config(tmp_path: Path, **changes: object) -> WebhooksConfig:
+    return dataclasses.replace(fast_config(tmp_path).webhooks, **changes)  # type: ignore[arg-type]
+
+
+async def until(predicate: object, timeout: float = TIMEOUT) -> None:
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+async def test_events_are_delivered_signed_with_their_ids(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    events = EventLog(db)
+    service = WebhookService(db, events, hooks_config(tmp_path))
+    await service.start()
+    hook = await service.create(session_id="s1", url=receiver.url, secret=SECRET, events=[])
+    appended = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(3)]
+    await until(lambda: len(receiver.got) == 3)
+    assert receiver.bad_signatures == 0
+    assert sorted(g["id"] for g in receiver.got) == sorted(e.id for e in appended)  # type: ignore[type-var]
+    headers = receiver.headers[0]
+    assert headers["X-Wamd-Event-Type"] == "alert"
+    assert headers["X-Wamd-Event-Id"] in {e.id for e in appended}
+    assert headers["Content-Type"] == "application/json"
+    counts = await service.repo.delivery_counts(hook.id)
+    await service.stop(1.0)
+    assert counts == {DeliveryStatus.DELIVERED: 3}
+
+
+async def test_retries_then_dead_letters_then_replay(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    events = EventLog(db)
+    service = WebhookService(db, events, hooks_config(tmp_path, max_attempts=3))
+    await service.start()
+    hook = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
+    receiver.answers = [503, 429, 200]  # retried twice, then delivered
+    await events.append("s1", EventType.ALERT, {"n": 1})
+    await until(lambda: len(receiver.got) == 1)
+    assert [h["X-Wamd-Attempt"] for h in receiver.headers] == ["1", "2", "3"]
+    assert len({h["X-Wamd-Event-Id"] for h in receiver.headers}) == 1
+
+    receiver.answers = [400]  # a client error is final: no retry
+    await events.append("s1", EventType.ALERT, {"n": 2})
+
+    async def dead() -> list[object]:
+        return await service.repo.deliveries(hook.id, status=DeliveryStatus.DEAD)
+
+    async with asyncio.timeout(TIMEOUT):
+        while not await dead():
+            await asyncio.sleep(0.01)
+    letters = await dead()
+    assert len(letters) == 1
+    assert letters[0].last_status_code == 400  # type: ignore[attr-defined]
+    assert await service.replay(hook.id) == 1
+    await until(lambda: len(receiver.got) == 2)
+    assert receiver.got[1]["data"] == {"n": 2}
+    await service.stop(1.0)
+
+
+async def test_pending_deliveries_survive_a_restart(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    events = EventLog(db)
+    config = hooks_config(tmp_path, retry_base_s=0.05, retry_cap_s=0.05)
+    first = WebhookService(db, events, config)
+    await first.start()
+    await first.create(session_id="s1", url=receiver.url, secret=SECRET, events=["alert"])
+    receiver.answers = [500, 500, 500, 500, 500, 500]
+    event = await events.append("s1", EventType.ALERT, {"n": 1})
+    await until(lambda: len(receiver.headers) >= 1)
+    await first.stop(1.0)
+    receiver.answers = []
+
+    second = WebhookService(db, events, config)
+    await second.start()
+    await until(lambda: len(receiver.got) == 1)
+    assert receiver.got[0]["id"] == event.id
+    await second.stop(1.0)
+
+
+async def test_the_config_webhook_is_kept_in_step(db: Database, tmp_path: Path) -> None:
+    events = EventLog(db)
+    configured = hooks_config(tmp_path, url="https://crm.example/in", secret=SECRET)
+    service = WebhookService(db, events, configured)
+    await service.start()
+    await service.stop(1.0)
+    stored = await service.repo.get("config")
+    assert (
+        stored is not None and stored.session_id is None and stored.url == "https://crm.example/in"
+    )
+    removed = WebhookService(db, events, hooks_config(tmp_path))
+    await removed.start()
+    await removed.stop(1.0)
+    assert await removed.repo.get("config") is None
