@@ -221,6 +221,7 @@ class SimulatedPhone:
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._received: list[PhoneMessage] = []
+        self._seen: set[tuple[JID, JID, str]] = set()
         self._chat_log: list[ChatMessage] = []
         self._known: dict[str, ChatMessage] = {}
         self._incoming: OrderedDict[str, cs.IncomingMessage] = OrderedDict()
@@ -970,6 +971,13 @@ class SimulatedPhone:
         )
 
     async def _accept(self, incoming: cs.IncomingMessage, decrypted: _Decrypted) -> None:
+        # A real phone shows a message once per (chat, sender, id): a sender that is unsure
+        # whether its send got through (a crash before the server ack) sends it again under the
+        # same id, and the copy is receipted but not shown twice.
+        key = (decrypted.chat, incoming.sender.to_non_ad(), incoming.message_id)
+        if key in self._seen:
+            return
+        self._seen.add(key)
         content = decrypted.content
         if content.HasField("protocolMessage"):
             await self._on_protocol(incoming, decrypted)
