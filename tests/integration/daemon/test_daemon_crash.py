@@ -61,13 +61,15 @@ async def test_kill_9_loses_nothing(
     first = await daemon_factory(**SETTINGS)
     api = first.api()
     await pair(api, sandbox, "alice", OWNER)
-    # A webhook gets the events appended after it exists.
-    subscribed_after = (await api.call("GET", "/sessions/alice/events?limit=1000")).body[
-        "nextCursor"
-    ]
+    # A webhook gets the events appended after it exists. Pairing keeps appending events for
+    # a while (history, contacts), so the cursor is read only once the webhook exists: every
+    # event after it was appended after the webhook and must reach it.
     await api.call(
         "POST", "/sessions/alice/webhooks", {"url": receiver.url, "secret": WEBHOOK_SECRET}
     )
+    subscribed_after = (await api.call("GET", "/sessions/alice/events?limit=1000")).body[
+        "nextCursor"
+    ]
     receiver.status = 503  # the CRM is down: every delivery stays pending
 
     ids = []
