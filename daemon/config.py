@@ -161,6 +161,25 @@ class EventsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """History sync, app state and media of every session."""
+
+    full_history: bool = True
+    """``sync_full_history``: ingest the phone's FULL history chunks (everything older than
+    the recent past it sends first). Off keeps only the bootstrap and recent chunks."""
+    history_days: float | None = None
+    """Keep only this many days of history; empty keeps everything the phone sends."""
+    history_dry_run: bool = False
+    """Parse and count history chunks (events and logs report them) without writing them."""
+    eager_media: bool = False
+    """Download the file of every incoming media message as it arrives (up to
+    ``eager_media_max_bytes``); otherwise files are fetched on request."""
+    eager_media_max_bytes: int = 16 * 1024 * 1024
+    media_retry: bool = True
+    """Ask the phone to upload a file again when the media host no longer has it."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     format: str = "json"
     level: str = "info"
@@ -178,6 +197,7 @@ class Config:
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -191,6 +211,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "webhooks": WebhooksConfig,
     "recovery": RecoveryConfig,
     "events": EventsConfig,
+    "sync": SyncConfig,
 }
 
 
@@ -346,3 +367,7 @@ def _validate_daemon(config: Config) -> None:
     if recovery.max_per_hour < 0:
         raise ConfigError("recovery.max_per_hour: expected 0 or more")
     _positive("events.retention_days", config.events.retention_days)
+    if config.sync.history_days is not None:
+        _positive("sync.history_days", config.sync.history_days)
+    if config.sync.eager_media_max_bytes < 0:
+        raise ConfigError("sync.eager_media_max_bytes: expected 0 or more")

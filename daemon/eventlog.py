@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 
 from daemon.client import events as client_events
-from daemon.client import message_events
+from daemon.client import message_events, sync_events
 from storage.db import Database
 from storage.message_values import ChatRecord, GroupRecord, MessageRecord
 from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
@@ -128,6 +128,63 @@ MESSAGING_EVENTS = (
     message_events.ChatUpdated,
     message_events.GroupUpdated,
 )
+
+
+SYNC_EVENTS = (
+    sync_events.HistorySyncProgress,
+    sync_events.HistorySyncFailed,
+    sync_events.AppStateSynced,
+    sync_events.AppStateRefused,
+    sync_events.ChatSettingsChanged,
+    sync_events.MediaDownloaded,
+    sync_events.MediaFailed,
+)
+
+
+def from_sync_event(event: sync_events.SyncEvent) -> EventRecord | None:
+    """The log record of a history / app-state / media event, None for those that stay on the
+    session's bus only (routine app-state syncs, chat settings, downloads)."""
+    if isinstance(event, sync_events.HistorySyncProgress):
+        return EventRecord(
+            EventType.HISTORY_PROGRESS,
+            {
+                "status": "skipped" if event.skipped else "done",
+                "messageId": event.message_id,
+                "syncType": event.sync_type,
+                "chunkOrder": event.chunk_order,
+                "progress": event.progress,
+                "chunkMessages": event.chunk_messages,
+                "stored": event.stored,
+                "chunksDone": event.chunks_done,
+                "messagesTotal": event.messages_total,
+                "dryRun": event.dry_run,
+            },
+        )
+    if isinstance(event, sync_events.HistorySyncFailed):
+        return EventRecord(
+            EventType.HISTORY_PROGRESS,
+            {
+                "status": "failed",
+                "messageId": event.message_id,
+                "syncType": event.sync_type,
+                "reason": event.reason,
+            },
+        )
+    if isinstance(event, sync_events.AppStateRefused):
+        message = f"app state {event.collection} v{event.version} refused: {event.reason}" + (
+            "; resyncing" if event.resyncing else ""
+        )
+        return EventRecord(EventType.ALERT, {"kind": "app_state", "message": message})
+    if isinstance(event, sync_events.MediaFailed):
+        return EventRecord(
+            EventType.ALERT,
+            {
+                "kind": "media",
+                "message": f"media of {event.message_id} in {event.chat}: "
+                f"{event.status.value}: {event.reason}",
+            },
+        )
+    return None
 
 
 def from_client_event(event: ConnectionEvent) -> EventRecord:
@@ -425,6 +482,7 @@ _RECEIPT_STATUSES = frozenset({"delivered", "read", "played"})
 __all__ = [
     "DISPATCH_CURSOR",
     "MESSAGING_EVENTS",
+    "SYNC_EVENTS",
     "ConnectionEvent",
     "EventLog",
     "EventLogSink",
@@ -434,6 +492,7 @@ __all__ = [
     "envelope",
     "from_client_event",
     "from_messaging_event",
+    "from_sync_event",
     "group_json",
     "iso_from_unix",
     "iso_utc",

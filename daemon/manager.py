@@ -61,9 +61,11 @@ from daemon.client.state import SessionState
 from daemon.config import ClientTimingsConfig, Config
 from daemon.eventlog import (
     MESSAGING_EVENTS,
+    SYNC_EVENTS,
     EventLog,
     EventType,
     from_client_event,
+    from_sync_event,
     iso_from_unix,
 )
 from daemon.log import mask_phone
@@ -407,6 +409,11 @@ class SessionManager:
         with events:
             async for event in events:
                 if isinstance(event, MESSAGING_EVENTS):
+                    continue
+                if isinstance(event, SYNC_EVENTS):
+                    synced = from_sync_event(event)
+                    if synced is not None:
+                        await self._append(session_id, synced.type, synced.data)
                     continue
                 if isinstance(event, StateChanged):
                     # The client's own state is the truth; a queued event from before the

@@ -51,6 +51,7 @@ from daemon.client.messaging_errors import (
 )
 from daemon.client.send import OutgoingMessage
 from daemon.client.session import Session
+from daemon.client.sync_services import sync_options
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
@@ -222,7 +223,12 @@ async def start_daemon(config: Config) -> Daemon:
 
         async def open_session(session_id: str, name: str) -> LinkedDevice:
             session = await Session.open(
-                db, session_id, config.whatsapp, options=options, name=name
+                db,
+                session_id,
+                config.whatsapp,
+                options=options,
+                name=name,
+                sync_options=sync_options(config.sync, config.whatsapp.ws_url),
             )
             session.messenger.set_sink(sink)
             return session

@@ -23,6 +23,15 @@ from daemon.client.message_events import (
     Undecryptable,
 )
 from daemon.client.state import SessionState, Trigger
+from daemon.client.sync_events import (
+    AppStateRefused,
+    AppStateSynced,
+    ChatSettingsChanged,
+    HistorySyncFailed,
+    HistorySyncProgress,
+    MediaDownloaded,
+    MediaFailed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,13 @@ Event = (
     | Undecryptable
     | ChatUpdated
     | GroupUpdated
+    | HistorySyncProgress
+    | HistorySyncFailed
+    | AppStateSynced
+    | AppStateRefused
+    | ChatSettingsChanged
+    | MediaDownloaded
+    | MediaFailed
 )
 
 

@@ -1,18 +1,21 @@
 """Message content, both ways: what a caller wants to send, built into the E2E ``Message``
 protobuf, and what an incoming ``Message`` is, reduced to the columns we store (pure).
 
-Outgoing kinds are text, reply (quoted), reaction, edit and delete-for-everyone (revoke);
-media come with the media issue. Facts (protocol-inventory §7.7): a reaction is
-``reactionMessage{key, text, senderTimestampMS}`` (empty text removes it) sent with stanza
-``type=reaction``; an edit is ``protocolMessage{key, type=MESSAGE_EDIT, editedMessage,
-timestampMS}`` inside ``editedMessage`` (whatsmeow's FutureProof form; receivers also accept the
-bare protocolMessage Baileys sends) with ``edit=1``; a revoke is ``protocolMessage{key,
+Outgoing kinds are text, reply (quoted), reaction, edit, delete-for-everyone (revoke) and
+media (a message built after its file was uploaded, ``daemon.client.media_message``).
+Facts (protocol-inventory §7.7): a reaction is ``reactionMessage{key, text,
+senderTimestampMS}`` (empty text removes it) sent with stanza ``type=reaction``; an edit is
+``protocolMessage{key, type=MESSAGE_EDIT, editedMessage, timestampMS}`` inside
+``editedMessage`` (whatsmeow's FutureProof form; receivers also accept the bare
+protocolMessage Baileys sends) with ``edit=1``; a revoke is ``protocolMessage{key,
 type=REVOKE}`` with ``edit=7``. Edits and reactions put ``decrypt-fail=hide`` on their ``enc``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
 
 from storage.message_values import ContentType
 from waproto import wa_e2e_pb2
@@ -120,7 +123,23 @@ class Revoke:
             raise ContentError("a revoke needs the id of the message to delete")
 
 
-Content = Text | Reply | Reaction | Edit | Revoke
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An image, video, audio, voice note, document or sticker whose file is already uploaded:
+    ``message`` is the serialized E2E Message announcing it (``build_media_message``)."""
+
+    message: bytes
+
+    def __post_init__(self) -> None:
+        try:
+            parsed = wa_e2e_pb2.Message.FromString(self.message)
+        except DecodeError:
+            raise ContentError("a media message is a serialized E2E Message") from None
+        if stanza_type(parsed) != "media":
+            raise ContentError("a media message carries an image, video, audio, document...")
+
+
+Content = Text | Reply | Reaction | Edit | Revoke | Media
 
 
 def target_of(content: Content) -> str | None:
@@ -156,6 +175,8 @@ def build_message(content: Content, target: TargetRef | None, now_ms: int) -> wa
     """The E2E Message for ``content``; ``target`` is required for everything but plain text."""
     if isinstance(content, Text):
         return wa_e2e_pb2.Message(conversation=content.text)
+    if isinstance(content, Media):
+        return wa_e2e_pb2.Message.FromString(content.message)
     if target is None:
         raise ContentError(f"{type(content).__name__.lower()} needs the message it refers to")
     if isinstance(content, Reply):

@@ -29,6 +29,7 @@ from daemon.client.connection import Connection
 from daemon.client.errors import IqError, IqTimeout, StanzaError
 from daemon.client.group_manager import GroupManager
 from daemon.client.ids import new_message_id
+from daemon.client.media_message import stanza_media_type
 from daemon.client.message_content import (
     Content,
     Edit,
@@ -112,8 +113,17 @@ class _Prepared:
     devices: int
 
 
-def enc_node(kind: EncType, body: bytes, *, hide: bool = False, count: int = 0) -> Node:
+def enc_node(
+    kind: EncType,
+    body: bytes,
+    *,
+    hide: bool = False,
+    count: int = 0,
+    media_type: str | None = None,
+) -> Node:
     attrs: dict[str, AttrValue] = {"v": "2", "type": kind.value}
+    if media_type is not None:
+        attrs["mediatype"] = media_type
     if hide:
         attrs["decrypt-fail"] = "hide"
     if count:
@@ -296,6 +306,7 @@ class Sender:
         *,
         hide: bool = False,
         count: int = 0,
+        media_type: str | None = None,
     ) -> Node | None:
         """The ``enc`` for one device; None when we have no session with it."""
         address = self._m.addressing.signal_address(device)
@@ -304,7 +315,13 @@ class Sender:
         except NoSessionError:
             self._m.log.info("client.device_skipped", device=str(device), reason="no session")
             return None
-        return enc_node(encrypted.message.type, encrypted.message.body, hide=hide, count=count)
+        return enc_node(
+            encrypted.message.type,
+            encrypted.message.body,
+            hide=hide,
+            count=count,
+            media_type=media_type,
+        )
 
     # ------------------------------------------------------------------------------- 1:1
 
@@ -327,13 +344,14 @@ class Sender:
         body = message.SerializeToString()
         own_copy = device_sent(message, str(chat)).SerializeToString()
         hide = hides_decrypt_failure(message)
+        media = stanza_media_type(message)
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
             await self.start_sessions(staged, bundles)
             fanout: dict[JID, Node] = {}
             for device in devices:
                 plaintext = own_copy if addressing.is_own(device) else body
-                enc = await self.encrypt_for(staged, device, plaintext, hide=hide)
+                enc = await self.encrypt_for(staged, device, plaintext, hide=hide, media_type=media)
                 if enc is not None:
                     fanout[device] = enc
             if not any(not addressing.is_own(d) for d in fanout) and not addressing.is_own(peer):
@@ -395,7 +413,9 @@ class Sender:
                 group,
                 stanza_type(message),
                 fanout=fanout,
-                content=[enc_node(EncType.SKMSG, skmsg, hide=hide)],
+                content=[
+                    enc_node(EncType.SKMSG, skmsg, hide=hide, media_type=stanza_media_type(message))
+                ],
                 device_identity=m.session.require_credentials().signed_device_identity,
                 extra=extra,
             )

@@ -38,6 +38,7 @@ import structlog
 
 from daemon.binary import JID, Node
 from daemon.client.acks import build_ack
+from daemon.client.app_state_sync import SyncOutcome
 from daemon.client.backoff import Backoff
 from daemon.client.connection import Connection, Dialer, HandlerFailed, transport_dialer
 from daemon.client.context import ClientOptions, SessionContext
@@ -65,10 +66,14 @@ from daemon.client.events import (
 from daemon.client.iq import build_iq
 from daemon.client.keepalive import Keepalive, Liveness
 from daemon.client.login import LidWriter, LoginFlow, LoginSuccess
+from daemon.client.media_message import OutgoingMedia
+from daemon.client.media_service import SentMedia, StoredMedia
+from daemon.client.message_content import Media
 from daemon.client.messenger import Messenger
 from daemon.client.pair_code import CodePairing, normalize_phone
 from daemon.client.pairing import PairingFlow
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
+from daemon.client.peer_data import BackfillResult
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
 from daemon.client.router import Router
 from daemon.client.send import OutgoingMessage, SendResult
@@ -79,7 +84,10 @@ from daemon.client.stream_errors import (
     parse_stream_error,
     stream_end,
 )
-from daemon.config import WhatsAppConfig
+from daemon.client.sync_services import SyncOptions, SyncServices
+from daemon.client.sync_services import sync_options as sync_options_for
+from daemon.config import SyncConfig, WhatsAppConfig
+from daemon.crypto.appstate import ALL_COLLECTIONS
 from daemon.crypto.curve import KeyPair as CurveKeyPair
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import WireError
@@ -91,9 +99,13 @@ from storage.message_interfaces import MessageStore
 from storage.sqlite.device_lid import SqliteDeviceLidRepo
 from storage.sqlite.message_store import SqliteMessageStore
 from storage.sqlite.store import SqliteStore
+from storage.sqlite.sync_store import SqliteSyncStore
+from storage.sync_interfaces import SyncStore
 from storage.values import DeviceCredentials, SessionStatus
+from waproto import wa_e2e_pb2
 
 LOGOUT_TIMEOUT_S = 10.0
+MEDIA_DIRECTORY = "media"
 # Immediate (515) restarts allowed in a row before they are treated like any other failure.
 MAX_RESTARTS_IN_ROW = 3
 # Consecutive failed attempts after which a "reconnect loop" alert is raised (once per streak).
@@ -157,6 +169,9 @@ class Session:
         clock: Callable[[], float] = time.time,
         registry_key: tuple[str, str] | None = None,
         messages: MessageStore | None = None,
+        sync_store: SyncStore | None = None,
+        media_root: Path | None = None,
+        sync_options: SyncOptions | None = None,
     ) -> None:
         opts = options or ClientOptions()
         log = structlog.get_logger("daemon.client").bind(session=session_id)
@@ -173,6 +188,17 @@ class Session:
         )
         self._lids = lids
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
+        self._sync: SyncServices | None = None
+        if self._messenger is not None and sync_store is not None and media_root is not None:
+            self._sync = SyncServices(
+                self._messenger,
+                sync_store,
+                media_root,
+                self._bus.publish,
+                self._bus,
+                sync_options or sync_options_for(SyncConfig(), config.ws_url),
+                clock=clock,
+            )
         self._dialer = dialer or transport_dialer(default_transport(config), clock)
         self._registry_key = registry_key
         self._state = SessionState.NEW
@@ -218,13 +244,14 @@ class Session:
         clock: Callable[[], float] = time.time,
         create: bool = True,
         name: str = "",
+        sync_options: SyncOptions | None = None,
     ) -> Session:
         """Opens (creating when ``create``) the session ``session_id`` stored in ``db``.
 
         A session left in a live state by a previous process is recorded as stopped; a stored
         identity that is damaged or vanished puts it in ``needs_attention`` (see ``state``).
         Raises SessionBusy if this process already has it open, NotFound if it does not exist
-        and ``create`` is False.
+        and ``create`` is False. Downloaded media go to ``media/`` beside the database file.
         """
         key = (str(Path(db.path).resolve()), session_id)
         if key in cls._open:
@@ -247,6 +274,9 @@ class Session:
                 clock=clock,
                 registry_key=key,
                 messages=SqliteMessageStore(db),
+                sync_store=SqliteSyncStore(db),
+                media_root=Path(db.path).resolve().parent / MEDIA_DIRECTORY,
+                sync_options=sync_options,
             )
             session._state = _state_of(row.status)
             await session._restore()
@@ -320,6 +350,58 @@ class Session:
 
     async def mark_read(self, chat: JID, message_ids: Sequence[str]) -> int:
         return await self.messenger.mark_read(chat, message_ids)
+
+    @property
+    def sync(self) -> SyncServices:
+        """History sync, app state, media and peer requests (``daemon.client.sync_services``)."""
+        if self._sync is None:
+            raise ClientError(f"session {self.session_id!r} was opened without a sync store")
+        return self._sync
+
+    async def send_media(
+        self, to: JID, media: OutgoingMedia, *, message_id: str | None = None
+    ) -> SentMedia:
+        """Uploads the file, then sends the message announcing it (see Messenger.send).
+        Raises MediaError (upload), or what Messenger.send raises."""
+        messenger = self.messenger
+
+        async def send(target: JID, message: wa_e2e_pb2.Message) -> SendResult:
+            content = Media(message.SerializeToString())
+            return await messenger.send(OutgoingMessage(target, content, message_id))
+
+        return await self.sync.media.send(to, media, send)
+
+    async def download_media(self, chat: JID, message_id: str) -> StoredMedia:
+        """The file of a stored media message, downloaded (or asked for again) if needed."""
+        canonical = (
+            chat if chat.is_group else (await self.messenger.context.prepare()).account(chat)
+        )
+        return await self.sync.media.download(str(canonical), message_id)
+
+    async def request_history(
+        self, chat: JID, *, count: int = 50, wait: bool = True, timeout: float = 60.0
+    ) -> BackfillResult:
+        """Asks the phone for older messages of ``chat`` (on-demand history backfill)."""
+        return await self.sync.peer_data.request_history(
+            chat, count=count, wait=wait, timeout=timeout
+        )
+
+    async def archive_chat(self, chat: JID, archived: bool = True) -> int:
+        """Archives (or unarchives) ``chat`` on every device, through app state."""
+        return await self.sync.app_state.archive_chat(self._chat(chat), archived)
+
+    async def mark_chat_read(self, chat: JID, read: bool = True) -> int:
+        """Marks ``chat`` read (or unread) on every device, through app state."""
+        return await self.sync.app_state.mark_chat_read(self._chat(chat), read)
+
+    async def sync_app_state(self, *, full: bool = False) -> list[SyncOutcome]:
+        """Fetches every app-state collection now (``full``: from scratch)."""
+        return await self.sync.app_state.sync([str(c) for c in ALL_COLLECTIONS], full=full)
+
+    def _chat(self, chat: JID) -> JID:
+        if chat.is_group or self._messenger is None:
+            return chat
+        return self._messenger.context.addressing.account(chat)
 
     def events(self) -> Subscription:
         """A new subscription to this session's events (close it, or use ``with``)."""
@@ -445,6 +527,8 @@ class Session:
         try:
             await self.disconnect("session closed")
         finally:
+            if self._sync is not None:
+                await self._sync.close()
             self._bus.close()
             if self._registry_key is not None:
                 Session._open.discard(self._registry_key)
@@ -654,6 +738,8 @@ class Session:
         router.by_tag["success"] = login.on_success
         if self._messenger is not None:
             self._messenger.install(connection)
+        if self._sync is not None:
+            self._sync.install(connection)
 
         async def on_encrypt_notification(node: Node) -> None:
             await connection.send(build_ack(node))
@@ -690,6 +776,8 @@ class Session:
                 ctx.session_id, credentials.pn_jid or "", credentials.lid_jid, success.server_time
             )
         )
+        if self._sync is not None and self._connection is not None:
+            await self._sync.on_connected(self._connection)
 
     async def _follow(self, decision: Decision) -> bool:
         """Acts on how a connection ended; False when the session stops here."""

@@ -1,0 +1,146 @@
+"""Helpers for the history / app-state / media tests: a sandbox, paired wamd sessions, the
+sandbox admin API, and bounded waits on the session's events and tables."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+
+from daemon.binary import JID
+from daemon.client.context import ClientOptions
+from daemon.client.events import Connected, Event, QrCode, Subscription
+from daemon.client.session import Session
+from daemon.client.sync_services import SyncOptions
+from daemon.config import WhatsAppConfig
+from sandbox.app import SandboxServer
+from sandbox.directory import Account
+from sandbox.phone import SimulatedPhone
+from storage.db import Database, Synchronous
+
+TIMEOUT = 30.0
+E = TypeVar("E")
+T = TypeVar("T")
+
+FAST = ClientOptions(
+    qr_first_ttl=5.0,
+    qr_later_ttl=2.0,
+    keepalive_min=5.0,
+    keepalive_max=6.0,
+    keepalive_timeout=5.0,
+    backoff_base=0.005,
+    backoff_cap=0.05,
+    stable_after=0.5,
+    iq_timeout=10.0,
+)
+
+
+def client_config(server: SandboxServer) -> WhatsAppConfig:
+    return WhatsAppConfig(
+        ws_url=server.ws_url,
+        root_public_key=server.root_public_key.hex(),
+        connect_timeout_s=5.0,
+        iq_timeout_s=10.0,
+    )
+
+
+async def admin(server: SandboxServer, method: str, path: str, payload: Any = None) -> Any:
+    """Calls the sandbox admin API; fails the test on a non-2xx answer."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, f"{server.origin}{path}", json=payload) as response,
+    ):
+        body = await response.read()
+        assert response.status < 300, (response.status, body[:500])
+        if response.content_type == "application/json":
+            return await response.json()
+        return body
+
+
+def media_payload(kind: str, data: bytes, mimetype: str, **extra: object) -> dict[str, object]:
+    return {
+        "type": kind,
+        "data_base64": base64.b64encode(data).decode(),
+        "mimetype": mimetype,
+        **extra,
+    }
+
+
+async def next_event(
+    events: Subscription,
+    kind: type[E],
+    predicate: Callable[[E], bool] = lambda _: True,
+    timeout: float = TIMEOUT,
+) -> E:
+    async with asyncio.timeout(timeout):
+        while True:
+            event: Event = await events.next()
+            if isinstance(event, kind) and predicate(event):
+                return event
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], timeout: float = TIMEOUT, every: float = 0.05
+) -> T:
+    """The first truthy result of ``check``, polled (bounded)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(every)
+
+
+def phone(server: SandboxServer, account: Account) -> SimulatedPhone:
+    found = server.network.phones[account.phone_user]
+    assert isinstance(found, SimulatedPhone)
+    return found
+
+
+@dataclass(slots=True)
+class Client:
+    session: Session
+    db: Database
+    account: Account
+    events: Subscription
+    """Every event of the session since before it paired."""
+
+    @property
+    def jid(self) -> JID:
+        return self.account.pn
+
+    @property
+    def sid(self) -> str:
+        return self.session.session_id
+
+    async def close(self) -> None:
+        self.events.close()
+        await self.session.close()
+        await self.db.close()
+
+
+async def paired_client(
+    server: SandboxServer,
+    account: Account,
+    path: Path,
+    *,
+    sync_options: SyncOptions | None = None,
+) -> Client:
+    """A new session paired by QR with ``account``'s phone (connected when this returns)."""
+    db = await Database.open(path, synchronous=Synchronous.NORMAL)
+    session = await Session.open(
+        db, "main", client_config(server), options=FAST, sync_options=sync_options
+    )
+    client = Client(session, db, account, session.events())
+    with session.events() as watch:
+        await session.pair()
+        qr = await next_event(watch, QrCode)
+        scan = asyncio.create_task(phone(server, account).scan_qr(qr.code))
+        await next_event(watch, Connected)
+        await scan
+    return client
