@@ -90,7 +90,7 @@ from daemon.config import SyncConfig, WhatsAppConfig
 from daemon.crypto.appstate import ALL_COLLECTIONS
 from daemon.crypto.curve import KeyPair as CurveKeyPair
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
-from daemon.wire.errors import WireError
+from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
 from storage.db import Database
 from storage.errors import CorruptAuthState, NotFound, StorageError
@@ -622,6 +622,10 @@ class Session:
             return None
         if isinstance(cause, StanzaError | IqError | IqTimeout):
             return connection_lost(f"protocol error: {cause}")
+        if isinstance(cause, TransportClosed | TransportTimeout):
+            # A handler was sending when the socket went away: that is the connection ending
+            # (the reader would have said so a moment later), not a bug worth an alert.
+            return connection_lost(f"connection lost while sending: {cause}")
         ctx.log.error("client.handler_failed", error=repr(cause))
         ctx.publish(Alert(ctx.session_id, AlertKind.INTERNAL, f"handler failed: {cause!r}"))
         return connection_lost(f"internal error: {cause!r}")
