@@ -16,6 +16,7 @@ wait for things that already happened as well as things still to come.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -256,6 +257,43 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """The media part of a message as Baileys decoded it; ``file_sha256`` is the plaintext's."""
+
+    kind: str
+    mimetype: str | None
+    file_sha256: bytes | None
+    file_length: int | None
+    ptt: bool | None
+    file_name: str | None
+    caption: str | None
+
+    @classmethod
+    def from_json(cls, raw: Any) -> MediaInfo | None:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("kind"), str):
+            return None
+        digest = _opt_str(raw, "fileSha256")
+        ptt = raw.get("ptt")
+        return cls(
+            kind=raw["kind"],
+            mimetype=_opt_str(raw, "mimetype"),
+            file_sha256=base64.b64decode(digest) if digest is not None else None,
+            file_length=_opt_int(raw, "fileLength"),
+            ptt=ptt if isinstance(ptt, bool) else None,
+            file_name=_opt_str(raw, "fileName"),
+            caption=_opt_str(raw, "caption"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadedMedia:
+    """A file Baileys downloaded and decrypted, with the SHA-256 it computed over the bytes."""
+
+    data: bytes
+    sha256: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEvent(DriverEvent):
     """messages.upsert, one event per message."""
 
@@ -268,6 +306,7 @@ class MessageEvent(DriverEvent):
     content_types: tuple[str, ...]
     stub_type: int | None
     stub_parameters: tuple[str, ...]
+    media: MediaInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +408,7 @@ def _typed_event(kind: EventKind, raw: Mapping[str, Any], base: dict[str, Any]) 
             content_types=tuple(str(t) for t in raw.get("contentTypes") or ()),
             stub_type=_opt_int(raw, "messageStubType"),
             stub_parameters=tuple(str(p) for p in raw.get("messageStubParameters") or ()),
+            media=MediaInfo.from_json(raw.get("media")),
         )
     if kind is EventKind.MESSAGE_UPDATE:
         return MessageStatusEvent(
@@ -418,10 +458,11 @@ E = TypeVar("E", bound=DriverEvent)
 # the client
 
 
-def _driver_env(debug: bool | None) -> dict[str, str]:
+def _driver_env(debug: bool | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if debug is not None:
         env["BAILEYS_DEBUG"] = "1" if debug else "0"
+    env.update(extra or {})
     return env
 
 
@@ -439,11 +480,14 @@ class BaileysClient:
         node: str | None = None,
         startup_timeout: float = 30.0,
         echo_stderr: bool = True,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         """`root_key` is the sandbox's 32-byte root public key (None keeps WhatsApp's).
         `debug` sets BAILEYS_DEBUG for the driver (None inherits it from this process).
         With `echo_stderr`, the driver's log lines are copied to sys.stderr, where pytest shows
-        them next to a failing test."""
+        them next to a failing test. `extra_env` is added to the driver's environment (e.g.
+        NODE_TLS_REJECT_UNAUTHORIZED=0 for a sandbox's self-signed media host, which Node's
+        fetch reaches without the https Agent Baileys is given)."""
         if root_key is not None and len(root_key) != 32:
             raise ValueError(f"root key must be 32 bytes, got {len(root_key)}")
         self.ws_url = ws_url
@@ -454,6 +498,7 @@ class BaileysClient:
         self._node = node or shutil.which("node") or "node"
         self._startup_timeout = startup_timeout
         self._echo_stderr = echo_stderr
+        self._extra_env = dict(extra_env or {})
         self._proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._ids = itertools.count(1)
@@ -489,7 +534,7 @@ class BaileysClient:
             self._node,
             *args,
             cwd=INTEROP_DIR,
-            env=_driver_env(self._debug),
+            env=_driver_env(self._debug, self._extra_env),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -672,6 +717,40 @@ class BaileysClient:
         if jid is not None:
             params["jid"] = jid
         return _sent_key(await self.command("send_reaction", **params))
+
+    async def send_media(
+        self,
+        jid: str,
+        kind: str,
+        data: bytes,
+        mimetype: str,
+        *,
+        ptt: bool = False,
+        file_name: str | None = None,
+        caption: str | None = None,
+    ) -> MessageKey:
+        """Sends a file: ``kind`` is image, audio (a voice note with ``ptt``) or document
+        (which needs ``file_name``)."""
+        params: dict[str, Any] = {
+            "jid": jid,
+            "type": kind,
+            "data_base64": base64.b64encode(data).decode(),
+            "mimetype": mimetype,
+            "ptt": ptt,
+        }
+        if file_name is not None:
+            params["fileName"] = file_name
+        if caption is not None:
+            params["caption"] = caption
+        return _sent_key(await self.command("send_media", **params))
+
+    async def download(self, message_id: str) -> DownloadedMedia:
+        """Downloads and decrypts the file of a message this client has seen."""
+        reply = await self.command("download", message_id=message_id)
+        return DownloadedMedia(
+            data=base64.b64decode(str(reply["data_base64"])),
+            sha256=bytes.fromhex(str(reply["sha256"])),
+        )
 
     async def read(self, keys: Sequence[MessageKey]) -> None:
         await self.command("read", keys=[k.to_json() for k in keys])

@@ -11,6 +11,7 @@
 // into the exported WA_CERT_DETAILS.PUBLIC_KEY buffer, which the noise handler reads on every
 // handshake to verify the server's certificate chain.
 
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:https'
 import { createRequire } from 'node:module'
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util'
 import makeWASocket, {
 	DisconnectReason,
 	WA_CERT_DETAILS,
+	downloadMediaMessage,
 	makeCacheableSignalKeyStore,
 	normalizeMessageContent,
 	proto,
@@ -190,6 +192,32 @@ const toNumber = value => {
 const messageStatusName = code =>
 	code === null || code === undefined ? null : (proto.WebMessageInfo.Status[code] ?? null)
 
+// The media fields of a message, keyed by the content type Baileys uses for each kind.
+const MEDIA_CONTENT = {
+	imageMessage: 'image',
+	videoMessage: 'video',
+	audioMessage: 'audio',
+	documentMessage: 'document',
+	stickerMessage: 'sticker'
+}
+
+const describeMedia = content => {
+	for (const [field, kind] of Object.entries(MEDIA_CONTENT)) {
+		const media = content[field]
+		if (!media) continue
+		return {
+			kind,
+			mimetype: media.mimetype ?? null,
+			fileSha256: media.fileSha256 ? Buffer.from(media.fileSha256).toString('base64') : null,
+			fileLength: toNumber(media.fileLength),
+			ptt: typeof media.ptt === 'boolean' ? media.ptt : null,
+			fileName: media.fileName ?? null,
+			caption: media.caption ?? null
+		}
+	}
+	return null
+}
+
 const describeMessage = msg => {
 	const content = normalizeMessageContent(msg.message) ?? {}
 	const extended = content.extendedTextMessage
@@ -213,6 +241,7 @@ const describeMessage = msg => {
 			: null,
 		reaction: reaction ? { text: reaction.text ?? '', key: describeKey(reaction.key) } : null,
 		protocolType: protocolMessage ? (protocolMessage.type ?? null) : null,
+		media: describeMedia(content),
 		messageStubType: msg.messageStubType ?? null,
 		messageStubParameters: msg.messageStubParameters ?? null
 	}
@@ -464,6 +493,20 @@ const sent = msg => {
 	return { key: describeKey(msg.key), timestamp: toNumber(msg.messageTimestamp) }
 }
 
+const mediaContent = params => {
+	const type = str(params, 'type')
+	const mimetype = str(params, 'mimetype')
+	const data = Buffer.from(str(params, 'data_base64'), 'base64')
+	if (data.length === 0) throw new CommandError('"data_base64" decodes to no bytes')
+	const caption = typeof params.caption === 'string' ? params.caption : undefined
+	if (type === 'image') return { image: data, mimetype, caption }
+	if (type === 'audio') return { audio: data, mimetype, ptt: params.ptt === true }
+	if (type === 'document') {
+		return { document: data, mimetype, fileName: str(params, 'fileName'), caption }
+	}
+	throw new CommandError(`"type" must be image, audio or document, got ${JSON.stringify(type)}`)
+}
+
 const commands = {
 	async root_key() {
 		return { root_key: WA_CERT_DETAILS.PUBLIC_KEY.toString('hex') }
@@ -517,6 +560,21 @@ const commands = {
 		if (typeof params.emoji !== 'string') throw new CommandError('"emoji" must be a string')
 		const jid = typeof params.jid === 'string' ? params.jid : key.remoteJid
 		return sent(await sock.sendMessage(jid, { react: { text: params.emoji, key } }))
+	},
+
+	async send_media(params) {
+		const sock = requireSocket()
+		return sent(await sock.sendMessage(str(params, 'jid'), mediaContent(params)))
+	},
+
+	async download(params) {
+		const msg = knownMessage(str(params, 'message_id'))
+		const data = await downloadMediaMessage(msg, 'buffer', {})
+		return {
+			data_base64: data.toString('base64'),
+			sha256: createHash('sha256').update(data).digest('hex'),
+			length: data.length
+		}
 	},
 
 	async read(params) {
