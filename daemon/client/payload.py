@@ -85,12 +85,15 @@ def _base(config: WhatsAppConfig, push_name: str | None) -> wa_handshake_pb2.Cli
     return payload
 
 
-def build_device_props(config: WhatsAppConfig) -> bytes:
-    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes)."""
+def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) -> bytes:
+    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes).
+
+    ``require_full_sync`` asks the phone for the whole history instead of the recent part
+    (the ``[sync] full_history`` setting); the phone reads it only at pairing."""
     props = DeviceProps(
         os=config.os_name,
         platformType=DEVICE_PLATFORM,
-        requireFullSync=False,
+        requireFullSync=require_full_sync,
     )
     props.version.primary, props.version.secondary, props.version.tertiary = DEVICE_OS_VERSION
     history = props.historySyncConfig
@@ -110,7 +113,11 @@ def build_device_props(config: WhatsAppConfig) -> bytes:
 
 
 def build_registration_payload(
-    keys: DeviceKeys, config: WhatsAppConfig, push_name: str | None = None
+    keys: DeviceKeys,
+    config: WhatsAppConfig,
+    push_name: str | None = None,
+    *,
+    require_full_sync: bool = False,
 ) -> bytes:
     """The payload of a device that has no account yet: the server answers with pair-device."""
     version = AppVersion.parse(config.client_version)
@@ -126,7 +133,7 @@ def build_registration_payload(
     data.eSkeyVal = spk.key_pair.public
     data.eSkeySig = spk.signature
     data.buildHash = version.build_hash()
-    data.deviceProps = build_device_props(config)
+    data.deviceProps = build_device_props(config, require_full_sync)
     payload.passive = False
     payload.pull = False
     return payload.SerializeToString()

@@ -189,6 +189,8 @@ class Session:
         self._lids = lids
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
         self._sync: SyncServices | None = None
+        resolved_sync = sync_options or sync_options_for(SyncConfig(), config.ws_url)
+        self._require_full_sync = resolved_sync.history.full_history
         if self._messenger is not None and sync_store is not None and media_root is not None:
             self._sync = SyncServices(
                 self._messenger,
@@ -196,7 +198,7 @@ class Session:
                 media_root,
                 self._bus.publish,
                 self._bus,
-                sync_options or sync_options_for(SyncConfig(), config.ws_url),
+                resolved_sync,
                 clock=clock,
             )
         self._dialer = dialer or transport_dialer(default_transport(config), clock)
@@ -637,9 +639,12 @@ class Session:
         registering = not credentials.is_paired
         config = ctx.config
         if registering:
+            full = self._require_full_sync
 
             def payload() -> bytes:
-                return build_registration_payload(credentials.keys, config, config.push_name)
+                return build_registration_payload(
+                    credentials.keys, config, config.push_name, require_full_sync=full
+                )
 
         else:
             device = JID.parse(credentials.pn_jid or "")

@@ -90,3 +90,14 @@ def test_bad_versions_are_refused(bad: str) -> None:
 def test_login_needs_a_phone_number_jid() -> None:
     with pytest.raises(PayloadError):
         build_login_payload(JID("abc", "lid", 1), WhatsAppConfig())
+
+
+def test_full_history_setting_reaches_device_props() -> None:
+    keys = new_device_keys()
+    config = WhatsAppConfig()
+    for wanted in (True, False):
+        payload = Payload.FromString(
+            build_registration_payload(keys, config, require_full_sync=wanted)
+        )
+        props = wa_companion_reg_pb2.DeviceProps.FromString(payload.devicePairingData.deviceProps)
+        assert props.requireFullSync is wanted
