@@ -22,6 +22,7 @@ from daemon.client.errors import (
     NotPaired,
     SessionBusy,
 )
+from daemon.client.sync_errors import MediaError, NotMediaMessage
 from daemon.manager import ManagerError, NotPairing, SessionExists, SessionNotFound
 from daemon.outbox import IdempotencyConflict, InvalidSendRequest
 from daemon.webhooks import WebhookError
@@ -53,6 +54,8 @@ ERROR_TABLE: list[tuple[type[Exception], ErrorMapper]] = [
     (SessionBusy, lambda e: Problem(409, "session-busy", str(e))),
     (NotConnected, lambda e: Problem(409, "not-connected", str(e))),
     (AuthStateError, lambda e: Problem(409, "needs-attention", str(e))),
+    (NotMediaMessage, lambda e: Problem(404, "no-media", str(e))),
+    (MediaError, lambda e: Problem(502, "media-unavailable", str(e))),
     (ClientError, lambda e: Problem(502, "client-error", str(e))),
     (NotFound, lambda e: Problem(404, "not-found", str(e))),
     (AlreadyExists, lambda e: Problem(409, "exists", str(e))),

@@ -347,6 +347,24 @@ SCHEMAS: dict[str, Schema] = {
     "ChatPage": obj({"chats": array(ref("Chat")), "nextCursor": STR_OR_NULL}),
     "MarkRead": obj({"ids": array({"type": "string"})}, required=[]),
     "MarkReadResult": obj({"read": {"type": "integer", "minimum": 0}}),
+    "HistoryRequest": obj(
+        {
+            "count": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 500,
+                "description": "how many messages (default 50)",
+            }
+        },
+        required=[],
+    ),
+    "HistoryRequested": obj(
+        {
+            "requested": {"type": "boolean", "const": True},
+            "requestId": {"type": "string", "description": "the peer request's message id"},
+        }
+    ),
+    "Archive": obj({"archived": {"type": "boolean"}}),
     "Webhook": obj(
         {
             "id": {"type": "string"},
@@ -642,6 +660,33 @@ PATHS: dict[str, Any] = {
             tags=["messages"],
         ),
     },
+    "/sessions/{id}/messages/{message_id}/media": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "get": op(
+            "getMessageMedia",
+            "A media message's file with its mimetype, downloaded first if not yet stored "
+            "(404 no-media: no such message or no file; 502 media-unavailable: not fetched)",
+            {
+                "200": {
+                    "description": "The file's bytes",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                }
+            },
+            parameters=[
+                {
+                    "name": "chat",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "the message's chat (ids are unique only within a chat)",
+                }
+            ],
+            tags=["messages"],
+        ),
+    },
     "/sessions/{id}/outbox": {
         "parameters": [SESSION_ID],
         "get": op(
@@ -711,6 +756,32 @@ PATHS: dict[str, Any] = {
             "Send read receipts (for ids, or every unread message among the newest 100)",
             {"200": _ok(ref("MarkReadResult"))},
             body=ref("MarkRead"),
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/history": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "post": op(
+            "requestHistory",
+            "Ask the phone for older messages of the chat (they arrive later, as history)",
+            {"202": _ok(ref("HistoryRequested"), "Accepted")},
+            body=ref("HistoryRequest"),
+            tags=["messages"],
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/archive": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "post": op(
+            "archiveChat",
+            "Archive or unarchive the chat on every device (an app-state patch)",
+            {"200": _ok(ref("Archive"))},
+            body=ref("Archive"),
             tags=["messages"],
         ),
     },

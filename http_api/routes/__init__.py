@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from http_api.routes import chats, events, health, messages, meta, sessions, webhooks
+from http_api.routes import chats, events, health, messages, meta, sessions, sync, webhooks
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", health.health),
@@ -29,11 +29,14 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/sessions/{id}/events", events.session_events),
     ("POST", "/sessions/{id}/messages", messages.send_message),
     ("GET", "/sessions/{id}/messages/{message_id}", messages.get_message),
+    ("GET", "/sessions/{id}/messages/{message_id}/media", sync.get_media),
     ("GET", "/sessions/{id}/outbox", messages.list_outbox),
     ("POST", "/sessions/{id}/outbox/resume", messages.resume_outbox),
     ("GET", "/sessions/{id}/chats", chats.list_chats),
     ("GET", "/sessions/{id}/chats/{jid}/messages", chats.list_messages),
     ("POST", "/sessions/{id}/chats/{jid}/read", chats.mark_read),
+    ("POST", "/sessions/{id}/chats/{jid}/history", sync.request_history),
+    ("POST", "/sessions/{id}/chats/{jid}/archive", sync.archive_chat),
     ("GET", "/sessions/{id}/webhooks", webhooks.list_session_webhooks),
     ("POST", "/sessions/{id}/webhooks", webhooks.create_session_webhook),
     ("GET", "/webhooks", webhooks.list_webhooks),

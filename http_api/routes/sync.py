@@ -1,0 +1,85 @@
+"""What the client's sync layer offers over HTTP: a media message's file (downloaded on
+demand), asking the phone for a chat's older messages, and archiving a chat (an app-state
+patch the phone and every other device apply).
+
+Each is a method of the session's client, not of the LinkedDevice protocol the manager
+knows: a client without it is answered with a clear 409, as for read receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from daemon.binary import JID
+from daemon.outbox import InvalidSendRequest, normalize_chat
+from http_api.keys import services
+from http_api.problems import Problem, bad_request
+from http_api.routes.common import check_fields, json_response, read_json, session_id_of
+
+DEFAULT_HISTORY_COUNT = 50
+MAX_HISTORY_COUNT = 500
+FALLBACK_MIMETYPE = "application/octet-stream"
+
+
+def _feature(request: web.Request, session_id: str, name: str, what: str) -> Callable[..., Any]:
+    method: Callable[..., Any] | None = getattr(
+        services(request).manager.client(session_id), name, None
+    )
+    if method is None:
+        raise Problem(409, "not-supported", f"this session's client cannot {what}")
+    return method
+
+
+def _chat(raw: str, where: str) -> JID:
+    try:
+        return JID.parse(normalize_chat(raw))
+    except InvalidSendRequest as exc:
+        raise bad_request(f"bad chat in {where}: {exc}") from None
+
+
+async def get_media(request: web.Request) -> web.StreamResponse:
+    """The file of a stored media message. A message id is unique only within its chat, so
+    the chat is the ``chat`` query parameter."""
+    session_id = session_id_of(request)
+    message_id = request.match_info["message_id"]
+    raw_chat = request.query.get("chat")
+    if not raw_chat:
+        raise bad_request("query parameter 'chat' (the message's chat JID) is required")
+    chat = _chat(raw_chat, "'chat'")
+    download = _feature(request, session_id, "download_media", "download media")
+    stored = await download(chat, message_id)
+    file = stored.record.file
+    mimetype = (file.mimetype if file is not None else None) or FALLBACK_MIMETYPE
+    return web.FileResponse(stored.path, headers={"Content-Type": mimetype})
+
+
+async def request_history(request: web.Request) -> web.Response:
+    """Asks the phone for older messages of the chat; they arrive later, as history."""
+    session_id = session_id_of(request)
+    chat = _chat(request.match_info["jid"], "the path")
+    body = await read_json(request, optional=True)
+    check_fields(body, {"count"})
+    count = body.get("count", DEFAULT_HISTORY_COUNT)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_HISTORY_COUNT:
+        raise bad_request(f"'count' must be an integer from 1 to {MAX_HISTORY_COUNT}")
+    ask = _feature(request, session_id, "request_history", "request history")
+    result = await ask(chat, count=count, wait=False)
+    return json_response({"requested": True, "requestId": str(result.request_id)}, status=202)
+
+
+async def archive_chat(request: web.Request) -> web.Response:
+    session_id = session_id_of(request)
+    chat = _chat(request.match_info["jid"], "the path")
+    body = await read_json(request)
+    check_fields(body, {"archived"})
+    archived = body.get("archived")
+    if not isinstance(archived, bool):
+        raise bad_request("'archived' (a boolean) is required")
+    archive = _feature(request, session_id, "archive_chat", "archive chats")
+    await archive(chat, archived)
+    return json_response({"archived": archived})
+
+
+__all__ = ["archive_chat", "get_media", "request_history"]
