@@ -94,6 +94,7 @@ from daemon.crypto.appstate import (
     with_external_mutations,
 )
 from daemon.crypto.media import MediaType
+from daemon.log import mask_phone
 from storage.message_values import MessageRecord
 from storage.sync_interfaces import SyncStore
 from storage.sync_values import CollectionStatus, LabelRecord
@@ -555,7 +556,7 @@ class AppStateSync:
         target = action.jid if isinstance(action, ContactName) else action.chat
         chat = self._canonical(target)
         if chat is None:
-            self._m.log.warning("client.app_state_bad_jid", jid=target)
+            self._m.log.warning("client.app_state_bad_jid", jid=mask_phone(str(target)))
             return False
         if isinstance(action, ContactName):
             pn = self._canonical(action.pn) if action.pn else None

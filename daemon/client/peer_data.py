@@ -21,6 +21,7 @@ from daemon.client.history_sync import ChunkResult, HistorySync
 from daemon.client.message_context import MessagingContext
 from daemon.client.peer_messages import PeerMessages
 from daemon.client.sync_errors import PeerRequestFailed
+from daemon.log import mask_phone
 from storage.sync_interfaces import SyncStore
 from waproto import wa_e2e_pb2
 
@@ -109,7 +110,12 @@ class PeerData:
         future = self._history.expect(request_id) if wait else None
         try:
             await self._peers.send(message, message_id=request_id)
-            m.log.info("client.history_requested", chat=str(canonical), count=count, id=request_id)
+            m.log.info(
+                "client.history_requested",
+                chat=mask_phone(str(canonical)),
+                count=count,
+                id=request_id,
+            )
             if future is None:
                 return BackfillResult(request_id, None)
             async with asyncio.timeout(timeout):
