@@ -440,6 +440,12 @@ PROBLEM_RESPONSE = {
 }
 SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CHAT_JID = {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}}
+PAGE_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+}
 WAIT = {
     "name": "wait",
     "in": "query",
@@ -700,11 +706,7 @@ PATHS: dict[str, Any] = {
                     "schema": {"type": "string", "enum": OUTBOX_STATUSES},
                 },
                 {"name": "before", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
+                PAGE_LIMIT,
             ],
             tags=["messages"],
         ),
@@ -717,11 +719,7 @@ PATHS: dict[str, Any] = {
             {"200": _ok(ref("ChatPage"))},
             parameters=[
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
+                PAGE_LIMIT,
             ],
             tags=["messages"],
         ),
@@ -729,7 +727,7 @@ PATHS: dict[str, Any] = {
     "/sessions/{id}/chats/{jid}/messages": {
         "parameters": [
             SESSION_ID,
-            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+            CHAT_JID,
         ],
         "get": op(
             "listChatMessages",
@@ -737,11 +735,7 @@ PATHS: dict[str, Any] = {
             {"200": _ok(ref("MessagePage"))},
             parameters=[
                 {"name": "before", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
+                PAGE_LIMIT,
             ],
             tags=["messages"],
         ),
@@ -749,7 +743,7 @@ PATHS: dict[str, Any] = {
     "/sessions/{id}/chats/{jid}/read": {
         "parameters": [
             SESSION_ID,
-            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+            CHAT_JID,
         ],
         "post": op(
             "markRead",
@@ -762,7 +756,7 @@ PATHS: dict[str, Any] = {
     "/sessions/{id}/chats/{jid}/history": {
         "parameters": [
             SESSION_ID,
-            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+            CHAT_JID,
         ],
         "post": op(
             "requestHistory",
@@ -775,7 +769,7 @@ PATHS: dict[str, Any] = {
     "/sessions/{id}/chats/{jid}/archive": {
         "parameters": [
             SESSION_ID,
-            {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}},
+            CHAT_JID,
         ],
         "post": op(
             "archiveChat",
