@@ -17,11 +17,17 @@ Single-byte tokens (most tags, keys and values) are read inline in ``_read_node`
 goes through the ``_read_*`` helpers, which take the offset just past the tag byte and return the
 value with the offset after it. Reading past the end raises IndexError from the byte indexing,
 turned into one "unexpected end of data" error at the top.
+
+When the optional compiled module ``daemon.binary._speedups`` was built, it reads well-formed
+payloads into the same objects; on anything malformed it declines and this reader decides, so
+errors (and their messages and offsets) come from one place. ``unmarshal_pure`` skips it, for the
+tests and the benchmark that hold both paths to the same results.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Final, NoReturn, TypeVar
 
 from daemon.binary.errors import DecodeError, JIDError
@@ -48,7 +54,7 @@ from daemon.binary.tags import (
 )
 from daemon.binary.tokens import DOUBLE_BYTE_TOKENS, SINGLE_BYTE_TOKENS
 
-__all__ = ["unmarshal"]
+__all__ = ["ACCELERATED", "unmarshal", "unmarshal_pure"]
 
 _SINGLE: Final = SINGLE_BYTE_TOKENS
 _SINGLE_END: Final = len(SINGLE_BYTE_TOKENS)
@@ -76,10 +82,26 @@ _set_attrs = Node.__dict__["attrs"].__set__
 _set_content = Node.__dict__["content"].__set__
 
 
+_FastDecode = Callable[[bytes, int], "tuple[Node, int] | None"]
+
+
 def unmarshal(
     data: bytes | bytearray | memoryview, *, max_inflated: int = MAX_INFLATED_SIZE
 ) -> Node:
     """Decode a frame payload: the flag byte, then the node (zlib-deflated when flag & 2)."""
+    return _unmarshal(data, max_inflated, _fast_decode)
+
+
+def unmarshal_pure(
+    data: bytes | bytearray | memoryview, *, max_inflated: int = MAX_INFLATED_SIZE
+) -> Node:
+    """``unmarshal`` without the compiled fast path."""
+    return _unmarshal(data, max_inflated, None)
+
+
+def _unmarshal(
+    data: bytes | bytearray | memoryview, max_inflated: int, fast: _FastDecode | None
+) -> Node:
     if type(data) is not bytes:
         data = bytes(data)
     if not data:
@@ -88,6 +110,10 @@ def unmarshal(
         payload, start = _inflate(data, max_inflated), 0
     else:
         payload, start = data, 1
+    if fast is not None:
+        decoded = fast(payload, start)
+        if decoded is not None and decoded[1] == len(payload):
+            return decoded[0]
     try:
         node, end = _read_node(payload, start, 0)
     except IndexError:
@@ -325,3 +351,23 @@ def _read_jid(data: bytes, pos: int, tag: int) -> tuple[JID, int]:
         return JID(user, server, device, agent, integrator), pos
     except JIDError as exc:
         raise DecodeError(f"invalid JID: {exc}", start) from None
+
+
+def _load_fast_path() -> _FastDecode | None:
+    try:
+        from daemon.binary import _speedups
+    except ImportError:
+        return None
+    _speedups.configure(
+        single=_SINGLE,
+        double=_DOUBLE,
+        node_type=Node,
+        jid_memo=_jid_memo,
+        read_jid=_read_jid_memo,
+        max_depth=MAX_DEPTH,
+    )
+    return _speedups.decode
+
+
+_fast_decode: Final = _load_fast_path()
+ACCELERATED: Final = _fast_decode is not None
