@@ -74,8 +74,9 @@ async def test_connection_settings(store: SqliteStore) -> None:
     assert await db.fetch_one("PRAGMA foreign_keys") == (1,)
     assert await db.fetch_one("PRAGMA synchronous") == (2,)  # FULL
     assert await db.fetch_one("PRAGMA secure_delete") == (1,)
-    busy = await db.fetch_one("PRAGMA busy_timeout")
-    assert busy is not None and busy[0] > 0
+    # Statements run inline on the loop's thread and must never wait there; waiting for a lock
+    # another process holds happens on the worker (next tests).
+    assert await db.fetch_one("PRAGMA busy_timeout") == (0,)
 
 
 async def test_ping_runs_a_real_query(store: SqliteStore) -> None:
@@ -137,6 +138,34 @@ async def test_another_process_holding_the_write_lock_is_reported(db_path: Path)
         # The failed BEGIN left nothing behind: the next transaction works.
         async with db.transaction():
             await db.execute("CREATE TABLE after_lock (x INTEGER)")
+    finally:
+        other.close()
+        await db.close()
+
+
+async def test_a_briefly_held_lock_is_waited_for_off_the_loop(db_path: Path) -> None:
+    db = await Database.open(db_path, busy_timeout_ms=5_000)
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("CREATE TABLE held (x INTEGER)")
+        running = asyncio.create_task(ticker())
+        release = asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+        async with db.transaction():
+            await db.execute("INSERT INTO held VALUES (1)")
+        release.cancel()
+        running.cancel()
+        # The loop kept running while the transaction waited for the other connection's lock.
+        assert ticks > 0
+        assert await db.fetch_all("SELECT x FROM held") == [(1,)]
     finally:
         other.close()
         await db.close()
