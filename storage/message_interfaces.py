@@ -177,6 +177,20 @@ class GroupRepo(Protocol):
 
     async def set_member(self, session_id: str, jid: str, is_member: bool) -> None: ...
 
+    async def page(
+        self, session_id: str, *, after: str = "", limit: int = 100, member: bool | None = None
+    ) -> list[GroupRecord]: ...
+
+    async def set_self(
+        self, session_id: str, jid: str, *, is_member: bool, admin: bool
+    ) -> None: ...
+
+    async def set_description(self, session_id: str, jid: str, description: str) -> None: ...
+
+    async def set_setting(
+        self, session_id: str, jid: str, *, announce: bool | None = None, locked: bool | None = None
+    ) -> None: ...
+
 
 class OutgoingRepo(Protocol):
     async def keep(self, session_id: str, plaintext: OutgoingPlaintext) -> None: ...

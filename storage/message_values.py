@@ -186,6 +186,20 @@ class GroupRecord:
     """False once we left or were removed: the group is then read-only."""
     participants: tuple[GroupParticipant, ...]
     created_at: datetime | None = None
+    description: str = ""
+    announce: bool = False
+    """Only admins may send."""
+    locked: bool = False
+    """Only admins may change the subject, description and settings."""
+    own_admin: bool = False
+    """We are an admin (or the super admin) of the group."""
+    last_synced_at: datetime | None = None
+    """When the server last gave us the whole metadata."""
+
+    @property
+    def read_only(self) -> bool:
+        """We may not send: not a member, or an announce group where we are not admin."""
+        return not self.is_member or (self.announce and not self.own_admin)
 
     def __post_init__(self) -> None:
         if not self.jid.endswith("@g.us"):

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.db import Database
+from storage.db import Database, Row
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import GroupParticipant, GroupRecord, ParticipantRole
 from storage.sqlite._columns import decoding, missing_session, opt_from_ms, opt_to_ms, to_ms
 
-SELECT_GROUP = """
-SELECT jid, subject, owner_jid, addressing_mode, is_member, created_at FROM groups
-WHERE session_id = ? AND jid = ?
+GROUP_COLUMNS = """
+jid, subject, owner_jid, addressing_mode, is_member, created_at, description, announce, locked,
+own_admin, last_synced_at
+"""
+SELECT_GROUP = f"SELECT {GROUP_COLUMNS} FROM groups WHERE session_id = ? AND jid = ?"
+PAGE_GROUPS = f"""
+SELECT {GROUP_COLUMNS} FROM groups
+WHERE session_id = ? AND jid > ? AND (? IS NULL OR is_member = ?)
+ORDER BY jid LIMIT ?
 """
 SELECT_PARTICIPANTS = """
 SELECT participant_jid, lid_jid, role FROM group_participants
@@ -19,12 +25,15 @@ WHERE session_id = ? AND group_jid = ? ORDER BY rowid
 """
 UPSERT_GROUP = """
 INSERT INTO groups (session_id, jid, subject, owner_jid, addressing_mode, is_member, created_at,
-                    updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    description, announce, locked, own_admin, last_synced_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (session_id, jid) DO UPDATE SET
     subject = excluded.subject, owner_jid = excluded.owner_jid,
     addressing_mode = excluded.addressing_mode, is_member = excluded.is_member,
     created_at = coalesce(excluded.created_at, groups.created_at),
+    description = excluded.description, announce = excluded.announce, locked = excluded.locked,
+    own_admin = excluded.own_admin,
+    last_synced_at = coalesce(excluded.last_synced_at, groups.last_synced_at),
     updated_at = excluded.updated_at
 """
 DELETE_PARTICIPANTS = "DELETE FROM group_participants WHERE session_id = ? AND group_jid = ?"
@@ -39,6 +48,14 @@ DELETE FROM group_participants WHERE session_id = ? AND group_jid = ? AND partic
 """
 SET_SUBJECT = "UPDATE groups SET subject = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
 SET_MEMBER = "UPDATE groups SET is_member = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
+SET_SELF = """
+UPDATE groups SET is_member = ?, own_admin = ?, updated_at = ? WHERE session_id = ? AND jid = ?
+"""
+SET_DESCRIPTION = """
+UPDATE groups SET description = ?, updated_at = ? WHERE session_id = ? AND jid = ?
+"""
+SET_ANNOUNCE = "UPDATE groups SET announce = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
+SET_LOCKED = "UPDATE groups SET locked = ?, updated_at = ? WHERE session_id = ? AND jid = ?"
 TOUCH = "UPDATE groups SET updated_at = ? WHERE session_id = ? AND jid = ?"
 
 
@@ -53,15 +70,33 @@ class SqliteGroupRepo:
         row = await self._db.fetch_one(SELECT_GROUP, (session_id, jid))
         if row is None:
             return None
+        return await self._decode(session_id, row)
+
+    async def page(
+        self, session_id: str, *, after: str = "", limit: int = 100, member: bool | None = None
+    ) -> list[GroupRecord]:
+        """Groups in JID order after ``after`` (``member``: only those we are, or are not,
+        a member of)."""
+        flag = None if member is None else int(member)
+        rows = await self._db.fetch_all(PAGE_GROUPS, (session_id, after, flag, flag, limit))
+        return [await self._decode(session_id, row) for row in rows]
+
+    async def _decode(self, session_id: str, row: Row) -> GroupRecord:
+        jid = str(row[0])
         members = await self._db.fetch_all(SELECT_PARTICIPANTS, (session_id, jid))
         with decoding(session_id, "groups"):
             return GroupRecord(
-                jid=str(row[0]),
+                jid=jid,
                 subject=str(row[1]),
                 owner=None if row[2] is None else str(row[2]),
                 addressing_mode=str(row[3]),
                 is_member=bool(row[4]),
                 created_at=opt_from_ms(row[5]),
+                description=str(row[6]),
+                announce=bool(row[7]),
+                locked=bool(row[8]),
+                own_admin=bool(row[9]),
+                last_synced_at=opt_from_ms(row[10]),
                 participants=tuple(
                     GroupParticipant(
                         jid=str(m[0]),
@@ -86,6 +121,11 @@ class SqliteGroupRepo:
                         group.addressing_mode,
                         int(group.is_member),
                         opt_to_ms(group.created_at),
+                        group.description,
+                        int(group.announce),
+                        int(group.locked),
+                        int(group.own_admin),
+                        opt_to_ms(group.last_synced_at),
                         self._now(),
                     ),
                 )
@@ -125,3 +165,19 @@ class SqliteGroupRepo:
 
     async def set_member(self, session_id: str, jid: str, is_member: bool) -> None:
         await self._db.execute(SET_MEMBER, (int(is_member), self._now(), session_id, jid))
+
+    async def set_self(self, session_id: str, jid: str, *, is_member: bool, admin: bool) -> None:
+        """Whether we are a member, and an admin, of the group."""
+        await self._db.execute(SET_SELF, (int(is_member), int(admin), self._now(), session_id, jid))
+
+    async def set_description(self, session_id: str, jid: str, description: str) -> None:
+        await self._db.execute(SET_DESCRIPTION, (description, self._now(), session_id, jid))
+
+    async def set_setting(
+        self, session_id: str, jid: str, *, announce: bool | None = None, locked: bool | None = None
+    ) -> None:
+        now = self._now()
+        if announce is not None:
+            await self._db.execute(SET_ANNOUNCE, (int(announce), now, session_id, jid))
+        if locked is not None:
+            await self._db.execute(SET_LOCKED, (int(locked), now, session_id, jid))

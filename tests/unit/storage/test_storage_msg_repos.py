@@ -268,6 +268,41 @@ async def test_groups_round_trip(messages: SqliteMessageStore) -> None:
         replace(record, jid="not-a-group")
 
 
+async def test_group_settings_self_and_pages(messages: SqliteMessageStore) -> None:
+    groups = messages.groups
+    base = GroupRecord(
+        jid="120363000000000001@g.us",
+        subject="a",
+        owner=ME,
+        addressing_mode="pn",
+        is_member=True,
+        participants=(GroupParticipant(ME, None, ParticipantRole.ADMIN),),
+        description="about",
+        announce=True,
+        own_admin=True,
+        last_synced_at=T0,
+    )
+    await groups.save(SID, base)
+    assert await groups.get(SID, base.jid) == base and not base.read_only
+    await groups.set_self(SID, base.jid, is_member=True, admin=False)
+    demoted = await groups.get(SID, base.jid)
+    assert demoted is not None and demoted.read_only and demoted.is_member
+    await groups.set_setting(SID, base.jid, announce=False, locked=True)
+    await groups.set_description(SID, base.jid, "")
+    changed = await groups.get(SID, base.jid)
+    assert changed is not None and not changed.read_only and changed.locked
+    assert changed.description == "" and changed.last_synced_at == T0
+    for n in range(2, 6):
+        await groups.save(
+            SID, replace(base, jid=f"12036300000000000{n}@g.us", is_member=n % 2 == 0)
+        )
+    first = await groups.page(SID, limit=2)
+    rest = await groups.page(SID, after=first[-1].jid, limit=10)
+    assert [g.jid[17] for g in first + rest] == ["1", "2", "3", "4", "5"]
+    members = await groups.page(SID, member=False)
+    assert [g.jid[17] for g in members] == ["3", "5"]
+
+
 async def test_outgoing_plaintexts_and_retry_counts(messages: SqliteMessageStore) -> None:
     outgoing = messages.outgoing
     kept = OutgoingPlaintext("M", BOB, "text", None, b"payload", T0, T0)
