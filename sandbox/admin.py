@@ -34,7 +34,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/mock-phone/scan-qr             raw QR string (Baileys' harness): the phone
                                                  of an account made on the fly scans it
 
-App state, history and media routes are in ``sandbox.admin_sync``.
+App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
+in ``sandbox.admin_groups``.
 """
 
 from __future__ import annotations
@@ -437,7 +438,8 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         ("GET", "/admin/groups", list_groups),
         ("POST", "/admin/mock-phone/scan-qr", mock_phone_scan_qr),
     ]
+    from sandbox.admin_groups import group_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
-    return own + sync_routes(server)
+    return own + sync_routes(server) + group_routes(server)

@@ -35,6 +35,8 @@ class Group:
     announce: bool = False
     locked: bool = False
     ephemeral: int = 0
+    invite_code: str = ""
+    """The current invite link code ('' until an admin first asks for one)."""
     participants: dict[str, Role] = field(default_factory=dict)
     """Phone user -> role, in join order."""
 
@@ -56,6 +58,8 @@ class GroupBook:
 
     def __init__(self) -> None:
         self._groups: dict[str, Group] = {}
+        self.revoked_codes: set[str] = set()
+        """Invite codes reset since start: joining with one is 410, not 406."""
 
     def add(self, group: Group) -> None:
         self._groups[group.user] = group
@@ -68,8 +72,17 @@ class GroupBook:
     def of_member(self, phone_user: str) -> list[Group]:
         return [g for g in self._groups.values() if phone_user in g.participants]
 
+    def by_invite(self, code: str) -> Group | None:
+        return next((g for g in self._groups.values() if code and g.invite_code == code), None)
+
     def all(self) -> list[Group]:
         return list(self._groups.values())
+
+
+def new_invite_code() -> str:
+    """22 characters from the alphabet of chat.whatsapp.com links."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(22))
 
 
 def participant_node(directory: Directory, phone_user: str, role: Role | None) -> Node:

@@ -1,16 +1,23 @@
 """``xmlns=w:g2``: group create, metadata, participating list, participant changes, subject,
-description, settings, leave, invite code; each change is announced to every member device
-with a ``notification type=w:gp2`` (protocol-inventory §11). Invitees only learn of a new group
-through the ``create`` notification, so it is sent to every member's devices, phones included.
+description, settings, leave, invite links (get, reset, preview, join by code); each change is
+announced to every member device with a ``notification type=w:gp2`` (protocol-inventory §11).
+Invitees only learn of a new group through the ``create`` notification, so it is sent to every
+member's devices, phones included.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from daemon.binary import GROUP_SERVER_JID, JID, Node, Server
-from sandbox.groups import Group, Role, group_node, new_group_user, participant_node
+from sandbox.groups import (
+    Group,
+    Role,
+    group_node,
+    new_group_user,
+    new_invite_code,
+    participant_node,
+)
 from sandbox.iq import IqContext, IqFailure, bad_request
 from sandbox.stanzas import iq_result, new_server_id
 
@@ -35,17 +42,19 @@ async def handle(ctx: IqContext, iq: Node) -> Node | None:
             return await _create(ctx, iq, create)
         if kind == "set" and (leave := iq.child("leave")) is not None:
             return await _leave(ctx, iq, leave)
+        if (invite := iq.child("invite")) is not None:
+            return await _by_code(ctx, iq, invite, join=kind == "set")
         raise bad_request("unsupported w:g2 request")
     group = ctx.network.groups.get(to)
     if group is None:
         raise IqFailure(404, "item-not-found")
     if ctx.account.phone_user not in group.participants:
         raise IqFailure(403, "forbidden")
+    if iq.child("invite") is not None:
+        return await _invite(ctx, iq, group, reset=kind == "set")
     if kind == "get":
         if iq.child("query") is not None:
             return iq_result(iq, [group_node(ctx.network.directory, group)])
-        if iq.child("invite") is not None:
-            return iq_result(iq, [Node("invite", {"code": _invite_code(group)})])
         raise bad_request("unsupported w:g2 query")
     for child in iq.children:
         if child.tag in _CHANGES:
@@ -59,8 +68,37 @@ async def handle(ctx: IqContext, iq: Node) -> Node | None:
     raise bad_request("unsupported w:g2 change")
 
 
-def _invite_code(group: Group) -> str:
-    return hashlib.sha256(b"invite:" + group.user.encode()).hexdigest()[:22]
+async def _invite(ctx: IqContext, iq: Node, group: Group, *, reset: bool) -> Node:
+    """The invite code (admins only); ``set`` replaces it, and the old one stops working."""
+    if not group.is_admin(ctx.account.phone_user):
+        raise IqFailure(401, "not-authorized")
+    if reset or not group.invite_code:
+        if group.invite_code:
+            ctx.network.groups.revoked_codes.add(group.invite_code)
+        group.invite_code = new_invite_code()
+        await ctx.network.state.save_group(group)
+    return iq_result(iq, [Node("invite", {"code": group.invite_code})])
+
+
+async def _by_code(ctx: IqContext, iq: Node, invite: Node, *, join: bool) -> Node:
+    """``invite(code)`` to ``@g.us``: ``get`` previews the group, ``set`` joins it. A reset
+    code is 410 (gone), an unknown one 406 (not acceptable), as whatsmeow expects."""
+    code = invite.attr_str("code") or ""
+    book = ctx.network.groups
+    group = book.by_invite(code)
+    if group is None:
+        if code in book.revoked_codes:
+            raise IqFailure(410, "gone")
+        raise IqFailure(406, "not-acceptable")
+    if not join:
+        return iq_result(iq, [group_node(ctx.network.directory, group)])
+    user = ctx.account.phone_user
+    if user not in group.participants:
+        group.participants[user] = Role.MEMBER
+        await ctx.network.state.save_group(group)
+        joined = participant_node(ctx.network.directory, user, None)
+        await notify(ctx, group, Node("add", {"reason": "invite"}, [joined]))
+    return iq_result(iq, [Node("group", {"jid": group.jid})])
 
 
 def _participating(ctx: IqContext, iq: Node) -> Node:

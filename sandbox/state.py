@@ -120,6 +120,7 @@ class SandboxState:
                     announce=row.announce,
                     locked=row.locked,
                     ephemeral=row.ephemeral,
+                    invite_code=row.invite_code,
                     participants={m.phone_user: Role(m.role) for m in members},
                 )
             )
@@ -214,6 +215,7 @@ class SandboxState:
                 announce=group.announce,
                 locked=group.locked,
                 ephemeral=group.ephemeral,
+                invite_code=group.invite_code,
             ),
             [
                 GroupParticipantRow(group.user, user, str(role), position)

@@ -114,6 +114,7 @@ class GroupRow:
     announce: bool
     locked: bool
     ephemeral: int
+    invite_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ _DEVICE_COLUMNS = (
 )
 _GROUP_COLUMNS = (
     "group_user, subject, subject_owner, subject_time, creator, created_at, description, "
-    "description_id, announce, locked, ephemeral"
+    "description_id, announce, locked, ephemeral, invite_code"
 )
 
 
@@ -308,7 +309,7 @@ class SandboxStore:
         async with self.db.transaction():
             await self.db.execute(
                 f"INSERT OR REPLACE INTO groups ({_GROUP_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     group.group_user,
                     group.subject,
@@ -321,6 +322,7 @@ class SandboxStore:
                     int(group.announce),
                     int(group.locked),
                     group.ephemeral,
+                    group.invite_code,
                 ),
             )
             await self.db.execute(
@@ -359,6 +361,7 @@ class SandboxStore:
                 announce=bool(r[8]),
                 locked=bool(r[9]),
                 ephemeral=int(r[10]),
+                invite_code=str(r[11]),
             )
             result.append((group, members.get(group.group_user, [])))
         return result

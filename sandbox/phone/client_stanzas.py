@@ -235,6 +235,17 @@ def parse_group(answer: Node) -> GroupInfo:
     )
 
 
+def group_change_iq(iq_id: str, group: JID, change: Node) -> Node:
+    """``add|remove|promote|demote > participant*``, a setting, or ``subject``, to the group."""
+    return _iq(iq_id, "w:g2", "set", [change], to=group)
+
+
+def check_result(answer: Node, what: str) -> Node:
+    if answer.attr_str("type") != "result":
+        raise StanzaError(f"{what} failed: {_error_text(answer)}")
+    return answer
+
+
 def _error_text(answer: Node) -> str:
     error = answer.child("error")
     if error is None:

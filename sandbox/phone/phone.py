@@ -590,6 +590,18 @@ class SimulatedPhone:
         )
         return cs.parse_group(answer).jid
 
+    async def change_group(self, group: JID, change: Node) -> Node:
+        """Any ``w:g2`` change the phone's user makes to ``group`` (members, settings,
+        subject), as a client would send it; returns the answer."""
+        try:
+            answer = await self._iq(lambda iq_id: cs.group_change_iq(iq_id, group, change))
+            return cs.check_result(answer, f"group {change.tag}")
+        except cs.StanzaError as exc:
+            raise PhoneError(str(exc)) from None
+
+    def group_member_node(self, user: JID) -> Node:
+        return Node("participant", {"jid": self._account_jid(user)})
+
     async def mark_read(self, chat: JID, message_ids: list[str]) -> None:
         """Sends read receipts for messages the phone received in ``chat``."""
         by_sender: dict[tuple[JID, JID | None], list[str]] = {}
