@@ -5,7 +5,13 @@ A ``group`` node is ``group(id, subject, s_t, s_o, creation, creator, addressing
 participant(jid[, lid | phone_number][, type=admin|superadmin])*``; ``id`` is the user part (or
 a whole JID). Notifications are ``notification(from=<group>, type=w:gp2, participant=<actor>) >
 one change``: ``create > group``, ``add|remove|promote|demote > participant*``, ``subject``,
-``delete``, and settings we do not store.
+``delete``, ``description``, ``announcement``/``not_announcement``, ``locked``/``unlocked``,
+``invite``, and others we do not store.
+
+Invite links (whatsmeow ``group.go``): ``get`` (or ``set`` to reset) ``invite`` to the group
+answers ``invite(code)``; joining is ``set`` ``invite(code)`` to ``@g.us``, answered with
+``group(jid)`` (or ``membership_approval_request(jid)`` when admins must approve); a revoked
+code is refused with 410, an invalid one with 406.
 """
 
 from __future__ import annotations
@@ -50,6 +56,81 @@ def build_participants_change(
         raise ValueError("name at least one participant")
     members = [Node("participant", {"jid": p.to_non_ad()}) for p in participants]
     return build_iq("w:g2", "set", [Node(action.value, {}, members)], to=group)
+
+
+def build_participating_query() -> Node:
+    """Every group we are in, with participants and descriptions (the login sync)."""
+    children = [Node("participants"), Node("description")]
+    return build_iq("w:g2", "get", [Node("participating", {}, children)], to=GROUP_SERVER_JID)
+
+
+def build_subject(group: JID, subject: str) -> Node:
+    if not subject:
+        raise ValueError("a group needs a subject")
+    return build_iq("w:g2", "set", [Node("subject", {}, subject.encode())], to=group)
+
+
+def build_description(group: JID, description: str, new_id: str, previous: str | None) -> Node:
+    attrs: dict[str, str | JID] = {"id": new_id}
+    if previous:
+        attrs["prev"] = previous
+    if description:
+        children = [Node("body", {}, description.encode())]
+    else:
+        attrs["delete"] = "true"
+        children = []
+    return build_iq("w:g2", "set", [Node("description", attrs, children)], to=group)
+
+
+class GroupSetting(enum.StrEnum):
+    ANNOUNCE_ON = "announcement"
+    ANNOUNCE_OFF = "not_announcement"
+    LOCKED_ON = "locked"
+    LOCKED_OFF = "unlocked"
+
+
+def build_setting(group: JID, setting: GroupSetting) -> Node:
+    return build_iq("w:g2", "set", [Node(setting.value)], to=group)
+
+
+def build_invite_query(group: JID, *, reset: bool = False) -> Node:
+    return build_iq("w:g2", "set" if reset else "get", [Node("invite")], to=group)
+
+
+def build_join(code: str) -> Node:
+    if not code:
+        raise ValueError("an invite code is needed")
+    return build_iq("w:g2", "set", [Node("invite", {"code": code})], to=GROUP_SERVER_JID)
+
+
+def parse_invite_answer(answer: Node) -> str:
+    invite = answer.child("invite")
+    code = invite.attr_str("code") if invite is not None else None
+    if not code:
+        raise StanzaError("w:g2 answer without <invite code>")
+    return code
+
+
+def parse_join_answer(answer: Node) -> tuple[JID, bool]:
+    """The group joined, and whether admins must approve first."""
+    for tag, pending in (("group", False), ("membership_approval_request", True)):
+        child = answer.child(tag)
+        if child is None:
+            continue
+        try:
+            jid = child.attr_jid("jid")
+        except (AttrError, JIDError) as exc:
+            raise StanzaError(f"w:g2 join answer: {exc}") from None
+        if jid is not None:
+            return jid, pending
+    raise StanzaError("w:g2 join answer without <group jid>")
+
+
+def parse_participating(answer: Node) -> list[GroupInfo]:
+    groups = answer.child("groups")
+    if groups is None:
+        raise StanzaError("w:g2 answer without <groups>")
+    return [parse_group(g) for g in groups.children_by_tag("group")]
 
 
 def build_leave(group: JID) -> Node:
@@ -114,6 +195,15 @@ class GroupInfo:
     addressing_mode: str
     participants: tuple[ParticipantInfo, ...]
     created_at: int | None
+    description: str = ""
+    announce: bool = False
+    locked: bool = False
+
+
+def _description_text(node: Node | None) -> str:
+    body = node.child("body") if node is not None else None
+    raw = body.content_bytes() if body is not None else None
+    return (raw or b"").decode("utf-8", "replace")
 
 
 def parse_group(group: Node) -> GroupInfo:
@@ -132,6 +222,9 @@ def parse_group(group: Node) -> GroupInfo:
         addressing_mode=group.attr_str("addressing_mode") or "pn",
         participants=tuple(parse_participant(p) for p in group.children_by_tag("participant")),
         created_at=created,
+        description=_description_text(group.child("description")),
+        announce=group.child("announcement") is not None,
+        locked=group.child("locked") is not None,
     )
 
 
@@ -150,6 +243,11 @@ class ChangeKind(enum.StrEnum):
     DEMOTE = "demote"
     SUBJECT = "subject"
     DELETE = "delete"
+    DESCRIPTION = "description"
+    ANNOUNCE_ON = "announcement"
+    ANNOUNCE_OFF = "not_announcement"
+    LOCKED_ON = "locked"
+    LOCKED_OFF = "unlocked"
     OTHER = "other"
 
 
@@ -161,6 +259,7 @@ class GroupChange:
     participants: tuple[ParticipantInfo, ...] = ()
     subject: str | None = None
     created: GroupInfo | None = None
+    description: str | None = None
     detail: str = ""
     """The child tag for OTHER changes (settings we do not store)."""
 
@@ -188,6 +287,8 @@ def parse_group_notification(node: Node) -> list[GroupChange]:
             changes.append(GroupChange(group, kind, actor, participants=members))
         elif kind is ChangeKind.SUBJECT:
             changes.append(GroupChange(group, kind, actor, subject=child.attr_str("subject")))
+        elif kind is ChangeKind.DESCRIPTION:
+            changes.append(GroupChange(group, kind, actor, description=_description_text(child)))
         else:
             changes.append(GroupChange(group, kind, actor, detail=child.tag))
     return changes

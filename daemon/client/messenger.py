@@ -122,6 +122,8 @@ class Messenger:
         if pruned:
             m.log.info("client.plaintexts_pruned", count=pruned)
         m.ready = True
+        if m.connection is not None:
+            self.groups.sync_in_background(m.connection)
 
     def on_disconnected(self) -> None:
         m = self._m
@@ -221,6 +223,42 @@ class Messenger:
     async def remove_participants(self, group: JID, participants: Sequence[JID]) -> GroupRecord:
         connection = self._m.require_connection()
         return await self.groups.change(connection, group, ParticipantAction.REMOVE, participants)
+
+    async def promote_participants(self, group: JID, participants: Sequence[JID]) -> GroupRecord:
+        connection = self._m.require_connection()
+        return await self.groups.change(connection, group, ParticipantAction.PROMOTE, participants)
+
+    async def demote_participants(self, group: JID, participants: Sequence[JID]) -> GroupRecord:
+        connection = self._m.require_connection()
+        return await self.groups.change(connection, group, ParticipantAction.DEMOTE, participants)
+
+    async def update_group(
+        self,
+        group: JID,
+        *,
+        subject: str | None = None,
+        description: str | None = None,
+        announce: bool | None = None,
+        locked: bool | None = None,
+    ) -> GroupRecord:
+        """Changes what is given (each a separate request to the server, in this order)."""
+        connection = self._m.require_connection()
+        if subject is not None:
+            await self.groups.set_subject(connection, group, subject)
+        if description is not None:
+            await self.groups.set_description(connection, group, description)
+        if announce is not None or locked is not None:
+            await self.groups.set_settings(connection, group, announce=announce, locked=locked)
+        return await self.groups.metadata(connection, group)
+
+    async def group_invite_code(self, group: JID, *, reset: bool = False) -> str:
+        return await self.groups.invite_code(self._m.require_connection(), group, reset=reset)
+
+    async def join_group(self, code: str) -> tuple[JID, bool]:
+        return await self.groups.join(self._m.require_connection(), code)
+
+    async def sync_groups(self) -> int:
+        return await self.groups.sync_all(self._m.require_connection())
 
     async def leave_group(self, group: JID) -> None:
         await self.groups.leave(self._m.require_connection(), group)

@@ -377,7 +377,7 @@ def test_group_changes() -> None:
                 "add", {}, [Node("participant", {"jid": JID.parse("15550005555@s.whatsapp.net")})]
             ),
             Node("subject", {"subject": "renamed"}),
-            Node("announcement"),
+            Node("ephemeral", {"expiration": "86400"}),
             Node("create", {}, [_group_node()]),
         ],
     )
@@ -389,7 +389,7 @@ def test_group_changes() -> None:
         ChangeKind.CREATE,
     ]
     assert changes[0].actor == BOB_PN and changes[1].subject == "renamed"
-    assert changes[2].detail == "announcement" and changes[3].created is not None
+    assert changes[2].detail == "ephemeral" and changes[3].created is not None
     with pytest.raises(StanzaError):
         parse_group_notification(Node("notification", {"from": BOB_PN}))
 
