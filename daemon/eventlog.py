@@ -280,10 +280,25 @@ def group_json(group: GroupRecord) -> dict[str, Any]:
     return {
         "jid": group.jid,
         "subject": group.subject,
+        "description": group.description,
         "owner": group.owner,
+        "createdAt": iso_utc(group.created_at),
+        "addressingMode": group.addressing_mode,
+        "announce": group.announce,
+        "locked": group.locked,
         "isMember": group.is_member,
+        "isAdmin": group.own_admin,
+        "readOnly": group.read_only,
+        "lastSyncedAt": iso_utc(group.last_synced_at),
         "participants": [
-            {"jid": p.jid, "lid": p.lid, "role": p.role.value} for p in group.participants
+            {
+                "jid": p.jid,
+                "phoneNumber": p.jid if p.jid.endswith("@s.whatsapp.net") else None,
+                "lid": p.lid,
+                "role": p.role.value,
+                "isAdmin": p.role.value != "member",
+            }
+            for p in group.participants
         ],
     }
 

@@ -37,10 +37,20 @@ class Principal:
     role: Role
     session_id: str | None = None
     key_id: str | None = None
+    chats: frozenset[str] | None = None
+    """The only chats this key may see (None: every chat of its session)."""
+    can_send: bool = True
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def restricted(self) -> bool:
+        return self.chats is not None
+
+    def may_see_chat(self, chat: str) -> bool:
+        return self.chats is None or chat in self.chats
 
     def may_access(self, session_id: str) -> bool:
         return self.is_admin or self.session_id == session_id

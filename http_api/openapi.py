@@ -873,6 +873,11 @@ PATHS: dict[str, Any] = {
 
 
 def document() -> dict[str, Any]:
+    # Feature parts import this module's helpers, so they are merged here, at call time.
+    from http_api import openapi_groups
+
+    paths = {**PATHS, **openapi_groups.PATHS}
+    schemas = {**SCHEMAS, **openapi_groups.SCHEMAS}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -887,9 +892,9 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "http://127.0.0.1:8080"}],
         "security": [{"ApiKey": []}],
-        "paths": PATHS,
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
         },
     }

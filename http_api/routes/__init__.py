@@ -5,7 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from http_api.routes import chats, events, health, messages, meta, sessions, sync, webhooks
+from http_api.routes import (
+    chats,
+    events,
+    groups,
+    health,
+    messages,
+    meta,
+    sessions,
+    sync,
+    webhooks,
+)
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", health.health),
@@ -37,6 +47,17 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sessions/{id}/chats/{jid}/read", chats.mark_read),
     ("POST", "/sessions/{id}/chats/{jid}/history", sync.request_history),
     ("POST", "/sessions/{id}/chats/{jid}/archive", sync.archive_chat),
+    ("GET", "/sessions/{id}/groups", groups.list_groups),
+    ("POST", "/sessions/{id}/groups", groups.create_group),
+    ("POST", "/sessions/{id}/groups/join", groups.join_group),
+    ("GET", "/sessions/{id}/groups/{jid}", groups.get_group),
+    ("PATCH", "/sessions/{id}/groups/{jid}", groups.update_group),
+    ("POST", "/sessions/{id}/groups/{jid}/participants", groups.add_participants),
+    ("DELETE", "/sessions/{id}/groups/{jid}/participants", groups.remove_participants),
+    ("POST", "/sessions/{id}/groups/{jid}/admins", groups.change_admins),
+    ("POST", "/sessions/{id}/groups/{jid}/leave", groups.leave_group),
+    ("GET", "/sessions/{id}/groups/{jid}/invite", groups.get_invite),
+    ("DELETE", "/sessions/{id}/groups/{jid}/invite", groups.revoke_invite),
     ("GET", "/sessions/{id}/webhooks", webhooks.list_session_webhooks),
     ("POST", "/sessions/{id}/webhooks", webhooks.create_session_webhook),
     ("GET", "/webhooks", webhooks.list_webhooks),

@@ -10,6 +10,7 @@ from http_api.keys import services
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import message_detail
 from http_api.routes.common import json_response, query_int, read_json, session_id_of
+from http_api.routes.groups import refuse_read_only_group
 from http_api.shapes import pause_json
 from storage.sqlite.outbox import OutboxStatus
 
@@ -30,6 +31,7 @@ async def send_message(request: web.Request) -> web.Response:
             "the session is not paired; pair it before sending",
             sessionId=session_id,
         )
+    await refuse_read_only_group(request, session_id, send.to)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     accepted = await svc.outbox.accept(session_id, send, key)
     headers = {"Location": f"/sessions/{session_id}/messages/{accepted.row.id}"}
