@@ -179,6 +179,27 @@ class SyncConfig:
     """Ask the phone to upload a file again when the media host no longer has it."""
 
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSendConfig:
+    """Files sent through ``POST /sessions/{id}/messages`` (upload or ``url``). The size
+    limits default to WhatsApp's own; a bigger file is refused with 413 and nothing queued."""
+
+    max_image_bytes: int = 16 * MIB
+    max_video_bytes: int = 16 * MIB
+    max_audio_bytes: int = 16 * MIB
+    max_sticker_bytes: int = 1 * MIB
+    max_document_bytes: int = 100 * MIB
+    url_timeout_s: float = 60.0
+    """The whole download of a ``url`` (connect, redirects and body)."""
+    url_max_redirects: int = 3
+    allow_private_urls: bool = False
+    """Let ``url`` (and its redirects) reach loopback, private and link-local addresses.
+    Off by default: the daemon must not be a way into the host's own network."""
+
+
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     format: str = "json"
@@ -198,6 +219,7 @@ class Config:
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    media: MediaSendConfig = field(default_factory=MediaSendConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -212,6 +234,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "recovery": RecoveryConfig,
     "events": EventsConfig,
     "sync": SyncConfig,
+    "media": MediaSendConfig,
 }
 
 
@@ -371,3 +394,9 @@ def _validate_daemon(config: Config) -> None:
         _positive("sync.history_days", config.sync.history_days)
     if config.sync.eager_media_max_bytes < 0:
         raise ConfigError("sync.eager_media_max_bytes: expected 0 or more")
+    for field_ in dataclasses.fields(config.media):
+        if field_.name.startswith("max_"):
+            _positive(f"media.{field_.name}", getattr(config.media, field_.name))
+    _positive("media.url_timeout_s", config.media.url_timeout_s)
+    if config.media.url_max_redirects < 0:
+        raise ConfigError("media.url_max_redirects: expected 0 or more")

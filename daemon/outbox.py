@@ -47,6 +47,15 @@ from daemon.client.ids import new_message_id
 from daemon.config import OutboxConfig
 from daemon.eventlog import EventLog, EventType, iso_utc
 from daemon.retry import retry_delay
+from daemon.send_content import (
+    ContactCard,
+    InvalidContent,
+    Location,
+    MediaAttachment,
+    MediaSendKind,
+    contacts_from_payload,
+    contacts_payload,
+)
 from storage.db import Database
 from storage.errors import AlreadyExists, StorageError
 from storage.sqlite.outbox import (
@@ -73,6 +82,20 @@ class MessageKind(enum.StrEnum):
     REACTION = "reaction"
     EDIT = "edit"
     DELETE = "delete"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+
+    @property
+    def is_media(self) -> bool:
+        return self.value in MEDIA_KINDS
+
+
+MEDIA_KINDS = frozenset(k.value for k in MediaSendKind)
 
 
 class InvalidSendRequest(ValueError):
@@ -99,6 +122,9 @@ class SendRequest:
     target_id: str | None = None
     """The message a reaction, edit or delete refers to."""
     emoji: str | None = None
+    media: MediaAttachment | None = None
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
 
     def payload(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"to": self.to, "type": self.kind.value}
@@ -110,6 +136,12 @@ class SendRequest:
         ):
             if value is not None:
                 fields[name] = value
+        if self.media is not None:
+            fields.update(self.media.payload())
+        if self.location is not None:
+            fields.update(self.location.payload())
+        if self.contacts:
+            fields["contacts"] = contacts_payload(self.contacts)
         return fields
 
     def digest(self) -> bytes:
@@ -155,6 +187,11 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
 def parse_send_request(body: dict[str, Any]) -> SendRequest:
     """Validates an API request body; raises InvalidSendRequest naming what is wrong."""
     known = {"to", "type", "text", "quotedId", "messageId", "emoji"}
+    kind_name = body.get("type")
+    if kind_name == MessageKind.LOCATION:
+        known |= {"latitude", "longitude", "name", "address"}
+    elif kind_name == MessageKind.CONTACT:
+        known |= {"contacts"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise InvalidSendRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -168,6 +205,17 @@ def parse_send_request(body: dict[str, Any]) -> SendRequest:
         choices = ", ".join(k.value for k in MessageKind)
         raise InvalidSendRequest(f"'type' must be one of {choices}") from None
     chat = normalize_chat(to)
+    if kind.is_media:
+        raise InvalidSendRequest(
+            f"a {kind.value} is sent as multipart/form-data with a 'file' part, or with 'url'"
+        )
+    try:
+        if kind is MessageKind.LOCATION:
+            return SendRequest(chat, kind, location=Location.from_payload(body))
+        if kind is MessageKind.CONTACT:
+            return SendRequest(chat, kind, contacts=contacts_from_payload(body.get("contacts")))
+    except InvalidContent as exc:
+        raise InvalidSendRequest(str(exc)) from None
     if kind is MessageKind.TEXT:
         text = _text(body, "text", required=True)
         if not text:
@@ -571,13 +619,23 @@ class Outbox:
 def request_of(row: OutboxRow) -> SendRequest:
     """The request stored with an outbox row."""
     payload = row.payload
+    kind = MessageKind(row.kind)
     return SendRequest(
         to=row.chat_jid,
-        kind=MessageKind(row.kind),
+        kind=kind,
         text=payload.get("text"),
         quoted_id=payload.get("quotedId"),
         target_id=payload.get("messageId"),
         emoji=payload.get("emoji"),
+        media=(
+            MediaAttachment.from_payload(MediaSendKind(kind.value), payload)
+            if kind.is_media
+            else None
+        ),
+        location=Location.from_payload(payload) if kind is MessageKind.LOCATION else None,
+        contacts=(
+            contacts_from_payload(payload.get("contacts")) if kind is MessageKind.CONTACT else ()
+        ),
     )
 
 
@@ -596,7 +654,17 @@ def describe(row: OutboxRow) -> dict[str, Any]:
         "updatedAt": iso_utc(row.updated_at),
         "sentAt": iso_utc(row.sent_at),
         "nextAttemptAt": iso_utc(row.next_attempt_at) if row.status.is_open else None,
-        "request": row.payload,
+        "request": _public_request(row),
+    }
+
+
+def _public_request(row: OutboxRow) -> dict[str, Any]:
+    """The stored request without the staged file's local path."""
+    media = request_of(row).media if MessageKind(row.kind).is_media else None
+    if media is None:
+        return row.payload
+    return {
+        key: value for key, value in {**row.payload, **media.public()}.items() if key != "thumbnail"
     }
 
 

@@ -23,6 +23,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,10 +34,12 @@ from aiohttp import web
 from daemon.binary import JID
 from daemon.client.errors import ClientError, IqError, NotConnected
 from daemon.client.keepalive import build_ping
+from daemon.client.media_message import MediaContentError
 from daemon.client.message_content import (
     Content,
     ContentError,
     Edit,
+    Media,
     Reaction,
     Reply,
     Revoke,
@@ -51,6 +54,7 @@ from daemon.client.messaging_errors import (
 )
 from daemon.client.send import OutgoingMessage
 from daemon.client.session import Session
+from daemon.client.sync_errors import MediaError
 from daemon.client.sync_services import sync_options
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
@@ -66,6 +70,7 @@ from daemon.outbox import (
     ServerAck,
     TransientSendError,
 )
+from daemon.send_content import MediaAttachment, card_message, outgoing_media
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
 from http_api.app import create_app
@@ -93,6 +98,8 @@ RESTRICTION_CODES = frozenset({429, 463})
 def content_of(request: SendRequest) -> Content:
     """The client's content value for an outbox request."""
     try:
+        if request.location is not None or request.contacts:
+            return Media(card_message(request).SerializeToString())
         if request.kind is MessageKind.TEXT:
             return Text(request.text or "")
         if request.kind is MessageKind.REPLY:
@@ -118,25 +125,59 @@ class ClientSender:
     async def send(self, message: QueuedMessage) -> ServerAck:
         client = self._manager.client(message.session_id)
         request = message.request
+        if request.media is not None:
+            return await self._send_media(client, message, request.media)
         out = OutgoingMessage(JID.parse(request.to), content_of(request), message.id)
         send = getattr(client, "send", None)
         if send is None:
             raise PermanentSendError("this session's client cannot send messages")
-        try:
+        with _send_errors():
             result = await send(out)
-        except (NotConnected, SendTimeout) as exc:
-            raise TransientSendError(str(exc)) from exc
-        except SendRefused as exc:
-            if exc.code in RESTRICTION_CODES:
-                raise RestrictedError(exc.code, str(exc)) from exc
-            if exc.code >= 500 or exc.code == 408:
-                raise TransientSendError(str(exc)) from exc
-            raise PermanentSendError(str(exc)) from exc
-        except (NoRecipientDevices, NotGroupMember, TargetNotFound, ContentError) as exc:
-            raise PermanentSendError(str(exc)) from exc
-        except ClientError as exc:
-            raise TransientSendError(str(exc)) from exc
         return ServerAck(result.timestamp)
+
+    async def _send_media(
+        self, client: LinkedDevice, message: QueuedMessage, attachment: MediaAttachment
+    ) -> ServerAck:
+        """Uploads the staged file and sends the message announcing it; the staged copy is
+        removed once sent (the media store keeps its own, content-addressed)."""
+        if not isinstance(client, Session):
+            raise PermanentSendError("this session's client cannot send media")
+        path = Path(attachment.file.path)
+        if not path.is_file():
+            raise PermanentSendError("the staged file of this message is gone")
+        try:
+            media = outgoing_media(attachment)
+        except MediaContentError as exc:
+            raise PermanentSendError(str(exc)) from exc
+        with _send_errors():
+            try:
+                sent = await client.send_media(
+                    JID.parse(message.request.to), media, message_id=message.id
+                )
+            except MediaError as exc:
+                raise TransientSendError(f"upload failed: {exc}") from exc
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return ServerAck(sent.result.timestamp)
+
+
+@contextlib.contextmanager
+def _send_errors() -> Iterator[None]:
+    """The client's send errors as the outbox's SendFailed kinds."""
+    try:
+        yield
+    except (NotConnected, SendTimeout) as exc:
+        raise TransientSendError(str(exc)) from exc
+    except SendRefused as exc:
+        if exc.code in RESTRICTION_CODES:
+            raise RestrictedError(exc.code, str(exc)) from exc
+        if exc.code >= 500 or exc.code == 408:
+            raise TransientSendError(str(exc)) from exc
+        raise PermanentSendError(str(exc)) from exc
+    except (NoRecipientDevices, NotGroupMember, TargetNotFound, ContentError) as exc:
+        raise PermanentSendError(str(exc)) from exc
+    except ClientError as exc:
+        raise TransientSendError(str(exc)) from exc
 
 
 async def session_ping(client: LinkedDevice, timeout: float) -> float:

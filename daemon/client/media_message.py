@@ -162,6 +162,8 @@ class OutgoingMedia:
     height: int = 0
     waveform: bytes = b""
     """Voice notes: up to 64 amplitude samples for the bar the player draws."""
+    thumbnail: bytes = b""
+    """Images, videos, documents: a small JPEG shown until the file is downloaded."""
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.path is None):
@@ -217,12 +219,16 @@ def build_media_message(
     if kind is MediaKind.IMAGE:
         image = wa_e2e_pb2.ImageMessage(**common)
         _set_size(image, media)
+        if media.thumbnail:
+            image.JPEGThumbnail = media.thumbnail
         if media.caption:
             image.caption = media.caption
         return wa_e2e_pb2.Message(imageMessage=image)
     if kind is MediaKind.VIDEO:
         video = wa_e2e_pb2.VideoMessage(**common)
         _set_size(video, media)
+        if media.thumbnail:
+            video.JPEGThumbnail = media.thumbnail
         if media.seconds:
             video.seconds = media.seconds
         if media.caption:
