@@ -61,11 +61,15 @@ MESSAGE_STATUSES = [
 ]
 
 
+SEND_TYPES = ["text", "reply", "reaction", "edit", "delete"]
+MEDIA_TYPES = ["image", "video", "audio", "document", "sticker"]
+CARD_TYPES = ["location", "contact"]
+
 OUTBOX_MESSAGE: dict[str, Schema] = {
     "id": {"type": "string", "description": "the WhatsApp message id"},
     "sessionId": {"type": "string"},
     "to": {"type": "string"},
-    "type": {"type": "string", "enum": ["text", "reply", "reaction", "edit", "delete"]},
+    "type": {"type": "string", "enum": SEND_TYPES + MEDIA_TYPES + CARD_TYPES},
     "status": {"type": "string", "enum": OUTBOX_STATUSES},
     "attempts": {"type": "integer", "minimum": 0},
     "uncertainSends": {
@@ -79,6 +83,14 @@ OUTBOX_MESSAGE: dict[str, Schema] = {
     "sentAt": ISO_OR_NULL,
     "nextAttemptAt": ISO_OR_NULL,
     "request": {"type": "object"},
+}
+
+
+SEND_MEDIA_FIELDS: dict[str, Schema] = {
+    "caption": {"type": "string", "maxLength": 4096},
+    "fileName": {"type": "string", "description": "documents: the name shown"},
+    "ptt": {"type": "boolean", "description": "audio: a voice note (Ogg Opus)"},
+    "mimetype": {"type": "string", "description": "checked against the bytes"},
 }
 
 
@@ -260,13 +272,32 @@ SCHEMAS: dict[str, Schema] = {
     "SendMessage": obj(
         {
             "to": {"type": "string", "description": "a JID or an international phone number"},
-            "type": {"type": "string", "enum": ["text", "reply", "reaction", "edit", "delete"]},
+            "type": {"type": "string", "enum": SEND_TYPES + MEDIA_TYPES + CARD_TYPES},
             "text": {"type": "string"},
             "quotedId": {"type": "string"},
             "messageId": {"type": "string"},
             "emoji": {"type": "string"},
+            **SEND_MEDIA_FIELDS,
+            "url": {
+                "type": "string",
+                "description": "media: http(s) URL the daemon downloads (size and time limits)",
+            },
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            "name": {"type": "string", "description": "location: the place's name"},
+            "address": {"type": "string"},
+            "contacts": array(obj({"name": {"type": "string"}, "phone": {"type": "string"}})),
         },
         required=["to"],
+    ),
+    "SendMediaUpload": obj(
+        {
+            "to": {"type": "string"},
+            "type": {"type": "string", "enum": MEDIA_TYPES},
+            "file": {"type": "string", "format": "binary"},
+            **SEND_MEDIA_FIELDS,
+        },
+        required=["to", "type", "file"],
     ),
     "OutboxMessage": obj(OUTBOX_MESSAGE),
     "OutboxPage": obj(
@@ -645,14 +676,26 @@ PATHS: dict[str, Any] = {
     },
     "/sessions/{id}/messages": {
         "parameters": [SESSION_ID],
-        "post": op(
-            "sendMessage",
-            "Queue a message: 202 with its id at once; the outbox sends it",
-            {"202": _ok(ref("OutboxMessage"), "Accepted")},
-            parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
-            body=ref("SendMessage"),
-            tags=["messages"],
-        ),
+        "post": {
+            **op(
+                "sendMessage",
+                "Queue a message: 202 with its id at once; the outbox sends it. A file comes "
+                "as multipart/form-data or by url (413 media-too-large, 415 "
+                "unsupported-media-type); a read-only group is 409 read-only-group",
+                {"202": _ok(ref("OutboxMessage"), "Accepted")},
+                parameters=[
+                    {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+                ],
+                tags=["messages"],
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    **_json(ref("SendMessage")),
+                    "multipart/form-data": {"schema": ref("SendMediaUpload")},
+                },
+            },
+        },
     },
     "/sessions/{id}/messages/{message_id}": {
         "parameters": [

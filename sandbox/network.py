@@ -101,7 +101,8 @@ class PhoneMessage:
     """The sending device."""
     timestamp: int
     kind: str
-    """"text", "reply", "reaction", "edit", "revoke", "media", "protocol" or "other"."""
+    """"text", "reply", "reaction", "edit", "revoke", "media", "location", "contact",
+    "protocol" or "other"."""
     text: str = ""
     """The text, or a media message's caption."""
     quoted_id: str = ""

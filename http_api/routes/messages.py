@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.outbox import describe, parse_send_request
+from daemon.outbox import MEDIA_KINDS, SendRequest, describe, parse_send_request
+from http_api import media_intake
 from http_api.keys import services
+from http_api.media_intake import discard_staged
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import message_detail
 from http_api.routes.common import json_response, query_int, read_json, session_id_of
@@ -21,23 +23,40 @@ MAX_PAGE = 100
 async def send_message(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     svc = services(request)
-    body = await read_json(request)
-    send = parse_send_request(body)
-    credentials = svc.manager.client(session_id).credentials
-    if credentials is None or not credentials.is_paired:
-        raise Problem(
-            409,
-            "not-paired",
-            "the session is not paired; pair it before sending",
-            sessionId=session_id,
-        )
-    await refuse_read_only_group(request, session_id, send.to)
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    accepted = await svc.outbox.accept(session_id, send, key)
+    send = await _send_request(request)
+    try:
+        credentials = svc.manager.client(session_id).credentials
+        if credentials is None or not credentials.is_paired:
+            raise Problem(
+                409,
+                "not-paired",
+                "the session is not paired; pair it before sending",
+                sessionId=session_id,
+            )
+        await refuse_read_only_group(request, session_id, send.to)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        accepted = await svc.outbox.accept(session_id, send, key)
+    except BaseException:
+        discard_staged(send)
+        raise
+    if accepted.replayed:
+        discard_staged(send)
     headers = {"Location": f"/sessions/{session_id}/messages/{accepted.row.id}"}
     if accepted.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(describe(accepted.row), status=202, headers=headers)
+
+
+async def _send_request(request: web.Request) -> SendRequest:
+    """The request from a JSON body, or with a file (multipart upload or ``url``), staged."""
+    config = services(request).config
+    if request.content_type == "multipart/form-data":
+        return await media_intake.from_multipart(request, config)
+    body = await read_json(request)
+    kind = body.get("type")
+    if isinstance(kind, str) and kind in MEDIA_KINDS and "url" in body:
+        return await media_intake.from_url(body, config)
+    return parse_send_request(body)
 
 
 async def get_message(request: web.Request) -> web.Response:

@@ -1352,6 +1352,15 @@ def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessa
     elif content.HasField("reactionMessage"):
         reaction = content.reactionMessage
         kind, text, quoted = "reaction", reaction.text, reaction.key.ID
+    elif content.HasField("locationMessage"):
+        where = content.locationMessage
+        place = f" {where.name}" if where.name else ""
+        kind, text = "location", f"{where.degreesLatitude},{where.degreesLongitude}{place}"
+    elif content.HasField("contactMessage"):
+        kind, text = "contact", content.contactMessage.vcard
+    elif content.HasField("contactsArrayMessage"):
+        cards = content.contactsArrayMessage.contacts
+        kind, text = "contact", "\n".join(card.vcard for card in cards)
     elif content.HasField("protocolMessage") or content.HasField("editedMessage"):
         protocol = (
             content.editedMessage.message.protocolMessage
