@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import structlog
 
+from daemon.chat_scope import event_chat
 from daemon.config import WebhooksConfig
 from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope
 from daemon.retry import retry_delay
@@ -138,8 +139,9 @@ def _url_key(url: str) -> str:
 def select_targets(event: StoredEvent, webhooks: Sequence[Webhook]) -> list[Webhook]:
     """The webhooks that get ``event``: each URL once, the session's own webhook first."""
     chosen: dict[str, Webhook] = {}
+    chat = event_chat(event.data)
     for webhook in webhooks:
-        if not webhook.wants(event.session_id, event.type):
+        if not webhook.wants(event.session_id, event.type, chat):
             continue
         key = _url_key(webhook.url)
         previous = chosen.get(key)
@@ -263,6 +265,7 @@ class WebhookService:
         secret: str | None,
         events: Sequence[str],
         enabled: bool = True,
+        api_key_id: str | None = None,
     ) -> Webhook:
         return await self.repo.create(
             new_webhook_id(),
@@ -271,6 +274,7 @@ class WebhookService:
             secret=new_secret() if secret is None else check_secret(secret),
             events=check_events(events),
             enabled=enabled,
+            api_key_id=api_key_id,
         )
 
     async def update(

@@ -33,11 +33,17 @@ class Webhook:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    api_key_id: str | None = None
+    """The chat-restricted key it was made with (its chats follow the key's)."""
+    chats: frozenset[str] | None = None
+    """Only events of these chats (events about no chat go through); None: every chat."""
 
-    def wants(self, session_id: str, event_type: str) -> bool:
+    def wants(self, session_id: str, event_type: str, chat: str | None = None) -> bool:
         if not self.enabled:
             return False
         if self.session_id is not None and self.session_id != session_id:
+            return False
+        if self.chats is not None and chat is not None and chat not in self.chats:
             return False
         return not self.events or event_type in self.events
 
@@ -67,10 +73,13 @@ class DeliveryJob:
     event: StoredEvent
 
 
-WEBHOOK_COLUMNS = "id, session_id, url, secret, events, enabled, created_at, updated_at"
+WEBHOOK_COLUMNS = (
+    "id, session_id, url, secret, events, enabled, created_at, updated_at, api_key_id, chats"
+)
 INSERT_WEBHOOK = f"""
-INSERT INTO webhooks (id, session_id, url, secret, events, enabled, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO webhooks (id, session_id, url, secret, events, enabled, created_at, updated_at,
+                      api_key_id, chats)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT chats FROM api_keys WHERE id = ?))
 RETURNING {WEBHOOK_COLUMNS}
 """
 UPSERT_WEBHOOK = f"""
@@ -175,12 +184,25 @@ class SqliteWebhookRepo:
         secret: str,
         events: frozenset[str],
         enabled: bool = True,
+        api_key_id: str | None = None,
     ) -> Webhook:
+        """``api_key_id``: made with that session key; it gets the key's chats."""
         now = to_ms(self._db.now())
         try:
             row = await self._db.fetch_one(
                 INSERT_WEBHOOK,
-                (webhook_id, session_id, url, secret, _events(events), int(enabled), now, now),
+                (
+                    webhook_id,
+                    session_id,
+                    url,
+                    secret,
+                    _events(events),
+                    int(enabled),
+                    now,
+                    now,
+                    api_key_id,
+                    api_key_id,
+                ),
             )
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.UNIQUE:
@@ -297,8 +319,8 @@ class SqliteWebhookRepo:
         rows = await self._db.fetch_all(SELECT_DUE, (to_ms(now), limit))
         jobs: list[DeliveryJob] = []
         for row in rows:
-            webhook = _decode_webhook(row[2:10])
-            event = decode_event_row(row[10:17])
+            webhook = _decode_webhook(row[2:12])
+            event = decode_event_row(row[12:19])
             jobs.append(DeliveryJob(int(row[0]), int(row[1]), webhook, event))
         return jobs
 
@@ -381,6 +403,8 @@ def _decode_webhook(row: Row) -> Webhook:
             enabled=bool(row[5]),
             created_at=from_ms(row[6]),
             updated_at=from_ms(row[7]),
+            api_key_id=None if row[8] is None else str(row[8]),
+            chats=None if row[9] is None else frozenset(json.loads(row[9])),
         )
 
 
