@@ -95,14 +95,43 @@ class KeyStore:
         row = await self.repo.get(key_id)
         stored = _DUMMY_DIGEST if row is None else row.secret_hash
         if hmac.compare_digest(digest(secret), stored) and row is not None:
-            return Principal(Role.SESSION, row.session_id, row.id)
+            return principal_of(row)
         return None
 
-    async def issue(self, session_id: str, label: str = "") -> IssuedKey:
+    async def current(self, caller: Principal) -> Principal | None:
+        """The caller as the key is now (its chats may have changed since it was checked);
+        None once the key is revoked. Open event streams ask this as they go."""
+        if caller.key_id is None:
+            return caller
+        row = await self.repo.get(caller.key_id)
+        return None if row is None else principal_of(row)
+
+    async def issue(
+        self,
+        session_id: str,
+        label: str = "",
+        *,
+        chats: tuple[str, ...] | None = None,
+        can_send: bool = True,
+        created_by: str = "admin",
+    ) -> IssuedKey:
         key_id = secrets.token_hex(KEY_ID_BYTES)
         secret = secrets.token_urlsafe(SECRET_BYTES)
-        row = await self.repo.create(key_id, session_id, digest(secret), label)
+        row = await self.repo.create(
+            key_id,
+            session_id,
+            digest(secret),
+            label,
+            chats=chats,
+            can_send=can_send,
+            created_by=created_by,
+        )
         return IssuedKey(row, f"{KEY_PREFIX}{key_id}_{secret}")
+
+
+def principal_of(row: ApiKeyRow) -> Principal:
+    chats = None if row.chats is None else frozenset(row.chats)
+    return Principal(Role.SESSION, row.session_id, row.id, chats=chats, can_send=row.can_send)
 
 
 def parse_session_key(presented: str) -> tuple[str | None, str | None]:

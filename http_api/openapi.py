@@ -94,6 +94,23 @@ SEND_MEDIA_FIELDS: dict[str, Schema] = {
 }
 
 
+KEY_CHATS: Schema = {
+    "type": ["array", "null"],
+    "items": {"type": "string"},
+    "description": "the only chats (JIDs) the key may see and send to; null: every chat",
+}
+API_KEY: dict[str, Schema] = {
+    "id": {"type": "string"},
+    "sessionId": {"type": "string"},
+    "label": {"type": "string"},
+    "createdAt": ISO,
+    "createdBy": {"type": "string"},
+    "chats": KEY_CHATS,
+    "canSend": {"type": "boolean"},
+    "updatedAt": ISO_OR_NULL,
+}
+
+
 def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -239,25 +256,31 @@ SCHEMAS: dict[str, Schema] = {
             "expiresAt": ISO,
         }
     ),
-    "ApiKey": obj(
-        {
-            "id": {"type": "string"},
-            "sessionId": {"type": "string"},
-            "label": {"type": "string"},
-            "createdAt": ISO,
-        }
-    ),
+    "ApiKey": obj(API_KEY),
     "IssuedApiKey": obj(
         {
-            "id": {"type": "string"},
-            "sessionId": {"type": "string"},
-            "label": {"type": "string"},
-            "createdAt": ISO,
+            **API_KEY,
             "key": {"type": "string", "description": "shown once; send it as x-api-key"},
         }
     ),
     "ApiKeyList": obj({"apiKeys": array(ref("ApiKey"))}),
-    "ApiKeyCreate": obj({"label": {"type": "string", "maxLength": 200}}, required=[]),
+    "ApiKeyCreate": obj(
+        {
+            "label": {"type": "string", "maxLength": 200},
+            "chats": KEY_CHATS,
+            "canSend": {"type": "boolean", "description": "default true"},
+            "createdBy": {"type": "string", "maxLength": 200, "description": "who asked for it"},
+        },
+        required=[],
+    ),
+    "ApiKeyUpdate": obj(
+        {
+            "label": {"type": "string", "maxLength": 200},
+            "chats": KEY_CHATS,
+            "canSend": {"type": "boolean"},
+        },
+        required=[],
+    ),
     "Event": obj(
         {
             "id": {"type": "string", "description": "stable; deduplicate on it"},
@@ -406,6 +429,11 @@ SCHEMAS: dict[str, Schema] = {
             "createdAt": ISO,
             "updatedAt": ISO,
             "secret": {"type": "string", "description": "only when created"},
+            "chats": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "made with a chat-restricted key: only these chats' events",
+            },
             "deliveries": obj(
                 {
                     "pending": {"type": "integer"},
@@ -634,7 +662,7 @@ PATHS: dict[str, Any] = {
         "get": op("listApiKeys", "The session's keys (admin)", {"200": _ok(ref("ApiKeyList"))}),
         "post": op(
             "createApiKey",
-            "A new key scoped to the session (admin); shown once",
+            "A new key scoped to the session (admin), optionally to some chats; shown once",
             {"201": _ok(ref("IssuedApiKey"), "Created")},
             body=ref("ApiKeyCreate"),
         ),
@@ -644,6 +672,12 @@ PATHS: dict[str, Any] = {
             SESSION_ID,
             {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}},
         ],
+        "patch": op(
+            "updateApiKey",
+            "Change a key's label, chats or right to send (admin); open streams follow",
+            {"200": _ok(ref("ApiKey"))},
+            body=ref("ApiKeyUpdate"),
+        ),
         "delete": op("deleteApiKey", "Revoke a key (admin)", {"204": {"description": "Revoked"}}),
     },
     "/sessions/{id}/events": {

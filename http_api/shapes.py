@@ -75,6 +75,10 @@ def api_key_json(row: ApiKeyRow) -> dict[str, Any]:
         "sessionId": row.session_id,
         "label": row.label,
         "createdAt": iso_utc(row.created_at),
+        "createdBy": row.created_by,
+        "chats": None if row.chats is None else list(row.chats),
+        "canSend": row.can_send,
+        "updatedAt": iso_utc(row.updated_at),
     }
 
 
@@ -97,6 +101,8 @@ def webhook_json(
         "createdAt": iso_utc(webhook.created_at),
         "updatedAt": iso_utc(webhook.updated_at),
     }
+    if webhook.chats is not None:
+        shape["chats"] = sorted(webhook.chats)
     if with_secret:
         shape["secret"] = webhook.secret
     if counts is not None:

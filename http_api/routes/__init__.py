@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sessions/{id}/pair-code", sessions.request_pair_code),
     ("GET", "/sessions/{id}/api-keys", sessions.list_api_keys),
     ("POST", "/sessions/{id}/api-keys", sessions.create_api_key),
+    ("PATCH", "/sessions/{id}/api-keys/{key_id}", sessions.update_api_key),
     ("DELETE", "/sessions/{id}/api-keys/{key_id}", sessions.delete_api_key),
     ("GET", "/sessions/{id}/events", events.session_events),
     ("POST", "/sessions/{id}/messages", messages.send_message),

@@ -16,7 +16,8 @@ from aiohttp import web
 from daemon.binary import JID
 from daemon.eventlog import chat_json, iso_utc, message_json
 from daemon.outbox import InvalidSendRequest, normalize_chat
-from http_api.keys import services
+from http_api.chat_access import require_chat
+from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import (
     check_fields,
@@ -76,7 +77,17 @@ async def list_chats(request: web.Request) -> web.Response:
         if not isinstance(jid, str):
             raise bad_request("the cursor is not one this API gave out")
         before = (None if fields.get("t") is None else _at(fields.get("t")), jid)
-    chats = await services(request).messages.chats.page(session_id, limit=limit, before=before)
+    caller = principal(request)
+    chats: list[ChatRecord] = []
+    # A chat-restricted key skips the chats it may not see; pages fill from further rows.
+    while len(chats) < limit:
+        page = await services(request).messages.chats.page(session_id, limit=limit, before=before)
+        chats += [c for c in page if caller.may_see_chat(c.jid)]
+        if len(page) < limit:
+            break
+        last_seen = page[-1]
+        before = (last_seen.last_message_at, last_seen.jid)
+    chats = chats[:limit]
     next_cursor = None
     if len(chats) == limit:
         last: ChatRecord = chats[-1]
@@ -88,6 +99,7 @@ async def list_chats(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     chat = _chat_of(request)
+    require_chat(request, chat)
     limit = query_int(request, "limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
     before: tuple[datetime, int] | None = None
     cursor = request.query.get("before")
@@ -112,6 +124,7 @@ async def mark_read(request: web.Request) -> web.Response:
     newest hundred."""
     session_id = session_id_of(request)
     chat = _chat_of(request)
+    require_chat(request, chat)
     body = await read_json(request, optional=True)
     check_fields(body, {"ids"})
     svc = services(request)

@@ -8,6 +8,9 @@ JSON pages; all three resume from a cursor (the session's ``seq`` of the last ev
 * JSON (anything else): ``{"events": [...], "nextCursor": n}``, at most ``limit`` events.
 
 ``?after=<seq>`` sets the cursor explicitly; ``?types=a,b`` keeps only those event types.
+A key restricted to some chats gets only the events of those chats (and those about no chat);
+the key is read again for every event, so a change to its chats applies to its open streams at
+once, and a revoked key's streams end.
 Every stream reads the committed log, so what a client sees after a reconnect is exactly what
 it missed, in order, with the same ids.
 """
@@ -20,10 +23,11 @@ import json
 from collections.abc import AsyncIterator
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from daemon.chat_scope import visible
 from daemon.eventlog import EventType, envelope
-from http_api.keys import services
+from http_api.keys import principal, services
 from http_api.problems import bad_request
 from http_api.routes.common import json_response, query_int, session_id_of
 from storage.sqlite.eventlog import StoredEvent
@@ -34,6 +38,27 @@ HEARTBEAT_S = 15.0
 SSE_RETRY_MS = 3000
 STREAM_QUEUE = 256
 MAX_PAGE = 1000
+
+
+class _Scope:
+    """Which events the caller's key may see, as the key is when each event goes out (one
+    primary-key read per event; the admin key reads nothing)."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._keys = services(request).keys
+        self._caller = principal(request)
+
+    async def allows(self, event: StoredEvent) -> bool:
+        """Whether to show ``event``; raises KeyRevoked when the key is gone."""
+        current = await self._keys.current(self._caller)
+        if current is None:
+            raise KeyRevoked
+        self._caller = current
+        return visible(current.chats, event.data)
+
+
+class KeyRevoked(Exception):
+    """The stream's key was deleted while it was open."""
 
 
 def _cursor(request: web.Request) -> int:
@@ -72,9 +97,9 @@ async def session_events(request: web.Request) -> web.StreamResponse:
         session_id, after_seq=after, limit=limit, types=types
     )
     next_cursor = events[-1].seq if events else after
-    return json_response(
-        {"events": [envelope(event) for event in events], "nextCursor": next_cursor}
-    )
+    chats = principal(request).chats
+    shown = [envelope(event) for event in events if visible(chats, event.data)]
+    return json_response({"events": shown, "nextCursor": next_cursor})
 
 
 async def _pump(source: AsyncIterator[StoredEvent], queue: asyncio.Queue[StoredEvent]) -> None:
@@ -100,6 +125,7 @@ async def _sse(
         _pump(svc.events.follow(session_id, after_seq=after, types=types), queue)
     )
     closing = asyncio.create_task(svc.gate.closing.wait())
+    scope = _Scope(request)
     try:
         while not pump.done():
             getter = asyncio.create_task(queue.get())
@@ -113,9 +139,11 @@ async def _sse(
                 await response.write(b": keepalive\n\n")
                 continue
             event = getter.result()
+            if not await scope.allows(event):
+                continue
             body = json.dumps(envelope(event), ensure_ascii=False)
             await response.write(f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except (ConnectionResetError, asyncio.CancelledError, KeyRevoked):
         pass
     finally:
         pump.cancel()
@@ -133,9 +161,15 @@ async def _websocket(
     await socket.prepare(request)
     svc.gate.websockets.add(socket)
 
+    scope = _Scope(request)
+
     async def send_events() -> None:
-        async for event in svc.events.follow(session_id, after_seq=after, types=types):
-            await socket.send_str(json.dumps(envelope(event), ensure_ascii=False))
+        try:
+            async for event in svc.events.follow(session_id, after_seq=after, types=types):
+                if await scope.allows(event):
+                    await socket.send_str(json.dumps(envelope(event), ensure_ascii=False))
+        except KeyRevoked:
+            await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"API key revoked")
 
     sender = asyncio.create_task(send_events())
     try:

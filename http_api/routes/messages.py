@@ -7,7 +7,8 @@ from aiohttp import web
 
 from daemon.outbox import MEDIA_KINDS, SendRequest, describe, parse_send_request
 from http_api import media_intake
-from http_api.keys import services
+from http_api.chat_access import require_chat, require_send
+from http_api.keys import principal, services
 from http_api.media_intake import discard_staged
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import message_detail
@@ -25,6 +26,7 @@ async def send_message(request: web.Request) -> web.Response:
     svc = services(request)
     send = await _send_request(request)
     try:
+        require_send(request, send.to)
         credentials = svc.manager.client(session_id).credentials
         if credentials is None or not credentials.is_paired:
             raise Problem(
@@ -65,6 +67,7 @@ async def get_message(request: web.Request) -> web.Response:
     row = await services(request).outbox.repo.get(session_id, message_id)
     if row is None:
         raise Problem(404, "message-not-found", f"no message {message_id!r} in this session")
+    require_chat(request, row.chat_jid)
     return json_response({**describe(row), **await message_detail(session_id, row.id, request)})
 
 
@@ -84,9 +87,10 @@ async def list_outbox(request: web.Request) -> web.Response:
     before = request.query.get("before") or None
     rows = await svc.outbox.repo.page(session_id, status=status, before_id=before, limit=limit)
     counts = await svc.outbox.repo.counts(session_id)
+    caller = principal(request)
     return json_response(
         {
-            "messages": [describe(row) for row in rows],
+            "messages": [describe(row) for row in rows if caller.may_see_chat(row.chat_jid)],
             "nextCursor": rows[-1].id if len(rows) == limit else None,
             "counts": {s.value: counts.get(s, 0) for s in OutboxStatus},
             "paused": pause_json(await svc.outbox.pause_of(session_id)),

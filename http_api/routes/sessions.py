@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 from aiohttp import web
 
 from daemon.client.pair_code import normalize_phone
 from daemon.eventlog import iso_from_unix
 from http_api import qr_image
+from http_api.chat_access import parse_chats
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import (
@@ -199,12 +201,42 @@ async def create_api_key(request: web.Request) -> web.Response:
     require_admin(request)
     session_id = session_id_of(request)
     body = await read_json(request, optional=True)
-    check_fields(body, {"label"})
-    label = optional_str(body, "label") or ""
-    if len(label) > MAX_NAME:
-        raise bad_request(f"'label' is longer than {MAX_NAME} characters")
-    issued = await services(request).keys.issue(session_id, label)
+    check_fields(body, {"label", "chats", "canSend", "createdBy"})
+    label = _label(body, "label") or ""
+    can_send = optional_bool(body, "canSend")
+    issued = await services(request).keys.issue(
+        session_id,
+        label,
+        chats=parse_chats(body.get("chats")),
+        can_send=True if can_send is None else can_send,
+        created_by=_label(body, "createdBy") or "admin",
+    )
     return json_response(issued_key_json(issued), status=201)
+
+
+def _label(body: dict[str, Any], name: str) -> str | None:
+    value = optional_str(body, name)
+    if value is not None and len(value) > MAX_NAME:
+        raise bad_request(f"'{name}' is longer than {MAX_NAME} characters")
+    return value
+
+
+async def update_api_key(request: web.Request) -> web.Response:
+    """Changes a key's label, chats (null lifts the restriction) or right to send; requests
+    and open event streams of the key follow at once."""
+    require_admin(request)
+    session_id = session_id_of(request)
+    body = await read_json(request)
+    check_fields(body, {"label", "chats", "canSend"})
+    row = await services(request).keys.repo.update(
+        session_id,
+        request.match_info["key_id"],
+        label=_label(body, "label"),
+        set_chats="chats" in body,
+        chats=parse_chats(body.get("chats")),
+        can_send=optional_bool(body, "canSend"),
+    )
+    return json_response(api_key_json(row))
 
 
 async def delete_api_key(request: web.Request) -> web.Response:
@@ -229,5 +261,6 @@ __all__ = [
     "reconnect",
     "request_pair_code",
     "start_pairing",
+    "update_api_key",
     "update_session",
 ]

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from daemon.binary import JID
 from daemon.outbox import InvalidSendRequest, normalize_chat
+from http_api.chat_access import require_chat
 from http_api.keys import services
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import check_fields, json_response, read_json, session_id_of
@@ -48,6 +49,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     if not raw_chat:
         raise bad_request("query parameter 'chat' (the message's chat JID) is required")
     chat = _chat(raw_chat, "'chat'")
+    require_chat(request, str(chat))
     download = _feature(request, session_id, "download_media", "download media")
     stored = await download(chat, message_id)
     file = stored.record.file
@@ -59,6 +61,7 @@ async def request_history(request: web.Request) -> web.Response:
     """Asks the phone for older messages of the chat; they arrive later, as history."""
     session_id = session_id_of(request)
     chat = _chat(request.match_info["jid"], "the path")
+    require_chat(request, str(chat))
     body = await read_json(request, optional=True)
     check_fields(body, {"count"})
     count = body.get("count", DEFAULT_HISTORY_COUNT)
@@ -72,6 +75,7 @@ async def request_history(request: web.Request) -> web.Response:
 async def archive_chat(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     chat = _chat(request.match_info["jid"], "the path")
+    require_chat(request, str(chat))
     body = await read_json(request)
     check_fields(body, {"archived"})
     archived = body.get("archived")

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from http_api.auth import Principal
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import (
@@ -39,9 +40,13 @@ async def _webhook_of(request: web.Request) -> Webhook:
     webhook_id = request.match_info["webhook_id"]
     webhook = await services(request).webhooks.repo.get(webhook_id)
     caller = principal(request)
-    if webhook is None or not (
-        caller.is_admin
-        or (webhook.session_id is not None and caller.may_access(webhook.session_id))
+    if (
+        webhook is None
+        or not (
+            caller.is_admin
+            or (webhook.session_id is not None and caller.may_access(webhook.session_id))
+        )
+        or (caller.restricted and webhook.api_key_id != caller.key_id)
     ):
         # A session key does not learn whether another session's webhook exists.
         raise Problem(404, "webhook-not-found", f"no webhook {webhook_id!r}")
@@ -49,6 +54,7 @@ async def _webhook_of(request: web.Request) -> Webhook:
 
 
 async def _create(request: web.Request, session_id: str | None) -> web.Response:
+    caller = principal(request)
     body = await read_json(request)
     check_fields(body, FIELDS)
     url = optional_str(body, "url")
@@ -61,6 +67,8 @@ async def _create(request: web.Request, session_id: str | None) -> web.Response:
         secret=optional_str(body, "secret"),
         events=_events_field(body) or [],
         enabled=True if enabled is None else enabled,
+        # A chat-restricted key's webhook gets only its chats' events, as the key does.
+        api_key_id=caller.key_id if caller.restricted else None,
     )
     return json_response(
         webhook_json(webhook, with_secret=True),
@@ -86,13 +94,22 @@ async def list_webhooks(request: web.Request) -> web.Response:
     else:
         assert caller.session_id is not None
         webhooks = await svc.webhooks.repo.list_for_session(caller.session_id)
-    return json_response({"webhooks": [webhook_json(w) for w in webhooks]})
+    return json_response({"webhooks": [webhook_json(w) for w in _own(caller, webhooks)]})
 
 
 async def list_session_webhooks(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     webhooks = await services(request).webhooks.repo.list_for_session(session_id)
-    return json_response({"webhooks": [webhook_json(w) for w in webhooks]})
+    return json_response(
+        {"webhooks": [webhook_json(w) for w in _own(principal(request), webhooks)]}
+    )
+
+
+def _own(caller: Principal, webhooks: list[Webhook]) -> list[Webhook]:
+    """A chat-restricted key sees only the webhooks made with it."""
+    if not caller.restricted:
+        return webhooks
+    return [w for w in webhooks if w.api_key_id == caller.key_id]
 
 
 async def get_webhook(request: web.Request) -> web.Response:
