@@ -35,7 +35,7 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
                                                  of an account made on the fly scans it
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
-in ``sandbox.admin_groups``.
+in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``.
 """
 
 from __future__ import annotations
@@ -439,7 +439,8 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         ("POST", "/admin/mock-phone/scan-qr", mock_phone_scan_qr),
     ]
     from sandbox.admin_groups import group_routes
+    from sandbox.admin_people import people_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
-    return own + sync_routes(server) + group_routes(server)
+    return own + sync_routes(server) + group_routes(server) + people_routes(server)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 from daemon.binary import JID, Node
-from sandbox import app_state
+from sandbox import app_state, profiles
 from sandbox.iq import IqContext, IqFailure, IqHandler, bad_request
 from sandbox.media import MEDIA_AUTH_TTL, MEDIA_TTL
 from sandbox.stanzas import iq_result
@@ -98,12 +98,6 @@ async def _md(ctx: IqContext, iq: Node) -> Node | None:
     return None
 
 
-async def _profile_picture(ctx: IqContext, iq: Node) -> Node | None:
-    if iq.attr_str("type") == "get":
-        raise IqFailure(404, "item-not-found")
-    return iq_result(iq)
-
-
 HANDLERS: dict[str, IqHandler] = {
     "w:p": _empty,
     "passive": _empty,
@@ -117,5 +111,5 @@ HANDLERS: dict[str, IqHandler] = {
     "w:m": _media_conn,
     "md": _md,
     "w:sync:app:state": app_state.handle_iq,
-    "w:profile:picture": _profile_picture,
+    "w:profile:picture": profiles.handle_iq,
 }

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sandbox.media import MediaStore
     from sandbox.offline import OfflineQueue
     from sandbox.pairing import PairingDesk
+    from sandbox.profiles import ProfilePictures
     from sandbox.state import SandboxState
 
 log = structlog.get_logger("sandbox.network")
@@ -167,6 +168,7 @@ class Network:
         from sandbox.media import MediaStore
         from sandbox.offline import OfflineQueue
         from sandbox.pairing import PairingDesk
+        from sandbox.profiles import ProfilePictures
         from sandbox.routing import Router
 
         self.directory = directory
@@ -181,6 +183,7 @@ class Network:
         self.media: MediaStore = MediaStore(state)
         self.app_state: AppStateServer = AppStateServer(self)
         self.groups: GroupBook = GroupBook()
+        self.pictures: ProfilePictures = ProfilePictures(self)
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"

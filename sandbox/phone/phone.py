@@ -23,6 +23,7 @@ worker may itself be waiting for one of them).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import enum
 import functools
@@ -205,6 +206,8 @@ class SimulatedPhone:
         self.settings = settings or PhoneSettings()
         self.auto_reply = self.settings.auto_reply
         self.receipts: list[ReceiptEvent] = []
+        self.presence_seen: collections.deque[Node] = collections.deque(maxlen=200)
+        """The last presence and chatstate stanzas the phone was sent."""
         self._network = network
         self._jid = account.pn_device(0)
         self._identity = KeyPair(account.identity.private, account.identity.public)
@@ -590,6 +593,13 @@ class SimulatedPhone:
         )
         return cs.parse_group(answer).jid
 
+    async def send_presence(self, node: Node) -> None:
+        """A ``presence`` (available, unavailable, subscribe) or ``chatstate`` stanza from the
+        phone's user, as their app sends it."""
+        if node.tag not in ("presence", "chatstate"):
+            raise PhoneError(f"not a presence stanza: <{node.tag}>")
+        await self._submit(node)
+
     async def change_group(self, group: JID, change: Node) -> Node:
         """Any ``w:g2`` change the phone's user makes to ``group`` (members, settings,
         subject), as a client would send it; returns the answer."""
@@ -862,6 +872,8 @@ class SimulatedPhone:
         elif node.tag == "notification":
             await self._submit(cs.ack(node))
             await self._on_notification(node)
+        elif node.tag in ("presence", "chatstate"):
+            self.presence_seen.append(node)
 
     async def _on_notification(self, node: Node) -> None:
         kind = node.attr_str("type")
