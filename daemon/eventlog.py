@@ -59,6 +59,8 @@ class EventType(enum.StrEnum):
     PAIR_CODE = "pair.code"
     PAIRED = "session.paired"
     GROUP_UPDATED = "group.updated"
+    PRESENCE_UPDATED = "presence.updated"
+    CHATSTATE_UPDATED = "chatstate.updated"
     HISTORY_PROGRESS = "history.progress"
     UNDECRYPTABLE = "message.undecryptable"
     RECOVERY = "session.recovery"
@@ -127,6 +129,8 @@ MESSAGING_EVENTS = (
     message_events.Undecryptable,
     message_events.ChatUpdated,
     message_events.GroupUpdated,
+    message_events.PresenceChanged,
+    message_events.ChatStateChanged,
 )
 
 
@@ -349,6 +353,20 @@ def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
         )
     if isinstance(event, message_events.ChatUpdated):
         return EventRecord(EventType.CHAT_UPDATED, {"chat": chat_json(event.chat)})
+    if isinstance(event, message_events.PresenceChanged):
+        return EventRecord(
+            EventType.PRESENCE_UPDATED,
+            {
+                "chat": event.who,
+                "available": event.available,
+                "lastSeen": None if event.last_seen is None else iso_from_unix(event.last_seen),
+            },
+        )
+    if isinstance(event, message_events.ChatStateChanged):
+        return EventRecord(
+            EventType.CHATSTATE_UPDATED,
+            {"chat": event.chat, "sender": event.sender, "state": event.state},
+        )
     return EventRecord(
         EventType.GROUP_UPDATED,
         {

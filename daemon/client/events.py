@@ -15,10 +15,12 @@ from types import TracebackType
 
 from daemon.client.disconnect import Decision
 from daemon.client.message_events import (
+    ChatStateChanged,
     ChatUpdated,
     GroupUpdated,
     MessageReceived,
     MessageUpdated,
+    PresenceChanged,
     ReceiptReceived,
     Undecryptable,
 )
@@ -131,6 +133,8 @@ Event = (
     | Undecryptable
     | ChatUpdated
     | GroupUpdated
+    | PresenceChanged
+    | ChatStateChanged
     | HistorySyncProgress
     | HistorySyncFailed
     | AppStateSynced

@@ -103,6 +103,35 @@ class GroupUpdated:
     participants: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """Someone we subscribed to came online or went offline."""
+
+    session_id: str
+    who: str
+    available: bool
+    last_seen: float | None = None
+    """Unix seconds, when the person shares it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStateChanged:
+    """Someone is typing, recording a voice note, or stopped, in a chat with us."""
+
+    session_id: str
+    chat: str
+    sender: str
+    state: str
+    """composing, recording or paused."""
+
+
 MessagingEvent = (
-    MessageReceived | MessageUpdated | ReceiptReceived | Undecryptable | ChatUpdated | GroupUpdated
+    MessageReceived
+    | MessageUpdated
+    | ReceiptReceived
+    | Undecryptable
+    | ChatUpdated
+    | GroupUpdated
+    | PresenceChanged
+    | ChatStateChanged
 )

@@ -27,12 +27,14 @@ from datetime import timedelta
 from daemon.binary import JID, Node
 from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
+from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
 from daemon.client.devices import parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
 from daemon.client.message_context import MessagingContext, MessagingOptions
 from daemon.client.message_events import ChatUpdated
+from daemon.client.presence_service import PresenceService
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.receive import ProtocolHook, Receiver
@@ -64,6 +66,10 @@ class Messenger:
             options or MessagingOptions(),
         )
         self.groups = GroupManager(self._m)
+        self.lookups = ContactLookups(self._m)
+        """Number checks, profile pictures, PN ↔ LID."""
+        self.presence = PresenceService(self._m)
+        """Our presence, typing indicators, subscriptions; presence events."""
         self._sender = Sender(self._m, self.groups)
         self._resender = RetryResponder(self._m, self._sender)
         self.protocol_hooks: list[ProtocolHook] = []
@@ -111,6 +117,7 @@ class Messenger:
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node
         )
+        self.presence.install(connection)
 
     async def on_connected(self) -> None:
         """Logged in: load the known PN ↔ LID mappings, prune old plaintexts, allow sends."""
