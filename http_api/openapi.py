@@ -44,6 +44,8 @@ EVENT_TYPES = [
     "message.undecryptable",
     "session.recovery",
     "group.updated",
+    "presence.updated",
+    "chatstate.updated",
     "alert",
     "session.created",
     "session.deleted",
@@ -951,10 +953,10 @@ PATHS: dict[str, Any] = {
 
 def document() -> dict[str, Any]:
     # Feature parts import this module's helpers, so they are merged here, at call time.
-    from http_api import openapi_groups
+    from http_api import openapi_contacts, openapi_groups
 
-    paths = {**PATHS, **openapi_groups.PATHS}
-    schemas = {**SCHEMAS, **openapi_groups.SCHEMAS}
+    paths = {**PATHS, **openapi_groups.PATHS, **openapi_contacts.PATHS}
+    schemas = {**SCHEMAS, **openapi_groups.SCHEMAS, **openapi_contacts.SCHEMAS}
     return {
         "openapi": "3.1.0",
         "info": {

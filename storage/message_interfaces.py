@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from storage.directory_interfaces import ContactDirectory
 from storage.interfaces import Transactional
 from storage.message_values import (
     ChatKind,
@@ -225,6 +226,8 @@ class MessageStore(Transactional, Protocol):
     def contacts(self) -> ContactRepo: ...
     @property
     def groups(self) -> GroupRepo: ...
+    @property
+    def directory(self) -> ContactDirectory: ...
     @property
     def outgoing(self) -> OutgoingRepo: ...
     @property

@@ -7,6 +7,7 @@ from aiohttp.typedefs import Handler
 
 from http_api.routes import (
     chats,
+    contacts,
     events,
     groups,
     health,
@@ -59,6 +60,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sessions/{id}/groups/{jid}/leave", groups.leave_group),
     ("GET", "/sessions/{id}/groups/{jid}/invite", groups.get_invite),
     ("DELETE", "/sessions/{id}/groups/{jid}/invite", groups.revoke_invite),
+    ("GET", "/sessions/{id}/contacts", contacts.list_contacts),
+    ("POST", "/sessions/{id}/contacts/check", contacts.check_numbers),
+    ("GET", "/sessions/{id}/contacts/{jid}/picture", contacts.get_picture),
+    ("POST", "/sessions/{id}/contacts/{jid}/subscribe", contacts.subscribe_presence),
+    ("GET", "/sessions/{id}/lids/{jid}", contacts.get_lid),
+    ("POST", "/sessions/{id}/presence", contacts.set_presence),
+    ("POST", "/sessions/{id}/chats/{jid}/presence", contacts.send_chat_presence),
     ("GET", "/sessions/{id}/webhooks", webhooks.list_session_webhooks),
     ("POST", "/sessions/{id}/webhooks", webhooks.create_session_webhook),
     ("GET", "/webhooks", webhooks.list_webhooks),

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from storage.db import Database
+from storage.directory_interfaces import ContactDirectory
 from storage.message_interfaces import (
     ChatRepo,
     ContactRepo,
@@ -17,6 +18,7 @@ from storage.message_interfaces import (
     SenderKeyMemoryRepo,
 )
 from storage.sqlite.chats import SqliteChatRepo
+from storage.sqlite.contact_directory import SqliteContactDirectory
 from storage.sqlite.contacts import SqliteContactRepo
 from storage.sqlite.groups import SqliteGroupRepo
 from storage.sqlite.messages import SqliteMessageRepo
@@ -35,6 +37,7 @@ class SqliteMessageStore:
         self._chats = SqliteChatRepo(db)
         self._contacts = SqliteContactRepo(db)
         self._groups = SqliteGroupRepo(db)
+        self._directory = SqliteContactDirectory(db)
         self._outgoing = SqliteOutgoingRepo(db)
         self._sender_key_memory = SqliteSenderKeyMemoryRepo(db)
 
@@ -57,6 +60,10 @@ class SqliteMessageStore:
     @property
     def groups(self) -> GroupRepo:
         return self._groups
+
+    @property
+    def directory(self) -> ContactDirectory:
+        return self._directory
 
     @property
     def outgoing(self) -> OutgoingRepo:
