@@ -1,5 +1,5 @@
-"""The contacts, lookups and presence part of the OpenAPI document (merged by
-:func:`http_api.openapi.document`)."""
+"""The contacts, lookups, presence and chat-actions (pin, mute, star) part of the OpenAPI
+document (merged by :func:`http_api.openapi.document`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from http_api.openapi import (
     CHAT_JID,
+    ISO,
+    ISO_OR_NULL,
     SESSION_ID,
     STR_OR_NULL,
     Schema,
@@ -77,7 +79,23 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "PresenceSubscribed": obj({"jid": {"type": "string"}, "subscribed": {"type": "boolean"}}),
+    "Pin": obj({"pinned": {"type": "boolean"}}),
+    "Pinned": obj({"chat": {"type": "string"}, "pinned": {"type": "boolean"}}),
+    "Mute": obj(
+        {
+            "muted": {"type": "boolean"},
+            "until": {**ISO, "description": "muted until then; without it, for good"},
+        },
+        required=["muted"],
+    ),
+    "Muted": obj({"chat": {"type": "string"}, "muted": {"type": "boolean"}, "until": ISO_OR_NULL}),
+    "Star": obj({"chat": {"type": "string"}, "starred": {"type": "boolean"}}),
+    "Starred": obj(
+        {"chat": {"type": "string"}, "id": {"type": "string"}, "starred": {"type": "boolean"}}
+    ),
 }
+
+CHAT_ACTION_TAGS = ["messages"]
 
 PATHS: dict[str, Any] = {
     "/sessions/{id}/contacts": {
@@ -162,6 +180,39 @@ PATHS: dict[str, Any] = {
             {"200": _ok(ref("ChatPresenceSent"))},
             body=ref("ChatPresence"),
             tags=TAGS,
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/pin": {
+        "parameters": [SESSION_ID, CHAT_JID],
+        "post": op(
+            "pinChat",
+            "Pin or unpin the chat on every device (an app-state patch)",
+            {"200": _ok(ref("Pinned"))},
+            body=ref("Pin"),
+            tags=CHAT_ACTION_TAGS,
+        ),
+    },
+    "/sessions/{id}/chats/{jid}/mute": {
+        "parameters": [SESSION_ID, CHAT_JID],
+        "post": op(
+            "muteChat",
+            "Mute the chat until a time or for good, or unmute it (an app-state patch)",
+            {"200": _ok(ref("Muted"))},
+            body=ref("Mute"),
+            tags=CHAT_ACTION_TAGS,
+        ),
+    },
+    "/sessions/{id}/messages/{message_id}/star": {
+        "parameters": [
+            SESSION_ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        ],
+        "post": op(
+            "starMessage",
+            "Star or unstar a stored message on every device (an app-state patch)",
+            {"200": _ok(ref("Starred"))},
+            body=ref("Star"),
+            tags=CHAT_ACTION_TAGS,
         ),
     },
 }

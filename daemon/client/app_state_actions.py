@@ -27,6 +27,7 @@ ARCHIVE_VERSION = 3
 MARK_READ_VERSION = 3
 PIN_VERSION = 5
 MUTE_VERSION = 2
+STAR_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +254,14 @@ def mute_mutation(chat: str, muted_until: int | None) -> tuple[Collection, Pendi
         mute.muteEndTimestamp = muted_until
     value = SyncActionValue(muteAction=mute)
     return Collection.REGULAR_HIGH, PendingMutation(("mute", chat), value, MUTE_VERSION)
+
+
+def star_mutation(
+    chat: str, message_id: str, from_me: bool, sender: str | None, starred: bool
+) -> tuple[Collection, PendingMutation]:
+    """Index ``[star, chat, id, fromMe 1|0, sender]``; the sender is ``0`` when it is the
+    chat's own person (a 1:1 chat, or our own message), as whatsmeow's BuildStar writes it."""
+    who = "0" if sender is None or sender.split("@", 1)[0] == chat.split("@", 1)[0] else sender
+    value = SyncActionValue(starAction=wa_appstate_pb2.StarAction(starred=starred))
+    index = ("star", chat, message_id, "1" if from_me else "0", who)
+    return Collection.REGULAR_HIGH, PendingMutation(index, value, STAR_VERSION)

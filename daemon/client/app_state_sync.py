@@ -60,12 +60,14 @@ from daemon.client.app_state_actions import (
     mark_read_mutation,
     mute_mutation,
     pin_mutation,
+    star_mutation,
 )
 from daemon.client.connection import Connection
 from daemon.client.errors import ClientError
 from daemon.client.iq import build_iq
 from daemon.client.media_download import MediaDownloader, MediaRef
 from daemon.client.message_context import MessagingContext
+from daemon.client.messaging_errors import TargetNotFound
 from daemon.client.peer_messages import PeerMessages
 from daemon.client.sync_errors import (
     AppStateRejected,
@@ -604,6 +606,17 @@ class AppStateSync:
 
     async def mute_chat(self, chat: JID, muted_until: int | None) -> int:
         return await self.push(*mute_mutation(str(chat), muted_until))
+
+    async def star_message(self, chat: JID, message_id: str, starred: bool = True) -> int:
+        """Stars (or unstars) a stored message of ``chat`` on every device."""
+        m = self._m
+        record = await m.messages.messages.find_in_chat(m.session_id, str(chat), message_id)
+        if record is None:
+            raise TargetNotFound(f"no message {message_id} in {chat}")
+        sender = None if record.from_me or not chat.is_group else record.sender
+        return await self.push(
+            *star_mutation(str(chat), message_id, record.from_me, sender, starred)
+        )
 
     async def _last_message(self, chat: JID) -> LastMessage | None:
         row = await self._m.messages.chats.get(self._m.session_id, str(chat))

@@ -396,6 +396,16 @@ class Session:
         """Marks ``chat`` read (or unread) on every device, through app state."""
         return await self.sync.app_state.mark_chat_read(self._chat(chat), read)
 
+    async def pin_chat(self, chat: JID, pinned: bool = True) -> int:
+        return await self.sync.app_state.pin_chat(self._chat(chat), pinned)
+
+    async def mute_chat(self, chat: JID, muted_until: int | None) -> int:
+        """``muted_until``: unix ms, ``MUTED_FOREVER``, or None to unmute."""
+        return await self.sync.app_state.mute_chat(self._chat(chat), muted_until)
+
+    async def star_message(self, chat: JID, message_id: str, starred: bool = True) -> int:
+        return await self.sync.app_state.star_message(self._chat(chat), message_id, starred)
+
     async def sync_app_state(self, *, full: bool = False) -> list[SyncOutcome]:
         """Fetches every app-state collection now (``full``: from scratch)."""
         return await self.sync.app_state.sync([str(c) for c in ALL_COLLECTIONS], full=full)

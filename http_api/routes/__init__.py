@@ -6,6 +6,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from http_api.routes import (
+    chat_actions,
     chats,
     contacts,
     events,
@@ -49,6 +50,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sessions/{id}/chats/{jid}/read", chats.mark_read),
     ("POST", "/sessions/{id}/chats/{jid}/history", sync.request_history),
     ("POST", "/sessions/{id}/chats/{jid}/archive", sync.archive_chat),
+    ("POST", "/sessions/{id}/chats/{jid}/pin", chat_actions.pin_chat),
+    ("POST", "/sessions/{id}/chats/{jid}/mute", chat_actions.mute_chat),
+    ("POST", "/sessions/{id}/messages/{message_id}/star", chat_actions.star_message),
     ("GET", "/sessions/{id}/groups", groups.list_groups),
     ("POST", "/sessions/{id}/groups", groups.create_group),
     ("POST", "/sessions/{id}/groups/join", groups.join_group),
