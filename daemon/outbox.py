@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -601,6 +602,11 @@ class Outbox:
         )
 
     async def _fail(self, row: OutboxRow, reason: str) -> None:
+        media = request_of(row).media if MessageKind(row.kind).is_media else None
+        if media is not None:
+            # A failed send is never retried: its staged file has no further use.
+            with contextlib.suppress(OSError):
+                Path(media.file.path).unlink()
         async with self._db.transaction():
             if await self.repo.mark_failed(row.id, reason):
                 await self._events.append(

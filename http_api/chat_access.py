@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from daemon.outbox import InvalidSendRequest, normalize_chat
-from http_api.keys import principal
+from http_api.keys import PRINCIPAL, principal
 from http_api.problems import Problem, bad_request
 
 MAX_CHATS = 1000
@@ -46,4 +47,61 @@ def parse_chats(value: Any) -> tuple[str, ...] | None:
     return tuple(chats)
 
 
-__all__ = ["parse_chats", "require_chat", "require_send"]
+RESTRICTED_ROUTES = frozenset(
+    {
+        ("GET", "/sessions"),
+        ("GET", "/sessions/{id}"),
+        ("GET", "/openapi.json"),
+        ("GET", "/sessions/{id}/events"),
+        ("POST", "/sessions/{id}/messages"),
+        ("GET", "/sessions/{id}/messages/{message_id}"),
+        ("GET", "/sessions/{id}/messages/{message_id}/media"),
+        ("POST", "/sessions/{id}/messages/{message_id}/star"),
+        ("GET", "/sessions/{id}/outbox"),
+        ("GET", "/sessions/{id}/chats"),
+        ("GET", "/sessions/{id}/chats/{jid}/messages"),
+        ("POST", "/sessions/{id}/chats/{jid}/read"),
+        ("POST", "/sessions/{id}/chats/{jid}/history"),
+        ("POST", "/sessions/{id}/chats/{jid}/archive"),
+        ("POST", "/sessions/{id}/chats/{jid}/pin"),
+        ("POST", "/sessions/{id}/chats/{jid}/mute"),
+        ("POST", "/sessions/{id}/chats/{jid}/presence"),
+        ("GET", "/sessions/{id}/groups"),
+        ("GET", "/sessions/{id}/groups/{jid}"),
+        ("PATCH", "/sessions/{id}/groups/{jid}"),
+        ("POST", "/sessions/{id}/groups/{jid}/participants"),
+        ("DELETE", "/sessions/{id}/groups/{jid}/participants"),
+        ("POST", "/sessions/{id}/groups/{jid}/admins"),
+        ("POST", "/sessions/{id}/groups/{jid}/leave"),
+        ("GET", "/sessions/{id}/groups/{jid}/invite"),
+        ("DELETE", "/sessions/{id}/groups/{jid}/invite"),
+        ("GET", "/sessions/{id}/contacts"),
+        ("GET", "/sessions/{id}/contacts/{jid}/picture"),
+        ("POST", "/sessions/{id}/contacts/{jid}/subscribe"),
+        ("GET", "/sessions/{id}/webhooks"),
+        ("POST", "/sessions/{id}/webhooks"),
+        ("GET", "/webhooks"),
+        ("GET", "/webhooks/{webhook_id}"),
+        ("PATCH", "/webhooks/{webhook_id}"),
+        ("DELETE", "/webhooks/{webhook_id}"),
+        ("GET", "/webhooks/{webhook_id}/deliveries"),
+        ("POST", "/webhooks/{webhook_id}/deliveries/replay"),
+    }
+)
+"""What a chat-restricted key may call (each checks the chat); anything else about the whole
+session (connect, logout, pairing, number checks, presence...) is 403 for it."""
+
+
+@web.middleware
+async def restricted_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Runs after authentication: a chat-restricted key reaches only RESTRICTED_ROUTES."""
+    caller = request.get(PRINCIPAL)
+    if caller is not None and caller.restricted:
+        resource = request.match_info.route.resource
+        path = resource.canonical if resource is not None else request.path
+        if (request.method, path) not in RESTRICTED_ROUTES:
+            raise Problem(403, "chat-not-allowed", "this API key is restricted to some chats")
+    return await handler(request)
+
+
+__all__ = ["RESTRICTED_ROUTES", "parse_chats", "require_chat", "require_send", "restricted_gate"]

@@ -90,6 +90,16 @@ async def test_a_key_restricted_to_one_group(
     read_only = await send(reader, claims, "may I?")
     assert read_only.status == 403 and read_only.body["type"].endswith("/send-not-allowed")
     assert (await team.call("POST", "/sessions/office/groups", {"subject": "x"})).status == 403
+    # Whole-session operations are not for a restricted key.
+    for method, path in (
+        ("POST", "/sessions/office/logout"),
+        ("POST", "/sessions/office/disconnect"),
+        ("GET", "/sessions/office/qr"),
+        ("POST", "/sessions/office/presence"),
+    ):
+        denied = await team.call(method, path, {"state": "available"})
+        assert denied.status == 403, (method, path, denied.body)
+    assert (await api.call("GET", "/sessions/office")).body["status"] == "connected"
 
     # Reading: only the claims group, everywhere.
     groups = await team.call("GET", "/sessions/office/groups")
@@ -123,7 +133,7 @@ async def test_a_key_restricted_to_one_group(
 
     # Re-scoping the key applies at once to an open stream and to the webhook.
     cursor = (await api.call("GET", "/sessions/office/events?limit=1000")).body["nextCursor"]
-    async with stream(daemon.url, issued.body["key"], cursor) as events_seen:
+    async with EventStream(daemon.url, issued.body["key"], cursor) as events_seen:
         changed = await api.call(
             "PATCH", f"/sessions/office/api-keys/{issued.body['id']}", {"chats": [sales]}
         )
@@ -170,7 +180,7 @@ class _Stream:
         raise AssertionError(f"the stream ended first; saw {seen}")
 
 
-class stream:
+class EventStream:
     """An SSE stream of the session's events for ``key`` from ``cursor``."""
 
     def __init__(self, url: str, key: str, cursor: int) -> None:
