@@ -20,6 +20,7 @@ from aiohttp import web
 
 from daemon.binary import JID, Node
 from sandbox.admin import Handler, Problem, _body, _guard, _ok, _str, _user_jid
+from sandbox.admin_sync import live_network, simulated_phone
 from sandbox.network import Network
 from sandbox.phone.phone import PhoneError, SimulatedPhone
 
@@ -41,17 +42,10 @@ def _users(data: dict[str, Any]) -> list[JID]:
 
 def group_routes(server: SandboxServer) -> list[web.RouteDef]:
     def network() -> Network:
-        try:
-            return server.network
-        except RuntimeError:
-            raise Problem(503, "sandbox restarting") from None
+        return live_network(server)
 
     def phone_of(request: web.Request) -> SimulatedPhone:
-        account = network().directory.account(request.match_info["phone"])
-        phone = network().phones.get(account.phone_user)
-        if not isinstance(phone, SimulatedPhone):
-            raise Problem(409, "no phone", f"account {account.phone_user} has no simulated phone")
-        return phone
+        return simulated_phone(network(), request)
 
     def group_of(request: web.Request) -> JID:
         text = request.match_info["jid"]

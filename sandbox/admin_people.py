@@ -19,6 +19,7 @@ from aiohttp import web
 
 from daemon.binary import Node
 from sandbox.admin import Handler, Problem, _body, _guard, _ok, _str, _user_jid
+from sandbox.admin_sync import live_network, simulated_phone
 from sandbox.network import Network
 from sandbox.nodejson import node_to_json
 from sandbox.phone.phone import PhoneError, SimulatedPhone
@@ -33,17 +34,10 @@ CHATSTATES = ("composing", "recording", "paused")
 
 def people_routes(server: SandboxServer) -> list[web.RouteDef]:
     def network() -> Network:
-        try:
-            return server.network
-        except RuntimeError:
-            raise Problem(503, "sandbox restarting") from None
+        return live_network(server)
 
     def phone_of(request: web.Request) -> SimulatedPhone:
-        account = network().directory.account(request.match_info["phone"])
-        phone = network().phones.get(account.phone_user)
-        if not isinstance(phone, SimulatedPhone):
-            raise Problem(409, "no phone", f"account {account.phone_user} has no simulated phone")
-        return phone
+        return simulated_phone(network(), request)
 
     async def set_picture(request: web.Request) -> web.StreamResponse:
         data = await _body(request)

@@ -46,7 +46,20 @@ from sandbox.phone.phone import PhoneError, SimulatedPhone
 if TYPE_CHECKING:
     from sandbox.app import SandboxServer
 
-__all__ = ["send_media", "sync_routes"]
+__all__ = ["live_network", "send_media", "simulated_phone", "sync_routes"]
+
+
+def live_network(server: SandboxServer) -> Network:
+    """The running network (503 while the sandbox restarts)."""
+    try:
+        return server.network
+    except RuntimeError:
+        raise Problem(503, "sandbox restarting") from None
+
+
+def simulated_phone(network: Network, request: web.Request) -> SimulatedPhone:
+    """The simulated phone of the ``{phone}`` in the path (409 when it has none)."""
+    return _simulated(network, request)
 
 
 def _simulated(network: Network, request: web.Request) -> SimulatedPhone:
@@ -73,10 +86,7 @@ async def send_media(phone: object, to: JID, data: dict[str, Any]) -> str:
 
 def sync_routes(server: SandboxServer) -> list[web.RouteDef]:
     def network() -> Network:
-        try:
-            return server.network
-        except RuntimeError:
-            raise Problem(503, "sandbox restarting") from None
+        return live_network(server)
 
     def phone_of(request: web.Request) -> SimulatedPhone:
         return _simulated(network(), request)
