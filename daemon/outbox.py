@@ -146,7 +146,13 @@ class SendRequest:
         return fields
 
     def digest(self) -> bytes:
-        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        """What makes two requests the same (for Idempotency-Key): a file by its content,
+        not by where it was staged."""
+        fields = self.payload()
+        if self.media is not None:
+            fields.pop("thumbnail", None)
+            fields.update(self.media.public())
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).digest()
 
 
