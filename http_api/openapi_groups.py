@@ -133,6 +133,14 @@ PATHS: dict[str, Any] = {
             body=ref("GroupJoin"),
         ),
     },
+    "/sessions/{id}/groups/sync": {
+        "parameters": [SESSION_ID],
+        "post": _group_op(
+            "syncGroups",
+            "Fetch every group the session is in now, as at login (left ones turn read-only)",
+            obj({"synced": {"type": "integer", "minimum": 0}}),
+        ),
+    },
     "/sessions/{id}/groups/{jid}": {
         "parameters": [SESSION_ID, GROUP_JID],
         "get": _group_op(

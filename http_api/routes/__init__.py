@@ -56,6 +56,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/sessions/{id}/groups", groups.list_groups),
     ("POST", "/sessions/{id}/groups", groups.create_group),
     ("POST", "/sessions/{id}/groups/join", groups.join_group),
+    ("POST", "/sessions/{id}/groups/sync", groups.sync_groups),
     ("GET", "/sessions/{id}/groups/{jid}", groups.get_group),
     ("PATCH", "/sessions/{id}/groups/{jid}", groups.update_group),
     ("POST", "/sessions/{id}/groups/{jid}/participants", groups.add_participants),

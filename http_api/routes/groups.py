@@ -323,6 +323,15 @@ async def join_group(request: web.Request) -> web.Response:
     )
 
 
+async def sync_groups(request: web.Request) -> web.Response:
+    """Fetches every group the session is in now (as at login)."""
+    session_id = session_id_of(request)
+    _require_unrestricted(request)
+    messenger = messenger_of(request, session_id)
+    synced: int = await _call(None, messenger.sync_groups())
+    return json_response({"synced": synced})
+
+
 def _require_unrestricted(request: web.Request) -> None:
     if principal(request).restricted:
         raise Problem(403, "chat-not-allowed", "this API key is restricted to some chats")
@@ -367,5 +376,6 @@ __all__ = [
     "refuse_read_only_group",
     "remove_participants",
     "revoke_invite",
+    "sync_groups",
     "update_group",
 ]

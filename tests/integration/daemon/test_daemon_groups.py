@@ -199,3 +199,5 @@ async def test_groups_are_synced_at_login(
     # The login sync (w:g2 participating) ran and listed the one group the session is in.
     synced = await daemon.wait_log("client.groups_synced")
     assert synced["groups"] == 1
+    on_demand = await api.call("POST", "/sessions/office/groups/sync")
+    assert on_demand.status == 200 and on_demand.body == {"synced": 1}
