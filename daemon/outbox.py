@@ -559,6 +559,7 @@ class Outbox:
             self._in_flight -= 1
         # The sender recorded the message's ``sent`` status event with the message row.
         await self.repo.mark_sent(row.id, ack.server_timestamp)
+        _discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
 
     async def _failed_attempt(self, row: OutboxRow, exc: SendFailed, attempt: int) -> None:
@@ -608,11 +609,7 @@ class Outbox:
         )
 
     async def _fail(self, row: OutboxRow, reason: str) -> None:
-        media = request_of(row).media if MessageKind(row.kind).is_media else None
-        if media is not None:
-            # A failed send is never retried: its staged file has no further use.
-            with contextlib.suppress(OSError):
-                Path(media.file.path).unlink()
+        _discard_staged(row)
         async with self._db.transaction():
             if await self.repo.mark_failed(row.id, reason):
                 await self._events.append(
@@ -626,6 +623,15 @@ class Outbox:
                     },
                 )
         log.warning("outbox.failed", session=row.session_id, message=row.id, reason=reason)
+
+
+def _discard_staged(row: OutboxRow) -> None:
+    """Removes a media send's staged file once the row is final (sent, or failed for good):
+    only then, so that a crash before the ``sent`` commit can still send it again."""
+    media = request_of(row).media if MessageKind(row.kind).is_media else None
+    if media is not None:
+        with contextlib.suppress(OSError):
+            Path(media.file.path).unlink()
 
 
 def request_of(row: OutboxRow) -> SendRequest:

@@ -2,7 +2,8 @@
 
 A media file is staged on disk before the outbox row is written (the HTTP layer streams it
 there, bounded), so the row holds its path, digest and size, never the bytes; the worker
-uploads it when the session is connected and removes the staged copy once the message is sent.
+uploads it when the session is connected; the outbox removes the staged copy once the row is
+final (sent, or failed for good).
 """
 
 from __future__ import annotations

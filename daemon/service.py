@@ -138,8 +138,8 @@ class ClientSender:
     async def _send_media(
         self, client: LinkedDevice, message: QueuedMessage, attachment: MediaAttachment
     ) -> ServerAck:
-        """Uploads the staged file and sends the message announcing it; the staged copy is
-        removed once sent (the media store keeps its own, content-addressed)."""
+        """Uploads the staged file and sends the message announcing it (the outbox removes
+        the staged copy once the row is sent; the media store keeps its own)."""
         if not isinstance(client, Session):
             raise PermanentSendError("this session's client cannot send media")
         path = Path(attachment.file.path)
@@ -156,8 +156,6 @@ class ClientSender:
                 )
             except MediaError as exc:
                 raise TransientSendError(f"upload failed: {exc}") from exc
-        with contextlib.suppress(OSError):
-            path.unlink()
         return ServerAck(sent.result.timestamp)
 
 
