@@ -1,7 +1,8 @@
-"""Media through ``POST /sessions/{id}/messages`` of a real daemon against the sandbox: an image,
-a voice note and a document as multipart uploads and by URL from a local HTTP server arrive
-byte-identical at a sandbox phone; a location and a contact card arrive; a file over the
-configured limit is 413 and nothing is queued; a file that is not what its type says is 415."""
+"""Media through ``POST /sessions/{id}/messages`` of a real daemon against the sandbox: an
+image, a voice note, a document, a video and a sticker as multipart uploads and by URL from a
+local HTTP server arrive byte-identical at a sandbox phone; a location and a contact card
+arrive; a file over the configured limit is 413 and nothing is queued; a file that is not what
+its type says is 415."""
 
 from __future__ import annotations
 
@@ -34,8 +35,18 @@ def png_bytes(color: tuple[int, int, int]) -> bytes:
 
 
 OGG = b"OggS\x00\x02" + os.urandom(6000)
+MP4 = b"\x00\x00\x00\x20ftypisom" + os.urandom(20_000)
 PDF = b"%PDF-1.7\n" + os.urandom(50_000)
 IMAGE = png_bytes((200, 30, 30))
+
+
+def webp_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (512, 512), (250, 200, 0, 255)).save(out, "WEBP")
+    return out.getvalue()
+
+
+STICKER = webp_bytes()
 URL_IMAGE = png_bytes((30, 30, 200))
 
 
@@ -139,6 +150,12 @@ async def test_media_location_and_contact_arrive_byte_identical(
         {"to": FRIEND, "type": "location", "latitude": 52.52, "longitude": 13.405, "name": "HQ"},
     )
     assert location.status == 202, location.body
+    status, video = await upload(
+        daemon.url, {"to": FRIEND, "type": "video", "caption": "walkthrough"}, MP4, "v.mp4"
+    )
+    assert status == 202, video
+    status, sticker = await upload(daemon.url, {"to": FRIEND, "type": "sticker"}, STICKER, "s")
+    assert status == 202, sticker
     card = await api.call(
         "POST",
         "/sessions/shop/messages",
@@ -146,10 +163,12 @@ async def test_media_location_and_contact_arrive_byte_identical(
     )
     assert card.status == 202, card.body
 
-    received = await phone_media(sandbox, 7)
+    received = await phone_media(sandbox, 9)
     media = {m["media"]["sha256"]: m for m in received if m["kind"] == "media"}
-    for content in (IMAGE, OGG, PDF, URL_IMAGE):
+    for content in (IMAGE, OGG, PDF, URL_IMAGE, MP4, STICKER):
         assert hashlib.sha256(content).hexdigest() in media
+    assert media[hashlib.sha256(MP4).hexdigest()]["media"]["type"] == "video"
+    assert media[hashlib.sha256(STICKER).hexdigest()]["media"]["type"] == "sticker"
     sent_image = media[hashlib.sha256(IMAGE).hexdigest()]
     assert sent_image["media"]["type"] == "image" and sent_image["text"] == "the red one"
     voice_note = media[hashlib.sha256(OGG).hexdigest()]
@@ -169,10 +188,10 @@ async def test_media_location_and_contact_arrive_byte_identical(
             page["counts"]["sent"]
             + page["counts"].get("delivered", 0)
             + page["counts"].get("read", 0)
-            == 7
+            == 9
         ),
     )
-    assert sum(outbox["counts"].values()) == 7
+    assert sum(outbox["counts"].values()) == 9
     assert not any((daemon.state_dir / "outgoing").iterdir())
 
 
