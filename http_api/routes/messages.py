@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.outbox import MEDIA_KINDS, SendRequest, describe, parse_send_request
+from daemon.outbox import (
+    MEDIA_KINDS,
+    SendRequest,
+    describe,
+    normalize_chat,
+    parse_send_request,
+)
 from http_api import media_intake
 from http_api.chat_access import require_chat, require_send
 from http_api.keys import principal, services
@@ -50,13 +56,20 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 async def _send_request(request: web.Request) -> SendRequest:
-    """The request from a JSON body, or with a file (multipart upload or ``url``), staged."""
+    """The request from a JSON body, or with a file (multipart upload or ``url``), staged.
+    A ``url`` is fetched only once the key may send to the chat and the chat takes sends."""
     config = services(request).config
     if request.content_type == "multipart/form-data":
         return await media_intake.from_multipart(request, config)
     body = await read_json(request)
     kind = body.get("type")
     if isinstance(kind, str) and kind in MEDIA_KINDS and "url" in body:
+        to = body.get("to")
+        if not isinstance(to, str):
+            raise bad_request("'to' is required (a JID or a phone number)")
+        chat = normalize_chat(to)
+        require_send(request, chat)
+        await refuse_read_only_group(request, request.match_info["id"], chat)
         return await media_intake.from_url(body, config)
     return parse_send_request(body)
 
