@@ -41,6 +41,17 @@ outside one takes the same lock.
   statement in it and the commit raise :class:`~storage.errors.TransactionError`, so nothing
   runs in autocommit mode by accident.
 
+**Group commit.** A transaction that ends while other transactions are queued for the lock does
+not commit: it releases its unit savepoint, hands the still-open SQLite transaction to the next
+one and waits. The last of such a run (no one queued, ``MAX_GROUP_UNITS`` reached, or the first
+one waiting ``MAX_GROUP_WAIT_S`` already) commits for all of them: one fsync for the group. Every
+``async with db.transaction()`` still returns only once its writes are on disk (or raises), so
+persist-before-ack is exact; a unit that fails rolls back to its own savepoint and leaves the
+others alone; if SQLite aborts the transaction or the commit fails, every unit of the group gets
+the error. A read outside a transaction commits a waiting group first, so nothing outside a
+transaction ever sees writes that are not yet durable; a timer does the same if the transaction
+handed over finds no taker (its task was cancelled while queued).
+
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
 whenever no hop of ours is awaited, the worker is idle and the connection's transaction state
@@ -71,16 +82,10 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-from storage.errors import (
-    Constraint,
-    ConstraintViolation,
-    DatabaseCorrupt,
-    DatabaseUnavailable,
-    StorageError,
-    TransactionError,
-)
+from storage.errors import DatabaseUnavailable, StorageError, TransactionError
+from storage.sqlite_errors import is_busy, translate_error
 
 if TYPE_CHECKING:
     from storage.migrate import Migration
@@ -99,6 +104,15 @@ Row = tuple[Any, ...]
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
+# A group is committed once it holds this many transactions, or once its first one has waited
+# this long: a message never waits more than a few milliseconds for company.
+MAX_GROUP_UNITS: Final = 64
+MAX_GROUP_WAIT_S: Final = 0.005
+_UNIT: Final = "wamd_unit"
+_ABORTED: Final = (
+    "SQLite aborted this transaction after an earlier error; nothing of it was committed"
+)
+
 # The database holds private keys: owner read/write only, whatever the umask says.
 FILE_MODE = 0o600
 # Only another process (a second wamd, the CLI, sqlite3 shell) can hold the file's lock; our
@@ -115,45 +129,6 @@ class Synchronous(enum.StrEnum):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-_CONSTRAINTS = {
-    "SQLITE_CONSTRAINT_FOREIGNKEY": Constraint.FOREIGN_KEY,
-    "SQLITE_CONSTRAINT_UNIQUE": Constraint.UNIQUE,
-    "SQLITE_CONSTRAINT_PRIMARYKEY": Constraint.UNIQUE,
-    "SQLITE_CONSTRAINT_CHECK": Constraint.CHECK,
-    "SQLITE_CONSTRAINT_NOTNULL": Constraint.NOT_NULL,
-    "SQLITE_CONSTRAINT_TRIGGER": Constraint.TRIGGER,
-}
-_UNAVAILABLE = {
-    "SQLITE_BUSY": "the database is locked by another connection",
-    "SQLITE_LOCKED": "the database is locked by another connection",
-    "SQLITE_FULL": "the disk is full",
-    "SQLITE_IOERR": "I/O error",
-    "SQLITE_CANTOPEN": "cannot open the database file",
-    "SQLITE_READONLY": "the database is read-only",
-    "SQLITE_PERM": "permission denied",
-    "SQLITE_PROTOCOL": "WAL locking protocol error",
-    "SQLITE_NOLFS": "large files are not supported",
-}
-_CORRUPT = {
-    "SQLITE_CORRUPT": "the database image is malformed",
-    "SQLITE_NOTADB": "the file is not a SQLite database",
-}
-
-
-def translate_error(exc: sqlite3.Error | sqlite3.Warning, sql: str) -> StorageError:
-    """Map a sqlite3 exception to the storage error a caller can act on."""
-    name: str = getattr(exc, "sqlite_errorname", None) or ""
-    primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
-    if isinstance(exc, sqlite3.IntegrityError) or primary == "SQLITE_CONSTRAINT":
-        return ConstraintViolation(_CONSTRAINTS.get(name, Constraint.OTHER), str(exc))
-    if primary in _CORRUPT:
-        return DatabaseCorrupt(f"{_CORRUPT[primary]} ({exc})")
-    if primary in _UNAVAILABLE:
-        return DatabaseUnavailable(f"{_UNAVAILABLE[primary]} ({exc})")
-    statement = " ".join(sql.split())[:120]
-    return StorageError(f"SQLite error {name or type(exc).__name__}: {exc} [in: {statement}]")
 
 
 async def _run_to_completion(task: Awaitable[T]) -> T:
@@ -211,6 +186,12 @@ class Database:
         self._depth = 0
         self._aborted = False
         self._poisoned: str | None = None
+        self._group: _Group | None = None
+        self._queued_writers = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self._commits = 0
+        self._units = 0
 
     @classmethod
     async def open(
@@ -282,6 +263,16 @@ class Database:
         """Whether the current task is inside :meth:`transaction`."""
         return self._owns()
 
+    @property
+    def commit_count(self) -> int:
+        """COMMITs so far (each one fsync); with ``unit_count``, how well commits are grouped."""
+        return self._commits
+
+    @property
+    def unit_count(self) -> int:
+        """Transactions that ended successfully so far (committed alone or in a group)."""
+        return self._units
+
     def _owns(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
@@ -313,12 +304,18 @@ class Database:
                 self._depth -= 1
                 raise
             return savepoint
-        await self._lock.acquire()
+        self._queued_writers += 1
         try:
-            await self._statement("BEGIN IMMEDIATE")
+            await self._lock.acquire()
+        finally:
+            self._queued_writers -= 1
+        try:
+            if self._group is None:
+                await self._statement("BEGIN IMMEDIATE")
+            await self._statement(f"SAVEPOINT {_UNIT}")
         except BaseException:
             try:
-                await self._rollback_if_open()
+                await self._end_or_hand_over()
             finally:
                 self._lock.release()
             raise
@@ -336,24 +333,115 @@ class Database:
                 await self._statement(f"ROLLBACK TO {savepoint}", check_aborted=False)
             await self._statement(f"RELEASE {savepoint}", check_aborted=False)
             return
+        waiter: asyncio.Future[None] | None = None
         try:
-            if not failed:
-                if self._aborted:
-                    raise TransactionError(
-                        "SQLite aborted this transaction after an earlier error; "
-                        "nothing of it was committed"
-                    )
-                await self._statement("COMMIT", check_aborted=False, offload=True)
+            waiter = await self._close_unit(failed)
         finally:
             try:
-                # Covers the exception path and a COMMIT that failed but left the transaction
-                # open (SQLITE_BUSY): the next task must find the connection idle.
-                await self._rollback_if_open()
+                await self._end_or_hand_over()
             finally:
                 self._owner = None
                 self._depth = 0
                 self._aborted = False
                 self._lock.release()
+        if waiter is not None:
+            await _run_to_completion(waiter)
+
+    async def _close_unit(self, failed: bool) -> asyncio.Future[None] | None:
+        """Ends this transaction's unit savepoint; a successful unit joins the group and gets
+        the future its commit resolves."""
+        if self._aborted:
+            self._fail_group(TransactionError(_ABORTED))
+            await self._rollback_if_open()
+            if failed:
+                return None  # the block's own exception says what went wrong
+            raise TransactionError(_ABORTED)
+        if failed:
+            await self._statement(f"ROLLBACK TO {_UNIT}", check_aborted=False)
+            await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
+            return None
+        await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
+        if self._group is None:
+            self._group = _Group(time.monotonic())
+        waiter = asyncio.get_running_loop().create_future()
+        self._group.waiters.append(waiter)
+        self._units += 1
+        return waiter
+
+    async def _end_or_hand_over(self) -> None:
+        """With the lock held and no unit open: commit the group, roll back a transaction no
+        unit is waiting on, or leave the transaction open for the next queued writer."""
+        conn = self._conn
+        group = self._group
+        if conn is None or not conn.in_transaction:
+            self._fail_group(TransactionError(_ABORTED))
+            return
+        if group is None:
+            await self._rollback_if_open()
+            return
+        if (
+            self._queued_writers
+            and len(group.waiters) < MAX_GROUP_UNITS
+            and time.monotonic() - group.started < MAX_GROUP_WAIT_S
+        ):
+            self._arm_flush_timer()
+            return
+        await self._commit_group()
+
+    async def _commit_group(self) -> None:
+        group, self._group = self._group, None
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if group is None:
+            return
+        conn = self._connection()
+        try:
+            await self._statement("COMMIT", check_aborted=False, offload=True)
+        except asyncio.CancelledError:
+            # The hop ran to its end before the cancellation was raised: it committed, or not.
+            if conn.in_transaction:
+                _fail(group.waiters, TransactionError("the commit was interrupted"))
+                await self._rollback_if_open()
+            else:
+                self._commits += 1
+                _succeed(group.waiters)
+            raise
+        except BaseException as exc:
+            error = exc if isinstance(exc, StorageError) else TransactionError(str(exc))
+            _fail(group.waiters, error)
+            # A COMMIT that failed may leave the transaction open (SQLITE_BUSY): the next task
+            # must find the connection idle.
+            await self._rollback_if_open()
+            raise
+        self._commits += 1
+        _succeed(group.waiters)
+
+    def _fail_group(self, error: StorageError) -> None:
+        group, self._group = self._group, None
+        if group is not None:
+            _fail(group.waiters, error)
+
+    async def _commit_waiting_group(self) -> None:
+        """For whoever takes the lock without writing (a read, maintenance): make what a
+        waiting group wrote durable first. Its failure is the group's, reported to its units."""
+        if self._group is not None:
+            with contextlib.suppress(StorageError):
+                await self._commit_group()
+
+    def _arm_flush_timer(self) -> None:
+        if self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(MAX_GROUP_WAIT_S, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_timer = None
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            await self._commit_waiting_group()
 
     async def _rollback_if_open(self) -> None:
         conn = self._conn
@@ -390,7 +478,7 @@ class Database:
                 try:
                     return op(conn)
                 except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
+                    if not is_busy(exc):
                         raise
             return await self._on_worker(conn, op)
         except (sqlite3.Error, sqlite3.Warning) as exc:
@@ -435,6 +523,7 @@ class Database:
         if self._owns():
             return await self._fetch(sql, params)
         async with self._lock:
+            await self._commit_waiting_group()
             return await self._fetch(sql, params)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -464,6 +553,7 @@ class Database:
             rows = await check()
         else:
             async with self._lock:
+                await self._commit_waiting_group()
                 rows = await check()
         return [str(row[0]) for row in rows]
 
@@ -478,6 +568,7 @@ class Database:
         async with self._lock:
             if self._conn is None:
                 return
+            await self._commit_waiting_group()
             if self._poisoned is None:
                 # SQLite recommends it before closing a long-lived connection; best effort,
                 # since closing matters more than the statistics.
@@ -509,8 +600,26 @@ class Database:
         await self.close()
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+class _Group:
+    """Transactions that ended and wait for one COMMIT."""
+
+    __slots__ = ("started", "waiters")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.waiters: list[asyncio.Future[None]] = []
+
+
+def _succeed(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+
+
+def _fail(waiters: list[asyncio.Future[None]], error: StorageError) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(error)
 
 
 class _Transaction:
