@@ -1,0 +1,226 @@
+"""The console in a real headless Chromium against a real daemon and the sandbox.
+
+One operator's day: sign in, create a session (red), pair it by scanning the QR read off the
+page with the sandbox phone (green), the sandbox drops the connection (red, then green again),
+the reconnect button, an inbound message appears in the inbox and the reply typed in the page
+reaches the phone with its ticks advancing, dead webhook letters replayed from the page; then a
+session-scoped key sees only its session. A second test hides the tab and counts the polls
+that reach the daemon (none), then stops the daemon and watches the backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from browser import qr_payload, set_hidden, sign_in, snap
+from daemon_harness import (
+    ADMIN_KEY,
+    WEBHOOK_SECRET,
+    DaemonProcess,
+    Receiver,
+    admin,
+    create_account,
+)
+from playwright.async_api import BrowserContext, Page, expect
+
+from sandbox.app import SandboxServer
+
+OWNER = "15550001111"
+FRIEND = "15550003333"
+FRIEND_JID = f"{FRIEND}@s.whatsapp.net"
+OWNER_JID = f"{OWNER}@s.whatsapp.net"
+
+
+def card(page: Page, session_id: str) -> Any:
+    return page.locator(f'li[data-session="{session_id}"]')
+
+
+async def expect_dot(page: Page, state: str) -> None:
+    await expect(page.locator("#dot")).to_have_attribute("data-state", state)
+
+
+async def record_statuses(page: Page) -> None:
+    """Remembers every status a message bubble shows, in order (ticks advancing)."""
+    await page.evaluate(
+        """() => {
+            window.seenStatuses = [];
+            new MutationObserver((changes) => {
+                for (const change of changes) {
+                    const node = change.target;
+                    if (node.dataset && node.dataset.id) {
+                        window.seenStatuses.push([node.dataset.id, node.dataset.status]);
+                    }
+                    for (const added of change.addedNodes || []) {
+                        if (added.dataset && added.dataset.id) {
+                            window.seenStatuses.push([added.dataset.id, added.dataset.status]);
+                        }
+                    }
+                }
+            }).observe(document.querySelector("#messages"), {
+                subtree: true, childList: true, attributes: true,
+                attributeFilter: ["data-status"],
+            });
+        }"""
+    )
+
+
+async def test_an_operator_pairs_watches_and_answers_from_the_console(
+    daemon: DaemonProcess, sandbox: SandboxServer, browser: BrowserContext
+) -> None:
+    await create_account(sandbox, OWNER, "Owner")
+    await create_account(sandbox, FRIEND, "Friend")
+    api = daemon.api()
+    page = browser.pages[0] if browser.pages else await browser.new_page()
+
+    # Sign in; the key stays in session storage, never in the URL.
+    await sign_in(page, daemon.url, ADMIN_KEY)
+    assert "wamd_" not in page.url and ADMIN_KEY not in page.url
+    assert await page.evaluate("sessionStorage.getItem('wamd.apiKey')") == ADMIN_KEY
+
+    # A new session is red until it is paired; its own key is shown once.
+    await page.get_by_label("New session id").fill("alice")
+    await page.locator("#create-form button").click()
+    alice = card(page, "alice")
+    await expect(alice.locator(".badge")).to_have_text("Disconnected")
+    await expect_dot(page, "red")
+    alice_key = (await page.locator("#new-key code").text_content()) or ""
+    assert alice_key.startswith("wamd_")
+    await snap(page, "01-new-session-red")
+
+    # Pair: the phone scans the QR as the page shows it.
+    await alice.get_by_role("button", name="Pair").click()
+    payload = await qr_payload(page)
+    assert payload == (await api.call("GET", "/sessions/alice/qr")).body["qr"]
+    await snap(page, "02-pairing-qr")
+    await admin(sandbox, "POST", f"/accounts/{OWNER}/scan-qr", {"qr": payload})
+    await expect(page.locator("#pair-status")).to_have_text("Paired and connected.")
+    await page.keyboard.press("Escape")
+    await expect(alice.locator(".badge")).to_have_text("Connected")
+    await expect_dot(page, "green")
+    await expect(alice.locator(".f-phone")).to_have_text("+1 **** 1111")
+    await snap(page, "03-paired-green")
+
+    # The sandbox drops the connection and refuses logins for a while: red, then green.
+    await admin(sandbox, "POST", "/faults/refuse-logins", {"reason": 503})
+    await admin(sandbox, "POST", "/faults/drop", {})
+    await expect_dot(page, "red")
+    await expect(alice.locator(".badge")).to_have_text("Disconnected")
+    await snap(page, "04-connection-dropped-red")
+    await admin(sandbox, "DELETE", "/faults/refuse-logins", {})
+    await expect_dot(page, "green")
+    await expect(alice.locator(".badge")).to_have_text("Connected")
+
+    # The reconnect button: closes, connects again, shows the outcome.
+    await alice.get_by_role("button", name="Reconnect").click()
+    await expect(alice.locator(".result")).to_contain_text("Reconnected: connected as")
+    await expect(alice.locator(".badge")).to_have_text("Connected")
+
+    # An inbound message appears in the inbox, live.
+    await page.get_by_role("link", name="Inbox").click()
+    await expect(page.locator("#chats-empty")).to_be_visible()
+    await admin(sandbox, "POST", f"/accounts/{FRIEND}/messages", {"to": OWNER, "text": "hi there"})
+    chat = page.locator(f'#chat-list button[data-jid="{FRIEND_JID}"]')
+    await expect(chat.locator(".chat-preview")).to_have_text("hi there")
+    await chat.click()
+    await expect(page.locator("#messages .msg.in .msg-text")).to_have_text(["hi there"])
+
+    # The reply typed in the page reaches the phone; its ticks advance to read.
+    await record_statuses(page)
+    await page.get_by_label("Message").fill("hello from the console")
+    await page.get_by_role("button", name="Send").click()
+    mine = page.locator("#messages .msg.out")
+    await expect(mine.locator(".msg-text")).to_have_text(["hello from the console"])
+    await expect(mine).to_have_attribute("data-status", "delivered")
+    message_id = await mine.get_attribute("data-id")
+    got = await admin(sandbox, "GET", f"/accounts/{FRIEND}/messages")
+    assert [m["id"] for m in got if m["text"] == "hello from the console"] == [message_id]
+    await admin(
+        sandbox, "POST", f"/accounts/{FRIEND}/read", {"chat": OWNER_JID, "ids": [message_id]}
+    )
+    await expect(mine).to_have_attribute("data-status", "read")
+    seen = [s for i, s in await page.evaluate("window.seenStatuses") if i == message_id]
+    order = ["pending", "sending", "sent", "delivered", "read"]
+    assert seen[0] == "pending" and seen[-1] == "read", seen
+    assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
+    await snap(page, "05-inbox-ticks")
+
+    # Dead webhook letters, replayed from the page.
+    refusing = Receiver(status=400)
+    await refusing.start()
+    try:
+        made = await api.call(
+            "POST", "/sessions/alice/webhooks", {"url": refusing.url, "secret": WEBHOOK_SECRET}
+        )
+        hook_id = made.body["id"]
+        await admin(sandbox, "POST", f"/accounts/{FRIEND}/messages", {"to": OWNER, "text": "2"})
+        await api.wait_for(
+            f"/webhooks/{hook_id}/deliveries?status=dead", lambda page: bool(page["deliveries"])
+        )
+        await page.get_by_role("link", name="Events & webhooks").click()
+        hook = page.locator(f'li[data-webhook="{hook_id}"]')
+        await expect(hook.locator(".dead li").first).to_contain_text("HTTP 400")
+        await expect(page.locator("#event-list code").first).to_be_visible()
+        await snap(page, "06-events-webhooks")
+        await hook.get_by_role("button", name="Replay dead letters").click()
+        await expect(hook.locator(".result")).to_contain_text("Replayed")
+    finally:
+        await refusing.stop()
+
+    # A session key sees its session only, and no admin controls.
+    assert (await api.call("POST", "/sessions", {"id": "bob"})).status == 201
+    await page.get_by_role("link", name="Sessions").click()
+    await expect(card(page, "bob")).to_be_visible()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("#signin")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('wamd.apiKey')") is None
+    await sign_in(page, daemon.url, alice_key)
+    await expect(card(page, "alice").locator(".badge")).to_have_text("Connected")
+    await expect(page.locator("li[data-session]")).to_have_count(1)
+    await expect(page.locator("#create-form")).to_be_hidden()
+    await expect(card(page, "alice").get_by_role("button", name="Delete")).to_have_count(0)
+    await snap(page, "07-scoped-key")
+    assert await daemon.stop() == 0
+
+
+def polls(daemon: DaemonProcess) -> int:
+    return len(daemon.matching("http.request", path="/health"))
+
+
+def requests_after(daemon: DaemonProcess, start: int) -> list[str]:
+    """Paths requested since the ``start``-th request (the closing of an event stream, logged
+    when it ends, is not a request made meanwhile)."""
+    return [
+        str(e["path"])
+        for e in daemon.matching("http.request")[start:]
+        if not str(e["path"]).endswith("/events")
+    ]
+
+
+async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
+    daemon: DaemonProcess, browser: BrowserContext
+) -> None:
+    page = browser.pages[0] if browser.pages else await browser.new_page()
+    await sign_in(page, daemon.url, ADMIN_KEY)
+    await expect_dot(page, "green")
+    # The daemon is young (uptime < 60 s): the console polls every 5 s.
+    signed_in = polls(daemon)
+    await daemon.wait_log("http.request", path="/health", count=signed_in + 1)
+
+    await set_hidden(page, True)
+    await asyncio.sleep(1)  # a poll already on its way may still land
+    hidden_at = polls(daemon)
+    start = len(daemon.matching("http.request"))
+    await asyncio.sleep(11)  # more than two poll intervals
+    assert requests_after(daemon, start) == []
+
+    # Shown again: it polls at once.
+    await set_hidden(page, False)
+    await daemon.wait_log("http.request", path="/health", count=hidden_at + 1, timeout=3)
+
+    # The daemon goes away: "server unreachable" (not "WhatsApp disconnected"), backing off.
+    assert await daemon.stop() == 0
+    await expect_dot(page, "unreachable")
+    await expect(page.locator("#health-text")).to_have_text("Server unreachable — retrying in 5 s")
+    await snap(page, "08-server-unreachable")
+    await expect(page.locator("#health-text")).to_have_text("Server unreachable — retrying in 10 s")
