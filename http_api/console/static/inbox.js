@@ -32,13 +32,12 @@ const path = (suffix = "") => `/sessions/${enc(inbox.sessionId)}${suffix}`;
 
 function ticks(status) {
   const [mark, label] = TICKS[status] || ["", status];
-  return el("span", {
-    class: `ticks ${status}`,
-    text: mark,
-    title: label,
-    "aria-label": label,
-    role: "img",
-  });
+  return el(
+    "span",
+    { class: `ticks ${status}` },
+    el("span", { class: "tick-mark", text: mark, "aria-hidden": "true" }),
+    el("span", { class: "tick-label", text: label }),
+  );
 }
 
 function bubble(message) {

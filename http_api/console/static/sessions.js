@@ -118,6 +118,10 @@ async function remove(id, button) {
 }
 
 export function setupSessions() {
+  $("#new-key-done").addEventListener("click", () => {
+    $("#new-key").hidden = true;
+    setText($("#new-key"), "code", "");
+  });
   $("#create-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("#new-id");

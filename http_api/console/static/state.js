@@ -45,13 +45,12 @@ export function overall() {
   }
   const expected = state.sessions.filter((s) => s.autoConnect && s.active);
   const down = expected.filter((s) => s.status !== "connected");
-  if (state.health.uptime < 60 && down.length) {
-    return { colour: "red", text: "Reconnecting…" };
-  }
   if (!expected.length) return { colour: "green", text: "No sessions to keep connected" };
-  if (!down.length) {
-    return { colour: "green", text: `All ${expected.length} connected` };
-  }
-  const names = down.map((s) => s.id).join(", ");
-  return { colour: "red", text: `WhatsApp disconnected: ${names}` };
+  if (!down.length) return { colour: "green", text: `All ${expected.length} connected` };
+  const names = (list) => list.map((s) => s.id).join(", ");
+  const unpaired = down.filter((s) => !s.phoneNumber);
+  const paired = down.filter((s) => s.phoneNumber);
+  if (!paired.length) return { colour: "red", text: `Not paired yet: ${names(unpaired)}` };
+  if (state.health.uptime < 60) return { colour: "red", text: "Reconnecting…" };
+  return { colour: "red", text: `WhatsApp disconnected: ${names(paired)}` };
 }

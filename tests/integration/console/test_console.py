@@ -84,6 +84,7 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     alice = card(page, "alice")
     await expect(alice.locator(".badge")).to_have_text("Disconnected")
     await expect_dot(page, "red")
+    await expect(page.locator("#health-text")).to_have_text("Not paired yet: alice")
     alice_key = (await page.locator("#new-key code").text_content()) or ""
     assert alice_key.startswith("wamd_")
     await snap(page, "01-new-session-red")
@@ -139,6 +140,7 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
         sandbox, "POST", f"/accounts/{FRIEND}/read", {"chat": OWNER_JID, "ids": [message_id]}
     )
     await expect(mine).to_have_attribute("data-status", "read")
+    await expect(mine.locator(".tick-label")).to_have_text("Read")
     seen = [s for i, s in await page.evaluate("window.seenStatuses") if i == message_id]
     order = ["pending", "sending", "sent", "delivered", "read"]
     assert seen[0] == "pending" and seen[-1] == "read", seen
