@@ -72,6 +72,13 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     await create_account(sandbox, FRIEND, "Friend")
     api = daemon.api()
     page = browser.pages[0] if browser.pages else await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.add_init_script(
+        """window.cspViolations = [];
+        document.addEventListener("securitypolicyviolation",
+            (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));"""
+    )
 
     # Sign in; the key stays in session storage, never in the URL.
     await sign_in(page, daemon.url, ADMIN_KEY)
@@ -147,6 +154,16 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
     await snap(page, "05-inbox-ticks")
 
+    # A longer conversation: the newest 20, then "load older" through the cursor.
+    for n in range(20):
+        await admin(sandbox, "POST", f"/accounts/{FRIEND}/messages", {"to": OWNER, "text": f"n{n}"})
+    await expect(page.locator("#messages .msg-text").last).to_have_text("n19")
+    await chat.click()
+    await expect(page.locator("#messages li")).to_have_count(20)
+    await page.get_by_role("button", name="Load older messages").click()
+    await expect(page.locator("#messages li")).to_have_count(22)
+    await expect(page.get_by_role("button", name="Load older messages")).to_be_hidden()
+
     # Dead webhook letters, replayed from the page.
     refusing = Receiver(status=400)
     await refusing.start()
@@ -168,6 +185,10 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
         await expect(hook.locator(".result")).to_contain_text("Replayed")
     finally:
         await refusing.stop()
+
+    # Nothing the page did broke its Content-Security-Policy or threw.
+    assert await page.evaluate("window.cspViolations") == []
+    assert errors == []
 
     # A session key sees its session only, and no admin controls.
     assert (await api.call("POST", "/sessions", {"id": "bob"})).status == 201
@@ -219,6 +240,33 @@ async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
     # Shown again: it polls at once.
     await set_hidden(page, False)
     await daemon.wait_log("http.request", path="/health", count=hidden_at + 1, timeout=3)
+
+    # The header dot works from the keyboard; the page fits a phone's width.
+    await page.keyboard.press("Escape")
+    await page.locator("#dot").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#popover")).to_be_visible()
+    await expect(page.locator("#dot")).to_have_attribute("aria-expanded", "true")
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#popover")).to_be_hidden()
+    await page.set_viewport_size({"width": 390, "height": 760})
+    for view in ("Sessions", "Inbox", "Events & webhooks"):
+        await page.get_by_role("link", name=view).click()
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth"), view
+    await page.get_by_role("link", name="Sessions").click()
+    await snap(page, "09-phone-width")
+
+    # The schedule itself, from the shipped module: 5 s while the daemon is young, 30 s after,
+    # 5 → 10 → 30 s while it cannot be reached.
+    delays = await page.evaluate(
+        """async () => {
+            const { nextDelay } = await import("/console/assets/poller.js");
+            const up = (uptime) => nextDelay({ reachable: true, failures: 0, uptime });
+            const down = (failures) => nextDelay({ reachable: false, failures, uptime: 10 });
+            return [up(3), up(59), up(60), up(9000), down(1), down(2), down(3), down(9)];
+        }"""
+    )
+    assert delays == [5000, 5000, 30000, 30000, 5000, 10000, 30000, 30000]
 
     # The daemon goes away: "server unreachable" (not "WhatsApp disconnected"), backing off.
     assert await daemon.stop() == 0
