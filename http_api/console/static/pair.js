@@ -17,7 +17,7 @@ function status(text) {
 }
 
 async function showQr() {
-  if (!pairing) return;
+  if (!pairing || pairing.byCode) return;
   const { id } = pairing;
   try {
     const current = await get(`/sessions/${enc(id)}/qr`);
@@ -42,7 +42,7 @@ async function showQr() {
 }
 
 function schedule() {
-  if (!pairing) return;
+  if (!pairing || pairing.byCode) return;
   clearTimeout(pairing.timer);
   pairing.timer = setTimeout(showQr, FALLBACK_MS);
 }
@@ -56,7 +56,7 @@ function finish(text) {
 }
 
 export async function openPairing(id) {
-  pairing = { id, qr: null, timer: null };
+  pairing = { id, qr: null, timer: null, byCode: false };
   state.current = id;
   emit("follow", id);
   $("#pair-title").textContent = `Link a phone to ${id}`;
@@ -80,8 +80,16 @@ export function setupPairing() {
   $("#code-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!pairing) return;
+    const { id } = pairing;
     try {
-      const code = await post(`/sessions/${enc(pairing.id)}/pair-code`, {
+      // One pairing at a time: the QR registration stops before a code is asked for.
+      clearTimeout(pairing.timer);
+      pairing.byCode = true;
+      pairing.qr = null;
+      $("#qr-image").hidden = true;
+      $("#qr-caption").textContent = "Pairing by code instead of the QR.";
+      await post(`/sessions/${enc(id)}/disconnect`, undefined);
+      const code = await post(`/sessions/${enc(id)}/pair-code`, {
         phone: $("#code-phone").value.trim(),
       });
       $("#pair-code").textContent = code.code;

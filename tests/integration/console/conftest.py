@@ -29,7 +29,12 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxServer]:
 
 @pytest.fixture
 async def daemon(sandbox: SandboxServer, tmp_path: Path) -> AsyncIterator[DaemonProcess]:
-    process = DaemonProcess(sandbox, tmp_path / "daemon", {"http": {"access_log": True}})
+    overrides = {
+        "http": {"access_log": True},
+        # QRs rotate every 3 s, so a test sees the page follow a rotation.
+        "client": {"qr_first_ttl_s": 3.0, "qr_later_ttl_s": 3.0},
+    }
+    process = DaemonProcess(sandbox, tmp_path / "daemon", overrides)
     await process.start()
     yield process
     if process.process is not None and process.process.returncode is None:

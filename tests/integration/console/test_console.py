@@ -11,6 +11,7 @@ that reach the daemon (none), then stops the daemon and watches the backoff.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from browser import qr_payload, set_hidden, sign_in, snap
@@ -30,6 +31,7 @@ OWNER = "15550001111"
 FRIEND = "15550003333"
 FRIEND_JID = f"{FRIEND}@s.whatsapp.net"
 OWNER_JID = f"{OWNER}@s.whatsapp.net"
+OTHER = "15550005555"
 
 
 def card(page: Page, session_id: str) -> Any:
@@ -96,9 +98,12 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     assert alice_key.startswith("wamd_")
     await snap(page, "01-new-session-red")
 
-    # Pair: the phone scans the QR as the page shows it.
+    # Pair: the page follows the QR as it rotates; the phone scans it as the page shows it.
     await alice.get_by_role("button", name="Pair").click()
+    first = await qr_payload(page)
+    await expect(page.locator("#qr-image")).to_have_attribute("data-index", "1")
     payload = await qr_payload(page)
+    assert payload != first
     assert payload == (await api.call("GET", "/sessions/alice/qr")).body["qr"]
     await snap(page, "02-pairing-qr")
     await admin(sandbox, "POST", f"/accounts/{OWNER}/scan-qr", {"qr": payload})
@@ -190,10 +195,30 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     assert await page.evaluate("window.cspViolations") == []
     assert errors == []
 
-    # A session key sees its session only, and no admin controls.
-    assert (await api.call("POST", "/sessions", {"id": "bob"})).status == 201
+    # Another session, paired with a code typed on the phone; a third one created and deleted.
     await page.get_by_role("link", name="Sessions").click()
-    await expect(card(page, "bob")).to_be_visible()
+    await create_account(sandbox, OTHER, "Other")
+    for session_id in ("bob", "carol"):
+        await page.get_by_label("New session id").fill(session_id)
+        await page.locator("#create-form button").click()
+        await expect(card(page, session_id)).to_be_visible()
+    await page.get_by_role("button", name="I have saved it").click()
+    await card(page, "bob").get_by_role("button", name="Pair").click()
+    await page.get_by_label("Or pair by phone number").fill(f"+{OTHER}")
+    await page.get_by_role("button", name="Get code").click()
+    await expect(page.locator("#pair-code")).to_have_text(re.compile(r"^\w{4}-\w{4}$"))
+    code = await page.locator("#pair-code").text_content()
+    await admin(sandbox, "POST", f"/accounts/{OTHER}/pair-code", {"code": code})
+    await expect(page.locator("#pair-status")).to_have_text("Paired and connected.")
+    await page.keyboard.press("Escape")
+    await expect(card(page, "bob").locator(".badge")).to_have_text("Connected")
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await card(page, "carol").get_by_role("button", name="Delete").click()
+    await expect(card(page, "carol")).to_have_count(0)
+    await expect(page.locator("li[data-session]")).to_have_count(2)
+    assert (await api.call("GET", "/sessions/carol")).status == 404
+
+    # A session key sees its session only, and no admin controls.
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.locator("#signin")).to_be_visible()
     assert await page.evaluate("sessionStorage.getItem('wamd.apiKey')") is None
