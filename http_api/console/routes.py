@@ -63,16 +63,16 @@ async def asset(request: web.Request) -> web.Response:
     if found is None:
         raise Problem(404, "not-found", "no such console asset")
     versioned = request.query.get("v") == found.digest
-    cache = "public, max-age=31536000, immutable" if versioned else "no-cache"
-    return web.Response(
-        body=found.body,
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Type": found.content_type,
-            "Cache-Control": cache,
-            "ETag": f'"{found.digest}"',
-        },
-    )
+    etag = f'"{found.digest}"'
+    headers = {
+        **SECURITY_HEADERS,
+        "Cache-Control": "public, max-age=31536000, immutable" if versioned else "no-cache",
+        "ETag": etag,
+    }
+    # Modules imported by name (without ?v=) are revalidated on every load: answer 304.
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=found.body, headers={**headers, "Content-Type": found.content_type})
 
 
 CONSOLE_ROUTES: list[tuple[str, str, Handler]] = [

@@ -62,6 +62,13 @@ async def test_the_page_is_open_strict_and_has_no_inline_code(tmp_path: Path) ->
                 assert "immutable" in asset.headers["Cache-Control"]
                 assert asset.headers["Content-Security-Policy"] == CSP
 
+        async with rig.client.get("/console/assets/api.js") as module:
+            assert module.headers["Cache-Control"] == "no-cache"
+            etag = module.headers["ETag"]
+        revalidated = rig.client.get("/console/assets/api.js", headers={"If-None-Match": etag})
+        async with revalidated as again:
+            assert again.status == 304
+
         missing = await rig.call("GET", "/console/assets/nope.js", key=None)
         assert missing.status == 404 and missing.content_type == "application/problem+json"
 
