@@ -5,6 +5,9 @@
 import { enc, get, stream } from "./api.js";
 
 const RETRY_MS = 3000;
+export const MAX_STREAMS = 3;
+/* A browser keeps at most six HTTP/1.1 connections to one server: three streams leave room for
+   the polls and the page's own requests. Sessions beyond them are kept true by the polls. */
 
 function sleep(ms, signal) {
   return new Promise((resolve) => {
@@ -23,10 +26,11 @@ export class Live {
     this.sessionId = null;
     this.after = null;
     this.controller = null;
-    document.addEventListener("visibilitychange", () => {
+    this.onVisibility = () => {
       if (document.hidden) this.halt();
       else if (this.sessionId) this.begin();
-    });
+    };
+    document.addEventListener("visibilitychange", this.onVisibility);
   }
 
   follow(sessionId) {
@@ -40,6 +44,7 @@ export class Live {
   stop() {
     this.halt();
     this.sessionId = null;
+    document.removeEventListener("visibilitychange", this.onVisibility);
   }
 
   halt() {
@@ -77,5 +82,34 @@ export class Live {
       this.onStatus(false);
       await sleep(RETRY_MS, signal);
     }
+  }
+}
+
+// The streams of the followed session and, room permitting, of the next sessions in the list.
+export class LiveSet {
+  constructor(onEvent) {
+    this.onEvent = onEvent;
+    this.streams = new Map();
+  }
+
+  follow(ids) {
+    const wanted = new Set(ids.slice(0, MAX_STREAMS));
+    for (const [id, live] of this.streams) {
+      if (!wanted.has(id)) {
+        live.stop();
+        this.streams.delete(id);
+      }
+    }
+    for (const id of wanted) {
+      if (!this.streams.has(id)) {
+        const live = new Live(this.onEvent);
+        live.follow(id);
+        this.streams.set(id, live);
+      }
+    }
+  }
+
+  stop() {
+    this.follow([]);
   }
 }

@@ -4,7 +4,7 @@
 import { showEvents, showWebhooks, setupActivity } from "./activity.js";
 import { auth, enc, get, Unreachable } from "./api.js";
 import { setupInbox, showInbox } from "./inbox.js";
-import { Live } from "./live.js";
+import { LiveSet } from "./live.js";
 import { setupPairing } from "./pair.js";
 import { Poller } from "./poller.js";
 import { renderSessions, setupSessions, statusLabel } from "./sessions.js";
@@ -134,9 +134,15 @@ function currentView() {
   return VIEWS.includes(wanted) ? wanted : "sessions";
 }
 
+// The current session first, then the others in the API's order.
+function followStreams() {
+  const others = state.sessions.map((s) => s.id).filter((id) => id !== state.current);
+  live.follow(state.current ? [state.current, ...others] : others);
+}
+
 function follow(sessionId) {
   state.current = sessionId;
-  live.follow(sessionId);
+  followStreams();
   fillSessionPickers();
 }
 
@@ -174,7 +180,7 @@ function signOut() {
 }
 
 function setup() {
-  live = new Live((event) => {
+  live = new LiveSet((event) => {
     emit("event", event);
     if (REFRESH_ON.has(event.type)) refreshSoon();
   });
@@ -188,7 +194,7 @@ function setup() {
     renderSessions();
     renderDot();
     fillSessionPickers();
-    if (state.current) live.follow(state.current);
+    followStreams();
   });
   on("refresh", refreshSoon);
   on("follow", follow);
