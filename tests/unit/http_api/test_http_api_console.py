@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
+from fnmatch import fnmatch
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -83,6 +85,20 @@ def test_every_imported_module_is_shipped() -> None:
             assert module in shipped, f"{name} imports {module}, which is not shipped"
         assert asset.content_type.startswith("text/javascript")
     assert {"main.js", "console.css", "favicon.svg"} <= set(shipped)
+
+
+def test_every_console_file_is_package_data() -> None:
+    """An installed wamd (not only a checkout) serves the console: pyproject's package-data
+    patterns cover every file under static/ and templates/."""
+    root = Path(__file__).resolve().parents[3]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["http_api.console"]
+    console = root / "http_api" / "console"
+    files = [f for d in ("static", "templates") for f in (console / d).iterdir() if f.is_file()]
+    assert files
+    for file in files:
+        relative = file.relative_to(console).as_posix()
+        assert any(fnmatch(relative, pattern) for pattern in patterns), relative
 
 
 async def test_whoami_names_the_caller(tmp_path: Path) -> None:
