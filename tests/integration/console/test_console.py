@@ -124,9 +124,19 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     await expect_dot(page, "green")
     await expect(alice.locator(".badge")).to_have_text("Connected")
 
-    # The reconnect button: closes, connects again, shows the outcome.
-    await alice.get_by_role("button", name="Reconnect").click()
+    # The reconnect button: spins while it runs (every change of aria-busy is recorded, however
+    # quick), then shows the outcome.
+    reconnect = alice.get_by_role("button", name="Reconnect")
+    await reconnect.evaluate(
+        """(button) => {
+            window.busyChanges = [];
+            new MutationObserver(() => window.busyChanges.push(button.getAttribute("aria-busy")))
+                .observe(button, { attributes: true, attributeFilter: ["aria-busy"] });
+        }"""
+    )
+    await reconnect.click()
     await expect(alice.locator(".result")).to_contain_text("Reconnected: connected as")
+    assert await page.evaluate("window.busyChanges") == ["true", None]
     await expect(alice.locator(".badge")).to_have_text("Connected")
 
     # An inbound message appears in the inbox, live.
