@@ -25,7 +25,7 @@ const inbox = {
   chats: [],
   chat: null, // the open chat's jid
   older: null, // nextCursor of the oldest page shown
-  readOnly: new Set(), // group jids we are no longer a member of
+  readOnly: new Set(), // group jids we may not post in (not a member, or announce-only)
 };
 
 const path = (suffix = "") => `/sessions/${enc(inbox.sessionId)}${suffix}`;
@@ -82,7 +82,14 @@ function renderChats() {
       const button = el(
         "button",
         { type: "button", "data-jid": chat.jid, "aria-current": chat.jid === inbox.chat ? "true" : "false" },
-        el("span", { class: "chat-name", text: chatLabel(chat) }),
+        el(
+          "span",
+          { class: "chat-name" },
+          chatLabel(chat),
+          chat.readOnly === true || inbox.readOnly.has(chat.jid)
+            ? el("span", { class: "tag", text: "read-only" })
+            : null,
+        ),
         unread,
         el("span", { class: "chat-preview", text: chat.lastMessage?.preview ?? "" }),
       );
@@ -112,12 +119,27 @@ function showReadOnly(chat) {
   note.textContent = readOnly ? "Read-only: this conversation does not accept messages from you." : "";
 }
 
+// A group's read-only state, where the daemon serves group details (GET .../groups/{jid}:
+// readOnly, or isMember false); without that route the events and a refused send tell.
+async function checkGroup(jid) {
+  try {
+    const group = await get(path(`/groups/${enc(jid)}`));
+    if (group.readOnly === true || group.isMember === false) inbox.readOnly.add(jid);
+    else if (group.readOnly === false) inbox.readOnly.delete(jid);
+  } catch {
+    return;
+  }
+  renderChats();
+  if (inbox.chat === jid) showReadOnly(inbox.chats.find((c) => c.jid === jid));
+}
+
 async function openChat(jid) {
   inbox.chat = jid;
   const chat = inbox.chats.find((c) => c.jid === jid);
   $("#thread-title").textContent = chat ? chatLabel(chat) : jid;
   renderChats();
   showReadOnly(chat || { jid, kind: jid.endsWith("@g.us") ? "group" : "user" });
+  if (jid.endsWith("@g.us")) checkGroup(jid);
   const page = await get(path(`/chats/${enc(jid)}/messages?limit=${PAGE}`));
   if (inbox.chat !== jid) return;
   $("#messages").replaceChildren(...page.messages.toReversed().map(bubble));
@@ -187,6 +209,10 @@ async function send(event) {
     scrollToEnd();
     track(queued.id);
   } catch (error) {
+    if (error.problem?.type?.endsWith("/read-only-group")) {
+      inbox.readOnly.add(inbox.chat);
+      showReadOnly(inbox.chats.find((c) => c.jid === inbox.chat));
+    }
     $("#read-only").hidden = false;
     $("#read-only").textContent = `Not sent: ${error.message}`;
   } finally {
@@ -215,7 +241,9 @@ function onEvent(event) {
   } else if (event.type === "chat.updated") {
     loadChats().catch(() => {});
   } else if (event.type === "group.updated" && data.group) {
-    if (data.group.isMember === false) inbox.readOnly.add(data.group.jid);
+    if (data.group.isMember === false || data.group.readOnly === true) {
+      inbox.readOnly.add(data.group.jid);
+    }
     else inbox.readOnly.delete(data.group.jid);
     if (inbox.chat === data.group.jid) showReadOnly(inbox.chats.find((c) => c.jid === inbox.chat));
   }
