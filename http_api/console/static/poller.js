@@ -53,8 +53,11 @@ export class Poller {
   // Polls now (unless a poll is running or ran within the last second, as when focus and
   // visibility change together).
   now({ force = false } = {}) {
-    if (this.stopped || document.hidden || this.running) return;
-    if (!force && Date.now() - this.lastRun < 1000) return;
+    if (this.stopped || document.hidden || this.running) return; // a run schedules the next
+    if (!force && Date.now() - this.lastRun < 1000) {
+      if (!this.timer) this.schedule();
+      return;
+    }
     this.pause();
     this.run();
   }

@@ -275,6 +275,10 @@ async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
     # Shown again: it polls at once.
     await set_hidden(page, False)
     await daemon.wait_log("http.request", path="/health", count=hidden_at + 1, timeout=3)
+    # Hidden and shown again right after that poll: the schedule carries on.
+    await set_hidden(page, True)
+    await set_hidden(page, False)
+    await daemon.wait_log("http.request", path="/health", count=hidden_at + 2)
 
     # The header dot works from the keyboard; the page fits a phone's width.
     await page.keyboard.press("Escape")
