@@ -22,13 +22,25 @@ export function setText(root, selector, value) {
   if (node) node.textContent = value ?? "–";
 }
 
+// The two-digit country calling codes (ITU E.164 assignments); 1 and 7 are the one-digit
+// ones, every other code has three digits.
+const TWO_DIGIT_CODES = new Set(
+  "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split(
+    " ",
+  ),
+);
+
+function countryCode(digits) {
+  if (digits[0] === "1" || digits[0] === "7") return digits[0];
+  return TWO_DIGIT_CODES.has(digits.slice(0, 2)) ? digits.slice(0, 2) : digits.slice(0, 3);
+}
+
 // "+27 **** 1234": the country code and the last four digits, as operators read them.
 export function maskPhone(digits) {
   if (!digits) return "not paired";
   const clean = String(digits).replace(/\D/g, "");
-  if (clean.length <= 6) return "+" + clean;
-  const cc = clean.length > 10 ? clean.slice(0, clean.length - 10) : clean.slice(0, 1);
-  return `+${cc} **** ${clean.slice(-4)}`;
+  if (clean.length <= 7) return "+" + clean;
+  return `+${countryCode(clean)} **** ${clean.slice(-4)}`;
 }
 
 export function when(iso) {

@@ -306,6 +306,20 @@ async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
         }"""
     )
     assert delays == [5000, 5000, 30000, 30000, 5000, 10000, 30000, 30000]
+    masked = await page.evaluate(
+        """async () => {
+            const { maskPhone } = await import("/console/assets/util.js");
+            return ["27821231234", "15550001111", "447700900123", "35312345678", null].map(
+                maskPhone);
+        }"""
+    )
+    assert masked == [
+        "+27 **** 1234",
+        "+1 **** 1111",
+        "+44 **** 0123",
+        "+353 **** 5678",
+        "not paired",
+    ]
 
     # The daemon goes away: "server unreachable" (not "WhatsApp disconnected"), backing off.
     assert await daemon.stop() == 0
