@@ -44,6 +44,8 @@ function bubble(message) {
   const meta = el("span", { class: "msg-meta" }, clock(message.timestamp));
   if (message.fromMe) meta.append(ticks(message.status));
   const text = message.text ?? (message.type ? `[${message.type}]` : "");
+  const inGroup = String(message.chat || "").endsWith("@g.us") && !message.fromMe;
+  const who = inGroup ? message.pushName || chatLabel({ jid: message.sender || "" }) : null;
   return el(
     "li",
     {
@@ -51,6 +53,7 @@ function bubble(message) {
       "data-id": message.id,
       "data-status": message.status,
     },
+    who ? el("span", { class: "msg-sender", text: who }) : null,
     el("span", { class: "msg-text", text }),
     meta,
   );
@@ -241,11 +244,11 @@ function onEvent(event) {
   } else if (event.type === "chat.updated") {
     loadChats().catch(() => {});
   } else if (event.type === "group.updated" && data.group) {
-    if (data.group.isMember === false || data.group.readOnly === true) {
-      inbox.readOnly.add(data.group.jid);
-    }
-    else inbox.readOnly.delete(data.group.jid);
-    if (inbox.chat === data.group.jid) showReadOnly(inbox.chats.find((c) => c.jid === inbox.chat));
+    const { group } = data;
+    if (group.readOnly ?? group.isMember === false) inbox.readOnly.add(group.jid);
+    else inbox.readOnly.delete(group.jid);
+    renderChats();
+    if (inbox.chat === group.jid) showReadOnly(inbox.chats.find((c) => c.jid === inbox.chat));
   }
 }
 

@@ -179,6 +179,31 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     await expect(page.locator("#messages li")).to_have_count(22)
     await expect(page.get_by_role("button", name="Load older messages")).to_be_hidden()
 
+    # A group: open for sending while the session is a member, read-only once a phone removes
+    # it (marked live, in the list and in the thread).
+    made_group = await admin(
+        sandbox, "POST", f"/accounts/{FRIEND}/groups", {"subject": "Team", "participants": [OWNER]}
+    )
+    group_jid = made_group["jid"]
+    await admin(
+        sandbox, "POST", f"/accounts/{FRIEND}/messages", {"group": group_jid, "text": "team hi"}
+    )
+    group_chat = page.locator(f'#chat-list button[data-jid="{group_jid}"]')
+    await expect(group_chat.locator(".chat-preview")).to_have_text("team hi")
+    await group_chat.click()
+    await expect(page.locator("#messages .msg-text")).to_have_text(["team hi"])
+    await expect(page.locator("#send-form")).to_be_visible()
+    await admin(
+        sandbox,
+        "POST",
+        f"/accounts/{FRIEND}/groups/{group_jid}/participants",
+        {"action": "remove", "participants": [OWNER]},
+    )
+    await expect(page.locator("#read-only")).to_contain_text("Read-only")
+    await expect(page.locator("#send-form")).to_be_hidden()
+    await expect(group_chat.locator(".tag")).to_have_text("read-only")
+    await snap(page, "06-read-only-group")
+
     # Dead webhook letters, replayed from the page.
     refusing = Receiver(status=400)
     await refusing.start()
@@ -195,7 +220,7 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
         hook = page.locator(f'li[data-webhook="{hook_id}"]')
         await expect(hook.locator(".dead li").first).to_contain_text("HTTP 400")
         await expect(page.locator("#event-list code").first).to_be_visible()
-        await snap(page, "06-events-webhooks")
+        await snap(page, "07-events-webhooks")
         await hook.get_by_role("button", name="Replay dead letters").click()
         await expect(hook.locator(".result")).to_contain_text("Replayed")
     finally:
@@ -237,7 +262,7 @@ async def test_an_operator_pairs_watches_and_answers_from_the_console(
     await expect(page.locator("li[data-session]")).to_have_count(1)
     await expect(page.locator("#create-form")).to_be_hidden()
     await expect(card(page, "alice").get_by_role("button", name="Delete")).to_have_count(0)
-    await snap(page, "07-scoped-key")
+    await snap(page, "08-scoped-key")
     assert await daemon.stop() == 0
 
 
@@ -293,7 +318,7 @@ async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
         await page.get_by_role("link", name=view).click()
         assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth"), view
     await page.get_by_role("link", name="Sessions").click()
-    await snap(page, "09-phone-width")
+    await snap(page, "10-phone-width")
 
     # The schedule itself, from the shipped module: 5 s while the daemon is young, 30 s after,
     # 5 → 10 → 30 s while it cannot be reached.
@@ -325,5 +350,5 @@ async def test_a_hidden_tab_stops_polling_and_an_absent_daemon_is_unreachable(
     assert await daemon.stop() == 0
     await expect_dot(page, "unreachable")
     await expect(page.locator("#health-text")).to_have_text("Server unreachable — retrying in 5 s")
-    await snap(page, "08-server-unreachable")
+    await snap(page, "09-server-unreachable")
     await expect(page.locator("#health-text")).to_have_text("Server unreachable — retrying in 10 s")
