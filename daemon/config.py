@@ -64,6 +64,9 @@ class HttpConfig:
     health_db_timeout_s: float = 2.0
     """``/health`` reports ``error`` when the database does not answer a write-lock probe
     within this time."""
+    access_log: bool = False
+    """Log every request as an ``http.request`` line (method, path, status, milliseconds;
+    never query strings, headers or bodies)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ def banner(daemon: Daemon, owner: Account, friend: Account, status: str, out: Te
 wamd demo — a daemon and a local WhatsApp sandbox, nothing leaves this machine.
 
   API          {url}        (OpenAPI: {url}/openapi.json)
+  console      {url}/        (sign in with the admin key)
   admin key    {key}
   session      {DEMO_SESSION} ({status}), a linked device of the sandbox account +{owner.phone_user}
   friend       +{friend.phone_user}, a sandbox phone that answers every text with "echo: <text>"

@@ -52,6 +52,7 @@ RESTRICTED_ROUTES = frozenset(
         ("GET", "/sessions"),
         ("GET", "/sessions/{id}"),
         ("GET", "/openapi.json"),
+        ("GET", "/whoami"),
         ("GET", "/sessions/{id}/events"),
         ("POST", "/sessions/{id}/messages"),
         ("GET", "/sessions/{id}/messages/{message_id}"),

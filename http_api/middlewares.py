@@ -27,6 +27,7 @@ from daemon.manager import ManagerError, NotPairing, SessionExists, SessionNotFo
 from daemon.outbox import IdempotencyConflict, InvalidSendRequest
 from daemon.webhooks import WebhookError
 from http_api.auth import HEADER
+from http_api.console.routes import is_console_path
 from http_api.keys import PRINCIPAL, services
 from http_api.problems import Problem
 from storage.errors import AlreadyExists, DatabaseUnavailable, NotFound, StorageError
@@ -34,7 +35,8 @@ from storage.errors import AlreadyExists, DatabaseUnavailable, NotFound, Storage
 log = structlog.get_logger("http_api")
 
 OPEN_PATHS = frozenset({"/health"})
-"""Paths served without a key (everything else needs one)."""
+"""API paths served without a key (everything else needs one, but the console's page and
+assets, which carry no data)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ErrorMapper = Callable[[Exception], Problem]
@@ -110,7 +112,8 @@ def create_error_middleware() -> web.middleware:  # type: ignore[valid-type]
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in OPEN_PATHS and request.method in SAFE_METHODS:
+    open_path = request.path in OPEN_PATHS or is_console_path(request.path)
+    if open_path and request.method in SAFE_METHODS:
         return await handler(request)
     presented = request.headers.get(HEADER)
     if not presented:

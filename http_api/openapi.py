@@ -293,7 +293,27 @@ SCHEMAS: dict[str, Schema] = {
             "data": {"type": "object"},
         }
     ),
-    "EventPage": obj({"events": array(ref("Event")), "nextCursor": {"type": "integer"}}),
+    "EventPage": obj(
+        {
+            "events": array(ref("Event")),
+            "nextCursor": {"type": "integer"},
+            "lastSeq": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "the session's newest seq (0: none yet): after=lastSeq-N reads "
+                "the newest N",
+            },
+        }
+    ),
+    "Caller": obj(
+        {
+            "role": {"type": "string", "enum": ["admin", "session"]},
+            "sessionId": {
+                "type": ["string", "null"],
+                "description": "the session a session key belongs to; null for the admin key",
+            },
+        }
+    ),
     "SendMessage": obj(
         {
             "to": {"type": "string", "description": "a JID or an international phone number"},
@@ -557,6 +577,14 @@ PATHS: dict[str, Any] = {
             "Database latency and per-session liveness evidence",
             {"200": _ok(ref("DeepHealth")), "503": _ok(ref("DeepHealth"), "status is error")},
             tags=["health"],
+        )
+    },
+    "/whoami": {
+        "get": op(
+            "whoami",
+            "Who the key is: the admin, or the session it is scoped to",
+            {"200": _ok(ref("Caller"))},
+            tags=["meta"],
         )
     },
     "/openapi.json": {

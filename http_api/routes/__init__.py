@@ -23,6 +23,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", health.health),
     ("GET", "/health/deep", health.health_deep),
     ("GET", "/openapi.json", meta.openapi),
+    ("GET", "/whoami", meta.whoami),
     ("GET", "/sessions", sessions.list_sessions),
     ("POST", "/sessions", sessions.create_session),
     ("GET", "/sessions/{id}", sessions.get_session),

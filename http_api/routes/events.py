@@ -99,7 +99,8 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     next_cursor = events[-1].seq if events else after
     chats = principal(request).chats
     shown = [envelope(event) for event in events if visible(chats, event.data)]
-    return json_response({"events": shown, "nextCursor": next_cursor})
+    last_seq = await services(request).events.repo.last_seq(session_id)
+    return json_response({"events": shown, "nextCursor": next_cursor, "lastSeq": last_seq})
 
 
 async def _pump(source: AsyncIterator[StoredEvent], queue: asyncio.Queue[StoredEvent]) -> None:

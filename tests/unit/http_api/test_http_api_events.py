@@ -35,7 +35,12 @@ async def test_json_pages_follow_the_cursor(tmp_path: Path) -> None:
         second = await rig.call("GET", f"/sessions/s/events?after={cursor}&limit=3")
         assert [e["seq"] for e in second.body["events"]] == [4, 5, 6]
         third = await rig.call("GET", f"/sessions/s/events?after={second.body['nextCursor']}")
-        assert third.body == {"events": [], "nextCursor": second.body["nextCursor"]}
+        last = second.body["nextCursor"]
+        assert third.body == {"events": [], "nextCursor": last, "lastSeq": last}
+        # lastSeq lets a client read the newest N without paging from the start.
+        assert first.body["lastSeq"] == last
+        newest = await rig.call("GET", f"/sessions/s/events?after={last - 2}")
+        assert [e["seq"] for e in newest.body["events"]] == [last - 1, last]
         alerts = await rig.call("GET", "/sessions/s/events?types=alert")
         assert {e["type"] for e in alerts.body["events"]} == {"alert"}
         assert (await rig.call("GET", "/sessions/s/events?types=bogus")).status == 400
