@@ -71,6 +71,7 @@ from daemon.outbox import (
     TransientSendError,
 )
 from daemon.send_content import MediaAttachment, card_message, outgoing_media
+from daemon.state_dir import prepare_state_dir
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
 from http_api.app import create_app
@@ -246,7 +247,13 @@ class Daemon:
 async def start_daemon(config: Config) -> Daemon:
     """Starts every part (see the module docstring) and returns once the API listens."""
     state_dir = Path(config.storage.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for tightened in prepare_state_dir(state_dir, config.storage.database_path):
+        log.warning(
+            "daemon.directory_tightened",
+            path=str(tightened.path),
+            previous_mode=f"{tightened.previous_mode:04o}",
+            mode=f"{tightened.path.stat().st_mode & 0o777:04o}",
+        )
     db = await Database.open(config.storage.database_path)
     try:
         key = admin_key(config, state_dir)
