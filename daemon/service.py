@@ -74,6 +74,7 @@ from daemon.send_content import MediaAttachment, card_message, outgoing_media
 from daemon.state_dir import prepare_state_dir
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
+from daemon.wire.errors import WireError
 from http_api.app import create_app
 from http_api.auth import KeyStore, generate_admin_key
 from http_api.health import HealthChecker
@@ -177,6 +178,9 @@ def _send_errors() -> Iterator[None]:
         raise PermanentSendError(str(exc)) from exc
     except ClientError as exc:
         raise TransientSendError(str(exc)) from exc
+    except (WireError, ConnectionError) as exc:
+        # The socket went away somewhere in the send: a connection loss, retried later.
+        raise TransientSendError(f"connection lost: {exc}") from exc
 
 
 async def session_ping(client: LinkedDevice, timeout: float) -> float:
