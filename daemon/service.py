@@ -56,6 +56,7 @@ from daemon.client.send import OutgoingMessage
 from daemon.client.session import Session
 from daemon.client.sync_errors import MediaError
 from daemon.client.sync_services import sync_options
+from daemon.client.tls import TrustError, trust_context
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
@@ -250,6 +251,11 @@ class Daemon:
 
 async def start_daemon(config: Config) -> Daemon:
     """Starts every part (see the module docstring) and returns once the API listens."""
+    if config.whatsapp.ws_url.startswith("wss://"):
+        try:
+            trust_context(config.whatsapp.ca_file)
+        except TrustError as exc:
+            raise ConfigError(f"whatsapp.ca_file: {exc}") from None
     state_dir = Path(config.storage.state_dir)
     for tightened in prepare_state_dir(state_dir, config.storage.database_path):
         log.warning(
@@ -278,7 +284,7 @@ async def start_daemon(config: Config) -> Daemon:
                 config.whatsapp,
                 options=options,
                 name=name,
-                sync_options=sync_options(config.sync, config.whatsapp.ws_url),
+                sync_options=sync_options(config.sync, config.whatsapp),
             )
             session.messenger.set_sink(sink)
             return session
