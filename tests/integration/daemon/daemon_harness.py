@@ -102,6 +102,8 @@ class DaemonProcess:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """Every line the process wrote (stdout and stderr), as written."""
     url: str = ""
     process: asyncio.subprocess.Process | None = None
     _reader: asyncio.Task[None] | None = None
@@ -154,6 +156,7 @@ class DaemonProcess:
             line = await self.process.stdout.readline()
             if not line:
                 return
+            self.lines.append(line.decode(errors="replace"))
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
