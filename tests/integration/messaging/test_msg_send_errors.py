@@ -3,19 +3,26 @@ same message id delivers the message without a second row."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from messaging_harness import FAST, Client, client_config, next_event, phone, phone_got
+from messaging_harness import (
+    FAST,
+    Client,
+    client_config,
+    next_event,
+    pair_by_qr,
+    phone,
+    phone_got,
+)
 
 from daemon.binary import JID, Node
 from daemon.client.connection import NodeSocket, transport_dialer
 from daemon.client.errors import NotConnected
-from daemon.client.events import Connected, QrCode
+from daemon.client.events import Connected
 from daemon.client.message_content import ContentError, Edit, Text
 from daemon.client.messaging_errors import SendTimeout, TargetNotFound
 from daemon.client.send import OutgoingMessage
@@ -122,12 +129,8 @@ async def test_a_socket_closing_during_the_device_query_is_a_retryable_loss(
     db = await Database.open(tmp_path / "alice.db")
     session = await Session.open(db, "main", config, options=FAST, dialer=dial)
     try:
+        await pair_by_qr(sandbox, alice, session)
         with session.events() as events:
-            await session.pair()
-            qr = await next_event(events, QrCode)
-            scan = asyncio.create_task(phone(sandbox, alice).scan_qr(qr.code))
-            await next_event(events, Connected)
-            await scan
             sockets[-1].armed = True
             message = OutgoingMessage(bob.pn, Text("hello"), message_id="3EB0C1D2E3F4A5B6C7D8E9")
             with pytest.raises(SendTimeout, match="connection lost"):

@@ -4,16 +4,14 @@ the configuration (no hand-made SSL context, no custom dialer)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from messaging_harness import FAST, client_config, next_event, phone, phone_got
+from messaging_harness import FAST, client_config, pair_by_qr, phone_got
 
-from daemon.client.events import Connected, QrCode
 from daemon.client.media_message import MediaKind, OutgoingMedia
 from daemon.client.session import Session
 from sandbox.app import SandboxServer
@@ -42,12 +40,7 @@ async def test_media_upload_trusts_the_configured_ca(
     db = await Database.open(tmp_path / "alice.db")
     session = await Session.open(db, "main", config, options=FAST)
     try:
-        with session.events() as events:
-            await session.pair()
-            qr = await next_event(events, QrCode)
-            scan = asyncio.create_task(phone(sandbox, alice).scan_qr(qr.code))
-            await next_event(events, Connected)
-            await scan
+        await pair_by_qr(sandbox, alice, session)
         sent = await session.send_media(
             bob.pn, OutgoingMedia(MediaKind.IMAGE, "image/png", data=PHOTO)
         )
