@@ -81,7 +81,7 @@ class ManagerConfig:
     (full jitter, capped at 5 minutes) takes over."""
     startup_attempt_timeout_s: float = 30.0
     """How long one start-up connect attempt may go without progress before it counts as
-    failed; every frame read from the server is progress (a login draining hundreds of offline
+    failed; every stanza from the server is progress (a login draining hundreds of offline
     messages is not a failed connect)."""
     shutdown_timeout_s: float = 10.0
     """Bound on a graceful stop (SIGTERM): in-flight sends and deliveries get this long; the

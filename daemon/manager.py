@@ -9,8 +9,8 @@ the current QR, and the times of recent automatic recoveries.
 
 *Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
 ``connect_stagger_s`` apart. A first connect that fails (the client backs off, or nothing
-happens within ``startup_attempt_timeout_s``, a window every frame read from the server
-starts again: draining an offline backlog is progress) is stopped and retried after each of
+happens within ``startup_attempt_timeout_s``, a window every stanza from the server starts
+again: draining an offline backlog is progress) is stopped and retried after each of
 ``startup_retry_delays_s`` (5, 15, 45 s); when those are used up the session is recorded as
 ``disconnected`` with ``last_error`` and handed to the client's own backoff, which keeps trying
 with full jitter up to its cap. A terminal answer (logged out, banned, outdated...) ends the
@@ -549,8 +549,8 @@ class SessionManager:
             if client.state is SessionState.CONNECTED:
                 return StartupOutcome.CONNECTED, ""
             reason = f"not connected within {timeout:g} s"
-            # Frames arriving are progress (a login draining hundreds of offline messages is
-            # not a failed connect): the attempt fails only after ``timeout`` without a frame.
+            # Stanzas arriving are progress (a login draining hundreds of offline messages is
+            # not a failed connect): the attempt fails only after ``timeout`` without one.
             progress = _Progress(client, self._clock, timeout)
             while True:
                 try:
@@ -957,8 +957,9 @@ FORWARDER_DRAIN_S = 2.0
 
 
 class _Progress:
-    """The deadline of one start-up attempt: ``timeout`` seconds, pushed back by every frame
-    the client reads (its liveness evidence), so only a silent attempt runs out."""
+    """The deadline of one start-up attempt: ``timeout`` seconds, pushed back by every stanza
+    the server sends (answers to our own pings do not count: a server that answers pings but
+    never logs us in is not making progress), so only a stalled attempt runs out."""
 
     def __init__(self, client: LinkedDevice, clock: Callable[[], float], timeout: float) -> None:
         self._client = client
@@ -970,11 +971,11 @@ class _Progress:
         return max(0.0, self._deadline - self._clock())
 
     def advanced(self) -> bool:
-        """True (and the deadline moved) when a frame arrived since the deadline was set."""
-        last_frame = self._client.liveness.last_frame_in
-        if last_frame is None or last_frame + self._timeout <= self._deadline:
+        """True (and the deadline moved) when a stanza arrived since the deadline was set."""
+        last = self._client.liveness.last_stanza_in
+        if last is None or last + self._timeout <= self._deadline:
             return False
-        self._deadline = last_frame + self._timeout
+        self._deadline = last + self._timeout
         return True
 
 

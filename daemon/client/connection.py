@@ -207,6 +207,7 @@ class Connection:
                 if not self.iq.resolve(node):
                     self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))
                 continue
+            self.keepalive.on_stanza(self._clock())
             await self._inbound.put(node)
 
     async def _socket_ended(self, decision: Decision) -> None:
