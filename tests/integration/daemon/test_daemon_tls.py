@@ -1,6 +1,6 @@
 """The daemon against a ``--tls`` sandbox the way production runs: ``wss://`` and ``https://``
 with certificate verification on. Trusting the sandbox's ``tls.crt`` through
-``whatsapp.ca_file`` (or ``SSL_CERT_FILE``), it pairs, sends, receives and downloads media; a
+``whatsapp.ca_file`` (or ``SSL_CERT_FILE``), it pairs, sends, uploads and downloads media; a
 certificate it does not trust is a clear connect error, never an internal error or a downgrade.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, admin, create_account, pair
+from test_daemon_media_send import png_bytes, upload
 
 from sandbox.app import SandboxServer
 from sandbox.certs import TLS_CERT_FILE, load_or_create_tls
@@ -23,6 +24,7 @@ OWNER = "15550001111"
 FRIEND = "15550003333"
 FRIEND_JID = f"{FRIEND}@s.whatsapp.net"
 PHOTO = b"\xff\xd8\xff\xe0 a photo over https " * 300
+IMAGE = png_bytes((20, 120, 40))
 
 
 @pytest.fixture
@@ -65,16 +67,27 @@ async def test_pair_message_and_media_over_verified_tls(
     await create_account(sandbox, FRIEND, "Friend")
     daemon = await start(daemons, sandbox, tmp_path / "daemon", sandbox.state_dir / TLS_CERT_FILE)
     api = daemon.api()
-    await pair(api, sandbox, "alice", OWNER)
+    await pair(api, sandbox, "shop", OWNER)
 
-    sent = await api.call("POST", "/sessions/alice/messages", {"to": FRIEND, "text": "hello"})
+    sent = await api.call("POST", "/sessions/shop/messages", {"to": FRIEND, "text": "hello"})
     assert sent.status == 202
     await api.wait_for(
-        f"/sessions/alice/messages/{sent.body['id']}",
+        f"/sessions/shop/messages/{sent.body['id']}",
         lambda m: m["status"] in ("sent", "delivered", "read"),
     )
     got = await admin(sandbox, "GET", f"/accounts/{FRIEND}/messages")
     assert [m["id"] for m in got if m.get("text") == "hello"] == [sent.body["id"]]
+
+    # A photo to the friend: the daemon uploads it to the media host over https.
+    status, accepted = await upload(daemon.url, {"to": FRIEND, "type": "image"}, IMAGE, "a.png")
+    assert status == 202, accepted
+    await api.wait_for(
+        f"/sessions/shop/messages/{accepted['id']}",
+        lambda m: m["status"] in ("sent", "delivered", "read"),
+    )
+    got = await admin(sandbox, "GET", f"/accounts/{FRIEND}/messages")
+    (photo,) = [m for m in got if m["id"] == accepted["id"]]
+    assert photo["media"]["sha256"] == hashlib.sha256(IMAGE).hexdigest(), photo
 
     # The friend's photo: the daemon stores the message, then downloads the file over https.
     media = {
@@ -87,10 +100,10 @@ async def test_pair_message_and_media_over_verified_tls(
     )
     photo_id = answer["id"]
     await api.wait_for(
-        f"/sessions/alice/chats/{FRIEND_JID}/messages",
+        f"/sessions/shop/chats/{FRIEND_JID}/messages",
         lambda page: any(m["id"] == photo_id for m in page["messages"]),
     )
-    download = await api.call("GET", f"/sessions/alice/messages/{photo_id}/media?chat={FRIEND_JID}")
+    download = await api.call("GET", f"/sessions/shop/messages/{photo_id}/media?chat={FRIEND_JID}")
     assert download.status == 200, download.body
     assert hashlib.sha256(download.body).digest() == hashlib.sha256(PHOTO).digest()
     assert await daemon.stop() == 0
@@ -99,11 +112,11 @@ async def test_pair_message_and_media_over_verified_tls(
 async def connect_error(daemon: DaemonProcess) -> str:
     """Starts pairing and returns the session's lastError once the connect failed."""
     api = daemon.api()
-    created = await api.call("POST", "/sessions", {"id": "alice", "name": "alice"})
+    created = await api.call("POST", "/sessions", {"id": "shop", "name": "shop"})
     assert created.status == 201, created.body
-    pairing = await api.call("POST", "/sessions/alice/pair?wait=1")
+    pairing = await api.call("POST", "/sessions/shop/pair?wait=1")
     assert pairing.status == 202, pairing.body
-    session = await api.wait_for("/sessions/alice", lambda s: bool(s["lastError"]))
+    session = await api.wait_for("/sessions/shop", lambda s: bool(s["lastError"]))
     error = str(session["lastError"])
     assert session["status"] in ("pairing", "backing_off"), session
     return error
@@ -134,5 +147,5 @@ async def test_the_system_store_honours_ssl_cert_file(
     await create_account(tls_sandbox, OWNER, "Owner")
     environ = {"SSL_CERT_FILE": str(tls_sandbox.state_dir / TLS_CERT_FILE)}
     daemon = await start(daemons, tls_sandbox, tmp_path / "daemon", None, environ)
-    await pair(daemon.api(), tls_sandbox, "alice", OWNER)
+    await pair(daemon.api(), tls_sandbox, "shop", OWNER)
     assert await daemon.stop() == 0
