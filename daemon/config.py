@@ -38,6 +38,10 @@ class WhatsAppConfig:
     os_name: str = "wamd"
     connect_timeout_s: float = 20.0
     iq_timeout_s: float = 60.0
+    ca_file: str = ""
+    """A PEM file of CA certificates trusted for the websocket and the media hosts *instead of*
+    the system trust store (a private CA, the sandbox's ``tls.crt``). Empty: the system store
+    (which honours ``SSL_CERT_FILE``). Certificates are always verified."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,9 @@ class ManagerConfig:
     session is marked ``disconnected`` with ``last_error`` and the client's own backoff
     (full jitter, capped at 5 minutes) takes over."""
     startup_attempt_timeout_s: float = 30.0
-    """How long one start-up connect attempt may take before it counts as failed."""
+    """How long one start-up connect attempt may go without progress before it counts as
+    failed; every stanza from the server is progress (a login draining hundreds of offline
+    messages is not a failed connect)."""
     shutdown_timeout_s: float = 10.0
     """Bound on a graceful stop (SIGTERM): in-flight sends and deliveries get this long; the
     systemd unit's TimeoutStopSec is larger."""
@@ -340,6 +346,9 @@ def validate(config: Config) -> None:
         raise ConfigError("whatsapp.client_version: expected three dotted numbers like 2.3000.123")
     if not config.whatsapp.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError("whatsapp.ws_url: expected a ws:// or wss:// URL")
+    ca_file = config.whatsapp.ca_file
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"whatsapp.ca_file: {ca_file} is not a readable file")
     if not 0 <= config.http.port <= 65535:
         raise ConfigError("http.port: expected 0..65535")
     if config.log.format not in {"json", "console"}:

@@ -9,7 +9,8 @@ the current QR, and the times of recent automatic recoveries.
 
 *Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
 ``connect_stagger_s`` apart. A first connect that fails (the client backs off, or nothing
-happens within ``startup_attempt_timeout_s``) is stopped and retried after each of
+happens within ``startup_attempt_timeout_s``, a window every stanza from the server starts
+again: draining an offline backlog is progress) is stopped and retried after each of
 ``startup_retry_delays_s`` (5, 15, 45 s); when those are used up the session is recorded as
 ``disconnected`` with ``last_error`` and handed to the client's own backoff, which keeps trying
 with full jitter up to its cap. A terminal answer (logged out, banned, outdated...) ends the
@@ -548,25 +549,31 @@ class SessionManager:
             if client.state is SessionState.CONNECTED:
                 return StartupOutcome.CONNECTED, ""
             reason = f"not connected within {timeout:g} s"
-            try:
-                async with asyncio.timeout(timeout):
-                    async for event in events:
-                        if isinstance(event, Connected):
-                            return StartupOutcome.CONNECTED, ""
-                        if isinstance(event, Disconnected):
-                            reason = event.decision.reason
-                            if event.decision.code is not None:
-                                reason = f"{event.decision.code}: {reason}"
-                        if isinstance(event, StateChanged):
-                            if event.to_state is SessionState.BACKING_OFF:
-                                return StartupOutcome.FAILED, event.reason or reason
-                            if event.to_state.is_terminal:
-                                return StartupOutcome.TERMINAL, event.reason
-                            if event.to_state is SessionState.STOPPED:
-                                return StartupOutcome.TERMINAL, event.reason
-            except TimeoutError:
-                return StartupOutcome.FAILED, reason
-        return StartupOutcome.FAILED, reason
+            # Stanzas arriving are progress (a login draining hundreds of offline messages is
+            # not a failed connect): the attempt fails only after ``timeout`` without one.
+            progress = _Progress(client, self._clock, timeout)
+            while True:
+                try:
+                    event = await events.next(progress.remaining())
+                except TimeoutError:
+                    if progress.advanced():
+                        continue
+                    return StartupOutcome.FAILED, reason
+                except StopAsyncIteration:
+                    return StartupOutcome.FAILED, reason
+                if isinstance(event, Connected):
+                    return StartupOutcome.CONNECTED, ""
+                if isinstance(event, Disconnected):
+                    reason = event.decision.reason
+                    if event.decision.code is not None:
+                        reason = f"{event.decision.code}: {reason}"
+                if isinstance(event, StateChanged):
+                    if event.to_state is SessionState.BACKING_OFF:
+                        return StartupOutcome.FAILED, event.reason or reason
+                    if event.to_state.is_terminal:
+                        return StartupOutcome.TERMINAL, event.reason
+                    if event.to_state is SessionState.STOPPED:
+                        return StartupOutcome.TERMINAL, event.reason
 
     # ------------------------------------------------------------------ recovery
 
@@ -947,6 +954,29 @@ class SessionManager:
 
 
 FORWARDER_DRAIN_S = 2.0
+
+
+class _Progress:
+    """The deadline of one start-up attempt: ``timeout`` seconds, pushed back by every stanza
+    the server sends (answers to our own pings do not count: a server that answers pings but
+    never logs us in is not making progress), so only a stalled attempt runs out."""
+
+    def __init__(self, client: LinkedDevice, clock: Callable[[], float], timeout: float) -> None:
+        self._client = client
+        self._clock = clock
+        self._timeout = timeout
+        self._deadline = clock() + timeout
+
+    def remaining(self) -> float:
+        return max(0.0, self._deadline - self._clock())
+
+    def advanced(self) -> bool:
+        """True (and the deadline moved) when a stanza arrived since the deadline was set."""
+        last = self._client.liveness.last_stanza_in
+        if last is None or last + self._timeout <= self._deadline:
+            return False
+        self._deadline = last + self._timeout
+        return True
 
 
 async def _drain(handle: _Handle) -> None:

@@ -56,6 +56,7 @@ from daemon.client.send import OutgoingMessage
 from daemon.client.session import Session
 from daemon.client.sync_errors import MediaError
 from daemon.client.sync_services import sync_options
+from daemon.client.tls import TrustError, trust_context
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
@@ -71,8 +72,10 @@ from daemon.outbox import (
     TransientSendError,
 )
 from daemon.send_content import MediaAttachment, card_message, outgoing_media
+from daemon.state_dir import prepare_state_dir
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
+from daemon.wire.errors import WireError
 from http_api.app import create_app
 from http_api.auth import KeyStore, generate_admin_key
 from http_api.health import HealthChecker
@@ -176,6 +179,9 @@ def _send_errors() -> Iterator[None]:
         raise PermanentSendError(str(exc)) from exc
     except ClientError as exc:
         raise TransientSendError(str(exc)) from exc
+    except (WireError, ConnectionError) as exc:
+        # The socket went away somewhere in the send: a connection loss, retried later.
+        raise TransientSendError(f"connection lost: {exc}") from exc
 
 
 async def session_ping(client: LinkedDevice, timeout: float) -> float:
@@ -245,8 +251,19 @@ class Daemon:
 
 async def start_daemon(config: Config) -> Daemon:
     """Starts every part (see the module docstring) and returns once the API listens."""
+    if config.whatsapp.ws_url.startswith("wss://"):
+        try:
+            trust_context(config.whatsapp.ca_file)
+        except TrustError as exc:
+            raise ConfigError(f"whatsapp.ca_file: {exc}") from None
     state_dir = Path(config.storage.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for tightened in prepare_state_dir(state_dir, config.storage.database_path):
+        log.warning(
+            "daemon.directory_tightened",
+            path=str(tightened.path),
+            previous_mode=f"{tightened.previous_mode:04o}",
+            mode=f"{tightened.path.stat().st_mode & 0o777:04o}",
+        )
     db = await Database.open(config.storage.database_path)
     try:
         key = admin_key(config, state_dir)
@@ -267,7 +284,7 @@ async def start_daemon(config: Config) -> Daemon:
                 config.whatsapp,
                 options=options,
                 name=name,
-                sync_options=sync_options(config.sync, config.whatsapp.ws_url),
+                sync_options=sync_options(config.sync, config.whatsapp),
             )
             session.messenger.set_sink(sink)
             return session

@@ -24,8 +24,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/faults/stream-error            {code, device?}: stream:error and close
     GET    /admin/faults/stanzas                 the active drop/delay rules
     POST   /admin/faults/stanzas                 {direction: to_device|from_device,
-                                                  action: drop|delay, delay?, device?, tag?,
-                                                  count?}
+                                                  action: drop|delay|disconnect, delay?,
+                                                  device?, tag?, child?, count?}
     DELETE /admin/faults/stanzas[/{id}]          remove all rules, or one
     POST   /admin/faults/refuse-logins           {reason, device?}: <failure reason=N>
     DELETE /admin/faults/refuse-logins           {device?}: lift the refusals
@@ -182,6 +182,7 @@ def rule_json(rule: StanzaRule) -> dict[str, Any]:
         "action": str(rule.action),
         "device": str(rule.device) if rule.device else None,
         "tag": rule.tag,
+        "child": rule.child,
         "delay": rule.delay,
         "remaining": rule.remaining,
     }
@@ -348,8 +349,9 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         tag = data.get("tag")
         if not isinstance(delay, int | float) or (count is not None and not isinstance(count, int)):
             raise Problem(400, "bad request", "'delay' is a number and 'count' an integer")
-        if tag is not None and not isinstance(tag, str):
-            raise Problem(400, "bad request", "'tag' must be a string")
+        child = data.get("child")
+        if not all(v is None or isinstance(v, str) for v in (tag, child)):
+            raise Problem(400, "bad request", "'tag' and 'child' must be strings")
         rule = network().faults.add_rule(
             Direction(_str(data, "direction")),
             StanzaAction(_str(data, "action")),
@@ -357,6 +359,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             tag=tag,
             delay=float(delay),
             count=count,
+            child=child,
         )
         return _ok(rule_json(rule), 201)
 

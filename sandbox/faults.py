@@ -1,8 +1,9 @@
 """Fault injection: the failures a real network and a real server inflict, on demand.
 
-* stanza rules: drop or delay stanzas to or from a device (or every device), optionally only
-  one tag and only the next N of them; applied where the server sends to an endpoint and where
-  it reads from a socket;
+* stanza rules: drop or delay stanzas to or from a device (or every device), or drop the
+  connection at one (after sending it to the device, instead of handling it from the device),
+  optionally only one tag (and first child's tag) and only the next N of them; applied where the
+  server sends to an endpoint and where it reads from a socket;
 * drop connections abruptly (the TCP connection is aborted, no close frame);
 * send a ``stream:error`` with a given code and close;
 * refuse logins with ``<failure reason=N>`` for one device or all;
@@ -55,6 +56,9 @@ class Direction(enum.StrEnum):
 class StanzaAction(enum.StrEnum):
     DROP = "drop"
     DELAY = "delay"
+    DISCONNECT = "disconnect"
+    """Abort the device's connections: right after sending it the stanza (to_device), or
+    instead of handling the stanza (from_device). A connection lost in the middle of a flow."""
 
 
 @dataclass(slots=True)
@@ -69,12 +73,16 @@ class StanzaRule:
     delay: float = 0.0
     remaining: int | None = None
     """How many more stanzas the rule applies to; None for no limit."""
+    child: str | None = None
+    """Only stanzas whose first child has this tag (``usync`` picks a device-list answer)."""
 
     def matches(self, device: JID, direction: Direction, node: Node) -> bool:
+        children = node.children
         return (
             self.direction is direction
             and (self.device is None or self.device == device)
             and (self.tag is None or self.tag == node.tag)
+            and (self.child is None or (bool(children) and children[0].tag == self.child))
             and (self.remaining is None or self.remaining > 0)
         )
 
@@ -104,12 +112,13 @@ class Faults:
         tag: str | None = None,
         delay: float = 0.0,
         count: int | None = None,
+        child: str | None = None,
     ) -> StanzaRule:
         if action is StanzaAction.DELAY and not 0 < delay <= 600:
             raise ValueError("a delay is between 0 and 600 seconds")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
-        rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count)
+        rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count, child)
         self.rules.append(rule)
         return rule
 
@@ -136,6 +145,12 @@ class Faults:
             await endpoint.deliver(node)
         elif rule.action is StanzaAction.DELAY:
             self._spawn(self._deliver_later(endpoint, node, rule.delay))
+        elif rule.action is StanzaAction.DISCONNECT:
+            await endpoint.deliver(node)
+            dropped = self.drop_connections(device)
+            log.info(
+                "sandbox.fault_disconnected", device=str(device), tag=node.tag, sockets=dropped
+            )
         else:
             log.info("sandbox.fault_dropped", device=str(device), tag=node.tag, to_device=True)
 
@@ -155,6 +170,12 @@ class Faults:
         if rule.action is StanzaAction.DELAY:
             await asyncio.sleep(rule.delay)
             return True
+        if rule.action is StanzaAction.DISCONNECT:
+            dropped = self.drop_connections(device)
+            log.info(
+                "sandbox.fault_disconnected", device=str(device), tag=node.tag, sockets=dropped
+            )
+            return False
         log.info("sandbox.fault_dropped", device=str(device), tag=node.tag, to_device=False)
         return False
 

@@ -1,10 +1,19 @@
 """One live socket of a session: the reader, the iq router, the handler table, send.
 
 A :class:`Connection` is made for one websocket and dies with it. :meth:`Connection.run` owns
-every task of that socket in one TaskGroup (the reader, the keepalive, whatever a handler spawns)
-and returns the :class:`~daemon.client.disconnect.Decision` that ended it: the first of a stream
-error, a failure, a dead keepalive, a broken socket, or a local verdict (QR refs exhausted).
-When ``run`` returns, the socket is closed, every task is finished and every pending iq failed.
+every task of that socket in one TaskGroup (the reader, the dispatcher, the keepalive, whatever a
+handler spawns) and returns the :class:`~daemon.client.disconnect.Decision` that ended it: the
+first of a stream error, a failure, a dead keepalive, a broken socket, or a local verdict (QR refs
+exhausted). When ``run`` returns, the socket is closed, every task is finished and every pending
+iq failed.
+
+The reader hands answers to our iqs to their waiters at once, and every other stanza to the
+dispatcher, which runs the handlers one at a time in arrival order. So an answer never waits
+behind stanzas still being handled: after a login the server sends the offline backlog (hundreds
+of messages, each decrypted and committed before its ack) ahead of the answers to the post-login
+queries and keepalive pings, and a handler may need one of those answers to finish. How the
+socket ended is queued behind the stanzas read before it, so a stream error followed by the close
+still decides.
 
 :class:`Dialer` is the seam to the transport: the session dials through it, so tests can count
 sockets and the daemon uses :func:`transport_dialer` over ``daemon.wire.transport``.
@@ -32,6 +41,12 @@ from daemon.wire.transport import NoiseWebSocket, TransportConfig
 from daemon.wire.transport import connect as transport_connect
 
 Clock = Callable[[], float]
+
+MAX_QUEUED_STANZAS = 10_000
+"""Stanzas read but not yet handled; beyond this the reader waits (and the server with it)."""
+CLOSE_GRACE_S = 2.0
+"""How long the handlers get, once the socket ended, to reach the stanzas read before the end
+(a stream error there decides) before the end decides without them."""
 
 
 class NodeSocket(Protocol):
@@ -86,6 +101,7 @@ class Connection:
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._backlog: list[Coroutine[Any, Any, None]] = []
+        self._inbound: asyncio.Queue[Node | Decision] = asyncio.Queue(MAX_QUEUED_STANZAS)
 
     # ------------------------------------------------------------------ sending
 
@@ -127,6 +143,10 @@ class Connection:
             raise
         except HandlerFailed as exc:
             self._fail(exc)
+        except (TransportClosed, TransportTimeout) as exc:
+            # A task was sending when the socket went away; the reader sees the end as well
+            # and decides, after the stanzas read before it.
+            self._log.debug("client.task_lost_socket", error=str(exc))
         except Exception as exc:
             self._fail(HandlerFailed(exc))
 
@@ -143,6 +163,7 @@ class Connection:
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 self._start(group, self._read())
+                self._start(group, self._dispatch())
                 self._start(group, self._keep_alive())
                 for task in tasks:
                     self._start(group, task())
@@ -170,23 +191,45 @@ class Connection:
                 # The keepalive bounds silence; this timeout only backs it up.
                 node = await self._socket.receive_node(timeout=self.keepalive.interval_max * 4)
             except TransportClosed as exc:
-                self.end(connection_lost(f"socket closed: {exc}"))
+                await self._socket_ended(connection_lost(f"socket closed: {exc}"))
                 return
             except TransportTimeout as exc:
-                self.end(connection_lost(f"socket silent: {exc}"))
+                await self._socket_ended(connection_lost(f"socket silent: {exc}"))
                 return
             except DecodeError as exc:
                 self._log.warning("client.undecodable_frame", error=str(exc))
                 continue
             except WireError as exc:
-                self.end(connection_lost(f"transport error: {exc}"))
+                await self._socket_ended(connection_lost(f"transport error: {exc}"))
                 return
             self.keepalive.on_frame(self._clock())
             if is_answer(node):
                 if not self.iq.resolve(node):
                     self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))
                 continue
-            await self.router.dispatch(node)
+            self.keepalive.on_stanza(self._clock())
+            await self._inbound.put(node)
+
+    async def _socket_ended(self, decision: Decision) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._inbound.put_nowait(decision)
+        if self._ended is not None:
+            await asyncio.wait({self._ended}, timeout=CLOSE_GRACE_S)
+        self.end(decision)
+
+    async def _dispatch(self) -> None:
+        while True:
+            item = await self._inbound.get()
+            if isinstance(item, Decision):
+                self.end(item)
+                return
+            try:
+                await self.router.dispatch(item)
+            except (TransportClosed, TransportTimeout) as exc:
+                # The socket ended while a handler answered (an ack, a receipt): the stanza
+                # was not acknowledged and comes again; what was read before the end (a stream
+                # error) still decides how the connection ended.
+                self._log.debug("client.handler_lost_socket", tag=item.tag, error=str(exc))
 
     # ------------------------------------------------------------------ keepalive
 

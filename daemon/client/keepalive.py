@@ -34,6 +34,8 @@ class Liveness:
     last_frame_in: float | None = None
     last_pong: float | None = None
     last_ping_rtt: float | None = None
+    last_stanza_in: float | None = None
+    """The last frame that was not an answer to our own iq (a pong is not the server's news)."""
 
 
 @dataclass(slots=True)
@@ -48,6 +50,7 @@ class Keepalive:
     last_frame_in: float | None = None
     last_pong: float | None = None
     last_rtt: float | None = None
+    last_stanza_in: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.interval_min <= self.interval_max:
@@ -65,6 +68,10 @@ class Keepalive:
 
     def on_frame(self, now: float) -> None:
         self.last_frame_in = now
+
+    def on_stanza(self, now: float) -> None:
+        """A frame that is the server's own (a stanza, not an answer to our iq)."""
+        self.last_stanza_in = now
 
     def ping_due(self, now: float) -> bool:
         return self.ping_sent_at is None and now >= self.next_ping_at
@@ -91,4 +98,10 @@ class Keepalive:
         return self.next_ping_at
 
     def liveness(self) -> Liveness:
-        return Liveness(self.connected_at, self.last_frame_in, self.last_pong, self.last_rtt)
+        return Liveness(
+            self.connected_at,
+            self.last_frame_in,
+            self.last_pong,
+            self.last_rtt,
+            self.last_stanza_in,
+        )

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from daemon.client.media_conn import MediaHost
+from daemon.client.tls import trust_context
 
 WEB_ORIGIN = "https://web.whatsapp.com"
 DEFAULT_TIMEOUT_S = 60.0
@@ -42,7 +43,7 @@ def scheme_for(ws_url: str) -> str:
 class MediaHttpOptions:
     scheme: str = "https"
     ssl_context: ssl.SSLContext | None = None
-    """TLS settings for https; None means the system's trust store."""
+    """TLS settings for https; None means a verifying context with the system's trust store."""
     timeout_s: float = DEFAULT_TIMEOUT_S
     """Per request (connect, send and read together)."""
 
@@ -56,7 +57,7 @@ class MediaHttp:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=self.options.ssl_context or True)
+            connector = aiohttp.TCPConnector(ssl=self.options.ssl_context or trust_context())
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.options.timeout_s),

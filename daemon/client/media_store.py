@@ -53,7 +53,11 @@ class MediaStore:
         return (self.root / relative_path(sha256)).is_file()
 
     def _ensure_dir(self, path: Path) -> None:
-        path.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        # mkdir(parents=True) gives the parents it makes the umask's mode (0755), not ``mode``:
+        # the store's root and every level below it are made one by one, private.
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        for level in [*reversed(path.relative_to(self.root).parents), path.relative_to(self.root)]:
+            (self.root / level).mkdir(mode=_DIR_MODE, exist_ok=True)
 
     def temp_file(self) -> tuple[BinaryIO, Path]:
         """An open, private temporary file inside the store (same filesystem as the files)."""

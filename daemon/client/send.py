@@ -183,6 +183,10 @@ class Sender:
         except IqTimeout as exc:
             # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
             raise SendTimeout(message_id, str(exc)) from None
+        except (ConnectionError, WireError) as exc:
+            # The socket went away between two steps (the sender saw it before the reader):
+            # a connection loss like any other, retried with the same id after the reconnect.
+            raise SendTimeout(message_id, f"connection lost: {exc}") from None
         try:
             timestamp = await self._dispatch(connection, prepared.node, message_id)
         except SendRefused:

@@ -86,6 +86,7 @@ from daemon.client.stream_errors import (
 )
 from daemon.client.sync_services import SyncOptions, SyncServices
 from daemon.client.sync_services import sync_options as sync_options_for
+from daemon.client.tls import trust_context
 from daemon.config import SyncConfig, WhatsAppConfig
 from daemon.crypto.appstate import ALL_COLLECTIONS
 from daemon.crypto.curve import KeyPair as CurveKeyPair
@@ -143,12 +144,14 @@ def _state_of(status: SessionStatus) -> SessionState:
 
 def default_transport(config: WhatsAppConfig) -> TransportConfig:
     root = bytes.fromhex(config.root_public_key) if config.root_public_key else WA_ROOT_PUBLIC_KEY
+    secure = config.ws_url.startswith("wss://")
     return TransportConfig(
         url=config.ws_url,
         origin=config.origin,
         root_key=root,
         connect_timeout=config.connect_timeout_s,
         handshake_timeout=config.connect_timeout_s,
+        ssl_context=trust_context(config.ca_file) if secure else None,
     )
 
 
@@ -189,7 +192,7 @@ class Session:
         self._lids = lids
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
         self._sync: SyncServices | None = None
-        resolved_sync = sync_options or sync_options_for(SyncConfig(), config.ws_url)
+        resolved_sync = sync_options or sync_options_for(SyncConfig(), config)
         self._require_full_sync = resolved_sync.history.full_history
         if self._messenger is not None and sync_store is not None and media_root is not None:
             self._sync = SyncServices(

@@ -32,7 +32,8 @@ from daemon.client.peer_data import PeerData
 from daemon.client.peer_messages import PeerMessages
 from daemon.client.send import Sender
 from daemon.client.sync_events import SyncEvent
-from daemon.config import SyncConfig
+from daemon.client.tls import trust_context
+from daemon.config import SyncConfig, WhatsAppConfig
 from storage.sync_interfaces import SyncStore
 
 
@@ -43,9 +44,11 @@ class SyncOptions:
     media_http: MediaHttpOptions = field(default_factory=MediaHttpOptions)
 
 
-def sync_options(config: SyncConfig, ws_url: str) -> SyncOptions:
+def sync_options(config: SyncConfig, whatsapp: WhatsAppConfig) -> SyncOptions:
     """The options of the ``[sync]`` configuration section; media go over http when the
-    endpoint is a plain ws:// one (a local sandbox serves its media host on that origin)."""
+    endpoint is a plain ws:// one (a local sandbox serves its media host on that origin), else
+    over https trusting what the websocket trusts (``whatsapp.ca_file``)."""
+    scheme = scheme_for(whatsapp.ws_url)
     return SyncOptions(
         history=HistorySyncOptions(
             full_history=config.full_history,
@@ -57,7 +60,10 @@ def sync_options(config: SyncConfig, ws_url: str) -> SyncOptions:
             eager_max_bytes=config.eager_media_max_bytes,
             retry_on_expiry=config.media_retry,
         ),
-        media_http=MediaHttpOptions(scheme=scheme_for(ws_url)),
+        media_http=MediaHttpOptions(
+            scheme=scheme,
+            ssl_context=trust_context(whatsapp.ca_file) if scheme == "https" else None,
+        ),
     )
 
 

@@ -74,7 +74,8 @@ class TransportConfig:
     max_message_size: int = 4 * (MAX_FRAME_LENGTH + LENGTH_SIZE)
     """Largest websocket message accepted: room for several maximal frames in one message."""
     ssl_context: ssl.SSLContext | None = None
-    """TLS settings for wss:// URLs; None means the system defaults."""
+    """TLS settings for wss:// URLs; None means a verifying context with the system trust
+    store (which honours ``SSL_CERT_FILE``)."""
 
 
 class NoiseWebSocket:
@@ -182,8 +183,13 @@ async def _open(config: TransportConfig) -> ClientConnection:
             ping_interval=None,
             close_timeout=config.close_timeout,
             max_size=config.max_message_size,
-            ssl=config.ssl_context if config.url.startswith("wss://") else None,
+            ssl=_tls_for(config),
         )
+    except ssl.SSLCertVerificationError as exc:
+        # Never retried without verification: the operator decides whom to trust.
+        raise ConnectFailed(
+            f"TLS certificate of {config.url} not trusted: {exc.verify_message or exc}"
+        ) from exc
     except InvalidStatus as exc:
         code = exc.response.status_code
         raise ConnectFailed(f"{config.url} refused the upgrade: HTTP {code}", code) from exc
@@ -191,6 +197,14 @@ async def _open(config: TransportConfig) -> ClientConnection:
         raise TransportTimeout(f"connecting to {config.url} timed out") from exc
     except (OSError, InvalidHandshake, InvalidURI) as exc:
         raise ConnectFailed(f"cannot open {config.url}: {exc}") from exc
+
+
+def _tls_for(config: TransportConfig) -> ssl.SSLContext | None:
+    """The context of a wss:// URL (verifying, with the system trust store unless the config
+    brings its own); None for ws://."""
+    if not config.url.startswith("wss://"):
+        return None
+    return config.ssl_context or ssl.create_default_context()
 
 
 async def _handshake(

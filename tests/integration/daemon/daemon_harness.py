@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from daemon.webhooks import verify_signature
 from http_api.openapi import document
 from http_api.openapi_check import SchemaViolation, check_response, match_path, validate
 from sandbox.app import SandboxServer
+from sandbox.certs import TLS_CERT_FILE
 
 REPO = Path(__file__).resolve().parents[3]
 ADMIN_KEY = "integration-admin-key-0123456789"
@@ -100,6 +102,8 @@ class DaemonProcess:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """Every line the process wrote (stdout and stderr), as written."""
     url: str = ""
     process: asyncio.subprocess.Process | None = None
     _reader: asyncio.Task[None] | None = None
@@ -152,6 +156,7 @@ class DaemonProcess:
             line = await self.process.stdout.readline()
             if not line:
                 return
+            self.lines.append(line.decode(errors="replace"))
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
@@ -288,10 +293,18 @@ class Api:
             raise AssertionError(f"GET {path} never satisfied the wait; last: {last}") from None
 
 
+def sandbox_trust(sandbox: SandboxServer) -> ssl.SSLContext | None:
+    """What trusts a ``--tls`` sandbox: its self-signed ``tls.crt`` (None for plain http)."""
+    if not sandbox.config.tls:
+        return None
+    return ssl.create_default_context(cafile=str(sandbox.state_dir / TLS_CERT_FILE))
+
+
 async def admin(sandbox: SandboxServer, method: str, path: str, body: Any = None) -> Any:
-    """The sandbox's admin HTTP API (phones, faults)."""
+    """The sandbox's admin HTTP API (phones, faults), over verified TLS for a --tls one."""
+    connector = aiohttp.TCPConnector(ssl=sandbox_trust(sandbox) or True)
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(connector=connector) as http,
         http.request(method, f"{sandbox.admin_url}{path}", json=body) as response,
     ):
         payload = await response.json()

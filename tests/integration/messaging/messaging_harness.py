@@ -139,10 +139,15 @@ async def paired_client(
 ) -> Client:
     """A new session paired by QR with ``account``'s phone, connected and ready to send."""
     session, db = await open_session(server, path, session_id, synchronous)
+    await pair_by_qr(server, account, session)
+    return Client(session, db, account)
+
+
+async def pair_by_qr(server: SandboxServer, account: Account, session: Session) -> None:
+    """Pairs ``session`` by QR with ``account``'s phone; returns once it is connected."""
     with session.events() as events:
         await session.pair()
         qr = await next_event(events, QrCode)
         scan = asyncio.create_task(phone(server, account).scan_qr(qr.code))
         await next_event(events, Connected)
         await scan
-    return Client(session, db, account)

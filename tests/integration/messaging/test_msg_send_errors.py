@@ -4,18 +4,35 @@ same message id delivers the message without a second row."""
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from messaging_harness import Client, phone, phone_got
+from messaging_harness import (
+    FAST,
+    Client,
+    client_config,
+    next_event,
+    pair_by_qr,
+    phone,
+    phone_got,
+)
 
-from daemon.binary import JID
+from daemon.binary import JID, Node
+from daemon.client.connection import NodeSocket, transport_dialer
 from daemon.client.errors import NotConnected
+from daemon.client.events import Connected
 from daemon.client.message_content import ContentError, Edit, Text
 from daemon.client.messaging_errors import SendTimeout, TargetNotFound
 from daemon.client.send import OutgoingMessage
+from daemon.client.session import Session, default_transport
+from daemon.crypto.curve import KeyPair
+from daemon.wire.errors import TransportClosed
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.faults import Direction, StanzaAction
+from storage.db import Database
 from storage.message_values import MessageStatus
 
 
@@ -69,3 +86,59 @@ async def test_refusals_before_anything_is_sent(
         await session.send(OutgoingMessage(bob.pn, Text("offline")))
     # Nothing was stored for any of these.
     assert await session.messenger.store.messages.count(session.session_id, str(bob.pn)) == 0
+
+
+class ClosesDuringDeviceQuery:
+    """A socket that closes while the client sends its device-list query (once, when armed):
+    the close is seen by the sender first, as when the peer goes away between two steps."""
+
+    def __init__(self, inner: NodeSocket) -> None:
+        self.inner = inner
+        self.armed = False
+
+    async def send_node(self, node: Node) -> None:
+        if self.armed and node.tag == "iq" and node.child("usync") is not None:
+            self.armed = False
+            await self.inner.close()
+            raise TransportClosed("websocket closed while sending")
+        await self.inner.send_node(node)
+
+    async def receive_node(self, timeout: float | None = None) -> Node:
+        return await self.inner.receive_node(timeout)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+
+async def test_a_socket_closing_during_the_device_query_is_a_retryable_loss(
+    sandbox: SandboxServer, alice: Account, bob: Account, tmp_path: Path
+) -> None:
+    config = client_config(sandbox)
+    real = transport_dialer(default_transport(config), time.time)
+    sockets: list[ClosesDuringDeviceQuery] = []
+
+    async def dial(static: KeyPair, client_payload: Callable[[], bytes]) -> NodeSocket:
+        socket = ClosesDuringDeviceQuery(await real(static, client_payload))
+        sockets.append(socket)
+        return socket
+
+    db = await Database.open(tmp_path / "alice.db")
+    session = await Session.open(db, "main", config, options=FAST, dialer=dial)
+    try:
+        await pair_by_qr(sandbox, alice, session)
+        with session.events() as events:
+            sockets[-1].armed = True
+            message = OutgoingMessage(bob.pn, Text("hello"), message_id="3EB0C1D2E3F4A5B6C7D8E9")
+            with pytest.raises(SendTimeout, match="connection lost"):
+                await session.send(message)
+            await next_event(events, Connected)
+        result = await session.send(message)
+        assert result.message_id == message.message_id
+        await phone_got(sandbox, bob, lambda m: m.id == message.message_id)
+    finally:
+        await session.close()
+        await db.close()

@@ -137,3 +137,53 @@ async def test_pending_queries_fail_when_the_connection_ends() -> None:
 
     await asyncio.wait_for(connection.run(ask, close_soon), 2)
     assert len(errors) == 1  # cancelled with its task, not left waiting
+
+
+async def test_answers_reach_their_waiters_while_a_handler_is_busy() -> None:
+    # A backlog of stanzas read ahead of the answer a handler waits for (the offline queue
+    # after a login): the answer is not stuck behind them.
+    socket = FakeSocket()
+    router = Router()
+    connection = make(socket, router)
+    handled: list[str] = []
+
+    async def on_message(node: Node) -> None:
+        if not handled:
+            answer = await connection.query(Node("iq", {"xmlns": "encrypt", "type": "get"}))
+            assert answer.attr_str("type") == "result"
+        handled.append(node.attr_str("id") or "")
+        if len(handled) == 50:
+            socket.hang_up()
+
+    router.by_tag["message"] = on_message
+
+    async def serve() -> None:
+        for n in range(50):
+            socket.push(Node("message", {"id": f"m{n}"}))
+        while not socket.sent:
+            await asyncio.sleep(0.001)
+        socket.push(result_for(socket.sent[0]))
+
+    decision = await asyncio.wait_for(connection.run(serve), 2)
+    assert handled == [f"m{n}" for n in range(50)]
+    assert "socket closed" in decision.reason
+
+
+async def test_a_stream_error_read_before_the_close_still_decides() -> None:
+    socket = FakeSocket()
+    router = Router()
+    connection = make(socket, router)
+
+    async def on_message(node: Node) -> None:
+        await asyncio.sleep(0.05)  # still handling when the close is read
+
+    async def on_error(node: Node) -> None:
+        connection.end(parse_stream_error(node))
+
+    router.by_tag["message"] = on_message
+    router.by_tag["stream:error"] = on_error
+    socket.push(Node("message", {"id": "m1"}))
+    socket.push(Node("stream:error", {"code": "515"}))
+    socket.hang_up()
+    decision = await asyncio.wait_for(connection.run(), 2)
+    assert decision.action is DisconnectAction.RECONNECT_NOW

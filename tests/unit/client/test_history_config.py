@@ -12,7 +12,7 @@ from daemon.config import ConfigError, SyncConfig, load
 def test_defaults_sync_full_history_and_fetch_media_on_request() -> None:
     config = load(environ={})
     assert config.sync == SyncConfig()
-    options = sync_options(config.sync, config.whatsapp.ws_url)
+    options = sync_options(config.sync, config.whatsapp)
     assert options.history.full_history and options.history.since_days is None
     assert not options.history.dry_run
     assert not options.media.eager_download and options.media.retry_on_expiry
@@ -31,7 +31,7 @@ def test_environment_overrides_reach_the_session_options() -> None:
             "WAMD_WHATSAPP_WS_URL": "ws://127.0.0.1:9/ws/chat",
         }
     )
-    options = sync_options(config.sync, config.whatsapp.ws_url)
+    options = sync_options(config.sync, config.whatsapp)
     assert (options.history.full_history, options.history.since_days) == (False, 30.0)
     assert options.history.dry_run
     assert options.media.eager_download and options.media.eager_max_bytes == 1000

@@ -108,6 +108,8 @@ def test_store_is_content_addressed_private_and_deduplicated(tmp_path: Path) -> 
     assert path.read_bytes() == data
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for directory in (tmp_path / "media", tmp_path / "media" / "tmp"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     # The same bytes again: same file, the new copy dropped, nothing left in tmp.
     assert store.write_bytes(data) == (relative, digest)
     source = tmp_path / "source.bin"

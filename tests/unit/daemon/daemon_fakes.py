@@ -35,6 +35,10 @@ from daemon.config import (
 )
 from daemon.outbox import QueuedMessage, SendFailed, ServerAck
 
+DRAIN_S = 1.5
+"""How long a ``drain`` or ``pongs`` connect keeps frames coming before it logs in (three
+times ``fast_config``'s start-up attempt timeout)."""
+
 
 class Clock:
     """Wall-clock seconds the test moves by hand (starts at the real time)."""
@@ -58,7 +62,9 @@ class FakeCredentials:
 
 class FakeDevice:
     """A scripted client. ``script`` lists what each ``connect()`` does: ``ok`` (logs in),
-    ``fail`` (backs off with a 503), ``hang`` (stays connecting), ``banned`` (terminal)."""
+    ``fail`` (backs off with a 503), ``hang`` (stays connecting), ``banned`` (terminal),
+    ``drain`` (reads stanzas for ``DRAIN_S``, then logs in), ``pongs`` (only answers to its
+    pings arrive, for ``DRAIN_S``, then it logs in)."""
 
     def __init__(
         self, session_id: str, clock: Clock, *, paired: bool = True, script: list[str] | None = None
@@ -76,6 +82,7 @@ class FakeDevice:
         self.running_flag = False
         self.liveness_value = Liveness()
         self.pairs = 0
+        self._busy: asyncio.Task[None] | None = None
 
     # the LinkedDevice protocol
 
@@ -118,11 +125,30 @@ class FakeDevice:
                 SessionState.BACKING_OFF, Trigger.CONNECTION_LOST, "503: service unavailable"
             )
             self._bus.publish(Disconnected(self.session_id, decision, 1.0))
+        elif outcome in ("drain", "pongs"):
+            self._busy = asyncio.create_task(self._trickle(stanzas=outcome == "drain"))
         elif outcome == "banned":
             decision = Decision(DisconnectAction.BANNED, 403, "account forbidden or banned")
             self._bus.publish(Disconnected(self.session_id, decision, None))
             self._move(SessionState.BANNED, Trigger.BANNED, "403: account forbidden or banned")
             self.running_flag = False
+
+    async def _trickle(self, *, stanzas: bool) -> None:
+        """Frames arrive every 0.1 s (the clock moves with them), then the login completes."""
+        for _ in range(int(DRAIN_S / 0.1)):
+            await asyncio.sleep(0.1)
+            self._clock.advance(0.1)
+            now = self._clock()
+            self.liveness_value = Liveness(
+                connected_at=self.liveness_value.connected_at or now,
+                last_frame_in=now,
+                last_stanza_in=now if stanzas else None,
+            )
+            if self._state is not SessionState.CONNECTING:
+                return
+        now = self._clock()
+        self._move(SessionState.CONNECTED, Trigger.LOGGED_IN, "logged in")
+        self._bus.publish(Connected(self.session_id, "", None, now))
 
     async def pair(self) -> None:
         self.pairs += 1

@@ -13,8 +13,21 @@ def test_defaults_are_the_real_service() -> None:
     assert config.whatsapp.root_public_key == (
         "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b"
     )
+    assert config.whatsapp.client_version == cfg.REAL_CLIENT_VERSION
+    assert config.whatsapp.ca_file == ""
     assert config.http.host == "127.0.0.1"
     assert config.storage.database_path == Path("state/wamd.db")
+
+
+def test_a_private_ca_file_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    path = tmp_path / "wamd.toml"
+    path.write_text(f'[whatsapp]\nca_file = "{tmp_path / "file.pem"}"\n')
+    assert cfg.load(None, environ={"WAMD_WHATSAPP_CA_FILE": str(ca)}).whatsapp.ca_file == str(ca)
+    with pytest.raises(cfg.ConfigError, match=r"whatsapp\.ca_file"):
+        cfg.load(path, environ={})
+    assert cfg.load(path, environ={"WAMD_WHATSAPP_CA_FILE": str(ca)}).whatsapp.ca_file == str(ca)
 
 
 def test_file_then_environment_override(tmp_path: Path) -> None:

@@ -139,6 +139,23 @@ async def test_a_failing_first_connect_follows_the_retry_schedule(
     await rig.manager.shutdown()
 
 
+async def test_stanzas_arriving_keep_a_start_up_attempt_alive(db: Database, tmp_path: Path) -> None:
+    # An offline backlog drains for three attempt timeouts: the attempt is not aborted.
+    rig = await make_rig(db, fast_config(tmp_path), ["s"], scripts={"s": ["drain"]})
+    await rig.manager.start()
+    await until(lambda: rig.device("s").state is SessionState.CONNECTED)
+    assert len(rig.device("s").connect_times) == 1 and rig.device("s").disconnect_reasons == []
+    await rig.manager.shutdown()
+
+
+async def test_answers_to_pings_are_not_progress(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["s"], scripts={"s": ["pongs"]})
+    await rig.manager.start()
+    await until(lambda: len(rig.device("s").disconnect_reasons) == 1)
+    assert rig.device("s").disconnect_reasons[0].startswith("start-up attempt 1 failed: not")
+    await rig.manager.shutdown()
+
+
 async def test_a_terminal_answer_ends_the_schedule(db: Database, tmp_path: Path) -> None:
     rig = await make_rig(db, fast_config(tmp_path), ["s"], scripts={"s": ["banned"]})
     await rig.manager.start()

@@ -29,6 +29,7 @@ from daemon.outbox import (
     parse_send_request,
 )
 from daemon.service import ADMIN_KEY_FILE, ClientSender, admin_key, content_of
+from daemon.wire.errors import TransportClosed, TransportTimeout
 
 
 def test_the_admin_key_is_configured_or_generated_once(tmp_path: Path) -> None:
@@ -98,6 +99,9 @@ async def test_a_send_keeps_its_outbox_id() -> None:
         (NotConnected("not connected"), TransientSendError),
         (SendTimeout("3EB0AAAA", "no ack"), TransientSendError),
         (IqTimeout("usync timed out"), TransientSendError),
+        (TransportClosed("websocket closed while sending"), TransientSendError),
+        (TransportTimeout("send timed out after 20 s"), TransientSendError),
+        (ConnectionResetError("connection ended"), TransientSendError),
         (SendRefused("3EB0AAAA", 463), RestrictedError),
         (SendRefused("3EB0AAAA", 429), RestrictedError),
         (SendRefused("3EB0AAAA", 500), TransientSendError),
