@@ -201,6 +201,13 @@ class MediaSendConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CallsConfig:
+    auto_reject: bool = False
+    """Decline every incoming call at once (the caller sees it rejected); calls are reported
+    as ``call.offered`` / ``call.ended`` events either way."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     format: str = "json"
     level: str = "info"
@@ -220,6 +227,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     media: MediaSendConfig = field(default_factory=MediaSendConfig)
+    calls: CallsConfig = field(default_factory=CallsConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -235,6 +243,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "events": EventsConfig,
     "sync": SyncConfig,
     "media": MediaSendConfig,
+    "calls": CallsConfig,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -41,3 +41,29 @@ def configure(fmt: LogFormat = "json", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
+
+
+MAX_UNKNOWN_KINDS = 256
+"""Kinds remembered per logger at most (a peer sending random tags cannot grow it forever)."""
+
+
+class DebugLog(Protocol):
+    def debug(self, event: str, *args: Any, **kw: Any) -> Any: ...
+
+
+class UnknownKinds:
+    """Logs a stanza kind nobody handles once, at debug: the next protocol change shows up in
+    the logs without a line per stanza."""
+
+    def __init__(self, log: DebugLog, event: str) -> None:
+        self._log = log
+        self._event = event
+        self._seen: set[str] = set()
+
+    def note(self, kind: str) -> bool:
+        """True when ``kind`` was new (and logged)."""
+        if kind in self._seen or len(self._seen) >= MAX_UNKNOWN_KINDS:
+            return False
+        self._seen.add(kind)
+        self._log.debug(self._event, kind=kind)
+        return True

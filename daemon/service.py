@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -258,7 +259,9 @@ async def start_daemon(config: Config) -> Daemon:
                 manager_ref[0].note_inbound_message(session_id, at)
 
         sink = EventLogSink(events, db, on_inbound=on_inbound)
-        options = client_options(config.client)
+        options = dataclasses.replace(
+            client_options(config.client), auto_reject_calls=config.calls.auto_reject
+        )
 
         async def open_session(session_id: str, name: str) -> LinkedDevice:
             session = await Session.open(

@@ -49,6 +49,8 @@ EVENT_TYPES = [
     "alert",
     "session.created",
     "session.deleted",
+    "call.offered",
+    "call.ended",
 ]
 OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
 MESSAGE_STATUSES = [

@@ -24,8 +24,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/faults/stream-error            {code, device?}: stream:error and close
     GET    /admin/faults/stanzas                 the active drop/delay rules
     POST   /admin/faults/stanzas                 {direction: to_device|from_device,
-                                                  action: drop|delay, delay?, device?, tag?,
-                                                  count?}
+                                                  action: drop|delay|corrupt, delay?, device?,
+                                                  tag?, count?}
     DELETE /admin/faults/stanzas[/{id}]          remove all rules, or one
     POST   /admin/faults/refuse-logins           {reason, device?}: <failure reason=N>
     DELETE /admin/faults/refuse-logins           {device?}: lift the refusals
@@ -35,7 +35,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
                                                  of an account made on the fly scans it
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
-in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``.
+in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
+stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``.
 """
 
 from __future__ import annotations
@@ -440,7 +441,14 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
     ]
     from sandbox.admin_groups import group_routes
     from sandbox.admin_people import people_routes
+    from sandbox.admin_recovery import recovery_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
-    return own + sync_routes(server) + group_routes(server) + people_routes(server)
+    return (
+        own
+        + sync_routes(server)
+        + group_routes(server)
+        + people_routes(server)
+        + recovery_routes(server)
+    )

@@ -55,6 +55,9 @@ class Direction(enum.StrEnum):
 class StanzaAction(enum.StrEnum):
     DROP = "drop"
     DELAY = "delay"
+    CORRUPT = "corrupt"
+    """To a device only: every ``enc`` arrives with its MAC broken, so the device cannot
+    decrypt it (what a damaged session looks like from the receiving side)."""
 
 
 @dataclass(slots=True)
@@ -109,6 +112,8 @@ class Faults:
             raise ValueError("a delay is between 0 and 600 seconds")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
+        if action is StanzaAction.CORRUPT and direction is not Direction.TO_DEVICE:
+            raise ValueError("corrupt applies to stanzas sent to a device")
         rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count)
         self.rules.append(rule)
         return rule
@@ -136,6 +141,9 @@ class Faults:
             await endpoint.deliver(node)
         elif rule.action is StanzaAction.DELAY:
             self._spawn(self._deliver_later(endpoint, node, rule.delay))
+        elif rule.action is StanzaAction.CORRUPT:
+            log.info("sandbox.fault_corrupted", device=str(device), tag=node.tag)
+            await endpoint.deliver(corrupted(node))
         else:
             log.info("sandbox.fault_dropped", device=str(device), tag=node.tag, to_device=True)
 
@@ -222,3 +230,15 @@ class Faults:
         for socket in sockets:
             await socket.close_with(device_removed())
         return len(sockets)
+
+
+def corrupted(node: Node) -> Node:
+    """``node`` with the last bytes (the MAC) of every ``enc`` flipped."""
+
+    def broken(child: Node) -> Node:
+        body = child.content
+        if child.tag != "enc" or not isinstance(body, bytes) or len(body) < 8:
+            return child
+        return Node(child.tag, child.attrs, body[:-8] + bytes(b ^ 0xFF for b in body[-8:]))
+
+    return Node(node.tag, node.attrs, [broken(c) for c in node.children] or node.content)

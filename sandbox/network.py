@@ -163,6 +163,7 @@ class Network:
         clock: Callable[[], float] = time.time,
     ) -> None:
         from sandbox.app_state import AppStateServer
+        from sandbox.calls import CallDesk
         from sandbox.faults import Faults
         from sandbox.groups import GroupBook
         from sandbox.media import MediaStore
@@ -184,6 +185,7 @@ class Network:
         self.app_state: AppStateServer = AppStateServer(self)
         self.groups: GroupBook = GroupBook()
         self.pictures: ProfilePictures = ProfilePictures(self)
+        self.calls: CallDesk = CallDesk(self)
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 
+from daemon.client.call_events import CallEnded, CallOffered
 from daemon.client.disconnect import Decision
 from daemon.client.message_events import (
     ChatStateChanged,
@@ -142,6 +143,8 @@ Event = (
     | ChatSettingsChanged
     | MediaDownloaded
     | MediaFailed
+    | CallOffered
+    | CallEnded
 )
 
 

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from daemon.binary import JID, Node
 from daemon.client.acks import build_ack
+from daemon.client.calls import CallHandler
 from daemon.client.connection import Connection
 from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
@@ -113,6 +114,9 @@ class Messenger:
         router.by_tag["message"] = receiver.on_message
         router.by_tag["receipt"] = receipts.on_receipt
         router.by_tag["ack"] = self._on_ack
+        calls = CallHandler(m, connection)
+        router.by_tag["call"] = calls.on_call
+        router.by_tag["status"] = calls.on_status
         router.notification_by_type["devices"] = lambda node: self._on_devices(connection, node)
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node

@@ -638,6 +638,11 @@ class SimulatedPhone:
         while len(self._sent) > MAX_SENT_KEPT:
             self._sent.popitem(last=False)
 
+    def remember(self, message: ChatMessage) -> None:
+        """Keeps a message the phone got by other means than a stanza it decrypted (one the
+        server shows companions only as ``<unavailable>``, see ``sandbox.unavailable``)."""
+        self._log(message)
+
     def _log(self, message: ChatMessage) -> None:
         if message.message_id not in self._known:
             self._chat_log.append(message)
