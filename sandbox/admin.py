@@ -25,7 +25,7 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     GET    /admin/faults/stanzas                 the active drop/delay rules
     POST   /admin/faults/stanzas                 {direction: to_device|from_device,
                                                   action: drop|delay|corrupt, delay?, device?,
-                                                  tag?, count?}
+                                                  tag?, count?, from?}
     DELETE /admin/faults/stanzas[/{id}]          remove all rules, or one
     POST   /admin/faults/refuse-logins           {reason, device?}: <failure reason=N>
     DELETE /admin/faults/refuse-logins           {device?}: lift the refusals
@@ -185,6 +185,7 @@ def rule_json(rule: StanzaRule) -> dict[str, Any]:
         "tag": rule.tag,
         "delay": rule.delay,
         "remaining": rule.remaining,
+        "from": str(rule.source) if rule.source else None,
     }
 
 
@@ -351,6 +352,9 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             raise Problem(400, "bad request", "'delay' is a number and 'count' an integer")
         if tag is not None and not isinstance(tag, str):
             raise Problem(400, "bad request", "'tag' must be a string")
+        source = data.get("from")
+        if source is not None and not isinstance(source, str):
+            raise Problem(400, "bad request", "'from' must be a JID or a phone number")
         rule = network().faults.add_rule(
             Direction(_str(data, "direction")),
             StanzaAction(_str(data, "action")),
@@ -358,6 +362,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             tag=tag,
             delay=float(delay),
             count=count,
+            source=_user_jid(source) if source is not None else None,
         )
         return _ok(rule_json(rule), 201)
 

@@ -72,6 +72,8 @@ class StanzaRule:
     delay: float = 0.0
     remaining: int | None = None
     """How many more stanzas the rule applies to; None for no limit."""
+    source: JID | None = None
+    """Only stanzas whose ``from`` is this user (any device); None for all."""
 
     def matches(self, device: JID, direction: Direction, node: Node) -> bool:
         return (
@@ -79,7 +81,13 @@ class StanzaRule:
             and (self.device is None or self.device == device)
             and (self.tag is None or self.tag == node.tag)
             and (self.remaining is None or self.remaining > 0)
+            and (self.source is None or _from_user(node) == self.source.user)
         )
+
+
+def _from_user(node: Node) -> str | None:
+    sender = node.attrs.get("from")
+    return sender.user if isinstance(sender, JID) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class Faults:
         tag: str | None = None,
         delay: float = 0.0,
         count: int | None = None,
+        source: JID | None = None,
     ) -> StanzaRule:
         if action is StanzaAction.DELAY and not 0 < delay <= 600:
             raise ValueError("a delay is between 0 and 600 seconds")
@@ -114,7 +123,7 @@ class Faults:
             raise ValueError("count must be at least 1")
         if action is StanzaAction.CORRUPT and direction is not Direction.TO_DEVICE:
             raise ValueError("corrupt applies to stanzas sent to a device")
-        rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count)
+        rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count, source)
         self.rules.append(rule)
         return rule
 

@@ -38,7 +38,7 @@ from daemon.client.message_events import ChatUpdated
 from daemon.client.presence_service import PresenceService
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
-from daemon.client.receive import ProtocolHook, Receiver
+from daemon.client.receive import MissingHook, ProtocolHook, Receiver
 from daemon.client.resend import RetryResponder
 from daemon.client.retry import RetryRequest
 from daemon.client.send import OutgoingMessage, Sender, SendResult
@@ -73,6 +73,8 @@ class Messenger:
         """Our presence, typing indicators, subscriptions; presence events."""
         self._sender = Sender(self._m, self.groups)
         self._resender = RetryResponder(self._m, self._sender)
+        self.missing_hooks: list[MissingHook] = []
+        """Called for messages only our phone can give us (placeholder resend)."""
         self.protocol_hooks: list[ProtocolHook] = []
         """Called after commit for protocol messages from our own devices (history sync,
         app-state keys); see ``daemon.client.receive``."""
@@ -107,6 +109,7 @@ class Messenger:
             connection,
             self.protocol_hooks,
             lambda group: self.groups.seen(connection, group),
+            self.missing_hooks,
         )
         self.receiver = receiver
         receipts = ReceiptHandler(m, connection, lambda r: self._spawn_retry(connection, r))

@@ -30,6 +30,7 @@ from daemon.client.media_upload import MediaUploader
 from daemon.client.messenger import Messenger
 from daemon.client.peer_data import PeerData
 from daemon.client.peer_messages import PeerMessages
+from daemon.client.placeholder_resend import PlaceholderResend
 from daemon.client.send import Sender
 from daemon.client.sync_events import SyncEvent
 from daemon.config import SyncConfig
@@ -91,8 +92,11 @@ class SyncServices:
             m, store, self.files, self.uploader, self.downloader, publish, self.options.media
         )
         self.peer_data = PeerData(m, store, self.peers, self.history)
+        self.placeholders = PlaceholderResend(messenger, self.peers)
         messenger.protocol_hooks.append(self.app_state.on_protocol)
         messenger.protocol_hooks.append(self.history.on_protocol)
+        messenger.protocol_hooks.append(self.placeholders.on_protocol)
+        messenger.missing_hooks.append(self.placeholders.request)
 
     def install(self, connection: Connection) -> None:
         """Registers the handlers of a new connection (after the messenger's)."""
