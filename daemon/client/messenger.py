@@ -112,7 +112,9 @@ class Messenger:
             self.missing_hooks,
         )
         self.receiver = receiver
-        receipts = ReceiptHandler(m, connection, lambda r: self._spawn_retry(connection, r))
+        receipts = ReceiptHandler(
+            m, connection, lambda r, node: self._spawn_retry(connection, r, node)
+        )
         router = connection.router
         router.by_tag["message"] = receiver.on_message
         router.by_tag["receipt"] = receipts.on_receipt
@@ -181,8 +183,16 @@ class Messenger:
                 )
         m.log.info("client.identity_changed", user=str(account), sessions_removed=removed)
 
-    def _spawn_retry(self, connection: Connection, request: RetryRequest) -> None:
-        connection.spawn(self._resender.answer(connection, request))
+    def _spawn_retry(self, connection: Connection, request: RetryRequest, receipt: Node) -> None:
+        connection.spawn(self._answer_retry(connection, request, receipt))
+
+    async def _answer_retry(
+        self, connection: Connection, request: RetryRequest, receipt: Node
+    ) -> None:
+        # Acked only after the answer left (or was refused): if answering fails, the
+        # receipt stays with the server and comes back on the next connection.
+        await self._resender.answer(connection, request)
+        await connection.send(build_ack(receipt))
 
     # ------------------------------------------------------------------------------ API
 
