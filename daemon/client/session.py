@@ -75,7 +75,7 @@ from daemon.client.pairing import PairingFlow
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
 from daemon.client.peer_data import BackfillResult
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
-from daemon.client.router import Router
+from daemon.client.router import IGNORED_KINDS, Router, stanza_kind
 from daemon.client.send import OutgoingMessage, SendResult
 from daemon.client.state import SessionState, Trigger, transition
 from daemon.client.stream_errors import (
@@ -89,6 +89,7 @@ from daemon.client.sync_services import sync_options as sync_options_for
 from daemon.config import SyncConfig, WhatsAppConfig
 from daemon.crypto.appstate import ALL_COLLECTIONS
 from daemon.crypto.curve import KeyPair as CurveKeyPair
+from daemon.log import UnknownKinds
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
@@ -187,6 +188,8 @@ class Session:
             clock=clock,
         )
         self._lids = lids
+        self._unknown = UnknownKinds(log, "client.unhandled_stanza")
+        """Stanza kinds nobody handles, logged once per session (the next protocol change)."""
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
         self._sync: SyncServices | None = None
         resolved_sync = sync_options or sync_options_for(SyncConfig(), config.ws_url)
@@ -723,14 +726,12 @@ class Session:
         async def on_stream_end(node: Node) -> None:
             connection.end(stream_end())
 
-        async def on_notification(node: Node) -> None:
-            await connection.send(build_ack(node))
-
         async def on_other(node: Node) -> None:
+            kind = stanza_kind(node)
+            if kind not in IGNORED_KINDS:
+                self._unknown.note(kind)
             if node.tag == "notification":
-                await on_notification(node)
-            else:
-                ctx.log.debug("client.unhandled_stanza", tag=node.tag)
+                await connection.send(build_ack(node))
 
         router.by_tag["stream:error"] = on_stream_error
         router.by_tag["failure"] = on_failure
