@@ -86,7 +86,9 @@ def _base(config: WhatsAppConfig, push_name: str | None) -> wa_handshake_pb2.Cli
 
 
 def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) -> bytes:
-    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes).
+    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes): the
+    history flags are whatsmeow's of 2026-08 (store/clientpayload.go), call-log and group
+    history included; a unit test pins every field.
 
     ``require_full_sync`` asks the phone for the whole history instead of the recent part
     (the ``[sync] full_history`` setting); the phone reads it only at pairing."""
@@ -99,7 +101,7 @@ def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) 
     history = props.historySyncConfig
     history.storageQuotaMb = HISTORY_STORAGE_QUOTA_MB
     history.inlineInitialPayloadInE2EeMsg = True
-    history.supportCallLogHistory = False
+    history.supportCallLogHistory = True
     history.supportBotUserAgentChatHistory = True
     history.supportCagReactionsAndPolls = True
     history.supportBizHostedMsg = True
@@ -107,8 +109,10 @@ def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) 
     history.supportHostedGroupMsg = True
     history.supportFbidBotChatHistory = True
     history.supportMessageAssociation = True
-    history.supportGroupHistory = False
+    history.supportGroupHistory = True
     history.thumbnailSyncDaysLimit = HISTORY_THUMBNAIL_DAYS
+    history.supportManusHistory = True
+    history.supportHatchHistory = True
     return props.SerializeToString()
 
 
