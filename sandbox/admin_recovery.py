@@ -8,6 +8,10 @@ POST   /admin/devices/{jid}/status           {from?}: a newsletter ``<status>`` 
 POST   /admin/accounts/{phone}/unavailable   {from, text, type?}: ``from`` writes to
                                              {phone}; companions get ``<unavailable>``
                                              only, the phone holds the message
+GET    /admin/client-version                 {current, minimum}: what ``GET /`` announces
+                                             and the oldest version let in
+POST   /admin/client-version                 {current?, minimum?}: move them (older
+                                             logins then get ``failure reason=405``)
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from aiohttp import web
 from daemon.binary import JID
 from sandbox.admin import Handler, Problem, _body, _guard, _ok, _str, _user_jid
 from sandbox.calls import call_json, status_stanza
+from sandbox.client_version import WebVersion
 from sandbox.directory import Account
 from sandbox.network import Network
 from sandbox.unavailable import NoPhone, deliver_unavailable
@@ -82,7 +87,22 @@ def recovery_routes(server: SandboxServer) -> list[web.RouteDef]:
             raise Problem(409, "no phone", str(exc)) from None
         return _ok({"id": message_id}, 201)
 
+    async def client_version(request: web.Request) -> web.StreamResponse:
+        return _ok(network().versions.json())
+
+    async def set_client_version(request: web.Request) -> web.StreamResponse:
+        data = await _body(request)
+        policy = network().versions
+        if "current" in data:
+            policy.current = WebVersion.parse(_str(data, "current"))
+        if "minimum" in data:
+            minimum = data["minimum"]
+            policy.minimum = None if minimum is None else WebVersion.parse(_str(data, "minimum"))
+        return _ok(policy.json())
+
     routes: list[tuple[str, str, Handler]] = [
+        ("GET", "/admin/client-version", client_version),
+        ("POST", "/admin/client-version", set_client_version),
         ("POST", "/admin/accounts/{phone}/calls", place_call),
         ("GET", "/admin/calls", list_calls),
         ("POST", "/admin/calls/{call_id}/end", end_call),

@@ -164,6 +164,7 @@ class Network:
     ) -> None:
         from sandbox.app_state import AppStateServer
         from sandbox.calls import CallDesk
+        from sandbox.client_version import VersionPolicy
         from sandbox.faults import Faults
         from sandbox.groups import GroupBook
         from sandbox.media import MediaStore
@@ -186,6 +187,7 @@ class Network:
         self.groups: GroupBook = GroupBook()
         self.pictures: ProfilePictures = ProfilePictures(self)
         self.calls: CallDesk = CallDesk(self)
+        self.versions: VersionPolicy = VersionPolicy()
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from daemon.binary import JID
-from daemon.config import WhatsAppConfig
+from daemon.config import WhatsAppConfig, resolved_client_version
 from storage.values import DeviceKeys
 from waproto import wa_companion_reg_pb2, wa_handshake_pb2
 
@@ -60,7 +60,7 @@ class AppVersion:
 
 
 def _base(config: WhatsAppConfig, push_name: str | None) -> wa_handshake_pb2.ClientPayload:
-    version = AppVersion.parse(config.client_version)
+    version = AppVersion.parse(resolved_client_version(config.client_version))
     payload = ClientPayload(
         connectType=ClientPayload.ConnectType.WIFI_UNKNOWN,
         connectReason=ClientPayload.ConnectReason.USER_ACTIVATED,
@@ -124,7 +124,7 @@ def build_registration_payload(
     require_full_sync: bool = False,
 ) -> bytes:
     """The payload of a device that has no account yet: the server answers with pair-device."""
-    version = AppVersion.parse(config.client_version)
+    version = AppVersion.parse(resolved_client_version(config.client_version))
     spk = keys.signed_prekey
     if not 0 <= spk.key_id < 2**24:
         raise PayloadError(f"signed prekey id {spk.key_id} does not fit 3 bytes")

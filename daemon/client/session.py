@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import ClassVar
@@ -106,6 +106,7 @@ from storage.values import DeviceCredentials, SessionStatus
 from waproto import wa_e2e_pb2
 
 LOGOUT_TIMEOUT_S = 10.0
+VERSION_CHECK_TIMEOUT_S = 30.0
 MEDIA_DIRECTORY = "media"
 # Immediate (515) restarts allowed in a row before they are treated like any other failure.
 MAX_RESTARTS_IN_ROW = 3
@@ -127,6 +128,10 @@ _LIVE_STATES = frozenset(
         SessionState.BACKING_OFF,
     }
 )
+
+
+VersionCheck = Callable[[], Awaitable[str]]
+"""Asked once after a 405: the service's current client version (``daemon.client_version``)."""
 
 
 class Mode(Enum):
@@ -173,6 +178,7 @@ class Session:
         sync_store: SyncStore | None = None,
         media_root: Path | None = None,
         sync_options: SyncOptions | None = None,
+        version_check: VersionCheck | None = None,
     ) -> None:
         opts = options or ClientOptions()
         log = structlog.get_logger("daemon.client").bind(session=session_id)
@@ -188,6 +194,9 @@ class Session:
             clock=clock,
         )
         self._lids = lids
+        self._version_check = version_check
+        self._version_rechecked = False
+        """A 405 made us ask for the service's version once since the last login."""
         self._unknown = UnknownKinds(log, "client.unhandled_stanza")
         """Stanza kinds nobody handles, logged once per session (the next protocol change)."""
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
@@ -250,6 +259,7 @@ class Session:
         create: bool = True,
         name: str = "",
         sync_options: SyncOptions | None = None,
+        version_check: VersionCheck | None = None,
     ) -> Session:
         """Opens (creating when ``create``) the session ``session_id`` stored in ``db``.
 
@@ -282,6 +292,7 @@ class Session:
                 sync_store=SqliteSyncStore(db),
                 media_root=Path(db.path).resolve().parent / MEDIA_DIRECTORY,
                 sync_options=sync_options,
+                version_check=version_check,
             )
             session._state = _state_of(row.status)
             await session._restore()
@@ -785,6 +796,7 @@ class Session:
         ctx = self._ctx
         credentials = ctx.require_credentials()
         self._logged_in = True
+        self._version_rechecked = False
         self._restarts_in_row = 0
         self._loop_alerted = False
         if self._messenger is not None:
@@ -799,6 +811,26 @@ class Session:
         if self._sync is not None and self._connection is not None:
             await self._sync.on_connected(self._connection)
 
+    async def _newer_version(self) -> bool:
+        """After a 405: asks once (per login) whether the service announces a newer version
+        than ours, and takes it. False when there is nothing newer to try."""
+        ctx = self._ctx
+        if self._version_check is None or self._version_rechecked:
+            return False
+        self._version_rechecked = True
+        refused = ctx.config.client_version
+        try:
+            async with asyncio.timeout(VERSION_CHECK_TIMEOUT_S):
+                latest = await self._version_check()
+        except TimeoutError:
+            ctx.log.warning("client.version_recheck_timed_out", refused=refused)
+            return False
+        ctx.log.info("client.version_rechecked", refused=refused, latest=latest)
+        if latest == refused:
+            return False
+        self.set_client_version(latest)
+        return True
+
     async def _follow(self, decision: Decision) -> bool:
         """Acts on how a connection ended; False when the session stops here."""
         ctx = self._ctx
@@ -811,6 +843,13 @@ class Session:
             reason=decision.reason,
             state=self._state.value,
         )
+        if action is DisconnectAction.OUTDATED and await self._newer_version():
+            decision = Decision(
+                DisconnectAction.BACK_OFF,
+                decision.code,
+                f"{decision.reason}; retrying with client_version {ctx.config.client_version}",
+            )
+            action = decision.action
         if action is DisconnectAction.RECONNECT_NOW:
             self._restarts_in_row += 1
             if self._restarts_in_row > MAX_RESTARTS_IN_ROW:
@@ -857,7 +896,13 @@ class Session:
         if action in _ALERTS:
             message = _describe(decision)
             if action is DisconnectAction.OUTDATED:
-                message += f"; client_version {ctx.config.client_version} was refused"
+                message += (
+                    f"; client_version {ctx.config.client_version} was refused"
+                    f"{' even after re-checking the service' if self._version_rechecked else ''}."
+                    ' Set whatsapp.client_version to "auto" (or to the current WhatsApp Web'
+                    " version), restart wamd, then reconnect the session"
+                    f" (POST /sessions/{ctx.session_id}/reconnect)"
+                )
             elif action is DisconnectAction.REPLACED:
                 message += "; not reconnecting automatically (another client took over)"
             ctx.publish(Alert(ctx.session_id, _ALERTS[action], message))
