@@ -28,6 +28,7 @@ SESSION_STATUSES = [
     "banned",
     "stopped",
     "needs_attention",
+    "passkey_required",
 ]
 EVENT_TYPES = [
     "message.received",

@@ -12,6 +12,9 @@ GET    /admin/client-version                 {current, minimum}: what ``GET /`` 
                                              and the oldest version let in
 POST   /admin/client-version                 {current?, minimum?}: move them (older
                                              logins then get ``failure reason=405``)
+POST   /admin/accounts/{phone}/passkey       {required}: linking a device to {phone} needs a
+                                             passkey (scans and codes get
+                                             ``passkey_prologue_request``, no pair-success)
 """
 
 from __future__ import annotations
@@ -100,7 +103,17 @@ def recovery_routes(server: SandboxServer) -> list[web.RouteDef]:
             policy.minimum = None if minimum is None else WebVersion.parse(_str(data, "minimum"))
         return _ok(policy.json())
 
+    async def passkey(request: web.Request) -> web.StreamResponse:
+        data = await _body(request)
+        required = data.get("required")
+        if not isinstance(required, bool):
+            raise Problem(400, "bad request", "'required' must be a boolean")
+        user = account(request.match_info["phone"]).phone_user
+        network().passkeys.set(user, required)
+        return _ok({"phone": user, "required": required})
+
     routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/admin/accounts/{phone}/passkey", passkey),
         ("GET", "/admin/client-version", client_version),
         ("POST", "/admin/client-version", set_client_version),
         ("POST", "/admin/accounts/{phone}/calls", place_call),

@@ -170,6 +170,7 @@ class Network:
         from sandbox.media import MediaStore
         from sandbox.offline import OfflineQueue
         from sandbox.pairing import PairingDesk
+        from sandbox.passkey import PasskeyPolicy
         from sandbox.profiles import ProfilePictures
         from sandbox.routing import Router
 
@@ -188,6 +189,7 @@ class Network:
         self.pictures: ProfilePictures = ProfilePictures(self)
         self.calls: CallDesk = CallDesk(self)
         self.versions: VersionPolicy = VersionPolicy()
+        self.passkeys: PasskeyPolicy = PasskeyPolicy()
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"

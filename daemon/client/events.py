@@ -108,6 +108,7 @@ class AlertKind(enum.Enum):
     QR_EXPIRED = "qr_expired"
     PREKEYS = "prekeys"
     RECONNECT_LOOP = "reconnect_loop"
+    PASSKEY_REQUIRED = "passkey_required"
     INTERNAL = "internal"
 
 

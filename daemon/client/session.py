@@ -72,6 +72,9 @@ from daemon.client.message_content import Media
 from daemon.client.messenger import Messenger
 from daemon.client.pair_code import CodePairing, normalize_phone
 from daemon.client.pairing import PairingFlow
+from daemon.client.passkey import NOTIFICATION_TYPE as PASSKEY_NOTIFICATION
+from daemon.client.passkey import describe as passkey_describe
+from daemon.client.passkey import parse_passkey_request
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
 from daemon.client.peer_data import BackfillResult
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
@@ -118,6 +121,7 @@ _ALERTS = {
     DisconnectAction.REPLACED: AlertKind.REPLACED,
     DisconnectAction.OUTDATED: AlertKind.CLIENT_OUTDATED,
     DisconnectAction.BANNED: AlertKind.BANNED,
+    DisconnectAction.PASSKEY_REQUIRED: AlertKind.PASSKEY_REQUIRED,
 }
 # States a previous process may have left behind while a socket was open.
 _LIVE_STATES = frozenset(
@@ -763,6 +767,18 @@ class Session:
             if self._mode is Mode.PAIR_CODE and self._code_phone is not None:
                 code = CodePairing(ctx, connection, pairing, self._code_phone)
                 router.notification_by_type["link_code_companion_reg"] = code.on_notification
+
+            async def on_passkey_request(node: Node) -> None:
+                await connection.send(build_ack(node))
+                request = parse_passkey_request(node)
+                ctx.log.warning(
+                    "client.passkey_required", rp_id=request.rp_id, readable=request.readable
+                )
+                connection.end(
+                    Decision(DisconnectAction.PASSKEY_REQUIRED, None, passkey_describe(request))
+                )
+
+            router.notification_by_type[PASSKEY_NOTIFICATION] = on_passkey_request
             return
 
         login = LoginFlow(ctx, connection, self._lids, self._on_logged_in)
