@@ -61,6 +61,7 @@ from storage.sync_values import (
     HistoryChatRow,
     HistoryChunkRecord,
     HistoryMessageRow,
+    MessageSecret,
 )
 from waproto import wa_e2e_pb2
 
@@ -409,12 +410,14 @@ class HistorySync:
                 if len(batch) >= options.batch_messages:
                     if writing is not None:
                         stored += await writing
-                    writing = asyncio.create_task(self._write_batch(batch, builder.previews()))
+                    writing = asyncio.create_task(
+                        self._write_batch(batch, builder.previews(), builder.take_secrets())
+                    )
                     batch = []
             if writing is not None:
                 stored += await writing
                 writing = None
-            stored += await self._write_batch(batch, builder.previews())
+            stored += await self._write_batch(batch, builder.previews(), builder.take_secrets())
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -430,14 +433,19 @@ class HistorySync:
         return total, stored
 
     async def _write_batch(
-        self, batch: list[HistoryMessageRow], previews: list[HistoryChatRow]
+        self,
+        batch: list[HistoryMessageRow],
+        previews: list[HistoryChatRow],
+        secrets: list[MessageSecret],
     ) -> int:
-        if not batch and not previews:
+        if not batch and not previews and not secrets:
             return 0
         sid, repo = self._m.session_id, self._store.history
         async with self._store.transaction():
             stored = await repo.insert_messages(sid, batch)
             await repo.upsert_chats(sid, previews)
+            # Polls and events of old chats need their secrets to read votes and answers.
+            await self._store.secrets.put_many(sid, secrets)
         # Let live traffic (which waits on the same database lock) in between batches.
         await asyncio.sleep(0)
         return stored
