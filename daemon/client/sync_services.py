@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.client.app_state_recovery import AppStateRecovery
 from daemon.client.app_state_sync import AppStateSync
 from daemon.client.connection import Connection
 from daemon.client.events import EventBus
@@ -93,9 +94,12 @@ class SyncServices:
         )
         self.peer_data = PeerData(m, store, self.peers, self.history)
         self.placeholders = PlaceholderResend(messenger, self.peers)
+        self.recovery = AppStateRecovery(m, self.peers, self.app_state)
+        self.app_state.on_unrecoverable = self.recovery.request
         messenger.protocol_hooks.append(self.app_state.on_protocol)
         messenger.protocol_hooks.append(self.history.on_protocol)
         messenger.protocol_hooks.append(self.placeholders.on_protocol)
+        messenger.protocol_hooks.append(self.recovery.on_protocol)
         messenger.missing_hooks.append(self.placeholders.request)
 
     def install(self, connection: Connection) -> None:

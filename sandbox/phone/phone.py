@@ -112,8 +112,10 @@ from sandbox.phone.pairing import PairingError, adv_raw_id, scan_qr
 from sandbox.phone.peer_data import (
     OnDemandRequest,
     PlaceholderRequest,
+    RecoveryRequest,
     parse_peer_request,
     placeholder_response,
+    recovery_response,
 )
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
@@ -1088,6 +1090,10 @@ class SimulatedPhone:
         elif isinstance(request, PlaceholderRequest):
             found = [m for i in request.message_ids if (m := self._find_message(i)) is not None]
             await self._send_peer(device, placeholder_response(request_id, found))
+        elif isinstance(request, RecoveryRequest):
+            copy = await self.app_state.recovery(request.collection)
+            if copy is not None:
+                await self._send_peer(device, recovery_response(request_id, *copy))
 
     # --- media ---------------------------------------------------------------------------------
 
