@@ -32,7 +32,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/restart                        stop and start on the same port (202)
     GET    /admin/groups
     POST   /admin/mock-phone/scan-qr             raw QR string (Baileys' harness): the phone
-                                                 of an account made on the fly scans it
+                                                 of an account made on the fly scans it (and
+                                                 pushes its history inline)
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
 in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
@@ -51,7 +52,7 @@ import structlog
 from aiohttp import web
 
 from daemon.binary import JID, JIDError, Server
-from sandbox.autoscan import QrError, account_for_registration, parse_qr
+from sandbox.autoscan import QrError, account_for_registration, history_inline, parse_qr
 from sandbox.directory import Account, Device, DirectoryError, phone_for_push_name
 from sandbox.faults import Direction, StanzaAction, StanzaRule
 from sandbox.groups import Group
@@ -415,6 +416,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         phone = net.phones.get(account.phone_user)
         if phone is None:
             raise Problem(409, "no phone", "the sandbox runs without simulated phones")
+        history_inline(phone)
         device = await phone.scan_qr(qr.to_string())
         return _ok({"account": account_json(net, account), "device": device_json(device)})
 
