@@ -10,30 +10,20 @@ revision, and the admin API can move the current version and demand a minimum
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiohttp import web
 
+from daemon.client.payload import AppVersion
 from daemon.config import REAL_CLIENT_VERSION
 
 REFUSED_REASON = 405
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class WebVersion:
-    primary: int
-    secondary: int
-    tertiary: int
+WebVersion = AppVersion
+"""``major.minor.revision``, as the ClientPayload's ``userAgent.appVersion`` carries it."""
 
-    @classmethod
-    def parse(cls, text: str) -> WebVersion:
-        parts = text.split(".")
-        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
-            raise ValueError(f"a version is three dotted numbers, got {text!r}")
-        return cls(int(parts[0]), int(parts[1]), int(parts[2]))
 
-    def __str__(self) -> str:
-        return f"{self.primary}.{self.secondary}.{self.tertiary}"
+def _order(version: AppVersion) -> tuple[int, int, int]:
+    return (version.primary, version.secondary, version.tertiary)
 
 
 class VersionPolicy:
@@ -44,7 +34,7 @@ class VersionPolicy:
         """Logins and registrations below this get 405; None lets every version in."""
 
     def refuses(self, version: WebVersion) -> bool:
-        return self.minimum is not None and version < self.minimum
+        return self.minimum is not None and _order(version) < _order(self.minimum)
 
     def json(self) -> dict[str, str | None]:
         return {

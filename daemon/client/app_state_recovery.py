@@ -20,6 +20,7 @@ from daemon.client.app_state_sync import AppStateSync
 from daemon.client.errors import NotConnected
 from daemon.client.message_context import MessagingContext
 from daemon.client.peer_messages import PHONE_DEVICE, PeerMessages
+from daemon.client.peer_protocol import peer_response
 from daemon.client.sync_errors import PeerRequestFailed
 from daemon.crypto.appstate import AppStateError, AppStateKeyMissing
 from daemon.crypto.appstate_recovery import open_recovery, parse_recovery
@@ -47,16 +48,7 @@ def recovery_request(collection: str, now: float) -> wa_e2e_pb2.Message:
 
 
 def recovery_response(message: wa_e2e_pb2.Message) -> Response | None:
-    protocol = message.protocolMessage
-    if (
-        protocol.type != wa_e2e_pb2.ProtocolMessage.PEER_DATA_OPERATION_REQUEST_RESPONSE_MESSAGE
-        or not protocol.HasField("peerDataOperationRequestResponseMessage")
-    ):
-        return None
-    response = protocol.peerDataOperationRequestResponseMessage
-    if response.peerDataOperationRequestType != wa_e2e_pb2.COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY:
-        return None
-    return response
+    return peer_response(message, wa_e2e_pb2.COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY)
 
 
 class AppStateRecovery:
@@ -100,7 +92,7 @@ class AppStateRecovery:
         answer = results[0].syncdSnapshotFatalRecoveryResponse
         try:
             recovery = parse_recovery(answer.collectionSnapshot, compressed=answer.isCompressed)
-            keys = await self._keys([r.keyID for r in recovery.mutationRecords])
+            keys = await self._app_state.keys(r.keyID for r in recovery.mutationRecords)
             result = open_recovery(recovery, keys.get)
         except AppStateKeyMissing as exc:
             m.log.warning("client.app_state_recovery_refused", error=f"missing key {exc}")
@@ -119,12 +111,3 @@ class AppStateRecovery:
         except JIDError:
             return False
         return record.from_me and device.device == PHONE_DEVICE
-
-    async def _keys(self, key_ids: list[bytes]) -> dict[bytes, bytes]:
-        repo, sid = self._m.session.store.app_state_keys, self._m.session_id
-        found: dict[bytes, bytes] = {}
-        for key_id in set(key_ids):
-            key = await repo.load(sid, key_id)
-            if key is not None:
-                found[key_id] = key.key_data
-        return found

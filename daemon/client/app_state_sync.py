@@ -452,6 +452,10 @@ class AppStateSync:
             fetched.applied += await self._commit(result)
         fetched.state = result.state
 
+    async def keys(self, key_ids: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The stored sync keys among ``key_ids`` (id -> key data)."""
+        return await self._keys(key_ids)
+
     async def _keys(self, key_ids: Iterable[bytes]) -> dict[bytes, bytes]:
         repo, sid = self._m.session.store.app_state_keys, self._m.session_id
         found: dict[bytes, bytes] = {}

@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 
 from daemon.binary import JID, JIDError
 from daemon.client.incoming import IncomingMessage
+from daemon.client.peer_protocol import peer_response
 from waproto import wa_e2e_pb2, wa_web_pb2
 
 
@@ -64,16 +65,8 @@ def resend_response(
     """(request id, the messages the phone sent back, items it could not read), or None when
     ``message`` is not an answer to a placeholder resend. ``own`` is our account JID (the
     sender of messages the key marks ``fromMe``)."""
-    if not message.HasField("protocolMessage"):
-        return None
-    protocol = message.protocolMessage
-    if (
-        protocol.type != wa_e2e_pb2.ProtocolMessage.PEER_DATA_OPERATION_REQUEST_RESPONSE_MESSAGE
-        or not protocol.HasField("peerDataOperationRequestResponseMessage")
-    ):
-        return None
-    response = protocol.peerDataOperationRequestResponseMessage
-    if response.peerDataOperationRequestType != wa_e2e_pb2.PLACEHOLDER_MESSAGE_RESEND:
+    response = peer_response(message, wa_e2e_pb2.PLACEHOLDER_MESSAGE_RESEND)
+    if response is None:
         return None
     found: list[ResentMessage] = []
     unreadable = 0
