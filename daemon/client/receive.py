@@ -51,6 +51,7 @@ from daemon.signal.address import ProtocolAddress, SenderKeyName
 from daemon.signal.errors import CorruptRecordError
 from daemon.signal.keys import generate_prekeys
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
+from storage.sync_values import MessageSecret
 from storage.values import PreKey as StoredPreKey
 from waproto import wa_e2e_pb2
 
@@ -310,6 +311,11 @@ class Receiver:
         if stored is None:
             return None, None
         self.stored += 1
+        secret = content.messageContextInfo.messageSecret
+        if secret:
+            # Votes on a poll, answers to an event: readable only with the message's secret.
+            found = MessageSecret(str(chat), str(names.sender), incoming.message_id, secret)
+            await m.messages.secrets.put_many(m.session_id, [found])
         events.append(MessageReceived(m.session_id, stored, recovered=existing is not None))
         sid, chat_text = m.session_id, str(chat)
         await apply_effects(m, chat_text, str(names.sender), summary, at, events)
