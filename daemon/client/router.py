@@ -17,9 +17,6 @@ Handler = Callable[[Node], Awaitable[None]]
 
 IGNORED_KINDS = frozenset(
     {
-        # Presence and typing of contacts: wamd subscribes to none and keeps no presence state.
-        "presence",
-        "chatstate",
         # The end of the offline queue and its preview, routing hints, dirty bits: nothing to do.
         "ib:offline",
         "ib:offline_preview",

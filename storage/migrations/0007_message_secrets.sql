@@ -1,4 +1,4 @@
--- Migration 0005: message secrets. A message that others act on with their own encrypted
+-- Migration 0007: message secrets. A message that others act on with their own encrypted
 -- messages (a poll and its votes, an event and its responses, reactions under "secret
 -- reactions") carries a 32-byte ``messageSecret``; the history sync hands over the secrets of
 -- old messages beside them (WebMessageInfo.messageSecret; whatsmeow stores them the same way).
