@@ -13,11 +13,15 @@ For each ``message`` stanza, under the crypto lock:
 A message that does not decrypt gets a placeholder row (``waiting``) and a retry receipt — with
 our keys from the second try on, or at once when we hold no session at all — and is acked; the
 sender encrypts it again under the same id. After ``max_retries`` it is marked
-``undecryptable`` and an ``Undecryptable(failed)`` event says so: never silence.
+``undecryptable`` and an ``Undecryptable(failed)`` event says so: never silence. Our phone, which
+decrypted its own copy, is asked for the message then, and already when the first retry has
+not brought it within ``phone_request_delay`` (``daemon.client.placeholder_resend``); an
+``<unavailable>`` message is asked for at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,6 +157,15 @@ class Receiver:
         await self._connection.send(build_ack(node))
         if existing is None or existing.status in _PLACEHOLDER_STATES:
             self._ask_phone(names, incoming.message_id, reason)
+
+    async def _ask_phone_later(self, names: _Names, message_id: str) -> None:
+        m = self._m
+        await asyncio.sleep(m.options.phone_request_delay)
+        row = await m.messages.messages.get(
+            m.session_id, str(names.chat), str(names.sender), message_id
+        )
+        if row is not None and row.status is MessageStatus.WAITING:
+            self._ask_phone(names, message_id, "still waiting for the sender")
 
     def _ask_phone(self, names: _Names, message_id: str, reason: str) -> None:
         missing = MissingMessage(names.chat, names.sender, names.from_me, message_id, reason)
@@ -379,6 +392,9 @@ class Receiver:
             return [build_ack(node)]
         if existing is None:
             await m.messages.messages.insert(sid, self._placeholder(incoming, names, count))
+            # A sender that never answers the retry receipt (offline, or broken) would leave the
+            # message waiting forever: our phone is asked too, a little later (whatsmeow).
+            self._connection.spawn(self._ask_phone_later(names, incoming.message_id))
             events.append(
                 self._undecryptable(incoming, names, UndecryptableState.WAITING, count, reason)
             )

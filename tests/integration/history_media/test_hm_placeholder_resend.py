@@ -4,13 +4,16 @@ after the last retry receipt both end as the real message, stored once, marked r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from history_media_harness import admin, eventually, next_event, paired_client, phone
 
+from daemon.binary import JID
 from daemon.client.message_events import MessageReceived, Undecryptable, UndecryptableState
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
+from sandbox.faults import Direction, StanzaAction
 from storage.db import Database
 from storage.message_values import MessageStatus
 
@@ -98,4 +101,41 @@ async def test_a_message_undecryptable_after_the_retries_comes_from_the_phone(
         assert got.message.status is MessageStatus.RECEIVED
         assert await _rows(client.db, client.sid, message_id) == 1
     finally:
+        await client.close()
+
+
+async def test_a_sender_that_never_retries_is_not_waited_for_forever(
+    sandbox: SandboxServer, ann: Account, bob: Account, tmp_path: Path
+) -> None:
+    """Bob's copy arrives damaged and our retry receipt never reaches him: after the phone
+    request delay our phone is asked, and the message lands (still only once)."""
+    client = await paired_client(sandbox, ann, tmp_path / "ann.db")
+    session = client.session
+    context = session.messenger.context
+    context.options = dataclasses.replace(context.options, phone_request_delay=0.3)
+    credentials = session.credentials
+    assert credentials is not None and credentials.pn_jid is not None
+    device = JID.parse(credentials.pn_jid)
+    faults = sandbox.network.faults
+    try:
+        faults.add_rule(
+            Direction.TO_DEVICE,
+            StanzaAction.CORRUPT,
+            device=device,
+            tag="message",
+            source=bob.pn,
+            count=1,
+        )
+        faults.add_rule(Direction.FROM_DEVICE, StanzaAction.DROP, device=device, tag="receipt")
+        with session.events() as events:
+            message_id = await phone(sandbox, bob).send_text(ann.pn, "are you there?")
+            waiting = await next_event(events, Undecryptable, lambda e: e.message_id == message_id)
+            assert waiting.state is UndecryptableState.WAITING and waiting.retries == 1
+            got = await next_event(
+                events, MessageReceived, lambda e: e.message.message_id == message_id
+            )
+        assert got.recovered and got.message.text == "are you there?"
+        assert await _rows(client.db, client.sid, message_id) == 1
+    finally:
+        faults.clear_rules()
         await client.close()
