@@ -21,6 +21,15 @@ from typing import Any
 REAL_WS_URL = "wss://web.whatsapp.com/ws/chat"
 REAL_ROOT_PUBLIC_KEY = "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b"
 REAL_CLIENT_VERSION = "2.3000.1045649367"
+"""The built-in WhatsApp Web version (what ``auto`` falls back to)."""
+AUTO_CLIENT_VERSION = "auto"
+
+
+def resolved_client_version(configured: str) -> str:
+    """The version a payload announces: ``auto`` not resolved yet is the built-in one."""
+    return REAL_CLIENT_VERSION if configured == AUTO_CLIENT_VERSION else configured
+
+
 WEB_ORIGIN = "https://web.whatsapp.com"
 
 
@@ -32,7 +41,11 @@ class ConfigError(ValueError):
 class WhatsAppConfig:
     ws_url: str = REAL_WS_URL
     root_public_key: str = REAL_ROOT_PUBLIC_KEY
-    client_version: str = REAL_CLIENT_VERSION
+    client_version: str = AUTO_CLIENT_VERSION
+    """``auto``: the service's current web version, read at start-up and daily
+    (``daemon.client_version``); or three dotted numbers, used as is."""
+    version_url: str = ""
+    """Where ``auto`` reads the version; empty: the web origin of ``ws_url``."""
     origin: str = WEB_ORIGIN
     push_name: str = "wamd"
     os_name: str = "wamd"
@@ -210,6 +223,13 @@ class MediaSendConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CallsConfig:
+    auto_reject: bool = False
+    """Decline every incoming call at once (the caller sees it rejected); calls are reported
+    as ``call.offered`` / ``call.ended`` events either way."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     format: str = "json"
     level: str = "info"
@@ -229,6 +249,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     media: MediaSendConfig = field(default_factory=MediaSendConfig)
+    calls: CallsConfig = field(default_factory=CallsConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -244,6 +265,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "events": EventsConfig,
     "sync": SyncConfig,
     "media": MediaSendConfig,
+    "calls": CallsConfig,
 }
 
 
@@ -342,8 +364,16 @@ def validate(config: Config) -> None:
     except ValueError:
         raise ConfigError("whatsapp.root_public_key: expected 64 hex characters") from None
     parts = config.whatsapp.client_version.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise ConfigError("whatsapp.client_version: expected three dotted numbers like 2.3000.123")
+    if config.whatsapp.client_version != AUTO_CLIENT_VERSION and (
+        len(parts) != 3 or not all(p.isdigit() for p in parts)
+    ):
+        raise ConfigError(
+            'whatsapp.client_version: expected "auto" or three dotted numbers like 2.3000.123'
+        )
+    if config.whatsapp.version_url and not config.whatsapp.version_url.startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError("whatsapp.version_url: expected an http:// or https:// URL")
     if not config.whatsapp.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError("whatsapp.ws_url: expected a ws:// or wss:// URL")
     ca_file = config.whatsapp.ca_file

@@ -27,8 +27,8 @@ from typing import Any
 
 import structlog
 
+from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
-from daemon.client import message_events, sync_events
 from storage.db import Database
 from storage.message_values import ChatRecord, GroupRecord, MessageRecord
 from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
@@ -67,6 +67,8 @@ class EventType(enum.StrEnum):
     ALERT = "alert"
     SESSION_CREATED = "session.created"
     SESSION_DELETED = "session.deleted"
+    CALL_OFFERED = "call.offered"
+    CALL_ENDED = "call.ended"
 
 
 def new_event_id(now: float | None = None, random_bytes: bytes | None = None) -> str:
@@ -131,6 +133,8 @@ MESSAGING_EVENTS = (
     message_events.GroupUpdated,
     message_events.PresenceChanged,
     message_events.ChatStateChanged,
+    call_events.CallOffered,
+    call_events.CallEnded,
 )
 
 
@@ -367,6 +371,8 @@ def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
             EventType.CHATSTATE_UPDATED,
             {"chat": event.chat, "sender": event.sender, "state": event.state},
         )
+    if isinstance(event, call_events.CallOffered | call_events.CallEnded):
+        return call_record(event)
     return EventRecord(
         EventType.GROUP_UPDATED,
         {
@@ -376,6 +382,18 @@ def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
             "participants": list(event.participants),
         },
     )
+
+
+def call_record(event: call_events.CallEvent) -> EventRecord:
+    data: dict[str, Any] = {
+        "callId": event.call_id,
+        "caller": event.caller,
+        "at": iso_from_unix(event.at),
+    }
+    if isinstance(event, call_events.CallOffered):
+        data |= {"video": event.video, "group": event.group, "autoRejected": event.auto_rejected}
+        return EventRecord(EventType.CALL_OFFERED, data)
+    return EventRecord(EventType.CALL_ENDED, data | {"reason": event.reason})
 
 
 class _Notifier:

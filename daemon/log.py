@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Mapping, MutableMapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
@@ -135,3 +135,29 @@ def _route_uncaught_exceptions() -> None:
 
     sys.excepthook = on_uncaught
     threading.excepthook = on_thread
+
+
+MAX_UNKNOWN_KINDS = 256
+"""Kinds remembered per logger at most (a peer sending random tags cannot grow it forever)."""
+
+
+class DebugLog(Protocol):
+    def debug(self, event: str, *args: Any, **kw: Any) -> Any: ...
+
+
+class UnknownKinds:
+    """Logs a stanza kind nobody handles once, at debug: the next protocol change shows up in
+    the logs without a line per stanza."""
+
+    def __init__(self, log: DebugLog, event: str) -> None:
+        self._log = log
+        self._event = event
+        self._seen: set[str] = set()
+
+    def note(self, kind: str) -> bool:
+        """True when ``kind`` was new (and logged)."""
+        if kind in self._seen or len(self._seen) >= MAX_UNKNOWN_KINDS:
+            return False
+        self._seen.add(kind)
+        self._log.debug(self._event, kind=kind)
+        return True

@@ -97,6 +97,7 @@ NO_AUTOCONNECT = frozenset(
         SessionStatus.REPLACED,
         SessionStatus.BANNED,
         SessionStatus.NEEDS_ATTENTION,
+        SessionStatus.PASSKEY_REQUIRED,
     }
 )
 CONNECTING_STATUSES = frozenset(

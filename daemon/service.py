@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -57,6 +58,7 @@ from daemon.client.session import Session
 from daemon.client.sync_errors import MediaError
 from daemon.client.sync_services import sync_options
 from daemon.client.tls import TrustError, trust_context
+from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
@@ -236,6 +238,7 @@ class Daemon:
     manager: SessionManager
     runner: web.AppRunner
     url: str
+    versions: VersionKeeper
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
@@ -275,18 +278,24 @@ async def start_daemon(config: Config) -> Daemon:
                 manager_ref[0].note_inbound_message(session_id, at)
 
         sink = EventLogSink(events, db, on_inbound=on_inbound)
-        options = client_options(config.client)
+        versions = VersionKeeper(config.whatsapp)
+        await versions.refresh("start-up")
+        options = dataclasses.replace(
+            client_options(config.client), auto_reject_calls=config.calls.auto_reject
+        )
 
         async def open_session(session_id: str, name: str) -> LinkedDevice:
             session = await Session.open(
                 db,
                 session_id,
-                config.whatsapp,
+                dataclasses.replace(config.whatsapp, client_version=versions.current),
                 options=options,
                 name=name,
                 sync_options=sync_options(config.sync, config.whatsapp),
+                version_check=versions.recheck,
             )
             session.messenger.set_sink(sink)
+            versions.attach(session)
             return session
 
         manager = SessionManager(config, db, events, open_session, prober=session_ping)
@@ -334,7 +343,7 @@ async def start_daemon(config: Config) -> Daemon:
     except BaseException:
         await db.close()
         raise
-    return Daemon(config, db, services, outbox, webhooks, manager, runner, url)
+    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, versions)
 
 
 async def _housekeeping(daemon: Daemon) -> None:
@@ -368,6 +377,7 @@ async def run_daemon(config: Config, notifier: Notifier | None = None) -> int:
             chores = [
                 group.create_task(systemd.run_watchdog(), name="wamd-watchdog"),
                 group.create_task(_housekeeping(daemon), name="wamd-housekeeping"),
+                group.create_task(daemon.versions.run(), name="wamd-client-version"),
             ]
             await stop.wait()
             for chore in chores:

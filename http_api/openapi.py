@@ -28,6 +28,7 @@ SESSION_STATUSES = [
     "banned",
     "stopped",
     "needs_attention",
+    "passkey_required",
 ]
 EVENT_TYPES = [
     "message.received",
@@ -49,6 +50,8 @@ EVENT_TYPES = [
     "alert",
     "session.created",
     "session.deleted",
+    "call.offered",
+    "call.ended",
 ]
 OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
 MESSAGE_STATUSES = [

@@ -24,18 +24,20 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
     POST   /admin/faults/stream-error            {code, device?}: stream:error and close
     GET    /admin/faults/stanzas                 the active drop/delay rules
     POST   /admin/faults/stanzas                 {direction: to_device|from_device,
-                                                  action: drop|delay|disconnect, delay?,
-                                                  device?, tag?, child?, count?}
+                                                  action: drop|delay|disconnect|corrupt,
+                                                  delay?, device?, tag?, child?, count?, from?}
     DELETE /admin/faults/stanzas[/{id}]          remove all rules, or one
     POST   /admin/faults/refuse-logins           {reason, device?}: <failure reason=N>
     DELETE /admin/faults/refuse-logins           {device?}: lift the refusals
     POST   /admin/restart                        stop and start on the same port (202)
     GET    /admin/groups
     POST   /admin/mock-phone/scan-qr             raw QR string (Baileys' harness): the phone
-                                                 of an account made on the fly scans it
+                                                 of an account made on the fly scans it (and
+                                                 pushes its history inline)
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
-in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``.
+in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
+stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ import structlog
 from aiohttp import web
 
 from daemon.binary import JID, JIDError, Server
-from sandbox.autoscan import QrError, account_for_registration, parse_qr
+from sandbox.autoscan import QrError, account_for_registration, history_inline, parse_qr
 from sandbox.directory import Account, Device, DirectoryError, phone_for_push_name
 from sandbox.faults import Direction, StanzaAction, StanzaRule
 from sandbox.groups import Group
@@ -185,6 +187,7 @@ def rule_json(rule: StanzaRule) -> dict[str, Any]:
         "child": rule.child,
         "delay": rule.delay,
         "remaining": rule.remaining,
+        "from": str(rule.source) if rule.source else None,
     }
 
 
@@ -352,6 +355,9 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         child = data.get("child")
         if not all(v is None or isinstance(v, str) for v in (tag, child)):
             raise Problem(400, "bad request", "'tag' and 'child' must be strings")
+        source = data.get("from")
+        if source is not None and not isinstance(source, str):
+            raise Problem(400, "bad request", "'from' must be a JID or a phone number")
         rule = network().faults.add_rule(
             Direction(_str(data, "direction")),
             StanzaAction(_str(data, "action")),
@@ -360,6 +366,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             delay=float(delay),
             count=count,
             child=child,
+            source=_user_jid(source) if source is not None else None,
         )
         return _ok(rule_json(rule), 201)
 
@@ -412,6 +419,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         phone = net.phones.get(account.phone_user)
         if phone is None:
             raise Problem(409, "no phone", "the sandbox runs without simulated phones")
+        history_inline(phone)
         device = await phone.scan_qr(qr.to_string())
         return _ok({"account": account_json(net, account), "device": device_json(device)})
 
@@ -443,7 +451,14 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
     ]
     from sandbox.admin_groups import group_routes
     from sandbox.admin_people import people_routes
+    from sandbox.admin_recovery import recovery_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
-    return own + sync_routes(server) + group_routes(server) + people_routes(server)
+    return (
+        own
+        + sync_routes(server)
+        + group_routes(server)
+        + people_routes(server)
+        + recovery_routes(server)
+    )

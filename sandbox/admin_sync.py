@@ -17,6 +17,9 @@
     POST   /admin/media/expire                        {direct_path?, status?}: downloads of
                                                       that blob (or of every stored one) answer
                                                       410 (or 404) until re-uploaded
+    POST   /admin/media/expire-next                   {mms_type?, count?, status?}: the next
+                                                      uploads of that type (history blobs by
+                                                      default) are stored already expired
 
 Sending media is ``POST /admin/accounts/{phone}/messages`` with ``{to, media: {...}}``
 (``sandbox.admin``).
@@ -230,7 +233,20 @@ def sync_routes(server: SandboxServer) -> list[web.RouteDef]:
             raise Problem(404, "not found", f"no blob at {path}")
         return _ok({"expired": expired, "status": status})
 
+    async def expire_next(request: web.Request) -> web.StreamResponse:
+        data = await _body(request)
+        mms_type = data.get("mms_type", "md-msg-hist")
+        count = data.get("count", 1)
+        status = data.get("status", 410)
+        if not isinstance(mms_type, str) or not isinstance(count, int) or isinstance(count, bool):
+            raise Problem(400, "bad request", "'mms_type' is a string and 'count' an integer")
+        if status not in EXPIRY_STATUSES or isinstance(status, bool):
+            raise Problem(400, "bad request", "'status' is 404 or 410")
+        network().media.expire_next(mms_type, count, status)
+        return _ok({"mms_type": mms_type, "count": count, "status": status})
+
     routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/admin/media/expire-next", expire_next),
         ("POST", "/admin/accounts/{phone}/app-state", change_app_state),
         ("GET", "/admin/accounts/{phone}/app-state", app_state),
         ("DELETE", "/admin/accounts/{phone}/app-state/tamper", clear_tamper),

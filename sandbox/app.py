@@ -161,6 +161,7 @@ class SandboxServer:
 
     def _build_app(self, network: Network) -> web.Application:
         from sandbox.admin import admin_routes
+        from sandbox.client_version import version_routes
         from sandbox.media import media_routes
 
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -168,6 +169,7 @@ class SandboxServer:
         app.router.add_get(WS_PATH, self._websocket)
         app.add_routes(admin_routes(self))
         app.add_routes(media_routes(network))
+        app.add_routes(version_routes(network.versions))
         return app
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:

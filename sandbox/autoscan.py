@@ -9,6 +9,7 @@ same client gets the same number every run.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,11 @@ import structlog
 
 from sandbox.directory import Account, phone_for_push_name
 from sandbox.pairing import PairingFailed, Registration
+from sandbox.phone import SimulatedPhone
 
 if TYPE_CHECKING:
     from sandbox.config import SandboxConfig
-    from sandbox.network import Network
+    from sandbox.network import Network, Phone
 
 log = structlog.get_logger("sandbox.autoscan")
 
@@ -77,6 +79,15 @@ async def account_for_registration(network: Network, registration: Registration)
     return account
 
 
+def history_inline(phone: Phone) -> None:
+    """Makes a phone push every history chunk inline: Baileys (the client behind the
+    mock-phone and auto-scan paths) downloads history blobs only from WhatsApp's own media
+    host, so blobs on the sandbox's would never reach it (push names and recent chats lost)."""
+    if isinstance(phone, SimulatedPhone):
+        history = dataclasses.replace(phone.settings.history, inline_everything=True)
+        phone.settings = dataclasses.replace(phone.settings, history=history)
+
+
 async def auto_scan(network: Network, registration: Registration, config: SandboxConfig) -> None:
     if not registration.refs:
         return
@@ -86,6 +97,7 @@ async def auto_scan(network: Network, registration: Registration, config: Sandbo
         if phone is None:
             log.warning("sandbox.auto_scan_no_phone", account=account.phone_user)
             return
+        history_inline(phone)
         qr = QrCode(
             registration.refs[0],
             registration.noise_public,

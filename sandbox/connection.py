@@ -24,6 +24,7 @@ from daemon.crypto.curve import verify
 from daemon.wire.errors import WireError
 from daemon.wire.frames import LENGTH_SIZE, MAX_FRAME_LENGTH, FrameReader, FrameWriter
 from daemon.wire.noise import NoiseResponder, NoiseTransport
+from sandbox.client_version import REFUSED_REASON, WebVersion
 from sandbox.directory import SignedPreKey
 from sandbox.pairing import Registration
 from sandbox.stanzas import (
@@ -158,7 +159,9 @@ class Connection:
             except (TimeoutError, WireError, ConnectionClosed, ProtoDecodeError) as exc:
                 log.info("sandbox.handshake_failed", error=str(exc))
                 return
-            if payload.HasField("username"):
+            if self._outdated(payload):
+                await self.close_with(failure(REFUSED_REASON))
+            elif payload.HasField("username"):
                 await self._login(payload, client_static)
             elif payload.HasField("devicePairingData"):
                 await self._register(payload, client_static)
@@ -176,6 +179,15 @@ class Connection:
                 self._network.pairing.close(self.registration)
             if not self._ws.closed:
                 await self._ws.close()
+
+    def _outdated(self, payload: _ClientPayload) -> bool:
+        """A web client older than the minimum the service still accepts (405)."""
+        app = payload.userAgent.appVersion
+        version = WebVersion(app.primary, app.secondary, app.tertiary)
+        if not self._network.versions.refuses(version):
+            return False
+        log.info("sandbox.client_outdated", version=str(version))
+        return True
 
     async def _handshake(self) -> tuple[_ClientPayload, bytes]:
         hello = await self._next_frame()

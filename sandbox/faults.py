@@ -59,6 +59,9 @@ class StanzaAction(enum.StrEnum):
     DISCONNECT = "disconnect"
     """Abort the device's connections: right after sending it the stanza (to_device), or
     instead of handling the stanza (from_device). A connection lost in the middle of a flow."""
+    CORRUPT = "corrupt"
+    """To a device only: every ``enc`` arrives with its MAC broken, so the device cannot
+    decrypt it (what a damaged session looks like from the receiving side)."""
 
 
 @dataclass(slots=True)
@@ -75,6 +78,8 @@ class StanzaRule:
     """How many more stanzas the rule applies to; None for no limit."""
     child: str | None = None
     """Only stanzas whose first child has this tag (``usync`` picks a device-list answer)."""
+    source: JID | None = None
+    """Only stanzas whose ``from`` is this user (any device); None for all."""
 
     def matches(self, device: JID, direction: Direction, node: Node) -> bool:
         children = node.children
@@ -84,7 +89,13 @@ class StanzaRule:
             and (self.tag is None or self.tag == node.tag)
             and (self.child is None or (bool(children) and children[0].tag == self.child))
             and (self.remaining is None or self.remaining > 0)
+            and (self.source is None or _from_user(node) == self.source.user)
         )
+
+
+def _from_user(node: Node) -> str | None:
+    sender = node.attrs.get("from")
+    return sender.user if isinstance(sender, JID) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +124,17 @@ class Faults:
         delay: float = 0.0,
         count: int | None = None,
         child: str | None = None,
+        source: JID | None = None,
     ) -> StanzaRule:
         if action is StanzaAction.DELAY and not 0 < delay <= 600:
             raise ValueError("a delay is between 0 and 600 seconds")
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
-        rule = StanzaRule(next(self._ids), direction, action, device, tag, delay, count, child)
+        if action is StanzaAction.CORRUPT and direction is not Direction.TO_DEVICE:
+            raise ValueError("corrupt applies to stanzas sent to a device")
+        rule = StanzaRule(
+            next(self._ids), direction, action, device, tag, delay, count, child, source
+        )
         self.rules.append(rule)
         return rule
 
@@ -151,6 +167,9 @@ class Faults:
             log.info(
                 "sandbox.fault_disconnected", device=str(device), tag=node.tag, sockets=dropped
             )
+        elif rule.action is StanzaAction.CORRUPT:
+            log.info("sandbox.fault_corrupted", device=str(device), tag=node.tag)
+            await endpoint.deliver(corrupted(node))
         else:
             log.info("sandbox.fault_dropped", device=str(device), tag=node.tag, to_device=True)
 
@@ -243,3 +262,15 @@ class Faults:
         for socket in sockets:
             await socket.close_with(device_removed())
         return len(sockets)
+
+
+def corrupted(node: Node) -> Node:
+    """``node`` with the last bytes (the MAC) of every ``enc`` flipped."""
+
+    def broken(child: Node) -> Node:
+        body = child.content
+        if child.tag != "enc" or not isinstance(body, bytes) or len(body) < 8:
+            return child
+        return Node(child.tag, child.attrs, body[:-8] + bytes(b ^ 0xFF for b in body[-8:]))
+
+    return Node(node.tag, node.attrs, [broken(c) for c in node.children] or node.content)

@@ -2,7 +2,7 @@
 description, settings, leave, invite links (get, reset, preview, join by code); each change is
 announced to every member device with a ``notification type=w:gp2`` (protocol-inventory §11).
 Invitees only learn of a new group through the ``create`` notification, so it is sent to every
-member's devices, phones included.
+member's devices, phones included (and to a member added later, before the ``add``).
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ async def _change_participants(ctx: IqContext, iq: Node, group: Group, change: N
     answered: list[Node] = []
     changed: list[Node] = []
     removed: list[str] = []
+    added: list[str] = []
     for participant in change.children_by_tag("participant"):
         jid = participant.attr_jid("jid")
         user = _member_user(ctx, participant)
@@ -164,9 +165,16 @@ async def _change_participants(ctx: IqContext, iq: Node, group: Group, change: N
             answered.append(Node("participant", {"jid": jid}))
             if change.tag == "remove":
                 removed.append(user)
+            elif change.tag == "add":
+                added.append(user)
         else:
             answered.append(Node("participant", {"jid": jid, "error": str(error)}))
     await ctx.network.state.save_group(group)
+    if added:
+        # A new member learns the group as a whole, the way its creation reached the first
+        # members (Baileys emits groups.upsert only for this <create> child).
+        whole = group_node(ctx.network.directory, group)
+        await notify(ctx, group, Node("create", {}, [whole]), only=added)
     if changed:
         await notify(ctx, group, Node(change.tag, {}, changed), also=removed)
     return iq_result(iq, [Node(change.tag, {}, answered)])
@@ -254,9 +262,17 @@ async def _setting(ctx: IqContext, iq: Node, group: Group, tag: str) -> Node:
     return iq_result(iq)
 
 
-async def notify(ctx: IqContext, group: Group, change: Node, also: list[str] | None = None) -> None:
+async def notify(
+    ctx: IqContext,
+    group: Group,
+    change: Node,
+    also: list[str] | None = None,
+    *,
+    only: list[str] | None = None,
+) -> None:
     """``notification type=w:gp2`` about ``change`` to every device of every member (and of
-    ``also``, the users just removed), except the device that made the change."""
+    ``also``, the users just removed), or of the ``only`` users, except the device that made
+    the change."""
     network = ctx.network
     attrs: dict[str, str | JID] = {
         "from": group.jid,
@@ -267,7 +283,8 @@ async def notify(ctx: IqContext, group: Group, change: Node, also: list[str] | N
         "notify": ctx.account.push_name,
     }
     node = Node("notification", attrs, [change])
-    for user in [*group.participants, *(also or [])]:
+    users = only if only is not None else [*group.participants, *(also or [])]
+    for user in users:
         for device in network.directory.devices(user):
             if device.jid() != ctx.sender:
                 await network.deliver(device.jid(), node)

@@ -69,6 +69,8 @@ class MediaStore:
         self.origin = "http://127.0.0.1"
         """scheme://host:port of the media host (the server sets it once it listens); the
         simulated phones upload and download there like any client."""
+        self._expire_next: list[tuple[str, int]] = []
+        """(mms type, status) of uploads to store already expired (``expire_next``)."""
 
     async def put(
         self, mms_type: str, body: bytes, now: int, *, blob_id: str | None = None
@@ -80,7 +82,20 @@ class MediaStore:
         elif not _BLOB_ID.match(blob_id):
             raise ValueError(f"a blob id is 32 lowercase hex digits, got {blob_id!r}")
         await self._state.put_blob(blob_id, mms_type, body, now)
+        wanted = next((i for i, (t, _) in enumerate(self._expire_next) if t == mms_type), None)
+        if wanted is not None:
+            _, status = self._expire_next.pop(wanted)
+            await self.expire(blob_id, status)
         return StoredBlob(blob_id, direct_path_for(blob_id))
+
+    def expire_next(self, mms_type: str, count: int, status: int = 410) -> None:
+        """The next ``count`` uploads of ``mms_type`` are expired as soon as they are stored
+        (a companion that comes too late for a blob, without waiting for the real hours)."""
+        if status not in EXPIRY_STATUSES:
+            raise ValueError(f"an expired blob answers 404 or 410, not {status}")
+        if not 1 <= count <= 1000:
+            raise ValueError("count is 1..1000")
+        self._expire_next.extend([(mms_type, status)] * count)
 
     async def get(self, blob_id: str) -> bytes | None:
         """The stored bytes, expired or not (the server's own view)."""

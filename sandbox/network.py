@@ -163,11 +163,14 @@ class Network:
         clock: Callable[[], float] = time.time,
     ) -> None:
         from sandbox.app_state import AppStateServer
+        from sandbox.calls import CallDesk
+        from sandbox.client_version import VersionPolicy
         from sandbox.faults import Faults
         from sandbox.groups import GroupBook
         from sandbox.media import MediaStore
         from sandbox.offline import OfflineQueue
         from sandbox.pairing import PairingDesk
+        from sandbox.passkey import PasskeyPolicy
         from sandbox.profiles import ProfilePictures
         from sandbox.routing import Router
 
@@ -184,6 +187,9 @@ class Network:
         self.app_state: AppStateServer = AppStateServer(self)
         self.groups: GroupBook = GroupBook()
         self.pictures: ProfilePictures = ProfilePictures(self)
+        self.calls: CallDesk = CallDesk(self)
+        self.versions: VersionPolicy = VersionPolicy()
+        self.passkeys: PasskeyPolicy = PasskeyPolicy()
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"

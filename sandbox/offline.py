@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("sandbox.offline")
 
-ACKED_CLASSES = frozenset({"message", "receipt", "notification", "call"})
+ACKED_CLASSES = frozenset({"message", "receipt", "notification", "call", "status"})
 """Stanza classes a client must acknowledge; the others are fire-and-forget."""
 
 

@@ -23,6 +23,7 @@ from daemon.crypto import pair_code
 from daemon.crypto.adv import sign_companion, verify_device_signature
 from daemon.crypto.curve import KeyPair
 from sandbox.directory import Account, Device, SignedPreKey
+from sandbox.passkey import passkey_request
 from sandbox.stanzas import iq_error, iq_result, new_server_id
 
 if TYPE_CHECKING:
@@ -265,6 +266,10 @@ class PairingDesk:
     ) -> Device:
         if registration.busy:
             raise PairingFailed("this device is already being paired")
+        if self._network.passkeys.requires(account.phone_user):
+            # The service wants a passkey assertion before it links anything.
+            await registration.link.send(passkey_request(self._network.now()))
+            raise PairingFailed(f"{account.phone_user} requires a passkey to link a device")
         registration.busy = True
         try:
             return await self._pair_once(registration, account, container, key_index, platform)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from daemon.binary import JID, Node
+from daemon.log import UnknownKinds
 from sandbox import iq_groups, iq_misc, iq_prekeys, iq_usync
 from sandbox.directory import Account, Device
 from sandbox.iq import IqContext, IqFailure, IqHandler
@@ -65,6 +66,7 @@ class Router:
         self._iq: dict[str, IqHandler] = iq_handlers()
         self._subscribers: dict[str, set[JID]] = {}
         self._available: dict[str, set[int]] = {}
+        self._unknown = UnknownKinds(log, "sandbox.unhandled_stanza")
 
     async def handle(self, sender: JID, node: Node) -> None:
         try:
@@ -95,7 +97,11 @@ class Router:
             await self._presence(who, node)
         elif tag == "chatstate":
             await self._chatstate(who, node)
-        # ib (unified_session, offline_batch) and call signalling need no server action.
+        elif tag == "call":
+            await network.calls.from_device(who.jid, who.account, node)
+        elif tag != "ib":
+            # ib (unified_session, offline_batch) needs no server action; anything else is new.
+            self._unknown.note(f"stanza:{tag}")
 
     # iq
 
@@ -105,6 +111,7 @@ class Router:
         handler = self._iq.get(iq.attr_str("xmlns") or "")
         try:
             if handler is None:
+                self._unknown.note(f"iq:{iq.attr_str('xmlns') or ''}")
                 raise IqFailure(501, "feature-not-implemented")
             answer = await handler(IqContext(self._network, who.jid, who.device, who.account), iq)
         except IqFailure as exc:

@@ -21,6 +21,7 @@ from storage.sync_values import (
     LabelRecord,
     MediaFileRecord,
     MessageMediaRecord,
+    MessageSecret,
     OldestMessage,
 )
 
@@ -139,6 +140,14 @@ class MediaFileRepo(Protocol):
     async def users_of(self, session_id: str, sha256: bytes) -> int: ...
 
 
+class MessageSecretRepo(Protocol):
+    async def put_many(self, session_id: str, secrets: Sequence[MessageSecret]) -> int: ...
+
+    async def get(
+        self, session_id: str, chat: str, sender: str, message_id: str
+    ) -> bytes | None: ...
+
+
 class SyncStore(Transactional, Protocol):
     """Every sync repository over one database, with its transaction boundary."""
 
@@ -148,3 +157,5 @@ class SyncStore(Transactional, Protocol):
     def history(self) -> HistoryRepo: ...
     @property
     def media(self) -> MediaFileRepo: ...
+    @property
+    def secrets(self) -> MessageSecretRepo: ...

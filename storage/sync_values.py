@@ -195,3 +195,13 @@ class MessageMediaRecord:
     attempts: int = 0
     file: MediaFileRecord | None = None
     """The stored file when ``status`` is downloaded (filled by reads)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSecret:
+    """The ``messageSecret`` of one message, under the message's canonical key."""
+
+    chat: str
+    sender: str
+    message_id: str
+    secret: bytes

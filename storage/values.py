@@ -45,6 +45,7 @@ class SessionStatus(enum.StrEnum):
     REPLACED = "replaced"
     OUTDATED = "outdated"
     BANNED = "banned"
+    PASSKEY_REQUIRED = "passkey_required"
     STOPPED = "stopped"
     NEEDS_ATTENTION = "needs_attention"
 

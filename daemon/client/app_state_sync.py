@@ -20,7 +20,9 @@ A patch or snapshot that does not verify is **never applied**: the collection is
 ``failed`` with the reason, an :class:`AppStateRefused` event says so, and a full resync
 follows at once: the collection is fetched again from version 0 (snapshot, or every patch) into
 memory, and only if all of it verifies does it replace what we had. If the resync fails too the
-collection stays ``failed`` until the next server_sync notification or login tries again.
+collection stays ``failed`` and our phone is asked for its own copy (app-state recovery,
+``daemon.client.app_state_recovery``); until it answers, the next server_sync notification or
+login tries again.
 
 A key we lack (the phone rotated keys) is asked for with a peer ``APP_STATE_SYNC_KEY_REQUEST``
 (at most once per key per day, like whatsmeow); the collection is ``missing_key`` until the
@@ -34,7 +36,7 @@ first: fetch its patches and encode again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError as ProtoDecodeError
@@ -257,6 +259,9 @@ class AppStateSync:
         self._publish = publish
         self._locks = {str(c): asyncio.Lock() for c in ALL_COLLECTIONS}
         self._asked: dict[bytes, float] = {}
+        self.on_unrecoverable: Callable[[str], Awaitable[None]] | None = None
+        """Called when even a full resync fails: asks our phone for its copy
+        (``daemon.client.app_state_recovery``)."""
         self.refused = 0
         """Patches or snapshots refused (MAC mismatch, bad records) since start."""
 
@@ -325,6 +330,7 @@ class AppStateSync:
         except AppStateRejected as exc:
             await self._refused(exc, resyncing=not full)
             if full:
+                await self._unrecoverable(name)
                 return SyncOutcome(name, CollectionStatus.FAILED, exc.version, error=exc.reason)
             try:
                 fetched = await self._fetch(connection, name, full=True)
@@ -332,6 +338,7 @@ class AppStateSync:
                 return await self._missing_key(name, missing.key_id)
             except AppStateRejected as again:
                 await self._refused(again, resyncing=False)
+                await self._unrecoverable(name)
                 return SyncOutcome(name, CollectionStatus.FAILED, again.version, error=again.reason)
             full = True
         except AppStateSyncFailed as exc:
@@ -364,6 +371,33 @@ class AppStateSync:
         self._publish(
             AppStateRefused(m.session_id, exc.collection, exc.version, exc.reason, resyncing)
         )
+
+    async def _unrecoverable(self, name: str) -> None:
+        if self.on_unrecoverable is not None:
+            await self.on_unrecoverable(name)
+
+    async def recover(self, result: SyncResult) -> int | None:
+        """Replaces a collection with our phone's copy (app-state recovery), applying every
+        record; returns how many changed our tables, None when ours is as new already."""
+        m, name = self._m, result.state.name
+        if name not in self._locks:
+            return None
+        async with self._locks[name]:
+            current = await self._load_state(name)
+            if current.version >= result.state.version:
+                return None  # whatsmeow's rule: never step back, nothing to gain at equal
+            fetched = _Fetched(result.state, list(result.mutations))
+            await self._commit_full(fetched)
+        m.log.info(
+            "client.app_state_recovered",
+            collection=name,
+            version=result.state.version,
+            applied=fetched.applied,
+        )
+        self._publish(
+            AppStateSynced(m.session_id, name, result.state.version, fetched.applied, True)
+        )
+        return fetched.applied
 
     async def _missing_key(self, name: str, key_id: bytes) -> SyncOutcome:
         m = self._m
@@ -417,6 +451,10 @@ class AppStateSync:
         else:
             fetched.applied += await self._commit(result)
         fetched.state = result.state
+
+    async def keys(self, key_ids: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The stored sync keys among ``key_ids`` (id -> key data)."""
+        return await self._keys(key_ids)
 
     async def _keys(self, key_ids: Iterable[bytes]) -> dict[bytes, bytes]:
         repo, sid = self._m.session.store.app_state_keys, self._m.session_id

@@ -40,6 +40,8 @@ class ClientOptions:
     platform_display: str = PLATFORM_DISPLAY
     uniform: Callable[[float, float], float] = field(default=random.uniform)
     """The random source of keepalive intervals and backoff jitter."""
+    auto_reject_calls: bool = False
+    """Decline every incoming call at once (``calls.auto_reject``, ``daemon.client.calls``)."""
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ device_removed, 411                              stops; alert
 500, 503, 408, 428, unknown,    back_off         full-jitter backoff (base 1 s, cap 5 min),
 network error, dead keepalive                    reset after a stable connection
 QR refs exhausted (local)       qr_expired       stops pairing (no endless QR requests)
+passkey_prologue_request        passkey_required stops pairing; alert (the phone's owner acts)
 ==============================  ===============  ==========================================
 
 Three immediate restarts in a row without a login in between are treated as ``back_off``
@@ -39,6 +40,8 @@ class DisconnectAction(enum.Enum):
     BANNED = "banned"
     # Not a server verdict: every QR ref (or the pair code's window) ran out unscanned.
     QR_EXPIRED = "qr_expired"
+    # Not a code either: the service wants a passkey (WebAuthn) to link this device.
+    PASSKEY_REQUIRED = "passkey_required"
 
 
 class StreamCode(enum.IntEnum):
@@ -77,6 +80,7 @@ _TRIGGERS = {
     DisconnectAction.OUTDATED: Trigger.OUTDATED,
     DisconnectAction.BANNED: Trigger.BANNED,
     DisconnectAction.QR_EXPIRED: Trigger.QR_EXPIRED,
+    DisconnectAction.PASSKEY_REQUIRED: Trigger.PASSKEY_REQUIRED,
 }
 
 # The table the docs show. Codes not listed (500, 503, 408, 428, network errors, timeouts and

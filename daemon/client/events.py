@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 
+from daemon.client.call_events import CallEnded, CallOffered
 from daemon.client.disconnect import Decision
 from daemon.client.message_events import (
     ChatStateChanged,
@@ -107,6 +108,7 @@ class AlertKind(enum.Enum):
     QR_EXPIRED = "qr_expired"
     PREKEYS = "prekeys"
     RECONNECT_LOOP = "reconnect_loop"
+    PASSKEY_REQUIRED = "passkey_required"
     INTERNAL = "internal"
 
 
@@ -142,6 +144,8 @@ Event = (
     | ChatSettingsChanged
     | MediaDownloaded
     | MediaFailed
+    | CallOffered
+    | CallEnded
 )
 
 

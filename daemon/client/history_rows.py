@@ -32,7 +32,7 @@ from daemon.crypto.history import (
 )
 from storage.message_values import ChatKind, ContentType
 from storage.message_values import MessageStatus as StoredStatus
-from storage.sync_values import MUTED_FOREVER, HistoryChatRow, HistoryMessageRow
+from storage.sync_values import MUTED_FOREVER, HistoryChatRow, HistoryMessageRow, MessageSecret
 from waproto import wa_e2e_pb2
 
 _OWN_STATUS: dict[MessageStatus | None, str] = {
@@ -100,6 +100,7 @@ class RowBuilder:
         self._status = 0
         self._stubs = 0
         self._old = 0
+        self._secrets: list[MessageSecret] = []
 
     def canonical(self, text: str) -> str | None:
         """The canonical account (or group) JID string of ``text``; None if unreadable."""
@@ -112,6 +113,11 @@ class RowBuilder:
             canonical = None
         self._names[text] = canonical
         return canonical
+
+    def take_secrets(self) -> list[MessageSecret]:
+        """The message secrets seen since the last call (polls, events...)."""
+        taken, self._secrets = self._secrets, []
+        return taken
 
     @property
     def skipped(self) -> Skipped:
@@ -188,6 +194,10 @@ class RowBuilder:
         if sender is None or not message.message_id:
             self._unreadable += 1
             return None
+        if message.message_secret:
+            self._secrets.append(
+                MessageSecret(chat, sender, message.message_id, message.message_secret)
+            )
         try:
             content = wa_e2e_pb2.Message.FromString(message.message)
         except ProtoDecodeError:

@@ -14,7 +14,9 @@ here; chunks are then processed one at a time, in the order they arrived:
    between batches so live traffic interleaves, and a message already there (delivered live,
    or from a chunk pushed twice) is left alone;
 5. the chunk becomes ``done``, a :class:`HistorySyncProgress` event reports it, and the phone
-   gets ``receipt type=hist_sync``.
+   gets ``receipt type=hist_sync``. A chunk whose blob cannot be fetched or opened (expired,
+   damaged) becomes ``failed`` and the phone gets a ``server-error`` receipt instead, which
+   makes it upload the chunk again and announce it in a new notification.
 
 Options (:class:`HistorySyncOptions`): FULL chunks only when ``full_history`` (on by default);
 ``since_days`` keeps only that much of the past; ``dry_run`` parses and counts, and writes
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +52,7 @@ from daemon.crypto.history import (
     parse_history_sync,
 )
 from daemon.crypto.media import MediaType
+from daemon.crypto.media_retry import seal_retry_request
 from daemon.wire.errors import WireError
 from storage.message_values import MessageRecord
 from storage.sync_interfaces import SyncStore
@@ -57,6 +61,7 @@ from storage.sync_values import (
     HistoryChatRow,
     HistoryChunkRecord,
     HistoryMessageRow,
+    MessageSecret,
 )
 from waproto import wa_e2e_pb2
 
@@ -99,6 +104,8 @@ class ChunkResult:
     stored: int
     request_id: str | None = None
     """``peerDataRequestSessionID``: the on-demand request this chunk answers."""
+    reupload: bool = False
+    """Its blob could not be fetched or opened: the phone is asked to upload it again."""
 
 
 def sync_type_name(value: int) -> str:
@@ -121,6 +128,27 @@ def history_notification(message: wa_e2e_pb2.Message) -> wa_e2e_pb2.HistorySyncN
 
 def history_receipt(message_id: str, own_pn: JID) -> Node:
     return build_receipt([message_id], own_pn.to_non_ad(), kind=ReceiptType.HISTORY_SYNC)
+
+
+def reupload_receipt(message_id: str, media_key: bytes, own_pn: JID) -> Node:
+    """Asks our phone to upload a history chunk again (whatsmeow's history-sync server-error
+    receipt: the chunk's message id sealed with its media key, like a media retry, but
+    ``category=peer`` and no ``rmr``)."""
+    sealed = seal_retry_request(message_id, media_key)
+    return Node(
+        "receipt",
+        {
+            "id": message_id,
+            "type": ReceiptType.SERVER_ERROR.value,
+            "to": own_pn.to_non_ad(),
+            "category": "peer",
+        },
+        [
+            Node(
+                "encrypt", {}, [Node("enc_p", {}, sealed.ciphertext), Node("enc_iv", {}, sealed.iv)]
+            )
+        ],
+    )
 
 
 class HistorySync:
@@ -198,8 +226,15 @@ class HistorySync:
             return result  # not acknowledged: resumed after the next login
         if connection is not None and not connection.ended:
             own = self._m.addressing.own_pn
+            receipt = (
+                reupload_receipt(message_id, notification.mediaKey, own)
+                if result.reupload
+                else history_receipt(message_id, own)
+            )
             with contextlib.suppress(WireError, OSError):
-                await connection.send(history_receipt(message_id, own))
+                await connection.send(receipt)
+            if result.reupload:
+                self._m.log.info("client.history_reupload_requested", id=message_id)
         if result.request_id is not None:
             future = self._waiting.pop(result.request_id, None)
             if future is not None and not future.done():
@@ -246,8 +281,17 @@ class HistorySync:
                 m.log.warning("client.history_chunk_deferred", id=message_id, error=reason)
                 return ChunkResult(message_id, name, ChunkStatus.PENDING, 0, 0, request_id)
             m.log.error("client.history_chunk_failed", id=message_id, type=name, error=reason)
+            # A blob that expired or came damaged: the phone can upload it again.
+            reupload = (
+                not notification.HasField("initialHistBootstrapInlinePayload")
+                and len(notification.mediaKey) == 32
+                and bool(notification.directPath)
+            )
+            if reupload:
+                reason += "; asked the phone to upload it again"
             self._publish(HistorySyncFailedEvent(sid, message_id, name, reason))
-            return await self._finish(chunk, ChunkStatus.FAILED, 0, 0, request_id, reason)
+            failed = await self._finish(chunk, ChunkStatus.FAILED, 0, 0, request_id, reason)
+            return dataclasses.replace(failed, reupload=reupload)
         total, stored = await self._ingest(payload, kind)
         m.log.info(
             "client.history_chunk",
@@ -366,12 +410,14 @@ class HistorySync:
                 if len(batch) >= options.batch_messages:
                     if writing is not None:
                         stored += await writing
-                    writing = asyncio.create_task(self._write_batch(batch, builder.previews()))
+                    writing = asyncio.create_task(
+                        self._write_batch(batch, builder.previews(), builder.take_secrets())
+                    )
                     batch = []
             if writing is not None:
                 stored += await writing
                 writing = None
-            stored += await self._write_batch(batch, builder.previews())
+            stored += await self._write_batch(batch, builder.previews(), builder.take_secrets())
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -387,14 +433,19 @@ class HistorySync:
         return total, stored
 
     async def _write_batch(
-        self, batch: list[HistoryMessageRow], previews: list[HistoryChatRow]
+        self,
+        batch: list[HistoryMessageRow],
+        previews: list[HistoryChatRow],
+        secrets: list[MessageSecret],
     ) -> int:
-        if not batch and not previews:
+        if not batch and not previews and not secrets:
             return 0
         sid, repo = self._m.session_id, self._store.history
         async with self._store.transaction():
             stored = await repo.insert_messages(sid, batch)
             await repo.upsert_chats(sid, previews)
+            # Polls and events of old chats need their secrets to read votes and answers.
+            await self._store.secrets.put_many(sid, secrets)
         # Let live traffic (which waits on the same database lock) in between batches.
         await asyncio.sleep(0)
         return stored

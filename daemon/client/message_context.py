@@ -35,6 +35,7 @@ from daemon.signal.store import SignalStore
 from storage.message_interfaces import MessageStore
 
 PLAINTEXT_WINDOW_S = 24 * 3600.0
+PHONE_REQUEST_DELAY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,9 @@ class MessagingOptions:
     """How long sent plaintexts are kept to answer retry receipts (older requests are refused
     as stale)."""
     device_cache_ttl: float = DEFAULT_TTL_S
+    phone_request_delay: float = PHONE_REQUEST_DELAY_S
+    """After the first failed decrypt, how long the sender has to encrypt it again before our
+    phone is asked for the message (whatsmeow RequestFromPhoneDelay)."""
 
 
 class MessagingContext:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from daemon.client.call_events import CallEnded, CallOffered
 from storage.message_values import (
     ChatRecord,
     GroupRecord,
@@ -134,4 +135,6 @@ MessagingEvent = (
     | GroupUpdated
     | PresenceChanged
     | ChatStateChanged
+    | CallOffered
+    | CallEnded
 )

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from daemon.binary import JID, Node
 from daemon.client.acks import build_ack
+from daemon.client.calls import CallHandler
 from daemon.client.connection import Connection
 from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
@@ -37,7 +38,7 @@ from daemon.client.message_events import ChatUpdated
 from daemon.client.presence_service import PresenceService
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
-from daemon.client.receive import ProtocolHook, Receiver
+from daemon.client.receive import MissingHook, ProtocolHook, Receiver
 from daemon.client.resend import RetryResponder
 from daemon.client.retry import RetryRequest
 from daemon.client.send import OutgoingMessage, Sender, SendResult
@@ -72,6 +73,8 @@ class Messenger:
         """Our presence, typing indicators, subscriptions; presence events."""
         self._sender = Sender(self._m, self.groups)
         self._resender = RetryResponder(self._m, self._sender)
+        self.missing_hooks: list[MissingHook] = []
+        """Called for messages only our phone can give us (placeholder resend)."""
         self.protocol_hooks: list[ProtocolHook] = []
         """Called after commit for protocol messages from our own devices (history sync,
         app-state keys); see ``daemon.client.receive``."""
@@ -106,13 +109,19 @@ class Messenger:
             connection,
             self.protocol_hooks,
             lambda group: self.groups.seen(connection, group),
+            self.missing_hooks,
         )
         self.receiver = receiver
-        receipts = ReceiptHandler(m, connection, lambda r: self._spawn_retry(connection, r))
+        receipts = ReceiptHandler(
+            m, connection, lambda r, node: self._spawn_retry(connection, r, node)
+        )
         router = connection.router
         router.by_tag["message"] = receiver.on_message
         router.by_tag["receipt"] = receipts.on_receipt
         router.by_tag["ack"] = self._on_ack
+        calls = CallHandler(m, connection)
+        router.by_tag["call"] = calls.on_call
+        router.by_tag["status"] = calls.on_status
         router.notification_by_type["devices"] = lambda node: self._on_devices(connection, node)
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node
@@ -174,8 +183,16 @@ class Messenger:
                 )
         m.log.info("client.identity_changed", user=str(account), sessions_removed=removed)
 
-    def _spawn_retry(self, connection: Connection, request: RetryRequest) -> None:
-        connection.spawn(self._resender.answer(connection, request))
+    def _spawn_retry(self, connection: Connection, request: RetryRequest, receipt: Node) -> None:
+        connection.spawn(self._answer_retry(connection, request, receipt))
+
+    async def _answer_retry(
+        self, connection: Connection, request: RetryRequest, receipt: Node
+    ) -> None:
+        # Acked only after the answer left (or was refused): if answering fails, the
+        # receipt stays with the server and comes back on the next connection.
+        await self._resender.answer(connection, request)
+        await connection.send(build_ack(receipt))
 
     # ------------------------------------------------------------------------------ API
 

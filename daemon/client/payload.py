@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from daemon.binary import JID
-from daemon.config import WhatsAppConfig
+from daemon.config import WhatsAppConfig, resolved_client_version
 from storage.values import DeviceKeys
 from waproto import wa_companion_reg_pb2, wa_handshake_pb2
 
@@ -60,7 +60,7 @@ class AppVersion:
 
 
 def _base(config: WhatsAppConfig, push_name: str | None) -> wa_handshake_pb2.ClientPayload:
-    version = AppVersion.parse(config.client_version)
+    version = AppVersion.parse(resolved_client_version(config.client_version))
     payload = ClientPayload(
         connectType=ClientPayload.ConnectType.WIFI_UNKNOWN,
         connectReason=ClientPayload.ConnectReason.USER_ACTIVATED,
@@ -86,7 +86,9 @@ def _base(config: WhatsAppConfig, push_name: str | None) -> wa_handshake_pb2.Cli
 
 
 def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) -> bytes:
-    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes).
+    """The DeviceProps the phone reads at pairing (name, platform, history-sync wishes): the
+    history flags are whatsmeow's of 2026-08 (store/clientpayload.go), call-log and group
+    history included; a unit test pins every field.
 
     ``require_full_sync`` asks the phone for the whole history instead of the recent part
     (the ``[sync] full_history`` setting); the phone reads it only at pairing."""
@@ -99,7 +101,7 @@ def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) 
     history = props.historySyncConfig
     history.storageQuotaMb = HISTORY_STORAGE_QUOTA_MB
     history.inlineInitialPayloadInE2EeMsg = True
-    history.supportCallLogHistory = False
+    history.supportCallLogHistory = True
     history.supportBotUserAgentChatHistory = True
     history.supportCagReactionsAndPolls = True
     history.supportBizHostedMsg = True
@@ -107,8 +109,10 @@ def build_device_props(config: WhatsAppConfig, require_full_sync: bool = False) 
     history.supportHostedGroupMsg = True
     history.supportFbidBotChatHistory = True
     history.supportMessageAssociation = True
-    history.supportGroupHistory = False
+    history.supportGroupHistory = True
     history.thumbnailSyncDaysLimit = HISTORY_THUMBNAIL_DAYS
+    history.supportManusHistory = True
+    history.supportHatchHistory = True
     return props.SerializeToString()
 
 
@@ -120,7 +124,7 @@ def build_registration_payload(
     require_full_sync: bool = False,
 ) -> bytes:
     """The payload of a device that has no account yet: the server answers with pair-device."""
-    version = AppVersion.parse(config.client_version)
+    version = AppVersion.parse(resolved_client_version(config.client_version))
     spk = keys.signed_prekey
     if not 0 <= spk.key_id < 2**24:
         raise PayloadError(f"signed prekey id {spk.key_id} does not fit 3 bytes")

@@ -1,9 +1,10 @@
 """Protocol messages to our own primary phone: app-state key requests, peer data operations.
 
-Shape (protocol-inventory §7.4): ``message(id, to=<own PN, no device>, type=text,
-category=peer, push_priority=high|high_force) > [enc, device-identity?]`` — one ``enc`` for
-device 0 only, no ``participants``, no ``deviceSentMessage`` wrapper. The server acks it like
-any message. Such a message is not a chat message: no row is stored for it.
+Shape (protocol-inventory §7.4, whatsmeow send.go 2026-08): ``message(id, to=<own PN, no
+device>, type=text, category=peer, push_priority?, privacy_sensitive?) > [meta(appdata=default),
+enc, device-identity?]`` — one ``enc`` for device 0 only, no ``participants``, no
+``deviceSentMessage`` wrapper. The server acks it like any message. Such a message is not a
+chat message: no row is stored for it.
 
 The Signal step follows the send path's rule: the ratchet advances in a staged store and is
 committed before the stanza leaves (a crash after the commit only skips a ratchet step, which
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 
+from daemon.binary import Node
+from daemon.binary.node import AttrValue
 from daemon.client.ids import new_message_id
 from daemon.client.message_context import MessagingContext
 from daemon.client.messaging_errors import SendRefused, SendTimeout
@@ -23,6 +26,23 @@ from daemon.client.sync_errors import PeerRequestFailed
 from waproto import wa_e2e_pb2
 
 PHONE_DEVICE = 0
+
+
+def peer_attrs(message: wa_e2e_pb2.Message, push_priority: str | None) -> dict[str, AttrValue]:
+    """The stanza attributes whatsmeow's peer messages carry (send.go, 2026-08): an on-demand
+    history request is ``push_priority=high_force`` and ``privacy_sensitive=1``."""
+    attrs: dict[str, AttrValue] = {"category": "peer"}
+    protocol = message.protocolMessage
+    on_demand = protocol.HasField("peerDataOperationRequestMessage") and (
+        protocol.peerDataOperationRequestMessage.peerDataOperationRequestType
+        == wa_e2e_pb2.HISTORY_SYNC_ON_DEMAND
+    )
+    if on_demand:
+        attrs["push_priority"] = "high_force"
+        attrs["privacy_sensitive"] = "1"
+    elif push_priority is not None:
+        attrs["push_priority"] = push_priority
+    return attrs
 
 
 class PeerMessages:
@@ -39,7 +59,7 @@ class PeerMessages:
         self,
         message: wa_e2e_pb2.Message,
         *,
-        push_priority: str = "high_force",
+        push_priority: str | None = None,
         message_id: str | None = None,
     ) -> str:
         """Sends ``message`` to our phone and returns its id once the server acked it.
@@ -65,9 +85,9 @@ class PeerMessages:
             message_id,
             addressing.own_pn,
             "text",
-            content=[enc],
+            content=[Node("meta", {"appdata": "default"}), enc],
             device_identity=m.session.require_credentials().signed_device_identity,
-            extra={"category": "peer", "push_priority": push_priority},
+            extra=peer_attrs(message, push_priority),
         )
         waiter = m.acks.expect(message_id)
         try:

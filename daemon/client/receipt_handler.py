@@ -8,9 +8,10 @@ A group message brings a receipt from every member device, so receipts are not h
 reader: it queues them and moves on (the ack of our next message is not stuck behind fifty
 receipts), and a worker records everything queued in one transaction, then acks each receipt.
 
-Retry receipts are acked at once and answered in the background (they need prekey fetches,
-which wait on the reader). Receipts among our own devices (``sender``, ``peer_msg``,
-``read-self``...) carry nothing for our tables and are only acked.
+Retry receipts are answered in the background (they need prekey fetches, which wait on the
+reader) and acked only once answered (whatsmeow bbe00cd0): a crash or disconnect half-way
+leaves the receipt with the server, which delivers it again. Receipts among our own devices
+(``sender``, ``peer_msg``, ``read-self``...) carry nothing for our tables and are only acked.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class ReceiptHandler:
         self,
         m: MessagingContext,
         connection: Connection,
-        on_retry: Callable[[RetryRequest], None],
+        on_retry: Callable[[RetryRequest, Node], None],
     ) -> None:
         self._m = m
         self._connection = connection
@@ -63,13 +64,13 @@ class ReceiptHandler:
     async def on_receipt(self, node: Node) -> None:
         m = self._m
         if node.attr_str("type") == ReceiptType.RETRY:
-            await self._connection.send(build_ack(node))
             try:
                 request = parse_retry_receipt(node)
             except StanzaError as exc:
                 m.log.warning("client.retry_receipt_unreadable", error=str(exc))
+                await self._connection.send(build_ack(node))
                 return
-            self._on_retry(request)
+            self._on_retry(request, node)  # acks the receipt once answered
             return
         try:
             receipts = parse_receipt(node)

@@ -13,11 +13,15 @@ For each ``message`` stanza, under the crypto lock:
 A message that does not decrypt gets a placeholder row (``waiting``) and a retry receipt — with
 our keys from the second try on, or at once when we hold no session at all — and is acked; the
 sender encrypts it again under the same id. After ``max_retries`` it is marked
-``undecryptable`` and an ``Undecryptable(failed)`` event says so: never silence.
+``undecryptable`` and an ``Undecryptable(failed)`` event says so: never silence. Our phone, which
+decrypted its own copy, is asked for the message then, and already when the first retry has
+not brought it within ``phone_request_delay`` (``daemon.client.placeholder_resend``); an
+``<unavailable>`` message is asked for at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +47,7 @@ from daemon.client.message_events import (
     Undecryptable,
     UndecryptableState,
 )
+from daemon.client.placeholder import MissingMessage
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.retry import RetryKeys, build_retry_receipt, wants_keys
 from daemon.client.signal_stage import StagedSignalStore
@@ -50,6 +55,7 @@ from daemon.signal.address import ProtocolAddress, SenderKeyName
 from daemon.signal.errors import CorruptRecordError
 from daemon.signal.keys import generate_prekeys
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
+from storage.sync_values import MessageSecret
 from storage.values import PreKey as StoredPreKey
 from waproto import wa_e2e_pb2
 
@@ -58,6 +64,10 @@ NACK_PARSE_ERROR = 487
 ProtocolHook = Callable[[MessageRecord, wa_e2e_pb2.Message], Coroutine[Any, Any, None]]
 """Called after commit for a protocol message from one of our own devices (history sync
 notification, app-state key share...); the message row with its payload is already stored."""
+MissingHook = Callable[[MissingMessage], Coroutine[Any, Any, None]]
+"""Called (in a task) for a message only our phone can give us: an ``<unavailable>`` stanza,
+or one still undecryptable after the last retry (``daemon.client.placeholder_resend``)."""
+_PLACEHOLDER_STATES = (MessageStatus.WAITING, MessageStatus.UNDECRYPTABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +92,13 @@ class Receiver:
         connection: Connection,
         protocol_hooks: list[ProtocolHook],
         on_unknown_group: Callable[[JID], None],
+        missing_hooks: list[MissingHook] | None = None,
     ) -> None:
         self._m = m
         self._connection = connection
         self._protocol_hooks = protocol_hooks
         self._on_unknown_group = on_unknown_group
+        self._missing_hooks = missing_hooks if missing_hooks is not None else []
         self._push_names: dict[JID, str] = {}
         self.stored = 0
         """Messages stored by this receiver (for tests and metrics)."""
@@ -98,6 +110,15 @@ class Receiver:
         except StanzaError as exc:
             m.log.warning("client.message_unreadable", error=str(exc))
             await self._connection.send(_nack(node, NACK_PARSE_ERROR))
+            return
+        unavailable = node.child("unavailable")
+        if (
+            unavailable is not None
+            and not incoming.encs
+            and not incoming.is_broadcast
+            and not incoming.source.is_newsletter
+        ):
+            await self._unavailable(node, incoming, unavailable.attr_str("type") or "")
             return
         if not incoming.encs or incoming.is_broadcast or incoming.source.is_newsletter:
             # Status updates, newsletters (plaintext) and "unavailable" placeholders carry
@@ -113,6 +134,60 @@ class Receiver:
         if stored is not None and protocol is not None:
             for hook in self._protocol_hooks:
                 self._connection.spawn(hook(stored, protocol))
+
+    async def _unavailable(self, node: Node, incoming: IncomingMessage, kind: str) -> None:
+        """The server has the message for our phone only: keep a placeholder (with its event),
+        ack, and ask the phone for it (whatsmeow asks at once for these)."""
+        m = self._m
+        names = await self._names(incoming)
+        reason = f"unavailable ({kind})" if kind else "unavailable"
+        async with m.crypto_lock:
+            existing = await m.messages.messages.get(
+                m.session_id, str(names.chat), str(names.sender), incoming.message_id
+            )
+            if existing is None:
+                async with m.unit() as events:
+                    await m.messages.messages.insert(
+                        m.session_id, self._placeholder(incoming, names, 0)
+                    )
+                    events.append(
+                        self._undecryptable(incoming, names, UndecryptableState.WAITING, 0, reason)
+                    )
+        m.log.info("client.message_unavailable", id=incoming.message_id, kind=kind)
+        await self._connection.send(build_ack(node))
+        if existing is None or existing.status in _PLACEHOLDER_STATES:
+            self._ask_phone(names, incoming.message_id, reason)
+
+    async def _ask_phone_later(self, names: _Names, message_id: str) -> None:
+        m = self._m
+        await asyncio.sleep(m.options.phone_request_delay)
+        row = await m.messages.messages.get(
+            m.session_id, str(names.chat), str(names.sender), message_id
+        )
+        if row is not None and row.status is MessageStatus.WAITING:
+            self._ask_phone(names, message_id, "still waiting for the sender")
+
+    def _ask_phone(self, names: _Names, message_id: str, reason: str) -> None:
+        missing = MissingMessage(names.chat, names.sender, names.from_me, message_id, reason)
+        for hook in self._missing_hooks:
+            self._connection.spawn(hook(missing))
+
+    async def store_recovered(
+        self, incoming: IncomingMessage, content: wa_e2e_pb2.Message
+    ) -> MessageRecord | None:
+        """Stores a message our phone sent back (placeholder resend) like a decrypted one:
+        it fills the placeholder, or is new; None when we hold it already."""
+        m = self._m
+        names = await self._names(incoming)
+        async with m.crypto_lock:
+            existing = await m.messages.messages.get(
+                m.session_id, str(names.chat), str(names.sender), incoming.message_id
+            )
+            if existing is not None and existing.status not in _PLACEHOLDER_STATES:
+                return None
+            async with m.unit() as events:
+                stored, _ = await self._store(incoming, names, content, existing, events)
+        return stored
 
     # ----------------------------------------------------------------------------- naming
 
@@ -249,6 +324,11 @@ class Receiver:
         if stored is None:
             return None, None
         self.stored += 1
+        secret = content.messageContextInfo.messageSecret
+        if secret:
+            # Votes on a poll, answers to an event: readable only with the message's secret.
+            found = MessageSecret(str(chat), str(names.sender), incoming.message_id, secret)
+            await m.messages.secrets.put_many(m.session_id, [found])
         events.append(MessageReceived(m.session_id, stored, recovered=existing is not None))
         sid, chat_text = m.session_id, str(chat)
         await apply_effects(m, chat_text, str(names.sender), summary, at, events)
@@ -307,23 +387,14 @@ class Receiver:
             events.append(
                 self._undecryptable(incoming, names, UndecryptableState.FAILED, count - 1, reason)
             )
+            # The sender gave up re-encrypting; our phone decrypted its own copy.
+            self._ask_phone(names, incoming.message_id, "undecryptable")
             return [build_ack(node)]
         if existing is None:
-            await m.messages.messages.insert(
-                sid,
-                MessageRecord(
-                    chat=chat,
-                    message_id=incoming.message_id,
-                    sender=sender,
-                    from_me=names.from_me,
-                    sent_at=_at(incoming.timestamp, m.now()),
-                    content_type=ContentType.PLACEHOLDER,
-                    status=MessageStatus.WAITING,
-                    sender_device=str(incoming.sender),
-                    push_name=incoming.push_name,
-                    retry_count=count,
-                ),
-            )
+            await m.messages.messages.insert(sid, self._placeholder(incoming, names, count))
+            # A sender that never answers the retry receipt (offline, or broken) would leave the
+            # message waiting forever: our phone is asked too, a little later (whatsmeow).
+            self._connection.spawn(self._ask_phone_later(names, incoming.message_id))
             events.append(
                 self._undecryptable(incoming, names, UndecryptableState.WAITING, count, reason)
             )
@@ -337,6 +408,20 @@ class Receiver:
             incoming, count=count, registration_id=credentials.keys.registration_id, keys=keys
         )
         return [retry, build_ack(node)]
+
+    def _placeholder(self, incoming: IncomingMessage, names: _Names, retries: int) -> MessageRecord:
+        return MessageRecord(
+            chat=str(names.chat),
+            message_id=incoming.message_id,
+            sender=str(names.sender),
+            from_me=names.from_me,
+            sent_at=_at(incoming.timestamp, self._m.now()),
+            content_type=ContentType.PLACEHOLDER,
+            status=MessageStatus.WAITING,
+            sender_device=str(incoming.sender),
+            push_name=incoming.push_name,
+            retry_count=retries,
+        )
 
     def _undecryptable(
         self,

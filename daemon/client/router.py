@@ -15,6 +15,43 @@ from daemon.binary import Node
 
 Handler = Callable[[Node], Awaitable[None]]
 
+IGNORED_KINDS = frozenset(
+    {
+        # The end of the offline queue and its preview, routing hints, dirty bits: nothing to do.
+        "ib:offline",
+        "ib:offline_preview",
+        "ib:edge_routing",
+        "ib:dirty",
+        # Notifications acked without action (protocol-inventory §8; docs/protocol.md).
+        "notification:account_sync",
+        "notification:picture",
+        "notification:status",
+        "notification:business",
+        "notification:contacts",
+        "notification:psa",
+        "notification:newsletter",
+        "notification:mex",
+        "notification:privacy_token",
+        "notification:link_code_companion_reg",
+        "notification:disappearing_mode",
+        "notification:hosted",
+    }
+)
+"""Stanza kinds (see :func:`stanza_kind`) wamd deliberately leaves alone; any other kind without a
+handler is new to us and logged once (``client.unhandled_stanza``)."""
+
+
+def stanza_kind(node: Node) -> str:
+    """``tag``, ``notification:<type>``, ``iq:<first child or xmlns>`` or ``ib:<child>``."""
+    if node.tag == "notification":
+        return f"notification:{node.attr_str('type') or ''}"
+    if node.tag == "iq":
+        first = node.children[0].tag if node.children else (node.attr_str("xmlns") or "")
+        return f"iq:{first}"
+    if node.tag == "ib":
+        return "ib:" + ",".join(child.tag for child in node.children)
+    return node.tag
+
 
 @dataclass(slots=True)
 class Router:

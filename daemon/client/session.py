@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import ClassVar
@@ -72,10 +72,13 @@ from daemon.client.message_content import Media
 from daemon.client.messenger import Messenger
 from daemon.client.pair_code import CodePairing, normalize_phone
 from daemon.client.pairing import PairingFlow
+from daemon.client.passkey import NOTIFICATION_TYPE as PASSKEY_NOTIFICATION
+from daemon.client.passkey import describe as passkey_describe
+from daemon.client.passkey import parse_passkey_request
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
 from daemon.client.peer_data import BackfillResult
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
-from daemon.client.router import Router
+from daemon.client.router import IGNORED_KINDS, Router, stanza_kind
 from daemon.client.send import OutgoingMessage, SendResult
 from daemon.client.state import SessionState, Trigger, transition
 from daemon.client.stream_errors import (
@@ -90,6 +93,7 @@ from daemon.client.tls import trust_context
 from daemon.config import SyncConfig, WhatsAppConfig
 from daemon.crypto.appstate import ALL_COLLECTIONS
 from daemon.crypto.curve import KeyPair as CurveKeyPair
+from daemon.log import UnknownKinds
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
@@ -106,6 +110,7 @@ from storage.values import DeviceCredentials, SessionStatus
 from waproto import wa_e2e_pb2
 
 LOGOUT_TIMEOUT_S = 10.0
+VERSION_CHECK_TIMEOUT_S = 30.0
 MEDIA_DIRECTORY = "media"
 # Immediate (515) restarts allowed in a row before they are treated like any other failure.
 MAX_RESTARTS_IN_ROW = 3
@@ -117,6 +122,7 @@ _ALERTS = {
     DisconnectAction.REPLACED: AlertKind.REPLACED,
     DisconnectAction.OUTDATED: AlertKind.CLIENT_OUTDATED,
     DisconnectAction.BANNED: AlertKind.BANNED,
+    DisconnectAction.PASSKEY_REQUIRED: AlertKind.PASSKEY_REQUIRED,
 }
 # States a previous process may have left behind while a socket was open.
 _LIVE_STATES = frozenset(
@@ -127,6 +133,10 @@ _LIVE_STATES = frozenset(
         SessionState.BACKING_OFF,
     }
 )
+
+
+VersionCheck = Callable[[], Awaitable[str]]
+"""Asked once after a 405: the service's current client version (``daemon.client_version``)."""
 
 
 class Mode(Enum):
@@ -175,6 +185,7 @@ class Session:
         sync_store: SyncStore | None = None,
         media_root: Path | None = None,
         sync_options: SyncOptions | None = None,
+        version_check: VersionCheck | None = None,
     ) -> None:
         opts = options or ClientOptions()
         log = structlog.get_logger("daemon.client").bind(session=session_id)
@@ -190,6 +201,11 @@ class Session:
             clock=clock,
         )
         self._lids = lids
+        self._version_check = version_check
+        self._version_rechecked = False
+        """A 405 made us ask for the service's version once since the last login."""
+        self._unknown = UnknownKinds(log, "client.unhandled_stanza")
+        """Stanza kinds nobody handles, logged once per session (the next protocol change)."""
         self._messenger = Messenger(self._ctx, messages) if messages is not None else None
         self._sync: SyncServices | None = None
         resolved_sync = sync_options or sync_options_for(SyncConfig(), config)
@@ -250,6 +266,7 @@ class Session:
         create: bool = True,
         name: str = "",
         sync_options: SyncOptions | None = None,
+        version_check: VersionCheck | None = None,
     ) -> Session:
         """Opens (creating when ``create``) the session ``session_id`` stored in ``db``.
 
@@ -282,6 +299,7 @@ class Session:
                 sync_store=SqliteSyncStore(db),
                 media_root=Path(db.path).resolve().parent / MEDIA_DIRECTORY,
                 sync_options=sync_options,
+                version_check=version_check,
             )
             session._state = _state_of(row.status)
             await session._restore()
@@ -726,14 +744,12 @@ class Session:
         async def on_stream_end(node: Node) -> None:
             connection.end(stream_end())
 
-        async def on_notification(node: Node) -> None:
-            await connection.send(build_ack(node))
-
         async def on_other(node: Node) -> None:
+            kind = stanza_kind(node)
+            if kind not in IGNORED_KINDS:
+                self._unknown.note(kind)
             if node.tag == "notification":
-                await on_notification(node)
-            else:
-                ctx.log.debug("client.unhandled_stanza", tag=node.tag)
+                await connection.send(build_ack(node))
 
         router.by_tag["stream:error"] = on_stream_error
         router.by_tag["failure"] = on_failure
@@ -754,6 +770,18 @@ class Session:
             if self._mode is Mode.PAIR_CODE and self._code_phone is not None:
                 code = CodePairing(ctx, connection, pairing, self._code_phone)
                 router.notification_by_type["link_code_companion_reg"] = code.on_notification
+
+            async def on_passkey_request(node: Node) -> None:
+                await connection.send(build_ack(node))
+                request = parse_passkey_request(node)
+                ctx.log.warning(
+                    "client.passkey_required", rp_id=request.rp_id, readable=request.readable
+                )
+                connection.end(
+                    Decision(DisconnectAction.PASSKEY_REQUIRED, None, passkey_describe(request))
+                )
+
+            router.notification_by_type[PASSKEY_NOTIFICATION] = on_passkey_request
             return
 
         login = LoginFlow(ctx, connection, self._lids, self._on_logged_in)
@@ -787,6 +815,7 @@ class Session:
         ctx = self._ctx
         credentials = ctx.require_credentials()
         self._logged_in = True
+        self._version_rechecked = False
         self._restarts_in_row = 0
         self._loop_alerted = False
         if self._messenger is not None:
@@ -801,6 +830,26 @@ class Session:
         if self._sync is not None and self._connection is not None:
             await self._sync.on_connected(self._connection)
 
+    async def _newer_version(self) -> bool:
+        """After a 405: asks once (per login) whether the service announces a newer version
+        than ours, and takes it. False when there is nothing newer to try."""
+        ctx = self._ctx
+        if self._version_check is None or self._version_rechecked:
+            return False
+        self._version_rechecked = True
+        refused = ctx.config.client_version
+        try:
+            async with asyncio.timeout(VERSION_CHECK_TIMEOUT_S):
+                latest = await self._version_check()
+        except TimeoutError:
+            ctx.log.warning("client.version_recheck_timed_out", refused=refused)
+            return False
+        ctx.log.info("client.version_rechecked", refused=refused, latest=latest)
+        if latest == refused:
+            return False
+        self.set_client_version(latest)
+        return True
+
     async def _follow(self, decision: Decision) -> bool:
         """Acts on how a connection ended; False when the session stops here."""
         ctx = self._ctx
@@ -813,6 +862,13 @@ class Session:
             reason=decision.reason,
             state=self._state.value,
         )
+        if action is DisconnectAction.OUTDATED and await self._newer_version():
+            decision = Decision(
+                DisconnectAction.BACK_OFF,
+                decision.code,
+                f"{decision.reason}; retrying with client_version {ctx.config.client_version}",
+            )
+            action = decision.action
         if action is DisconnectAction.RECONNECT_NOW:
             self._restarts_in_row += 1
             if self._restarts_in_row > MAX_RESTARTS_IN_ROW:
@@ -859,7 +915,13 @@ class Session:
         if action in _ALERTS:
             message = _describe(decision)
             if action is DisconnectAction.OUTDATED:
-                message += f"; client_version {ctx.config.client_version} was refused"
+                message += (
+                    f"; client_version {ctx.config.client_version} was refused"
+                    f"{' even after re-checking the service' if self._version_rechecked else ''}."
+                    ' Set whatsapp.client_version to "auto" (or to the current WhatsApp Web'
+                    " version), restart wamd, then reconnect the session"
+                    f" (POST /sessions/{ctx.session_id}/reconnect)"
+                )
             elif action is DisconnectAction.REPLACED:
                 message += "; not reconnecting automatically (another client took over)"
             ctx.publish(Alert(ctx.session_id, _ALERTS[action], message))

@@ -26,6 +26,8 @@ class SessionState(enum.Enum):
     BANNED = "banned"
     STOPPED = "stopped"
     NEEDS_ATTENTION = "needs_attention"
+    PASSKEY_REQUIRED = "passkey_required"
+    """The account demands a passkey to link a device; only the phone's owner can lift that."""
 
     @property
     def is_terminal(self) -> bool:
@@ -39,6 +41,7 @@ TERMINAL_STATES = frozenset(
         SessionState.OUTDATED,
         SessionState.BANNED,
         SessionState.NEEDS_ATTENTION,
+        SessionState.PASSKEY_REQUIRED,
     }
 )
 
@@ -57,6 +60,7 @@ class Trigger(enum.Enum):
     STOP = "stop"
     QR_EXPIRED = "qr_expired"
     AUTH_STATE_BROKEN = "auth_state_broken"
+    PASSKEY_REQUIRED = "passkey_required"
 
 
 S = SessionState
@@ -87,6 +91,9 @@ TRANSITIONS: dict[tuple[SessionState, Trigger], SessionState] = {
     # Re-pairing is one explicit call away after a logout (a new identity, the old one retired).
     (S.LOGGED_OUT, T.START_PAIRING): S.PAIRING,
     (S.NEEDS_ATTENTION, T.START_PAIRING): S.PAIRING,
+    # The service asked for a passkey while linking: a person acts on the phone, then pairs again.
+    (S.PAIRING, T.PASSKEY_REQUIRED): S.PASSKEY_REQUIRED,
+    (S.PASSKEY_REQUIRED, T.START_PAIRING): S.PAIRING,
 }
 for _state in (S.PAIRING, S.CONNECTING, S.CONNECTED, S.BACKING_OFF):
     TRANSITIONS[(_state, T.LOGGED_OUT)] = S.LOGGED_OUT
@@ -100,7 +107,15 @@ for _state in SessionState:
     if _state not in (S.NEEDS_ATTENTION, S.LOGGED_OUT):
         TRANSITIONS[(_state, T.AUTH_STATE_BROKEN)] = S.NEEDS_ATTENTION
 # An explicit logout is possible from wherever the session rests.
-for _state in (S.NEW, S.STOPPED, S.REPLACED, S.OUTDATED, S.BANNED, S.NEEDS_ATTENTION):
+for _state in (
+    S.NEW,
+    S.STOPPED,
+    S.REPLACED,
+    S.OUTDATED,
+    S.BANNED,
+    S.NEEDS_ATTENTION,
+    S.PASSKEY_REQUIRED,
+):
     TRANSITIONS[(_state, T.LOGGED_OUT)] = S.LOGGED_OUT
 
 

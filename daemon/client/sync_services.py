@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daemon.client.app_state_recovery import AppStateRecovery
 from daemon.client.app_state_sync import AppStateSync
 from daemon.client.connection import Connection
 from daemon.client.events import EventBus
@@ -30,6 +31,7 @@ from daemon.client.media_upload import MediaUploader
 from daemon.client.messenger import Messenger
 from daemon.client.peer_data import PeerData
 from daemon.client.peer_messages import PeerMessages
+from daemon.client.placeholder_resend import PlaceholderResend
 from daemon.client.send import Sender
 from daemon.client.sync_events import SyncEvent
 from daemon.client.tls import trust_context
@@ -97,8 +99,14 @@ class SyncServices:
             m, store, self.files, self.uploader, self.downloader, publish, self.options.media
         )
         self.peer_data = PeerData(m, store, self.peers, self.history)
+        self.placeholders = PlaceholderResend(messenger, self.peers)
+        self.recovery = AppStateRecovery(m, self.peers, self.app_state)
+        self.app_state.on_unrecoverable = self.recovery.request
         messenger.protocol_hooks.append(self.app_state.on_protocol)
         messenger.protocol_hooks.append(self.history.on_protocol)
+        messenger.protocol_hooks.append(self.placeholders.on_protocol)
+        messenger.protocol_hooks.append(self.recovery.on_protocol)
+        messenger.missing_hooks.append(self.placeholders.request)
 
     def install(self, connection: Connection) -> None:
         """Registers the handlers of a new connection (after the messenger's)."""

@@ -604,3 +604,8 @@ def encode_snapshot(
         replaced=True,
     )
     return EncodedSnapshot(snapshot=snapshot, sync=sync)
+
+
+# For daemon.crypto.appstate_recovery, which opens the phone's plaintext copy of a collection.
+KeyRing = _KeyRing
+parse_index = _parse_index

@@ -42,6 +42,8 @@ from daemon.crypto.appstate import (
     encode_index,
     encode_patch,
 )
+from daemon.crypto.appstate_keys import expand_sync_key, index_mac
+from daemon.crypto.appstate_recovery import PlainRecord, build_recovery
 from daemon.crypto.curve import KeyPair
 from daemon.signal.kdf import hkdf
 from sandbox.network import PhoneStore
@@ -491,6 +493,31 @@ class PhoneAppState:
             )
         await self._store.put(_NAMESPACE + "_meta", _INITIALIZED, b"1")
         return True
+
+    async def recovery(self, name: str) -> tuple[bytes, bool] | None:
+        """The phone's plaintext copy of a collection for a companion that cannot verify it
+        from the server (``COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY``): (snapshot, compressed).
+        The phone's own records are the truth here; it does not catch up first (the server's
+        copy is what the companion could not use). None for a collection it does not know."""
+        if name not in self._locks:
+            return None
+        async with self._locks[name]:
+            held = await self._load(name)
+        keys = expand_sync_key(self._key.key_data)
+        records = []
+        for index, value in sorted(held.records.items()):
+            mac = held.state.index_value_macs.get(index_mac(keys, index))
+            if mac is None:
+                continue  # a record the server table does not have: not part of the LTHash
+            records.append(
+                PlainRecord(
+                    tuple(json.loads(index.decode())),
+                    SyncActionValue.FromString(value),
+                    mac,
+                    self._key.key_id,
+                )
+            )
+        return build_recovery(name, held.state.version, records)
 
     async def view(self) -> list[CollectionView]:
         views = []

@@ -133,7 +133,16 @@ class ChatMessage:
             status=self.status,
             push_name=self.push_name if self.push_name and not self.from_me else None,
             order_id=order_id,
+            message_secret=self.secret,
         )
+
+    @property
+    def secret(self) -> bytes | None:
+        """The message's ``messageSecret`` (polls, events): phones hand it over beside the
+        message in a history sync (WebMessageInfo.messageSecret)."""
+        content = wa_e2e_pb2.Message.FromString(self.message)
+        secret = content.messageContextInfo.messageSecret
+        return secret or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 Two request shapes (JSON objects), parsed by :func:`parse_history_seed`:
 
 * explicit: ``{"conversations": [{"jid", "name"?, "unread_count"?, "archived"?, "pinned"?,
-  "mute_end"?, "messages": [{"id", "timestamp", "from_me"?, "text"? | "media"?, "sender"?,
-  "push_name"?}]}], "push_names"?: {jid: name}, "contacts"?: {jid: full name}}``;
+  "mute_end"?, "messages": [{"id", "timestamp", "from_me"?, "text"? | "media"? | "poll"?,
+  "sender"?, "push_name"?}]}], "push_names"?: {jid: name}, "contacts"?: {jid: full name}}``
+  (a poll is ``{"name", "options", "secret_hex"}``: its message secret travels beside it);
 * generated: ``{"chats": 200, "messages_per_chat": 50, "with_media": true, "with_names": true,
   "groups"?: chats // 10, "media_every"?: 10, "start"?: 1700000000}``.
 
@@ -42,6 +43,7 @@ from sandbox.phone.media import (
     media_message,
     parse_outgoing_media,
 )
+from waproto import wa_e2e_pb2
 
 __all__ = [
     "DEFAULT_START",
@@ -256,6 +258,8 @@ def _explicit(
                 if not isinstance(media, dict):
                     raise ValueError("'media' must be an object")
                 body = maker.message(chat, message_id, parse_outgoing_media(media), timestamp)
+            elif "poll" in raw:
+                body = _poll(raw["poll"])
             else:
                 text: str = _get(raw, "text", str, None)
                 body = ChatMessage.text(
@@ -283,6 +287,27 @@ def _explicit(
         for jid, name in _name_map(data, "contacts").items()
     )
     return HistorySeed(tuple(chats), push_names, contacts, tuple(maker.blobs.values()))
+
+
+def _poll(raw: object) -> bytes:
+    """``{"name", "options": [...], "secret_hex"}``: a poll with its message secret."""
+    if not isinstance(raw, dict):
+        raise ValueError("'poll' must be an object")
+    name: str = _get(raw, "name", str, None)
+    options = raw.get("options")
+    secret = bytes.fromhex(_get(raw, "secret_hex", str, None))
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise ValueError("'poll.options' must be a list of strings")
+    if len(secret) != 32:
+        raise ValueError("'poll.secret_hex' must be 32 bytes")
+    message = wa_e2e_pb2.Message()
+    poll = message.pollCreationMessageV3
+    poll.name = name
+    poll.selectableOptionsCount = 1
+    for option in options:
+        poll.options.add().optionName = option
+    message.messageContextInfo.messageSecret = secret
+    return message.SerializeToString()
 
 
 def _name_map(data: Mapping[str, Any], key: str) -> dict[JID, str]:

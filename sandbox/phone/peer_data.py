@@ -10,6 +10,9 @@ A companion sends its phone (a peer message to its own account) a
   ``ProtocolMessage{type=PEER_DATA_OPERATION_REQUEST_RESPONSE_MESSAGE}`` with one
   ``placeholderMessageResendResponse{webMessageInfoBytes}`` per message the phone has.
 
+* COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY: the phone's plaintext copy of one app-state
+  collection, for a companion that cannot verify it from the server.
+
 Other request types are not answered (the phone has nothing to say about them).
 """
 
@@ -26,8 +29,10 @@ __all__ = [
     "DEFAULT_ON_DEMAND_COUNT",
     "OnDemandRequest",
     "PlaceholderRequest",
+    "RecoveryRequest",
     "parse_peer_request",
     "placeholder_response",
+    "recovery_response",
 ]
 
 DEFAULT_ON_DEMAND_COUNT = 50
@@ -54,9 +59,16 @@ class PlaceholderRequest:
     message_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryRequest:
+    """COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY: the phone's copy of one app-state collection."""
+
+    collection: str
+
+
 def parse_peer_request(
     request: wa_e2e_pb2.PeerDataOperationRequestMessage,
-) -> OnDemandRequest | PlaceholderRequest | None:
+) -> OnDemandRequest | PlaceholderRequest | RecoveryRequest | None:
     """The request, or None for a type (or shape) the phone does not answer."""
     kind = request.peerDataOperationRequestType
     if kind == wa_e2e_pb2.HISTORY_SYNC_ON_DEMAND and request.HasField("historySyncOnDemandRequest"):
@@ -84,7 +96,27 @@ def parse_peer_request(
             r.messageKey.ID for r in request.placeholderMessageResendRequest if r.messageKey.ID
         )
         return PlaceholderRequest(ids) if ids else None
+    if kind == wa_e2e_pb2.COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY:
+        name = request.syncdCollectionFatalRecoveryRequest.collectionName
+        return RecoveryRequest(name) if name else None
     return None
+
+
+def recovery_response(request_id: str, snapshot: bytes, compressed: bool) -> wa_e2e_pb2.Message:
+    """The phone's answer to an app-state recovery request."""
+    response = wa_e2e_pb2.PeerDataOperationRequestResponseMessage(
+        peerDataOperationRequestType=wa_e2e_pb2.COMPANION_SYNCD_SNAPSHOT_FATAL_RECOVERY,
+        stanzaID=request_id,
+    )
+    answer = response.peerDataOperationResult.add().syncdSnapshotFatalRecoveryResponse
+    answer.collectionSnapshot = snapshot
+    answer.isCompressed = compressed
+    return wa_e2e_pb2.Message(
+        protocolMessage=wa_e2e_pb2.ProtocolMessage(
+            type=wa_e2e_pb2.ProtocolMessage.PEER_DATA_OPERATION_REQUEST_RESPONSE_MESSAGE,
+            peerDataOperationRequestResponseMessage=response,
+        )
+    )
 
 
 def placeholder_response(request_id: str, found: Sequence[ChatMessage]) -> wa_e2e_pb2.Message:

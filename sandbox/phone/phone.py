@@ -112,8 +112,10 @@ from sandbox.phone.pairing import PairingError, adv_raw_id, scan_qr
 from sandbox.phone.peer_data import (
     OnDemandRequest,
     PlaceholderRequest,
+    RecoveryRequest,
     parse_peer_request,
     placeholder_response,
+    recovery_response,
 )
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
@@ -229,6 +231,8 @@ class SimulatedPhone:
         self._known: dict[str, ChatMessage] = {}
         self._incoming: OrderedDict[str, cs.IncomingMessage] = OrderedDict()
         self._sent: OrderedDict[str, _Sent] = OrderedDict()
+        self._history_sent: OrderedDict[str, HistoryChunk] = OrderedDict()
+        """Peer message id -> the history chunk it announced (to upload it again on request)."""
         self._retries: dict[str, int] = {}
         self._skdm_sent: dict[str, tuple[int, set[ProtocolAddress]]] = {}
         self._started = False
@@ -638,6 +642,11 @@ class SimulatedPhone:
         while len(self._sent) > MAX_SENT_KEPT:
             self._sent.popitem(last=False)
 
+    def remember(self, message: ChatMessage) -> None:
+        """Keeps a message the phone got by other means than a stanza it decrypted (one the
+        server shows companions only as ``<unavailable>``, see ``sandbox.unavailable``)."""
+        self._log(message)
+
     def _log(self, message: ChatMessage) -> None:
         if message.message_id not in self._known:
             self._chat_log.append(message)
@@ -731,7 +740,10 @@ class SimulatedPhone:
         )
         for chunk in plan:
             notification = await self._history_notification(chunk)
-            await self._send_peer(target, history_message(notification))
+            message_id = await self._send_peer(target, history_message(notification))
+            self._history_sent[message_id] = chunk
+            while len(self._history_sent) > MAX_SENT_KEPT:
+                self._history_sent.popitem(last=False)
 
     async def _history_notification(
         self, chunk: HistoryChunk, *, session_id: str = ""
@@ -1078,6 +1090,10 @@ class SimulatedPhone:
         elif isinstance(request, PlaceholderRequest):
             found = [m for i in request.message_ids if (m := self._find_message(i)) is not None]
             await self._send_peer(device, placeholder_response(request_id, found))
+        elif isinstance(request, RecoveryRequest):
+            copy = await self.app_state.recovery(request.collection)
+            if copy is not None:
+                await self._send_peer(device, recovery_response(request_id, *copy))
 
     # --- media ---------------------------------------------------------------------------------
 
@@ -1126,6 +1142,41 @@ class SimulatedPhone:
             file_sha256=attachment.file_sha256,
         )
 
+    async def _reupload_history(self, node: Node) -> None:
+        """A companion could not fetch a history chunk (whatsmeow's history-sync server-error
+        receipt, sealed with the chunk's media key): upload it again, announce it anew."""
+        requester, message_id = node.attr_jid("from"), node.attr_str("id") or ""
+        chunk = self._history_sent.get(message_id)
+        sent = self._sent.get(message_id)
+        encrypt = node.child("encrypt") or Node("encrypt")
+        enc_p, enc_iv = encrypt.child("enc_p"), encrypt.child("enc_iv")
+        if (
+            requester is None
+            or not self._is_own(requester)
+            or chunk is None
+            or sent is None
+            or enc_p is None
+            or enc_iv is None
+        ):
+            log.info("sandbox.phone.history_reupload_ignored", message=message_id)
+            return
+        notification = wa_e2e_pb2.Message.FromString(sent.message)
+        media_key = notification.protocolMessage.historySyncNotification.mediaKey
+        sealed = SealedRetry(
+            ciphertext=enc_p.content_bytes() or b"", iv=enc_iv.content_bytes() or b""
+        )
+        try:
+            asked = open_retry_request(sealed, message_id, media_key)
+        except MediaRetryError:
+            asked = ""
+        if asked != message_id:
+            log.info("sandbox.phone.history_reupload_unreadable", message=message_id)
+            return
+        fresh = await self._history_notification(chunk)
+        new_id = await self._send_peer(requester, history_message(fresh))
+        self._history_sent[new_id] = chunk
+        log.info("sandbox.phone.history_reuploaded", message=message_id, again=new_id)
+
     async def _answer_media_retry(self, node: Node) -> None:
         """A companion could not download a file: upload it again and tell it where."""
         try:
@@ -1172,6 +1223,9 @@ class SimulatedPhone:
     async def _on_receipt(self, node: Node) -> None:
         await self._submit(cs.ack(node))
         kind = node.attr_str("type") or ""
+        if kind == ReceiptType.SERVER_ERROR and node.child("rmr") is None:
+            self._spawn(lambda: self._reupload_history(node), "phone-history-reupload")
+            return
         if kind == ReceiptType.SERVER_ERROR:
             self._spawn(lambda: self._answer_media_retry(node), "phone-media-retry")
             return

@@ -21,10 +21,12 @@ from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.contact_directory import SqliteContactDirectory
 from storage.sqlite.contacts import SqliteContactRepo
 from storage.sqlite.groups import SqliteGroupRepo
+from storage.sqlite.message_secrets import SqliteMessageSecretRepo
 from storage.sqlite.messages import SqliteMessageRepo
 from storage.sqlite.outgoing import SqliteOutgoingRepo
 from storage.sqlite.receipts import SqliteReceiptRepo
 from storage.sqlite.sender_key_memory import SqliteSenderKeyMemoryRepo
+from storage.sync_interfaces import MessageSecretRepo
 
 
 class SqliteMessageStore:
@@ -40,6 +42,7 @@ class SqliteMessageStore:
         self._directory = SqliteContactDirectory(db)
         self._outgoing = SqliteOutgoingRepo(db)
         self._sender_key_memory = SqliteSenderKeyMemoryRepo(db)
+        self._secrets = SqliteMessageSecretRepo(db)
 
     @property
     def messages(self) -> MessageRepo:
@@ -72,6 +75,10 @@ class SqliteMessageStore:
     @property
     def sender_key_memory(self) -> SenderKeyMemoryRepo:
         return self._sender_key_memory
+
+    @property
+    def secrets(self) -> MessageSecretRepo:
+        return self._secrets
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

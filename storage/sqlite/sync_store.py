@@ -9,7 +9,14 @@ from storage.db import Database
 from storage.sqlite.app_state import SqliteAppStateRepo
 from storage.sqlite.history import SqliteHistoryRepo
 from storage.sqlite.media_files import SqliteMediaFileRepo
-from storage.sync_interfaces import AppStateRepo, HistoryRepo, MediaFileRepo, SyncStore
+from storage.sqlite.message_secrets import SqliteMessageSecretRepo
+from storage.sync_interfaces import (
+    AppStateRepo,
+    HistoryRepo,
+    MediaFileRepo,
+    MessageSecretRepo,
+    SyncStore,
+)
 
 
 class SqliteSyncStore:
@@ -20,6 +27,7 @@ class SqliteSyncStore:
         self._app_state = SqliteAppStateRepo(db)
         self._history = SqliteHistoryRepo(db)
         self._media = SqliteMediaFileRepo(db)
+        self._secrets = SqliteMessageSecretRepo(db)
 
     @property
     def app_state(self) -> AppStateRepo:
@@ -32,6 +40,10 @@ class SqliteSyncStore:
     @property
     def media(self) -> MediaFileRepo:
         return self._media
+
+    @property
+    def secrets(self) -> MessageSecretRepo:
+        return self._secrets
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

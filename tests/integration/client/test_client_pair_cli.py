@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from daemon.config import Config, StorageConfig, WhatsAppConfig
 from sandbox.app import SandboxServer
 from sandbox.connection import Connection as SandboxConnection
 from sandbox.directory import Account
+from sandbox.pairing import PairingFailed
 from storage.sqlite import SqliteStore
 
 UPPER_HALF, LOWER_HALF, FULL = "▀", "▄", "█"
@@ -105,3 +107,25 @@ async def test_wamd_pair_with_phone_shows_the_code_and_exits_zero(
                 await sandbox.network.phones[account.phone_user].confirm_pair_code(code)
         assert await process.wait() == 0, lines
     assert any(line.startswith("Paired and logged in as") for line in lines)
+
+
+async def test_pair_says_when_the_account_requires_a_passkey(
+    sandbox: SandboxServer, account: Account, tmp_path: Path
+) -> None:
+    """No silent stall: the terminal says the account wants a passkey and what to do."""
+    sandbox.network.passkeys.set(account.phone_user, True)
+    config = cli_config(sandbox, tmp_path / "state")
+    out = io.StringIO()
+
+    async def scan() -> None:
+        # The phone cannot finish the link: the service wants a passkey.
+        with contextlib.suppress(PairingFailed):
+            await scan_when_shown(sandbox, account, config.storage.database_path)
+
+    scanner = asyncio.create_task(scan())
+    code = await asyncio.wait_for(pair_session(config, "cli", None, out=out), 20)
+    await scanner
+    text = out.getvalue()
+    assert code == 1
+    assert "passkey_required:" in text and "Settings > Account > Passkeys" in text
+    assert "Pairing ended (passkey_required)" in text

@@ -1,7 +1,8 @@
 """App-state sync end to end with the sandbox phone: the address book and the phone's changes
 (rename a contact, archive, mute, pin, star) land in wamd's tables; a patch served with a
-tampered MAC is refused (and applied once it is served genuine); wamd's own archive and mark
-read reach the phone as patches."""
+tampered MAC is refused, and when even a full resync fails the phone's own copy of the
+collection is asked for and applied (app-state recovery); wamd's own archive and mark read
+reach the phone as patches."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from history_media_harness import Client, admin, eventually, next_event, paired_client, phone
 
 from daemon.binary import JID
-from daemon.client.sync_events import AppStateRefused
+from daemon.client.sync_events import AppStateRefused, AppStateSynced
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from storage.sync_values import MUTED_FOREVER, CollectionStatus
@@ -78,24 +79,35 @@ async def test_phone_changes_arrive_and_a_tampered_patch_is_refused(
         )
         assert starred
 
-        # A patch served with a corrupted MAC: refused, nothing of it applied.
+        # A patch served with a corrupted MAC: refused, and refused again by the full resync
+        # (the server keeps serving it). The server cannot help, so wamd asks the phone for
+        # its own copy of the collection (app-state recovery), which brings the archive.
         await change({"action": "archive", "chat": OTHER, "tamper": "patch"})
         refused = await next_event(client.events, AppStateRefused)
         assert refused.collection == "regular_low" and "patch MAC" in refused.reason
         final = await next_event(client.events, AppStateRefused, lambda e: not e.resyncing)
         assert final.collection == "regular_low"
-        other = await repo.chat_settings(sid, OTHER)
-        assert other is not None and not other.archived
+        recovered = await next_event(
+            client.events, AppStateSynced, lambda e: e.collection == "regular_low" and e.full
+        )
+        assert client.session.sync.recovery.recovered == 1
         row = await repo.load_collection(sid, "regular_low")
-        assert row is not None and row.status is CollectionStatus.FAILED
-        assert row.last_error and "patch MAC" in row.last_error
-
-        # Served genuine again: the next sync applies it.
-        await admin(sandbox, "DELETE", f"/admin/accounts/{user}/app-state/tamper")
-        outcomes = await client.session.sync_app_state()
-        assert {o.collection: o.status for o in outcomes}["regular_low"] is CollectionStatus.OK
+        assert row is not None and row.status is CollectionStatus.OK
+        assert row.version == recovered.version
         other = await repo.chat_settings(sid, OTHER)
         assert other is not None and other.archived
+
+        # Served genuine again, later patches follow on from the recovered version.
+        await admin(sandbox, "DELETE", f"/admin/accounts/{user}/app-state/tamper")
+        await change({"action": "unarchive", "chat": OTHER})
+        outcomes = await client.session.sync_app_state()
+        assert {o.collection: o.status for o in outcomes}["regular_low"] is CollectionStatus.OK
+
+        async def unarchived() -> bool:
+            other = await repo.chat_settings(sid, OTHER)
+            return other is not None and not other.archived
+
+        assert await eventually(unarchived)
     finally:
         await client.close()
 

@@ -114,9 +114,20 @@ async def test_group_both_ways_and_membership_changes(
             GroupUpdated,
             lambda e: e.change == "add" and str(dave.pn) in e.participants,
         )
-        # Dave's wamd had never heard of the group: it learns it from the server.
+        # Dave's wamd had never heard of the group: the server sends him the whole group (a
+        # <create> child, as to the first members), then the <add>.
         joined = await next_event(dave_events, GroupUpdated, lambda e: e.group.jid == record.jid)
         assert joined.group.is_member and joined.group.subject == "team"
+        assert joined.change == "create"
+        dave_credentials = dave_session.credentials
+        assert dave_credentials is not None and dave_credentials.pn_jid is not None
+        dave_device = JID.parse(dave_credentials.pn_jid)
+        told = [
+            n.children[0].tag
+            for n in sandbox.network.delivery_log.get(dave_device, [])
+            if n.tag == "notification" and n.attr_str("type") == "w:gp2"
+        ]
+        assert told[:2] == ["create", "add"]
         welcome = await alice_session.send(OutgoingMessage(group, Text("welcome dave")))
         seen = await phone_got(sandbox, dave, lambda m: m.id == welcome.message_id)
         assert seen.text == "welcome dave"

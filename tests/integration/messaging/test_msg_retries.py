@@ -18,6 +18,7 @@ from daemon.client.send import OutgoingMessage
 from daemon.signal.address import ProtocolAddress
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
+from sandbox.faults import Direction, StanzaAction
 
 
 def _device(client: Client) -> JID:
@@ -147,3 +148,37 @@ async def test_identity_change_drops_the_sessions(
     sent = await session.send(OutgoingMessage(bob.pn, Text("after")))
     seen = await phone_got(sandbox, bob, lambda m: m.id == sent.message_id)
     assert seen.text == "after"
+
+
+async def test_a_retry_receipt_is_acked_only_after_it_was_answered(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    """Answering a second retry needs a fresh prekey bundle (an iq); while that iq is held up,
+    the receipt is still the server's to deliver again; once answered, it is acked."""
+    session = alice_wamd.session
+    sent = await session.send(OutgoingMessage(bob.pn, Text("again please")))
+    await phone_got(sandbox, bob, lambda m: m.id == sent.message_id)
+    alice_device = _device(alice_wamd)
+    sandbox.network.faults.add_rule(
+        Direction.FROM_DEVICE, StanzaAction.DELAY, device=alice_device, tag="iq", delay=1.0, count=1
+    )
+    receipt = Node(
+        "receipt",
+        {"id": sent.message_id, "from": bob.pn_device(0), "type": "retry", "t": "1"},
+        [
+            Node("retry", {"count": "2", "id": sent.message_id, "t": "1", "v": "1"}),
+            Node("registration", {}, bob.registration_id.to_bytes(4, "big")),
+        ],
+    )
+
+    async def receipt_pending() -> bool:
+        pending = await sandbox.network.offline.pending(alice_device)
+        return any(n.tag == "receipt" and n.attr_str("id") == sent.message_id for n in pending)
+
+    await sandbox.network.deliver(alice_device, receipt)
+    await asyncio.sleep(0.5)  # well inside the held-up iq
+    assert await receipt_pending() and session.messenger.retries_answered == 0
+    async with asyncio.timeout(10):
+        while await receipt_pending():
+            await asyncio.sleep(0.05)
+    assert session.messenger.retries_answered == 1

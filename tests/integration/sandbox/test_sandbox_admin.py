@@ -18,6 +18,7 @@ from helpers import (
 from sandbox.app import SandboxServer
 from sandbox.config import SandboxConfig
 from sandbox.directory import phone_for_push_name
+from sandbox.phone import SimulatedPhone
 
 
 async def test_info_and_accounts(sandbox: SandboxServer) -> None:
@@ -87,6 +88,9 @@ async def test_baileys_compatible_mock_phone_scan_qr(sandbox: SandboxServer) -> 
     # The account was made on the fly, its number derived from the push name.
     assert body["account"]["phone"] == phone_for_push_name("integration-bot") == jid.user
     await expect_restart(registering.client)
+    # Its history goes inline: Baileys downloads history blobs only from WhatsApp's media host.
+    made = sandbox.network.phones[jid.user]
+    assert isinstance(made, SimulatedPhone) and made.settings.history.inline_everything
 
     status, problem = await admin(sandbox, "POST", "/admin/mock-phone/scan-qr", data="not a qr")
     assert status == 400 and problem["title"] == "bad request"

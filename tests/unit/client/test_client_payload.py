@@ -12,6 +12,7 @@ from daemon.client.credentials import new_device_keys
 from daemon.client.payload import (
     AppVersion,
     PayloadError,
+    build_device_props,
     build_login_payload,
     build_registration_payload,
 )
@@ -101,3 +102,56 @@ def test_full_history_setting_reaches_device_props() -> None:
         )
         props = wa_companion_reg_pb2.DeviceProps.FromString(payload.devicePairingData.deviceProps)
         assert props.requireFullSync is wanted
+
+
+def test_device_props_and_login_fields_follow_current_whatsmeow() -> None:
+    """Every field we send, pinned (whatsmeow 33cfac51 store/clientpayload.go), so a change
+    is deliberate."""
+    props = wa_companion_reg_pb2.DeviceProps.FromString(
+        build_device_props(WhatsAppConfig(os_name="wamd"))
+    )
+    history = props.historySyncConfig
+    assert {f.name: v for f, v in history.ListFields()} == {
+        "storageQuotaMb": 10240,
+        "inlineInitialPayloadInE2EeMsg": True,
+        "supportCallLogHistory": True,
+        "supportBotUserAgentChatHistory": True,
+        "supportCagReactionsAndPolls": True,
+        "supportBizHostedMsg": True,
+        "supportRecentSyncChunkMessageCountTuning": True,
+        "supportHostedGroupMsg": True,
+        "supportFbidBotChatHistory": True,
+        "supportMessageAssociation": True,
+        "supportGroupHistory": True,
+        "thumbnailSyncDaysLimit": 60,
+        "supportManusHistory": True,
+        "supportHatchHistory": True,
+    }
+    assert props.os == "wamd" and not props.requireFullSync
+    assert (props.version.primary, props.version.secondary, props.version.tertiary) == (0, 1, 0)
+    login = Payload.FromString(
+        build_login_payload(JID.parse("15550001111:7@s.whatsapp.net"), WhatsAppConfig(), "Ann")
+    )
+    assert {f.name for f, _ in login.ListFields()} == {
+        "username",
+        "passive",
+        "userAgent",
+        "webInfo",
+        "pushName",
+        "connectType",
+        "connectReason",
+        "device",
+        "pull",
+        "lidDbMigrated",
+        "lc",
+    }
+    agent = login.userAgent
+    assert (agent.mcc, agent.mnc, agent.osVersion, agent.device, agent.osBuildNumber) == (
+        "000",
+        "000",
+        "0.1",
+        "Desktop",
+        "0.1",
+    )
+    assert (agent.localeLanguageIso6391, agent.localeCountryIso31661Alpha2) == ("en", "US")
+    assert login.passive and login.pull and login.lidDbMigrated and login.lc == 1
