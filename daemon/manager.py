@@ -101,6 +101,9 @@ NO_AUTOCONNECT = frozenset(
 CONNECTING_STATUSES = frozenset(
     {SessionStatus.PAIRING, SessionStatus.CONNECTING, SessionStatus.BACKING_OFF}
 )
+# Client states of a session whose start-up retries ran out and whose client keeps retrying
+# under its own backoff: to an operator it stays ``disconnected`` until it connects.
+RETRYING_STATES = frozenset({SessionState.CONNECTING, SessionState.BACKING_OFF})
 # What a stop records as ``disconnected``: sessions that were (or were getting) connected.
 MARKED_AT_SHUTDOWN = frozenset(
     {
@@ -135,6 +138,7 @@ class LinkedDevice(Protocol):
     async def disconnect(self, reason: str = ...) -> None: ...
     async def logout(self) -> None: ...
     async def close(self) -> None: ...
+    async def ping(self, timeout: float) -> float: ...
 
 
 SessionOpener = Callable[[str, str], Awaitable[LinkedDevice]]
@@ -187,11 +191,25 @@ class _Handle:
     @property
     def status(self) -> SessionStatus:
         """The client's own state (always current, set before it publishes), unless the
-        manager recorded a status for the stopped client."""
-        state = self.client.state
-        if self.override is not None and state is SessionState.STOPPED:
+        manager recorded a status for the stopped client, or recorded ``disconnected`` for a
+        client that keeps retrying on its own."""
+        if self._override_stands():
+            assert self.override is not None
             return self.override
-        return SessionStatus(state.value)
+        return SessionStatus(self.client.state.value)
+
+    def _override_stands(self) -> bool:
+        state = self.client.state
+        if self.override is None:
+            return False
+        if state is SessionState.STOPPED:
+            return True
+        return self.override is SessionStatus.DISCONNECTED and state in RETRYING_STATES
+
+    def settle_override(self) -> None:
+        """Drops the manager's status once the client moved past it."""
+        if not self._override_stands():
+            self.override = None
 
     @property
     def paired(self) -> bool:
@@ -250,13 +268,9 @@ def client_options(
 
 
 async def ping_probe(client: LinkedDevice, timeout: float) -> float:
-    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket)."""
-    ping = getattr(client, "ping", None)
-    if ping is None:
-        raise ClientError("this client cannot be probed")
-    started = time.monotonic()
-    await ping(timeout)
-    return time.monotonic() - started
+    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket),
+    which records the answer in the client's liveness."""
+    return await client.ping(timeout)
 
 
 def phone_of(credentials: DeviceCredentials | None) -> str | None:
@@ -418,8 +432,7 @@ class SessionManager:
                 if isinstance(event, StateChanged):
                     # The client's own state is the truth; a queued event from before the
                     # manager recorded its status must not undo that status.
-                    if handle.client.state is not SessionState.STOPPED:
-                        handle.override = None
+                    handle.settle_override()
                     if event.to_state is not SessionState.PAIRING:
                         handle.qr = None
                 elif isinstance(event, QrCode):
@@ -494,6 +507,8 @@ class SessionManager:
         handle = self._handles.get(session_id)
         if handle is None:
             return
+        # A ``disconnected`` left by the previous run must not hide this start-up's attempts.
+        handle.override = None
         delays = self._config.manager.startup_retry_delays_s
         last_error = ""
         for attempt in range(len(delays) + 1):
@@ -767,13 +782,18 @@ class SessionManager:
     async def check(self, session_id: str) -> SessionView:
         """A real status check: a ping over the socket when connected; records the time."""
         handle = self._handle(session_id)
-        if handle.client.state is SessionState.CONNECTED:
+        if handle.client.state is SessionState.CONNECTED and not handle.recovering:
             timeout = min(self._config.recovery.probe_timeout_s, 5.0)
             try:
                 await self._probe(handle.client, timeout)
                 handle.last_probe_at = self._clock()
             except (ClientError, TimeoutError, ConnectionError) as exc:
+                # The answer must not say ``connected`` about a socket that just failed to
+                # answer: recover now (counted against the hourly limit), then show that.
                 log.warning("manager.status_check_failed", session=session_id, error=str(exc))
+                await self._record_check(session_id)
+                await self._recover(session_id, handle, f"status check failed: {exc}")
+                return await self.view(session_id)
         await self._record_check(session_id)
         return await self.view(session_id)
 

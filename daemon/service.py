@@ -12,7 +12,7 @@ deliveries in flight finish, every client closes its socket and live sessions ar
 ``disconnected``, the HTTP server and the database close. Exit status 0.
 
 This module also holds the adapters between the daemon and ``daemon.client``: the outbox's
-sender (:class:`ClientSender`), the manager's probe (:func:`session_ping`) and the session
+sender (:class:`ClientSender`) and the session
 opener that wires each client's messaging events into the event log.
 """
 
@@ -32,8 +32,7 @@ import structlog
 from aiohttp import web
 
 from daemon.binary import JID
-from daemon.client.errors import ClientError, IqError, NotConnected
-from daemon.client.keepalive import build_ping
+from daemon.client.errors import ClientError, NotConnected
 from daemon.client.media_message import MediaContentError
 from daemon.client.message_content import (
     Content,
@@ -178,18 +177,6 @@ def _send_errors() -> Iterator[None]:
         raise TransientSendError(str(exc)) from exc
 
 
-async def session_ping(client: LinkedDevice, timeout: float) -> float:
-    """The manager's probe: a ``w:p`` ping over the session's live, logged-in connection."""
-    if not isinstance(client, Session):
-        raise ClientError("not a wamd client session")
-    connection = client.messenger.context.require_connection()
-    started = time.monotonic()
-    # An error answer still proves the socket carries traffic both ways.
-    with contextlib.suppress(IqError):
-        await connection.query(build_ping(), timeout=timeout)
-    return time.monotonic() - started
-
-
 # ---------------------------------------------------------------------------- the process
 
 
@@ -272,7 +259,7 @@ async def start_daemon(config: Config) -> Daemon:
             session.messenger.set_sink(sink)
             return session
 
-        manager = SessionManager(config, db, events, open_session, prober=session_ping)
+        manager = SessionManager(config, db, events, open_session)
         manager_ref.append(manager)
         sender: MessageSender = ClientSender(manager)
 
@@ -371,6 +358,5 @@ __all__ = [
     "admin_key",
     "content_of",
     "run_daemon",
-    "session_ping",
     "start_daemon",
 ]

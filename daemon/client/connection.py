@@ -95,6 +95,17 @@ class Connection:
     async def query(self, request: Node, timeout: float | None = None) -> Node:
         return await self.iq.query(request, timeout)
 
+    async def ping(self, timeout: float) -> float:
+        """A ``w:p`` ping outside the keepalive schedule (a status check); returns the round
+        trip in seconds and records the answer as liveness evidence. Raises IqTimeout."""
+        sent_at = self._clock()
+        # An error answer still proves the socket carries traffic both ways.
+        with contextlib.suppress(IqError):
+            await self.iq.query(build_ping(), timeout=timeout)
+        answered = self._clock()
+        self.keepalive.on_probe_answer(sent_at, answered)
+        return answered - sent_at
+
     # ------------------------------------------------------------------ lifetime
 
     @property

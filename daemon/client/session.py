@@ -49,6 +49,7 @@ from daemon.client.errors import (
     ClientError,
     IqError,
     IqTimeout,
+    NotConnected,
     NotPaired,
     SessionBusy,
     StanzaError,
@@ -334,6 +335,14 @@ class Session:
         if self._connection is not None:
             return self._connection.keepalive.liveness()
         return self._last_liveness
+
+    async def ping(self, timeout: float) -> float:
+        """A ping over the live, logged-in socket (a status check): the round trip in
+        seconds, recorded in :attr:`liveness`. Raises NotConnected or IqTimeout."""
+        connection = self._connection
+        if connection is None or connection.ended or not self._logged_in:
+            raise NotConnected(f"session {self.session_id!r} is {self._state.value}")
+        return await connection.ping(timeout)
 
     @property
     def prekey_uploads(self) -> int:
