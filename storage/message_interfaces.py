@@ -6,7 +6,7 @@ one transaction). Same rules as :mod:`storage.interfaces`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -40,6 +40,10 @@ class MessageRepo(Protocol):
     async def insert(self, session_id: str, message: MessageRecord) -> MessageRecord | None:
         """None when a message with the same (chat, sender, id) exists (nothing written)."""
         ...
+
+    async def insert_own(
+        self, session_id: str, message: MessageRecord
+    ) -> MessageRecord | None: ...
 
     async def fill_placeholder(
         self, session_id: str, message: MessageRecord
@@ -135,6 +139,10 @@ class ChatRepo(Protocol):
 
     async def update_preview(
         self, session_id: str, jid: str, message_id: str, preview: str | None
+    ) -> ChatRecord | None: ...
+
+    async def refresh_last(
+        self, session_id: str, jid: str, preview_of: Callable[[MessageRecord], str | None]
     ) -> ChatRecord | None: ...
 
     async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None: ...
