@@ -41,9 +41,7 @@ class MessageRepo(Protocol):
         """None when a message with the same (chat, sender, id) exists (nothing written)."""
         ...
 
-    async def insert_own(
-        self, session_id: str, message: MessageRecord
-    ) -> MessageRecord | None: ...
+    async def insert_own(self, session_id: str, message: MessageRecord) -> MessageRecord | None: ...
 
     async def fill_placeholder(
         self, session_id: str, message: MessageRecord
@@ -94,6 +92,7 @@ class MessageRepo(Protocol):
         *,
         limit: int,
         before: tuple[datetime, int] | None = None,
+        after: tuple[datetime, int] | None = None,
     ) -> list[MessageRecord]: ...
 
     async def count(self, session_id: str, chat: str | None = None) -> int: ...

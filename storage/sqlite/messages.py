@@ -27,10 +27,17 @@ SELECT_IN_CHAT = f"""
 SELECT {COLUMNS} FROM messages WHERE session_id = ? AND chat_jid = ? AND message_id = ?
 ORDER BY id LIMIT 1
 """
+# Threads leave out protocol messages between our own devices (history sync notifications,
+# app-state key shares...): they are stored (persist before ack) but are nobody's message.
 SELECT_PAGE = f"""
 SELECT {COLUMNS} FROM messages
-WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) < (?, ?)
+WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) < (?, ?) AND content_type <> 'protocol'
 ORDER BY sent_at DESC, id DESC LIMIT ?
+"""
+SELECT_PAGE_AFTER = f"""
+SELECT {COLUMNS} FROM messages
+WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) > (?, ?) AND content_type <> 'protocol'
+ORDER BY sent_at ASC, id ASC LIMIT ?
 """
 SELECT_TARGETING = f"""
 SELECT {COLUMNS} FROM messages WHERE session_id = ? AND chat_jid = ? AND target_id = ?
@@ -312,10 +319,19 @@ class SqliteMessageRepo:
         *,
         limit: int,
         before: tuple[datetime, int] | None = None,
+        after: tuple[datetime, int] | None = None,
     ) -> list[MessageRecord]:
-        """Messages of ``chat``, newest first, strictly before ``(sent_at, row_id)``."""
+        """Messages of ``chat``, newest first, strictly before ``(sent_at, row_id)``; or,
+        with ``after``, oldest first, strictly after that position (forward paging)."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        if after is not None:
+            if before is not None:
+                raise ValueError("page before or after a position, not both")
+            rows = await self._db.fetch_all(
+                SELECT_PAGE_AFTER, (session_id, chat, to_ms(after[0]), after[1], limit)
+            )
+            return [message_record(session_id, row) for row in rows]
         at, row_id = (to_ms(before[0]), before[1]) if before else (_FAR_FUTURE_MS, 0)
         rows = await self._db.fetch_all(SELECT_PAGE, (session_id, chat, at, row_id, limit))
         return [message_record(session_id, row) for row in rows]

@@ -77,10 +77,11 @@ async def test_a_same_second_answer_is_newest_in_the_preview_and_the_thread(
         await api.call("POST", "/sessions/alice/messages", {"to": f"+{BOB}", "text": "ping"})
         await api.wait_for(
             f"/sessions/alice/chats/{BOB_CHAT}/messages",
-            lambda page, n=round_number: len(page["messages"]) == 2 * (n + 1)
-            and page["messages"][0]["status"] != "pending",
+            lambda page, n=round_number: (
+                len(page["messages"]) == 2 * (n + 1) and page["messages"][0]["status"] != "pending"
+            ),
         )
-        newest = (await thread(api, "?limit=2"))
+        newest = await thread(api, "?limit=2")
         ours = next(m for m in newest if m["fromMe"])
         answer = next(m for m in newest if not m["fromMe"])
         # Preview and thread name the same newest message.
