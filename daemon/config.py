@@ -64,6 +64,11 @@ class HttpConfig:
     health_db_timeout_s: float = 2.0
     """``/health`` reports ``error`` when the database does not answer a write-lock probe
     within this time."""
+    metrics_key: str = ""
+    """A key that reads ``GET /metrics`` and nothing else (the admin key reads it too)."""
+    metrics_loopback: bool = False
+    """Serve ``GET /metrics`` without a key to clients connecting from loopback (a
+    Prometheus on this host; keep it off behind a reverse proxy on the same host)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from typing import Protocol
 
 import structlog
 
-from daemon.client.context import ClientOptions
+from daemon.client.context import ClientCounters, ClientOptions
 from daemon.client.errors import ClientError, NotPaired
 from daemon.client.events import (
     Alert,
@@ -130,6 +130,8 @@ class LinkedDevice(Protocol):
     def running(self) -> bool: ...
     @property
     def liveness(self) -> Liveness: ...
+    @property
+    def counters(self) -> ClientCounters: ...
 
     def events(self) -> Subscription: ...
     async def connect(self) -> None: ...
@@ -299,6 +301,7 @@ class SessionManager:
         self._sessions = SqliteSessionRepo(db)
         self._handles: dict[str, _Handle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
+        self._recoveries_started: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -688,6 +691,7 @@ class SessionManager:
             return
         handle.recoveries.append(now)
         attempt = len(handle.recoveries)
+        self._recoveries_started[session_id] = self._recoveries_started.get(session_id, 0) + 1
         log.warning("manager.recovering", session=session_id, reason=reason, attempt=attempt)
         await self._append(
             session_id,
@@ -708,6 +712,10 @@ class SessionManager:
         if handle is None:
             raise SessionNotFound(f"session {session_id!r} does not exist")
         return handle
+
+    def recoveries_started(self, session_id: str) -> int:
+        """Automatic recoveries of the session since this process started."""
+        return self._recoveries_started.get(session_id, 0)
 
     def has(self, session_id: str) -> bool:
         return session_id in self._handles

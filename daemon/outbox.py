@@ -352,6 +352,7 @@ class Outbox:
         config: OutboxConfig,
         *,
         own_user: Callable[[str], str | None] = lambda _session: None,
+        on_sent: Callable[[float], None] = lambda _seconds: None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -360,6 +361,8 @@ class Outbox:
         self._sender = sender
         self._config = config
         self._own_user = own_user
+        self._on_sent = on_sent
+        """Told each send's latency (attempt to server ack, seconds), for metrics."""
         self._clock = clock
         self._uniform = uniform
         self.repo = SqliteOutboxRepo(db)
@@ -594,6 +597,7 @@ class Outbox:
         attempt = row.attempts + 1
         message = QueuedMessage(row.id, session_id, request_of(row))
         self._in_flight += 1
+        started = time.perf_counter()
         try:
             ack = await self._sender.send(message)
         except RestrictedError as exc:
@@ -604,6 +608,7 @@ class Outbox:
             return
         finally:
             self._in_flight -= 1
+        self._on_sent(time.perf_counter() - started)
         # The sender recorded the message's ``sent`` status event with the message row.
         await self.repo.mark_sent(row.id, ack.server_timestamp)
         _discard_staged(row)

@@ -58,6 +58,7 @@ from daemon.client.sync_services import sync_options
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
+from daemon.metrics import DaemonMetrics
 from daemon.outbox import (
     MessageKind,
     MessageSender,
@@ -244,6 +245,7 @@ async def start_daemon(config: Config) -> Daemon:
             if manager_ref:
                 manager_ref[0].note_inbound_message(session_id, at)
 
+        metrics = DaemonMetrics(db)
         sink = EventLogSink(events, db, on_inbound=on_inbound)
         options = client_options(config.client)
 
@@ -257,10 +259,12 @@ async def start_daemon(config: Config) -> Daemon:
                 sync_options=sync_options(config.sync, config.whatsapp.ws_url),
             )
             session.messenger.set_sink(sink)
+            session.counters.persist_observer = metrics.inbound_persist.observe
             return session
 
         manager = SessionManager(config, db, events, open_session)
         manager_ref.append(manager)
+        metrics.watch(manager)
         sender: MessageSender = ClientSender(manager)
 
         def own_user(session_id: str) -> str | None:
@@ -271,7 +275,14 @@ async def start_daemon(config: Config) -> Daemon:
                 return None
             return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0]
 
-        outbox = Outbox(db, events, sender, config.outbox, own_user=own_user)
+        outbox = Outbox(
+            db,
+            events,
+            sender,
+            config.outbox,
+            own_user=own_user,
+            on_sent=metrics.send_latency.observe,
+        )
         webhooks = WebhookService(db, events, config.webhooks)
         keys = KeyStore(db, key)
         health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
@@ -285,6 +296,7 @@ async def start_daemon(config: Config) -> Daemon:
             keys=keys,
             health=health,
             messages=SqliteMessageStore(db),
+            metrics=metrics,
         )
         await manager.open_all()
         await webhooks.start()

@@ -35,6 +35,8 @@ log = structlog.get_logger("http_api")
 
 OPEN_PATHS = frozenset({"/health"})
 """Paths served without a key (everything else needs one)."""
+SELF_AUTHENTICATED_PATHS = frozenset({"/metrics"})
+"""Paths whose handler decides who may read them (``/metrics`` takes its own key)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ErrorMapper = Callable[[Exception], Problem]
@@ -111,6 +113,11 @@ def create_error_middleware() -> web.middleware:  # type: ignore[valid-type]
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in OPEN_PATHS and request.method in SAFE_METHODS:
+        return await handler(request)
+    if request.match_info.http_exception is not None:
+        # No such route: 404 (or 405) whoever asks; there is nothing to protect.
+        return await handler(request)
+    if request.path in SELF_AUTHENTICATED_PATHS:
         return await handler(request)
     presented = request.headers.get(HEADER)
     if not presented:

@@ -577,6 +577,20 @@ PATHS: dict[str, Any] = {
     "/openapi.json": {
         "get": op("getOpenApi", "This document", {"200": _ok({"type": "object"})}, tags=["meta"])
     },
+    "/metrics": {
+        "get": op(
+            "getMetrics",
+            "Prometheus metrics (admin key, the metrics key, or loopback when "
+            "http.metrics_loopback is on)",
+            {
+                "200": {
+                    "description": "Prometheus text exposition format 0.0.4",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+            tags=["meta"],
+        )
+    },
     "/sessions": {
         "get": op("listSessions", "Sessions the key may see", {"200": _ok(ref("SessionList"))}),
         "post": op(

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import structlog
 
 from daemon.binary import DecodeError, Node
+from daemon.client.context import ClientCounters
 from daemon.client.disconnect import Decision
 from daemon.client.errors import IqError, IqTimeout
 from daemon.client.iq import IqRouter, is_answer
@@ -75,8 +76,10 @@ class Connection:
         keepalive: Keepalive,
         iq_timeout: float,
         log: structlog.typing.FilteringBoundLogger,
+        counters: ClientCounters | None = None,
     ) -> None:
         self._socket = socket
+        self._counters = counters or ClientCounters()
         self.router = router
         self._clock = clock
         self.keepalive = keepalive
@@ -91,6 +94,7 @@ class Connection:
 
     async def send(self, node: Node) -> None:
         await self._socket.send_node(node)
+        self._counters.frames_out += 1
 
     async def query(self, request: Node, timeout: float | None = None) -> Node:
         return await self.iq.query(request, timeout)
@@ -193,6 +197,7 @@ class Connection:
                 self.end(connection_lost(f"transport error: {exc}"))
                 return
             self.keepalive.on_frame(self._clock())
+            self._counters.frames_in += 1
             if is_answer(node):
                 if not self.iq.resolve(node):
                     self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))

@@ -69,6 +69,7 @@ class ReceiptHandler:
             except StanzaError as exc:
                 m.log.warning("client.retry_receipt_unreadable", error=str(exc))
                 return
+            m.session.counters.retry_receipts_received += 1
             self._on_retry(request)
             return
         try:

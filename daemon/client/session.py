@@ -41,7 +41,7 @@ from daemon.client.acks import build_ack
 from daemon.client.app_state_sync import SyncOutcome
 from daemon.client.backoff import Backoff
 from daemon.client.connection import Connection, Dialer, HandlerFailed, transport_dialer
-from daemon.client.context import ClientOptions, SessionContext
+from daemon.client.context import ClientCounters, ClientOptions, SessionContext
 from daemon.client.credentials import credentials_for_pairing, load_credentials
 from daemon.client.disconnect import Decision, DisconnectAction
 from daemon.client.errors import (
@@ -343,6 +343,11 @@ class Session:
         if connection is None or connection.ended or not self._logged_in:
             raise NotConnected(f"session {self.session_id!r} is {self._state.value}")
         return await connection.ping(timeout)
+
+    @property
+    def counters(self) -> ClientCounters:
+        """Frames, decrypt failures and retry receipts since the process started."""
+        return self._ctx.counters
 
     @property
     def prekey_uploads(self) -> int:
@@ -703,6 +708,7 @@ class Session:
                     ),
                     iq_timeout=ctx.iq_timeout,
                     log=ctx.log,
+                    counters=ctx.counters,
                 )
                 self._logged_in = False
                 self._wire(connection, registering)
