@@ -1,0 +1,71 @@
+"""``wamd pair`` beside a running daemon goes through the daemon's API: the session is
+created, paired and listed by the daemon itself, and a live session is left alone.
+``--print-payload`` prints the QR payload string a script (here: the sandbox phone) scans."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import sys
+from urllib.parse import urlsplit
+
+from daemon_harness import REPO, DaemonFactory, admin, create_account, pair
+
+from sandbox.app import SandboxServer
+
+ALICE = "15550001111"
+BOB = "15550002222"
+
+
+async def test_pair_beside_a_running_daemon_goes_through_its_api(
+    daemon_factory: DaemonFactory, sandbox: SandboxServer
+) -> None:
+    await create_account(sandbox, ALICE, "Alice")
+    await create_account(sandbox, BOB, "Bob")
+    daemon = await daemon_factory()
+    api = daemon.api()
+    await pair(api, sandbox, "alice", ALICE)
+
+    # The same configuration the daemon runs with, naming the port it listens on: the CLI
+    # finds the daemon by itself (no --url).
+    port = urlsplit(daemon.url).port
+    config = daemon.config_path.with_name("cli.toml")
+    text = daemon.config_path.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^port = 0$", f"port = {port}", text), encoding="utf-8")
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "daemon.cli",
+        "pair",
+        "bob",
+        "--config",
+        str(config),
+        "--print-payload",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            payload = (await process.stdout.readline()).decode().strip()
+        # The payload alone, not a drawing: ref, noise key, identity key, adv secret...
+        assert "," in payload and "\u2580" not in payload and " " not in payload, payload
+        await admin(sandbox, "POST", f"/accounts/{BOB}/scan-qr", {"qr": payload})
+        async with asyncio.timeout(30):
+            rest, errors = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, (rest, errors)
+
+    listed = {s["id"]: s for s in (await api.call("GET", "/sessions")).body["sessions"]}
+    assert listed["bob"]["status"] == "connected"
+    assert listed["alice"]["status"] == "connected"
+    with sqlite3.connect(str(daemon.database)) as db:
+        stored = dict(db.execute("SELECT id, status FROM sessions").fetchall())
+    assert stored == {"alice": "connected", "bob": "connected"}
+    assert await daemon.stop() == 0
