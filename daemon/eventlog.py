@@ -75,6 +75,8 @@ class EventType(enum.StrEnum):
     PRESENCE_UPDATED = "presence.updated"
     CHATSTATE_UPDATED = "chatstate.updated"
     HISTORY_PROGRESS = "history.progress"
+    BACKFILL_PROGRESS = "backfill.progress"
+    """A backfill after a long disconnection: started, one per chat, finished or stopped."""
     UNDECRYPTABLE = "message.undecryptable"
     RECOVERY = "session.recovery"
     ALERT = "alert"

@@ -147,6 +147,8 @@ SessionOpener = Callable[[str, str], Awaitable[LinkedDevice]]
 """Opens (creating when needed) the client of a session id, with a display name."""
 Prober = Callable[[LinkedDevice, float], Awaitable[float]]
 """Sends a ping over the session's socket; returns the round trip in seconds or raises."""
+BackOnline = Callable[[str, LinkedDevice, float], None]
+"""Told when a session logs in again: its id, its client, and how long it was offline (s)."""
 
 
 class ManagerError(Exception):
@@ -189,6 +191,8 @@ class _Handle:
     last_probe_at: float = 0.0
     last_inbound_message_at: float | None = None
     recovering: bool = False
+    offline_since: float | None = None
+    """When the session last stopped being connected (None while connected or unknown)."""
 
     @property
     def status(self) -> SessionStatus:
@@ -290,6 +294,7 @@ class SessionManager:
         opener: SessionOpener,
         *,
         prober: Prober = ping_probe,
+        on_back_online: BackOnline | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
@@ -297,6 +302,7 @@ class SessionManager:
         self._events = events
         self._open = opener
         self._probe = prober
+        self._on_back_online = on_back_online
         self._clock = clock
         self._sessions = SqliteSessionRepo(db)
         self._handles: dict[str, _Handle] = {}
@@ -396,6 +402,11 @@ class SessionManager:
             handle.override = SessionStatus.DISCONNECTED
         if row.last_message_at is not None:
             handle.last_inbound_message_at = row.last_message_at.timestamp()
+        # Offline since the previous process recorded the session's last status (a process
+        # that died while connected left the row's last update as the best evidence).
+        if row.last_connected_at is not None:
+            last_seen = row.updated_at if row.status is SessionStatus.CONNECTED else None
+            handle.offline_since = (last_seen or row.status_changed_at).timestamp()
         handle.recoveries.extend(await self._recent_recoveries(row.id))
         subscription = client.events()
         handle.forwarder = asyncio.create_task(
@@ -442,10 +453,20 @@ class SessionManager:
                     handle.qr = event
                 elif isinstance(event, Paired | Connected):
                     handle.qr = None
+                if isinstance(event, StateChanged) and event.from_state is SessionState.CONNECTED:
+                    handle.offline_since = event.at
+                if isinstance(event, Connected):
+                    self._back_online(session_id, handle)
                 if isinstance(event, Alert | Disconnected | PairCode):
                     log.info("manager.client_event", session=session_id, kind=type(event).__name__)
                 record = from_client_event(event)
                 await self._append(session_id, record.type, record.data)
+
+    def _back_online(self, session_id: str, handle: _Handle) -> None:
+        since, handle.offline_since = handle.offline_since, None
+        if since is None or self._on_back_online is None:
+            return
+        self._on_back_online(session_id, handle.client, max(0.0, self._clock() - since))
 
     async def _append(
         self, session_id: str, event_type: EventType, data: dict[str, object]
@@ -993,6 +1014,7 @@ async def _drain(handle: _Handle) -> None:
 
 
 __all__ = [
+    "BackOnline",
     "LinkedDevice",
     "ManagerError",
     "NotPairing",

@@ -31,6 +31,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from daemon.backfill import Backfill
 from daemon.binary import JID
 from daemon.client.errors import ClientError, NotConnected
 from daemon.client.media_message import MediaContentError
@@ -79,6 +80,7 @@ from http_api.health import HealthChecker
 from http_api.keys import Services
 from storage.db import Database
 from storage.errors import StorageError
+from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.message_store import SqliteMessageStore
 
 log = structlog.get_logger("daemon.service")
@@ -218,6 +220,7 @@ class Daemon:
     manager: SessionManager
     runner: web.AppRunner
     url: str
+    backfill: Backfill
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
@@ -225,6 +228,7 @@ class Daemon:
         await self.services.gate.close()
         await self.outbox.stop(grace / 2)
         await self.webhooks.stop(grace / 4)
+        await self.backfill.stop()
         await self.manager.shutdown()
         await self.runner.cleanup()
         await self.db.close()
@@ -262,7 +266,10 @@ async def start_daemon(config: Config) -> Daemon:
             session.counters.persist_observer = metrics.inbound_persist.observe
             return session
 
-        manager = SessionManager(config, db, events, open_session)
+        backfill = Backfill(config.sync, SqliteChatRepo(db), events.append)
+        manager = SessionManager(
+            config, db, events, open_session, on_back_online=backfill.on_back_online
+        )
         manager_ref.append(manager)
         metrics.watch(manager)
         sender: MessageSender = ClientSender(manager)
@@ -316,7 +323,7 @@ async def start_daemon(config: Config) -> Daemon:
     except BaseException:
         await db.close()
         raise
-    return Daemon(config, db, services, outbox, webhooks, manager, runner, url)
+    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, backfill)
 
 
 async def _housekeeping(daemon: Daemon) -> None:

@@ -41,6 +41,7 @@ EVENT_TYPES = [
     "pair.code",
     "session.paired",
     "history.progress",
+    "backfill.progress",
     "message.undecryptable",
     "session.recovery",
     "group.updated",

@@ -395,11 +395,18 @@ class Session:
         return await self.sync.media.download(str(canonical), message_id)
 
     async def request_history(
-        self, chat: JID, *, count: int = 50, wait: bool = True, timeout: float = 60.0
+        self,
+        chat: JID,
+        *,
+        count: int = 50,
+        wait: bool = True,
+        timeout: float = 60.0,
+        newest: bool = False,
     ) -> BackfillResult:
-        """Asks the phone for older messages of ``chat`` (on-demand history backfill)."""
+        """Asks the phone for older messages of ``chat`` (on-demand history backfill), or
+        with ``newest`` for its most recent ones (a backfill after a long disconnection)."""
         return await self.sync.peer_data.request_history(
-            chat, count=count, wait=wait, timeout=timeout
+            chat, count=count, wait=wait, timeout=timeout, newest=newest
         )
 
     async def archive_chat(self, chat: JID, archived: bool = True) -> int:
