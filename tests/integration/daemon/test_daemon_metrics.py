@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from daemon_harness import ADMIN_KEY, DaemonFactory, Receiver, admin, create_account, pair
+from daemon_harness import ADMIN_KEY, DaemonFactory, Receiver, admin, paired_daemon
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.app import SandboxServer
@@ -41,11 +41,10 @@ def value(found: dict[Any, float], name: str, **labels: str) -> float:
 async def test_metrics_are_scraped_and_parsed(
     daemon_factory: DaemonFactory, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    await create_account(sandbox, ALICE, "Alice")
-    await create_account(sandbox, BOB, "Bob")
-    daemon = await daemon_factory(http={"metrics_key": METRICS_KEY})
-    api = daemon.api()
-    session_key = (await pair(api, sandbox, "alice", ALICE))["key"]
+    paired = await paired_daemon(
+        daemon_factory, sandbox, ALICE, contacts=(BOB,), http={"metrics_key": METRICS_KEY}
+    )
+    daemon, api, session_key = paired.daemon, paired.api, paired.session_key
     created = await api.call(
         "POST",
         "/webhooks",

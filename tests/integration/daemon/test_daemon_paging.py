@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from daemon_harness import Api, DaemonFactory, admin, create_account, pair
+from daemon_harness import Api, DaemonFactory, admin, paired_daemon
 
 from sandbox.app import SandboxServer
 
@@ -45,11 +45,8 @@ def protocol_rows(database: Path) -> int:
 async def test_threads_page_by_time_and_forward_and_show_media_but_no_protocol_messages(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
-    await create_account(sandbox, ALICE, "Alice")
-    await create_account(sandbox, BOB, "Bob")
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "alice", ALICE)
+    paired = await paired_daemon(daemon_factory, sandbox, ALICE, contacts=(BOB,))
+    daemon, api = paired.daemon, paired.api
 
     for n in range(4):
         await admin(sandbox, "POST", f"/accounts/{BOB}/messages", {"to": ALICE, "text": f"m{n}"})

@@ -10,7 +10,7 @@ import sqlite3
 import sys
 from urllib.parse import urlsplit
 
-from daemon_harness import REPO, DaemonFactory, admin, create_account, pair
+from daemon_harness import REPO, DaemonFactory, admin, paired_daemon
 
 from sandbox.app import SandboxServer
 
@@ -21,11 +21,8 @@ BOB = "15550002222"
 async def test_pair_beside_a_running_daemon_goes_through_its_api(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
-    await create_account(sandbox, ALICE, "Alice")
-    await create_account(sandbox, BOB, "Bob")
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "alice", ALICE)
+    paired = await paired_daemon(daemon_factory, sandbox, ALICE, contacts=(BOB,))
+    daemon, api = paired.daemon, paired.api
 
     # The same configuration the daemon runs with, naming the port it listens on: the CLI
     # finds the daemon by itself (no --url).

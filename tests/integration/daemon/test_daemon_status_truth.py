@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from daemon_harness import DaemonFactory, admin, create_account, pair
+from daemon_harness import DaemonFactory, admin, paired_daemon
 
 from sandbox.app import SandboxServer
 
@@ -35,10 +35,8 @@ def stored(database: Path, session_id: str) -> tuple[str, str]:
 async def test_a_failed_status_check_flips_the_status_at_once_and_recovers(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
-    await create_account(sandbox, "15550001111", "Alice")
-    daemon = await daemon_factory(**SETTINGS)
-    api = daemon.api()
-    await pair(api, sandbox, "alice", "15550001111")
+    paired = await paired_daemon(daemon_factory, sandbox, "15550001111", **SETTINGS)
+    daemon, api = paired.daemon, paired.api
     await asyncio.sleep(0.5)  # the post-login queries finish
 
     checked = (await api.call("GET", "/sessions/alice")).body

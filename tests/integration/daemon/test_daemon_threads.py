@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon_harness import Api, DaemonFactory, admin, create_account, pair
+from daemon_harness import Api, DaemonFactory, admin, paired_daemon
 
 from sandbox.app import SandboxServer
 
@@ -34,11 +34,8 @@ async def preview(api: Api) -> dict[str, Any]:
 async def test_an_outbound_message_is_in_its_chat_as_pending_at_once(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
-    await create_account(sandbox, ALICE, "Alice")
-    await create_account(sandbox, BOB, "Bob")
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "alice", ALICE)
+    paired = await paired_daemon(daemon_factory, sandbox, ALICE, contacts=(BOB,))
+    daemon, api = paired.daemon, paired.api
     await api.call("POST", "/sessions/alice/disconnect")
 
     sent = await api.call("POST", "/sessions/alice/messages", {"to": f"+{BOB}", "text": "queued"})
@@ -65,12 +62,9 @@ async def test_an_outbound_message_is_in_its_chat_as_pending_at_once(
 async def test_a_same_second_answer_is_newest_in_the_preview_and_the_thread(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
-    await create_account(sandbox, ALICE, "Alice")
-    await create_account(sandbox, BOB, "Bob")
+    paired = await paired_daemon(daemon_factory, sandbox, ALICE, contacts=(BOB,))
+    daemon, api = paired.daemon, paired.api
     await admin(sandbox, "POST", f"/accounts/{BOB}/auto-reply", {"enabled": True})
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "alice", ALICE)
 
     same_second = 0
     for round_number in range(6):
