@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from daemon_harness import DaemonFactory, admin, paired_daemon
+from daemon_harness import Api, DaemonFactory, admin, paired_daemon
 
 from sandbox.app import SandboxServer
 
@@ -32,12 +32,26 @@ def stored(database: Path, session_id: str) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
+async def settled(api: Api) -> None:
+    """Waits until the post-pairing work (app-state keys, history) is done: the event log
+    stops growing for a second. Then the next iq the session sends is the status check's."""
+    last = -1
+    async with asyncio.timeout(30):
+        while True:
+            page = (await api.call("GET", "/sessions/alice/events?limit=1000")).body
+            seq = page["events"][-1]["seq"] if page["events"] else 0
+            if seq == last:
+                return
+            last = seq
+            await asyncio.sleep(1.0)
+
+
 async def test_a_failed_status_check_flips_the_status_at_once_and_recovers(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
     paired = await paired_daemon(daemon_factory, sandbox, "15550001111", **SETTINGS)
     daemon, api = paired.daemon, paired.api
-    await asyncio.sleep(0.5)  # the post-login queries finish
+    await settled(api)
 
     checked = (await api.call("GET", "/sessions/alice")).body
     assert checked["status"] == "connected" and checked["socketAlive"] is True
