@@ -72,6 +72,7 @@ from daemon.outbox import (
     TransientSendError,
 )
 from daemon.send_content import MediaAttachment, card_message, outgoing_media
+from daemon.state_lock import StateLock
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
 from http_api.app import create_app
@@ -221,6 +222,7 @@ class Daemon:
     runner: web.AppRunner
     url: str
     backfill: Backfill
+    lock: StateLock
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
@@ -232,6 +234,7 @@ class Daemon:
         await self.manager.shutdown()
         await self.runner.cleanup()
         await self.db.close()
+        self.lock.release()
         log.info("daemon.stopped")
 
 
@@ -239,7 +242,13 @@ async def start_daemon(config: Config) -> Daemon:
     """Starts every part (see the module docstring) and returns once the API listens."""
     state_dir = Path(config.storage.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    db = await Database.open(config.storage.database_path)
+    lock = StateLock(config.storage.database_path)
+    lock.acquire()
+    try:
+        db = await Database.open(config.storage.database_path)
+    except BaseException:
+        lock.release()
+        raise
     try:
         key = admin_key(config, state_dir)
         events = EventLog(db)
@@ -319,11 +328,13 @@ async def start_daemon(config: Config) -> Daemon:
             if isinstance(address, tuple) and len(address) >= 2:
                 port = int(address[1])
         url = f"http://{config.http.host}:{port}"
+        lock.announce(url)
         await manager.start()
     except BaseException:
         await db.close()
+        lock.release()
         raise
-    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, backfill)
+    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, backfill, lock)
 
 
 async def _housekeeping(daemon: Daemon) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from daemon import config as config_module
-from daemon import control, log, pair_remote
+from daemon import control, log, pair_remote, state_lock
 from daemon.client.errors import ClientError
 from daemon.client.events import Alert, Connected, Event, PairCode, QrCode, StateChanged
 from daemon.client.qr import render_terminal
@@ -108,6 +108,16 @@ async def pair_session(
     out: TextIO = sys.stdout,
 ) -> int:
     path = config.storage.database_path
+    busy = state_lock.holder(path)
+    if busy is not None:
+        # The daemon owns this database; writing beside it made the two disagree.
+        target = busy.url or "its API"
+        print(
+            f"wamd pair: {busy.describe()} owns {path} and did not answer at the configured "
+            f"address; pair through its API: wamd pair {session_id} --url {target}",
+            file=sys.stderr,
+        )
+        return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = await Database.open(path)

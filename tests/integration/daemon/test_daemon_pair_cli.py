@@ -1,6 +1,7 @@
 """``wamd pair`` beside a running daemon goes through the daemon's API: the session is
 created, paired and listed by the daemon itself, and a live session is left alone.
-``--print-payload`` prints the QR payload string a script (here: the sandbox phone) scans."""
+``--print-payload`` prints the QR payload string a script (here: the sandbox phone) scans.
+Where the daemon cannot be reached, the CLI refuses instead of writing its database."""
 
 from __future__ import annotations
 
@@ -58,6 +59,25 @@ async def test_pair_beside_a_running_daemon_goes_through_its_api(
             process.kill()
             await process.wait()
     assert process.returncode == 0, (rest, errors)
+
+    # Where the daemon does not answer (its file names port 0), the CLI does not write the
+    # database the daemon owns: it refuses, naming the daemon's URL. So does a second daemon.
+    for argv in (["pair", "carol"], ["run"]):
+        refused = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "daemon.cli",
+            *argv,
+            "--config",
+            str(daemon.config_path),
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(30):
+            _out, why = await refused.communicate()
+        assert refused.returncode in (1, 2), (argv, why)
+        assert f"pid {daemon.pid}" in why.decode() and daemon.url in why.decode(), why
 
     listed = {s["id"]: s for s in (await api.call("GET", "/sessions")).body["sessions"]}
     assert listed["bob"]["status"] == "connected"
