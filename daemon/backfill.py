@@ -31,6 +31,7 @@ from daemon.log import mask_phone
 from daemon.manager import LinkedDevice
 from storage.errors import StorageError
 from storage.message_interfaces import ChatRepo
+from storage.message_values import ChatKind
 
 log = structlog.get_logger("daemon.backfill")
 
@@ -93,7 +94,8 @@ class Backfill:
     async def _run(self, session_id: str, client: HistoryRequester, offline_s: float) -> None:
         settings = self._settings
         chats = await self._chats.page(session_id, limit=settings.backfill_threads)
-        jids = [chat.jid for chat in chats]
+        # Status broadcasts and the like have no history the phone sends on demand.
+        jids = [chat.jid for chat in chats if chat.kind in (ChatKind.USER, ChatKind.GROUP)]
         log.info(
             "backfill.started", session=session_id, chats=len(jids), offline_s=round(offline_s)
         )
