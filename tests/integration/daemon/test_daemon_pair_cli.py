@@ -11,12 +11,13 @@ import sqlite3
 import sys
 from urllib.parse import urlsplit
 
-from daemon_harness import REPO, DaemonFactory, admin, paired_daemon
+from daemon_harness import ADMIN_KEY, REPO, DaemonFactory, admin, create_account, paired_daemon
 
 from sandbox.app import SandboxServer
 
 ALICE = "15550001111"
 BOB = "15550002222"
+CAROL = "15550003333"
 
 
 async def test_pair_beside_a_running_daemon_goes_through_its_api(
@@ -62,7 +63,7 @@ async def test_pair_beside_a_running_daemon_goes_through_its_api(
 
     # Where the daemon does not answer (its file names port 0), the CLI does not write the
     # database the daemon owns: it refuses, naming the daemon's URL. So does a second daemon.
-    for argv in (["pair", "carol"], ["run"]):
+    for argv in (["pair", "dave"], ["run"]):
         refused = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -79,10 +80,39 @@ async def test_pair_beside_a_running_daemon_goes_through_its_api(
         assert refused.returncode in (1, 2), (argv, why)
         assert f"pid {daemon.pid}" in why.decode() and daemon.url in why.decode(), why
 
+    # By phone number, with --url: the code alone is printed, typed on the phone.
+    await create_account(sandbox, CAROL, "Carol")
+    by_code = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "daemon.cli",
+        "pair",
+        "carol",
+        "--url",
+        daemon.url,
+        "--api-key",
+        ADMIN_KEY,
+        "--phone",
+        f"+{CAROL}",
+        "--print-payload",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert by_code.stdout is not None
+    async with asyncio.timeout(30):
+        code = (await by_code.stdout.readline()).decode().strip()
+        assert len(code) == 9 and code[4] == "-", code
+        await admin(sandbox, "POST", f"/accounts/{CAROL}/pair-code", {"code": code})
+        await by_code.wait()
+    assert by_code.returncode == 0
+
     listed = {s["id"]: s for s in (await api.call("GET", "/sessions")).body["sessions"]}
-    assert listed["bob"]["status"] == "connected"
-    assert listed["alice"]["status"] == "connected"
+    assert {sid: s["status"] for sid, s in listed.items()} == {
+        "alice": "connected",
+        "bob": "connected",
+        "carol": "connected",
+    }
     with sqlite3.connect(str(daemon.database)) as db:
         stored = dict(db.execute("SELECT id, status FROM sessions").fetchall())
-    assert stored == {"alice": "connected", "bob": "connected"}
+    assert stored == {"alice": "connected", "bob": "connected", "carol": "connected"}
     assert await daemon.stop() == 0
