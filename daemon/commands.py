@@ -11,6 +11,7 @@ from pathlib import Path
 from daemon import config as config_module
 from daemon import control, log
 from daemon.config import Config
+from daemon.state_lock import StateBusy
 from storage.errors import StorageError
 
 
@@ -40,6 +41,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except StorageError as exc:
         print(f"wamd run: cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    except StateBusy as exc:
+        print(f"wamd run: {exc}; stop it first", file=sys.stderr)
         return 1
     return 0
 

@@ -84,6 +84,11 @@ class HttpConfig:
     access_log: bool = False
     """Log every request as an ``http.request`` line (method, path, status, milliseconds;
     never query strings, headers or bodies)."""
+    metrics_key: str = ""
+    """A key that reads ``GET /metrics`` and nothing else (the admin key reads it too)."""
+    metrics_loopback: bool = False
+    """Serve ``GET /metrics`` without a key to clients connecting from loopback (a
+    Prometheus on this host; keep it off behind a reverse proxy on the same host)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +204,15 @@ class SyncConfig:
     eager_media_max_bytes: int = 16 * 1024 * 1024
     media_retry: bool = True
     """Ask the phone to upload a file again when the media host no longer has it."""
+    backfill_after_offline_s: float = 3600.0
+    """A reconnect after at least this long offline asks our phone for the recent history of
+    the most recently active chats (what the server's offline queue may have dropped)."""
+    backfill_threads: int = 50
+    """How many chats (most recently active first) a backfill covers; 0 turns it off."""
+    backfill_count: int = 100
+    """Messages asked for per chat (1 to 500); what is already stored is not stored again."""
+    backfill_timeout_s: float = 30.0
+    """How long a backfill waits for the phone's answer about one chat."""
 
 
 MIB = 1024 * 1024
@@ -442,3 +456,10 @@ def _validate_daemon(config: Config) -> None:
     _positive("media.url_timeout_s", config.media.url_timeout_s)
     if config.media.url_max_redirects < 0:
         raise ConfigError("media.url_max_redirects: expected 0 or more")
+    if config.sync.backfill_after_offline_s < 0 or config.sync.backfill_threads < 0:
+        raise ConfigError(
+            "sync.backfill_after_offline_s and sync.backfill_threads: expected 0 or more"
+        )
+    if not 1 <= config.sync.backfill_count <= 500:
+        raise ConfigError("sync.backfill_count: expected 1 to 500")
+    _positive("sync.backfill_timeout_s", config.sync.backfill_timeout_s)

@@ -95,7 +95,14 @@ async def pair_demo_session(daemon: Daemon, sandbox: SandboxServer, account: Acc
         return str(session.get("status"))
 
 
-def banner(daemon: Daemon, owner: Account, friend: Account, status: str, out: TextIO) -> None:
+def banner(
+    daemon: Daemon,
+    sandbox_admin: str,
+    owner: Account,
+    friend: Account,
+    status: str,
+    out: TextIO,
+) -> None:
     key = daemon.config.http.api_key
     url = daemon.url
     out.write(
@@ -116,6 +123,18 @@ Try:
        {url}/sessions/{DEMO_SESSION}/messages
   curl -sN -H 'x-api-key: {key}' -H 'accept: text/event-stream' \\
        {url}/sessions/{DEMO_SESSION}/events
+
+Be the phones (the sandbox's admin API, {sandbox_admin}):
+  # the friend writes to the demo session
+  curl -s -H 'content-type: application/json' -d '{{"to": "+{owner.phone_user}", "text": "hi"}}' \\
+       {sandbox_admin}/accounts/{friend.phone_user}/messages
+  # what the friend's phone received
+  curl -s {sandbox_admin}/accounts/{friend.phone_user}/messages
+  # link a second session: print its QR payload...
+  wamd pair second --url {url} --api-key {key} --print-payload
+  # ...and scan that payload with the owner's phone
+  curl -s -H 'content-type: application/json' -d '{{"qr": "<the payload>"}}' \\
+       {sandbox_admin}/accounts/{owner.phone_user}/scan-qr
 
 Ctrl-C stops both.
 """
@@ -145,7 +164,7 @@ async def run_demo(state_dir: Path, port: int, out: TextIO = sys.stdout) -> int:
         daemon = await start_daemon(demo_config(sandbox, state_dir / "daemon", port, api_key))
         try:
             status = await pair_demo_session(daemon, sandbox, owner)
-            banner(daemon, owner, friend, status, out)
+            banner(daemon, sandbox.admin_url, owner, friend, status, out)
             await stop.wait()
         finally:
             await daemon.stop()

@@ -26,14 +26,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from google.protobuf.message import DecodeError
 
 from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
+from daemon.client.media_message import media_info
 from storage.db import Database
-from storage.message_values import ChatRecord, GroupRecord, MessageRecord
+from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
 from storage.sqlite.outbox import OutboxStatus, SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
+from waproto import wa_e2e_pb2
+
+MEDIA_CONTENT = frozenset(
+    {
+        ContentType.IMAGE,
+        ContentType.VIDEO,
+        ContentType.AUDIO,
+        ContentType.DOCUMENT,
+        ContentType.STICKER,
+    }
+)
 
 log = structlog.get_logger("daemon.eventlog")
 
@@ -62,6 +75,8 @@ class EventType(enum.StrEnum):
     PRESENCE_UPDATED = "presence.updated"
     CHATSTATE_UPDATED = "chatstate.updated"
     HISTORY_PROGRESS = "history.progress"
+    BACKFILL_PROGRESS = "backfill.progress"
+    """A backfill after a long disconnection: started, one per chat, finished or stopped."""
     UNDECRYPTABLE = "message.undecryptable"
     RECOVERY = "session.recovery"
     ALERT = "alert"
@@ -262,6 +277,28 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "pushName": message.push_name,
         "editedAt": iso_utc(message.edited_at),
         "revokedAt": iso_utc(message.revoked_at),
+        "media": media_json(message),
+    }
+
+
+def media_json(message: MessageRecord) -> dict[str, Any] | None:
+    """The file a media message describes (null for other messages)."""
+    if message.payload is None or message.content_type not in MEDIA_CONTENT:
+        return None
+    try:
+        info = media_info(wa_e2e_pb2.Message.FromString(message.payload))
+    except DecodeError:
+        return None
+    if info is None:
+        return None
+    return {
+        "kind": info.kind.value,
+        "mimetype": info.mimetype or None,
+        "size": info.size or None,
+        "fileName": info.file_name or None,
+        "durationSeconds": info.seconds or None,
+        "width": info.width or None,
+        "height": info.height or None,
     }
 
 
@@ -512,6 +549,13 @@ class EventLogSink:
         self, session_id: str, events: Sequence[message_events.MessagingEvent]
     ) -> None:
         for event in events:
+            if (
+                isinstance(event, message_events.MessageReceived)
+                and event.message.content_type is ContentType.PROTOCOL
+            ):
+                # A protocol message between our own devices (history notification, key
+                # share) is handled by the client, not a message anyone received.
+                continue
             await self._log.append_record(session_id, from_messaging_event(event))
             if (
                 isinstance(event, message_events.MessageUpdated)

@@ -45,7 +45,7 @@ from typing import Protocol
 
 import structlog
 
-from daemon.client.context import ClientOptions
+from daemon.client.context import ClientCounters, ClientOptions
 from daemon.client.errors import ClientError, NotPaired
 from daemon.client.events import (
     Alert,
@@ -103,6 +103,9 @@ NO_AUTOCONNECT = frozenset(
 CONNECTING_STATUSES = frozenset(
     {SessionStatus.PAIRING, SessionStatus.CONNECTING, SessionStatus.BACKING_OFF}
 )
+# Client states of a session whose start-up retries ran out and whose client keeps retrying
+# under its own backoff: to an operator it stays ``disconnected`` until it connects.
+RETRYING_STATES = frozenset({SessionState.CONNECTING, SessionState.BACKING_OFF})
 # What a stop records as ``disconnected``: sessions that were (or were getting) connected.
 MARKED_AT_SHUTDOWN = frozenset(
     {
@@ -129,6 +132,8 @@ class LinkedDevice(Protocol):
     def running(self) -> bool: ...
     @property
     def liveness(self) -> Liveness: ...
+    @property
+    def counters(self) -> ClientCounters: ...
 
     def events(self) -> Subscription: ...
     async def connect(self) -> None: ...
@@ -137,12 +142,15 @@ class LinkedDevice(Protocol):
     async def disconnect(self, reason: str = ...) -> None: ...
     async def logout(self) -> None: ...
     async def close(self) -> None: ...
+    async def ping(self, timeout: float) -> float: ...
 
 
 SessionOpener = Callable[[str, str], Awaitable[LinkedDevice]]
 """Opens (creating when needed) the client of a session id, with a display name."""
 Prober = Callable[[LinkedDevice, float], Awaitable[float]]
 """Sends a ping over the session's socket; returns the round trip in seconds or raises."""
+BackOnline = Callable[[str, LinkedDevice, float], None]
+"""Told when a session logs in again: its id, its client, and how long it was offline (s)."""
 
 
 class ManagerError(Exception):
@@ -185,15 +193,31 @@ class _Handle:
     last_probe_at: float = 0.0
     last_inbound_message_at: float | None = None
     recovering: bool = False
+    offline_since: float | None = None
+    """When the session last stopped being connected (None while connected or unknown)."""
 
     @property
     def status(self) -> SessionStatus:
         """The client's own state (always current, set before it publishes), unless the
-        manager recorded a status for the stopped client."""
-        state = self.client.state
-        if self.override is not None and state is SessionState.STOPPED:
+        manager recorded a status for the stopped client, or recorded ``disconnected`` for a
+        client that keeps retrying on its own."""
+        if self._override_stands():
+            assert self.override is not None
             return self.override
-        return SessionStatus(state.value)
+        return SessionStatus(self.client.state.value)
+
+    def _override_stands(self) -> bool:
+        state = self.client.state
+        if self.override is None:
+            return False
+        if state is SessionState.STOPPED:
+            return True
+        return self.override is SessionStatus.DISCONNECTED and state in RETRYING_STATES
+
+    def settle_override(self) -> None:
+        """Drops the manager's status once the client moved past it."""
+        if not self._override_stands():
+            self.override = None
 
     @property
     def paired(self) -> bool:
@@ -252,13 +276,9 @@ def client_options(
 
 
 async def ping_probe(client: LinkedDevice, timeout: float) -> float:
-    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket)."""
-    ping = getattr(client, "ping", None)
-    if ping is None:
-        raise ClientError("this client cannot be probed")
-    started = time.monotonic()
-    await ping(timeout)
-    return time.monotonic() - started
+    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket),
+    which records the answer in the client's liveness."""
+    return await client.ping(timeout)
 
 
 def phone_of(credentials: DeviceCredentials | None) -> str | None:
@@ -276,6 +296,7 @@ class SessionManager:
         opener: SessionOpener,
         *,
         prober: Prober = ping_probe,
+        on_back_online: BackOnline | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
@@ -283,10 +304,12 @@ class SessionManager:
         self._events = events
         self._open = opener
         self._probe = prober
+        self._on_back_online = on_back_online
         self._clock = clock
         self._sessions = SqliteSessionRepo(db)
         self._handles: dict[str, _Handle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
+        self._recoveries_started: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -381,6 +404,11 @@ class SessionManager:
             handle.override = SessionStatus.DISCONNECTED
         if row.last_message_at is not None:
             handle.last_inbound_message_at = row.last_message_at.timestamp()
+        # Offline since the previous process recorded the session's last status (a process
+        # that died while connected left the row's last update as the best evidence).
+        if row.last_connected_at is not None:
+            last_seen = row.updated_at if row.status is SessionStatus.CONNECTED else None
+            handle.offline_since = (last_seen or row.status_changed_at).timestamp()
         handle.recoveries.extend(await self._recent_recoveries(row.id))
         subscription = client.events()
         handle.forwarder = asyncio.create_task(
@@ -420,18 +448,27 @@ class SessionManager:
                 if isinstance(event, StateChanged):
                     # The client's own state is the truth; a queued event from before the
                     # manager recorded its status must not undo that status.
-                    if handle.client.state is not SessionState.STOPPED:
-                        handle.override = None
+                    handle.settle_override()
                     if event.to_state is not SessionState.PAIRING:
                         handle.qr = None
                 elif isinstance(event, QrCode):
                     handle.qr = event
                 elif isinstance(event, Paired | Connected):
                     handle.qr = None
+                if isinstance(event, StateChanged) and event.from_state is SessionState.CONNECTED:
+                    handle.offline_since = event.at
+                if isinstance(event, Connected):
+                    self._back_online(session_id, handle)
                 if isinstance(event, Alert | Disconnected | PairCode):
                     log.info("manager.client_event", session=session_id, kind=type(event).__name__)
                 record = from_client_event(event)
                 await self._append(session_id, record.type, record.data)
+
+    def _back_online(self, session_id: str, handle: _Handle) -> None:
+        since, handle.offline_since = handle.offline_since, None
+        if since is None or self._on_back_online is None:
+            return
+        self._on_back_online(session_id, handle.client, max(0.0, self._clock() - since))
 
     async def _append(
         self, session_id: str, event_type: EventType, data: dict[str, object]
@@ -496,6 +533,8 @@ class SessionManager:
         handle = self._handles.get(session_id)
         if handle is None:
             return
+        # A ``disconnected`` left by the previous run must not hide this start-up's attempts.
+        handle.override = None
         delays = self._config.manager.startup_retry_delays_s
         last_error = ""
         for attempt in range(len(delays) + 1):
@@ -681,6 +720,7 @@ class SessionManager:
             return
         handle.recoveries.append(now)
         attempt = len(handle.recoveries)
+        self._recoveries_started[session_id] = self._recoveries_started.get(session_id, 0) + 1
         log.warning("manager.recovering", session=session_id, reason=reason, attempt=attempt)
         await self._append(
             session_id,
@@ -701,6 +741,10 @@ class SessionManager:
         if handle is None:
             raise SessionNotFound(f"session {session_id!r} does not exist")
         return handle
+
+    def recoveries_started(self, session_id: str) -> int:
+        """Automatic recoveries of the session since this process started."""
+        return self._recoveries_started.get(session_id, 0)
 
     def has(self, session_id: str) -> bool:
         return session_id in self._handles
@@ -775,13 +819,18 @@ class SessionManager:
     async def check(self, session_id: str) -> SessionView:
         """A real status check: a ping over the socket when connected; records the time."""
         handle = self._handle(session_id)
-        if handle.client.state is SessionState.CONNECTED:
+        if handle.client.state is SessionState.CONNECTED and not handle.recovering:
             timeout = min(self._config.recovery.probe_timeout_s, 5.0)
             try:
                 await self._probe(handle.client, timeout)
                 handle.last_probe_at = self._clock()
             except (ClientError, TimeoutError, ConnectionError) as exc:
+                # The answer must not say ``connected`` about a socket that just failed to
+                # answer: recover now (counted against the hourly limit), then show that.
                 log.warning("manager.status_check_failed", session=session_id, error=str(exc))
+                await self._record_check(session_id)
+                await self._recover(session_id, handle, f"status check failed: {exc}")
+                return await self.view(session_id)
         await self._record_check(session_id)
         return await self.view(session_id)
 
@@ -996,6 +1045,7 @@ async def _drain(handle: _Handle) -> None:
 
 
 __all__ = [
+    "BackOnline",
     "LinkedDevice",
     "ManagerError",
     "NotPairing",

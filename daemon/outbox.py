@@ -37,7 +37,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,8 +45,9 @@ import structlog
 
 from daemon.binary import JID, JIDError, Server
 from daemon.client.ids import new_message_id
+from daemon.client.message_content import stored_preview
 from daemon.config import OutboxConfig
-from daemon.eventlog import EventLog, EventType, iso_utc
+from daemon.eventlog import EventLog, EventType, chat_json, iso_utc
 from daemon.retry import retry_delay
 from daemon.send_content import (
     ContactCard,
@@ -59,6 +60,9 @@ from daemon.send_content import (
 )
 from storage.db import Database
 from storage.errors import AlreadyExists, StorageError
+from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
+from storage.sqlite.chats import SqliteChatRepo
+from storage.sqlite.messages import SqliteMessageRepo
 from storage.sqlite.outbox import (
     NewOutboxRow,
     OutboxRow,
@@ -348,6 +352,7 @@ class Outbox:
         config: OutboxConfig,
         *,
         own_user: Callable[[str], str | None] = lambda _session: None,
+        on_sent: Callable[[float], None] = lambda _seconds: None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -356,9 +361,13 @@ class Outbox:
         self._sender = sender
         self._config = config
         self._own_user = own_user
+        self._on_sent = on_sent
+        """Told each send's latency (attempt to server ack, seconds), for metrics."""
         self._clock = clock
         self._uniform = uniform
         self.repo = SqliteOutboxRepo(db)
+        self._messages = SqliteMessageRepo(db)
+        self._chats = SqliteChatRepo(db)
         self._workers: dict[str, _Worker] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._stopping = False
@@ -432,7 +441,9 @@ class Outbox:
             payload=request.payload(),
         )
         try:
-            row = await self.repo.insert(new)
+            async with self._db.transaction():
+                row = await self.repo.insert(new)
+                await self._show_queued(session_id, message_id, request)
         except AlreadyExists:
             # A concurrent request with the same key won the insert.
             if idempotency_key is None:
@@ -450,6 +461,45 @@ class Outbox:
         )
         self.wake(session_id)
         return Accepted(row, replayed=False)
+
+    async def _show_queued(self, session_id: str, message_id: str, request: SendRequest) -> None:
+        """The message's row in its chat, ``pending`` from the moment the send is accepted
+        (the messenger fills in the rest when it goes out). Texts and replies only:
+        reactions, edits and deletes change other messages, and media, locations and contact
+        cards are built when they are sent, so those show once they go out."""
+        user = self._own_user(session_id)
+        if user is None or request.kind not in (MessageKind.TEXT, MessageKind.REPLY):
+            return
+        own = str(JID(user, Server.PN))
+        at = datetime.fromtimestamp(self._clock(), UTC)
+        stored = await self._messages.insert(
+            session_id,
+            MessageRecord(
+                chat=request.to,
+                message_id=message_id,
+                sender=own,
+                from_me=True,
+                sent_at=at,
+                content_type=ContentType.TEXT,
+                status=MessageStatus.PENDING,
+                text=request.text,
+                quoted_id=request.quoted_id,
+            ),
+        )
+        if stored is None:
+            return
+        kind = ChatKind.GROUP if JID.parse(request.to).is_group else ChatKind.USER
+        chat = await self._chats.record_message(
+            session_id,
+            request.to,
+            kind,
+            message_id=message_id,
+            sender=own,
+            from_me=True,
+            preview=stored_preview(stored),
+            at=at,
+        )
+        await self._events.append(session_id, EventType.CHAT_UPDATED, {"chat": chat_json(chat)})
 
     @staticmethod
     def _replay(existing: OutboxRow, digest: bytes) -> Accepted:
@@ -547,6 +597,7 @@ class Outbox:
         attempt = row.attempts + 1
         message = QueuedMessage(row.id, session_id, request_of(row))
         self._in_flight += 1
+        started = time.perf_counter()
         try:
             ack = await self._sender.send(message)
         except RestrictedError as exc:
@@ -557,6 +608,7 @@ class Outbox:
             return
         finally:
             self._in_flight -= 1
+        self._on_sent(time.perf_counter() - started)
         # The sender recorded the message's ``sent`` status event with the message row.
         await self.repo.mark_sent(row.id, ack.server_timestamp)
         _discard_staged(row)
@@ -612,6 +664,7 @@ class Outbox:
         _discard_staged(row)
         async with self._db.transaction():
             if await self.repo.mark_failed(row.id, reason):
+                await self._messages.fail_own(row.session_id, row.id)
                 await self._events.append(
                     row.session_id,
                     EventType.MESSAGE_UPDATED,

@@ -12,7 +12,7 @@ deliveries in flight finish, every client closes its socket and live sessions ar
 ``disconnected``, the HTTP server and the database close. Exit status 0.
 
 This module also holds the adapters between the daemon and ``daemon.client``: the outbox's
-sender (:class:`ClientSender`), the manager's probe (:func:`session_ping`) and the session
+sender (:class:`ClientSender`) and the session
 opener that wires each client's messaging events into the event log.
 """
 
@@ -32,9 +32,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from daemon.backfill import Backfill
 from daemon.binary import JID
-from daemon.client.errors import ClientError, IqError, NotConnected
-from daemon.client.keepalive import build_ping
+from daemon.client.errors import ClientError, NotConnected
 from daemon.client.media_message import MediaContentError
 from daemon.client.message_content import (
     Content,
@@ -62,6 +62,7 @@ from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
+from daemon.metrics import DaemonMetrics
 from daemon.outbox import (
     MessageKind,
     MessageSender,
@@ -75,6 +76,7 @@ from daemon.outbox import (
 )
 from daemon.send_content import MediaAttachment, card_message, outgoing_media
 from daemon.state_dir import prepare_state_dir
+from daemon.state_lock import StateLock
 from daemon.systemd import Notifier
 from daemon.webhooks import WebhookService
 from daemon.wire.errors import WireError
@@ -84,6 +86,7 @@ from http_api.health import HealthChecker
 from http_api.keys import Services
 from storage.db import Database
 from storage.errors import StorageError
+from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.message_store import SqliteMessageStore
 
 log = structlog.get_logger("daemon.service")
@@ -186,18 +189,6 @@ def _send_errors() -> Iterator[None]:
         raise TransientSendError(f"connection lost: {exc}") from exc
 
 
-async def session_ping(client: LinkedDevice, timeout: float) -> float:
-    """The manager's probe: a ``w:p`` ping over the session's live, logged-in connection."""
-    if not isinstance(client, Session):
-        raise ClientError("not a wamd client session")
-    connection = client.messenger.context.require_connection()
-    started = time.monotonic()
-    # An error answer still proves the socket carries traffic both ways.
-    with contextlib.suppress(IqError):
-        await connection.query(build_ping(), timeout=timeout)
-    return time.monotonic() - started
-
-
 # ---------------------------------------------------------------------------- the process
 
 
@@ -239,6 +230,8 @@ class Daemon:
     runner: web.AppRunner
     url: str
     versions: VersionKeeper
+    backfill: Backfill
+    lock: StateLock
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
@@ -246,9 +239,11 @@ class Daemon:
         await self.services.gate.close()
         await self.outbox.stop(grace / 2)
         await self.webhooks.stop(grace / 4)
+        await self.backfill.stop()
         await self.manager.shutdown()
         await self.runner.cleanup()
         await self.db.close()
+        self.lock.release()
         log.info("daemon.stopped")
 
 
@@ -267,7 +262,13 @@ async def start_daemon(config: Config) -> Daemon:
             previous_mode=f"{tightened.previous_mode:04o}",
             mode=f"{tightened.path.stat().st_mode & 0o777:04o}",
         )
-    db = await Database.open(config.storage.database_path)
+    lock = StateLock(config.storage.database_path)
+    lock.acquire()
+    try:
+        db = await Database.open(config.storage.database_path)
+    except BaseException:
+        lock.release()
+        raise
     try:
         key = admin_key(config, state_dir)
         events = EventLog(db)
@@ -277,6 +278,7 @@ async def start_daemon(config: Config) -> Daemon:
             if manager_ref:
                 manager_ref[0].note_inbound_message(session_id, at)
 
+        metrics = DaemonMetrics(db)
         sink = EventLogSink(events, db, on_inbound=on_inbound)
         versions = VersionKeeper(config.whatsapp)
         await versions.refresh("start-up")
@@ -296,10 +298,15 @@ async def start_daemon(config: Config) -> Daemon:
             )
             session.messenger.set_sink(sink)
             versions.attach(session)
+            session.counters.persist_observer = metrics.inbound_persist.observe
             return session
 
-        manager = SessionManager(config, db, events, open_session, prober=session_ping)
+        backfill = Backfill(config.sync, SqliteChatRepo(db), events.append)
+        manager = SessionManager(
+            config, db, events, open_session, on_back_online=backfill.on_back_online
+        )
         manager_ref.append(manager)
+        metrics.watch(manager)
         sender: MessageSender = ClientSender(manager)
 
         def own_user(session_id: str) -> str | None:
@@ -310,7 +317,14 @@ async def start_daemon(config: Config) -> Daemon:
                 return None
             return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0]
 
-        outbox = Outbox(db, events, sender, config.outbox, own_user=own_user)
+        outbox = Outbox(
+            db,
+            events,
+            sender,
+            config.outbox,
+            own_user=own_user,
+            on_sent=metrics.send_latency.observe,
+        )
         webhooks = WebhookService(db, events, config.webhooks)
         keys = KeyStore(db, key)
         health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
@@ -324,6 +338,7 @@ async def start_daemon(config: Config) -> Daemon:
             keys=keys,
             health=health,
             messages=SqliteMessageStore(db),
+            metrics=metrics,
         )
         await manager.open_all()
         await webhooks.start()
@@ -339,11 +354,15 @@ async def start_daemon(config: Config) -> Daemon:
             if isinstance(address, tuple) and len(address) >= 2:
                 port = int(address[1])
         url = f"http://{config.http.host}:{port}"
+        lock.announce(url)
         await manager.start()
     except BaseException:
         await db.close()
+        lock.release()
         raise
-    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, versions)
+    return Daemon(
+        config, db, services, outbox, webhooks, manager, runner, url, versions, backfill, lock
+    )
 
 
 async def _housekeeping(daemon: Daemon) -> None:
@@ -398,6 +417,5 @@ __all__ = [
     "admin_key",
     "content_of",
     "run_daemon",
-    "session_ping",
     "start_daemon",
 ]

@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, web
 from daemon.config import Config
 from daemon.eventlog import EventLog
 from daemon.manager import SessionManager
+from daemon.metrics import DaemonMetrics
 from daemon.outbox import Outbox
 from daemon.webhooks import WebhookService
 from http_api.auth import KeyStore, Principal
@@ -50,6 +51,8 @@ class Services:
     health: HealthChecker
     messages: MessageStore
     gate: WriteGate = field(default_factory=WriteGate)
+    metrics: DaemonMetrics | None = None
+    """``GET /metrics`` (answers 404 without it)."""
 
 
 SERVICES = web.AppKey("services", Services)

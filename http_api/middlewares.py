@@ -37,6 +37,8 @@ log = structlog.get_logger("http_api")
 OPEN_PATHS = frozenset({"/health"})
 """API paths served without a key (everything else needs one, but the console's page and
 assets, which carry no data)."""
+SELF_AUTHENTICATED_PATHS = frozenset({"/metrics"})
+"""Paths whose handler decides who may read them (``/metrics`` takes its own key)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ErrorMapper = Callable[[Exception], Problem]
@@ -114,6 +116,11 @@ def create_error_middleware() -> web.middleware:  # type: ignore[valid-type]
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     open_path = request.path in OPEN_PATHS or is_console_path(request.path)
     if open_path and request.method in SAFE_METHODS:
+        return await handler(request)
+    if request.match_info.http_exception is not None:
+        # No such route: 404 (or 405) whoever asks; there is nothing to protect.
+        return await handler(request)
+    if request.path in SELF_AUTHENTICATED_PATHS:
         return await handler(request)
     presented = request.headers.get(HEADER)
     if not presented:

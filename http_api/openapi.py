@@ -42,6 +42,7 @@ EVENT_TYPES = [
     "pair.code",
     "session.paired",
     "history.progress",
+    "backfill.progress",
     "message.undecryptable",
     "session.recovery",
     "group.updated",
@@ -381,6 +382,21 @@ SCHEMAS: dict[str, Schema] = {
             "pushName": STR_OR_NULL,
             "editedAt": ISO_OR_NULL,
             "revokedAt": ISO_OR_NULL,
+            "media": {"oneOf": [{"type": "null"}, ref("MediaInfo")]},
+        }
+    ),
+    "MediaInfo": obj(
+        {
+            "kind": {
+                "type": "string",
+                "enum": ["image", "video", "audio", "ptt", "document", "sticker"],
+            },
+            "mimetype": STR_OR_NULL,
+            "size": {"type": ["integer", "null"], "minimum": 0},
+            "fileName": STR_OR_NULL,
+            "durationSeconds": {"type": ["integer", "null"], "minimum": 0},
+            "width": {"type": ["integer", "null"], "minimum": 0},
+            "height": {"type": ["integer", "null"], "minimum": 0},
         }
     ),
     "MessagePage": obj({"messages": array(ref("Message")), "nextCursor": STR_OR_NULL}),
@@ -592,6 +608,20 @@ PATHS: dict[str, Any] = {
     },
     "/openapi.json": {
         "get": op("getOpenApi", "This document", {"200": _ok({"type": "object"})}, tags=["meta"])
+    },
+    "/metrics": {
+        "get": op(
+            "getMetrics",
+            "Prometheus metrics (admin key, the metrics key, or loopback when "
+            "http.metrics_loopback is on)",
+            {
+                "200": {
+                    "description": "Prometheus text exposition format 0.0.4",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+            tags=["meta"],
+        )
     },
     "/sessions": {
         "get": op("listSessions", "Sessions the key may see", {"200": _ok(ref("SessionList"))}),
@@ -841,10 +871,22 @@ PATHS: dict[str, Any] = {
         ],
         "get": op(
             "listChatMessages",
-            "A chat's messages, newest first (default 20, max 100)",
+            "A chat's messages, newest first (default 20, max 100); with `after`, oldest "
+            "first after that position",
             {"200": _ok(ref("MessagePage"))},
             parameters=[
-                {"name": "before", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "before",
+                    "in": "query",
+                    "description": "a cursor, an ISO 8601 time or epoch milliseconds",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "after",
+                    "in": "query",
+                    "description": "a cursor, an ISO 8601 time or epoch milliseconds",
+                    "schema": {"type": "string"},
+                },
                 PAGE_LIMIT,
             ],
             tags=["messages"],

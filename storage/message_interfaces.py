@@ -6,7 +6,7 @@ one transaction). Same rules as :mod:`storage.interfaces`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -41,6 +41,8 @@ class MessageRepo(Protocol):
     async def insert(self, session_id: str, message: MessageRecord) -> MessageRecord | None:
         """None when a message with the same (chat, sender, id) exists (nothing written)."""
         ...
+
+    async def insert_own(self, session_id: str, message: MessageRecord) -> MessageRecord | None: ...
 
     async def fill_placeholder(
         self, session_id: str, message: MessageRecord
@@ -91,6 +93,7 @@ class MessageRepo(Protocol):
         *,
         limit: int,
         before: tuple[datetime, int] | None = None,
+        after: tuple[datetime, int] | None = None,
     ) -> list[MessageRecord]: ...
 
     async def count(self, session_id: str, chat: str | None = None) -> int: ...
@@ -136,6 +139,10 @@ class ChatRepo(Protocol):
 
     async def update_preview(
         self, session_id: str, jid: str, message_id: str, preview: str | None
+    ) -> ChatRecord | None: ...
+
+    async def refresh_last(
+        self, session_id: str, jid: str, preview_of: Callable[[MessageRecord], str | None]
     ) -> ChatRecord | None: ...
 
     async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None: ...

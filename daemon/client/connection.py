@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import structlog
 
 from daemon.binary import DecodeError, Node
+from daemon.client.context import ClientCounters
 from daemon.client.disconnect import Decision
 from daemon.client.errors import IqError, IqTimeout
 from daemon.client.iq import IqRouter, is_answer
@@ -90,8 +91,10 @@ class Connection:
         keepalive: Keepalive,
         iq_timeout: float,
         log: structlog.typing.FilteringBoundLogger,
+        counters: ClientCounters | None = None,
     ) -> None:
         self._socket = socket
+        self._counters = counters or ClientCounters()
         self.router = router
         self._clock = clock
         self.keepalive = keepalive
@@ -107,9 +110,21 @@ class Connection:
 
     async def send(self, node: Node) -> None:
         await self._socket.send_node(node)
+        self._counters.frames_out += 1
 
     async def query(self, request: Node, timeout: float | None = None) -> Node:
         return await self.iq.query(request, timeout)
+
+    async def ping(self, timeout: float) -> float:
+        """A ``w:p`` ping outside the keepalive schedule (a status check); returns the round
+        trip in seconds and records the answer as liveness evidence. Raises IqTimeout."""
+        sent_at = self._clock()
+        # An error answer still proves the socket carries traffic both ways.
+        with contextlib.suppress(IqError):
+            await self.iq.query(build_ping(), timeout=timeout)
+        answered = self._clock()
+        self.keepalive.on_probe_answer(sent_at, answered)
+        return answered - sent_at
 
     # ------------------------------------------------------------------ lifetime
 
@@ -203,6 +218,7 @@ class Connection:
                 await self._socket_ended(connection_lost(f"transport error: {exc}"))
                 return
             self.keepalive.on_frame(self._clock())
+            self._counters.frames_in += 1
             if is_answer(node):
                 if not self.iq.resolve(node):
                     self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))

@@ -45,6 +45,26 @@ class ClientOptions:
 
 
 @dataclass(slots=True)
+class ClientCounters:
+    """Running totals of one session's client since the process started (for metrics)."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    decrypt_failures: int = 0
+    """Messages that did not decrypt on an attempt (each retry that fails counts)."""
+    undecryptable: int = 0
+    """Messages given up on after every retry."""
+    retry_receipts_sent: int = 0
+    retry_receipts_received: int = 0
+    persist_observer: Callable[[float], None] | None = None
+    """Told how long each incoming message took from its stanza to its commit (seconds)."""
+
+    def observe_persist(self, seconds: float) -> None:
+        if self.persist_observer is not None:
+            self.persist_observer(seconds)
+
+
+@dataclass(slots=True)
 class SessionContext:
     session_id: str
     store: AuthStore
@@ -55,6 +75,7 @@ class SessionContext:
     prekeys: PreKeyManager
     credentials: DeviceCredentials | None = None
     clock: Callable[[], float] = time.time
+    counters: ClientCounters = field(default_factory=ClientCounters)
 
     def now(self) -> float:
         return self.clock()

@@ -88,6 +88,12 @@ class Keepalive:
         self.ping_sent_at = None
         self._schedule(now)
 
+    def on_probe_answer(self, sent_at: float, now: float) -> None:
+        """An extra ping (a status check) was answered: it is evidence like a keepalive
+        answer, but it leaves the keepalive's own schedule alone."""
+        self.last_rtt = now - sent_at
+        self.last_pong = now
+
     def is_dead(self, now: float) -> bool:
         return self.ping_sent_at is not None and now >= self.ping_sent_at + self.answer_timeout
 

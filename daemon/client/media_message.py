@@ -121,6 +121,52 @@ def _attachment(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What a media message says about its file (0 / "" when the message does not say)."""
+
+    kind: MediaKind
+    mimetype: str
+    size: int
+    file_name: str = ""
+    seconds: int = 0
+    width: int = 0
+    height: int = 0
+
+
+def media_info(message: wa_e2e_pb2.Message) -> MediaInfo | None:
+    """The file's metadata of a media message (wrappers looked through), None for others."""
+    inner = unwrap(message)
+    kind = _kind_of(inner)
+    if kind is None:
+        return None
+    if inner.HasField("imageMessage"):
+        image = inner.imageMessage
+        return MediaInfo(
+            kind, image.mimetype, image.fileLength, width=image.width, height=image.height
+        )
+    if inner.HasField("videoMessage") or inner.HasField("ptvMessage"):
+        video = inner.videoMessage if inner.HasField("videoMessage") else inner.ptvMessage
+        return MediaInfo(
+            kind,
+            video.mimetype,
+            video.fileLength,
+            seconds=video.seconds,
+            width=video.width,
+            height=video.height,
+        )
+    if inner.HasField("audioMessage"):
+        audio = inner.audioMessage
+        return MediaInfo(kind, audio.mimetype, audio.fileLength, seconds=audio.seconds)
+    if inner.HasField("documentMessage"):
+        document = inner.documentMessage
+        return MediaInfo(kind, document.mimetype, document.fileLength, file_name=document.fileName)
+    sticker = inner.stickerMessage
+    return MediaInfo(
+        kind, sticker.mimetype, sticker.fileLength, width=sticker.width, height=sticker.height
+    )
+
+
 def stanza_media_type(message: wa_e2e_pb2.Message) -> str | None:
     """The ``enc`` ``mediatype`` of a media message, None for anything else."""
     attachment_kind = _kind_of(unwrap(message))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from storage.message_values import ContentType
+from storage.message_values import ContentType, MessageRecord
 from waproto import wa_e2e_pb2
 
 PREVIEW_LENGTH = 100
@@ -385,6 +385,13 @@ def preview(summary: Summary) -> str | None:
     if label is None:
         return None
     return f"{label} {summary.text}"[:PREVIEW_LENGTH] if summary.text else label
+
+
+def stored_preview(message: MessageRecord) -> str | None:
+    """The preview of a stored message (a revoked one has none)."""
+    if message.revoked_at is not None:
+        return None
+    return preview(Summary(message.content_type, text=message.text))
 
 
 def shows_in_chat_list(summary: Summary) -> bool:

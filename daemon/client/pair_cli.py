@@ -1,9 +1,14 @@
-"""``wamd pair SESSION [--phone +NUMBER]``: link a session from the terminal.
+"""``wamd pair SESSION [--phone +NUMBER] [--print-payload]``: link a session from the terminal.
 
 Shows each QR as it arrives (half-block characters with a quiet zone; redrawn in place on a
-terminal) or, with ``--phone``, the 8-character code to type on that phone. Returns once the
+terminal), or with ``--print-payload`` the QR's payload string alone (one line per QR, for
+scripts), or with ``--phone`` the 8-character code to type on that phone. Returns once the
 first login after pairing is done (exit 0), or when pairing cannot finish (exit 1: QR codes
 expired, refused, already paired...).
+
+When a daemon answers on the configured address (or ``--url``), pairing goes through its API
+(:mod:`daemon.pair_remote`): the running daemon owns the database. Only without a daemon does
+this command open the database itself.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from daemon import config as config_module
-from daemon import log
+from daemon import control, log, pair_remote, state_lock
 from daemon.client.errors import ClientError
 from daemon.client.events import Alert, Connected, Event, PairCode, QrCode, StateChanged
 from daemon.client.qr import render_terminal
@@ -45,6 +50,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="draw the QR for a terminal with a light background",
     )
+    pair.add_argument(
+        "--print-payload",
+        action="store_true",
+        help="print each QR's payload string (one line each) instead of drawing it",
+    )
+    pair.add_argument("--url", help="the running daemon's API (default: from the config)")
+    pair.add_argument("--api-key", help="admin key (default: config, env, state directory)")
     pair.set_defaults(func=run)
 
 
@@ -57,7 +69,33 @@ def run(args: argparse.Namespace) -> int:
     except config_module.ConfigError as exc:
         print(f"wamd pair: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(pair_session(config, args.session, args.phone, light=args.light_background))
+    url = args.url or control.base_url(config)
+    if args.url or asyncio.run(pair_remote.daemon_answers(url)):
+        try:
+            key = control.find_key(config, args.api_key)
+        except control.ControlError as exc:
+            print(f"wamd pair: a daemon runs at {url}: {exc}", file=sys.stderr)
+            return 2
+        return control.run(
+            pair_remote.pair_through_api(
+                url,
+                key,
+                args.session,
+                args.phone,
+                light=args.light_background,
+                print_payload=args.print_payload,
+                out=sys.stdout,
+            )
+        )
+    return asyncio.run(
+        pair_session(
+            config,
+            args.session,
+            args.phone,
+            light=args.light_background,
+            print_payload=args.print_payload,
+        )
+    )
 
 
 async def pair_session(
@@ -66,9 +104,20 @@ async def pair_session(
     phone: str | None,
     *,
     light: bool = False,
+    print_payload: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
     path = config.storage.database_path
+    busy = state_lock.holder(path)
+    if busy is not None:
+        # The daemon owns this database; writing beside it made the two disagree.
+        target = busy.url or "its API"
+        print(
+            f"wamd pair: {busy.describe()} owns {path} and did not answer at the configured "
+            f"address; pair through its API: wamd pair {session_id} --url {target}",
+            file=sys.stderr,
+        )
+        return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = await Database.open(path)
@@ -78,7 +127,7 @@ async def pair_session(
     try:
         session = await Session.open(db, session_id, config.whatsapp)
         try:
-            return await _pair(session, phone, light, out)
+            return await _pair(session, phone, light, print_payload, out)
         finally:
             await session.close()
     except (ClientError, StorageError) as exc:
@@ -88,7 +137,9 @@ async def pair_session(
         await db.close()
 
 
-async def _pair(session: Session, phone: str | None, light: bool, out: TextIO) -> int:
+async def _pair(
+    session: Session, phone: str | None, light: bool, print_payload: bool, out: TextIO
+) -> int:
     with session.events() as events:
         if phone is None:
             await session.pair()
@@ -96,15 +147,18 @@ async def _pair(session: Session, phone: str | None, light: bool, out: TextIO) -
             # The code also arrives as a PairCode event below, which prints it.
             await session.pair_with_code(phone)
         async for event in events:
-            outcome = _show(event, out, light)
+            outcome = _show(event, out, light, print_payload)
             if outcome is not None:
                 return outcome
     return 1
 
 
-def _show(event: Event, out: TextIO, light: bool) -> int | None:
+def _show(event: Event, out: TextIO, light: bool, print_payload: bool = False) -> int | None:
     """Renders one event; returns the exit code once pairing has finished either way."""
-    if isinstance(event, QrCode):
+    if isinstance(event, QrCode) and print_payload:
+        out.write(event.code + "\n")
+        out.flush()
+    elif isinstance(event, QrCode):
         if out.isatty():
             out.write(CLEAR_SCREEN)
         out.write(render_terminal(event.code, dark_background=not light))

@@ -80,16 +80,23 @@ class PeerData:
         count: int = DEFAULT_COUNT,
         wait: bool = True,
         timeout: float = DEFAULT_WAIT_S,
+        newest: bool = False,
     ) -> BackfillResult:
         """Asks the phone for up to ``count`` messages of ``chat`` older than the oldest we
-        hold (the newest ones when we hold none). With ``wait``, returns once the answer is
-        ingested. Raises NotConnected or PeerRequestFailed (not sent, or no answer in time)."""
+        hold (the newest ones when we hold none, or with ``newest``: a backfill of the recent
+        past, whose messages we already hold are not stored twice). With ``wait``, returns
+        once the answer is ingested. Raises NotConnected or PeerRequestFailed (not sent, or no
+        answer in time)."""
         if not 1 <= count <= MAX_COUNT:
             raise ValueError(f"count is 1..{MAX_COUNT}")
         m = self._m
         addressing = await m.prepare()
         canonical = chat if chat.is_group else addressing.account(chat)
-        oldest = await self._store.history.oldest_message(m.session_id, str(canonical))
+        oldest = (
+            None
+            if newest
+            else await self._store.history.oldest_message(m.session_id, str(canonical))
+        )
         if oldest is None:
             oldest_id, from_me, timestamp = "", False, int(m.now())
         else:

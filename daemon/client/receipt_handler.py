@@ -70,6 +70,7 @@ class ReceiptHandler:
                 m.log.warning("client.retry_receipt_unreadable", error=str(exc))
                 await self._connection.send(build_ack(node))
                 return
+            m.session.counters.retry_receipts_received += 1
             self._on_retry(request, node)  # acks the receipt once answered
             return
         try:

@@ -22,6 +22,7 @@ not brought it within ``phone_request_delay`` (``daemon.client.placeholder_resen
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,7 +129,10 @@ class Receiver:
             )
             await self._connection.send(build_ack(node))
             return
+        started = time.perf_counter()
         replies, stored, protocol = await self._process(node, incoming)
+        if stored is not None:
+            m.session.counters.observe_persist(time.perf_counter() - started)
         for reply in replies:
             await self._connection.send(reply)
         if stored is not None and protocol is not None:
@@ -373,6 +377,7 @@ class Receiver:
                 )
         count = (existing.retry_count if existing is not None else 0) + 1
         chat, sender = str(names.chat), str(names.sender)
+        m.session.counters.decrypt_failures += 1
         m.log.warning(
             "client.decrypt_failed",
             id=incoming.message_id,
@@ -384,6 +389,7 @@ class Receiver:
             await m.messages.messages.set_retry(
                 sid, chat, sender, incoming.message_id, count - 1, MessageStatus.UNDECRYPTABLE
             )
+            m.session.counters.undecryptable += 1
             events.append(
                 self._undecryptable(incoming, names, UndecryptableState.FAILED, count - 1, reason)
             )
@@ -407,6 +413,7 @@ class Receiver:
         retry = build_retry_receipt(
             incoming, count=count, registration_id=credentials.keys.registration_id, keys=keys
         )
+        m.session.counters.retry_receipts_sent += 1
         return [retry, build_ack(node)]
 
     def _placeholder(self, incoming: IncomingMessage, names: _Names, retries: int) -> MessageRecord:

@@ -44,6 +44,7 @@ from daemon.client.message_content import (
     sender_key_distribution,
     shows_in_chat_list,
     stanza_type,
+    stored_preview,
     summarize,
     target_of,
 )
@@ -446,7 +447,7 @@ class Sender:
         sid, now = m.session_id, m.now_dt()
         summary = summarize(message)
         own = str(m.addressing.own_pn)
-        inserted = await m.messages.messages.insert(
+        inserted = await m.messages.messages.insert_own(
             sid,
             MessageRecord(
                 chat=str(chat),
@@ -545,6 +546,10 @@ class Sender:
                     )
                 )
             await apply_effects(m, str(chat), own, summary, at, events)
+            # Our row's local time became the server's: the preview follows the thread's order.
+            refreshed = await m.messages.chats.refresh_last(sid, str(chat), stored_preview)
+            if refreshed is not None:
+                events.append(ChatUpdated(sid, refreshed))
 
 
 def _edit_attrs(message: wa_e2e_pb2.Message) -> dict[str, AttrValue]:

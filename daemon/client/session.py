@@ -41,7 +41,7 @@ from daemon.client.acks import build_ack
 from daemon.client.app_state_sync import SyncOutcome
 from daemon.client.backoff import Backoff
 from daemon.client.connection import Connection, Dialer, HandlerFailed, transport_dialer
-from daemon.client.context import ClientOptions, SessionContext
+from daemon.client.context import ClientCounters, ClientOptions, SessionContext
 from daemon.client.credentials import credentials_for_pairing, load_credentials
 from daemon.client.disconnect import Decision, DisconnectAction
 from daemon.client.errors import (
@@ -49,6 +49,7 @@ from daemon.client.errors import (
     ClientError,
     IqError,
     IqTimeout,
+    NotConnected,
     NotPaired,
     SessionBusy,
     StanzaError,
@@ -356,6 +357,19 @@ class Session:
             return self._connection.keepalive.liveness()
         return self._last_liveness
 
+    async def ping(self, timeout: float) -> float:
+        """A ping over the live, logged-in socket (a status check): the round trip in
+        seconds, recorded in :attr:`liveness`. Raises NotConnected or IqTimeout."""
+        connection = self._connection
+        if connection is None or connection.ended or not self._logged_in:
+            raise NotConnected(f"session {self.session_id!r} is {self._state.value}")
+        return await connection.ping(timeout)
+
+    @property
+    def counters(self) -> ClientCounters:
+        """Frames, decrypt failures and retry receipts since the process started."""
+        return self._ctx.counters
+
     @property
     def prekey_uploads(self) -> int:
         return self._ctx.prekeys.uploads
@@ -402,11 +416,18 @@ class Session:
         return await self.sync.media.download(str(canonical), message_id)
 
     async def request_history(
-        self, chat: JID, *, count: int = 50, wait: bool = True, timeout: float = 60.0
+        self,
+        chat: JID,
+        *,
+        count: int = 50,
+        wait: bool = True,
+        timeout: float = 60.0,
+        newest: bool = False,
     ) -> BackfillResult:
-        """Asks the phone for older messages of ``chat`` (on-demand history backfill)."""
+        """Asks the phone for older messages of ``chat`` (on-demand history backfill), or
+        with ``newest`` for its most recent ones (a backfill after a long disconnection)."""
         return await self.sync.peer_data.request_history(
-            chat, count=count, wait=wait, timeout=timeout
+            chat, count=count, wait=wait, timeout=timeout, newest=newest
         )
 
     async def archive_chat(self, chat: JID, archived: bool = True) -> int:
@@ -715,6 +736,7 @@ class Session:
                     ),
                     iq_timeout=ctx.iq_timeout,
                     log=ctx.log,
+                    counters=ctx.counters,
                 )
                 self._logged_in = False
                 self._wire(connection, registering)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,9 @@ from storage.message_values import ChatRecord, MessageRecord, MessageStatus
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_READ_IDS = 500
+_LAST_ROW = 2**62
+_MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def encode_cursor(fields: dict[str, Any]) -> str:
@@ -96,26 +100,55 @@ async def list_chats(request: web.Request) -> web.Response:
     return json_response({"chats": [chat_json(c) for c in chats], "nextCursor": next_cursor})
 
 
+def _message_position(name: str, text: str, *, after: bool) -> tuple[datetime, int]:
+    """``before``/``after``: a cursor this API gave out, an RFC 3339 / ISO 8601 time, or unix
+    epoch milliseconds. A time stands for every message at it (a cursor is exact)."""
+    # A time has no row of its own: ``before`` a time is before every row at that time,
+    # ``after`` it after every one.
+    edge_row = _LAST_ROW if after else 0
+    if text.isdigit():
+        ms = int(text)
+        if ms > _MAX_EPOCH_MS:
+            raise bad_request(f"'{name}' as epoch milliseconds is out of range")
+        return datetime.fromtimestamp(ms / 1000, UTC), edge_row
+    if _ISO_START.match(text):
+        try:
+            at = datetime.fromisoformat(text)
+        except ValueError:
+            raise bad_request(
+                f"'{name}' is not an ISO 8601 time (e.g. 2026-03-01T12:00:00Z), epoch "
+                "milliseconds or a cursor"
+            ) from None
+        return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)), edge_row
+    fields = decode_cursor(text)
+    row_id = fields.get("r")
+    if not isinstance(row_id, int):
+        raise bad_request("the cursor is not one this API gave out")
+    return _at(fields.get("t")), row_id
+
+
+def _message_cursor(message: MessageRecord) -> str:
+    return encode_cursor({"t": _ms(message.sent_at), "r": message.row_id})
+
+
 async def list_messages(request: web.Request) -> web.Response:
+    """Newest first, before a position (``before``), or oldest first after one (``after``,
+    forward paging: ``nextCursor`` is the newest returned, to poll with)."""
     session_id = session_id_of(request)
     chat = _chat_of(request)
     require_chat(request, chat)
     limit = query_int(request, "limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
-    before: tuple[datetime, int] | None = None
-    cursor = request.query.get("before")
-    if cursor:
-        fields = decode_cursor(cursor)
-        row_id = fields.get("r")
-        if not isinstance(row_id, int):
-            raise bad_request("the cursor is not one this API gave out")
-        before = (_at(fields.get("t")), row_id)
+    before_text, after_text = request.query.get("before"), request.query.get("after")
+    if before_text and after_text:
+        raise bad_request("give 'before' or 'after', not both")
+    before = _message_position("before", before_text, after=False) if before_text else None
+    after = _message_position("after", after_text, after=True) if after_text else None
     found = await services(request).messages.messages.page(
-        session_id, chat, limit=limit, before=before
+        session_id, chat, limit=limit, before=before, after=after
     )
     next_cursor = None
-    if len(found) == limit:
-        last: MessageRecord = found[-1]
-        next_cursor = encode_cursor({"t": _ms(last.sent_at), "r": last.row_id})
+    if found and (after is not None or len(found) == limit):
+        next_cursor = _message_cursor(found[-1])
     return json_response({"messages": [message_json(m) for m in found], "nextCursor": next_cursor})
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from storage.db import Database, Row
 from storage.errors import Constraint, ConstraintViolation
-from storage.message_values import ChatKind, ChatRecord
+from storage.message_values import ChatKind, ChatRecord, MessageRecord
 from storage.sqlite._columns import decoding, from_ms, missing_session, opt_from_ms, to_ms
+from storage.sqlite.messages import COLUMNS as MESSAGE_COLUMNS
+from storage.sqlite.messages import message_record
 
 COLUMNS = """
 jid, kind, name, last_message_id, last_sender_jid, last_from_me, last_preview, last_message_at,
@@ -54,6 +57,22 @@ RETURNING {COLUMNS}
 READ = f"""
 UPDATE chats SET unread_count = max(unread_count - ?, 0), updated_at = ?
 WHERE session_id = ? AND jid = ?
+RETURNING {COLUMNS}
+"""
+# The chat's newest message in the thread's own order (service time, then row number), among
+# the kinds that become a chat's last message (reactions, edits, revokes, protocol messages
+# change other messages instead).
+NEWEST_SHOWN = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = ? AND chat_jid = ?
+  AND content_type NOT IN ('reaction', 'edit', 'revoke', 'protocol', 'ephemeral_setting')
+ORDER BY sent_at DESC, id DESC LIMIT 1
+"""
+SET_LAST = f"""
+UPDATE chats SET last_message_id = ?, last_sender_jid = ?, last_from_me = ?, last_preview = ?,
+    last_message_at = ?, updated_at = ?
+WHERE session_id = ? AND jid = ?
+  AND (last_message_id IS NOT ? OR last_message_at IS NOT ? OR last_preview IS NOT ?)
 RETURNING {COLUMNS}
 """
 _FAR_FUTURE_MS = 2**62
@@ -145,6 +164,39 @@ class SqliteChatRepo:
         revoke of it); None otherwise."""
         row = await self._db.fetch_one(
             SET_PREVIEW_IF_LAST, (preview, self._now(), session_id, jid, message_id)
+        )
+        return None if row is None else _record(session_id, row)
+
+    async def refresh_last(
+        self,
+        session_id: str,
+        jid: str,
+        preview_of: Callable[[MessageRecord], str | None],
+    ) -> ChatRecord | None:
+        """Makes the chat's last message the thread's newest again, after a message's time
+        changed (our message's local time replaced by the server's): previews and threads
+        order alike. None when nothing changed."""
+        found = await self._db.fetch_one(NEWEST_SHOWN, (session_id, jid))
+        if found is None:
+            return None
+        message = message_record(session_id, found)
+        text = preview_of(message)
+        at = to_ms(message.sent_at)
+        row = await self._db.fetch_one(
+            SET_LAST,
+            (
+                message.message_id,
+                message.sender,
+                int(message.from_me),
+                text,
+                at,
+                self._now(),
+                session_id,
+                jid,
+                message.message_id,
+                at,
+                text,
+            ),
         )
         return None if row is None else _record(session_id, row)
 

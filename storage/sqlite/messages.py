@@ -27,10 +27,17 @@ SELECT_IN_CHAT = f"""
 SELECT {COLUMNS} FROM messages WHERE session_id = ? AND chat_jid = ? AND message_id = ?
 ORDER BY id LIMIT 1
 """
+# Threads leave out protocol messages between our own devices (history sync notifications,
+# app-state key shares...): they are stored (persist before ack) but are nobody's message.
 SELECT_PAGE = f"""
 SELECT {COLUMNS} FROM messages
-WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) < (?, ?)
+WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) < (?, ?) AND content_type <> 'protocol'
 ORDER BY sent_at DESC, id DESC LIMIT ?
+"""
+SELECT_PAGE_AFTER = f"""
+SELECT {COLUMNS} FROM messages
+WHERE session_id = ? AND chat_jid = ? AND (sent_at, id) > (?, ?) AND content_type <> 'protocol'
+ORDER BY sent_at ASC, id ASC LIMIT ?
 """
 SELECT_TARGETING = f"""
 SELECT {COLUMNS} FROM messages WHERE session_id = ? AND chat_jid = ? AND target_id = ?
@@ -44,6 +51,26 @@ INSERT INTO messages (
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO NOTHING
 RETURNING id
+"""
+# Our message as the messenger sends it: it fills the row the outbox wrote when it accepted
+# the send (no payload yet), so the message was visible as ``pending`` from the start.
+INSERT_OWN = """
+INSERT INTO messages (
+    session_id, chat_jid, message_id, sender_jid, sender_device, from_me, sent_at,
+    content_type, text, quoted_id, target_id, status, payload, push_name, edited_at,
+    revoked_at, retry_count, created_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO UPDATE SET
+    content_type = excluded.content_type, text = excluded.text, quoted_id = excluded.quoted_id,
+    target_id = excluded.target_id, payload = excluded.payload, updated_at = excluded.updated_at
+WHERE messages.from_me = 1 AND messages.payload IS NULL
+RETURNING id
+"""
+# The outbox's row went into another chat than the one the messenger chose (a LID the
+# messenger knows the phone number of): one row per message.
+DROP_QUEUED_ELSEWHERE = """
+DELETE FROM messages
+WHERE session_id = ? AND message_id = ? AND from_me = 1 AND payload IS NULL AND chat_jid <> ?
 """
 # A placeholder (waiting / undecryptable) becomes the real message once a retry decrypts.
 FILL_PLACEHOLDER = """
@@ -94,7 +121,7 @@ COUNT_ALL = "SELECT count(*) FROM messages WHERE session_id = ?"
 _FAR_FUTURE_MS = 2**62
 
 
-def _record(session_id: str, row: Row) -> MessageRecord:
+def message_record(session_id: str, row: Row) -> MessageRecord:
     with decoding(session_id, "messages"):
         return MessageRecord(
             row_id=int(row[0]),
@@ -128,25 +155,38 @@ class SqliteMessageRepo:
         self, session_id: str, chat: str, sender: str, message_id: str
     ) -> MessageRecord | None:
         row = await self._db.fetch_one(SELECT_BY_KEY, (session_id, chat, sender, message_id))
-        return None if row is None else _record(session_id, row)
+        return None if row is None else message_record(session_id, row)
 
     async def find_own(self, session_id: str, message_id: str) -> MessageRecord | None:
         row = await self._db.fetch_one(SELECT_OWN, (session_id, message_id))
-        return None if row is None else _record(session_id, row)
+        return None if row is None else message_record(session_id, row)
 
     async def find_in_chat(
         self, session_id: str, chat: str, message_id: str
     ) -> MessageRecord | None:
         row = await self._db.fetch_one(SELECT_IN_CHAT, (session_id, chat, message_id))
-        return None if row is None else _record(session_id, row)
+        return None if row is None else message_record(session_id, row)
 
     async def insert(self, session_id: str, message: MessageRecord) -> MessageRecord | None:
         """Stores ``message``; None when a message with its key already exists (nothing is
         written then)."""
+        return await self._insert(INSERT, session_id, message)
+
+    async def insert_own(self, session_id: str, message: MessageRecord) -> MessageRecord | None:
+        """Stores our ``message`` as it goes out, filling the row the outbox wrote when it
+        accepted the send; None when the message was already stored (a repeated attempt)."""
+        await self._db.execute(
+            DROP_QUEUED_ELSEWHERE, (session_id, message.message_id, message.chat)
+        )
+        return await self._insert(INSERT_OWN, session_id, message)
+
+    async def _insert(
+        self, statement: str, session_id: str, message: MessageRecord
+    ) -> MessageRecord | None:
         now = self._now()
         try:
             row = await self._db.fetch_one(
-                INSERT,
+                statement,
                 (
                     session_id,
                     message.chat,
@@ -270,7 +310,7 @@ class SqliteMessageRepo:
     async def targeting(self, session_id: str, chat: str, target_id: str) -> list[MessageRecord]:
         """Reactions, edits and revokes that refer to ``target_id``, oldest first."""
         rows = await self._db.fetch_all(SELECT_TARGETING, (session_id, chat, target_id))
-        return [_record(session_id, row) for row in rows]
+        return [message_record(session_id, row) for row in rows]
 
     async def page(
         self,
@@ -279,13 +319,22 @@ class SqliteMessageRepo:
         *,
         limit: int,
         before: tuple[datetime, int] | None = None,
+        after: tuple[datetime, int] | None = None,
     ) -> list[MessageRecord]:
-        """Messages of ``chat``, newest first, strictly before ``(sent_at, row_id)``."""
+        """Messages of ``chat``, newest first, strictly before ``(sent_at, row_id)``; or,
+        with ``after``, oldest first, strictly after that position (forward paging)."""
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        if after is not None:
+            if before is not None:
+                raise ValueError("page before or after a position, not both")
+            rows = await self._db.fetch_all(
+                SELECT_PAGE_AFTER, (session_id, chat, to_ms(after[0]), after[1], limit)
+            )
+            return [message_record(session_id, row) for row in rows]
         at, row_id = (to_ms(before[0]), before[1]) if before else (_FAR_FUTURE_MS, 0)
         rows = await self._db.fetch_all(SELECT_PAGE, (session_id, chat, at, row_id, limit))
-        return [_record(session_id, row) for row in rows]
+        return [message_record(session_id, row) for row in rows]
 
     async def count(self, session_id: str, chat: str | None = None) -> int:
         if chat is None:

@@ -328,6 +328,33 @@ async def pair(api: Api, sandbox: SandboxServer, session_id: str, phone: str) ->
     return dict(created.body["apiKey"])
 
 
+@dataclass
+class PairedDaemon:
+    daemon: DaemonProcess
+    api: Api
+    session_key: str
+
+
+async def paired_daemon(
+    factory: DaemonFactory,
+    sandbox: SandboxServer,
+    phone: str,
+    *,
+    contacts: tuple[str, ...] = (),
+    session_id: str = "alice",
+    **overrides: dict[str, Any],
+) -> PairedDaemon:
+    """Sandbox accounts for ``phone`` and each of ``contacts``, a daemon (with ``overrides``)
+    and ``session_id`` paired as a linked device of ``phone`` through the API."""
+    await create_account(sandbox, phone, session_id.title())
+    for contact in contacts:
+        await create_account(sandbox, contact, f"Contact {contact[-4:]}")
+    daemon = await factory(**overrides)
+    api = daemon.api()
+    key = await pair(api, sandbox, session_id, phone)
+    return PairedDaemon(daemon, api, str(key["key"]))
+
+
 def device_jid(session: dict[str, Any]) -> str:
     jid = session["jid"]
     assert isinstance(jid, str)

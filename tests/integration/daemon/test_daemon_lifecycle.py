@@ -94,6 +94,12 @@ async def test_startup_retry_schedule_then_the_client_backoff(
     status, last_error, reason = stored_status(second.database, "alice")
     assert last_error is not None and last_error.startswith("503")
     assert "client backoff takes over" in reason or status in ("connecting", "backing_off")
+    # The client's own backoff retries from here; to an operator the session stays
+    # disconnected (and is counted so) until it connects.
+    await asyncio.sleep(1.0)
+    assert (await second.api().call("GET", "/sessions/alice")).body["status"] == "disconnected"
+    counts = (await second.api().call("GET", "/health")).body["sessions"]
+    assert (counts["disconnected"], counts["connecting"]) == (1, 0)
 
     # The client's own backoff keeps trying: lifting the refusal gets the session connected.
     await admin(sandbox, "DELETE", "/faults/refuse-logins", {"device": jid})

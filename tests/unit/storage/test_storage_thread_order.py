@@ -1,0 +1,127 @@
+"""Threads on a real SQLite file: the outbox's pending row filled by the messenger, the chat
+preview recomputed in the thread's order, forward paging, and protocol rows left out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
+from storage.sqlite import SqliteStore
+from storage.sqlite.message_store import SqliteMessageStore
+
+SID = "s1"
+BOB = "15550002222@s.whatsapp.net"
+BOB_LID = "98765@lid"
+ME = "15550001111@s.whatsapp.net"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def messages(store: SqliteStore) -> AsyncIterator[SqliteMessageStore]:
+    await store.sessions.create(SID)
+    yield SqliteMessageStore(store.db)
+
+
+def message(message_id: str, at: datetime, **changes: object) -> MessageRecord:
+    record = MessageRecord(
+        chat=BOB,
+        message_id=message_id,
+        sender=BOB,
+        from_me=False,
+        sent_at=at,
+        content_type=ContentType.TEXT,
+        status=MessageStatus.RECEIVED,
+        text=message_id,
+        payload=b"\x0a\x02hi",
+    )
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def queued(message_id: str, at: datetime, chat: str = BOB) -> MessageRecord:
+    return message(
+        message_id,
+        at,
+        chat=chat,
+        sender=ME,
+        from_me=True,
+        status=MessageStatus.PENDING,
+        payload=None,
+    )
+
+
+def preview_of(record: MessageRecord) -> str | None:
+    return record.text
+
+
+async def test_the_messenger_fills_the_queued_row_once(messages: SqliteMessageStore) -> None:
+    repo = messages.messages
+    first = await repo.insert(SID, queued("OUT", T0))
+    assert first is not None
+    sent = replace(queued("OUT", T0 + timedelta(seconds=5)), payload=b"\x0a\x03out")
+    filled = await repo.insert_own(SID, sent)
+    assert filled is not None and filled.row_id == first.row_id
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.payload == b"\x0a\x03out" and stored.sent_at == T0
+    assert await repo.insert_own(SID, sent) is None  # a repeated attempt adds nothing
+    assert await repo.count(SID, BOB) == 1
+
+
+async def test_a_queued_row_in_another_chat_moves_to_the_messengers_chat(
+    messages: SqliteMessageStore,
+) -> None:
+    repo = messages.messages
+    await repo.insert(SID, queued("OUT", T0, chat=BOB_LID))
+    sent = replace(queued("OUT", T0), payload=b"\x0a\x03out")
+    assert await repo.insert_own(SID, sent) is not None
+    assert await repo.count(SID, BOB_LID) == 0 and await repo.count(SID, BOB) == 1
+
+
+async def test_the_preview_follows_the_threads_order_after_a_time_changes(
+    messages: SqliteMessageStore,
+) -> None:
+    repo, chats = messages.messages, messages.chats
+    ours = await repo.insert(SID, queued("OURS", T0 + timedelta(milliseconds=567)))
+    reply = await repo.insert(SID, message("REPLY", T0))
+    assert ours is not None and reply is not None
+    for record in (ours, reply):
+        await chats.record_message(
+            SID,
+            BOB,
+            ChatKind.USER,
+            message_id=record.message_id,
+            sender=record.sender,
+            from_me=record.from_me,
+            preview=record.text,
+            at=record.sent_at,
+        )
+    chat = await chats.get(SID, BOB)
+    assert chat is not None and chat.last_message_id == "OURS"
+    # The server's ack: our message is at the same whole second as the reply, which came
+    # later, so the reply is newest in the thread and must be in the preview.
+    await repo.set_own_sent_at(SID, "OURS", T0)
+    page = await repo.page(SID, BOB, limit=10)
+    assert [m.message_id for m in page] == ["REPLY", "OURS"]
+    refreshed = await chats.refresh_last(SID, BOB, preview_of)
+    assert refreshed is not None and refreshed.last_message_id == "REPLY"
+    assert refreshed.last_message_at == T0 and refreshed.last_preview == "REPLY"
+    assert await chats.refresh_last(SID, BOB, preview_of) is None  # nothing changed
+
+
+async def test_forward_pages_and_no_protocol_rows(messages: SqliteMessageStore) -> None:
+    repo = messages.messages
+    for n in range(5):
+        await repo.insert(SID, message(f"M{n}", T0 + timedelta(seconds=n)))
+    await repo.insert(
+        SID, message("KEYS", T0 + timedelta(seconds=2), content_type=ContentType.PROTOCOL)
+    )
+    newest_first = await repo.page(SID, BOB, limit=10)
+    assert [m.message_id for m in newest_first] == ["M4", "M3", "M2", "M1", "M0"]
+    second = newest_first[-2]
+    after = await repo.page(SID, BOB, limit=2, after=(second.sent_at, second.row_id))
+    assert [m.message_id for m in after] == ["M2", "M3"]
+    with pytest.raises(ValueError):
+        await repo.page(SID, BOB, limit=2, before=(T0, 0), after=(T0, 0))
