@@ -119,6 +119,15 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignsConfig:
+    default_rate_per_minute: int = 10
+    """A campaign's ``ratePerMinute`` when it names none: half the outbox's default rate, so a
+    campaign leaves room for the session's other sends."""
+    max_body_bytes: int = 8 * 1024 * 1024
+    """Largest recipients batch body (8 MiB holds 100,000 phone numbers with variables)."""
+
+
+@dataclass(frozen=True, slots=True)
 class WebhooksConfig:
     url: str = ""
     """A global webhook receiving every session's events (empty: none). Per-session and more
@@ -220,6 +229,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     media: MediaSendConfig = field(default_factory=MediaSendConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -235,6 +245,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "events": EventsConfig,
     "sync": SyncConfig,
     "media": MediaSendConfig,
+    "campaigns": CampaignsConfig,
 }
 
 
@@ -400,3 +411,7 @@ def _validate_daemon(config: Config) -> None:
     _positive("media.url_timeout_s", config.media.url_timeout_s)
     if config.media.url_max_redirects < 0:
         raise ConfigError("media.url_max_redirects: expected 0 or more")
+    if not 1 <= config.campaigns.default_rate_per_minute <= 60_000:
+        raise ConfigError("campaigns.default_rate_per_minute: expected 1 to 60000")
+    if config.campaigns.max_body_bytes < 1024:
+        raise ConfigError("campaigns.max_body_bytes: expected at least 1024")

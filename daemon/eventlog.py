@@ -67,6 +67,8 @@ class EventType(enum.StrEnum):
     ALERT = "alert"
     SESSION_CREATED = "session.created"
     SESSION_DELETED = "session.deleted"
+    CAMPAIGN_UPDATED = "campaign.updated"
+    CAMPAIGN_RECIPIENT_UPDATED = "campaign.recipient.updated"
 
 
 def new_event_id(now: float | None = None, random_bytes: bytes | None = None) -> str:

@@ -32,6 +32,8 @@ import structlog
 from aiohttp import web
 
 from daemon.binary import JID
+from daemon.campaigns.dispatcher import CampaignDispatcher
+from daemon.campaigns.service import CampaignService
 from daemon.client.errors import ClientError, IqError, NotConnected
 from daemon.client.keepalive import build_ping
 from daemon.client.media_message import MediaContentError
@@ -79,6 +81,7 @@ from http_api.health import HealthChecker
 from http_api.keys import Services
 from storage.db import Database
 from storage.errors import StorageError
+from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.message_store import SqliteMessageStore
 
 log = structlog.get_logger("daemon.service")
@@ -230,11 +233,13 @@ class Daemon:
     manager: SessionManager
     runner: web.AppRunner
     url: str
+    campaigns: CampaignDispatcher
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
         log.info("daemon.stopping", grace_s=grace)
         await self.services.gate.close()
+        await self.campaigns.stop(grace / 4)
         await self.outbox.stop(grace / 2)
         await self.webhooks.stop(grace / 4)
         await self.manager.shutdown()
@@ -286,6 +291,11 @@ async def start_daemon(config: Config) -> Daemon:
 
         outbox = Outbox(db, events, sender, config.outbox, own_user=own_user)
         webhooks = WebhookService(db, events, config.webhooks)
+        campaign_store = SqliteCampaignStore(db)
+        dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager)
+        campaigns = CampaignService(
+            campaign_store, events, config.campaigns, on_change=dispatcher.wake
+        )
         keys = KeyStore(db, key)
         health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
         services = Services(
@@ -298,10 +308,12 @@ async def start_daemon(config: Config) -> Daemon:
             keys=keys,
             health=health,
             messages=SqliteMessageStore(db),
+            campaigns=campaigns,
         )
         await manager.open_all()
         await webhooks.start()
         await outbox.start()
+        await dispatcher.start()
         runner = web.AppRunner(
             create_app(services), shutdown_timeout=1.0, access_log=None, handle_signals=False
         )
@@ -317,7 +329,7 @@ async def start_daemon(config: Config) -> Daemon:
     except BaseException:
         await db.close()
         raise
-    return Daemon(config, db, services, outbox, webhooks, manager, runner, url)
+    return Daemon(config, db, services, outbox, webhooks, manager, runner, url, dispatcher)
 
 
 async def _housekeeping(daemon: Daemon) -> None:

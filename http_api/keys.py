@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
 
+from daemon.campaigns.service import CampaignService
 from daemon.config import Config
 from daemon.eventlog import EventLog
 from daemon.manager import SessionManager
@@ -49,6 +50,7 @@ class Services:
     keys: KeyStore
     health: HealthChecker
     messages: MessageStore
+    campaigns: CampaignService
     gate: WriteGate = field(default_factory=WriteGate)
 
 

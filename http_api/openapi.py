@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from http_api.openapi_campaigns import CAMPAIGN_PATHS, CAMPAIGN_SCHEMAS
+
 Schema = dict[str, Any]
 
 VERSION = "0.1.0"
@@ -49,6 +51,8 @@ EVENT_TYPES = [
     "alert",
     "session.created",
     "session.deleted",
+    "campaign.updated",
+    "campaign.recipient.updated",
 ]
 OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
 MESSAGE_STATUSES = [
@@ -949,6 +953,10 @@ PATHS: dict[str, Any] = {
         ),
     },
 }
+
+
+SCHEMAS.update(CAMPAIGN_SCHEMAS)
+PATHS.update(CAMPAIGN_PATHS)
 
 
 def document() -> dict[str, Any]:
