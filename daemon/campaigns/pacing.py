@@ -114,7 +114,8 @@ class Pacer:
             # Only settled messages age out; in-flight ones wait for their settle.
             retry = self._settled[0] + MINUTE_S if self._settled else None
             return Allowance(0, retry)
-        by_spacing = 1 + math.floor((now - self.next_due) / self.interval_s)
+        behind = min(now - self.next_due, CATCH_UP_S)
+        by_spacing = 1 + math.floor(behind / self.interval_s)
         count = min(free, by_spacing, MAX_BATCH)
         if self.pacing.jitter_s > 0:
             count = 1
@@ -123,7 +124,7 @@ class Pacer:
     def dispatched(self, count: int, now: float) -> None:
         """``count`` recipients were handed to the outbox at ``now``."""
         self.in_flight += count
-        due = max(self.next_due + count * self.interval_s, now - CATCH_UP_S)
+        due = max(self.next_due, now - CATCH_UP_S) + count * self.interval_s
         if self.pacing.jitter_s > 0:
             due += self._uniform(0.0, self.pacing.jitter_s)
         self.next_due = due
