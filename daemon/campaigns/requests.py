@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from daemon.binary import JID, JIDError
+from daemon.binary import JID, JIDError, Server
 from daemon.campaigns.template import TemplateError, clean_value, variables_of
 from daemon.outbox import MAX_TEXT_CHARS, InvalidSendRequest, normalize_chat
 from storage.campaign_values import DailyWindow, NewRecipient, Pacing
@@ -183,16 +183,29 @@ def parse_campaign(body: Mapping[str, Any], *, default_rate: int, now: datetime)
     )
 
 
+_SEPARATORS = str.maketrans("", "", " -().")
+
+
 def normalize_recipient(value: str) -> str:
-    """A user JID (phone number or LID) from a JID or a phone number; raises ValueError."""
+    """A user JID (phone number or LID) from a JID or a phone number; raises ValueError.
+
+    Phone numbers (the common case, 100,000 at a time) take a fast path with the same rules as
+    the messages API: 7 to 15 digits, no leading 0, spaces, dashes, dots and brackets ignored.
+    """
+    text = value.strip()
+    if "@" not in text:
+        digits = text.translate(_SEPARATORS).removeprefix("+")
+        if digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15 and digits[0] != "0":
+            return f"{digits}@{Server.PN}"
+        raise ValueError(
+            "the recipient must be a JID or an international phone number "
+            "(7 to 15 digits, no leading 0)"
+        )
     try:
-        chat = normalize_chat(value)
-    except InvalidSendRequest as exc:
-        raise ValueError(str(exc).replace("'to'", "the recipient")) from None
-    try:
+        chat = normalize_chat(text)
         jid = JID.parse(chat)
-    except JIDError as exc:  # pragma: no cover - normalize_chat returned a JID it parsed
-        raise ValueError(str(exc)) from None
+    except (InvalidSendRequest, JIDError) as exc:
+        raise ValueError(str(exc).replace("'to'", "the recipient")) from None
     if not (jid.is_pn or jid.is_lid):
         raise ValueError("a campaign recipient must be a person (phone number or LID)")
     return chat

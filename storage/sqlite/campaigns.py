@@ -1,8 +1,7 @@
 """Campaigns and their recipients on SQLite (:class:`~storage.campaign_interfaces.CampaignStore`).
 
-Recipients are inserted with one ``executemany`` in one transaction (``ON CONFLICT DO NOTHING``
-de-duplicates against the campaign's existing recipients), which keeps a 100,000-recipient
-batch well under a few seconds.
+Recipients are inserted by one statement per batch (``ON CONFLICT DO NOTHING`` de-duplicates
+against the campaign's existing recipients): see ``bench/campaigns.py`` for the rate.
 """
 
 from __future__ import annotations
@@ -65,9 +64,12 @@ WHERE id = ? AND status IN (SELECT value FROM json_each(?))
 RETURNING {CAMPAIGN_COLUMNS}
 """
 SET_NEXT_SEND = "UPDATE campaigns SET next_send_at = ? WHERE id = ?"
-INSERT_RECIPIENT = """
+# The whole batch travels as one JSON array of [jid, variables-or-null] and is unpacked by
+# SQLite: one statement instead of one bound row per recipient (about twice as fast).
+INSERT_RECIPIENTS = """
 INSERT INTO campaign_recipients (campaign_id, jid, variables, status, updated_at)
-VALUES (?, ?, ?, 'pending', ?)
+SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', ?
+FROM json_each(?) WHERE true
 ON CONFLICT (campaign_id, jid) DO NOTHING
 """
 COUNT_RECIPIENTS = "SELECT count(*) FROM campaign_recipients WHERE campaign_id = ?"
@@ -223,17 +225,9 @@ class SqliteCampaignStore:
 
     async def add_recipients(self, campaign_id: str, recipients: Sequence[NewRecipient]) -> int:
         now = to_ms(self._db.now())
-        rows = [
-            (
-                campaign_id,
-                r.jid,
-                None if r.variables is None else _json(r.variables),
-                now,
-            )
-            for r in recipients
-        ]
+        batch = _json([[r.jid, r.variables] for r in recipients])
         try:
-            return await self._db.execute_many(INSERT_RECIPIENT, rows)
+            return await self._db.execute(INSERT_RECIPIENTS, (campaign_id, now, batch))
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise NotFound(f"campaign {campaign_id!r} does not exist") from exc

@@ -34,6 +34,8 @@ RECIPIENTS = int(os.environ.get("WAMD_CAMPAIGN_CRASH_RECIPIENTS", "300"))
 RATE = 6000
 SETTINGS = {"outbox": {"rate_per_minute": 60000.0, "burst": 50}}
 TEXT = "Sale starts today, {{name}}"
+WAIT_S = 60 + RECIPIENTS * 0.2
+"""Generous bounds for a loaded machine (a wait, never a timing assertion)."""
 
 
 def phone(n: int) -> str:
@@ -97,7 +99,7 @@ async def test_kill_9_mid_campaign_sends_each_recipient_once(
     assert added.body["added"] == RECIPIENTS
     assert (await api.call("POST", f"{path}/start")).body["status"] == "processing"
 
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(WAIT_S):
         while sum(received_counts(sandbox).values()) < RECIPIENTS // 4:
             await asyncio.sleep(0.5)
     await first.kill()  # SIGKILL: nothing flushed, nothing closed
@@ -106,7 +108,7 @@ async def test_kill_9_mid_campaign_sends_each_recipient_once(
 
     second = await daemon_factory(**SETTINGS)
     api = second.api()
-    done = await api.wait_for(path, lambda c: c["status"] == "completed", timeout=90)
+    done = await api.wait_for(path, lambda c: c["status"] == "completed", timeout=WAIT_S)
     counts = received_counts(sandbox)
     assert len(counts) == RECIPIENTS
     assert set(counts.values()) == {1}, "a phone showed a campaign message twice"
