@@ -6,11 +6,13 @@ Run: .venv/bin/python bench/campaigns.py [--quick]
   of every entry (phone numbers, de-duplication, variables) and the batch insert in one
   transaction (synchronous=FULL, the production default), for batches of 100,000 recipients
   with a variable each. Reported: the whole call, and the insert alone.
-* **Dispatch overhead**: the same number of messages through the real outbox (its sender acks
-  at once, so the network is left out), once accepted directly and once as a campaign at an
-  unbounded rate. The difference per message is what the campaign adds: rendering, the
-  idempotent hand-over with its ``queued`` mark and event, and the pacer. **Tracking** is the
-  time per message for the dispatcher to apply ``message.updated`` events to recipients.
+* **Dispatch overhead**: a campaign at an unbounded rate through the real outbox (its sender
+  acks at once, so the network is left out). The dispatcher's own time per message is measured
+  inside it: rendering, the idempotent hand-over to the outbox with the ``queued`` mark and its
+  event, committed per batch (``dispatch_ms_per_message``), and applying ``message.updated``
+  events to recipients (``tracking_ms_per_message``). For context, the same number of messages
+  accepted one by one through the outbox, as separate API calls would be, and the campaign's
+  wall time end to end.
 
 Results go to bench/results/campaigns.json.
 """
@@ -116,6 +118,24 @@ async def bench_dispatch(db: Database, messages: int) -> dict[str, float]:
     await outbox.start()
     store = SqliteCampaignStore(db)
     dispatcher = CampaignDispatcher(store, events, outbox, Connected())
+    spent = {"dispatch": 0.0, "track": 0.0}
+    # Time spent inside the dispatcher's two units of work (a bench may look inside).
+    dispatch, apply = dispatcher._dispatch, dispatcher._apply
+
+    async def timed_dispatch(*args: Any) -> None:
+        started = time.perf_counter()
+        await dispatch(*args)
+        spent["dispatch"] += time.perf_counter() - started
+
+    async def timed_apply(*args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await apply(*args)
+        finally:
+            spent["track"] += time.perf_counter() - started
+
+    dispatcher._dispatch = timed_dispatch  # type: ignore[method-assign]
+    dispatcher._apply = timed_apply  # type: ignore[method-assign]
     service = CampaignService(store, events, CampaignsConfig(), on_change=dispatcher.wake)
     try:
         started = time.perf_counter()
@@ -149,6 +169,8 @@ async def bench_dispatch(db: Database, messages: int) -> dict[str, float]:
         dispatched = time.perf_counter() - started
 
         page = await store.recipients_page(campaign.id, limit=messages)
+        await asyncio.sleep(1.0)  # the tracker has read the campaign's own events
+        spent["track"] = 0.0
         started = time.perf_counter()
         for chunk in range(0, len(page), 100):
             async with db.transaction():
@@ -176,8 +198,9 @@ async def bench_dispatch(db: Database, messages: int) -> dict[str, float]:
         "campaign_seconds": round(dispatched, 3),
         "campaign_ms_per_message": round(dispatched / messages * 1000, 3),
         "campaign_pace_floor_seconds": rate_limit_s,
-        "dispatch_overhead_ms_per_message": round((dispatched - direct) / messages * 1000, 3),
-        "tracking_ms_per_message": round(tracking / messages * 1000, 3),
+        "dispatch_ms_per_message": round(spent["dispatch"] / messages * 1000, 3),
+        "tracking_ms_per_message": round(spent["track"] / messages * 1000, 3),
+        "tracking_wall_ms_per_message": round(tracking / messages * 1000, 3),
     }
 
 

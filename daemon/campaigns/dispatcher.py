@@ -375,7 +375,7 @@ class CampaignDispatcher:
                 self.wake()
 
     async def _apply(self, batch: list[StoredEvent]) -> list[_Settled]:
-        """Applies a batch of events and moves the cursor past it, in one transaction."""
+        """Applies a batch of events and moves the stored cursor past it, in one transaction."""
         updates = [
             (event, _STATUS_OF_MESSAGE[str(event.data.get("status"))])
             for event in batch
@@ -389,6 +389,10 @@ class CampaignDispatcher:
             if event.type == EventType.ALERT and event.data.get("kind") == "sending_paused"
         ]
         settled: list[_Settled] = []
+        if not updates and not alerts:
+            # Nothing to apply: the stored cursor may lag (re-reading these changes nothing),
+            # which spares a commit per batch of the campaign's own events.
+            return settled
         async with self._store.transaction():
             if updates:
                 ids = {str(event.data["id"]) for event, _status in updates}

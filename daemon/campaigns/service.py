@@ -9,6 +9,7 @@ it work wake it through ``on_change``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -173,7 +174,8 @@ class CampaignService:
                 f"not {campaign.status.value}"
             )
         names = variables_of(str(campaign.content.get("text", "")))
-        batch = parse_recipients(body, names, campaign.defaults)
+        # Up to 100,000 entries: validated off the event loop, which keeps serving sessions.
+        batch = await asyncio.to_thread(parse_recipients, body, names, campaign.defaults)
         async with self.store.transaction():
             before = await self.store.recipient_total(campaign_id)
             if before + len(batch.recipients) > MAX_RECIPIENTS:

@@ -6,6 +6,7 @@ against the campaign's existing recipients): see ``bench/campaigns.py`` for the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -129,6 +130,7 @@ WHERE campaign_id = ? AND settled_at > ? ORDER BY settled_at
 """
 
 _MAX_ROWID = 2**63 - 1
+INSERT_CHUNK = 10_000
 
 
 class SqliteCampaignStore:
@@ -225,9 +227,16 @@ class SqliteCampaignStore:
 
     async def add_recipients(self, campaign_id: str, recipients: Sequence[NewRecipient]) -> int:
         now = to_ms(self._db.now())
-        batch = _json([[r.jid, r.variables] for r in recipients])
+        added = 0
         try:
-            return await self._db.execute(INSERT_RECIPIENTS, (campaign_id, now, batch))
+            async with self._db.transaction():
+                for start in range(0, len(recipients), INSERT_CHUNK):
+                    chunk = recipients[start : start + INSERT_CHUNK]
+                    batch = _json([[r.jid, r.variables] for r in chunk])
+                    added += await self._db.execute(INSERT_RECIPIENTS, (campaign_id, now, batch))
+                    # Statements run on the loop's thread: let the connections breathe.
+                    await asyncio.sleep(0)
+            return added
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise NotFound(f"campaign {campaign_id!r} does not exist") from exc
