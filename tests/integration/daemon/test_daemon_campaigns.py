@@ -216,3 +216,27 @@ async def test_pause_resume_cancel_schedule_and_bad_input(
     assert ghost["error"] and ghost["sentAt"] is None
     await asyncio.sleep(0)
     assert await daemon.stop() == 0
+
+
+async def test_a_logged_out_session_pauses_its_campaign_with_the_reason(
+    daemon_factory: DaemonFactory, sandbox: SandboxServer
+) -> None:
+    await create_account(sandbox, OWNER, "Owner")
+    for phone in FRIENDS[:2]:
+        await create_account(sandbox, phone, "Friend")
+    daemon = await daemon_factory(**FAST)
+    api = daemon.api()
+    await pair(api, sandbox, "alice", OWNER)
+    campaign = await new_campaign(api, {"content": {"text": "Hello"}, "ratePerMinute": 6})
+    path = f"/sessions/alice/campaigns/{campaign['id']}"
+    await api.call("POST", f"{path}/recipients", {"recipients": FRIENDS[:2]})
+    await api.call("POST", f"{path}/start")
+    await api.wait_for(f"{path}/recipients?status=delivered", lambda p: p["recipients"])
+
+    session = (await api.call("GET", "/sessions/alice")).body
+    await admin(sandbox, "POST", f"/devices/{session['jid']}/logout")
+    paused = await api.wait_for(path, lambda c: c["status"] == "paused", timeout=30)
+    assert "logged_out" in paused["statusReason"]
+    assert paused["counts"]["pending"] == 1 and paused["counts"]["delivered"] == 1
+    assert len(await received(sandbox, FRIENDS[1], "Hello")) == 0
+    assert await daemon.stop() == 0

@@ -119,7 +119,7 @@ async def test_kill_9_mid_campaign_sends_each_recipient_once(
     ids: set[str] = set()
     cursor = "0"
     while cursor:
-        page = (await api.call("GET", f"{path}/recipients?limit=1000&cursor={cursor}")).body
+        page = (await api.call("GET", f"{path}/recipients?limit=100&cursor={cursor}")).body
         ids |= {r["messageId"] for r in page["recipients"]}
         cursor = page["nextCursor"]
     assert ids == set(counts)
