@@ -132,6 +132,7 @@ class CampaignDispatcher:
         *,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
+        restart_delay: float = RESTART_DELAY_S,
     ) -> None:
         self._store = store
         self._events = events
@@ -139,6 +140,7 @@ class CampaignDispatcher:
         self._sessions = sessions
         self._clock = clock
         self._uniform = uniform
+        self._restart_delay = restart_delay
         self._pacers: dict[str, Pacer] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -176,7 +178,7 @@ class CampaignDispatcher:
             except* Exception as errors:
                 self._crashed(errors.exceptions[0], storage=False)
             self._pacers.clear()
-            await asyncio.sleep(RESTART_DELAY_S)
+            await asyncio.sleep(self._restart_delay)
 
     def _crashed(self, error: BaseException, *, storage: bool) -> None:
         if storage:

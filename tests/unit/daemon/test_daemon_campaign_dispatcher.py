@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
 from daemon.campaigns.service import CampaignService
 from daemon.eventlog import EventLog, EventType
 from daemon.outbox import Outbox
-from storage.campaign_values import CampaignStatus, RecipientStatus
+from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
 from storage.db import Database, Synchronous
 from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.sessions import SqliteSessionRepo
@@ -276,3 +277,43 @@ async def test_a_disconnected_session_waits_without_pausing(rig: Rig) -> None:
         return len(rig.sender.sent) == 1
 
     await wait_until(sent)
+
+
+class FlakyStore(SqliteCampaignStore):
+    """Fails the first ``failures`` reads of the active campaigns."""
+
+    failures = 2
+
+    async def active(self) -> list[Campaign]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("injected failure")
+        return await super().active()
+
+
+async def test_a_failing_dispatcher_is_logged_and_restarted(rig: Rig) -> None:
+    await rig.dispatcher.stop(1.0)
+    flaky = FlakyStore(rig.db)
+    rig.dispatcher = CampaignDispatcher(
+        flaky, rig.events, rig.outbox, rig.sessions, restart_delay=0.05
+    )
+    with structlog.testing.capture_logs() as logs:
+        await rig.dispatcher.start()
+        campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+        await rig.service.start("s1", campaign_id, {})
+
+        async def sent() -> bool:
+            return len(rig.sender.sent) == 1
+
+        await wait_until(sent)
+    crashes = [e for e in logs if e["event"] == "campaigns.dispatcher_crashed"]
+    assert len(crashes) == 2 and flaky.failures == 0
+
+
+async def test_stopping_never_waits_for_a_campaign(rig: Rig) -> None:
+    rig.sessions.connected = False
+    campaign_id = await rig.campaign([phone(n) for n in range(50)], ratePerMinute=1)
+    await rig.service.start("s1", campaign_id, {})
+    async with asyncio.timeout(2.0):
+        await rig.dispatcher.stop(1.0)
+    assert await rig.status(campaign_id) is CampaignStatus.PROCESSING
