@@ -234,7 +234,7 @@ class CampaignDispatcher:
             return now + CONNECTION_POLL_S
         if allowance.count == 0:
             return allowance.retry_at if allowance.retry_at is not None else now + IDLE_S
-        await self._dispatch(campaign, pacer, pending[: allowance.count], now)
+        await self._dispatch(campaign, pacer, allowance.count, now)
         return now
 
     async def _blocked(self, session_id: str) -> str | None:
@@ -279,14 +279,20 @@ class CampaignDispatcher:
         self._pacers[campaign.id] = pacer
         return pacer
 
-    async def _dispatch(
-        self, campaign: Campaign, pacer: Pacer, pending: list[Recipient], now: float
-    ) -> None:
+    async def _dispatch(self, campaign: Campaign, pacer: Pacer, count: int, now: float) -> None:
+        """Hands up to ``count`` pending recipients to the outbox, in one transaction that
+        first checks the campaign is still processing: a pause or a cancel committed since the
+        scheduler looked wins, and no recipient it stopped gets a message."""
         session_id = campaign.session_id
         template = str(campaign.content.get("text", ""))
-        pacer.dispatched(len(pending), now)
+        queued: list[Recipient] = []
         try:
             async with self._store.transaction():
+                current = await self._store.get(campaign.id)
+                if current is None or current.status is not CampaignStatus.PROCESSING:
+                    return
+                pending = await self._store.next_pending(campaign.id, count)
+                pacer.dispatched(len(pending), now)
                 dispatches: list[Dispatch] = []
                 for recipient in pending:
                     text = render(template, {**campaign.defaults, **(recipient.variables or {})})
@@ -305,18 +311,18 @@ class CampaignDispatcher:
                         await self._fail_recipient(session_id, recipient, str(exc))
                         continue
                     dispatches.append(Dispatch(recipient.id, accepted.row.id))
-                for queued in await self._store.mark_queued(campaign.id, dispatches):
-                    await self._recipient_event(session_id, queued)
+                queued = await self._store.mark_queued(campaign.id, dispatches)
+                for recipient in queued:
+                    await self._recipient_event(session_id, recipient)
                 await self._store.set_next_send_at(
                     campaign.id, datetime.fromtimestamp(pacer.next_due, UTC)
                 )
         except BaseException:
             self._pacers.pop(campaign.id, None)  # rebuilt from what was committed
             raise
-        skipped = len(pending) - len(dispatches)
-        for _ in range(skipped):
-            pacer.settled(now)
-        log.debug("campaigns.dispatched", campaign=campaign.id, count=len(dispatches))
+        for _ in range(len(pending) - len(queued)):
+            pacer.settled(now)  # failed before the outbox: frees its place at once
+        log.debug("campaigns.dispatched", campaign=campaign.id, count=len(queued))
 
     async def _fail_recipient(self, session_id: str, recipient: Recipient, reason: str) -> None:
         failed = await self._store.advance(recipient.id, RecipientStatus.FAILED, error=reason)
