@@ -3,7 +3,7 @@ has the message exactly once (as the sandbox counts what each phone received), t
 right, and the pace held (by the sandbox's timestamps).
 
 Each recipient is a sandbox account with its own phone, and a first message to a person costs a
-device lookup, a prekey fetch and a Signal session: the default run uses 300 recipients so the
+device lookup, a prekey fetch and a Signal session: the default run uses 200 recipients so the
 suite stays fast on a shared 2-core machine; ``WAMD_CAMPAIGN_CRASH_RECIPIENTS=2000`` runs the
 full-size campaign (a few minutes there).
 
@@ -30,7 +30,7 @@ from sandbox.config import SandboxConfig
 from sandbox.phone.phone import PhoneSettings, phone_factory
 
 OWNER = "15550001111"
-RECIPIENTS = int(os.environ.get("WAMD_CAMPAIGN_CRASH_RECIPIENTS", "300"))
+RECIPIENTS = int(os.environ.get("WAMD_CAMPAIGN_CRASH_RECIPIENTS", "200"))
 RATE = 6000
 SETTINGS = {"outbox": {"rate_per_minute": 60000.0, "burst": 50}}
 TEXT = "Sale starts today, {{name}}"
