@@ -133,6 +133,14 @@ async def list_recipients(request: web.Request) -> web.Response:
 
 async def start_campaign(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
+    credentials = services(request).manager.client(session_id).credentials
+    if credentials is None or not credentials.is_paired:
+        raise Problem(
+            409,
+            "not-paired",
+            "the session is not paired; pair it before starting a campaign",
+            sessionId=session_id,
+        )
     svc = _campaigns(request)
     body = await read_json(request, optional=True)
     campaign = await svc.start(session_id, _campaign_id(request), body)

@@ -81,6 +81,16 @@ async def test_errors_change_nothing(tmp_path: Path) -> None:
         assert (await rig.call("GET", path, key=other_key)).status == 403
         assert (await rig.call("GET", f"/sessions/t/campaigns/{campaign_id}")).status == 404
 
+        rig.devices.unpaired.add("u")
+        assert (await rig.call("POST", "/sessions", json_body={"id": "u"})).status == 201
+        unpaired = await rig.call("POST", "/sessions/u/campaigns", json_body=BODY)
+        unpaired_path = f"/sessions/u/campaigns/{unpaired.body['id']}"
+        await rig.call(
+            "POST", f"{unpaired_path}/recipients", json_body={"recipients": ["+19990000123"]}
+        )
+        refused = await rig.call("POST", f"{unpaired_path}/start")
+        assert refused.status == 409 and refused.body["type"].endswith("/not-paired")
+
         cancelled = await rig.call("POST", f"{path}/cancel")
         assert cancelled.status == 200 and cancelled.body["status"] == "cancelled"
         late = await rig.call(
