@@ -8,7 +8,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from daemon_harness import Api, DaemonFactory, admin, create_account, pair
+from daemon_harness import (
+    WEBHOOK_SECRET,
+    Api,
+    DaemonFactory,
+    Receiver,
+    admin,
+    create_account,
+    pair,
+)
 
 from sandbox.app import SandboxServer
 
@@ -39,7 +47,7 @@ async def new_campaign(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_checklist_ends_with_a_campaign_read_by_every_recipient(
-    daemon_factory: DaemonFactory, sandbox: SandboxServer
+    daemon_factory: DaemonFactory, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
     await create_account(sandbox, OWNER, "Owner")
     for phone in FRIENDS:
@@ -60,6 +68,18 @@ async def test_checklist_ends_with_a_campaign_read_by_every_recipient(
     await api.wait_for(
         f"/sessions/alice/messages/{sent.body['id']}", lambda m: m["status"] != "pending"
     )
+
+    # A CRM's webhook for the campaign events.
+    hook = await api.call(
+        "POST",
+        "/sessions/alice/webhooks",
+        {
+            "url": receiver.url,
+            "secret": WEBHOOK_SECRET,
+            "events": ["campaign.updated", "campaign.recipient.updated"],
+        },
+    )
+    assert hook.status == 201, hook.body
 
     # The campaign: one text, a variable per recipient, three recipients.
     campaign = await new_campaign(
@@ -128,6 +148,18 @@ async def test_checklist_ends_with_a_campaign_read_by_every_recipient(
         assert "delivered" in steps
     statuses = [e["data"]["status"] for e in await events_of(api, "alice", "campaign.updated")]
     assert statuses[0] == "draft" and "processing" in statuses and statuses[-1] == "completed"
+    # The same events reached the webhook, signed.
+    wanted = {e["id"] for e in updates} | {
+        e["id"] for e in await events_of(api, "alice", "campaign.updated")
+    }
+    async with asyncio.timeout(20):
+        while not wanted <= {e["id"] for e in receiver.deliveries}:
+            await asyncio.sleep(0.05)
+    assert receiver.bad_signatures == 0
+    assert {e["type"] for e in receiver.deliveries} <= {
+        "campaign.updated",
+        "campaign.recipient.updated",
+    }
     assert await daemon.stop() == 0
 
 
