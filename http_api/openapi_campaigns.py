@@ -33,17 +33,17 @@ def _obj(properties: dict[str, Schema], required: list[str] | None = None) -> Sc
     }
 
 
-CONTENT = _obj(
-    {
-        "type": {"type": "string", "enum": ["text"]},
-        "text": {
-            "type": "string",
-            "minLength": 1,
-            "description": "may use {{name}} placeholders (letters, digits, _)",
-        },
+CONTENT = {
+    "type": "object",
+    "description": (
+        "a messages API body without 'to': text (placeholders in 'text'), location "
+        "(placeholders in 'name' and 'address') or contact"
+    ),
+    "properties": {
+        "type": {"type": "string", "enum": ["text", "location", "contact"]},
+        "text": {"type": "string", "minLength": 1},
     },
-    required=["text"],
-)
+}
 WINDOW = _obj(
     {
         "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},

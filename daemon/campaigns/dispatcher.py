@@ -40,17 +40,11 @@ from typing import Any, Protocol
 import structlog
 
 from daemon.campaigns.pacing import MINUTE_S, Pacer
+from daemon.campaigns.requests import CampaignInputError, content_request
 from daemon.campaigns.service import record_transition
 from daemon.campaigns.shapes import recipient_json
-from daemon.campaigns.template import render
 from daemon.eventlog import EventLog, EventType
-from daemon.outbox import (
-    MAX_TEXT_CHARS,
-    Accepted,
-    InvalidSendRequest,
-    MessageKind,
-    SendRequest,
-)
+from daemon.outbox import Accepted, InvalidSendRequest, SendRequest
 from storage.campaign_interfaces import CampaignStore
 from storage.campaign_values import (
     Campaign,
@@ -284,7 +278,6 @@ class CampaignDispatcher:
         first checks the campaign is still processing: a pause or a cancel committed since the
         scheduler looked wins, and no recipient it stopped gets a message."""
         session_id = campaign.session_id
-        template = str(campaign.content.get("text", ""))
         queued: list[Recipient] = []
         try:
             async with self._store.transaction():
@@ -295,19 +288,13 @@ class CampaignDispatcher:
                 pacer.dispatched(len(pending), now)
                 dispatches: list[Dispatch] = []
                 for recipient in pending:
-                    text = render(template, {**campaign.defaults, **(recipient.variables or {})})
-                    if len(text) > MAX_TEXT_CHARS:
-                        await self._fail_recipient(
-                            session_id, recipient, f"text longer than {MAX_TEXT_CHARS} characters"
-                        )
-                        continue
+                    values = {**campaign.defaults, **(recipient.variables or {})}
                     try:
+                        request = content_request(campaign.content, values, recipient.jid)
                         accepted = await self._outbox.accept(
-                            session_id,
-                            SendRequest(recipient.jid, MessageKind.TEXT, text=text),
-                            idempotency_key(campaign.id, recipient.id),
+                            session_id, request, idempotency_key(campaign.id, recipient.id)
                         )
-                    except InvalidSendRequest as exc:
+                    except (CampaignInputError, InvalidSendRequest) as exc:
                         await self._fail_recipient(session_id, recipient, str(exc))
                         continue
                     dispatches.append(Dispatch(recipient.id, accepted.row.id))

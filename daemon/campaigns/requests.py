@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from daemon.binary import JID, JIDError, Server
-from daemon.campaigns.template import TemplateError, clean_value, variables_of
-from daemon.outbox import MAX_TEXT_CHARS, InvalidSendRequest, normalize_chat
+from daemon.campaigns.template import TemplateError, clean_value, render, variables_of
+from daemon.outbox import InvalidSendRequest, SendRequest, normalize_chat, parse_send_request
 from storage.campaign_values import DailyWindow, NewRecipient, Pacing
 
 MAX_RECIPIENTS = 100_000
@@ -31,7 +31,20 @@ class CampaignInputError(ValueError):
 
 
 class ContentType(enum.StrEnum):
+    """What a campaign may send: a message of the messages API that needs no earlier message
+    (a reply, reaction, edit or delete refers to one) and no file per send (media)."""
+
     TEXT = "text"
+    LOCATION = "location"
+    CONTACT = "contact"
+
+
+TEMPLATED_FIELDS = {
+    ContentType.TEXT: ("text",),
+    ContentType.LOCATION: ("name", "address"),
+    ContentType.CONTACT: (),
+}
+"""The content fields where ``{{name}}`` placeholders are substituted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +134,47 @@ def _number(body: Mapping[str, Any], name: str) -> float | None:
 
 
 def parse_content(value: Any) -> tuple[dict[str, Any], frozenset[str]]:
-    """The content object and the variables its text uses."""
+    """The content object (a messages API body without ``to``) and the variables it uses."""
     if not isinstance(value, dict):
         raise CampaignInputError("'content' is required: an object like {type: text, text}")
-    _check_fields(value, {"type", "text"}, " in 'content'")
-    kind = value.get("type", "text")
-    if kind not in {k.value for k in ContentType}:
-        raise CampaignInputError(f"'content.type' must be one of {', '.join(ContentType)}")
-    text = value.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise CampaignInputError("'content.text' must be a non-empty string")
-    if len(text) > MAX_TEXT_CHARS:
-        raise CampaignInputError(f"'content.text' is longer than {MAX_TEXT_CHARS} characters")
+    if "to" in value:
+        raise CampaignInputError("'content' has no 'to': the recipients are the campaign's")
     try:
-        names = variables_of(text)
-    except TemplateError as exc:
-        raise CampaignInputError(f"'content.text': {exc}") from None
-    return {"type": kind, "text": text}, names
+        kind = ContentType(value.get("type", "text"))
+    except ValueError:
+        raise CampaignInputError(
+            f"'content.type' must be one of {', '.join(ContentType)}"
+        ) from None
+    content = {**value, "type": kind.value}
+    names: set[str] = set()
+    for name in TEMPLATED_FIELDS[kind]:
+        field = content.get(name)
+        if isinstance(field, str):
+            try:
+                names |= variables_of(field)
+            except TemplateError as exc:
+                raise CampaignInputError(f"'content.{name}': {exc}") from None
+    if kind is ContentType.TEXT and not str(content.get("text") or "").strip():
+        raise CampaignInputError("'content.text' must be a non-empty string")
+    content_request(content, {name: "x" for name in names}, "15550000000@s.whatsapp.net")
+    return content, frozenset(names)
+
+
+def content_request(content: Mapping[str, Any], values: Mapping[str, str], to: str) -> SendRequest:
+    """The outbox request for one recipient: the content with its placeholders filled in;
+    raises CampaignInputError (e.g. a text that grew too long)."""
+    kind = ContentType(content["type"])
+    body = dict(content)
+    try:
+        for name in TEMPLATED_FIELDS[kind]:
+            if isinstance(body.get(name), str):
+                body[name] = render(body[name], values)
+    except KeyError as exc:
+        raise CampaignInputError(f"no value for the variable {exc}") from None
+    try:
+        return parse_send_request({**body, "to": to})
+    except InvalidSendRequest as exc:
+        raise CampaignInputError(f"'content': {exc}") from None
 
 
 def _values(value: Any, names: frozenset[str], where: str) -> dict[str, str]:

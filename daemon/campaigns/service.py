@@ -23,11 +23,11 @@ from daemon.campaigns.requests import (
     CampaignInputError,
     InvalidRecipient,
     parse_campaign,
+    parse_content,
     parse_recipients,
     parse_start,
 )
 from daemon.campaigns.shapes import campaign_json
-from daemon.campaigns.template import variables_of
 from daemon.config import CampaignsConfig
 from daemon.eventlog import EventLog, EventType, new_event_id
 from storage.campaign_interfaces import CampaignStore
@@ -173,7 +173,7 @@ class CampaignService:
                 f"recipients can be added while the campaign is draft, scheduled or paused, "
                 f"not {campaign.status.value}"
             )
-        names = variables_of(str(campaign.content.get("text", "")))
+        _content, names = parse_content(campaign.content)
         # Up to 100,000 entries: validated off the event loop, which keeps serving sessions.
         batch = await asyncio.to_thread(parse_recipients, body, names, campaign.defaults)
         async with self.store.transaction():

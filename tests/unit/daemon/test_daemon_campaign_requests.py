@@ -10,6 +10,7 @@ import pytest
 
 from daemon.campaigns.requests import (
     CampaignInputError,
+    content_request,
     normalize_recipient,
     parse_campaign,
     parse_recipients,
@@ -166,3 +167,46 @@ def test_values_lose_control_characters() -> None:
         {},
     )
     assert batch.recipients[0].variables == {"name": "Ann\nB"}
+
+
+def test_location_and_contact_content() -> None:
+    location = {
+        "type": "location",
+        "latitude": 52.52,
+        "longitude": 13.405,
+        "name": "Shop of {{name}}",
+        "address": "Mitte",
+    }
+    draft = parse_campaign(
+        {"content": location, "defaults": {"name": "Ann"}}, default_rate=10, now=NOW
+    )
+    request = content_request(draft.content, {"name": "Bo"}, "15550001111@s.whatsapp.net")
+    assert request.location is not None and request.location.name == "Shop of Bo"
+    assert request.to == "15550001111@s.whatsapp.net"
+    card = {"type": "contact", "contacts": [{"name": "Desk", "phone": "+15550009999"}]}
+    draft = parse_campaign({"content": card}, default_rate=10, now=NOW)
+    request = content_request(draft.content, {}, "15550001111@s.whatsapp.net")
+    assert [c.phone for c in request.contacts] == ["15550009999"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"type": "location", "latitude": 200, "longitude": 0}, "content"),
+        ({"type": "contact", "contacts": []}, "contacts"),
+        ({"type": "reply", "text": "x", "quotedId": "A"}, "content.type"),
+        ({"type": "image", "url": "https://example.com/a.jpg"}, "content.type"),
+        ({"type": "text", "text": "x", "to": "15550001111"}, "no 'to'"),
+        ({"type": "text", "text": "x", "colour": "red"}, "unknown field"),
+    ],
+)
+def test_content_the_messages_api_would_refuse(content: dict[str, Any], message: str) -> None:
+    with pytest.raises(CampaignInputError, match=message):
+        parse_campaign({"content": content}, default_rate=10, now=NOW)
+
+
+def test_a_text_that_grows_too_long_fails_that_recipient_only() -> None:
+    content = {"type": "text", "text": "x{{name}}"}
+    assert content_request(content, {"name": "y"}, "15550001111@s.whatsapp.net").text == "xy"
+    with pytest.raises(CampaignInputError, match="longer"):
+        content_request(content, {"name": "y" * 70_000}, "15550001111@s.whatsapp.net")
