@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler
 from daemon.campaigns.requests import MAX_RECIPIENTS
 from daemon.campaigns.service import CampaignService
 from daemon.campaigns.shapes import recipient_json
-from http_api.keys import services
+from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import json_response, query_int, read_json, session_id_of
 from storage.campaign_values import RecipientStatus
@@ -28,6 +28,15 @@ def _campaigns(request: web.Request) -> CampaignService:
 
 def _campaign_id(request: web.Request) -> str:
     return request.match_info["campaign_id"]
+
+
+def _session_that_sends(request: web.Request) -> str:
+    """The session of a call that makes or steers a campaign: only keys that may send.
+    (Keys restricted to some chats never reach these routes: see http_api.chat_access.)"""
+    session_id = session_id_of(request)
+    if not principal(request).can_send:
+        raise Problem(403, "send-not-allowed", "this API key may read but not send")
+    return session_id
 
 
 async def _large_json(request: web.Request) -> dict[str, Any]:
@@ -74,7 +83,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def create_campaign(request: web.Request) -> web.Response:
-    session_id = session_id_of(request)
+    session_id = _session_that_sends(request)
     svc = _campaigns(request)
     campaign = await svc.create(session_id, await read_json(request))
     headers = {"Location": f"/sessions/{session_id}/campaigns/{campaign.id}"}
@@ -88,7 +97,7 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 
 async def add_recipients(request: web.Request) -> web.Response:
-    session_id = session_id_of(request)
+    session_id = _session_that_sends(request)
     result = await _campaigns(request).add_recipients(
         session_id, _campaign_id(request), await _large_json(request)
     )
@@ -132,7 +141,7 @@ async def list_recipients(request: web.Request) -> web.Response:
 
 
 async def start_campaign(request: web.Request) -> web.Response:
-    session_id = session_id_of(request)
+    session_id = _session_that_sends(request)
     credentials = services(request).manager.client(session_id).credentials
     if credentials is None or not credentials.is_paired:
         raise Problem(
@@ -149,19 +158,19 @@ async def start_campaign(request: web.Request) -> web.Response:
 
 async def pause_campaign(request: web.Request) -> web.Response:
     svc = _campaigns(request)
-    campaign = await svc.pause(session_id_of(request), _campaign_id(request))
+    campaign = await svc.pause(_session_that_sends(request), _campaign_id(request))
     return json_response(await svc.describe(campaign))
 
 
 async def resume_campaign(request: web.Request) -> web.Response:
     svc = _campaigns(request)
-    campaign = await svc.resume(session_id_of(request), _campaign_id(request))
+    campaign = await svc.resume(_session_that_sends(request), _campaign_id(request))
     return json_response(await svc.describe(campaign))
 
 
 async def cancel_campaign(request: web.Request) -> web.Response:
     svc = _campaigns(request)
-    campaign = await svc.cancel(session_id_of(request), _campaign_id(request))
+    campaign = await svc.cancel(_session_that_sends(request), _campaign_id(request))
     return json_response(await svc.describe(campaign))
 
 

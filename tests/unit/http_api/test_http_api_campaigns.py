@@ -81,6 +81,19 @@ async def test_errors_change_nothing(tmp_path: Path) -> None:
         assert (await rig.call("GET", path, key=other_key)).status == 403
         assert (await rig.call("GET", f"/sessions/t/campaigns/{campaign_id}")).status == 404
 
+        reader = await rig.call("POST", "/sessions/s/api-keys", json_body={"canSend": False})
+        assert reader.status == 201, reader.body
+        reader_key = reader.body["key"]
+        refused = await rig.call("POST", "/sessions/s/campaigns", key=reader_key, json_body=BODY)
+        assert refused.status == 403 and refused.body["type"].endswith("/send-not-allowed")
+        assert (await rig.call("POST", f"{path}/cancel", key=reader_key)).status == 403
+        assert (await rig.call("GET", path, key=reader_key)).status == 200
+        narrow = await rig.call(
+            "POST", "/sessions/s/api-keys", json_body={"chats": ["+19990000001"]}
+        )
+        narrow_key = narrow.body["key"]
+        assert (await rig.call("GET", path, key=narrow_key)).status == 403
+
         rig.devices.unpaired.add("u")
         assert (await rig.call("POST", "/sessions", json_body={"id": "u"})).status == 201
         unpaired = await rig.call("POST", "/sessions/u/campaigns", json_body=BODY)
