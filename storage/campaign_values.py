@@ -136,14 +136,6 @@ class Dispatch:
     message_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class RecipientChange:
-    """A recipient whose status moved (what a ``campaign.recipient.updated`` event reports)."""
-
-    recipient: Recipient
-    session_id: str
-
-
 __all__ = [
     "RECIPIENT_RANK",
     "Campaign",
@@ -154,6 +146,5 @@ __all__ = [
     "NewRecipient",
     "Pacing",
     "Recipient",
-    "RecipientChange",
     "RecipientStatus",
 ]
