@@ -1,13 +1,23 @@
-"""The campaigns part of the OpenAPI document (merged into :mod:`http_api.openapi`)."""
+"""The campaigns part of the OpenAPI document (merged by :func:`http_api.openapi.document`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-Schema = dict[str, Any]
+from http_api.openapi import (
+    ISO,
+    ISO_OR_NULL,
+    PAGE_LIMIT,
+    SESSION_ID,
+    STR_OR_NULL,
+    Schema,
+    _ok,
+    array,
+    obj,
+    op,
+    ref,
+)
 
-ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
-STR_OR_NULL = {"type": ["string", "null"]}
 CAMPAIGN_STATUSES = [
     "draft",
     "scheduled",
@@ -18,19 +28,6 @@ CAMPAIGN_STATUSES = [
     "cancelled",
 ]
 RECIPIENT_STATUSES = ["pending", "queued", "sent", "delivered", "read", "failed", "cancelled"]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
 
 
 CONTENT = {
@@ -44,7 +41,7 @@ CONTENT = {
         "text": {"type": "string", "minLength": 1},
     },
 }
-WINDOW = _obj(
+WINDOW = obj(
     {
         "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
         "end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
@@ -52,12 +49,12 @@ WINDOW = _obj(
     }
 )
 VARIABLES = {"type": "object", "additionalProperties": {"type": ["string", "number"]}}
-COUNTS = _obj(
+COUNTS = obj(
     {status: {"type": "integer", "minimum": 0} for status in [*RECIPIENT_STATUSES, "total"]}
 )
 
-CAMPAIGN_SCHEMAS: dict[str, Schema] = {
-    "CampaignCreate": _obj(
+SCHEMAS: dict[str, Schema] = {
+    "CampaignCreate": obj(
         {
             "name": {"type": "string", "maxLength": 200},
             "content": CONTENT,
@@ -72,7 +69,7 @@ CAMPAIGN_SCHEMAS: dict[str, Schema] = {
         },
         required=["content"],
     ),
-    "Campaign": _obj(
+    "Campaign": obj(
         {
             "id": {"type": "string"},
             "sessionId": {"type": "string"},
@@ -86,19 +83,19 @@ CAMPAIGN_SCHEMAS: dict[str, Schema] = {
             "window": {**WINDOW, "type": ["object", "null"]},
             "scheduledAt": ISO_OR_NULL,
             "counts": COUNTS,
-            "createdAt": {"type": "string", "format": "date-time"},
-            "updatedAt": {"type": "string", "format": "date-time"},
+            "createdAt": ISO,
+            "updatedAt": ISO,
             "startedAt": ISO_OR_NULL,
             "finishedAt": ISO_OR_NULL,
         }
     ),
-    "CampaignPage": _obj(
+    "CampaignPage": obj(
         {
-            "campaigns": {"type": "array", "items": _ref("Campaign")},
+            "campaigns": array(ref("Campaign")),
             "nextCursor": STR_OR_NULL,
         }
     ),
-    "CampaignRecipientsAdd": _obj(
+    "CampaignRecipientsAdd": obj(
         {
             "recipients": {
                 "type": "array",
@@ -107,19 +104,19 @@ CAMPAIGN_SCHEMAS: dict[str, Schema] = {
                 "items": {
                     "oneOf": [
                         {"type": "string", "description": "a phone number or a user JID"},
-                        _obj({"to": {"type": "string"}, "variables": VARIABLES}, ["to"]),
+                        obj({"to": {"type": "string"}, "variables": VARIABLES}, ["to"]),
                     ]
                 },
             }
         }
     ),
-    "CampaignRecipientsAdded": _obj(
+    "CampaignRecipientsAdded": obj(
         {
             "added": {"type": "integer", "minimum": 0},
             "duplicates": {"type": "integer", "minimum": 0},
             "invalid": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     {
                         "index": {"type": "integer", "minimum": 0},
                         "value": {},
@@ -131,7 +128,7 @@ CAMPAIGN_SCHEMAS: dict[str, Schema] = {
             "maxRecipients": {"type": "integer"},
         }
     ),
-    "CampaignRecipient": _obj(
+    "CampaignRecipient": obj(
         {
             "id": {"type": "string"},
             "to": {"type": "string"},
@@ -146,111 +143,80 @@ CAMPAIGN_SCHEMAS: dict[str, Schema] = {
             "sentAt": ISO_OR_NULL,
             "deliveredAt": ISO_OR_NULL,
             "readAt": ISO_OR_NULL,
-            "updatedAt": {"type": "string", "format": "date-time"},
+            "updatedAt": ISO,
         }
     ),
-    "CampaignRecipientPage": _obj(
+    "CampaignRecipientPage": obj(
         {
-            "recipients": {"type": "array", "items": _ref("CampaignRecipient")},
+            "recipients": array(ref("CampaignRecipient")),
             "nextCursor": STR_OR_NULL,
         }
     ),
-    "CampaignStart": _obj({"scheduledAt": {"type": "string", "format": "date-time"}}, []),
+    "CampaignStart": obj({"scheduledAt": {"type": "string", "format": "date-time"}}, []),
 }
 
-SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 CAMPAIGN_ID = {
     "name": "campaign_id",
     "in": "path",
     "required": True,
     "schema": {"type": "string"},
 }
-PROBLEM_RESPONSE = {
-    "description": "Problem details (RFC 9457)",
-    "content": {"application/problem+json": {"schema": _ref("Problem")}},
-}
-
-
-def _op(
-    operation_id: str,
-    summary: str,
-    schema: str,
-    *,
-    status: str = "200",
-    body: Schema | None = None,
-    parameters: list[Schema] | None = None,
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "operationId": operation_id,
-        "summary": summary,
-        "tags": ["campaigns"],
-        "responses": {
-            status: {
-                "description": "OK",
-                "content": {"application/json": {"schema": _ref(schema)}},
-            },
-            "default": PROBLEM_RESPONSE,
-        },
-    }
-    if body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body}},
-        }
-    if parameters:
-        operation["parameters"] = parameters
-    return operation
+TAGS = ["campaigns"]
+BEFORE = {"name": "before", "in": "query", "schema": {"type": "string"}}
 
 
 def _action(verb: str, summary: str) -> dict[str, Any]:
     return {
         "parameters": [SESSION_ID, CAMPAIGN_ID],
-        "post": _op(f"{verb}Campaign", summary, "Campaign"),
+        "post": op(f"{verb}Campaign", summary, {"200": _ok(ref("Campaign"))}, tags=TAGS),
     }
 
 
-CAMPAIGN_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
     "/sessions/{id}/campaigns": {
         "parameters": [SESSION_ID],
-        "get": _op(
+        "get": op(
             "listCampaigns",
             "The session's campaigns with their counts, newest first",
-            "CampaignPage",
+            {"200": _ok(ref("CampaignPage"))},
             parameters=[
                 {"name": "before", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
+                PAGE_LIMIT,
             ],
+            tags=TAGS,
         ),
-        "post": _op(
+        "post": op(
             "createCampaign",
             "Create a draft campaign (400 invalid-campaign: a bad field, an unknown variable, "
             "a rate of 0, a past scheduledAt)",
-            "Campaign",
-            status="201",
-            body=_ref("CampaignCreate"),
+            {"201": _ok(ref("Campaign"), "Created")},
+            body=ref("CampaignCreate"),
+            tags=TAGS,
         ),
     },
     "/sessions/{id}/campaigns/{campaign_id}": {
         "parameters": [SESSION_ID, CAMPAIGN_ID],
-        "get": _op("getCampaign", "A campaign: status, pacing and counts", "Campaign"),
+        "get": op(
+            "getCampaign",
+            "A campaign: status, pacing and counts",
+            {"200": _ok(ref("Campaign"))},
+            tags=TAGS,
+        ),
     },
     "/sessions/{id}/campaigns/{campaign_id}/recipients": {
         "parameters": [SESSION_ID, CAMPAIGN_ID],
-        "post": _op(
+        "post": op(
             "addCampaignRecipients",
             "Add a batch of recipients (validated, normalized, de-duplicated; invalid ones "
             "are reported, never queued). Draft, scheduled or paused campaigns only.",
-            "CampaignRecipientsAdded",
-            body=_ref("CampaignRecipientsAdd"),
+            {"200": _ok(ref("CampaignRecipientsAdded"))},
+            body=ref("CampaignRecipientsAdd"),
+            tags=TAGS,
         ),
-        "get": _op(
+        "get": op(
             "listCampaignRecipients",
             "Recipients in dispatch order, by status, page by page",
-            "CampaignRecipientPage",
+            {"200": _ok(ref("CampaignRecipientPage"))},
             parameters=[
                 {
                     "name": "status",
@@ -264,19 +230,21 @@ CAMPAIGN_PATHS: dict[str, Any] = {
                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                 },
             ],
+            tags=TAGS,
         ),
     },
     "/sessions/{id}/campaigns/{campaign_id}/start": {
         "parameters": [SESSION_ID, CAMPAIGN_ID],
         "post": {
-            **_op(
+            **op(
                 "startCampaign",
                 "Start a draft now, or at scheduledAt (the body's, else the campaign's)",
-                "Campaign",
+                {"200": _ok(ref("Campaign"))},
+                tags=TAGS,
             ),
             "requestBody": {
                 "required": False,
-                "content": {"application/json": {"schema": _ref("CampaignStart")}},
+                "content": {"application/json": {"schema": ref("CampaignStart")}},
             },
         },
     },
@@ -289,4 +257,4 @@ CAMPAIGN_PATHS: dict[str, Any] = {
     ),
 }
 
-__all__ = ["CAMPAIGN_PATHS", "CAMPAIGN_SCHEMAS"]
+__all__ = ["PATHS", "SCHEMAS"]
