@@ -146,6 +146,15 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignsConfig:
+    default_rate_per_minute: int = 10
+    """A campaign's ``ratePerMinute`` when it names none: half the outbox's default rate, so a
+    campaign leaves room for the session's other sends."""
+    max_body_bytes: int = 8 * 1024 * 1024
+    """Largest recipients batch body (8 MiB holds 100,000 phone numbers with variables)."""
+
+
+@dataclass(frozen=True, slots=True)
 class WebhooksConfig:
     url: str = ""
     """A global webhook receiving every session's events (empty: none). Per-session and more
@@ -264,6 +273,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     media: MediaSendConfig = field(default_factory=MediaSendConfig)
     calls: CallsConfig = field(default_factory=CallsConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -280,6 +290,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "sync": SyncConfig,
     "media": MediaSendConfig,
     "calls": CallsConfig,
+    "campaigns": CampaignsConfig,
 }
 
 
@@ -463,3 +474,7 @@ def _validate_daemon(config: Config) -> None:
     if not 1 <= config.sync.backfill_count <= 500:
         raise ConfigError("sync.backfill_count: expected 1 to 500")
     _positive("sync.backfill_timeout_s", config.sync.backfill_timeout_s)
+    if not 1 <= config.campaigns.default_rate_per_minute <= 60_000:
+        raise ConfigError("campaigns.default_rate_per_minute: expected 1 to 60000")
+    if config.campaigns.max_body_bytes < 1024:
+        raise ConfigError("campaigns.max_body_bytes: expected at least 1024")

@@ -84,6 +84,8 @@ class EventType(enum.StrEnum):
     SESSION_DELETED = "session.deleted"
     CALL_OFFERED = "call.offered"
     CALL_ENDED = "call.ended"
+    CAMPAIGN_UPDATED = "campaign.updated"
+    CAMPAIGN_RECIPIENT_UPDATED = "campaign.recipient.updated"
 
 
 def new_event_id(now: float | None = None, random_bytes: bytes | None = None) -> str:

@@ -34,6 +34,8 @@ from aiohttp import web
 
 from daemon.backfill import Backfill
 from daemon.binary import JID
+from daemon.campaigns.dispatcher import CampaignDispatcher
+from daemon.campaigns.service import CampaignService
 from daemon.client.errors import ClientError, NotConnected
 from daemon.client.media_message import MediaContentError
 from daemon.client.message_content import (
@@ -86,6 +88,7 @@ from http_api.health import HealthChecker
 from http_api.keys import Services
 from storage.db import Database
 from storage.errors import StorageError
+from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.message_store import SqliteMessageStore
 
@@ -232,11 +235,13 @@ class Daemon:
     versions: VersionKeeper
     backfill: Backfill
     lock: StateLock
+    campaigns: CampaignDispatcher
 
     async def stop(self) -> None:
         grace = self.config.manager.shutdown_timeout_s
         log.info("daemon.stopping", grace_s=grace)
         await self.services.gate.close()
+        await self.campaigns.stop(grace / 4)
         await self.outbox.stop(grace / 2)
         await self.webhooks.stop(grace / 4)
         await self.backfill.stop()
@@ -326,6 +331,11 @@ async def start_daemon(config: Config) -> Daemon:
             on_sent=metrics.send_latency.observe,
         )
         webhooks = WebhookService(db, events, config.webhooks)
+        campaign_store = SqliteCampaignStore(db)
+        dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager)
+        campaigns = CampaignService(
+            campaign_store, events, config.campaigns, on_change=dispatcher.wake
+        )
         keys = KeyStore(db, key)
         health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
         services = Services(
@@ -339,10 +349,12 @@ async def start_daemon(config: Config) -> Daemon:
             health=health,
             messages=SqliteMessageStore(db),
             metrics=metrics,
+            campaigns=campaigns,
         )
         await manager.open_all()
         await webhooks.start()
         await outbox.start()
+        await dispatcher.start()
         runner = web.AppRunner(
             create_app(services), shutdown_timeout=1.0, access_log=None, handle_signals=False
         )
@@ -361,7 +373,18 @@ async def start_daemon(config: Config) -> Daemon:
         lock.release()
         raise
     return Daemon(
-        config, db, services, outbox, webhooks, manager, runner, url, versions, backfill, lock
+        config,
+        db,
+        services,
+        outbox,
+        webhooks,
+        manager,
+        runner,
+        url,
+        versions,
+        backfill,
+        lock,
+        dispatcher,
     )
 
 

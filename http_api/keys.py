@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
 
+from daemon.campaigns.service import CampaignService
 from daemon.config import Config
 from daemon.eventlog import EventLog
 from daemon.manager import SessionManager
@@ -50,6 +51,7 @@ class Services:
     keys: KeyStore
     health: HealthChecker
     messages: MessageStore
+    campaigns: CampaignService
     gate: WriteGate = field(default_factory=WriteGate)
     metrics: DaemonMetrics | None = None
     """``GET /metrics`` (answers 404 without it)."""

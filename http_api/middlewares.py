@@ -13,6 +13,8 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from daemon.campaigns.requests import CampaignInputError
+from daemon.campaigns.service import CampaignConflict, CampaignNotFound
 from daemon.client.errors import (
     AlreadyPaired,
     AuthStateError,
@@ -51,6 +53,9 @@ ERROR_TABLE: list[tuple[type[Exception], ErrorMapper]] = [
     (ManagerError, lambda e: Problem(409, "session-conflict", str(e))),
     (IdempotencyConflict, lambda e: Problem(422, "idempotency-key-reused", str(e))),
     (InvalidSendRequest, lambda e: Problem(400, "invalid-message", str(e))),
+    (CampaignInputError, lambda e: Problem(400, "invalid-campaign", str(e))),
+    (CampaignNotFound, lambda e: Problem(404, "campaign-not-found", str(e))),
+    (CampaignConflict, lambda e: Problem(409, "campaign-conflict", str(e))),
     (WebhookError, lambda e: Problem(400, "invalid-webhook", str(e))),
     (InvalidPhoneNumber, lambda e: Problem(400, "invalid-phone-number", str(e))),
     (NotPaired, lambda e: Problem(409, "not-paired", str(e))),

@@ -53,6 +53,8 @@ EVENT_TYPES = [
     "session.deleted",
     "call.offered",
     "call.ended",
+    "campaign.updated",
+    "campaign.recipient.updated",
 ]
 OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
 MESSAGE_STATUSES = [
@@ -1026,10 +1028,15 @@ PATHS: dict[str, Any] = {
 
 def document() -> dict[str, Any]:
     # Feature parts import this module's helpers, so they are merged here, at call time.
-    from http_api import openapi_contacts, openapi_groups
+    from http_api import openapi_campaigns, openapi_contacts, openapi_groups
 
-    paths = {**PATHS, **openapi_groups.PATHS, **openapi_contacts.PATHS}
-    schemas = {**SCHEMAS, **openapi_groups.SCHEMAS, **openapi_contacts.SCHEMAS}
+    paths = {**PATHS, **openapi_groups.PATHS, **openapi_contacts.PATHS, **openapi_campaigns.PATHS}
+    schemas = {
+        **SCHEMAS,
+        **openapi_groups.SCHEMAS,
+        **openapi_contacts.SCHEMAS,
+        **openapi_campaigns.SCHEMAS,
+    }
     return {
         "openapi": "3.1.0",
         "info": {

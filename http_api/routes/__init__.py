@@ -6,6 +6,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from http_api.routes import (
+    campaigns,
     chat_actions,
     chats,
     contacts,
@@ -84,6 +85,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/webhooks/{webhook_id}", webhooks.delete_webhook),
     ("GET", "/webhooks/{webhook_id}/deliveries", webhooks.list_deliveries),
     ("POST", "/webhooks/{webhook_id}/deliveries/replay", webhooks.replay_deliveries),
+    *campaigns.ROUTES,
 ]
 
 

@@ -14,6 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from daemon_fakes import Clock, DeviceFactory, RecordingSender, fast_config
 
+from daemon.campaigns.service import CampaignService
 from daemon.config import Config
 from daemon.eventlog import EventLog
 from daemon.manager import SessionManager
@@ -26,6 +27,7 @@ from http_api.keys import Services
 from http_api.openapi import document
 from http_api.openapi_check import SchemaViolation, check_response, match_path, validate
 from storage.db import Database, Synchronous
+from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.message_store import SqliteMessageStore
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
@@ -119,6 +121,7 @@ async def running_api(tmp_path: Path, config: Config | None = None) -> AsyncIter
         keys=KeyStore(db, ADMIN_KEY),
         health=HealthChecker(db, manager, timeout=1.0),
         messages=SqliteMessageStore(db),
+        campaigns=CampaignService(SqliteCampaignStore(db), events, config.campaigns),
     )
     await manager.open_all()
     await webhooks.start()

@@ -1,0 +1,426 @@
+"""The campaign dispatcher: hands recipients to the outbox at each campaign's pace, and keeps
+every recipient's status following its outbox message.
+
+Theory of operation
+-------------------
+Two loops run in one TaskGroup, supervised: if either fails, both are logged and restarted after
+:data:`RESTART_DELAY_S`; :meth:`CampaignDispatcher.stop` cancels them (a statement already on
+SQLite's thread finishes first, and a cancelled transaction rolls back), so shutdown never waits
+for a campaign.
+
+* **Scheduling.** For each scheduled or processing campaign: a due ``scheduledAt`` starts it; a
+  logged-out (replaced, banned...) session or a session whose sending the outbox paused after a
+  restriction pauses it with the reason; otherwise, while the session is connected, the
+  :class:`~daemon.campaigns.pacing.Pacer` says how many recipients may go now. Each one is
+  accepted by the outbox under the idempotency key ``campaign:<campaign>:<recipient>`` and
+  marked ``queued`` with the outbox message id, in one transaction with its event: after a
+  crash a recipient is either pending (and will be handed over once) or queued (and its outbox
+  row is sent once, by the outbox's own restart rules). The outbox does the rest: retries,
+  restriction pauses, failing recipients that are not on WhatsApp without a send.
+* **Tracking.** The event log is read after a stored cursor: each ``message.updated`` status
+  (sent, delivered, read/played, failed) of a campaign's message moves its recipient forward,
+  with a ``campaign.recipient.updated`` event, and the cursor moves in the same transaction, so
+  every status is applied exactly once across restarts. An ``alert`` that the session's sending
+  was paused pauses its running campaigns. A recipient that settles (sent or failed) frees its
+  place in the pacer; a campaign with nothing pending or queued is completed (or failed, when
+  no recipient could be sent to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from daemon.campaigns.pacing import MINUTE_S, Pacer
+from daemon.campaigns.requests import CampaignInputError, content_request
+from daemon.campaigns.service import record_transition
+from daemon.campaigns.shapes import recipient_json
+from daemon.eventlog import EventLog, EventType
+from daemon.outbox import Accepted, InvalidSendRequest, SendRequest
+from storage.campaign_interfaces import CampaignStore
+from storage.campaign_values import (
+    Campaign,
+    CampaignStatus,
+    Dispatch,
+    Recipient,
+    RecipientStatus,
+)
+from storage.errors import StorageError
+from storage.sqlite.eventlog import StoredEvent
+from storage.sqlite.outbox import SendingPause
+from storage.values import SessionStatus
+
+log = structlog.get_logger("daemon.campaigns")
+
+TRACKER_CURSOR = "campaign_tracker"
+RESTART_DELAY_S = 2.0
+IDLE_S = 5.0
+"""The scheduler looks at its campaigns at least this often."""
+CONNECTION_POLL_S = 0.25
+TRACK_BATCH = 500
+TRACK_POLL_S = 1.0
+STOPPED_SESSION = frozenset(
+    {
+        SessionStatus.LOGGED_OUT,
+        SessionStatus.REPLACED,
+        SessionStatus.OUTDATED,
+        SessionStatus.BANNED,
+        SessionStatus.NEEDS_ATTENTION,
+    }
+)
+_STATUS_OF_MESSAGE = {
+    "sent": RecipientStatus.SENT,
+    "delivered": RecipientStatus.DELIVERED,
+    "read": RecipientStatus.READ,
+    "played": RecipientStatus.READ,
+    "failed": RecipientStatus.FAILED,
+}
+_UNSETTLED = frozenset({RecipientStatus.PENDING, RecipientStatus.QUEUED})
+
+
+class Sessions(Protocol):
+    """What the dispatcher needs of the session manager."""
+
+    def has(self, session_id: str) -> bool: ...
+
+    def is_connected(self, session_id: str) -> bool: ...
+
+    def status_of(self, session_id: str) -> SessionStatus: ...
+
+
+class Sending(Protocol):
+    """What the dispatcher needs of the outbox."""
+
+    async def accept(
+        self, session_id: str, request: SendRequest, idempotency_key: str | None
+    ) -> Accepted: ...
+
+    async def pause_of(self, session_id: str) -> SendingPause | None: ...
+
+
+def idempotency_key(campaign_id: str, recipient_id: int) -> str:
+    return f"campaign:{campaign_id}:{recipient_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    campaign_id: str
+    at: float
+
+
+class CampaignDispatcher:
+    def __init__(
+        self,
+        store: CampaignStore,
+        events: EventLog,
+        outbox: Sending,
+        sessions: Sessions,
+        *,
+        clock: Callable[[], float] = time.time,
+        uniform: Callable[[float, float], float] = random.uniform,
+        restart_delay: float = RESTART_DELAY_S,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._outbox = outbox
+        self._sessions = sessions
+        self._clock = clock
+        self._uniform = uniform
+        self._restart_delay = restart_delay
+        self._pacers: dict[str, Pacer] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if await self._events.repo.cursor(TRACKER_CURSOR) is None:
+            # Campaign messages exist only after this first start: no earlier event matters.
+            await self._events.repo.set_cursor(
+                TRACKER_CURSOR, await self._events.repo.last_position()
+            )
+        self._task = asyncio.create_task(self._supervise(), name="wamd-campaigns")
+
+    async def stop(self, timeout: float) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(timeout):
+                await task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._schedule_loop(), name="wamd-campaigns-schedule")
+                    group.create_task(self._track_loop(), name="wamd-campaigns-track")
+            except* StorageError as errors:
+                self._crashed(errors.exceptions[0], storage=True)
+            except* Exception as errors:
+                self._crashed(errors.exceptions[0], storage=False)
+            self._pacers.clear()
+            await asyncio.sleep(self._restart_delay)
+
+    def _crashed(self, error: BaseException, *, storage: bool) -> None:
+        if storage:
+            log.error("campaigns.dispatcher_storage_error", error=str(error))
+        else:
+            log.error("campaigns.dispatcher_crashed", exc_info=error)
+
+    # ------------------------------------------------------------------ scheduling
+
+    async def _schedule_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self._clock()
+            wake_at = now + IDLE_S
+            for campaign in await self._store.active():
+                wake_at = min(wake_at, await self._step(campaign, now))
+            delay = wake_at - self._clock()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+            else:
+                await asyncio.sleep(0)  # let the outbox and the tracker run
+
+    async def _step(self, campaign: Campaign, now: float) -> float:
+        """Does what the campaign needs now; returns when to look at it again."""
+        if campaign.status is CampaignStatus.SCHEDULED:
+            due = campaign.scheduled_at.timestamp() if campaign.scheduled_at else now
+            if due > now:
+                return due
+            started = await record_transition(
+                self._store,
+                self._events,
+                campaign.id,
+                CampaignStatus.PROCESSING,
+                expected={CampaignStatus.SCHEDULED},
+            )
+            if started is None:
+                return now
+            campaign = started
+        session_id = campaign.session_id
+        reason = await self._blocked(session_id)
+        if reason is not None:
+            await self._pause(campaign.id, reason)
+            return now
+        pacer = await self._pacer(campaign, now)
+        allowance = pacer.allowance(now)
+        pending = await self._store.next_pending(campaign.id, max(1, allowance.count))
+        if not pending:
+            await self._finish(campaign.id)  # once nothing is queued either
+            return now + IDLE_S
+        if not self._sessions.is_connected(session_id):
+            return now + CONNECTION_POLL_S
+        if allowance.count == 0:
+            return allowance.retry_at if allowance.retry_at is not None else now + IDLE_S
+        await self._dispatch(campaign, pacer, allowance.count, now)
+        return now
+
+    async def _blocked(self, session_id: str) -> str | None:
+        """Why the session cannot take the campaign's sends now (None: it can)."""
+        if not self._sessions.has(session_id):
+            return "the session no longer exists"
+        status = self._sessions.status_of(session_id)
+        if status in STOPPED_SESSION:
+            return f"the session is {status.value}; reconnect or re-pair it, then resume"
+        pause = await self._outbox.pause_of(session_id)
+        if pause is not None:
+            return f"sending paused by the server: {pause.reason}"
+        return None
+
+    async def _pause(self, campaign_id: str, reason: str) -> None:
+        moved = await record_transition(
+            self._store,
+            self._events,
+            campaign_id,
+            CampaignStatus.PAUSED,
+            expected={CampaignStatus.PROCESSING, CampaignStatus.SCHEDULED},
+            reason=reason,
+        )
+        if moved is not None:
+            log.warning("campaigns.paused", session=moved.session_id, campaign=campaign_id)
+        self._pacers.pop(campaign_id, None)
+
+    async def _pacer(self, campaign: Campaign, now: float) -> Pacer:
+        pacer = self._pacers.get(campaign.id)
+        if pacer is not None:
+            return pacer
+        since = datetime.fromtimestamp(now - MINUTE_S, UTC)
+        in_flight, settled = await self._store.pacing_evidence(campaign.id, since)
+        next_due = campaign.next_send_at.timestamp() if campaign.next_send_at else now
+        pacer = Pacer(
+            campaign.pacing,
+            next_due=next_due,
+            in_flight=in_flight,
+            settled=settled,
+            uniform=self._uniform,
+        )
+        self._pacers[campaign.id] = pacer
+        return pacer
+
+    async def _dispatch(self, campaign: Campaign, pacer: Pacer, count: int, now: float) -> None:
+        """Hands up to ``count`` pending recipients to the outbox, in one transaction that
+        first checks the campaign is still processing: a pause or a cancel committed since the
+        scheduler looked wins, and no recipient it stopped gets a message."""
+        session_id = campaign.session_id
+        queued: list[Recipient] = []
+        try:
+            async with self._store.transaction():
+                current = await self._store.get(campaign.id)
+                if current is None or current.status is not CampaignStatus.PROCESSING:
+                    return
+                pending = await self._store.next_pending(campaign.id, count)
+                pacer.dispatched(len(pending), now)
+                dispatches: list[Dispatch] = []
+                for recipient in pending:
+                    values = {**campaign.defaults, **(recipient.variables or {})}
+                    try:
+                        request = content_request(campaign.content, values, recipient.jid)
+                        accepted = await self._outbox.accept(
+                            session_id, request, idempotency_key(campaign.id, recipient.id)
+                        )
+                    except (CampaignInputError, InvalidSendRequest) as exc:
+                        await self._fail_recipient(session_id, recipient, str(exc))
+                        continue
+                    dispatches.append(Dispatch(recipient.id, accepted.row.id))
+                queued = await self._store.mark_queued(campaign.id, dispatches)
+                for recipient in queued:
+                    await self._recipient_event(session_id, recipient)
+                await self._store.set_next_send_at(
+                    campaign.id, datetime.fromtimestamp(pacer.next_due, UTC)
+                )
+        except BaseException:
+            self._pacers.pop(campaign.id, None)  # rebuilt from what was committed
+            raise
+        for _ in range(len(pending) - len(queued)):
+            pacer.settled(now)  # failed before the outbox: frees its place at once
+        log.debug("campaigns.dispatched", campaign=campaign.id, count=len(queued))
+
+    async def _fail_recipient(self, session_id: str, recipient: Recipient, reason: str) -> None:
+        failed = await self._store.advance(recipient.id, RecipientStatus.FAILED, error=reason)
+        if failed is not None:
+            await self._recipient_event(session_id, failed)
+
+    async def _recipient_event(self, session_id: str, recipient: Recipient) -> None:
+        await self._events.append(
+            session_id,
+            EventType.CAMPAIGN_RECIPIENT_UPDATED,
+            {"campaignId": recipient.campaign_id, "recipient": recipient_json(recipient)},
+        )
+
+    async def _finish(self, campaign_id: str) -> None:
+        counts = await self._store.counts(campaign_id)
+        if counts.get(RecipientStatus.PENDING) or counts.get(RecipientStatus.QUEUED):
+            return
+        reached = sum(
+            counts.get(status, 0)
+            for status in (RecipientStatus.SENT, RecipientStatus.DELIVERED, RecipientStatus.READ)
+        )
+        failed = counts.get(RecipientStatus.FAILED, 0)
+        status = CampaignStatus.FAILED if failed and not reached else CampaignStatus.COMPLETED
+        reason = "no recipient could be sent to" if status is CampaignStatus.FAILED else None
+        await record_transition(
+            self._store,
+            self._events,
+            campaign_id,
+            status,
+            expected={CampaignStatus.PROCESSING},
+            reason=reason,
+        )
+        self._pacers.pop(campaign_id, None)
+
+    # ------------------------------------------------------------------ tracking
+
+    async def _track_loop(self) -> None:
+        cursor = await self._events.repo.cursor(TRACKER_CURSOR) or 0
+        while True:
+            wake = self._events.waiter()
+            try:
+                batch = await self._events.repo.read_all(after_position=cursor, limit=TRACK_BATCH)
+                if not batch:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(TRACK_POLL_S):
+                            await wake
+                    continue
+            finally:
+                wake.cancel()
+            settled = await self._apply(batch)
+            cursor = batch[-1].position
+            now = self._clock()
+            for item in settled:
+                pacer = self._pacers.get(item.campaign_id)
+                if pacer is not None:
+                    pacer.settled(min(item.at, now))
+            if settled:
+                self.wake()
+
+    async def _apply(self, batch: list[StoredEvent]) -> list[_Settled]:
+        """Applies a batch of events and moves the stored cursor past it, in one transaction."""
+        updates = [
+            (event, _STATUS_OF_MESSAGE[str(event.data.get("status"))])
+            for event in batch
+            if event.type == EventType.MESSAGE_UPDATED
+            and isinstance(event.data.get("id"), str)
+            and event.data.get("status") in _STATUS_OF_MESSAGE
+        ]
+        alerts = [
+            event
+            for event in batch
+            if event.type == EventType.ALERT and event.data.get("kind") == "sending_paused"
+        ]
+        settled: list[_Settled] = []
+        if not updates and not alerts:
+            # Nothing to apply: the stored cursor may lag (re-reading these changes nothing),
+            # which spares a commit per batch of the campaign's own events.
+            return settled
+        async with self._store.transaction():
+            if updates:
+                ids = {str(event.data["id"]) for event, _status in updates}
+                current = {r.message_id: r for r in await self._store.by_message_ids(ids)}
+                for event, status in updates:
+                    recipient = current.get(str(event.data["id"]))
+                    if recipient is None:
+                        continue
+                    moved = await self._store.advance(
+                        recipient.id, status, error=_error_of(event.data, status)
+                    )
+                    if moved is None:
+                        continue
+                    current[str(event.data["id"])] = moved
+                    await self._recipient_event(event.session_id, moved)
+                    if recipient.status in _UNSETTLED:
+                        settled.append(_Settled(moved.campaign_id, self._clock()))
+            for alert in alerts:
+                await self._pause_session(alert.session_id, str(alert.data.get("message", "")))
+            await self._events.repo.set_cursor(TRACKER_CURSOR, batch[-1].position)
+        return settled
+
+    async def _pause_session(self, session_id: str, message: str) -> None:
+        for campaign in await self._store.active():
+            if campaign.session_id == session_id:
+                await self._pause(campaign.id, f"sending paused by the server: {message}")
+
+
+def _error_of(data: dict[str, Any], status: RecipientStatus) -> str | None:
+    if status is not RecipientStatus.FAILED:
+        return None
+    error = data.get("error")
+    return str(error) if error else "the message could not be sent"
+
+
+__all__ = ["TRACKER_CURSOR", "CampaignDispatcher", "Sending", "Sessions", "idempotency_key"]

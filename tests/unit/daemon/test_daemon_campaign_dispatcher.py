@@ -1,0 +1,319 @@
+"""The campaign dispatcher over a real database, event log and outbox (its sender records):
+recipients go through the outbox under keys derived from campaign and recipient, follow their
+message's status from the event log, a restriction or a logged-out session pauses the campaign
+with a reason, and a restart never hands a recipient over twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog.testing
+from daemon_fakes import RecordingSender, fast_config
+
+from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
+from daemon.campaigns.service import CampaignService
+from daemon.eventlog import EventLog, EventType
+from daemon.outbox import Outbox
+from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
+from storage.db import Database, Synchronous
+from storage.sqlite.campaigns import SqliteCampaignStore
+from storage.sqlite.sessions import SqliteSessionRepo
+from storage.values import SessionStatus
+
+TIMEOUT = 10.0
+
+
+@dataclass
+class FakeSessions:
+    connected: bool = True
+    status: SessionStatus = SessionStatus.CONNECTED
+
+    def has(self, session_id: str) -> bool:
+        return session_id == "s1"
+
+    def is_connected(self, session_id: str) -> bool:
+        return self.connected
+
+    def status_of(self, session_id: str) -> SessionStatus:
+        return self.status
+
+
+@dataclass
+class Rig:
+    db: Database
+    events: EventLog
+    outbox: Outbox
+    sender: RecordingSender
+    sessions: FakeSessions
+    store: SqliteCampaignStore
+    service: CampaignService
+    dispatcher: CampaignDispatcher
+
+    async def restart_dispatcher(self) -> None:
+        await self.dispatcher.stop(1.0)
+        self.dispatcher = CampaignDispatcher(self.store, self.events, self.outbox, self.sessions)
+        await self.dispatcher.start()
+
+    async def campaign(self, recipients: list[Any], **fields: Any) -> str:
+        body = {"content": {"text": "Hi {{name}}"}, "defaults": {"name": "you"}, **fields}
+        campaign = await self.service.create("s1", body)
+        await self.service.add_recipients("s1", campaign.id, {"recipients": recipients})
+        return campaign.id
+
+    async def status(self, campaign_id: str) -> CampaignStatus:
+        found = await self.store.get(campaign_id)
+        assert found is not None
+        return found.status
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    db = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
+    await SqliteSessionRepo(db).create("s1")
+    events = EventLog(db)
+    sender = RecordingSender()
+    config = fast_config(tmp_path)
+    outbox = Outbox(db, events, sender, config.outbox)
+    sessions = FakeSessions()
+    store = SqliteCampaignStore(db)
+    dispatcher = CampaignDispatcher(store, events, outbox, sessions)
+    service = CampaignService(
+        store, events, config.campaigns, on_change=lambda: rig.dispatcher.wake()
+    )
+    rig = Rig(db, events, outbox, sender, sessions, store, service, dispatcher)
+    await outbox.start()
+    await dispatcher.start()
+    yield rig
+    await rig.dispatcher.stop(1.0)
+    await outbox.stop(1.0)
+    await db.close()
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.01)
+
+
+def phone(n: int) -> str:
+    return f"1555000{n:04d}"
+
+
+async def test_recipients_go_through_the_outbox_and_follow_their_message(rig: Rig) -> None:
+    campaign_id = await rig.campaign(
+        [{"to": phone(1), "variables": {"name": "Ann"}}, phone(2), phone(3)], ratePerMinute=6000
+    )
+    await rig.service.start("s1", campaign_id, {})
+
+    async def all_sent() -> bool:
+        return len(rig.sender.sent) == 3
+
+    await wait_until(all_sent)
+    assert [m.request.text for m in rig.sender.sent] == ["Hi Ann", "Hi you", "Hi you"]
+    page = await rig.store.recipients_page(campaign_id)
+    assert [r.status for r in page] == [RecipientStatus.QUEUED] * 3
+    for recipient in page:
+        assert recipient.message_id is not None
+        row = await rig.outbox.repo.get("s1", recipient.message_id)
+        assert row is not None
+        assert row.idempotency_key == idempotency_key(campaign_id, recipient.id)
+    # What the messenger and the receipts report, through the event log.
+    ids = [r.message_id for r in page]
+    for message_id, status in [
+        (ids[0], "sent"),
+        (ids[0], "delivered"),
+        (ids[0], "read"),
+        (ids[0], "delivered"),  # late: never goes back
+        (ids[1], "delivered"),  # before its "sent": implies it
+        (ids[2], "failed"),
+    ]:
+        await rig.events.append(
+            "s1",
+            EventType.MESSAGE_UPDATED,
+            {"id": message_id, "status": status, "error": "no devices"},
+        )
+
+    async def finished() -> bool:
+        return await rig.status(campaign_id) is CampaignStatus.COMPLETED
+
+    await wait_until(finished)
+    final = {r.message_id: r for r in await rig.store.recipients_page(campaign_id)}
+    assert final[ids[0]].status is RecipientStatus.READ and final[ids[0]].read_at is not None
+    assert final[ids[1]].status is RecipientStatus.DELIVERED
+    assert final[ids[1]].sent_at is not None
+    assert final[ids[2]].status is RecipientStatus.FAILED
+    assert final[ids[2]].error == "no devices"
+    updates = await rig.events.read(
+        "s1", limit=1000, types=frozenset({"campaign.recipient.updated"})
+    )
+    steps = [
+        e.data["recipient"]["status"] for e in updates if e.data["recipient"]["messageId"] == ids[0]
+    ]
+    assert steps == ["queued", "sent", "delivered", "read"]
+
+
+async def test_all_recipients_failing_fails_the_campaign(rig: Rig) -> None:
+    campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+    await rig.service.start("s1", campaign_id, {})
+
+    async def queued() -> bool:
+        return bool(await rig.store.recipients_page(campaign_id, status=RecipientStatus.QUEUED))
+
+    await wait_until(queued)
+    (recipient,) = await rig.store.recipients_page(campaign_id)
+    await rig.events.append(
+        "s1", EventType.MESSAGE_UPDATED, {"id": recipient.message_id, "status": "failed"}
+    )
+
+    async def failed() -> bool:
+        return await rig.status(campaign_id) is CampaignStatus.FAILED
+
+    await wait_until(failed)
+    found = await rig.store.get(campaign_id)
+    assert found is not None and found.status_reason == "no recipient could be sent to"
+
+
+async def test_a_restriction_pauses_the_campaign_with_its_reason(rig: Rig) -> None:
+    until = rig.db.now() + timedelta(hours=1)
+    await rig.outbox.repo.pause("s1", until, "server restriction 463: reachout timelocked")
+    campaign_id = await rig.campaign([phone(1), phone(2)], ratePerMinute=6000)
+    await rig.service.start("s1", campaign_id, {})
+
+    async def paused() -> bool:
+        return await rig.status(campaign_id) is CampaignStatus.PAUSED
+
+    await wait_until(paused)
+    found = await rig.store.get(campaign_id)
+    assert found is not None and "463" in (found.status_reason or "")
+    assert rig.sender.sent == []
+    counts = await rig.store.counts(campaign_id)
+    assert counts == {RecipientStatus.PENDING: 2}
+    # Resumed once the restriction is lifted, it finishes.
+    await rig.outbox.resume("s1")
+    await rig.service.resume("s1", campaign_id)
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 2
+
+    await wait_until(sent)
+
+
+async def test_a_sending_paused_alert_pauses_running_campaigns(rig: Rig) -> None:
+    rig.sessions.connected = False  # nothing goes out meanwhile
+    campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+    await rig.service.start("s1", campaign_id, {})
+    await rig.events.append(
+        "s1", EventType.ALERT, {"kind": "sending_paused", "message": "server restriction 429"}
+    )
+
+    async def paused() -> bool:
+        return await rig.status(campaign_id) is CampaignStatus.PAUSED
+
+    await wait_until(paused)
+    found = await rig.store.get(campaign_id)
+    assert found is not None and "429" in (found.status_reason or "")
+
+
+async def test_a_logged_out_session_pauses_the_campaign(rig: Rig) -> None:
+    rig.sessions.status = SessionStatus.LOGGED_OUT
+    campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+    await rig.service.start("s1", campaign_id, {})
+
+    async def paused() -> bool:
+        return await rig.status(campaign_id) is CampaignStatus.PAUSED
+
+    await wait_until(paused)
+    found = await rig.store.get(campaign_id)
+    assert found is not None and "logged_out" in (found.status_reason or "")
+    assert rig.sender.sent == []
+
+
+async def test_a_restart_hands_no_recipient_over_twice(rig: Rig) -> None:
+    rig.sender.delay = 0.005
+    campaign_id = await rig.campaign([phone(n) for n in range(60)], ratePerMinute=60000)
+    await rig.service.start("s1", campaign_id, {})
+    for _ in range(3):
+
+        async def some_progress() -> bool:
+            counts = await rig.store.counts(campaign_id)
+            return counts.get(RecipientStatus.QUEUED, 0) >= 5 or not counts.get(
+                RecipientStatus.PENDING
+            )
+
+        await wait_until(some_progress)
+        await rig.restart_dispatcher()
+
+    async def all_queued() -> bool:
+        counts = await rig.store.counts(campaign_id)
+        return counts == {RecipientStatus.QUEUED: 60}
+
+    await wait_until(all_queued)
+
+    async def all_sent() -> bool:
+        return len(rig.sender.sent) == 60
+
+    await wait_until(all_sent)
+    assert len({m.request.to for m in rig.sender.sent}) == 60
+    assert len({m.id for m in rig.sender.sent}) == 60
+
+
+async def test_a_disconnected_session_waits_without_pausing(rig: Rig) -> None:
+    rig.sessions.connected = False
+    campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+    await rig.service.start("s1", campaign_id, {})
+    await asyncio.sleep(0.3)
+    assert await rig.status(campaign_id) is CampaignStatus.PROCESSING
+    assert await rig.store.counts(campaign_id) == {RecipientStatus.PENDING: 1}
+    rig.sessions.connected = True
+    rig.dispatcher.wake()
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(sent)
+
+
+class FlakyStore(SqliteCampaignStore):
+    """Fails the first ``failures`` reads of the active campaigns."""
+
+    failures = 2
+
+    async def active(self) -> list[Campaign]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("injected failure")
+        return await super().active()
+
+
+async def test_a_failing_dispatcher_is_logged_and_restarted(rig: Rig) -> None:
+    await rig.dispatcher.stop(1.0)
+    flaky = FlakyStore(rig.db)
+    rig.dispatcher = CampaignDispatcher(
+        flaky, rig.events, rig.outbox, rig.sessions, restart_delay=0.05
+    )
+    with structlog.testing.capture_logs() as logs:
+        await rig.dispatcher.start()
+        campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
+        await rig.service.start("s1", campaign_id, {})
+
+        async def sent() -> bool:
+            return len(rig.sender.sent) == 1
+
+        await wait_until(sent)
+    crashes = [e for e in logs if e["event"] == "campaigns.dispatcher_crashed"]
+    assert len(crashes) == 2 and flaky.failures == 0
+
+
+async def test_stopping_never_waits_for_a_campaign(rig: Rig) -> None:
+    rig.sessions.connected = False
+    campaign_id = await rig.campaign([phone(n) for n in range(50)], ratePerMinute=1)
+    await rig.service.start("s1", campaign_id, {})
+    async with asyncio.timeout(2.0):
+        await rig.dispatcher.stop(1.0)
+    assert await rig.status(campaign_id) is CampaignStatus.PROCESSING
