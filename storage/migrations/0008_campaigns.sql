@@ -1,4 +1,4 @@
--- Migration 0007: campaigns — one message to many recipients, paced, tracked per recipient.
+-- Migration 0008: campaigns — one message to many recipients, paced, tracked per recipient.
 --
 -- Conventions as in 0001 (unix-millisecond INTEGER times, STRICT tables). A campaign belongs to
 -- a session and goes with it. Every recipient is dispatched through the outbox under the
