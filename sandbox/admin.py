@@ -35,7 +35,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
                                                  of an account made on the fly scans it
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
-in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``.
+in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; the 2026 service
+rules (enforcement, reachout time-lock, message capping) in ``sandbox.admin_rules``.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def account_json(network: Network, account: Account) -> dict[str, Any]:
         "identity_public": account.identity.public.hex(),
         "devices": [device_json(d) for d in network.directory.devices(account.phone_user)],
         "has_phone": account.phone_user in network.phones,
+        "enforcing": network.rules.of(account.phone_user).enforcing,
     }
 
 
@@ -440,7 +442,14 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
     ]
     from sandbox.admin_groups import group_routes
     from sandbox.admin_people import people_routes
+    from sandbox.admin_rules import rules_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
-    return own + sync_routes(server) + group_routes(server) + people_routes(server)
+    return (
+        own
+        + sync_routes(server)
+        + group_routes(server)
+        + people_routes(server)
+        + rules_routes(server)
+    )

@@ -170,6 +170,8 @@ class Network:
         from sandbox.pairing import PairingDesk
         from sandbox.profiles import ProfilePictures
         from sandbox.routing import Router
+        from sandbox.service_rules import ServiceRules
+        from storage.sandbox_rules import SandboxRulesStore
 
         self.directory = directory
         self.state = state
@@ -184,6 +186,8 @@ class Network:
         self.app_state: AppStateServer = AppStateServer(self)
         self.groups: GroupBook = GroupBook()
         self.pictures: ProfilePictures = ProfilePictures(self)
+        self.rules: ServiceRules = ServiceRules(SandboxRulesStore(state.db))
+        """The 2026 service rules (LID-first DMs, privacy tokens, restrictions) per account."""
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"
@@ -259,8 +263,11 @@ class Network:
         push_name: str = "",
         lid_user: str | None = None,
         identity: KeyPair | None = None,
+        enforcing: bool = True,
     ) -> Account:
-        """Creates (and persists) an account with its phone, and starts the phone."""
+        """Creates (and persists) an account with its phone, and starts the phone.
+        ``enforcing``: the service holds the account's traffic to the 2026 rules
+        (``sandbox.service_rules``); off only for legacy clients such as Baileys' harness."""
         if not phone_user.isdigit() or not 5 <= len(phone_user) <= 20:
             raise DirectoryError(f"a phone number is 5 to 20 digits, got {phone_user!r}")
         if self.directory.find_account(phone_user) is not None:
@@ -286,6 +293,7 @@ class Network:
         self.directory.add_account(account, phone_device)
         await self.state.save_account(account)
         await self.state.save_device(phone_device)
+        await self.rules.set_enforcing(account.phone_user, enforcing)
         await self.add_phone(account)
         return account
 

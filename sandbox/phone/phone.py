@@ -115,6 +115,7 @@ from sandbox.phone.peer_data import (
     parse_peer_request,
     placeholder_response,
 )
+from sandbox.phone.privacy import TokenIssuance, issue_token_iq, token_node
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
 
@@ -231,6 +232,7 @@ class SimulatedPhone:
         self._sent: OrderedDict[str, _Sent] = OrderedDict()
         self._retries: dict[str, int] = {}
         self._skdm_sent: dict[str, tuple[int, set[ProtocolAddress]]] = {}
+        self._tokens_issued = TokenIssuance()
         self._started = False
         self._media = MediaHost(self._iq, lambda: network.media.origin)
         self.app_state = PhoneAppState(
@@ -532,7 +534,19 @@ class SimulatedPhone:
             timestamp = await self._send_stanza(node)
         self._remember_sent(_Sent(message_id, chat, message_type, body, timestamp))
         self._log(ChatMessage(chat, message_id, True, timestamp, body))
+        if not to.is_group:
+            await self._issue_token(chat)
         return message_id
+
+    async def _issue_token(self, chat: JID) -> None:
+        """Our own trusted-contact token for the peer we just wrote to (once per bucket)."""
+        peer = self._network.directory.account_of(chat)
+        now = self._network.now()
+        if peer is None or self._is_own(chat) or not self._tokens_issued.due(peer, now):
+            return
+        answer = await self._iq(lambda iq_id: issue_token_iq(iq_id, peer.lid, now))
+        if answer.attr_str("type") == "result":
+            self._tokens_issued.issued(peer, now)
 
     async def _direct_stanza(
         self, message_id: str, chat: JID, message_type: str, body: bytes
@@ -542,12 +556,25 @@ class SimulatedPhone:
             raise PhoneError(f"{chat} has no device the phone can reach")
         own_copy = _device_sent(chat, body)
         hide = message_type == "reaction"
+        directory = self._network.directory
         fanout: dict[JID, Node] = {}
         for device in devices:
             plaintext = own_copy if self._is_own(device) else body
             enc = await self._encrypt_for(device, plaintext)
-            fanout[device] = _with_hide(enc) if hide else enc
-        return cs.message_stanza(message_id, chat, message_type, fanout=fanout)
+            # LID-first: every device under its LID, like the DM itself.
+            fanout[directory.to_lid(device) or device] = _with_hide(enc) if hide else enc
+        peer = directory.account_of(chat)
+        if peer is None or self._is_own(chat):
+            return cs.message_stanza(message_id, chat, message_type, fanout=fanout)
+        token = token_node(self._network.rules, self.account, peer, self._network.now())
+        return cs.message_stanza(
+            message_id,
+            peer.lid,
+            message_type,
+            fanout=fanout,
+            content=[token] if token is not None else (),
+            attrs={"peer_recipient_pn": peer.pn},
+        )
 
     async def _group_stanza(
         self, message_id: str, group: JID, message_type: str, body: bytes
@@ -728,6 +755,8 @@ class SimulatedPhone:
             self._history_config(),
             push_names=self._push_names(book),
             lid_mappings=self._lid_mappings(book),
+            nct_salt=self._network.rules.of(self.account.phone_user).nct_salt or None,
+            tc_tokens=self._tc_tokens(book),
         )
         for chunk in plan:
             notification = await self._history_notification(chunk)
@@ -840,6 +869,17 @@ class SimulatedPhone:
             if account is not None:
                 mappings[account.pn] = account.lid
         return mappings
+
+    def _tc_tokens(self, book: HistoryBook) -> dict[JID, tuple[bytes, int]]:
+        """Per 1:1 chat, the token its peer issued to our account (history carries them)."""
+        rules, now = self._network.rules, self._network.now()
+        tokens: dict[JID, tuple[bytes, int]] = {}
+        for chat in book.chats():
+            peer = self._network.directory.account_of(chat.jid)
+            issued = rules.token(peer.phone_user, self.account.phone_user, now) if peer else None
+            if issued is not None:
+                tokens[chat.jid] = (issued.token, issued.issued_at)
+        return tokens
 
     async def _send_peer(self, device: JID, message: wa_e2e_pb2.Message) -> str:
         """A protocol message to one of our own companions (``category=peer``)."""
@@ -1005,7 +1045,9 @@ class SimulatedPhone:
         content = decrypted.content
         if content.HasField("protocolMessage"):
             await self._on_protocol(incoming, decrypted)
-        record = _describe(incoming, decrypted)
+        # The admin API names senders by phone number, whichever addressing the stanza used.
+        sender = self._network.directory.to_pn(incoming.sender) or incoming.sender
+        record = _describe(incoming, decrypted, sender)
         attachment = attachment_of(content)
         if attachment is not None and record.kind == "other":
             record = dataclasses.replace(
@@ -1352,7 +1394,7 @@ def _ack_source(incoming: cs.IncomingMessage) -> dict[str, str | JID]:
     return attrs
 
 
-def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessage:
+def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted, sender: JID) -> PhoneMessage:
     content = decrypted.content
     kind, text, quoted = "other", "", ""
     if content.HasField("conversation"):
@@ -1389,7 +1431,7 @@ def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessa
     return PhoneMessage(
         id=incoming.message_id,
         chat=decrypted.chat,
-        sender=incoming.sender,
+        sender=sender,
         timestamp=incoming.timestamp,
         kind=kind,
         text=text,

@@ -173,7 +173,8 @@ async def test_first_login_gets_key_share_then_history(seeded_sandbox: SandboxSe
         # What the phone sends now reaches the companion too, as a device-sent copy.
         later = await ann_phone.send_text(bob.pn, "sent from the phone")
         copy = await client.wait_for(lambda n: n.tag == "message" and n.attr_str("id") == later)
-        assert copy.attrs.get("recipient") == bob.pn
+        assert copy.attrs.get("recipient") == bob.lid  # LID-first, the number beside it
+        assert copy.attrs.get("peer_recipient_pn") == bob.pn
         sent = (await signal.open(copy)).deviceSentMessage
         assert sent.destinationJID == str(bob.pn)
         assert sent.message.conversation == "sent from the phone"
@@ -261,7 +262,7 @@ async def test_pair_code_link_gets_the_welcome_too(sandbox: SandboxServer) -> No
 
 async def test_companion_texts_another_phone_and_gets_the_echo(sandbox: SandboxServer) -> None:
     network = sandbox.network
-    ann = await network.create_account("15550004444", push_name="Ann")
+    ann = await network.create_account("15550004444", push_name="Ann", enforcing=False)
     bob = await network.create_account("15550005555", push_name="Bob")
     bob_phone = network.phones[bob.phone_user]
     bob_phone.auto_reply = True
@@ -291,7 +292,9 @@ async def test_companion_texts_another_phone_and_gets_the_echo(sandbox: SandboxS
         )
         assert delivered.attrs.get("from") == bob.pn
         assert delivered.attr_str("type") is None
-        echo = await client.wait_for(lambda n: n.tag == "message" and n.attrs.get("from") == bob.pn)
+        echo = await client.wait_for(
+            lambda n: n.tag == "message" and n.attrs.get("from") == bob.lid_device(0)
+        )
         assert [e.attr_str("type") for e in echo.children_by_tag("enc")] == ["msg"]
         assert (await signal.open(echo)).conversation == "echo: ping"
         [received] = bob_phone.messages_received
