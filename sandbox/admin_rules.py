@@ -71,6 +71,11 @@ def rules_json(network: Network, account: Account) -> dict[str, Any]:
             "enforcement_type": lock.enforcement_type,
             "ends_at": lock.ends_at,
         },
+        "accepted_with": {
+            recipient: kind
+            for (sender, recipient), kind in rules.accepted_with.items()
+            if sender == user
+        },
         "message_capping": None
         if cap is None
         else {

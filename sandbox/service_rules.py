@@ -95,6 +95,9 @@ class ServiceRules:
         self._tokens: dict[tuple[str, str], IssuedToken] = {}
         self.timelocks: dict[str, Timelock] = {}
         self.cappings: dict[str, Capping] = {}
+        self.accepted_with: dict[tuple[str, str], str] = {}
+        """(sender, recipient) phone users -> the token that let the last DM through
+        (``tctoken`` or ``cstoken``): what the admin API shows and tests check."""
 
     async def load(self, accounts: list[Account]) -> None:
         for row in await self._store.all_rules():
@@ -155,7 +158,9 @@ class ServiceRules:
             return Verdict.DROP_PN
         tc = message.child("tctoken")
         issued = self.token(target.phone_user, sender.phone_user, now)
+        pair = (sender.phone_user, target.phone_user)
         if tc is not None and issued is not None and tc.content_bytes() == issued.token:
+            self.accepted_with[pair] = "tctoken"
             return Verdict.DELIVER
         cs = message.child("cstoken")
         salt = self.of(sender.phone_user).nct_salt
@@ -165,6 +170,7 @@ class ServiceRules:
             and hmac.compare_digest(cs.content_bytes() or b"", cstoken(salt, target.lid))
             and self.blocks_new_chats(sender.phone_user, now) is None
         ):
+            self.accepted_with[pair] = "cstoken"
             return Verdict.DELIVER
         return Verdict.NO_TOKEN
 

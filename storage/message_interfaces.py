@@ -24,6 +24,7 @@ from storage.message_values import (
     ReceiptRecord,
     ReceiptStatus,
 )
+from storage.privacy_interfaces import PrivacyTokenRepo
 
 
 class MessageRepo(Protocol):
@@ -232,3 +233,5 @@ class MessageStore(Transactional, Protocol):
     def outgoing(self) -> OutgoingRepo: ...
     @property
     def sender_key_memory(self) -> SenderKeyMemoryRepo: ...
+    @property
+    def privacy(self) -> PrivacyTokenRepo: ...

@@ -35,6 +35,7 @@ from daemon.client.groups import ParticipantAction
 from daemon.client.message_context import MessagingContext, MessagingOptions
 from daemon.client.message_events import ChatUpdated
 from daemon.client.presence_service import PresenceService
+from daemon.client.privacy import PrivacyTokens
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.receive import ProtocolHook, Receiver
@@ -86,6 +87,10 @@ class Messenger:
         return self._m.messages
 
     @property
+    def privacy(self) -> PrivacyTokens:
+        return self._sender.privacy
+
+    @property
     def retries_answered(self) -> int:
         return self._resender.answered
 
@@ -114,6 +119,9 @@ class Messenger:
         router.by_tag["receipt"] = receipts.on_receipt
         router.by_tag["ack"] = self._on_ack
         router.notification_by_type["devices"] = lambda node: self._on_devices(connection, node)
+        router.notification_by_type["privacy_token"] = lambda node: (
+            self._sender.privacy.on_notification(connection, node)
+        )
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node
         )

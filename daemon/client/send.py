@@ -62,6 +62,8 @@ from daemon.client.messaging_errors import (
     TargetNotFound,
 )
 from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
+from daemon.client.privacy import PrivacyTokens
+from daemon.client.privacy_tokens import NACK_NO_PRIVACY_TOKEN
 from daemon.client.signal_stage import StagedSignalStore
 from daemon.client.usync import build_device_query, parse_device_answer
 from daemon.signal.address import ProtocolAddress
@@ -111,6 +113,8 @@ class _Prepared:
     node: Node
     chat: JID
     devices: int
+    peer: JID | None = None
+    """The contact of a 1:1 message (as addressed), for privacy tokens."""
 
 
 def enc_node(
@@ -161,6 +165,7 @@ class Sender:
     def __init__(self, m: MessagingContext, groups: GroupManager) -> None:
         self._m = m
         self._groups = groups
+        self.privacy = PrivacyTokens(m)
 
     # ------------------------------------------------------------------------------- public
 
@@ -185,10 +190,15 @@ class Sender:
             raise SendTimeout(message_id, str(exc)) from None
         try:
             timestamp = await self._dispatch(connection, prepared.node, message_id)
-        except SendRefused:
+        except SendRefused as exc:
             await self._refused(prepared.chat, message_id)
+            if exc.code == NACK_NO_PRIVACY_TOKEN and prepared.peer is not None:
+                # Recovery as the service expects: issue our token, never resend blindly.
+                connection.spawn(self._recover(connection, prepared.peer))
             raise
         await self._after_ack(prepared.chat, message_id, message, timestamp)
+        if prepared.peer is not None:
+            self.privacy.after_send(connection, prepared.peer)
         m.log.info(
             "client.message_sent", id=message_id, devices=prepared.devices, group=to.is_group
         )
@@ -208,6 +218,26 @@ class Sender:
         participant = stored.sender if chat.is_group and not stored.from_me else None
         payload = stored.payload if isinstance(content, Reply) else None
         return TargetRef(str(chat), target_id, stored.from_me, participant, payload)
+
+    async def _recover(self, connection: Connection, peer: JID) -> None:
+        await self.privacy.issue(connection, peer)
+
+    async def direct_address(self, connection: Connection, to: JID) -> tuple[JID, JID | None]:
+        """Where a 1:1 message goes: the contact's LID (asked over usync when unknown), with
+        its phone number as the alternate — the service drops DMs to a migrated account's
+        phone number. A contact without a LID (or our own account) keeps the JID given."""
+        m = self._m
+        addressing = m.addressing
+        peer = to.to_non_ad()
+        if addressing.is_own(peer):
+            return peer, None
+        if peer.is_lid:
+            return peer, addressing.pn_of(peer)
+        if addressing.lid_of(peer) is None and peer.is_pn:
+            m.devices.invalidate(addressing.account(peer))
+            await self.devices_of(connection, [peer])  # the answer's lid is learnt
+        lid = addressing.lid_of(peer)
+        return (lid, peer) if lid is not None else (peer, None)
 
     # ------------------------------------------------------------------------------- devices
 
@@ -335,8 +365,9 @@ class Sender:
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
-        peer = to.to_non_ad()
-        own = addressing.own_pn
+        peer, peer_pn = await self.direct_address(connection, to)
+        # Our own devices under our LID in a LID chat (whatsmeow's ownID for LID DMs).
+        own = addressing.own_lid if peer.is_lid and addressing.own_lid else addressing.own_pn
         devices = await self.devices_of(connection, [peer, own])
         if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
@@ -356,18 +387,23 @@ class Sender:
                     fanout[device] = enc
             if not any(not addressing.is_own(d) for d in fanout) and not addressing.is_own(peer):
                 raise NoRecipientDevices(message_id, f"no session with any device of {peer}")
+            extra = _edit_attrs(message)
+            if peer.is_lid and peer_pn is not None:
+                extra["peer_recipient_pn"] = peer_pn
+            token = None if addressing.is_own(peer) else await self.privacy.token_node(peer)
             node = build_message_node(
                 message_id,
                 peer,
                 stanza_type(message),
                 fanout=fanout,
+                content=[token] if token is not None else (),
                 device_identity=m.session.require_credentials().signed_device_identity,
-                extra=_edit_attrs(message),
+                extra=extra,
             )
             async with m.unit() as events:
                 await m.signal.commit(staged.changes())
                 await self._persist(chat, message_id, message, events)
-        return _Prepared(node, chat, len(fanout))
+        return _Prepared(node, chat, len(fanout), None if addressing.is_own(peer) else peer)
 
     # ------------------------------------------------------------------------------- groups
 

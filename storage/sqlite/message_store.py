@@ -17,12 +17,14 @@ from storage.message_interfaces import (
     ReceiptRepo,
     SenderKeyMemoryRepo,
 )
+from storage.privacy_interfaces import PrivacyTokenRepo
 from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.contact_directory import SqliteContactDirectory
 from storage.sqlite.contacts import SqliteContactRepo
 from storage.sqlite.groups import SqliteGroupRepo
 from storage.sqlite.messages import SqliteMessageRepo
 from storage.sqlite.outgoing import SqliteOutgoingRepo
+from storage.sqlite.privacy_tokens import SqlitePrivacyTokenRepo
 from storage.sqlite.receipts import SqliteReceiptRepo
 from storage.sqlite.sender_key_memory import SqliteSenderKeyMemoryRepo
 
@@ -40,6 +42,7 @@ class SqliteMessageStore:
         self._directory = SqliteContactDirectory(db)
         self._outgoing = SqliteOutgoingRepo(db)
         self._sender_key_memory = SqliteSenderKeyMemoryRepo(db)
+        self._privacy = SqlitePrivacyTokenRepo(db)
 
     @property
     def messages(self) -> MessageRepo:
@@ -72,6 +75,10 @@ class SqliteMessageStore:
     @property
     def sender_key_memory(self) -> SenderKeyMemoryRepo:
         return self._sender_key_memory
+
+    @property
+    def privacy(self) -> PrivacyTokenRepo:
+        return self._privacy
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

@@ -228,7 +228,7 @@ async def test_a_permanent_refusal_fails_at_once_and_the_next_goes(
 async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     db: Database, tmp_path: Path
 ) -> None:
-    sender = RecordingSender(failures=[RestrictedError(463, "refused with error 463")])
+    sender = RecordingSender(failures=[RestrictedError(429, "refused with error 429")])
     events = EventLog(db)
     outbox = Outbox(db, events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0))
     accepted = await outbox.accept(
@@ -244,7 +244,7 @@ async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     row = await outbox.repo.get("s1", accepted.row.id)
     assert row is not None and row.status is OutboxStatus.PENDING
     alerts = [e.data for e in await events.read("s1") if e.type == "alert"]
-    assert alerts[0]["kind"] == "sending_paused" and alerts[0]["code"] == 463
+    assert alerts[0]["kind"] == "sending_paused" and alerts[0]["code"] == 429
     assert await outbox.resume("s1")
 
     async def sent() -> bool:

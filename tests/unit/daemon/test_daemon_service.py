@@ -98,7 +98,8 @@ async def test_a_send_keeps_its_outbox_id() -> None:
         (NotConnected("not connected"), TransientSendError),
         (SendTimeout("3EB0AAAA", "no ack"), TransientSendError),
         (IqTimeout("usync timed out"), TransientSendError),
-        (SendRefused("3EB0AAAA", 463), RestrictedError),
+        # 463 is about one contact (no privacy token): that message fails, nothing pauses.
+        (SendRefused("3EB0AAAA", 463), PermanentSendError),
         (SendRefused("3EB0AAAA", 429), RestrictedError),
         (SendRefused("3EB0AAAA", 500), TransientSendError),
         (SendRefused("3EB0AAAA", 479), PermanentSendError),
