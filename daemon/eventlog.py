@@ -261,9 +261,12 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
     }
 
 
-def chat_json(chat: ChatRecord) -> dict[str, Any]:
+def chat_json(chat: ChatRecord, lid: str | None = None) -> dict[str, Any]:
+    """``lid``: the person's LID beside a phone-number chat, when known (a LID chat is its
+    own)."""
     return {
         "jid": chat.jid,
+        "lid": chat.jid if chat.jid.endswith("@lid") else lid,
         "kind": chat.kind.value,
         "name": chat.name,
         "lastMessage": None

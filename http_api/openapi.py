@@ -380,6 +380,8 @@ SCHEMAS: dict[str, Schema] = {
     "Chat": obj(
         {
             "jid": {"type": "string"},
+            # The person's LID (one chat per person, whichever name a message used).
+            "lid": STR_OR_NULL,
             "kind": {"type": "string", "enum": ["user", "group", "broadcast", "other"]},
             "name": STR_OR_NULL,
             "lastMessage": {

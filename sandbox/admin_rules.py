@@ -63,6 +63,7 @@ def rules_json(network: Network, account: Account) -> dict[str, Any]:
     return {
         "phone": user,
         "enforcing": rules.of(user).enforcing,
+        "hide_phone_number": user in rules.hidden_numbers,
         "new_chats_blocked": rules.blocks_new_chats(user, network.now()),
         "reachout_timelock": None
         if lock is None
@@ -116,7 +117,14 @@ def rules_routes(server: SandboxServer) -> list[web.RouteDef]:
     async def set_rules(request: web.Request) -> web.StreamResponse:
         data = await _body(request)
         account = account_of(request)
-        await network().rules.set_enforcing(account.phone_user, _bool(data, "enforcing"))
+        rules = network().rules
+        if "enforcing" in data:
+            await rules.set_enforcing(account.phone_user, _bool(data, "enforcing"))
+        if "hide_phone_number" in data:
+            if _bool(data, "hide_phone_number"):
+                rules.hidden_numbers.add(account.phone_user)
+            else:
+                rules.hidden_numbers.discard(account.phone_user)
         return _ok(rules_json(network(), account))
 
     async def timelock(request: web.Request) -> web.StreamResponse:

@@ -173,7 +173,8 @@ class Router:
         else:
             base["notify"] = who.push_name
             if lid:
-                base["sender_pn"] = who.account.pn
+                if who.account.phone_user not in self._network.rules.hidden_numbers:
+                    base["sender_pn"] = who.account.pn
             else:
                 base["sender_lid"] = who.account.lid
         extras = [c for c in message.children if c.tag in ("device-identity", "meta")]

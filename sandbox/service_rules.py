@@ -95,6 +95,9 @@ class ServiceRules:
         self._tokens: dict[tuple[str, str], IssuedToken] = {}
         self.timelocks: dict[str, Timelock] = {}
         self.cappings: dict[str, Capping] = {}
+        self.hidden_numbers: set[str] = set()
+        """Accounts whose phone number the service does not reveal beside their LID
+        (``sender_pn`` left out): their chats start LID-only until the number is learnt."""
         self.accepted_with: dict[tuple[str, str], str] = {}
         """(sender, recipient) phone users -> the token that let the last DM through
         (``tctoken`` or ``cstoken``): what the admin API shows and tests check."""

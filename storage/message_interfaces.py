@@ -161,6 +161,10 @@ class ContactRepo(Protocol):
 
     async def move_sessions_to_lid(self, session_id: str, pn_user: str, lid_user: str) -> int: ...
 
+    async def merge_chats(self, session_id: str, pn: str, lid: str) -> None:
+        """One conversation per person: what is stored under ``lid`` moves to ``pn``."""
+        ...
+
 
 class GroupRepo(Protocol):
     async def get(self, session_id: str, jid: str) -> GroupRecord | None: ...

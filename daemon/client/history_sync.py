@@ -438,10 +438,8 @@ class HistorySync:
                 learnt.append((pn, lid))
         if not learnt:
             return
-        async with m.crypto_lock, m.messages.transaction():
-            for pn, lid in learnt:
-                await m.messages.contacts.learn(m.session_id, pn=str(pn), lid=str(lid))
-                await m.messages.contacts.move_sessions_to_lid(m.session_id, pn.user, lid.user)
+        async with m.crypto_lock:
+            await m.store_mappings(learnt)
 
 
 def _notification_of(payload: bytes | None) -> wa_e2e_pb2.HistorySyncNotification | None:

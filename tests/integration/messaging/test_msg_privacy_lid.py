@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from messaging_harness import Client, phone, phone_got
+from messaging_harness import Client, next_event, phone, phone_got
 
 from daemon.client.message_content import Text
+from daemon.client.message_events import MessageReceived
 from daemon.client.messaging_errors import SendRefused
 from daemon.client.send import OutgoingMessage
 from sandbox.app import SandboxServer
@@ -103,3 +104,31 @@ async def test_a_463_is_about_one_contact(
     # Recovery as the service expects: Alice issued her token to Carl; no resend.
     await until(issued(sandbox, alice, carl))
     assert all(m.text != "cold outreach" for m in phone(sandbox, carl).messages_received)
+
+
+async def test_a_lid_only_conversation_becomes_the_persons_chat_once_the_number_is_known(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    network = sandbox.network
+    alice = alice_wamd.account
+    session = alice_wamd.session
+    store = session.messenger.store
+    sid = session.session_id
+    bob_phone = phone(sandbox, bob)
+    await salt_stored(alice_wamd)  # history sync is done: it would tell Bob's number anyway
+    with session.events() as events:
+        # Bob's number is hidden: his first message names only his LID.
+        network.rules.hidden_numbers.add(bob.phone_user)
+        first = await bob_phone.send_text(alice.pn, "who am I")
+        got = await next_event(events, MessageReceived, lambda e: e.message.message_id == first)
+        assert got.message.chat == str(bob.lid)
+        # Then the service tells his number beside his LID: one chat, under his number.
+        network.rules.hidden_numbers.discard(bob.phone_user)
+        second = await bob_phone.send_text(alice.pn, "it's Bob")
+        got = await next_event(events, MessageReceived, lambda e: e.message.message_id == second)
+        assert got.message.chat == str(bob.pn)
+    assert await store.chats.get(sid, str(bob.lid)) is None
+    chat = await store.chats.get(sid, str(bob.pn))
+    assert chat is not None and chat.unread_count == 2 and chat.last_message_id == second
+    page = await store.messages.page(sid, str(bob.pn), limit=10)
+    assert [m.message_id for m in page] == [second, first]
