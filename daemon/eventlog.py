@@ -29,6 +29,7 @@ import structlog
 
 from daemon.client import events as client_events
 from daemon.client import message_events, sync_events
+from daemon.client.restrictions import Restriction
 from storage.db import Database
 from storage.message_values import ChatRecord, GroupRecord, MessageRecord
 from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
@@ -131,6 +132,7 @@ MESSAGING_EVENTS = (
     message_events.GroupUpdated,
     message_events.PresenceChanged,
     message_events.ChatStateChanged,
+    message_events.RestrictionChanged,
 )
 
 
@@ -283,6 +285,30 @@ def chat_json(chat: ChatRecord, lid: str | None = None) -> dict[str, Any]:
     }
 
 
+def restriction_json(restriction: Restriction) -> dict[str, Any]:
+    return {
+        "kind": restriction.kind.value,
+        "blocksNewChats": restriction.blocking,
+        "until": iso_from_unix(restriction.until) if restriction.until is not None else None,
+        "detail": restriction.detail,
+        "usedQuota": restriction.used_quota,
+        "totalQuota": restriction.total_quota,
+    }
+
+
+def restriction_alert(restriction: Restriction) -> dict[str, Any]:
+    """The ``alert`` an announced restriction raises (kind ``account_restricted``)."""
+    state = "blocks new chats" if restriction.blocking else "does not block new chats"
+    until = iso_from_unix(restriction.until) if restriction.until is not None else None
+    return {
+        "kind": "account_restricted",
+        "message": f"{restriction.kind.value} ({restriction.detail}) {state}"
+        + (f" until {until}" if restriction.blocking and until else "")
+        + "; chats where the contact gave us a privacy token keep flowing",
+        "restriction": restriction_json(restriction),
+    }
+
+
 def group_json(group: GroupRecord) -> dict[str, Any]:
     return {
         "jid": group.jid,
@@ -370,6 +396,8 @@ def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
             EventType.CHATSTATE_UPDATED,
             {"chat": event.chat, "sender": event.sender, "state": event.state},
         )
+    if isinstance(event, message_events.RestrictionChanged):
+        return EventRecord(EventType.ALERT, restriction_alert(event.restriction))
     return EventRecord(
         EventType.GROUP_UPDATED,
         {

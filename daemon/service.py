@@ -46,6 +46,7 @@ from daemon.client.message_content import (
     Text,
 )
 from daemon.client.messaging_errors import (
+    NewChatsRestricted,
     NoRecipientDevices,
     NotGroupMember,
     SendRefused,
@@ -60,6 +61,7 @@ from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
 from daemon.outbox import (
+    HeldError,
     MessageKind,
     MessageSender,
     Outbox,
@@ -174,6 +176,8 @@ def _send_errors() -> Iterator[None]:
         yield
     except (NotConnected, SendTimeout) as exc:
         raise TransientSendError(str(exc)) from exc
+    except NewChatsRestricted as exc:
+        raise HeldError(exc.until, exc.reason) from exc
     except SendRefused as exc:
         if exc.code == NO_PRIVACY_TOKEN:
             raise PermanentSendError(NO_PRIVACY_TOKEN_REASON) from exc

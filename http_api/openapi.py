@@ -60,6 +60,7 @@ MESSAGE_STATUSES = [
     "received",
     "waiting",
     "undecryptable",
+    "failed",
 ]
 
 
@@ -181,6 +182,7 @@ SCHEMAS: dict[str, Schema] = {
                         "lastConnectedAt": ISO_OR_NULL,
                         "lastMessageAt": ISO_OR_NULL,
                         "socketAlive": {"type": "boolean"},
+                        "restrictions": array(ref("Restriction")),
                     }
                 )
             ),
@@ -217,6 +219,20 @@ SCHEMAS: dict[str, Schema] = {
                 }
             ),
             "recoveriesLastHour": {"type": "integer", "minimum": 0},
+            "restrictions": array(ref("Restriction")),
+        }
+    ),
+    # What the service announced about the account: a reachout time-lock or the new-chat
+    # message cap. While one blocks new chats, messages to contacts without a privacy token
+    # wait (outbox "held") until it ends; established chats keep flowing.
+    "Restriction": obj(
+        {
+            "kind": {"type": "string", "enum": ["reachout_timelock", "message_capping"]},
+            "blocksNewChats": {"type": "boolean"},
+            "until": ISO_OR_NULL,
+            "detail": {"type": "string"},
+            "usedQuota": {"type": ["integer", "null"]},
+            "totalQuota": {"type": ["integer", "null"]},
         }
     ),
     "SessionList": obj({"sessions": array(ref("Session"))}),

@@ -22,6 +22,7 @@ from daemon.client.message_events import (
     MessageUpdated,
     PresenceChanged,
     ReceiptReceived,
+    RestrictionChanged,
     Undecryptable,
 )
 from daemon.client.state import SessionState, Trigger
@@ -135,6 +136,7 @@ Event = (
     | GroupUpdated
     | PresenceChanged
     | ChatStateChanged
+    | RestrictionChanged
     | HistorySyncProgress
     | HistorySyncFailed
     | AppStateSynced

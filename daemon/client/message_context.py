@@ -28,6 +28,7 @@ from daemon.client.context import SessionContext
 from daemon.client.devices import DEFAULT_TTL_S, DeviceCache
 from daemon.client.errors import NotConnected
 from daemon.client.message_events import ChatUpdated, MessagingEvent
+from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
 from daemon.client.sinks import EventSink
@@ -66,6 +67,8 @@ class MessagingContext:
         self.options = options
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
         self.acks = ServerAcks()
+        self.restrictions = AccountRestrictions()
+        """What the service last announced about this account (time-lock, message cap)."""
         self.crypto_lock = asyncio.Lock()
         self.connection: Connection | None = None
         self.ready = False

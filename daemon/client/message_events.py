@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from daemon.client.restrictions import Restriction
 from storage.message_values import (
     ChatRecord,
     GroupRecord,
@@ -125,6 +126,15 @@ class ChatStateChanged:
     """composing, recording or paused."""
 
 
+@dataclass(frozen=True, slots=True)
+class RestrictionChanged:
+    """The service announced a restriction of the account (reachout time-lock, message cap)
+    or lifted one."""
+
+    session_id: str
+    restriction: Restriction
+
+
 MessagingEvent = (
     MessageReceived
     | MessageUpdated
@@ -134,4 +144,5 @@ MessagingEvent = (
     | GroupUpdated
     | PresenceChanged
     | ChatStateChanged
+    | RestrictionChanged
 )

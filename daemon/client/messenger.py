@@ -33,13 +33,14 @@ from daemon.client.devices import parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
 from daemon.client.message_context import MessagingContext, MessagingOptions
-from daemon.client.message_events import ChatUpdated
+from daemon.client.message_events import ChatUpdated, RestrictionChanged
 from daemon.client.presence_service import PresenceService
 from daemon.client.privacy import PrivacyTokens
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.receive import ProtocolHook, Receiver
 from daemon.client.resend import RetryResponder
+from daemon.client.restrictions import parse_mex_notification
 from daemon.client.retry import RetryRequest
 from daemon.client.send import OutgoingMessage, Sender, SendResult
 from daemon.client.server_acks import parse_server_ack
@@ -122,6 +123,7 @@ class Messenger:
         router.notification_by_type["privacy_token"] = lambda node: (
             self._sender.privacy.on_notification(connection, node)
         )
+        router.notification_by_type["mex"] = lambda node: self._on_mex(connection, node)
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node
         )
@@ -157,6 +159,25 @@ class Messenger:
         m = self._m
         for account in parse_devices_notification(node):
             m.devices.invalidate(m.addressing.account(account))
+        await connection.send(build_ack(node))
+
+    async def _on_mex(self, connection: Connection, node: Node) -> None:
+        """Restrictions of the account (reachout time-lock, message cap): remembered, so that
+        sends they cover wait, and recorded as an alert event; then acked."""
+        m = self._m
+        found = parse_mex_notification(node, m.now())
+        if found:
+            async with m.unit() as events:
+                for restriction in found:
+                    m.restrictions.update(restriction)
+                    events.append(RestrictionChanged(m.session_id, restriction))
+                    m.log.warning(
+                        "client.account_restricted",
+                        kind=restriction.kind.value,
+                        blocking=restriction.blocking,
+                        until=restriction.until,
+                        detail=restriction.detail,
+                    )
         await connection.send(build_ack(node))
 
     async def on_identity_change(self, user: JID) -> None:

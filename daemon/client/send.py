@@ -56,6 +56,7 @@ from daemon.client.message_events import (
     UpdateKind,
 )
 from daemon.client.messaging_errors import (
+    NewChatsRestricted,
     NoRecipientDevices,
     SendRefused,
     SendTimeout,
@@ -178,6 +179,8 @@ class Sender:
             raise ValueError(f"send to an account or a group, not to the device {to}")
         chat = to if to.is_group else addressing.account(to)
         message_id = out.message_id or new_message_id(addressing.own_pn.user, m.now())
+        if not to.is_group and not addressing.is_own(to):
+            await self._check_restrictions(to, message_id)
         target = await self._target(chat, out.content)
         message = build_message(out.content, target, int(m.now() * 1000))
         try:
@@ -218,6 +221,19 @@ class Sender:
         participant = stored.sender if chat.is_group and not stored.from_me else None
         payload = stored.payload if isinstance(content, Reply) else None
         return TargetRef(str(chat), target_id, stored.from_me, participant, payload)
+
+    async def _check_restrictions(self, to: JID, message_id: str) -> None:
+        """A time-lock or message cap covers new chats only: a contact that gave us a privacy
+        token is an established chat and is written to as usual."""
+        m = self._m
+        blocking = m.restrictions.blocking_new_chats(m.now())
+        if blocking is None or await self.privacy.has_token(to):
+            return
+        raise NewChatsRestricted(
+            message_id,
+            blocking.until,
+            f"the account may not start chats now: {blocking.kind.value} ({blocking.detail})",
+        )
 
     async def _recover(self, connection: Connection, peer: JID) -> None:
         await self.privacy.issue(connection, peer)
