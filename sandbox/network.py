@@ -178,7 +178,7 @@ class Network:
         self.clock = clock
         self.phone_factory = phone_factory
         self.phones: dict[str, Phone] = {}
-        self.on_device_login: list[LoginHook] = []
+        self.on_device_login: list[LoginHook] = [self._announce_new_device]
         self.pairing: PairingDesk = PairingDesk(self)
         self.faults: Faults = Faults(self)
         self.offline: OfflineQueue = OfflineQueue(self)
@@ -246,6 +246,12 @@ class Network:
             await self.faults.deliver_through(key, endpoint, stanza)
 
         return await self.offline.deliver(key, node, queue=queue, send=send)
+
+    async def _announce_new_device(self, device: Device, first_login: bool) -> None:
+        if first_login and not device.is_phone:
+            from sandbox.device_lists import announce
+
+            await announce(self, device, added=True)
 
     async def notify_login(self, device: Device, first_login: bool) -> None:
         for hook in list(self.on_device_login):

@@ -21,6 +21,7 @@ import structlog
 
 from daemon.binary import JID, Node
 from sandbox import iq_groups, iq_misc, iq_prekeys, iq_usync
+from sandbox.device_lists import expected_phash
 from sandbox.directory import Account, Device
 from sandbox.iq import IqContext, IqFailure, IqHandler
 from sandbox.service_rules import NACK_NO_PRIVACY_TOKEN, Verdict
@@ -135,7 +136,11 @@ class Router:
                 log.info("sandbox.pn_dm_dropped", device=str(who.jid), id=message.attr_str("id"))
                 await network.deliver(who.jid, ack(message, sender=to, t=t), queue=False)
                 return
-        await network.deliver(who.jid, ack(message, sender=to, t=t), queue=False)
+        server_ack = ack(message, sender=to, t=t)
+        phash = expected_phash(network, who.account, who.device.device_id, message, to)
+        if phash is not None:
+            server_ack = Node(server_ack.tag, {**server_ack.attrs, "phash": phash})
+        await network.deliver(who.jid, server_ack, queue=False)
         participants = message.child("participants")
         copies = (
             self._group_copies(who, message, to, participants)

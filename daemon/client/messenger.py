@@ -29,7 +29,7 @@ from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
 from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
-from daemon.client.devices import parse_devices_notification
+from daemon.client.devices import parse_device_changes, parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
 from daemon.client.message_context import MessagingContext, MessagingOptions
@@ -156,9 +156,34 @@ class Messenger:
             self._m.acks.resolve(ack)
 
     async def _on_devices(self, connection: Connection, node: Node) -> None:
+        """A contact linked or removed a device: the change is applied to the cached list
+        (kept only if its hash matches the notification's), the ``lid`` beside a phone number
+        is learnt; anything unreadable drops the accounts' cached lists."""
         m = self._m
+        changes = parse_device_changes(node)
+        for change in changes:
+            if change.lid is not None and change.account.is_pn:
+                await m.learn_mapping(change.account, change.lid)
+        addressing = await m.prepare()
+        applied = set()
+        for change in changes:
+            account = addressing.account(change.account)
+            if account == change.account.to_non_ad():
+                kept = m.devices.apply_change(
+                    account, change.added, change.device_id, change.device_hash
+                )
+                m.log.info(
+                    "client.device_list_changed",
+                    added=change.added,
+                    device=change.device_id,
+                    cache_kept=kept,
+                )
+                applied.add(account)
+            else:
+                m.devices.invalidate(account)
         for account in parse_devices_notification(node):
-            m.devices.invalidate(m.addressing.account(account))
+            if addressing.account(account) not in applied:
+                m.devices.invalidate(addressing.account(account))
         await connection.send(build_ack(node))
 
     async def _on_mex(self, connection: Connection, node: Node) -> None:

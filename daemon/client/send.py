@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from daemon.binary import JID, Node
+from daemon.binary import JID, Node, Server
 from daemon.binary.node import AttrValue
 from daemon.client.connection import Connection
+from daemon.client.devices import participant_list_hash
 from daemon.client.errors import IqError, IqTimeout, StanzaError
 from daemon.client.group_manager import GroupManager
 from daemon.client.ids import new_message_id
@@ -65,6 +66,7 @@ from daemon.client.messaging_errors import (
 from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
 from daemon.client.privacy import PrivacyTokens
 from daemon.client.privacy_tokens import NACK_NO_PRIVACY_TOKEN
+from daemon.client.server_acks import ServerAck
 from daemon.client.signal_stage import StagedSignalStore
 from daemon.client.usync import build_device_query, parse_device_answer
 from daemon.signal.address import ProtocolAddress
@@ -116,6 +118,10 @@ class _Prepared:
     devices: int
     peer: JID | None = None
     """The contact of a 1:1 message (as addressed), for privacy tokens."""
+    phash: str | None = None
+    """Our participant-list hash of every device the message is meant for (ours too)."""
+    accounts: tuple[JID, ...] = ()
+    """Whose cached device lists a mismatching ``phash`` in the server's ack drops."""
 
 
 def enc_node(
@@ -192,13 +198,15 @@ class Sender:
             # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
             raise SendTimeout(message_id, str(exc)) from None
         try:
-            timestamp = await self._dispatch(connection, prepared.node, message_id)
+            ack = await self._dispatch(connection, prepared.node, message_id)
         except SendRefused as exc:
             await self._refused(prepared.chat, message_id)
             if exc.code == NACK_NO_PRIVACY_TOKEN and prepared.peer is not None:
                 # Recovery as the service expects: issue our token, never resend blindly.
                 connection.spawn(self._recover(connection, prepared.peer))
             raise
+        timestamp = ack.timestamp if ack.timestamp is not None else int(m.now())
+        self._check_phash(prepared, ack)
         await self._after_ack(prepared.chat, message_id, message, timestamp)
         if prepared.peer is not None:
             self.privacy.after_send(connection, prepared.peer)
@@ -257,8 +265,11 @@ class Sender:
 
     # ------------------------------------------------------------------------------- devices
 
-    async def devices_of(self, connection: Connection, users: Iterable[JID]) -> list[JID]:
-        """Every device of ``users`` (each in the form it was named), this device excluded."""
+    async def devices_of(
+        self, connection: Connection, users: Iterable[JID], *, hosted: bool = False
+    ) -> list[JID]:
+        """Every device of ``users`` (each in the form it was named), this device excluded;
+        with ``hosted``, their hosted (Cloud API) devices too (1:1 chats reach them)."""
         m = self._m
         addressing = m.addressing
         wanted = list(dict.fromkeys(u.to_non_ad() for u in users))
@@ -270,7 +281,7 @@ class Sender:
             for found in parse_device_answer(answer):
                 if found.lid is not None and found.user.is_pn:
                     await m.learn_mapping(found.user, found.lid)
-                m.devices.put(addressing.account(found.user), found.device_ids)
+                m.devices.put(addressing.account(found.user), found.device_ids, found.hosted_ids)
         devices: list[JID] = []
         seen: set[ProtocolAddress] = set()
         for user in wanted:
@@ -281,6 +292,10 @@ class Sender:
                     continue
                 seen.add(address)
                 devices.append(device)
+            if hosted and not addressing.is_own(user):
+                server = Server.HOSTED_LID if user.is_lid else Server.HOSTED
+                for device_id in m.devices.hosted(addressing.account(user)):
+                    devices.append(JID(user.user, server, device_id))
         return devices
 
     async def fetch_bundles(
@@ -384,7 +399,7 @@ class Sender:
         peer, peer_pn = await self.direct_address(connection, to)
         # Our own devices under our LID in a LID chat (whatsmeow's ownID for LID DMs).
         own = addressing.own_lid if peer.is_lid and addressing.own_lid else addressing.own_pn
-        devices = await self.devices_of(connection, [peer, own])
+        devices = await self.devices_of(connection, [peer, own], hosted=True)
         if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
         bundles = await self.fetch_bundles(connection, devices)
@@ -419,7 +434,15 @@ class Sender:
             async with m.unit() as events:
                 await m.signal.commit(staged.changes())
                 await self._persist(chat, message_id, message, events)
-        return _Prepared(node, chat, len(fanout), None if addressing.is_own(peer) else peer)
+        everyone = [*devices, own.with_device(addressing.own_device)]
+        return _Prepared(
+            node,
+            chat,
+            len(fanout),
+            None if addressing.is_own(peer) else peer,
+            participant_list_hash(everyone),
+            (peer, own),
+        )
 
     # ------------------------------------------------------------------------------- groups
 
@@ -460,6 +483,12 @@ class Sender:
                     fanout[device] = enc
             extra = _edit_attrs(message)
             extra["addressing_mode"] = record.addressing_mode
+            own = addressing.own_lid if lid_group and addressing.own_lid else addressing.own_pn
+            # Hosted (Cloud API) devices never take part in groups.
+            phash = participant_list_hash(
+                [*(d for d in devices if not d.is_hosted), own.with_device(addressing.own_device)]
+            )
+            extra["phash"] = phash
             node = build_message_node(
                 message_id,
                 group,
@@ -479,7 +508,7 @@ class Sender:
                     m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
                 )
                 await self._persist(group, message_id, message, events)
-        return _Prepared(node, group, len(devices))
+        return _Prepared(node, group, len(devices), phash=phash, accounts=tuple(members))
 
     # ------------------------------------------------------------------------------- rows
 
@@ -535,7 +564,17 @@ class Sender:
             )
             events.append(ChatUpdated(sid, chat_row))
 
-    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> int:
+    def _check_phash(self, prepared: _Prepared, ack: ServerAck) -> None:
+        """The server delivered to other devices than we encrypted for: our cached lists are
+        stale, the next send asks again (some devices may have missed this one)."""
+        if ack.phash is None or prepared.phash is None or ack.phash == prepared.phash:
+            return
+        m = self._m
+        for account in prepared.accounts:
+            m.devices.invalidate(m.addressing.account(account))
+        m.log.warning("client.device_list_stale", id=ack.message_id, chats=str(prepared.chat))
+
+    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> ServerAck:
         m = self._m
         waiter = m.acks.expect(message_id)
         try:
@@ -550,7 +589,7 @@ class Sender:
             m.acks.forget(message_id)
         if ack.error is not None:
             raise SendRefused(message_id, ack.error)
-        return ack.timestamp if ack.timestamp is not None else int(m.now())
+        return ack
 
     async def _refused(self, chat: JID, message_id: str) -> None:
         m = self._m
