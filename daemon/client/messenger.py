@@ -32,6 +32,7 @@ from daemon.client.context import SessionContext
 from daemon.client.devices import parse_device_changes, parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
+from daemon.client.lid_sync import lid_sync_mappings
 from daemon.client.message_context import MessagingContext, MessagingOptions
 from daemon.client.message_events import ChatUpdated, RestrictionChanged
 from daemon.client.presence_service import PresenceService
@@ -47,8 +48,9 @@ from daemon.client.server_acks import parse_server_ack
 from daemon.client.sinks import EventSink, NoEventSink
 from daemon.signal.address import ProtocolAddress
 from storage.message_interfaces import MessageStore
-from storage.message_values import GroupRecord
+from storage.message_values import GroupRecord, MessageRecord
 from storage.signal_store import SqliteSignalStore
+from waproto import wa_e2e_pb2
 
 
 class Messenger:
@@ -74,7 +76,7 @@ class Messenger:
         """Our presence, typing indicators, subscriptions; presence events."""
         self._sender = Sender(self._m, self.groups)
         self._resender = RetryResponder(self._m, self._sender)
-        self.protocol_hooks: list[ProtocolHook] = []
+        self.protocol_hooks: list[ProtocolHook] = [self._on_lid_sync]
         """Called after commit for protocol messages from our own devices (history sync,
         app-state keys); see ``daemon.client.receive``."""
         self.receiver: Receiver | None = None
@@ -185,6 +187,20 @@ class Messenger:
             if addressing.account(account) not in applied:
                 m.devices.invalidate(addressing.account(account))
         await connection.send(build_ack(node))
+
+    async def _on_lid_sync(self, stored: MessageRecord, message: wa_e2e_pb2.Message) -> None:
+        """Our phone's LID migration mapping sync: every pair is learnt (sessions moved,
+        chats merged) like a mapping from any other source."""
+        pairs = lid_sync_mappings(message)
+        if not pairs:
+            return
+        m = self._m
+        addressing = await m.prepare()
+        fresh = [(pn, lid) for pn, lid in pairs if addressing.lid_of(pn) != lid]
+        if fresh:
+            async with m.crypto_lock:
+                await m.store_mappings(fresh)
+        m.log.info("client.lid_mappings_synced", count=len(pairs), new=len(fresh))
 
     async def _on_mex(self, connection: Connection, node: Node) -> None:
         """Restrictions of the account (reachout time-lock, message cap): remembered, so that

@@ -38,6 +38,7 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, Node
 from daemon.client.ids import RequestIds, new_message_id
+from daemon.client.lid_sync import lid_sync_message
 from daemon.crypto.appstate import Collection
 from daemon.crypto.media import MediaError, MediaType, decrypt_media, encrypt_media
 from daemon.crypto.media_retry import (
@@ -714,6 +715,9 @@ class SimulatedPhone:
             await self._send_peer(target, self._key_share())
         if config.send_history:
             await self._push_history_to(target)
+        # The account is LID-migrated: the phone tells its new companion the mappings it knows.
+        mappings = sorted(self._lid_mappings(self.history_book()).items(), key=lambda p: str(p[0]))
+        await self._send_peer(target, lid_sync_message(mappings))
 
     # --- history -------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from helpers import (
 from sandbox_companion import history_blob
 
 from daemon.binary import JID, Node
+from daemon.client.lid_sync import lid_sync_mappings
 from daemon.crypto import pair_code
 from daemon.crypto.curve import KeyPair as CurveKeyPair
 from daemon.signal import (
@@ -169,6 +170,11 @@ async def test_first_login_gets_key_share_then_history(seeded_sandbox: SandboxSe
         assert (str(ann.pn), str(ann.lid)) in mappings
         assert (str(bob.pn), "Bob") in {(p.ID, p.pushname) for p in names.pushnames}
         assert recent.progress == 100
+        # Then the LID migration mapping sync of a migrated account's phone.
+        _, synced = await next_peer_message(client, ann, signal)
+        assert lid_sync_mappings(synced) == sorted(
+            [(ann.pn, ann.lid), (bob.pn, bob.lid)], key=lambda pair: str(pair[0])
+        )
 
         # What the phone sends now reaches the companion too, as a device-sent copy.
         later = await ann_phone.send_text(bob.pn, "sent from the phone")
