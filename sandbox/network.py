@@ -178,7 +178,7 @@ class Network:
         self.clock = clock
         self.phone_factory = phone_factory
         self.phones: dict[str, Phone] = {}
-        self.on_device_login: list[LoginHook] = [self._announce_new_device]
+        self.on_device_login: list[LoginHook] = []
         self.pairing: PairingDesk = PairingDesk(self)
         self.faults: Faults = Faults(self)
         self.offline: OfflineQueue = OfflineQueue(self)
@@ -247,18 +247,17 @@ class Network:
 
         return await self.offline.deliver(key, node, queue=queue, send=send)
 
-    async def _announce_new_device(self, device: Device, first_login: bool) -> None:
-        if first_login and not device.is_phone:
-            from sandbox.device_lists import announce
-
-            await announce(self, device, added=True)
-
     async def notify_login(self, device: Device, first_login: bool) -> None:
         for hook in list(self.on_device_login):
             try:
                 await hook(device, first_login)
             except Exception:
                 log.exception("sandbox.login_hook_failed", device=str(device.jid()))
+        if first_login and not device.is_phone:
+            # Others learn of the new device once its phone has welcomed it.
+            from sandbox.device_lists import announce
+
+            await announce(self, device, added=True)
 
     # Accounts and phones
 

@@ -73,6 +73,8 @@ class MessagingContext:
         self.connection: Connection | None = None
         self.ready = False
         """Logged in and active: sends are allowed."""
+        self.ready_at: float | None = None
+        """When this connection became ready (privacy tokens give the salt a grace)."""
         self._addressing: Addressing | None = None
         self._contacts_loaded = False
 

@@ -141,6 +141,7 @@ class Messenger:
         if pruned:
             m.log.info("client.plaintexts_pruned", count=pruned)
         m.ready = True
+        m.ready_at = m.now()
         if m.connection is not None:
             self.groups.sync_in_background(m.connection)
 

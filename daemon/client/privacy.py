@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from daemon.binary import JID, Node
 from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
@@ -17,6 +19,10 @@ from daemon.client.privacy_tokens import (
     token_usable,
     tokens_apply,
 )
+
+SALT_GRACE_S = 15.0
+"""How long after login a first-contact send waits for the history sync's NCT salt."""
+SALT_POLL_S = 0.1
 
 
 class PrivacyTokens:
@@ -39,9 +45,11 @@ class PrivacyTokens:
             and token_usable(stored.token_at, m.now())
         )
 
-    async def token_node(self, contact: JID) -> Node | None:
+    async def token_node(self, contact: JID, *, wait: bool = False) -> Node | None:
         """``tctoken`` when the contact gave us one, else ``cstoken`` from our NCT salt (when
-        both the salt and the contact's LID are known), else None."""
+        both the salt and the contact's LID are known), else None. With ``wait``, a session
+        linked moments ago gives the history sync that carries our salt a little time
+        (``SALT_GRACE_S`` after login) rather than burn a 463 on a first contact."""
         m = self._m
         if not tokens_apply(contact):
             return None
@@ -49,10 +57,13 @@ class PrivacyTokens:
         if stored is not None and stored.token and token_usable(stored.token_at, m.now()):
             return tctoken_node(stored.token)
         lid = m.addressing.lid_of(contact)
+        if lid is None:
+            return None
         salt = await m.messages.privacy.get_salt(m.session_id)
-        if salt and lid is not None:
-            return cstoken_node(salt, lid)
-        return None
+        while not salt and wait and m.ready_at is not None and m.now() < m.ready_at + SALT_GRACE_S:
+            await asyncio.sleep(SALT_POLL_S)
+            salt = await m.messages.privacy.get_salt(m.session_id)
+        return cstoken_node(salt, lid) if salt else None
 
     def after_send(self, connection: Connection, contact: JID) -> None:
         """Our own token for the contact, once per 7-day bucket (in the background)."""

@@ -403,6 +403,7 @@ class Sender:
         if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
         bundles = await self.fetch_bundles(connection, devices)
+        token = None if addressing.is_own(peer) else await self.privacy.token_node(peer, wait=True)
         body = message.SerializeToString()
         own_copy = device_sent(message, str(chat)).SerializeToString()
         hide = hides_decrypt_failure(message)
@@ -421,7 +422,6 @@ class Sender:
             extra = _edit_attrs(message)
             if peer.is_lid and peer_pn is not None:
                 extra["peer_recipient_pn"] = peer_pn
-            token = None if addressing.is_own(peer) else await self.privacy.token_node(peer)
             node = build_message_node(
                 message_id,
                 peer,
