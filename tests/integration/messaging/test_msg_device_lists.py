@@ -11,12 +11,25 @@ from messaging_harness import Client, next_event, paired_client, phone_got
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import MessageReceived
-from daemon.client.send import OutgoingMessage
+from daemon.client.send import OutgoingMessage, SendResult
+from daemon.client.session import Session
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.faults import Direction, StanzaAction
 
 WAIT_S = 20.0
+
+
+async def send_reaching(
+    session: Session, laptop: Client, to: Account, text: str
+) -> tuple[SendResult, MessageReceived]:
+    """Sends ``text`` to ``to`` and waits for ``laptop`` (one of their devices) to get it."""
+    with laptop.session.events() as events:
+        sent = await session.send(OutgoingMessage(to.pn, Text(text)))
+        got = await next_event(
+            events, MessageReceived, lambda e: e.message.message_id == sent.message_id
+        )
+    return sent, got
 
 
 async def bob_links_a_device(sandbox: SandboxServer, bob: Account, tmp_path: Path) -> Client:
@@ -37,11 +50,7 @@ async def test_a_devices_notification_updates_the_cached_list(
         async with asyncio.timeout(WAIT_S):
             while bob_laptop.session.credentials is None or len(cache.get(bob.pn) or ()) < 2:
                 await asyncio.sleep(0.02)
-        with bob_laptop.session.events() as events:
-            second = await session.send(OutgoingMessage(bob.pn, Text("two")))
-            got = await next_event(
-                events, MessageReceived, lambda e: e.message.message_id == second.message_id
-            )
+        second, got = await send_reaching(session, bob_laptop, bob, "two")
         assert got.message.text == "two" and second.devices == 3
     finally:
         await bob_laptop.close()
@@ -64,15 +73,11 @@ async def test_a_missed_notification_is_caught_by_the_acks_phash(
     bob_laptop = await bob_links_a_device(sandbox, bob, tmp_path)
     sandbox.network.faults.clear_rules()
     try:
-        with bob_laptop.session.events() as events:
-            # Our cached list is stale: the server's ack names another device list ...
-            stale = await session.send(OutgoingMessage(bob.pn, Text("stale")))
-            assert stale.devices == 2
-            assert session.messenger.context.devices.get(bob.pn) is None  # ... so it was dropped
-            fresh = await session.send(OutgoingMessage(bob.pn, Text("fresh")))
-            got = await next_event(
-                events, MessageReceived, lambda e: e.message.message_id == fresh.message_id
-            )
+        # Our cached list is stale: the server's ack names another device list ...
+        stale = await session.send(OutgoingMessage(bob.pn, Text("stale")))
+        assert stale.devices == 2
+        assert session.messenger.context.devices.get(bob.pn) is None  # ... so it was dropped
+        fresh, got = await send_reaching(session, bob_laptop, bob, "fresh")
         assert got.message.text == "fresh" and fresh.devices == 3
     finally:
         await bob_laptop.close()
