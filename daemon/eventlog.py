@@ -31,6 +31,7 @@ from google.protobuf.message import DecodeError
 from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
 from daemon.client.media_message import media_info
+from daemon.client.restrictions import Restriction
 from storage.db import Database
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
@@ -152,6 +153,7 @@ MESSAGING_EVENTS = (
     message_events.ChatStateChanged,
     call_events.CallOffered,
     call_events.CallEnded,
+    message_events.RestrictionChanged,
 )
 
 
@@ -304,9 +306,12 @@ def media_json(message: MessageRecord) -> dict[str, Any] | None:
     }
 
 
-def chat_json(chat: ChatRecord) -> dict[str, Any]:
+def chat_json(chat: ChatRecord, lid: str | None = None) -> dict[str, Any]:
+    """``lid``: the person's LID beside a phone-number chat, when known (a LID chat is its
+    own)."""
     return {
         "jid": chat.jid,
+        "lid": chat.jid if chat.jid.endswith("@lid") else lid,
         "kind": chat.kind.value,
         "name": chat.name,
         "lastMessage": None
@@ -320,6 +325,30 @@ def chat_json(chat: ChatRecord) -> dict[str, Any]:
         },
         "unreadCount": chat.unread_count,
         "updatedAt": iso_utc(chat.updated_at),
+    }
+
+
+def restriction_json(restriction: Restriction) -> dict[str, Any]:
+    return {
+        "kind": restriction.kind.value,
+        "blocksNewChats": restriction.blocking,
+        "until": iso_from_unix(restriction.until) if restriction.until is not None else None,
+        "detail": restriction.detail,
+        "usedQuota": restriction.used_quota,
+        "totalQuota": restriction.total_quota,
+    }
+
+
+def restriction_alert(restriction: Restriction) -> dict[str, Any]:
+    """The ``alert`` an announced restriction raises (kind ``account_restricted``)."""
+    state = "blocks new chats" if restriction.blocking else "does not block new chats"
+    until = iso_from_unix(restriction.until) if restriction.until is not None else None
+    return {
+        "kind": "account_restricted",
+        "message": f"{restriction.kind.value} ({restriction.detail}) {state}"
+        + (f" until {until}" if restriction.blocking and until else "")
+        + "; chats where the contact gave us a privacy token keep flowing",
+        "restriction": restriction_json(restriction),
     }
 
 
@@ -412,6 +441,8 @@ def from_messaging_event(event: message_events.MessagingEvent) -> EventRecord:
         )
     if isinstance(event, call_events.CallOffered | call_events.CallEnded):
         return call_record(event)
+    if isinstance(event, message_events.RestrictionChanged):
+        return EventRecord(EventType.ALERT, restriction_alert(event.restriction))
     return EventRecord(
         EventType.GROUP_UPDATED,
         {

@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 
@@ -58,6 +58,7 @@ from daemon.client.events import (
     Subscription,
 )
 from daemon.client.keepalive import Liveness
+from daemon.client.restrictions import Restriction
 from daemon.client.state import SessionState
 from daemon.config import ClientTimingsConfig, Config
 from daemon.eventlog import (
@@ -153,6 +154,14 @@ BackOnline = Callable[[str, LinkedDevice, float], None]
 """Told when a session logs in again: its id, its client, and how long it was offline (s)."""
 
 
+@runtime_checkable
+class RestrictionSource(Protocol):
+    """A client that knows the restrictions the service announced for its account."""
+
+    @property
+    def restrictions(self) -> list[Restriction]: ...
+
+
 class ManagerError(Exception):
     """A session command the manager refuses (the message says why)."""
 
@@ -237,6 +246,8 @@ class SessionView:
     socket_alive: bool
     liveness: Liveness
     recoveries_last_hour: int
+    restrictions: tuple[Restriction, ...] = ()
+    """Reachout time-lock / message cap as the service last announced them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -809,6 +820,9 @@ class SessionManager:
             socket_alive=self.socket_alive(handle, now),
             liveness=handle.client.liveness,
             recoveries_last_hour=len(handle.recoveries),
+            restrictions=tuple(client.restrictions)
+            if isinstance(client := handle.client, RestrictionSource)
+            else (),
         )
 
     async def views(self, session_ids: Iterable[str] | None = None) -> list[SessionView]:

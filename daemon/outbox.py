@@ -18,7 +18,12 @@ session is connected and its sending is not paused, no faster than its token buc
   with the reason (and a ``message.updated`` event);
 * a restriction from the server (429, 463...) pauses the session's sending for
   ``restriction_pause_s`` (persisted) and raises an ``alert`` event; the message stays pending;
-* a permanent refusal (bad recipient, message too large) fails the message at once.
+* a restriction that covers some chats only (a reachout time-lock or message cap blocks new
+  chats) holds those messages until it ends; other chats keep flowing: the worker takes the
+  oldest due message among each chat's oldest open one, so one held or backing-off chat never
+  stops the others, and a chat's own messages stay in order;
+* a permanent refusal (bad recipient, message too large, 463 for one contact) fails the message
+  at once.
 
 A crash between the send and the ``sent`` commit leaves the row in ``sending``; the next start
 sends it again under the same message id (counted in ``uncertain_sends``). Recipients recognise
@@ -76,6 +81,8 @@ log = structlog.get_logger("daemon.outbox")
 IDLE_EXIT_S = 30.0
 """A session worker with nothing to send ends after this long (a new send starts it again)."""
 CONNECTION_POLL_S = 0.25
+HELD_RETRY_S = 60.0
+"""How long a held message waits when the restriction named no end."""
 """How often a worker waiting for its session to connect looks again."""
 MAX_TEXT_CHARS = 65_536
 MAX_IDEMPOTENCY_KEY = 255
@@ -289,6 +296,15 @@ class RestrictedError(SendFailed):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class HeldError(SendFailed):
+    """A restriction covers this message (a new chat during a reachout time-lock or message
+    cap): it waits until ``until`` (unix seconds) while other chats keep flowing."""
+
+    def __init__(self, until: float | None, message: str) -> None:
+        super().__init__(message)
+        self.until = until
 
 
 class MessageSender(Protocol):
@@ -527,7 +543,7 @@ class Outbox:
     async def _run(self, session_id: str) -> None:
         try:
             while not self._stopping:
-                row = await self.repo.next_open(session_id)
+                row = await self.repo.next_open(session_id, self._db.now())
                 if row is None:
                     if not await self._sleep(session_id, IDLE_EXIT_S):
                         return
@@ -603,6 +619,9 @@ class Outbox:
         except RestrictedError as exc:
             await self._restricted(row, exc, attempt)
             return
+        except HeldError as exc:
+            await self._held(row, exc)
+            return
         except SendFailed as exc:
             await self._failed_attempt(row, exc, attempt)
             return
@@ -659,6 +678,14 @@ class Outbox:
             until=iso_utc(until),
             attempt=attempt,
         )
+
+    async def _held(self, row: OutboxRow, exc: HeldError) -> None:
+        now = self._clock()
+        until = exc.until if exc.until is not None and exc.until > now else now + HELD_RETRY_S
+        when = self._db.now() + timedelta(seconds=until - now)
+        reason = f"held: {exc}"
+        await self.repo.reschedule(row.id, when, reason)
+        log.warning("outbox.held", session=row.session_id, message=row.id, until=iso_utc(when))
 
     async def _fail(self, row: OutboxRow, reason: str) -> None:
         _discard_staged(row)
@@ -741,6 +768,7 @@ def _public_request(row: OutboxRow) -> dict[str, Any]:
 
 __all__ = [
     "Accepted",
+    "HeldError",
     "IdempotencyConflict",
     "InvalidSendRequest",
     "MessageKind",

@@ -49,6 +49,7 @@ from daemon.client.message_content import (
     Text,
 )
 from daemon.client.messaging_errors import (
+    NewChatsRestricted,
     NoRecipientDevices,
     NotGroupMember,
     SendRefused,
@@ -66,6 +67,7 @@ from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
 from daemon.metrics import DaemonMetrics
 from daemon.outbox import (
+    HeldError,
     MessageKind,
     MessageSender,
     Outbox,
@@ -98,9 +100,17 @@ ADMIN_KEY_FILE = "admin-api-key"
 MIN_ADMIN_KEY = 16
 RETENTION_EVERY_S = 3600.0
 SUPERVISE_EVERY_S = 5.0
-# Server error codes that mean "this account is sending too much or is restricted": the outbox
-# pauses the session instead of retrying (user-asks §15).
-RESTRICTION_CODES = frozenset({429, 463})
+# Server error codes that mean "this account is sending too much": the outbox pauses the
+# session instead of retrying (user-asks §15). 463 is not one of them: it is about one contact
+# (no privacy token for a new chat), so only that message fails, with the reason, and the
+# client issues its token for recovery; retrying would count as another reach-out.
+RESTRICTION_CODES = frozenset({429})
+NO_PRIVACY_TOKEN = 463
+NO_PRIVACY_TOKEN_REASON = (
+    "463: the service refused this message to this contact (no privacy token for a new chat; "
+    "the account may be restricted from starting chats). Not retried: a retry counts as "
+    "another reach-out. Other chats are not affected."
+)
 
 
 # ---------------------------------------------------------------------------- client adapters
@@ -177,7 +187,11 @@ def _send_errors() -> Iterator[None]:
         yield
     except (NotConnected, SendTimeout) as exc:
         raise TransientSendError(str(exc)) from exc
+    except NewChatsRestricted as exc:
+        raise HeldError(exc.until, exc.reason) from exc
     except SendRefused as exc:
+        if exc.code == NO_PRIVACY_TOKEN:
+            raise PermanentSendError(NO_PRIVACY_TOKEN_REASON) from exc
         if exc.code in RESTRICTION_CODES:
             raise RestrictedError(exc.code, str(exc)) from exc
         if exc.code >= 500 or exc.code == 408:

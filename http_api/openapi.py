@@ -66,6 +66,7 @@ MESSAGE_STATUSES = [
     "received",
     "waiting",
     "undecryptable",
+    "failed",
 ]
 
 
@@ -187,6 +188,7 @@ SCHEMAS: dict[str, Schema] = {
                         "lastConnectedAt": ISO_OR_NULL,
                         "lastMessageAt": ISO_OR_NULL,
                         "socketAlive": {"type": "boolean"},
+                        "restrictions": array(ref("Restriction")),
                     }
                 )
             ),
@@ -223,6 +225,20 @@ SCHEMAS: dict[str, Schema] = {
                 }
             ),
             "recoveriesLastHour": {"type": "integer", "minimum": 0},
+            "restrictions": array(ref("Restriction")),
+        }
+    ),
+    # What the service announced about the account: a reachout time-lock or the new-chat
+    # message cap. While one blocks new chats, messages to contacts without a privacy token
+    # wait (outbox "held") until it ends; established chats keep flowing.
+    "Restriction": obj(
+        {
+            "kind": {"type": "string", "enum": ["reachout_timelock", "message_capping"]},
+            "blocksNewChats": {"type": "boolean"},
+            "until": ISO_OR_NULL,
+            "detail": {"type": "string"},
+            "usedQuota": {"type": ["integer", "null"]},
+            "totalQuota": {"type": ["integer", "null"]},
         }
     ),
     "SessionList": obj({"sessions": array(ref("Session"))}),
@@ -421,6 +437,8 @@ SCHEMAS: dict[str, Schema] = {
     "Chat": obj(
         {
             "jid": {"type": "string"},
+            # The person's LID (one chat per person, whichever name a message used).
+            "lid": STR_OR_NULL,
             "kind": {"type": "string", "enum": ["user", "group", "broadcast", "other"]},
             "name": STR_OR_NULL,
             "lastMessage": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.client.events import QrCode
-from daemon.eventlog import iso_from_unix, iso_utc
+from daemon.eventlog import iso_from_unix, iso_utc, restriction_json
 from daemon.manager import SessionView
 from http_api.auth import IssuedKey
 from storage.sqlite.api_keys import ApiKeyRow
@@ -45,6 +45,7 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "pingRttMs": None if rtt is None else round(rtt * 1000, 1),
         },
         "recoveriesLastHour": view.recoveries_last_hour,
+        "restrictions": [restriction_json(r) for r in view.restrictions],
     }
 
 
@@ -57,6 +58,7 @@ def deep_session_json(view: SessionView) -> dict[str, Any]:
         "lastConnectedAt": iso_utc(view.row.last_connected_at),
         "lastMessageAt": iso_utc(view.row.last_message_at),
         "socketAlive": view.socket_alive,
+        "restrictions": [restriction_json(r) for r in view.restrictions],
     }
 
 

@@ -37,7 +37,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
 
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
 in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
-stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``.
+stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``; the
+2026 service rules (enforcement, reachout time-lock, message capping) in ``sandbox.admin_rules``.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def account_json(network: Network, account: Account) -> dict[str, Any]:
         "identity_public": account.identity.public.hex(),
         "devices": [device_json(d) for d in network.directory.devices(account.phone_user)],
         "has_phone": account.phone_user in network.phones,
+        "enforcing": network.rules.of(account.phone_user).enforcing,
     }
 
 
@@ -452,6 +454,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
     from sandbox.admin_groups import group_routes
     from sandbox.admin_people import people_routes
     from sandbox.admin_recovery import recovery_routes
+    from sandbox.admin_rules import rules_routes
     from sandbox.admin_sync import sync_routes
 
     own = [web.route(method, path, _guard(handler)) for method, path, handler in routes]
@@ -461,4 +464,5 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         + group_routes(server)
         + people_routes(server)
         + recovery_routes(server)
+        + rules_routes(server)
     )

@@ -110,6 +110,7 @@ class SandboxServer:
             )
             for group in await state.load_groups():
                 network.groups.add(group)
+            await network.rules.load(network.directory.accounts())
             runner = web.AppRunner(self._build_app(network), shutdown_timeout=1.0)
             await runner.setup()
             site = web.TCPSite(runner, config.host, self.port, ssl_context=self._ssl)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import structlog
 
 from daemon.binary import JID, Node
+from sandbox.device_lists import announce
 from sandbox.stanzas import device_removed, stream_error
 
 if TYPE_CHECKING:
@@ -261,6 +262,7 @@ class Faults:
         sockets = self.sockets(jid)
         for socket in sockets:
             await socket.close_with(device_removed())
+        await announce(network, device, added=False)
         return len(sockets)
 
 

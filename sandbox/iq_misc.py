@@ -9,7 +9,8 @@ from daemon.binary import JID, Node
 from sandbox import app_state, profiles
 from sandbox.iq import IqContext, IqFailure, IqHandler, bad_request
 from sandbox.media import MEDIA_AUTH_TTL, MEDIA_TTL
-from sandbox.stanzas import iq_result
+from sandbox.service_rules import privacy_token_notification
+from sandbox.stanzas import iq_result, new_server_id
 
 PRIVACY_DEFAULTS = (
     ("readreceipts", "all"),
@@ -62,8 +63,25 @@ async def _privacy(ctx: IqContext, iq: Node) -> Node | None:
                 raise bad_request("token without jid")
             attrs: dict[str, str | JID] = {"jid": jid, "t": str(ctx.network.now())}
             issued.append(Node("token", attrs, secrets.token_bytes(16)))
+            await issue_privacy_token(ctx, jid)
         return iq_result(iq, [Node("tokens", {}, issued)])
     return iq_result(iq)
+
+
+async def issue_privacy_token(ctx: IqContext, jid: JID) -> None:
+    """The asking account lets ``jid``'s account write to it: the token is kept for the
+    server's checks and handed to that account's devices in a ``privacy_token``
+    notification."""
+    network = ctx.network
+    subject = network.directory.account_of(jid.to_non_ad())
+    if subject is None or subject.phone_user == ctx.account.phone_user:
+        return
+    issued = await network.rules.issue(ctx.account.phone_user, subject.phone_user, network.now())
+    for device in network.directory.devices(subject.phone_user):
+        notification = privacy_token_notification(
+            ctx.account, subject.pn_device(device.device_id), issued, new_server_id()
+        )
+        await network.deliver(device.jid(), notification)
 
 
 async def _media_conn(ctx: IqContext, iq: Node) -> Node | None:

@@ -173,6 +173,8 @@ class Network:
         from sandbox.passkey import PasskeyPolicy
         from sandbox.profiles import ProfilePictures
         from sandbox.routing import Router
+        from sandbox.service_rules import ServiceRules
+        from storage.sandbox_rules import SandboxRulesStore
 
         self.directory = directory
         self.state = state
@@ -190,6 +192,8 @@ class Network:
         self.calls: CallDesk = CallDesk(self)
         self.versions: VersionPolicy = VersionPolicy()
         self.passkeys: PasskeyPolicy = PasskeyPolicy()
+        self.rules: ServiceRules = ServiceRules(SandboxRulesStore(state.db))
+        """The 2026 service rules (LID-first DMs, privacy tokens, restrictions) per account."""
         self.sockets: set[Socket] = set()
         """Every live client socket, logged in or registering (fault injection uses it)."""
         self.media_host = "127.0.0.1"
@@ -255,6 +259,11 @@ class Network:
                 await hook(device, first_login)
             except Exception:
                 log.exception("sandbox.login_hook_failed", device=str(device.jid()))
+        if first_login and not device.is_phone:
+            # Others learn of the new device once its phone has welcomed it.
+            from sandbox.device_lists import announce
+
+            await announce(self, device, added=True)
 
     # Accounts and phones
 
@@ -265,8 +274,11 @@ class Network:
         push_name: str = "",
         lid_user: str | None = None,
         identity: KeyPair | None = None,
+        enforcing: bool = True,
     ) -> Account:
-        """Creates (and persists) an account with its phone, and starts the phone."""
+        """Creates (and persists) an account with its phone, and starts the phone.
+        ``enforcing``: the service holds the account's traffic to the 2026 rules
+        (``sandbox.service_rules``); off only for legacy clients such as Baileys' harness."""
         if not phone_user.isdigit() or not 5 <= len(phone_user) <= 20:
             raise DirectoryError(f"a phone number is 5 to 20 digits, got {phone_user!r}")
         if self.directory.find_account(phone_user) is not None:
@@ -292,6 +304,7 @@ class Network:
         self.directory.add_account(account, phone_device)
         await self.state.save_account(account)
         await self.state.save_device(phone_device)
+        await self.rules.set_enforcing(account.phone_user, enforcing)
         await self.add_phone(account)
         return account
 

@@ -22,8 +22,10 @@ import structlog
 from daemon.binary import JID, Node
 from daemon.log import UnknownKinds
 from sandbox import iq_groups, iq_misc, iq_prekeys, iq_usync
+from sandbox.device_lists import expected_phash
 from sandbox.directory import Account, Device
 from sandbox.iq import IqContext, IqFailure, IqHandler
+from sandbox.service_rules import NACK_NO_PRIVACY_TOKEN, Verdict
 from sandbox.stanzas import ack, iq_error
 
 if TYPE_CHECKING:
@@ -131,7 +133,21 @@ class Router:
         if to is None or not message.attr_str("id"):
             await network.deliver(who.jid, ack(message, t=t, error=400), queue=False)
             return
-        await network.deliver(who.jid, ack(message, sender=to, t=t), queue=False)
+        if not to.is_group and (verdict := self._verdict(who, message, to, t)) is not None:
+            if verdict is Verdict.NO_TOKEN:
+                await network.deliver(
+                    who.jid, ack(message, sender=to, error=NACK_NO_PRIVACY_TOKEN), queue=False
+                )
+                return
+            if verdict is Verdict.DROP_PN:
+                log.info("sandbox.pn_dm_dropped", device=str(who.jid), id=message.attr_str("id"))
+                await network.deliver(who.jid, ack(message, sender=to, t=t), queue=False)
+                return
+        server_ack = ack(message, sender=to, t=t)
+        phash = expected_phash(network, who.account, who.device.device_id, message, to)
+        if phash is not None:
+            server_ack = Node(server_ack.tag, {**server_ack.attrs, "phash": phash})
+        await network.deliver(who.jid, server_ack, queue=False)
         participants = message.child("participants")
         copies = (
             self._group_copies(who, message, to, participants)
@@ -140,6 +156,17 @@ class Router:
         )
         for device_jid, copy in copies:
             await network.deliver(device_jid, _stamp(copy, t))
+
+    def _verdict(self, who: _Sender, message: Node, to: JID, now: int) -> Verdict | None:
+        """The 2026 rules for a 1:1 message to another account (None: not such a message)."""
+        target = self._network.directory.account_of(to.to_non_ad())
+        if (
+            target is None
+            or target.phone_user == who.account.phone_user
+            or message.attr_str("category") == "peer"
+        ):
+            return None
+        return self._network.rules.verdict(who.account, target, message, now)
 
     def _direct_copies(
         self, who: _Sender, message: Node, to: JID, participants: Node | None
@@ -158,7 +185,8 @@ class Router:
         else:
             base["notify"] = who.push_name
             if lid:
-                base["sender_pn"] = who.account.pn
+                if who.account.phone_user not in self._network.rules.hidden_numbers:
+                    base["sender_pn"] = who.account.pn
             else:
                 base["sender_lid"] = who.account.lid
         extras = [c for c in message.children if c.tag in ("device-identity", "meta")]
@@ -180,9 +208,12 @@ class Router:
                 continue
             attrs = dict(base)
             if device.phone_user == who.account.phone_user and not own:
-                # Our own other devices see the chat it went to (deviceSentMessage inside).
+                # Our own other devices see the chat it went to (deviceSentMessage inside),
+                # and its phone number beside a LID (whatsmeow reads peer_recipient_pn).
                 attrs["recipient"] = to.to_non_ad()
                 attrs.pop("notify", None)
+                if lid:
+                    attrs["peer_recipient_pn"] = target.pn
             copies.append((device.jid(), _with_encs(attrs, entry.children_by_tag("enc"), extras)))
         return copies
 

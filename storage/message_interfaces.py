@@ -24,6 +24,7 @@ from storage.message_values import (
     ReceiptRecord,
     ReceiptStatus,
 )
+from storage.privacy_interfaces import PrivacyTokenRepo
 from storage.sync_interfaces import MessageSecretRepo
 
 
@@ -168,6 +169,10 @@ class ContactRepo(Protocol):
 
     async def move_sessions_to_lid(self, session_id: str, pn_user: str, lid_user: str) -> int: ...
 
+    async def merge_chats(self, session_id: str, pn: str, lid: str) -> None:
+        """One conversation per person: what is stored under ``lid`` moves to ``pn``."""
+        ...
+
 
 class GroupRepo(Protocol):
     async def get(self, session_id: str, jid: str) -> GroupRecord | None: ...
@@ -242,3 +247,5 @@ class MessageStore(Transactional, Protocol):
     def sender_key_memory(self) -> SenderKeyMemoryRepo: ...
     @property
     def secrets(self) -> MessageSecretRepo: ...
+    @property
+    def privacy(self) -> PrivacyTokenRepo: ...

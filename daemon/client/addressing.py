@@ -60,6 +60,10 @@ class Addressing:
             return self.pn_of(plain) or plain
         return plain
 
+    def account_device(self, device: JID) -> JID:
+        """A device JID in the canonical form of its account (PN device when known)."""
+        return self.account(device).with_device(device.device)
+
     def is_own(self, jid: JID) -> bool:
         plain = jid.to_non_ad()
         return plain == self.own_pn or (self.own_lid is not None and plain == self.own_lid)

@@ -45,6 +45,14 @@ class PushNameChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class NctSaltChanged:
+    """``["nct_salt_sync"]``: the account's NCT salt, the key of first-contact cstokens
+    (None: removed)."""
+
+    salt: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatArchived:
     chat: str
     archived: bool
@@ -112,6 +120,7 @@ class ChatLabeled:
 AppStateAction = (
     ContactName
     | PushNameChanged
+    | NctSaltChanged
     | ChatArchived
     | ChatPinned
     | ChatMuted
@@ -156,6 +165,9 @@ def interpret(mutation: Mutation) -> AppStateAction | None:
         if removed:
             return ContactName(args[0], None, None)
         return ContactName(args[0], lid_contact.fullName or None, lid_contact.firstName or None)
+    if kind == "nct_salt_sync":
+        salt = value.nctSaltSyncAction.salt
+        return NctSaltChanged(None if removed or not salt else salt)
     if kind == "setting_pushName" and not removed and value.pushNameSetting.name:
         return PushNameChanged(value.pushNameSetting.name)
     if not args:

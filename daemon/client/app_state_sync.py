@@ -56,6 +56,7 @@ from daemon.client.app_state_actions import (
     LastMessage,
     MessageDeletedForMe,
     MessageStarred,
+    NctSaltChanged,
     PushNameChanged,
     archive_mutation,
     interpret,
@@ -584,6 +585,9 @@ class AppStateSync:
 
     async def _apply_one(self, action: AppStateAction, at_ms: int, changed: list[str]) -> bool:
         repo, sid = self._store.app_state, self._m.session_id
+        if isinstance(action, NctSaltChanged):
+            await self._m.messages.privacy.put_salt(sid, action.salt)
+            return True
         if isinstance(action, PushNameChanged):
             own = str(self._m.addressing.own_pn)
             await self._m.messages.contacts.learn(sid, pn=own, push_name=action.name)

@@ -23,6 +23,7 @@ from daemon.client.message_events import (
     MessageUpdated,
     PresenceChanged,
     ReceiptReceived,
+    RestrictionChanged,
     Undecryptable,
 )
 from daemon.client.state import SessionState, Trigger
@@ -137,6 +138,7 @@ Event = (
     | GroupUpdated
     | PresenceChanged
     | ChatStateChanged
+    | RestrictionChanged
     | HistorySyncProgress
     | HistorySyncFailed
     | AppStateSynced

@@ -40,6 +40,7 @@ from daemon.client.connection import Connection
 from daemon.client.history_rows import RowBuilder
 from daemon.client.media_download import MAX_BLOB_BYTES, MediaDownloader, MediaRef
 from daemon.client.message_context import MessagingContext
+from daemon.client.privacy import PrivacyTokens
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.sync_errors import HistorySyncFailed, MediaConnError, MediaError
 from daemon.client.sync_events import HistorySyncFailed as HistorySyncFailedEvent
@@ -378,6 +379,8 @@ class HistorySync:
         mappings = list(payload.pn_lid_mappings())
         if mappings and not options.dry_run:
             await self._learn(mappings)
+        if not options.dry_run:
+            await self._store_privacy(payload)
         cutoff = None
         if options.since_days is not None:
             cutoff = int(m.now() - options.since_days * 86400)
@@ -450,6 +453,28 @@ class HistorySync:
         await asyncio.sleep(0)
         return stored
 
+    async def _store_privacy(self, payload: HistorySyncPayload) -> None:
+        """The NCT salt and the contacts' privacy tokens the chunk carries."""
+        tokens: list[tuple[JID, bytes, int, int]] = []
+        for conversation in payload.conversations():
+            if conversation.tc_token is None and not conversation.tc_token_sender_timestamp:
+                continue
+            try:
+                contact = JID.parse(conversation.chat_jid).to_non_ad()
+            except JIDError:
+                continue
+            tokens.append(
+                (
+                    contact,
+                    conversation.tc_token or b"",
+                    conversation.tc_token_timestamp,
+                    conversation.tc_token_sender_timestamp,
+                )
+            )
+        salt = payload.nct_salt
+        if salt or tokens:
+            await PrivacyTokens(self._m).store_history(salt, tokens)
+
     async def _learn(self, mappings: list[PhoneNumberLidMapping]) -> None:
         m = self._m
         addressing = await m.prepare()
@@ -464,10 +489,8 @@ class HistorySync:
                 learnt.append((pn, lid))
         if not learnt:
             return
-        async with m.crypto_lock, m.messages.transaction():
-            for pn, lid in learnt:
-                await m.messages.contacts.learn(m.session_id, pn=str(pn), lid=str(lid))
-                await m.messages.contacts.move_sessions_to_lid(m.session_id, pn.user, lid.user)
+        async with m.crypto_lock:
+            await m.store_mappings(learnt)
 
 
 def _notification_of(payload: bytes | None) -> wa_e2e_pb2.HistorySyncNotification | None:

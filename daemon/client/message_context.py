@@ -27,7 +27,8 @@ from daemon.client.connection import Connection
 from daemon.client.context import SessionContext
 from daemon.client.devices import DEFAULT_TTL_S, DeviceCache
 from daemon.client.errors import NotConnected
-from daemon.client.message_events import MessagingEvent
+from daemon.client.message_events import ChatUpdated, MessagingEvent
+from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
 from daemon.client.sinks import EventSink
@@ -70,10 +71,14 @@ class MessagingContext:
         self.options = options
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
         self.acks = ServerAcks()
+        self.restrictions = AccountRestrictions()
+        """What the service last announced about this account (time-lock, message cap)."""
         self.crypto_lock = asyncio.Lock()
         self.connection: Connection | None = None
         self.ready = False
         """Logged in and active: sends are allowed."""
+        self.ready_at: float | None = None
+        """When this connection became ready (privacy tokens give the salt a grace)."""
         self._addressing: Addressing | None = None
         self._contacts_loaded = False
 
@@ -131,13 +136,25 @@ class MessagingContext:
             addressing = self.addressing
             if addressing.lid_of(pn) == lid.to_non_ad():
                 return False
-            async with self.messages.transaction():
-                addressing.learn(pn.to_non_ad(), lid.to_non_ad())
-                await self.messages.contacts.learn(self.session_id, pn=str(pn), lid=str(lid))
-                await self.messages.contacts.move_sessions_to_lid(
-                    self.session_id, pn.user, lid.user
-                )
+            await self.store_mappings([(pn.to_non_ad(), lid.to_non_ad())])
             return True
+
+    async def store_mappings(self, pairs: list[tuple[JID, JID]]) -> None:
+        """Learns (PN, LID) pairs in one unit: contacts, Signal state moved to the LID
+        address, and one conversation per person — a chat kept under the LID before its number
+        was known is merged into the person's chat (and said so in a ``ChatUpdated``). Call
+        under the crypto lock."""
+        sid = self.session_id
+        async with self.unit() as events:
+            for pn, lid in pairs:
+                self.addressing.learn(pn, lid)
+                await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))
+                await self.messages.contacts.move_sessions_to_lid(sid, pn.user, lid.user)
+                if await self.messages.chats.get(sid, str(lid)) is not None:
+                    await self.messages.contacts.merge_chats(sid, str(pn), str(lid))
+                    merged = await self.messages.chats.get(sid, str(pn))
+                    if merged is not None:
+                        events.append(ChatUpdated(sid, merged))
 
     @property
     def ack_timeout(self) -> float:

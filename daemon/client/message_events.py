@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from daemon.client.call_events import CallEnded, CallOffered
+from daemon.client.restrictions import Restriction
 from storage.message_values import (
     ChatRecord,
     GroupRecord,
@@ -126,6 +127,15 @@ class ChatStateChanged:
     """composing, recording or paused."""
 
 
+@dataclass(frozen=True, slots=True)
+class RestrictionChanged:
+    """The service announced a restriction of the account (reachout time-lock, message cap)
+    or lifted one."""
+
+    session_id: str
+    restriction: Restriction
+
+
 MessagingEvent = (
     MessageReceived
     | MessageUpdated
@@ -137,4 +147,5 @@ MessagingEvent = (
     | ChatStateChanged
     | CallOffered
     | CallEnded
+    | RestrictionChanged
 )

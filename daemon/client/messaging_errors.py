@@ -7,6 +7,8 @@
     │   ├── SendTimeout            no server ack in time (or the socket went away): send the
     │   │                          same message id again later, recipients drop repeats
     │   ├── SendRefused            the server answered the message with an error code
+    │   ├── NewChatsRestricted     the account may not start chats now (time-lock, cap): not
+    │   │                          sent; send it again after ``until``
     │   └── NoRecipientDevices     nobody to deliver to (not on WhatsApp, no reachable device)
     ├── NotGroupMember             the group is read-only for us (left, removed, unknown)
     ├── TargetNotFound             a reply / reaction / edit / revoke names a message we lack
@@ -39,6 +41,13 @@ class SendRefused(SendFailed):
     def __init__(self, message_id: str, code: int) -> None:
         super().__init__(message_id, f"refused by the server with error {code}")
         self.code = code
+
+
+class NewChatsRestricted(SendFailed):
+    def __init__(self, message_id: str, until: float | None, reason: str) -> None:
+        super().__init__(message_id, reason)
+        self.until = until
+        self.reason = reason
 
 
 class NoRecipientDevices(SendFailed):

@@ -30,24 +30,28 @@ from daemon.client.calls import CallHandler
 from daemon.client.connection import Connection
 from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
-from daemon.client.devices import parse_devices_notification
+from daemon.client.devices import parse_device_changes, parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
+from daemon.client.lid_sync import lid_sync_mappings
 from daemon.client.message_context import MessagingContext, MessagingOptions
-from daemon.client.message_events import ChatUpdated
+from daemon.client.message_events import ChatUpdated, RestrictionChanged
 from daemon.client.presence_service import PresenceService
+from daemon.client.privacy import PrivacyTokens
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.receipts import ReceiptType, build_receipt
 from daemon.client.receive import MissingHook, ProtocolHook, Receiver
 from daemon.client.resend import RetryResponder
+from daemon.client.restrictions import parse_mex_notification
 from daemon.client.retry import RetryRequest
 from daemon.client.send import OutgoingMessage, Sender, SendResult
 from daemon.client.server_acks import parse_server_ack
 from daemon.client.sinks import EventSink, NoEventSink
 from daemon.signal.address import ProtocolAddress
 from storage.message_interfaces import MessageStore
-from storage.message_values import GroupRecord
+from storage.message_values import GroupRecord, MessageRecord
 from storage.signal_store import SqliteSignalStore
+from waproto import wa_e2e_pb2
 
 
 class Messenger:
@@ -75,7 +79,7 @@ class Messenger:
         self._resender = RetryResponder(self._m, self._sender)
         self.missing_hooks: list[MissingHook] = []
         """Called for messages only our phone can give us (placeholder resend)."""
-        self.protocol_hooks: list[ProtocolHook] = []
+        self.protocol_hooks: list[ProtocolHook] = [self._on_lid_sync]
         """Called after commit for protocol messages from our own devices (history sync,
         app-state keys); see ``daemon.client.receive``."""
         self.receiver: Receiver | None = None
@@ -87,6 +91,10 @@ class Messenger:
     @property
     def store(self) -> MessageStore:
         return self._m.messages
+
+    @property
+    def privacy(self) -> PrivacyTokens:
+        return self._sender.privacy
 
     @property
     def retries_answered(self) -> int:
@@ -123,6 +131,10 @@ class Messenger:
         router.by_tag["call"] = calls.on_call
         router.by_tag["status"] = calls.on_status
         router.notification_by_type["devices"] = lambda node: self._on_devices(connection, node)
+        router.notification_by_type["privacy_token"] = lambda node: (
+            self._sender.privacy.on_notification(connection, node)
+        )
+        router.notification_by_type["mex"] = lambda node: self._on_mex(connection, node)
         router.notification_by_type["w:gp2"] = lambda node: self.groups.on_notification(
             connection, node
         )
@@ -138,6 +150,7 @@ class Messenger:
         if pruned:
             m.log.info("client.plaintexts_pruned", count=pruned)
         m.ready = True
+        m.ready_at = m.now()
         if m.connection is not None:
             self.groups.sync_in_background(m.connection)
 
@@ -155,9 +168,67 @@ class Messenger:
             self._m.acks.resolve(ack)
 
     async def _on_devices(self, connection: Connection, node: Node) -> None:
+        """A contact linked or removed a device: the change is applied to the cached list
+        (kept only if its hash matches the notification's), the ``lid`` beside a phone number
+        is learnt; anything unreadable drops the accounts' cached lists."""
         m = self._m
+        changes = parse_device_changes(node)
+        for change in changes:
+            if change.lid is not None and change.account.is_pn:
+                await m.learn_mapping(change.account, change.lid)
+        addressing = await m.prepare()
+        applied = set()
+        for change in changes:
+            account = addressing.account(change.account)
+            if account == change.account.to_non_ad():
+                kept = m.devices.apply_change(
+                    account, change.added, change.device_id, change.device_hash
+                )
+                m.log.info(
+                    "client.device_list_changed",
+                    added=change.added,
+                    device=change.device_id,
+                    cache_kept=kept,
+                )
+                applied.add(account)
+            else:
+                m.devices.invalidate(account)
         for account in parse_devices_notification(node):
-            m.devices.invalidate(m.addressing.account(account))
+            if addressing.account(account) not in applied:
+                m.devices.invalidate(addressing.account(account))
+        await connection.send(build_ack(node))
+
+    async def _on_lid_sync(self, stored: MessageRecord, message: wa_e2e_pb2.Message) -> None:
+        """Our phone's LID migration mapping sync: every pair is learnt (sessions moved,
+        chats merged) like a mapping from any other source."""
+        pairs = lid_sync_mappings(message)
+        if not pairs:
+            return
+        m = self._m
+        addressing = await m.prepare()
+        fresh = [(pn, lid) for pn, lid in pairs if addressing.lid_of(pn) != lid]
+        if fresh:
+            async with m.crypto_lock:
+                await m.store_mappings(fresh)
+        m.log.info("client.lid_mappings_synced", count=len(pairs), new=len(fresh))
+
+    async def _on_mex(self, connection: Connection, node: Node) -> None:
+        """Restrictions of the account (reachout time-lock, message cap): remembered, so that
+        sends they cover wait, and recorded as an alert event; then acked."""
+        m = self._m
+        found = parse_mex_notification(node, m.now())
+        if found:
+            async with m.unit() as events:
+                for restriction in found:
+                    m.restrictions.update(restriction)
+                    events.append(RestrictionChanged(m.session_id, restriction))
+                    m.log.warning(
+                        "client.account_restricted",
+                        kind=restriction.kind.value,
+                        blocking=restriction.blocking,
+                        until=restriction.until,
+                        detail=restriction.detail,
+                    )
         await connection.send(build_ack(node))
 
     async def on_identity_change(self, user: JID) -> None:

@@ -109,7 +109,8 @@ class ReceiptHandler:
         async with m.unit() as events:
             for receipt, status in wanted:
                 at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
-                reader = str(receipt.reader)
+                # One model of a contact: a LID-addressed receipt counts for the PN device.
+                reader = str(addressing.account_device(receipt.reader))
                 changed: dict[str, list[str]] = {}
                 for message_id in receipt.message_ids:
                     chat = await m.messages.receipts.record(sid, message_id, reader, status, at)

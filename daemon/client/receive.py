@@ -198,9 +198,14 @@ class Receiver:
     async def _names(self, incoming: IncomingMessage) -> _Names:
         m = self._m
         addressing = await m.prepare()
-        alt = incoming.sender_alt
-        if alt is not None:
-            account = incoming.sender.to_non_ad()
+        pairs = [(incoming.sender, incoming.sender_alt)]
+        if incoming.recipient is not None:
+            # Our own device's copy of a LID DM names the peer's number (peer_recipient_pn).
+            pairs.append((incoming.recipient, incoming.recipient_alt))
+        for named, alt in pairs:
+            if alt is None:
+                continue
+            account = named.to_non_ad()
             pn, lid = (alt, account) if account.is_lid else (account, alt)
             if pn.is_pn and lid.is_lid and addressing.lid_of(pn) != lid:
                 # Before decrypting: a session made under the phone-number address moves to

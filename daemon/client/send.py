@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from daemon.binary import JID, Node
+from daemon.binary import JID, Node, Server
 from daemon.binary.node import AttrValue
 from daemon.client.connection import Connection
+from daemon.client.devices import participant_list_hash
 from daemon.client.errors import IqError, IqTimeout, StanzaError
 from daemon.client.group_manager import GroupManager
 from daemon.client.ids import new_message_id
@@ -57,12 +58,16 @@ from daemon.client.message_events import (
     UpdateKind,
 )
 from daemon.client.messaging_errors import (
+    NewChatsRestricted,
     NoRecipientDevices,
     SendRefused,
     SendTimeout,
     TargetNotFound,
 )
 from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
+from daemon.client.privacy import PrivacyTokens
+from daemon.client.privacy_tokens import NACK_NO_PRIVACY_TOKEN
+from daemon.client.server_acks import ServerAck
 from daemon.client.signal_stage import StagedSignalStore
 from daemon.client.usync import build_device_query, parse_device_answer
 from daemon.signal.address import ProtocolAddress
@@ -112,6 +117,12 @@ class _Prepared:
     node: Node
     chat: JID
     devices: int
+    peer: JID | None = None
+    """The contact of a 1:1 message (as addressed), for privacy tokens."""
+    phash: str | None = None
+    """Our participant-list hash of every device the message is meant for (ours too)."""
+    accounts: tuple[JID, ...] = ()
+    """Whose cached device lists a mismatching ``phash`` in the server's ack drops."""
 
 
 def enc_node(
@@ -162,6 +173,7 @@ class Sender:
     def __init__(self, m: MessagingContext, groups: GroupManager) -> None:
         self._m = m
         self._groups = groups
+        self.privacy = PrivacyTokens(m)
 
     # ------------------------------------------------------------------------------- public
 
@@ -174,6 +186,8 @@ class Sender:
             raise ValueError(f"send to an account or a group, not to the device {to}")
         chat = to if to.is_group else addressing.account(to)
         message_id = out.message_id or new_message_id(addressing.own_pn.user, m.now())
+        if not to.is_group and not addressing.is_own(to):
+            await self._check_restrictions(to, message_id)
         target = await self._target(chat, out.content)
         message = build_message(out.content, target, int(m.now() * 1000))
         try:
@@ -189,11 +203,18 @@ class Sender:
             # a connection loss like any other, retried with the same id after the reconnect.
             raise SendTimeout(message_id, f"connection lost: {exc}") from None
         try:
-            timestamp = await self._dispatch(connection, prepared.node, message_id)
-        except SendRefused:
+            ack = await self._dispatch(connection, prepared.node, message_id)
+        except SendRefused as exc:
             await self._refused(prepared.chat, message_id)
+            if exc.code == NACK_NO_PRIVACY_TOKEN and prepared.peer is not None:
+                # Recovery as the service expects: issue our token, never resend blindly.
+                connection.spawn(self._recover(connection, prepared.peer))
             raise
+        timestamp = ack.timestamp if ack.timestamp is not None else int(m.now())
+        self._check_phash(prepared, ack)
         await self._after_ack(prepared.chat, message_id, message, timestamp)
+        if prepared.peer is not None:
+            self.privacy.after_send(connection, prepared.peer)
         m.log.info(
             "client.message_sent", id=message_id, devices=prepared.devices, group=to.is_group
         )
@@ -214,10 +235,46 @@ class Sender:
         payload = stored.payload if isinstance(content, Reply) else None
         return TargetRef(str(chat), target_id, stored.from_me, participant, payload)
 
+    async def _check_restrictions(self, to: JID, message_id: str) -> None:
+        """A time-lock or message cap covers new chats only: a contact that gave us a privacy
+        token is an established chat and is written to as usual."""
+        m = self._m
+        blocking = m.restrictions.blocking_new_chats(m.now())
+        if blocking is None or await self.privacy.has_token(to):
+            return
+        raise NewChatsRestricted(
+            message_id,
+            blocking.until,
+            f"the account may not start chats now: {blocking.kind.value} ({blocking.detail})",
+        )
+
+    async def _recover(self, connection: Connection, peer: JID) -> None:
+        await self.privacy.issue(connection, peer)
+
+    async def direct_address(self, connection: Connection, to: JID) -> tuple[JID, JID | None]:
+        """Where a 1:1 message goes: the contact's LID (asked over usync when unknown), with
+        its phone number as the alternate — the service drops DMs to a migrated account's
+        phone number. A contact without a LID (or our own account) keeps the JID given."""
+        m = self._m
+        addressing = m.addressing
+        peer = to.to_non_ad()
+        if addressing.is_own(peer):
+            return peer, None
+        if peer.is_lid:
+            return peer, addressing.pn_of(peer)
+        if addressing.lid_of(peer) is None and peer.is_pn:
+            m.devices.invalidate(addressing.account(peer))
+            await self.devices_of(connection, [peer])  # the answer's lid is learnt
+        lid = addressing.lid_of(peer)
+        return (lid, peer) if lid is not None else (peer, None)
+
     # ------------------------------------------------------------------------------- devices
 
-    async def devices_of(self, connection: Connection, users: Iterable[JID]) -> list[JID]:
-        """Every device of ``users`` (each in the form it was named), this device excluded."""
+    async def devices_of(
+        self, connection: Connection, users: Iterable[JID], *, hosted: bool = False
+    ) -> list[JID]:
+        """Every device of ``users`` (each in the form it was named), this device excluded;
+        with ``hosted``, their hosted (Cloud API) devices too (1:1 chats reach them)."""
         m = self._m
         addressing = m.addressing
         wanted = list(dict.fromkeys(u.to_non_ad() for u in users))
@@ -229,7 +286,7 @@ class Sender:
             for found in parse_device_answer(answer):
                 if found.lid is not None and found.user.is_pn:
                     await m.learn_mapping(found.user, found.lid)
-                m.devices.put(addressing.account(found.user), found.device_ids)
+                m.devices.put(addressing.account(found.user), found.device_ids, found.hosted_ids)
         devices: list[JID] = []
         seen: set[ProtocolAddress] = set()
         for user in wanted:
@@ -240,6 +297,10 @@ class Sender:
                     continue
                 seen.add(address)
                 devices.append(device)
+            if hosted and not addressing.is_own(user):
+                server = Server.HOSTED_LID if user.is_lid else Server.HOSTED
+                for device_id in m.devices.hosted(addressing.account(user)):
+                    devices.append(JID(user.user, server, device_id))
         return devices
 
     async def fetch_bundles(
@@ -340,12 +401,14 @@ class Sender:
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
-        peer = to.to_non_ad()
-        own = addressing.own_pn
-        devices = await self.devices_of(connection, [peer, own])
+        peer, peer_pn = await self.direct_address(connection, to)
+        # Our own devices under our LID in a LID chat (whatsmeow's ownID for LID DMs).
+        own = addressing.own_lid if peer.is_lid and addressing.own_lid else addressing.own_pn
+        devices = await self.devices_of(connection, [peer, own], hosted=True)
         if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
         bundles = await self.fetch_bundles(connection, devices)
+        token = None if addressing.is_own(peer) else await self.privacy.token_node(peer, wait=True)
         body = message.SerializeToString()
         own_copy = device_sent(message, str(chat)).SerializeToString()
         hide = hides_decrypt_failure(message)
@@ -361,18 +424,30 @@ class Sender:
                     fanout[device] = enc
             if not any(not addressing.is_own(d) for d in fanout) and not addressing.is_own(peer):
                 raise NoRecipientDevices(message_id, f"no session with any device of {peer}")
+            extra = _edit_attrs(message)
+            if peer.is_lid and peer_pn is not None:
+                extra["peer_recipient_pn"] = peer_pn
             node = build_message_node(
                 message_id,
                 peer,
                 stanza_type(message),
                 fanout=fanout,
+                content=[token] if token is not None else (),
                 device_identity=m.session.require_credentials().signed_device_identity,
-                extra=_edit_attrs(message),
+                extra=extra,
             )
             async with m.unit() as events:
                 await m.signal.commit(staged.changes())
                 await self._persist(chat, message_id, message, events)
-        return _Prepared(node, chat, len(fanout))
+        everyone = [*devices, own.with_device(addressing.own_device)]
+        return _Prepared(
+            node,
+            chat,
+            len(fanout),
+            None if addressing.is_own(peer) else peer,
+            participant_list_hash(everyone),
+            (peer, own),
+        )
 
     # ------------------------------------------------------------------------------- groups
 
@@ -413,6 +488,12 @@ class Sender:
                     fanout[device] = enc
             extra = _edit_attrs(message)
             extra["addressing_mode"] = record.addressing_mode
+            own = addressing.own_lid if lid_group and addressing.own_lid else addressing.own_pn
+            # Hosted (Cloud API) devices never take part in groups.
+            phash = participant_list_hash(
+                [*(d for d in devices if not d.is_hosted), own.with_device(addressing.own_device)]
+            )
+            extra["phash"] = phash
             node = build_message_node(
                 message_id,
                 group,
@@ -432,7 +513,7 @@ class Sender:
                     m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
                 )
                 await self._persist(group, message_id, message, events)
-        return _Prepared(node, group, len(devices))
+        return _Prepared(node, group, len(devices), phash=phash, accounts=tuple(members))
 
     # ------------------------------------------------------------------------------- rows
 
@@ -488,7 +569,17 @@ class Sender:
             )
             events.append(ChatUpdated(sid, chat_row))
 
-    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> int:
+    def _check_phash(self, prepared: _Prepared, ack: ServerAck) -> None:
+        """The server delivered to other devices than we encrypted for: our cached lists are
+        stale, the next send asks again (some devices may have missed this one)."""
+        if ack.phash is None or prepared.phash is None or ack.phash == prepared.phash:
+            return
+        m = self._m
+        for account in prepared.accounts:
+            m.devices.invalidate(m.addressing.account(account))
+        m.log.warning("client.device_list_stale", id=ack.message_id, chats=str(prepared.chat))
+
+    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> ServerAck:
         m = self._m
         waiter = m.acks.expect(message_id)
         try:
@@ -503,7 +594,7 @@ class Sender:
             m.acks.forget(message_id)
         if ack.error is not None:
             raise SendRefused(message_id, ack.error)
-        return ack.timestamp if ack.timestamp is not None else int(m.now())
+        return ack
 
     async def _refused(self, chat: JID, message_id: str) -> None:
         m = self._m

@@ -18,6 +18,8 @@ class ServerAck:
     message_id: str
     timestamp: int | None
     error: int | None
+    phash: str | None = None
+    """The hash of the devices the server delivered to, when it differs from ours."""
 
 
 def parse_server_ack(node: Node) -> ServerAck | None:
@@ -32,7 +34,7 @@ def parse_server_ack(node: Node) -> ServerAck | None:
         error = node.attr_int("error")
     except AttrError:
         timestamp, error = None, 500
-    return ServerAck(message_id, timestamp, error)
+    return ServerAck(message_id, timestamp, error, node.attr_str("phash") or None)
 
 
 class ServerAcks:

@@ -79,6 +79,7 @@ from daemon.client.passkey import parse_passkey_request
 from daemon.client.payload import AppVersion, build_login_payload, build_registration_payload
 from daemon.client.peer_data import BackfillResult
 from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
+from daemon.client.restrictions import Restriction
 from daemon.client.router import IGNORED_KINDS, Router, stanza_kind
 from daemon.client.send import OutgoingMessage, SendResult
 from daemon.client.state import SessionState, Trigger, transition
@@ -380,6 +381,13 @@ class Session:
         if self._messenger is None:
             raise ClientError(f"session {self.session_id!r} was opened without a message store")
         return self._messenger
+
+    @property
+    def restrictions(self) -> list[Restriction]:
+        """What the service last announced about this account (time-lock, message cap)."""
+        if self._messenger is None:
+            return []
+        return self._messenger.context.restrictions.current()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """``messenger.send``: returns after the server's ack (see Messenger.send)."""

@@ -2,8 +2,11 @@
 
 ``iq(xmlns=usync, type=get) > usync(sid, mode=query, context=message, last=true, index=0) >
 [query > devices(version=2), lid], list > user(jid)*`` and the answer ``usync > list >
-user(jid) > [devices > device-list > device(id, key-index?)*, lid(val)]``. Like Baileys, a
-non-zero device without ``key-index`` is ignored (it was not signed into the account's list).
+user(jid) > [devices > device-list > device(id, key-index?, is_hosted?)*, lid(val)]``. Like
+Baileys, a non-zero device without ``key-index`` is ignored (it was not signed into the account's
+list). Hosted devices (``is_hosted=true``, a business's Cloud API device) are kept apart: they
+are named ``<user>:<id>@hosted`` (``@hosted.lid`` for a LID) and reached in 1:1 chats only
+(whatsmeow user.go / send.go).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class UserDevices:
     """The account JID as it was asked for."""
     device_ids: tuple[int, ...]
     lid: JID | None
+    hosted_ids: tuple[int, ...] = ()
+    """Devices marked ``is_hosted`` (a business's Cloud API device): 1:1 chats only."""
 
     def device_jids(self) -> list[JID]:
         return [self.user.with_device(device_id) for device_id in self.device_ids]
@@ -55,6 +60,7 @@ def parse_device_answer(answer: Node) -> list[UserDevices]:
         if jid is None:
             continue
         ids: list[int] = []
+        hosted: list[int] = []
         device_list = user.child("devices", "device-list")
         for device in device_list.children_by_tag("device") if device_list is not None else []:
             try:
@@ -66,9 +72,15 @@ def parse_device_answer(answer: Node) -> list[UserDevices]:
             if device_id != 0 and device.attrs.get("key-index") is None:
                 continue
             if device.attr_str("is_hosted") == "true":
-                continue  # hosted (Cloud API) devices are not reached this way
+                hosted.append(device_id)  # kept apart: DMs reach them, groups do not
+                continue
             ids.append(device_id)
         users.append(
-            UserDevices(jid.to_non_ad(), tuple(ids), lid.to_non_ad() if lid is not None else None)
+            UserDevices(
+                jid.to_non_ad(),
+                tuple(ids),
+                lid.to_non_ad() if lid is not None else None,
+                tuple(hosted),
+            )
         )
     return users

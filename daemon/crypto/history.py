@@ -88,6 +88,9 @@ class HistoryConversation:
     last_activity: int = 0  # conversationTimestamp, unix seconds
     pn_jid: str | None = None
     lid_jid: str | None = None
+    tc_token: bytes | None = None  # the peer's trusted-contact token for us
+    tc_token_timestamp: int = 0  # when the peer issued it, unix seconds
+    tc_token_sender_timestamp: int = 0  # when we last issued ours to the peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,9 @@ class HistorySyncPayload:
                 last_activity=conversation.conversationTimestamp,
                 pn_jid=_optional(conversation.pnJID),
                 lid_jid=_optional(conversation.lidJID),
+                tc_token=conversation.tcToken if conversation.HasField("tcToken") else None,
+                tc_token_timestamp=conversation.tcTokenTimestamp,
+                tc_token_sender_timestamp=conversation.tcTokenSenderTimestamp,
             )
 
     def messages(self) -> Iterator[HistoryMessage]:
@@ -307,6 +313,11 @@ def _conversation(record: HistoryConversation) -> wa_history_pb2.Conversation:
         proto.pnJID = record.pn_jid
     if record.lid_jid is not None:
         proto.lidJID = record.lid_jid
+    if record.tc_token is not None:
+        proto.tcToken = record.tc_token
+        proto.tcTokenTimestamp = record.tc_token_timestamp
+    if record.tc_token_sender_timestamp:
+        proto.tcTokenSenderTimestamp = record.tc_token_sender_timestamp
     return proto
 
 

@@ -63,11 +63,18 @@ def _at(value: Any) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-def _chat_of(request: web.Request) -> str:
+async def _chat_of(request: web.Request) -> str:
+    """The chat a path names: a person's LID stands for their chat (kept under their number
+    once it is known)."""
     try:
-        return normalize_chat(request.match_info["jid"])
+        chat = normalize_chat(request.match_info["jid"])
     except InvalidSendRequest as exc:
         raise bad_request(f"bad chat in the path: {exc}") from None
+    if chat.endswith("@lid"):
+        contact = await services(request).messages.contacts.find(session_id_of(request), chat)
+        if contact is not None and contact.pn is not None:
+            return contact.pn
+    return chat
 
 
 async def list_chats(request: web.Request) -> web.Response:
@@ -97,7 +104,11 @@ async def list_chats(request: web.Request) -> web.Response:
         last: ChatRecord = chats[-1]
         at = None if last.last_message_at is None else _ms(last.last_message_at)
         next_cursor = encode_cursor({"t": at, "j": last.jid})
-    return json_response({"chats": [chat_json(c) for c in chats], "nextCursor": next_cursor})
+    contacts = await services(request).messages.contacts.all(session_id)
+    lids = {c.pn: c.lid for c in contacts if c.pn is not None}
+    return json_response(
+        {"chats": [chat_json(c, lids.get(c.jid)) for c in chats], "nextCursor": next_cursor}
+    )
 
 
 def _message_position(name: str, text: str, *, after: bool) -> tuple[datetime, int]:
@@ -135,7 +146,7 @@ async def list_messages(request: web.Request) -> web.Response:
     """Newest first, before a position (``before``), or oldest first after one (``after``,
     forward paging: ``nextCursor`` is the newest returned, to poll with)."""
     session_id = session_id_of(request)
-    chat = _chat_of(request)
+    chat = await _chat_of(request)
     require_chat(request, chat)
     limit = query_int(request, "limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
     before_text, after_text = request.query.get("before"), request.query.get("after")
@@ -156,7 +167,7 @@ async def mark_read(request: web.Request) -> web.Response:
     """Read receipts for the ``ids`` given, or for every unread message among the chat's
     newest hundred."""
     session_id = session_id_of(request)
-    chat = _chat_of(request)
+    chat = await _chat_of(request)
     require_chat(request, chat)
     body = await read_json(request, optional=True)
     check_fields(body, {"ids"})

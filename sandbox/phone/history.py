@@ -23,6 +23,7 @@ API (``sandbox.phone.history_seed``) and what the phone exchanged since it start
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -348,6 +349,7 @@ def _chunk(
     push_names: Sequence[PushName] = (),
     mappings: Sequence[PhoneNumberLidMapping] = (),
     inline: bool = False,
+    nct_salt: bytes | None = None,
 ) -> HistoryChunk:
     messages = [m for s in slices for m in s.history_messages()]
     if conversations is None:
@@ -361,6 +363,7 @@ def _chunk(
         push_names=push_names,
         pn_lid_mappings=mappings,
         chunk_order=chunk_order,
+        nct_salt=nct_salt,
         progress=progress,
     )
     oldest = min((m.timestamp for m in messages), default=None)
@@ -416,10 +419,14 @@ def history_sync_plan(
     *,
     push_names: Mapping[JID, str] | None = None,
     lid_mappings: Mapping[JID, JID] | None = None,
+    nct_salt: bytes | None = None,
+    tc_tokens: Mapping[JID, tuple[bytes, int]] | None = None,
 ) -> list[HistoryChunk]:
     """INITIAL_BOOTSTRAP, PUSH_NAME, RECENT chunks, FULL chunks: what a new companion gets.
 
-    ``lid_mappings`` maps PN account JIDs to LID account JIDs (HistorySync field 15).
+    ``lid_mappings`` maps PN account JIDs to LID account JIDs (HistorySync field 15);
+    ``nct_salt`` (field 19) and ``tc_tokens`` (per chat: the token its peer issued to us and
+    when, Conversation fields 21/22) go in the bootstrap chunk, as the service's do.
     """
     chats = book.chats()
     bootstrap: list[_Slice] = []
@@ -450,9 +457,10 @@ def history_sync_plan(
             HistorySyncKind.INITIAL_BOOTSTRAP,
             bootstrap,
             chunk_order=0,
-            conversations=[chat.conversation() for chat in chats],
+            conversations=[_with_token(chat.conversation(), tc_tokens) for chat in chats],
             mappings=mappings,
             inline=True,
+            nct_salt=nct_salt,
         ),
         _chunk(HistorySyncKind.PUSH_NAME, [], chunk_order=0, push_names=names, inline=inline),
     ]
@@ -462,6 +470,15 @@ def history_sync_plan(
             HistorySyncKind.FULL, full, config.chunk_messages, inline, always=False
         )
     return plan
+
+
+def _with_token(
+    conversation: HistoryConversation, tc_tokens: Mapping[JID, tuple[bytes, int]] | None
+) -> HistoryConversation:
+    found = (tc_tokens or {}).get(JID.parse(conversation.chat_jid))
+    if found is None:
+        return conversation
+    return dataclasses.replace(conversation, tc_token=found[0], tc_token_timestamp=found[1])
 
 
 def on_demand_chunk(

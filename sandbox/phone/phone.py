@@ -38,6 +38,7 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, Node
 from daemon.client.ids import RequestIds, new_message_id
+from daemon.client.lid_sync import lid_sync_message
 from daemon.crypto.appstate import Collection
 from daemon.crypto.media import MediaError, MediaType, decrypt_media, encrypt_media
 from daemon.crypto.media_retry import (
@@ -117,6 +118,7 @@ from sandbox.phone.peer_data import (
     placeholder_response,
     recovery_response,
 )
+from sandbox.phone.privacy import TokenIssuance, issue_token_iq, token_node
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
 
@@ -235,6 +237,7 @@ class SimulatedPhone:
         """Peer message id -> the history chunk it announced (to upload it again on request)."""
         self._retries: dict[str, int] = {}
         self._skdm_sent: dict[str, tuple[int, set[ProtocolAddress]]] = {}
+        self._tokens_issued = TokenIssuance()
         self._started = False
         self._media = MediaHost(self._iq, lambda: network.media.origin)
         self.app_state = PhoneAppState(
@@ -536,7 +539,19 @@ class SimulatedPhone:
             timestamp = await self._send_stanza(node)
         self._remember_sent(_Sent(message_id, chat, message_type, body, timestamp))
         self._log(ChatMessage(chat, message_id, True, timestamp, body))
+        if not to.is_group:
+            await self._issue_token(chat)
         return message_id
+
+    async def _issue_token(self, chat: JID) -> None:
+        """Our own trusted-contact token for the peer we just wrote to (once per bucket)."""
+        peer = self._network.directory.account_of(chat)
+        now = self._network.now()
+        if peer is None or self._is_own(chat) or not self._tokens_issued.due(peer, now):
+            return
+        answer = await self._iq(lambda iq_id: issue_token_iq(iq_id, peer.lid, now))
+        if answer.attr_str("type") == "result":
+            self._tokens_issued.issued(peer, now)
 
     async def _direct_stanza(
         self, message_id: str, chat: JID, message_type: str, body: bytes
@@ -546,12 +561,25 @@ class SimulatedPhone:
             raise PhoneError(f"{chat} has no device the phone can reach")
         own_copy = _device_sent(chat, body)
         hide = message_type == "reaction"
+        directory = self._network.directory
         fanout: dict[JID, Node] = {}
         for device in devices:
             plaintext = own_copy if self._is_own(device) else body
             enc = await self._encrypt_for(device, plaintext)
-            fanout[device] = _with_hide(enc) if hide else enc
-        return cs.message_stanza(message_id, chat, message_type, fanout=fanout)
+            # LID-first: every device under its LID, like the DM itself.
+            fanout[directory.to_lid(device) or device] = _with_hide(enc) if hide else enc
+        peer = directory.account_of(chat)
+        if peer is None or self._is_own(chat):
+            return cs.message_stanza(message_id, chat, message_type, fanout=fanout)
+        token = token_node(self._network.rules, self.account, peer, self._network.now())
+        return cs.message_stanza(
+            message_id,
+            peer.lid,
+            message_type,
+            fanout=fanout,
+            content=[token] if token is not None else (),
+            attrs={"peer_recipient_pn": peer.pn},
+        )
 
     async def _group_stanza(
         self, message_id: str, group: JID, message_type: str, body: bytes
@@ -696,6 +724,9 @@ class SimulatedPhone:
             await self._send_peer(target, self._key_share())
         if config.send_history:
             await self._push_history_to(target)
+        # The account is LID-migrated: the phone tells its new companion the mappings it knows.
+        mappings = sorted(self._lid_mappings(self.history_book()).items(), key=lambda p: str(p[0]))
+        await self._send_peer(target, lid_sync_message(mappings))
 
     # --- history -------------------------------------------------------------------------------
 
@@ -737,6 +768,8 @@ class SimulatedPhone:
             self._history_config(),
             push_names=self._push_names(book),
             lid_mappings=self._lid_mappings(book),
+            nct_salt=self._network.rules.of(self.account.phone_user).nct_salt or None,
+            tc_tokens=self._tc_tokens(book),
         )
         for chunk in plan:
             notification = await self._history_notification(chunk)
@@ -852,6 +885,17 @@ class SimulatedPhone:
             if account is not None:
                 mappings[account.pn] = account.lid
         return mappings
+
+    def _tc_tokens(self, book: HistoryBook) -> dict[JID, tuple[bytes, int]]:
+        """Per 1:1 chat, the token its peer issued to our account (history carries them)."""
+        rules, now = self._network.rules, self._network.now()
+        tokens: dict[JID, tuple[bytes, int]] = {}
+        for chat in book.chats():
+            peer = self._network.directory.account_of(chat.jid)
+            issued = rules.token(peer.phone_user, self.account.phone_user, now) if peer else None
+            if issued is not None:
+                tokens[chat.jid] = (issued.token, issued.issued_at)
+        return tokens
 
     async def _send_peer(self, device: JID, message: wa_e2e_pb2.Message) -> str:
         """A protocol message to one of our own companions (``category=peer``)."""
@@ -1017,7 +1061,9 @@ class SimulatedPhone:
         content = decrypted.content
         if content.HasField("protocolMessage"):
             await self._on_protocol(incoming, decrypted)
-        record = _describe(incoming, decrypted)
+        # The admin API names senders by phone number, whichever addressing the stanza used.
+        sender = self._network.directory.to_pn(incoming.sender) or incoming.sender
+        record = _describe(incoming, decrypted, sender)
         attachment = attachment_of(content)
         if attachment is not None and record.kind == "other":
             record = dataclasses.replace(
@@ -1406,7 +1452,7 @@ def _ack_source(incoming: cs.IncomingMessage) -> dict[str, str | JID]:
     return attrs
 
 
-def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessage:
+def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted, sender: JID) -> PhoneMessage:
     content = decrypted.content
     kind, text, quoted = "other", "", ""
     if content.HasField("conversation"):
@@ -1443,7 +1489,7 @@ def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted) -> PhoneMessa
     return PhoneMessage(
         id=incoming.message_id,
         chat=decrypted.chat,
-        sender=incoming.sender,
+        sender=sender,
         timestamp=incoming.timestamp,
         kind=kind,
         text=text,

@@ -12,6 +12,7 @@ from storage.db import Database, Row
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import ContactRecord
 from storage.sqlite._columns import decoding, missing_session, to_ms
+from storage.sqlite.chat_merge import merge_person
 
 SELECT_ALL = "SELECT id, pn_jid, lid_jid, push_name FROM contacts WHERE session_id = ? ORDER BY id"
 SELECT_MATCHING = """
@@ -128,3 +129,6 @@ class SqliteContactRepo:
             await self._db.execute(MOVE_IDENTITIES, args)
             await self._db.execute(MOVE_SENDER_KEYS, args)
         return moved
+
+    async def merge_chats(self, session_id: str, pn: str, lid: str) -> None:
+        await merge_person(self._db, session_id, pn, lid)

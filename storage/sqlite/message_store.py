@@ -17,6 +17,7 @@ from storage.message_interfaces import (
     ReceiptRepo,
     SenderKeyMemoryRepo,
 )
+from storage.privacy_interfaces import PrivacyTokenRepo
 from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.contact_directory import SqliteContactDirectory
 from storage.sqlite.contacts import SqliteContactRepo
@@ -24,6 +25,7 @@ from storage.sqlite.groups import SqliteGroupRepo
 from storage.sqlite.message_secrets import SqliteMessageSecretRepo
 from storage.sqlite.messages import SqliteMessageRepo
 from storage.sqlite.outgoing import SqliteOutgoingRepo
+from storage.sqlite.privacy_tokens import SqlitePrivacyTokenRepo
 from storage.sqlite.receipts import SqliteReceiptRepo
 from storage.sqlite.sender_key_memory import SqliteSenderKeyMemoryRepo
 from storage.sync_interfaces import MessageSecretRepo
@@ -43,6 +45,7 @@ class SqliteMessageStore:
         self._outgoing = SqliteOutgoingRepo(db)
         self._sender_key_memory = SqliteSenderKeyMemoryRepo(db)
         self._secrets = SqliteMessageSecretRepo(db)
+        self._privacy = SqlitePrivacyTokenRepo(db)
 
     @property
     def messages(self) -> MessageRepo:
@@ -79,6 +82,10 @@ class SqliteMessageStore:
     @property
     def secrets(self) -> MessageSecretRepo:
         return self._secrets
+
+    @property
+    def privacy(self) -> PrivacyTokenRepo:
+        return self._privacy
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

@@ -92,9 +92,17 @@ RETURNING {COLUMNS}
 SELECT_ONE = f"SELECT {COLUMNS} FROM outbox WHERE session_id = ? AND id = ?"
 SELECT_BY_ID = f"SELECT {COLUMNS} FROM outbox WHERE id = ?"
 SELECT_BY_KEY = f"SELECT {COLUMNS} FROM outbox WHERE session_id = ? AND idempotency_key = ?"
+# Among each chat's oldest open row (a chat's messages go in order), the oldest that is due;
+# else the one due first. A chat held by a restriction or backing off does not stop the others.
 SELECT_NEXT_OPEN = f"""
-SELECT {COLUMNS} FROM outbox
-WHERE session_id = ? AND status IN ('pending', 'sending') ORDER BY rowid LIMIT 1
+SELECT {COLUMNS} FROM outbox AS o
+WHERE session_id = ? AND status IN ('pending', 'sending')
+AND NOT EXISTS (
+    SELECT 1 FROM outbox AS e WHERE e.session_id = o.session_id AND e.chat_jid = o.chat_jid
+    AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid
+)
+ORDER BY next_attempt_at > ?, CASE WHEN next_attempt_at > ? THEN next_attempt_at END, rowid
+LIMIT 1
 """
 SELECT_OPEN_SESSIONS = """
 SELECT DISTINCT session_id FROM outbox WHERE status IN ('pending', 'sending')
@@ -189,9 +197,11 @@ class SqliteOutboxRepo:
         row = await self._db.fetch_one(SELECT_BY_KEY, (session_id, idempotency_key))
         return None if row is None else _decode(row)
 
-    async def next_open(self, session_id: str) -> OutboxRow | None:
-        """The session's oldest row still to be sent."""
-        row = await self._db.fetch_one(SELECT_NEXT_OPEN, (session_id,))
+    async def next_open(self, session_id: str, now: datetime | None = None) -> OutboxRow | None:
+        """The row to send next: the oldest due one among each chat's oldest open row, else
+        the one due first (``now`` defaults to the database clock)."""
+        at = to_ms(now if now is not None else self._db.now())
+        row = await self._db.fetch_one(SELECT_NEXT_OPEN, (session_id, at, at))
         return None if row is None else _decode(row)
 
     async def sessions_with_open_rows(self) -> list[str]:

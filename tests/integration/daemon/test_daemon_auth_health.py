@@ -19,6 +19,7 @@ DEEP_SESSION_KEYS = {
     "lastConnectedAt",
     "lastMessageAt",
     "socketAlive",
+    "restrictions",  # reachout time-lock / message cap the service announced (issue 12)
 }
 
 

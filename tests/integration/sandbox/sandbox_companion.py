@@ -61,7 +61,18 @@ class Linked:
         return wa_e2e_pb2.Message.FromString(unpad(decrypted.plaintext))
 
     async def next_peer(self) -> tuple[Node, wa_e2e_pb2.Message]:
-        """The next peer message from our own phone, decrypted."""
+        """The next peer message from our own phone, decrypted (the LID mapping sync a
+        migrated account's phone sends after the history is passed over: tests look at it
+        with :meth:`next_peer_any`)."""
+        while True:
+            stanza, message = await self.next_peer_any()
+            if (
+                message.protocolMessage.type
+                != wa_e2e_pb2.ProtocolMessage.LID_MIGRATION_MAPPING_SYNC
+            ):
+                return stanza, message
+
+    async def next_peer_any(self) -> tuple[Node, wa_e2e_pb2.Message]:
         stanza = await self.client.wait_for(
             lambda n: (
                 n.tag == "message"

@@ -68,7 +68,9 @@ async def test_scan_qr_through_the_admin_api_then_phone_sends(sandbox: SandboxSe
     )
     assert status == 200
     message = await client.wait_for(tag_is("message", id=sent["id"]))
-    assert message.attr_str("from") == erin["jid"]
+    # Accounts are LID-migrated: the DM comes from Erin's LID, her number beside it.
+    assert message.attr_str("from") == erin["lid"]
+    assert message.attr_str("sender_pn") == erin["jid"]
     assert message.child("enc").attr_str("type") == "pkmsg"  # type: ignore[union-attr]
     status, received = await admin(sandbox, "GET", f"/admin/devices/{jid}/received?tag=message")
     assert status == 200 and sent["id"] in [m["attrs"]["id"] for m in received]
@@ -87,6 +89,8 @@ async def test_baileys_compatible_mock_phone_scan_qr(sandbox: SandboxServer) -> 
     assert status == 200
     # The account was made on the fly, its number derived from the push name.
     assert body["account"]["phone"] == phone_for_push_name("integration-bot") == jid.user
+    # Baileys' harness contract: accounts made on the fly are served as legacy clients.
+    assert body["account"]["enforcing"] is False
     await expect_restart(registering.client)
     # Its history goes inline: Baileys downloads history blobs only from WhatsApp's media host.
     made = sandbox.network.phones[jid.user]

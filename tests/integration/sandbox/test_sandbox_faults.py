@@ -103,8 +103,8 @@ async def test_delay_stanzas_to_a_device(bare_sandbox: SandboxServer) -> None:
 
 async def test_drop_stanzas_to_and_from_a_device(bare_sandbox: SandboxServer) -> None:
     network = bare_sandbox.network
-    alice = await network.create_account("15550020051")
-    bob = await network.create_account("15550020052")
+    alice = await network.create_account("15550020051", enforcing=False)
+    bob = await network.create_account("15550020052", enforcing=False)
     a_companion = await pair_directly(bare_sandbox, alice)
     b_companion = await pair_directly(bare_sandbox, bob)
     a, b = await login(bare_sandbox, a_companion), await login(bare_sandbox, b_companion)
@@ -197,8 +197,8 @@ async def test_restart_keeps_accounts_devices_and_queued_messages(
     bare_sandbox: SandboxServer,
 ) -> None:
     network = bare_sandbox.network
-    alice = await network.create_account("15550020081", push_name="Alice")
-    bob = await network.create_account("15550020082")
+    alice = await network.create_account("15550020081", push_name="Alice", enforcing=False)
+    bob = await network.create_account("15550020082", enforcing=False)
     a_companion = await pair_directly(bare_sandbox, alice)
     b_companion = await pair_directly(bare_sandbox, bob)
     a = await login(bare_sandbox, a_companion)

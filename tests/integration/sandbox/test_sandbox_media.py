@@ -48,8 +48,9 @@ def media_body(kind: str) -> dict[str, object]:
 
 
 async def two_accounts(server: SandboxServer) -> tuple[Account, Account]:
-    ann = await server.network.create_account("15550001111", push_name="Ann")
-    bob = await server.network.create_account("15550002222", push_name="Bob")
+    # Raw test companions send legacy DMs (PN, no privacy token): served as legacy clients.
+    ann = await server.network.create_account("15550001111", push_name="Ann", enforcing=False)
+    bob = await server.network.create_account("15550002222", push_name="Bob", enforcing=False)
     return ann, bob
 
 

@@ -19,8 +19,8 @@ from sandbox.app import SandboxServer
 
 async def two_accounts(server: SandboxServer) -> tuple[Companion, Companion]:
     network = server.network
-    alice = await network.create_account("15550010001", push_name="Alice")
-    bob = await network.create_account("15550010002", push_name="Bob")
+    alice = await network.create_account("15550010001", push_name="Alice", enforcing=False)
+    bob = await network.create_account("15550010002", push_name="Bob", enforcing=False)
     return await pair_directly(server, alice, "alice-pc"), await pair_directly(
         server, bob, "bob-pc"
     )
@@ -121,8 +121,8 @@ async def test_offline_queue_redelivers_until_acked(bare_sandbox: SandboxServer)
 
 async def test_retry_receipt_goes_only_to_the_sending_device(bare_sandbox: SandboxServer) -> None:
     network = bare_sandbox.network
-    alice_account = await network.create_account("15550010011")
-    bob_account = await network.create_account("15550010012")
+    alice_account = await network.create_account("15550010011", enforcing=False)
+    bob_account = await network.create_account("15550010012", enforcing=False)
     alice1 = await pair_directly(bare_sandbox, alice_account)
     alice2 = await pair_directly(bare_sandbox, alice_account)
     bob = await pair_directly(bare_sandbox, bob_account)
@@ -258,8 +258,8 @@ async def test_second_login_replaces_the_first(bare_sandbox: SandboxServer) -> N
 
 async def test_messages_from_a_companion_reach_the_phone_endpoint(sandbox: SandboxServer) -> None:
     # With simulated phones, device 0 is attached: its copy is handed over, not queued.
-    alice = await sandbox.network.create_account("15550010031")
-    bob = await sandbox.network.create_account("15550010032")
+    alice = await sandbox.network.create_account("15550010031", enforcing=False)
+    bob = await sandbox.network.create_account("15550010032", enforcing=False)
     companion = await pair_directly(sandbox, alice)
     client: TestClient = await login(sandbox, companion)
     await client.send(text_message("3EB0PH01", bob.pn, {bob.pn_device(0): b"not-signal"}))

@@ -25,6 +25,7 @@ from helpers import (
 from sandbox_companion import history_blob
 
 from daemon.binary import JID, Node
+from daemon.client.lid_sync import lid_sync_mappings
 from daemon.crypto import pair_code
 from daemon.crypto.curve import KeyPair as CurveKeyPair
 from daemon.signal import (
@@ -169,11 +170,17 @@ async def test_first_login_gets_key_share_then_history(seeded_sandbox: SandboxSe
         assert (str(ann.pn), str(ann.lid)) in mappings
         assert (str(bob.pn), "Bob") in {(p.ID, p.pushname) for p in names.pushnames}
         assert recent.progress == 100
+        # Then the LID migration mapping sync of a migrated account's phone.
+        _, synced = await next_peer_message(client, ann, signal)
+        assert lid_sync_mappings(synced) == sorted(
+            [(ann.pn, ann.lid), (bob.pn, bob.lid)], key=lambda pair: str(pair[0])
+        )
 
         # What the phone sends now reaches the companion too, as a device-sent copy.
         later = await ann_phone.send_text(bob.pn, "sent from the phone")
         copy = await client.wait_for(lambda n: n.tag == "message" and n.attr_str("id") == later)
-        assert copy.attrs.get("recipient") == bob.pn
+        assert copy.attrs.get("recipient") == bob.lid  # LID-first, the number beside it
+        assert copy.attrs.get("peer_recipient_pn") == bob.pn
         sent = (await signal.open(copy)).deviceSentMessage
         assert sent.destinationJID == str(bob.pn)
         assert sent.message.conversation == "sent from the phone"
@@ -261,7 +268,7 @@ async def test_pair_code_link_gets_the_welcome_too(sandbox: SandboxServer) -> No
 
 async def test_companion_texts_another_phone_and_gets_the_echo(sandbox: SandboxServer) -> None:
     network = sandbox.network
-    ann = await network.create_account("15550004444", push_name="Ann")
+    ann = await network.create_account("15550004444", push_name="Ann", enforcing=False)
     bob = await network.create_account("15550005555", push_name="Bob")
     bob_phone = network.phones[bob.phone_user]
     bob_phone.auto_reply = True
@@ -291,7 +298,9 @@ async def test_companion_texts_another_phone_and_gets_the_echo(sandbox: SandboxS
         )
         assert delivered.attrs.get("from") == bob.pn
         assert delivered.attr_str("type") is None
-        echo = await client.wait_for(lambda n: n.tag == "message" and n.attrs.get("from") == bob.pn)
+        echo = await client.wait_for(
+            lambda n: n.tag == "message" and n.attrs.get("from") == bob.lid_device(0)
+        )
         assert [e.attr_str("type") for e in echo.children_by_tag("enc")] == ["msg"]
         assert (await signal.open(echo)).conversation == "echo: ping"
         [received] = bob_phone.messages_received

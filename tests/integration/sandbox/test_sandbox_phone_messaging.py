@@ -90,7 +90,7 @@ async def test_two_phones_exchange_texts_with_receipts(sandbox: SandboxServer) -
     await until(lambda: any(r.receipt_type == "read" for r in ann_phone.receipts))
     read = next(r for r in ann_phone.receipts if r.receipt_type == "read")
     assert set(read.message_ids) == {first, second}
-    assert read.sender == bob.pn
+    assert read.sender == bob.lid  # a LID conversation: receipts come from the LID
 
     reaction = await ann_phone.send_reaction(bob.pn, reply, "👍")
     await until(received(bob_phone, reaction))

@@ -17,6 +17,7 @@ from daemon.client.app_state_actions import (
     LastMessage,
     MessageDeletedForMe,
     MessageStarred,
+    NctSaltChanged,
     PushNameChanged,
     archive_mutation,
     interpret,
@@ -190,6 +191,13 @@ RANGE = wa_appstate_pb2.SyncActionMessageRange(
         ),
         (("star", CHAT), v(), False, None),
         ((), v(), False, None),
+        (
+            ("nct_salt_sync",),
+            v(nctSaltSyncAction=wa_appstate_pb2.NctSaltSyncAction(salt=b"s" * 32)),
+            False,
+            NctSaltChanged(b"s" * 32),
+        ),
+        (("nct_salt_sync",), v(), True, NctSaltChanged(None)),
     ],
 )
 def test_mutations_map_to_actions(

@@ -3,12 +3,19 @@ receipts, usync, prekey bundles, group queries and notifications, server acks, o
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 
 import pytest
 
 from daemon.binary import JID, Node, marshal, unmarshal
-from daemon.client.devices import DeviceCache, parse_devices_notification
+from daemon.client.devices import (
+    DeviceCache,
+    parse_device_changes,
+    parse_devices_notification,
+    participant_list_hash,
+)
 from daemon.client.errors import StanzaError
 from daemon.client.groups import (
     ChangeKind,
@@ -255,6 +262,7 @@ def test_usync_query_and_answer() -> None:
     [user] = parse_device_answer(wire(answer))
     assert user.user == BOB_PN and user.lid == BOB_LID and user.device_ids == (0, 2)
     assert user.device_jids() == [BOB_PN, BOB_PN.with_device(2)]
+    assert user.hosted_ids == (9,)  # kept apart, for 1:1 chats
     with pytest.raises(StanzaError):
         parse_device_answer(Node("iq", {"type": "result"}))
 
@@ -455,3 +463,46 @@ def test_message_node_carries_the_identity_only_with_a_pkmsg() -> None:
     )
     assert node.child("device-identity") is not None and node.attr_str("edit") == "1"
     assert [c.tag for c in node.children] == ["participants", "enc", "device-identity"]
+
+
+def test_participant_list_hash_is_whatsmeows_v2() -> None:
+    devices = [BOB_PN.with_device(2), BOB_PN]
+    joined = "15550002222.0:0@s.whatsapp.net15550002222.0:2@s.whatsapp.net"
+    digest = hashlib.sha256(joined.encode()).digest()[:6]
+    assert participant_list_hash(devices) == "2:" + base64.b64encode(digest).decode().rstrip("=")
+    assert participant_list_hash(reversed(devices)) == participant_list_hash(devices)
+
+
+def test_a_devices_notification_is_applied_when_its_hash_matches() -> None:
+    cache = DeviceCache(lambda: 0.0)
+    cache.put(BOB_PN, (0, 2), hosted_ids=(9,))
+    after = participant_list_hash([BOB_PN, BOB_PN.with_device(2), BOB_PN.with_device(3)])
+    notification = Node(
+        "notification",
+        {"from": BOB_PN, "lid": BOB_LID, "type": "devices"},
+        [
+            Node(
+                "add",
+                {"device_hash": after},
+                [Node("device", {"jid": BOB_PN.with_device(3), "lid": BOB_LID.with_device(3)})],
+            )
+        ],
+    )
+    [change] = parse_device_changes(notification)
+    assert (change.account, change.lid, change.added, change.device_id) == (
+        BOB_PN,
+        BOB_LID,
+        True,
+        3,
+    )
+    assert cache.apply_change(BOB_PN, True, 3, change.device_hash)
+    assert cache.get(BOB_PN) == (0, 2, 3) and cache.hosted(BOB_PN) == (9,)
+    # A hash that does not match what the change leads to: the list is dropped, asked again.
+    assert not cache.apply_change(BOB_PN, False, 2, "2:AAAAAAAA")
+    assert cache.get(BOB_PN) is None
+    assert not cache.apply_change(BOB_PN, True, 4, after)  # nothing cached: nothing to apply
+
+
+def test_server_ack_carries_the_servers_phash() -> None:
+    ack = parse_server_ack(Node("ack", {"class": "message", "id": "M", "t": "5", "phash": "2:x"}))
+    assert ack is not None and ack.phash == "2:x"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from daemon_fakes import RecordingSender, fast_config
 from daemon.config import OutboxConfig
 from daemon.eventlog import EventLog
 from daemon.outbox import (
+    HeldError,
     IdempotencyConflict,
     InvalidSendRequest,
     MessageKind,
@@ -228,7 +230,7 @@ async def test_a_permanent_refusal_fails_at_once_and_the_next_goes(
 async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     db: Database, tmp_path: Path
 ) -> None:
-    sender = RecordingSender(failures=[RestrictedError(463, "refused with error 463")])
+    sender = RecordingSender(failures=[RestrictedError(429, "refused with error 429")])
     events = EventLog(db)
     outbox = Outbox(db, events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0))
     accepted = await outbox.accept(
@@ -244,7 +246,7 @@ async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     row = await outbox.repo.get("s1", accepted.row.id)
     assert row is not None and row.status is OutboxStatus.PENDING
     alerts = [e.data for e in await events.read("s1") if e.type == "alert"]
-    assert alerts[0]["kind"] == "sending_paused" and alerts[0]["code"] == 463
+    assert alerts[0]["kind"] == "sending_paused" and alerts[0]["code"] == 429
     assert await outbox.resume("s1")
 
     async def sent() -> bool:
@@ -350,4 +352,32 @@ async def test_a_receipt_before_the_sent_commit_is_kept(db: Database, tmp_path: 
     assert row is not None and row.status is OutboxStatus.DELIVERED
     assert row.server_timestamp == 1_700_000_000 and row.sent_at is not None
     assert await outbox.repo.advance_status(message_id, OutboxStatus.SENT) is None
+    await outbox.stop(1.0)
+
+
+async def test_a_held_chat_waits_while_other_chats_flow_in_order(
+    db: Database, tmp_path: Path
+) -> None:
+    until = time.time() + 3600
+    sender = RecordingSender(failures=[HeldError(until, "new chats blocked: time-lock")])
+    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    held = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "a"}), None)
+    later = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "b"}), None)
+    other = [
+        await outbox.accept("s1", parse_send_request({"to": "15550002222", "text": t}), None)
+        for t in ("c", "d")
+    ]
+
+    async def others_sent() -> bool:
+        return len(sender.sent) == 2
+
+    await wait_for(others_sent)
+    assert [m.id for m in sender.sent] == [a.row.id for a in other]  # their own order kept
+    row = await outbox.repo.get("s1", held.row.id)
+    assert row is not None and row.status is OutboxStatus.PENDING
+    assert row.last_error is not None and row.last_error.startswith("held:")
+    assert abs(row.next_attempt_at.timestamp() - until) < 5
+    # The held chat's next message waits behind it; nothing paused the session.
+    assert later.row.id not in sender.attempts
+    assert await outbox.pause_of("s1") is None
     await outbox.stop(1.0)

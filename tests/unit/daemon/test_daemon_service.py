@@ -102,7 +102,8 @@ async def test_a_send_keeps_its_outbox_id() -> None:
         (TransportClosed("websocket closed while sending"), TransientSendError),
         (TransportTimeout("send timed out after 20 s"), TransientSendError),
         (ConnectionResetError("connection ended"), TransientSendError),
-        (SendRefused("3EB0AAAA", 463), RestrictedError),
+        # 463 is about one contact (no privacy token): that message fails, nothing pauses.
+        (SendRefused("3EB0AAAA", 463), PermanentSendError),
         (SendRefused("3EB0AAAA", 429), RestrictedError),
         (SendRefused("3EB0AAAA", 500), TransientSendError),
         (SendRefused("3EB0AAAA", 479), PermanentSendError),
