@@ -360,6 +360,9 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         source = data.get("from")
         if source is not None and not isinstance(source, str):
             raise Problem(400, "bad request", "'from' must be a JID or a phone number")
+        sender = _user_jid(source) if source is not None else None
+        account = network().directory.account_of(sender) if sender is not None else None
+        alias = None if account is None else (account.lid if sender == account.pn else account.pn)
         rule = network().faults.add_rule(
             Direction(_str(data, "direction")),
             StanzaAction(_str(data, "action")),
@@ -368,7 +371,8 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             delay=float(delay),
             count=count,
             child=child,
-            source=_user_jid(source) if source is not None else None,
+            source=sender,
+            source_alias=alias,
         )
         return _ok(rule_json(rule), 201)
 

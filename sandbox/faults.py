@@ -80,6 +80,9 @@ class StanzaRule:
     child: str | None = None
     """Only stanzas whose first child has this tag (``usync`` picks a device-list answer)."""
     source: JID | None = None
+    source_alias: JID | None = None
+    """The same sender's other address (its LID for a phone number): 2026 traffic names
+    LID-migrated senders by LID."""
     """Only stanzas whose ``from`` is this user (any device); None for all."""
 
     def matches(self, device: JID, direction: Direction, node: Node) -> bool:
@@ -90,8 +93,12 @@ class StanzaRule:
             and (self.tag is None or self.tag == node.tag)
             and (self.child is None or (bool(children) and children[0].tag == self.child))
             and (self.remaining is None or self.remaining > 0)
-            and (self.source is None or _from_user(node) == self.source.user)
+            and (self.source is None or _from_user(node) in self._source_users())
         )
+
+    def _source_users(self) -> tuple[str, ...]:
+        addresses = (self.source, self.source_alias)
+        return tuple(address.user for address in addresses if address is not None)
 
 
 def _from_user(node: Node) -> str | None:
@@ -126,6 +133,7 @@ class Faults:
         count: int | None = None,
         child: str | None = None,
         source: JID | None = None,
+        source_alias: JID | None = None,
     ) -> StanzaRule:
         if action is StanzaAction.DELAY and not 0 < delay <= 600:
             raise ValueError("a delay is between 0 and 600 seconds")
@@ -134,7 +142,16 @@ class Faults:
         if action is StanzaAction.CORRUPT and direction is not Direction.TO_DEVICE:
             raise ValueError("corrupt applies to stanzas sent to a device")
         rule = StanzaRule(
-            next(self._ids), direction, action, device, tag, delay, count, child, source
+            next(self._ids),
+            direction,
+            action,
+            device,
+            tag,
+            delay,
+            count,
+            child,
+            source,
+            source_alias,
         )
         self.rules.append(rule)
         return rule

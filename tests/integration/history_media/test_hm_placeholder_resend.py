@@ -124,6 +124,7 @@ async def test_a_sender_that_never_retries_is_not_waited_for_forever(
             device=device,
             tag="message",
             source=bob.pn,
+            source_alias=bob.lid,  # the 2026 service addresses a migrated sender by LID
             count=1,
         )
         faults.add_rule(Direction.FROM_DEVICE, StanzaAction.DROP, device=device, tag="receipt")

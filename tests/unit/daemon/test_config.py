@@ -13,7 +13,8 @@ def test_defaults_are_the_real_service() -> None:
     assert config.whatsapp.root_public_key == (
         "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b"
     )
-    assert config.whatsapp.client_version == cfg.REAL_CLIENT_VERSION
+    # "auto": read from the service; REAL_CLIENT_VERSION is the fallback.
+    assert config.whatsapp.client_version == cfg.AUTO_CLIENT_VERSION
     assert config.whatsapp.ca_file == ""
     assert config.http.host == "127.0.0.1"
     assert config.storage.database_path == Path("state/wamd.db")
