@@ -201,7 +201,10 @@ FIELDS_BY_KIND: dict[MessageKind, frozenset[str]] = {
     MessageKind.REACTION: frozenset({"to", "type", "messageId", "emoji"}),
     MessageKind.EDIT: frozenset({"to", "type", "messageId", "text"}),
     MessageKind.DELETE: frozenset({"to", "type", "messageId"}),
+    MessageKind.LOCATION: frozenset({"to", "type", "latitude", "longitude", "name", "address"}),
+    MessageKind.CONTACT: frozenset({"to", "type", "contacts"}),
 }
+"""The fields a JSON send of each type may carry (a media type is not sent as plain JSON)."""
 
 
 def parse_send_request(body: dict[str, Any]) -> SendRequest:
@@ -224,7 +227,7 @@ def parse_send_request(body: dict[str, Any]) -> SendRequest:
     except (TypeError, ValueError):
         choices = ", ".join(k.value for k in MessageKind)
         raise InvalidSendRequest(f"'type' must be one of {choices}") from None
-    foreign = sorted(set(body) - FIELDS_BY_KIND[kind])
+    foreign = sorted(set(body) - FIELDS_BY_KIND.get(kind, set(body)))
     if foreign:
         raise InvalidSendRequest(f"a {kind.value} message has no field(s): {', '.join(foreign)}")
     chat = normalize_chat(to)

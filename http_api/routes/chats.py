@@ -15,7 +15,6 @@ from aiohttp import web
 
 from daemon.binary import JID
 from daemon.eventlog import chat_json, iso_utc, message_json
-from daemon.outbox import InvalidSendRequest, normalize_chat
 from http_api.chat_access import require_chat
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
@@ -24,13 +23,18 @@ from http_api.routes.common import (
     json_response,
     query_int,
     read_json,
+    require_paired,
     session_id_of,
 )
+from http_api.validation import INT64_MAX, bounded_list, parse_json, path_chat
 from storage.message_values import ChatRecord, MessageRecord, MessageStatus
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_READ_IDS = 500
+MAX_MESSAGE_ID = 128
+MAX_CURSOR_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant a datetime holds."""
 
 
 def encode_cursor(fields: dict[str, Any]) -> str:
@@ -41,8 +45,8 @@ def encode_cursor(fields: dict[str, Any]) -> str:
 def decode_cursor(text: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        fields = json.loads(raw)
-    except (binascii.Error, ValueError):
+        fields = parse_json(raw)
+    except (binascii.Error, ValueError, Problem):
         raise bad_request("the cursor is not one this API gave out") from None
     if not isinstance(fields, dict):
         raise bad_request("the cursor is not one this API gave out")
@@ -54,16 +58,19 @@ def _ms(at: datetime) -> int:
 
 
 def _at(value: Any) -> datetime:
-    if not isinstance(value, int):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_CURSOR_MS:
         raise bad_request("the cursor is not one this API gave out")
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
+def _row_id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT64_MAX:
+        raise bad_request("the cursor is not one this API gave out")
+    return value
+
+
 def _chat_of(request: web.Request) -> str:
-    try:
-        return normalize_chat(request.match_info["jid"])
-    except InvalidSendRequest as exc:
-        raise bad_request(f"bad chat in the path: {exc}") from None
+    return path_chat(request)
 
 
 async def list_chats(request: web.Request) -> web.Response:
@@ -105,10 +112,7 @@ async def list_messages(request: web.Request) -> web.Response:
     cursor = request.query.get("before")
     if cursor:
         fields = decode_cursor(cursor)
-        row_id = fields.get("r")
-        if not isinstance(row_id, int):
-            raise bad_request("the cursor is not one this API gave out")
-        before = (_at(fields.get("t")), row_id)
+        before = (_at(fields.get("t")), _row_id(fields.get("r")))
     found = await services(request).messages.messages.page(
         session_id, chat, limit=limit, before=before
     )
@@ -129,17 +133,16 @@ async def mark_read(request: web.Request) -> web.Response:
     check_fields(body, {"ids"})
     svc = services(request)
     ids = body.get("ids")
-    if ids is None:
+    if "ids" not in body:
         recent = await svc.messages.messages.page(session_id, chat, limit=MAX_PAGE)
         ids = [m.message_id for m in recent if not m.from_me and m.status is MessageStatus.RECEIVED]
-    elif (
-        not isinstance(ids, list)
-        or not all(isinstance(i, str) and i for i in ids)
-        or len(ids) > MAX_READ_IDS
+    elif not all(
+        0 < len(i) <= MAX_MESSAGE_ID for i in bounded_list(ids, "ids", str, limit=MAX_READ_IDS)
     ):
-        raise bad_request(f"'ids' must be a list of up to {MAX_READ_IDS} message ids")
+        raise bad_request(f"'ids' must be message ids of 1 to {MAX_MESSAGE_ID} characters")
     if not ids:
         return json_response({"read": 0})
+    require_paired(request, session_id)
     client = svc.manager.client(session_id)
     read = getattr(client, "mark_read", None)
     if read is None:
