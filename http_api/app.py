@@ -1,8 +1,8 @@
 """The aiohttp application: ``create_app(services)`` (the polls demo's app factory).
 
 The daemon (:mod:`daemon.service`) builds the services and owns their lifetime; tests build the
-same app around their own. Middlewares, outermost first: problem+json errors, API-key
-authentication, the chat-restricted keys' gate, the shutdown write gate.
+same app around their own. Middlewares, outermost first: problem+json errors, the request
+time bound, API-key authentication, the chat-restricted keys' gate, the shutdown write gate.
 """
 
 from __future__ import annotations
@@ -11,13 +11,19 @@ from aiohttp import web
 
 from http_api.chat_access import restricted_gate
 from http_api.keys import SERVICES, Services
-from http_api.middlewares import authenticate, create_error_middleware, write_gate
+from http_api.middlewares import authenticate, bound_time, create_error_middleware, write_gate
 from http_api.routes import setup_routes
 
 
 def create_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[create_error_middleware(), authenticate, restricted_gate, write_gate],
+        middlewares=[
+            create_error_middleware(),
+            bound_time,
+            authenticate,
+            restricted_gate,
+            write_gate,
+        ],
         client_max_size=services.config.http.max_body_bytes,
     )
     app[SERVICES] = services
