@@ -11,12 +11,16 @@ from __future__ import annotations
 import base64
 import enum
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.client.media_message import MediaKind, OutgoingMedia
 from waproto import wa_e2e_pb2
+
+CARD_PHONE = re.compile(r"[0-9]{3,20}")
+"""A contact card's number once spaces, dashes, brackets and a leading + are taken out."""
 
 if TYPE_CHECKING:
     from daemon.outbox import SendRequest
@@ -181,6 +185,8 @@ def contacts_from_payload(value: Any) -> tuple[ContactCard, ...]:
         if not isinstance(name, str) or not isinstance(phone, str):
             raise InvalidContent("each contact has a 'name' and a 'phone' (strings)")
         digits = "".join(ch for ch in phone if ch not in " -().").removeprefix("+")
+        if not CARD_PHONE.fullmatch(digits):
+            raise InvalidContent("a contact's 'phone' is 3 to 20 ASCII digits")
         cards.append(ContactCard(name, digits))
     return tuple(cards)
 
