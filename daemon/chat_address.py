@@ -35,8 +35,8 @@ def normalize_chat(to: str) -> str:
         raise InvalidChat(f"'to' is longer than {MAX_ADDRESS_CHARS} characters")
     if "@" in text:
         return _normalize_jid(text)
-    digits = "".join(ch for ch in text if ch not in PHONE_SEPARATORS).removeprefix("+")
-    if not PHONE_USER.fullmatch(digits):
+    digits = phone_digits(text)
+    if digits is None:
         raise InvalidChat(f"'to' must be {PHONE_RULE}")
     return str(JID(digits, Server.PN))
 
@@ -59,4 +59,36 @@ def _normalize_jid(text: str) -> str:
     return str(jid.to_non_ad())
 
 
-__all__ = ["MAX_ADDRESS_CHARS", "InvalidChat", "normalize_chat"]
+def normalize_user(to: str) -> str:
+    """A person's JID (phone number or LID), as :func:`normalize_chat`; a group is refused."""
+    chat = normalize_chat(to)
+    if chat.endswith(f"@{Server.GROUP}"):
+        raise InvalidChat(f"{to!r} is a group, not a person")
+    return chat
+
+
+def normalize_group(raw: str) -> str:
+    """A group JID from ``<id>@g.us`` or the bare id."""
+    text = raw.strip()
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise InvalidChat(f"a group JID is at most {MAX_ADDRESS_CHARS} characters")
+    jid = _normalize_jid(text if "@" in text else f"{text}@{Server.GROUP}")
+    if not jid.endswith(f"@{Server.GROUP}"):
+        raise InvalidChat(f"not a group JID: {raw!r}")
+    return jid
+
+
+def phone_digits(raw: str) -> str | None:
+    """The digits of an international phone number (``+1 (555) 000-1111``), or None."""
+    digits = "".join(ch for ch in raw.strip() if ch not in PHONE_SEPARATORS).removeprefix("+")
+    return digits if PHONE_USER.fullmatch(digits) else None
+
+
+__all__ = [
+    "MAX_ADDRESS_CHARS",
+    "InvalidChat",
+    "normalize_chat",
+    "normalize_group",
+    "normalize_user",
+    "phone_digits",
+]

@@ -92,37 +92,60 @@ OUTBOX_MESSAGE: dict[str, Schema] = {
 
 SEND_MEDIA_FIELDS: dict[str, Schema] = {
     "caption": {"type": "string", "maxLength": 4096},
-    "fileName": {"type": "string", "description": "documents: the name shown"},
+    "fileName": {"type": "string", "maxLength": 255, "description": "documents: the name shown"},
     "ptt": {"type": "boolean", "description": "audio: a voice note (Ogg Opus)"},
-    "mimetype": {"type": "string", "description": "checked against the bytes"},
+    "mimetype": {"type": "string", "maxLength": 255, "description": "checked against the bytes"},
 }
 
 
-KEY_CHATS: Schema = {
-    "type": ["array", "null"],
-    "items": {"type": "string"},
-    "description": "the only chats (JIDs) the key may see and send to; null: every chat",
-}
-API_KEY: dict[str, Schema] = {
-    "id": {"type": "string"},
-    "sessionId": {"type": "string"},
-    "label": {"type": "string"},
-    "createdAt": ISO,
-    "createdBy": {"type": "string"},
-    "chats": KEY_CHATS,
-    "canSend": {"type": "boolean"},
-    "updatedAt": ISO_OR_NULL,
-}
+def media_variants(to: Schema, file: dict[str, Schema]) -> list[Schema]:
+    """A media send per kind: a caption for image, video and document; ptt for audio only;
+    ``file`` is the upload part or the ``url``."""
+    common = {"fileName": SEND_MEDIA_FIELDS["fileName"], "mimetype": SEND_MEDIA_FIELDS["mimetype"]}
+    required = ["to", "type", *file]
+    return [
+        obj(
+            {
+                "to": to,
+                "type": {"type": "string", "enum": ["image", "video", "document"]},
+                **file,
+                "caption": SEND_MEDIA_FIELDS["caption"],
+                **common,
+            },
+            required=required,
+        ),
+        obj(
+            {
+                "to": to,
+                "type": {"type": "string", "const": "audio"},
+                **file,
+                "ptt": SEND_MEDIA_FIELDS["ptt"],
+                **common,
+            },
+            required=required,
+        ),
+        obj(
+            {"to": to, "type": {"type": "string", "const": "sticker"}, **file, **common},
+            required=required,
+        ),
+    ]
+
+
 INT64_MAX = 2**63 - 1
 SESSION_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-CHAT_PATTERN = (
-    "^(?:[+]?[1-9][0-9]{6,14}"
-    "|[1-9][0-9]{6,14}(?::[0-9]{1,2})?@s[.]whatsapp[.]net"
-    "|[1-9][0-9]{4,19}(?::[0-9]{1,2})?@lid"
-    "|[1-9][0-9]{4,19}(?:-[1-9][0-9]{4,19})?@g[.]us)$"
+_PHONE = "[+]?[1-9][0-9]{6,14}"
+_USER_JID = (
+    "[1-9][0-9]{6,14}(?::[0-9]{1,2})?@s[.]whatsapp[.]net|[1-9][0-9]{4,19}(?::[0-9]{1,2})?@lid"
 )
+_GROUP_ID = "[1-9][0-9]{4,19}(?:-[1-9][0-9]{4,19})?"
+CHAT_PATTERN = f"^(?:{_PHONE}|{_USER_JID}|{_GROUP_ID}@g[.]us)$"
 """A chat: a phone number, or a user (phone number or LID) or group JID (see
 daemon.chat_address; it also takes spaces, dashes and brackets in a phone number)."""
+USER = {"type": "string", "pattern": f"^(?:{_PHONE}|{_USER_JID})$", "maxLength": 128}
+"""A person: a phone number, or a phone-number or LID JID."""
+GROUP = {"type": "string", "pattern": f"^{_GROUP_ID}(?:@g[.]us)?$", "maxLength": 128}
+"""A group: its JID or its bare id."""
+PHONE_NUMBER = {"type": "string", "pattern": f"^{_PHONE}$"}
 CHAT = {"type": "string", "pattern": CHAT_PATTERN, "maxLength": 128}
 URL_PATTERN = (
     "^https?://[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -142,7 +165,7 @@ SECRET = {
     "description": "no control characters",
 }
 MESSAGE_TEXT = {"type": "string", "minLength": 1, "maxLength": 65536}
-PHONE = {"type": "string", "pattern": "^[+]?[0-9]{3,20}$"}
+PHONE = {"type": "string", "pattern": "^[+]?[0-9]{7,15}$"}
 """A contact card's number (spaces, dashes and brackets are also taken)."""
 MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": 128}
 
@@ -164,6 +187,23 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None, **extr
 
 def array(items: Schema) -> Schema:
     return {"type": "array", "items": items}
+
+
+KEY_CHATS: Schema = {
+    "type": ["array", "null"],
+    "items": CHAT,
+    "description": "the only chats (JIDs) the key may see and send to; null: every chat",
+}
+API_KEY: dict[str, Schema] = {
+    "id": {"type": "string"},
+    "sessionId": {"type": "string"},
+    "label": {"type": "string"},
+    "createdAt": ISO,
+    "createdBy": {"type": "string"},
+    "chats": KEY_CHATS,
+    "canSend": {"type": "boolean"},
+    "updatedAt": ISO_OR_NULL,
+}
 
 
 def send_kind(
@@ -381,37 +421,35 @@ SCHEMAS: dict[str, Schema] = {
                 "contact",
                 {
                     "contacts": {
-                        **array(obj({"name": {"type": "string"}, "phone": PHONE})),
+                        **array(
+                            obj(
+                                {
+                                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "phone": PHONE,
+                                }
+                            )
+                        ),
                         "minItems": 1,
                         "maxItems": 20,
                     }
                 },
             ),
-            obj(
+            *media_variants(
+                CHAT,
                 {
-                    "to": CHAT,
-                    "type": {"type": "string", "enum": MEDIA_TYPES},
                     "url": {
                         "type": "string",
                         "minLength": 1,
                         "description": "media: http(s) URL the daemon downloads (size and "
                         "time limits; 502/504 when it cannot)",
-                    },
-                    **SEND_MEDIA_FIELDS,
+                    }
                 },
-                required=["to", "type", "url"],
             ),
         ],
     },
-    "SendMediaUpload": obj(
-        {
-            "to": {"type": "string"},
-            "type": {"type": "string", "enum": MEDIA_TYPES},
-            "file": {"type": "string", "format": "binary"},
-            **SEND_MEDIA_FIELDS,
-        },
-        required=["to", "type", "file"],
-    ),
+    "SendMediaUpload": {
+        "oneOf": media_variants(CHAT, {"file": {"type": "string", "format": "binary"}})
+    },
     "OutboxMessage": obj(OUTBOX_MESSAGE),
     "OutboxPage": obj(
         {

@@ -15,6 +15,13 @@ from daemon_harness import ADMIN_KEY, TIMEOUT, DaemonFactory, DaemonProcess, Rec
 
 HUGE = 2**63
 ARABIC_INDIC_SEVEN = "\u0667" * 11
+SUPERSCRIPTS = "\u00b2" * 9
+"""Digits to str.isdigit, not to a phone number."""
+CARD_WITH_SUPERSCRIPTS = {
+    "to": "15550001111",
+    "type": "contact",
+    "contacts": [{"name": "A", "phone": SUPERSCRIPTS}],
+}
 
 
 def cursor(fields: dict[str, Any]) -> str:
@@ -120,6 +127,20 @@ def bodies() -> list[tuple[str, str, bytes]]:
         ("POST", "/sessions/s1/chats/15550001111/read", b'{"ids": ["a"]}'),
         ("POST", "/sessions/s1/chats/%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2/history", b"{}"),
         ("POST", "/sessions/s1/chats/@s.whatsapp.net/archive", b'{"archived": true}'),
+        # Routes of the groups, contacts and chat-actions issues.
+        ("POST", "/sessions/s1/chats/15550001111/mute", b'{"muted": true}'),
+        ("POST", "/sessions/s1/chats/15550001111/mute", b'{"muted": true, "until": null}'),
+        ("POST", "/sessions/s1/chats/15550001111/pin", b'{"pinned": true}'),
+        ("POST", "/sessions/s1/messages/m1/star", as_json(chat="15550001111", starred="x")),
+        ("POST", "/sessions/s1/messages/m1/star", b'{"chat": "15550001111", "starred": true}'),
+        ("POST", "/sessions/s1/contacts/check", as_json(numbers="\u00b2" * 9)),
+        ("POST", "/sessions/s1/contacts/check", json.dumps({"numbers": [SUPERSCRIPTS]}).encode()),
+        ("POST", "/sessions/s1/groups/join", as_json(code="\u00b2\u00b2\u00b2")),
+        ("POST", "/sessions/s1/groups", b'{"subject": "   ", "participants": ["15550002222"]}'),
+        ("PATCH", "/sessions/s1/groups/%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2", b'{"subject": "x"}'),
+        ("PATCH", "/sessions/s1/groups/join", b'{"subject": "x"}'),
+        ("POST", "/sessions/s1/groups/12345678@g.us/admins", b"{}"),
+        ("POST", "/sessions/s1/messages", json.dumps(CARD_WITH_SUPERSCRIPTS).encode()),
     ]
 
 
@@ -154,6 +175,8 @@ def queries() -> list[tuple[str, dict[str, str]]]:
         ("/sessions/s1/messages/x/media?chat=%C2%B2", {}),
         ("/sessions/s1/outbox?status=", {}),
         ("/sessions/s1/reconnect?wait=nan", {}),
+        ("/sessions/s1/lids/15550001111", {}),
+        ("/sessions/s1/groups/join", {}),
     ]
 
 
@@ -176,6 +199,16 @@ async def test_bad_input_is_a_4xx_that_changes_nothing(
         status, kind, problem = await send_raw(daemon, method, path, headers=headers)
         assert 400 <= status < 500, (path, headers, status, problem)
         assert kind == "application/problem+json", (path, kind)
+
+    # A multipart send without its boundary.
+    status = await status_of_raw(
+        daemon,
+        b"POST /sessions/s1/messages",
+        f"x-api-key: {ADMIN_KEY}".encode(),
+        b"Content-Type: multipart/form-data",
+        body=b'{"to": "15550001111", "type": "image"}',
+    )
+    assert status == 400
 
     # Header bytes that are not UTF-8 (the server hands them over as surrogate escapes).
     assert await status_of_raw(daemon, b"GET /sessions", b"x-api-key: \xff\xfe") == 401

@@ -13,26 +13,35 @@ read up to its first event):
 * the admin key, with generated ids: admin-only routes, sessions and webhooks made and deleted,
   logout included.
 
-Two answers count as accepting a schema-valid request where the document cannot say more:
-the opaque cursors of ``listChats``/``listChatMessages`` are strings only this API mints, so a
-generated one is refused with 400; and an ``Idempotency-Key`` generated twice for two different
-messages is refused with 422, as it must be. Every other check still applies to them.
+Some answers count as accepting a schema-valid request where the document cannot say more:
+opaque cursors (chats, messages, contacts, groups) are strings only this API mints, so a
+generated one is refused with 400; an ``Idempotency-Key`` generated twice for two different
+messages is refused with 422, and a generated file whose bytes are not of its declared kind
+with 415, as they must be. Every other check still applies to them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from daemon_harness import ADMIN_KEY, DaemonFactory, create_account, pair
+from aiohttp import web
+from daemon_harness import ADMIN_KEY, DaemonFactory, create_account, pair, serving
 
 from sandbox.app import SandboxServer
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+"""A 1x1 PNG."""
 SEED = 20261207
 EXAMPLES = 15
 RUN_TIMEOUT_S = 150.0
@@ -42,21 +51,45 @@ def _toml(value: object) -> str:
     return json.dumps(value)
 
 
+CURSOR_REFUSED = ["2xx", 400, 401, 403, 404, 409]
 STATE_DEPENDENT_ACCEPTANCE = {
-    "listChats": ["2xx", 400, 401, 403, 404, 409],
-    "listChatMessages": ["2xx", 400, 401, 403, 404, 409],
-    "sendMessage": ["2xx", 401, 403, 404, 409, 422],
+    "listChats": CURSOR_REFUSED,
+    "listChatMessages": CURSOR_REFUSED,
+    "listContacts": CURSOR_REFUSED,
+    "listGroups": CURSOR_REFUSED,
+    # 413/415: an uploaded file over its kind's limit, or whose bytes are not of its kind.
+    "sendMessage": ["2xx", 401, 403, 404, 409, 413, 415, 422],
 }
 
 
-def pinned_document(document: dict[str, Any], session_id: str) -> dict[str, Any]:
-    """The document with every ``{id}`` path parameter narrowed to ``session_id``."""
+def narrowed_document(
+    document: dict[str, Any], media_url: str, session_id: str | None = None
+) -> dict[str, Any]:
+    """The document with a media send's ``url`` narrowed to ``media_url`` (a file this test
+    serves: a generated URL would make the daemon fetch from nowhere), and every ``{id}`` path
+    parameter to ``session_id`` when given."""
     narrowed = copy.deepcopy(document)
+    for variant in narrowed["components"]["schemas"]["SendMessage"]["oneOf"]:
+        if "url" in variant["properties"]:
+            variant["properties"]["url"] = {"type": "string", "enum": [media_url]}
     for item in narrowed["paths"].values():
         for parameter in item.get("parameters", []):
-            if parameter["in"] == "path" and parameter["name"] == "id":
+            if session_id and parameter["in"] == "path" and parameter["name"] == "id":
                 parameter["schema"] = {"type": "string", "enum": [session_id]}
     return narrowed
+
+
+@contextlib.asynccontextmanager
+async def file_server() -> AsyncIterator[str]:
+    """Serves a small PNG on loopback; yields its URL."""
+
+    async def image(_request: web.Request) -> web.Response:
+        return web.Response(body=PNG, content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/image.png", image)
+    async with serving(app) as base:
+        yield f"{base}/image.png"
 
 
 def write_config(path: Path, url: str, key: str, *, skip_logout: bool) -> None:
@@ -120,23 +153,24 @@ async def test_schemathesis_finds_nothing(
     daemon_factory: DaemonFactory, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     await create_account(sandbox, "15550001111", "Alice")
-    daemon = await daemon_factory()
+    daemon = await daemon_factory(media={"allow_private_urls": True})
     key = (await pair(daemon.api(), sandbox, "alice", "15550001111"))["key"]
 
     served = (await daemon.api().call("GET", "/openapi.json")).body
-    passes = {
-        "paired-session": (key, pinned_document(served, "alice")),
-        "admin": (ADMIN_KEY, served),
-    }
-    for name, (api_key, document) in passes.items():
-        workdir = tmp_path / f"schemathesis-{name}"
-        workdir.mkdir()
-        config, schema = workdir / "schemathesis.toml", workdir / "openapi.json"
-        schema.write_text(json.dumps(document), encoding="utf-8")
-        write_config(config, daemon.url, api_key, skip_logout=api_key == key)
-        code, output = await run_schemathesis(config, schema, daemon.url)
-        assert code == 0, f"schemathesis ({name} pass) found problems:\n{output[-12000:]}"
-        assert "Tested: " in output, output[-2000:]
+    async with file_server() as media_url:
+        passes = {
+            "paired-session": (key, narrowed_document(served, media_url, "alice")),
+            "admin": (ADMIN_KEY, narrowed_document(served, media_url)),
+        }
+        for name, (api_key, document) in passes.items():
+            workdir = tmp_path / f"schemathesis-{name}"
+            workdir.mkdir()
+            config, schema = workdir / "schemathesis.toml", workdir / "openapi.json"
+            schema.write_text(json.dumps(document), encoding="utf-8")
+            write_config(config, daemon.url, api_key, skip_logout=api_key == key)
+            code, output = await run_schemathesis(config, schema, daemon.url)
+            assert code == 0, f"schemathesis ({name} pass) found problems:\n{output[-12000:]}"
+            assert "Tested: " in output, output[-2000:]
 
     failures = [e for e in daemon.logs if e.get("event") in ("http.unhandled", "http.server_error")]
     assert failures == [], failures[:3]

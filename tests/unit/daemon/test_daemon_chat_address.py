@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.chat_address import InvalidChat, normalize_chat
+from daemon.chat_address import (
+    InvalidChat,
+    normalize_chat,
+    normalize_group,
+    normalize_user,
+    phone_digits,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +51,19 @@ def test_valid_chats(given: str, expected: str) -> None:
 def test_invalid_chats(given: str) -> None:
     with pytest.raises(InvalidChat):
         normalize_chat(given)
+
+
+def test_groups_by_jid_or_bare_id() -> None:
+    assert normalize_group("120363012345678901") == "120363012345678901@g.us"
+    assert normalize_group(" 120363012345678901@g.us ") == "120363012345678901@g.us"
+    for bad in ("join", "\u00b2" * 6, "15550001111@s.whatsapp.net", "", "1" * 200):
+        with pytest.raises(InvalidChat):
+            normalize_group(bad)
+
+
+def test_people_and_phone_digits() -> None:
+    assert normalize_user("+1 555 000 1111") == "15550001111@s.whatsapp.net"
+    with pytest.raises(InvalidChat):
+        normalize_user("120363012345678901@g.us")
+    assert phone_digits("+1 (555) 000-1111") == "15550001111"
+    assert phone_digits("\u00b2" * 9) is None
