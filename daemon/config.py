@@ -89,6 +89,13 @@ class HttpConfig:
     metrics_loopback: bool = False
     """Serve ``GET /metrics`` without a key to clients connecting from loopback (a
     Prometheus on this host; keep it off behind a reverse proxy on the same host)."""
+    header_timeout_s: float = 10.0
+    """A connection must deliver a request's headers within this time of opening (or of the
+    previous answer), else it is closed: a client trickling bytes holds no connection open.
+    Also how long an idle keep-alive connection stays open."""
+    request_timeout_s: float = 90.0
+    """Longest a request (body included) may take before it is answered 503; event streams
+    are exempt. Larger than the longest ``?wait=`` (60 s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +427,8 @@ def _validate_daemon(config: Config) -> None:
     if config.http.max_body_bytes < 1024:
         raise ConfigError("http.max_body_bytes: expected at least 1024")
     _positive("http.health_db_timeout_s", config.http.health_db_timeout_s)
+    _positive("http.header_timeout_s", config.http.header_timeout_s)
+    _positive("http.request_timeout_s", config.http.request_timeout_s)
     manager = config.manager
     if manager.connect_stagger_s < 0:
         raise ConfigError("manager.connect_stagger_s: expected 0 or more")

@@ -48,7 +48,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from daemon.binary import JID, JIDError, Server
+from daemon import chat_address
+from daemon.binary import JID, Server
 from daemon.client.ids import new_message_id
 from daemon.client.message_content import stored_preview
 from daemon.config import OutboxConfig
@@ -85,6 +86,8 @@ HELD_RETRY_S = 60.0
 """How long a held message waits when the restriction named no end."""
 """How often a worker waiting for its session to connect looks again."""
 MAX_TEXT_CHARS = 65_536
+MAX_ID_CHARS = 128
+MAX_EMOJI_CHARS = 32
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -168,28 +171,16 @@ class SendRequest:
 
 
 def normalize_chat(to: str) -> str:
-    """A chat JID from a JID or a phone number (``+1 555 0100`` → ``15550100@s.whatsapp.net``)."""
-    text = to.strip()
-    if not text:
-        raise InvalidSendRequest("'to' is empty")
-    if "@" in text:
-        try:
-            jid = JID.parse(text)
-        except JIDError as exc:
-            raise InvalidSendRequest(f"'to' is not a valid JID: {exc}") from None
-        if not (jid.is_pn or jid.is_lid or jid.is_group):
-            raise InvalidSendRequest("'to' must be a user (phone number or LID) or a group")
-        return str(jid.to_non_ad())
-    digits = "".join(ch for ch in text if ch not in " -().")
-    digits = digits.removeprefix("+")
-    if not digits.isdigit() or not 7 <= len(digits) <= 15 or digits.startswith("0"):
-        raise InvalidSendRequest(
-            "'to' must be a JID or an international phone number (7 to 15 digits, no leading 0)"
-        )
-    return str(JID(digits, Server.PN))
+    """A chat JID from a JID or a phone number (the rules: :mod:`daemon.chat_address`)."""
+    try:
+        return chat_address.normalize_chat(to)
+    except chat_address.InvalidChat as exc:
+        raise InvalidSendRequest(str(exc)) from None
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+def _text(
+    body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_TEXT_CHARS
+) -> str | None:
     value = body.get(name)
     if value is None:
         if required:
@@ -197,9 +188,35 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidSendRequest(f"'{name}' must be a string")
-    if len(value) > MAX_TEXT_CHARS:
-        raise InvalidSendRequest(f"'{name}' is longer than {MAX_TEXT_CHARS} characters")
+    if len(value) > limit:
+        raise InvalidSendRequest(f"'{name}' is longer than {limit} characters")
     return value
+
+
+def _id(body: dict[str, Any], name: str) -> str:
+    value = _text(body, name, required=True, limit=MAX_ID_CHARS)
+    if not value:
+        raise InvalidSendRequest(f"'{name}' must not be empty")
+    return value
+
+
+def _nonempty_text(body: dict[str, Any]) -> str:
+    text = _text(body, "text", required=True)
+    if not text:
+        raise InvalidSendRequest("'text' must not be empty")
+    return text
+
+
+FIELDS_BY_KIND: dict[MessageKind, frozenset[str]] = {
+    MessageKind.TEXT: frozenset({"to", "type", "text"}),
+    MessageKind.REPLY: frozenset({"to", "type", "text", "quotedId"}),
+    MessageKind.REACTION: frozenset({"to", "type", "messageId", "emoji"}),
+    MessageKind.EDIT: frozenset({"to", "type", "messageId", "text"}),
+    MessageKind.DELETE: frozenset({"to", "type", "messageId"}),
+    MessageKind.LOCATION: frozenset({"to", "type", "latitude", "longitude", "name", "address"}),
+    MessageKind.CONTACT: frozenset({"to", "type", "contacts"}),
+}
+"""The fields a JSON send of each type may carry (a media type is not sent as plain JSON)."""
 
 
 def parse_send_request(body: dict[str, Any]) -> SendRequest:
@@ -219,9 +236,12 @@ def parse_send_request(body: dict[str, Any]) -> SendRequest:
     kind_text = body.get("type", "text")
     try:
         kind = MessageKind(kind_text)
-    except ValueError:
+    except (TypeError, ValueError):
         choices = ", ".join(k.value for k in MessageKind)
         raise InvalidSendRequest(f"'type' must be one of {choices}") from None
+    foreign = sorted(set(body) - FIELDS_BY_KIND.get(kind, set(body)))
+    if foreign:
+        raise InvalidSendRequest(f"a {kind.value} message has no field(s): {', '.join(foreign)}")
     chat = normalize_chat(to)
     if kind.is_media:
         raise InvalidSendRequest(
@@ -235,27 +255,16 @@ def parse_send_request(body: dict[str, Any]) -> SendRequest:
     except InvalidContent as exc:
         raise InvalidSendRequest(str(exc)) from None
     if kind is MessageKind.TEXT:
-        text = _text(body, "text", required=True)
-        if not text:
-            raise InvalidSendRequest("'text' must not be empty")
-        return SendRequest(chat, kind, text=text)
+        return SendRequest(chat, kind, text=_nonempty_text(body))
     if kind is MessageKind.REPLY:
-        text = _text(body, "text", required=True)
-        if not text:
-            raise InvalidSendRequest("'text' must not be empty")
-        return SendRequest(chat, kind, text=text, quoted_id=_text(body, "quotedId", required=True))
-    target = _text(body, "messageId", required=True)
-    if not target:
-        raise InvalidSendRequest("'messageId' must not be empty")
+        return SendRequest(chat, kind, text=_nonempty_text(body), quoted_id=_id(body, "quotedId"))
+    target = _id(body, "messageId")
     if kind is MessageKind.REACTION:
-        emoji = _text(body, "emoji", required=True)
         # An empty emoji removes our reaction (the protocol's own convention).
+        emoji = _text(body, "emoji", required=True, limit=MAX_EMOJI_CHARS)
         return SendRequest(chat, kind, target_id=target, emoji=emoji)
     if kind is MessageKind.EDIT:
-        text = _text(body, "text", required=True)
-        if not text:
-            raise InvalidSendRequest("'text' must not be empty")
-        return SendRequest(chat, kind, text=text, target_id=target)
+        return SendRequest(chat, kind, text=_nonempty_text(body), target_id=target)
     return SendRequest(chat, kind, target_id=target)
 
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 import base64
 import enum
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.client.media_message import MediaKind, OutgoingMedia
 from waproto import wa_e2e_pb2
+
+CARD_PHONE = re.compile(r"[0-9]{7,15}")
+"""A contact card's number: ASCII digits (``str.isdigit`` takes ``²`` too)."""
 
 if TYPE_CHECKING:
     from daemon.outbox import SendRequest
@@ -157,7 +161,7 @@ class ContactCard:
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 200:
             raise InvalidContent("a contact card needs a 'name' of up to 200 characters")
-        if not self.phone.isdigit() or not 7 <= len(self.phone) <= 15:
+        if not CARD_PHONE.fullmatch(self.phone):
             raise InvalidContent("a contact card's 'phone' is 7 to 15 digits")
 
     def vcard(self) -> str:

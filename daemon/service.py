@@ -24,7 +24,7 @@ import dataclasses
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -100,6 +100,8 @@ ADMIN_KEY_FILE = "admin-api-key"
 MIN_ADMIN_KEY = 16
 RETENTION_EVERY_S = 3600.0
 SUPERVISE_EVERY_S = 5.0
+DB_CLOSE_RESERVE_S = 1.0
+"""Of ``shutdown_timeout_s``, what is kept for closing the database (at most a quarter)."""
 # Server error codes that mean "this account is sending too much": the outbox pauses the
 # session instead of retrying (user-asks §15). 463 is not one of them: it is about one contact
 # (no privacy token for a new chat), so only that message fails, with the reason, and the
@@ -252,17 +254,39 @@ class Daemon:
     campaigns: CampaignDispatcher
 
     async def stop(self) -> None:
+        """Every part stops in order; one that fails or hangs is logged and the rest still
+        stop, and the whole stop takes at most ``manager.shutdown_timeout_s`` (the database
+        is closed last, whatever happened before)."""
         grace = self.config.manager.shutdown_timeout_s
+        reserve = min(DB_CLOSE_RESERVE_S, grace / 4)
         log.info("daemon.stopping", grace_s=grace)
-        await self.services.gate.close()
-        await self.campaigns.stop(grace / 4)
-        await self.outbox.stop(grace / 2)
-        await self.webhooks.stop(grace / 4)
-        await self.backfill.stop()
-        await self.manager.shutdown()
-        await self.runner.cleanup()
-        await self.db.close()
-        self.lock.release()
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("api-gate", self.services.gate.close),
+            ("campaigns", lambda: self.campaigns.stop(grace / 8)),
+            ("outbox", lambda: self.outbox.stop(grace / 2)),
+            # A delivery cut short here is attempted again after the restart (at least once).
+            ("webhooks", lambda: self.webhooks.stop(grace / 8)),
+            ("backfill", self.backfill.stop),
+            ("sessions", self.manager.shutdown),
+            ("http", self.runner.cleanup),
+        ]
+        try:
+            async with asyncio.timeout(grace - reserve):
+                for name, step in steps:
+                    try:
+                        await step()
+                    except Exception:
+                        log.exception("daemon.stop_step_failed", step=name)
+        except TimeoutError:
+            log.error("daemon.stop_timed_out", step=name, grace_s=grace)
+        finally:
+            try:
+                async with asyncio.timeout(reserve):
+                    await self.db.close()
+            except Exception:
+                log.exception("daemon.stop_step_failed", step="database")
+            finally:
+                self.lock.release()
         log.info("daemon.stopped")
 
 
@@ -370,7 +394,13 @@ async def start_daemon(config: Config) -> Daemon:
         await outbox.start()
         await dispatcher.start()
         runner = web.AppRunner(
-            create_app(services), shutdown_timeout=1.0, access_log=None, handle_signals=False
+            create_app(services),
+            shutdown_timeout=1.0,
+            access_log=None,
+            handle_signals=False,
+            # aiohttp closes a connection that has not sent a whole request within the
+            # keep-alive timeout of opening or of its last answer: the header-read timeout.
+            keepalive_timeout=config.http.header_timeout_s,
         )
         await runner.setup()
         site = web.TCPSite(runner, config.http.host, config.http.port)
@@ -440,11 +470,7 @@ async def run_daemon(config: Config, notifier: Notifier | None = None) -> int:
                 chore.cancel()
     finally:
         systemd.stopping()
-        try:
-            async with asyncio.timeout(config.manager.shutdown_timeout_s * 2):
-                await daemon.stop()
-        except TimeoutError:
-            log.error("daemon.stop_timed_out")
+        await daemon.stop()
     return 0
 
 

@@ -35,11 +35,13 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
+import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -47,6 +49,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
+import yarl
 
 from daemon.chat_scope import event_chat
 from daemon.config import WebhooksConfig
@@ -67,6 +70,16 @@ RETRYABLE_STATUSES = frozenset({408, 429})
 DISPATCH_BATCH = 500
 IDLE_POLL_S = 1.0
 MIN_SECRET_CHARS = 16
+MAX_SECRET_CHARS = 256
+MAX_URL_CHARS = 2048
+URL_CHAR_MIN, URL_CHAR_MAX = 0x21, 0x7E
+"""Printable ASCII without space: what RFC 3986 allows unencoded."""
+HOST_NAME = re.compile(
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+)
+"""DNS labels (underscores too: container and service names use them)."""
+RESTART_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+"""Waits before restarting a loop that crashed (the last one repeats)."""
 
 
 class WebhookError(ValueError):
@@ -109,12 +122,49 @@ def new_webhook_id() -> str:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """``url`` if the deliverer can POST to it: http or https, a host, a port from 1 to
+    65535, printable ASCII (percent-encode the rest), no credentials; else WebhookError."""
+    if not 0 < len(url) <= MAX_URL_CHARS:
+        raise WebhookError(f"'url' must be 1 to {MAX_URL_CHARS} characters")
+    if not all(URL_CHAR_MIN <= ord(ch) <= URL_CHAR_MAX for ch in url):
+        raise WebhookError(
+            "'url' must be printable ASCII without spaces (percent-encode anything else)"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        parsed = yarl.URL(url)
+    except ValueError as exc:
+        raise WebhookError(f"'url' is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not parsed.host:
         raise WebhookError("'url' must be an absolute http:// or https:// URL")
-    if parts.username or parts.password:
+    if not _is_host(parts.hostname):
+        raise WebhookError("'url' must name a host: a DNS name or an IP address")
+    if port == 0:
+        raise WebhookError("'url' has port 0; a port is 1 to 65535")
+    if parts.username is not None or parts.password is not None:
         raise WebhookError("'url' must not carry credentials; use the signature to authenticate")
     return url
+
+
+def _is_host(name: str) -> bool:
+    if HOST_NAME.fullmatch(name):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def url_problem(webhook: Webhook) -> str | None:
+    """Why a stored webhook cannot be delivered to (its URL fails :func:`check_url`: stored
+    before that check was as strict, or written to the database by hand), or None."""
+    try:
+        check_url(webhook.url)
+    except WebhookError as exc:
+        return str(exc)
+    return None
 
 
 def check_events(events: Sequence[str]) -> frozenset[str]:
@@ -126,14 +176,20 @@ def check_events(events: Sequence[str]) -> frozenset[str]:
 
 
 def check_secret(secret: str) -> str:
-    if len(secret) < MIN_SECRET_CHARS:
-        raise WebhookError(f"'secret' must be at least {MIN_SECRET_CHARS} characters")
+    if not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS:
+        raise WebhookError(f"'secret' must be {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in secret):
+        # SQLite measures text up to its first NUL: a secret with one fails its CHECK.
+        raise WebhookError("'secret' must not contain control characters")
     return secret
 
 
 def _url_key(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}{parts.path}"
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}{parts.path}"
+    except ValueError:
+        return url
 
 
 def select_targets(event: StoredEvent, webhooks: Sequence[Webhook]) -> list[Webhook]:
@@ -203,6 +259,9 @@ class WebhookService:
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered = 0
+        self.crashes = 0
+        """Unexpected errors the loops survived (each logged as ``webhooks.loop_crashed``)."""
+        self.last_crash: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -213,27 +272,50 @@ class WebhookService:
             headers={"User-Agent": USER_AGENT},
         )
         self._tasks = [
-            asyncio.create_task(self._dispatch_loop(), name="wamd-webhook-dispatch"),
-            asyncio.create_task(self._deliver_loop(), name="wamd-webhook-deliver"),
+            asyncio.create_task(
+                self._supervised("dispatch", self._dispatch_loop), name="wamd-webhook-dispatch"
+            ),
+            asyncio.create_task(
+                self._supervised("deliver", self._deliver_loop), name="wamd-webhook-deliver"
+            ),
         ]
 
     async def stop(self, timeout: float) -> None:
-        """Stops taking new deliveries; those in flight get ``timeout`` to finish."""
+        """Stops taking new deliveries; those in flight get ``timeout`` to finish. Returns
+        within about ``timeout`` whatever the loops did (crashed, or stuck)."""
         self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         flying = list(self._in_flight.values())
         if flying:
             _done, pending = await asyncio.wait(flying, timeout=timeout)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        everything = [*self._tasks, *flying]
+        if everything:
+            # Cancelled tasks finish at their next await; one that ignores cancellation is
+            # left behind rather than holding the stop.
+            await asyncio.wait(everything, timeout=min(timeout, 1.0))
         if self._http is not None:
-            await self._http.close()
+            with contextlib.suppress(Exception):
+                await self._http.close()
             self._http = None
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Runs ``loop``; an unexpected error is logged and the loop restarted after a short
+        wait (a background task never silently dies)."""
+        crashes = 0
+        while True:
+            try:
+                await loop()
+                return
+            except Exception as exc:
+                delay = RESTART_DELAYS_S[min(crashes, len(RESTART_DELAYS_S) - 1)]
+                crashes += 1
+                self.crashes += 1
+                self.last_crash = f"{name}: {type(exc).__name__}: {exc}"
+                log.exception("webhooks.loop_crashed", loop=name, restart_in_s=delay)
+                await asyncio.sleep(delay)
 
     async def _sync_config_webhook(self) -> None:
         config = self._config
@@ -252,7 +334,8 @@ class WebhookService:
 
     @property
     def failure(self) -> str | None:
-        """Why a background loop died, if one did (health reports it as an error)."""
+        """Why a background loop died, if one did (health reports it as an error). A loop
+        that crashed is restarted (see ``crashes``), so this is for what even that missed."""
         return _task_failure(self._tasks)
 
     # ------------------------------------------------------------------ management
@@ -309,13 +392,21 @@ class WebhookService:
         while True:
             wake = self._events.waiter()
             try:
+                looked = 0
                 try:
-                    looked = await self.repo.dispatch(
-                        DISPATCH_CURSOR, select_targets, batch=DISPATCH_BATCH
+                    step = await self.repo.dispatch(
+                        DISPATCH_CURSOR,
+                        select_targets,
+                        unusable=url_problem,
+                        batch=DISPATCH_BATCH,
                     )
+                    looked = step.looked
+                    for parked in step.parked:
+                        log.error(
+                            "webhooks.parked", webhook=parked.webhook_id, reason=parked.reason
+                        )
                 except StorageError as exc:
                     log.warning("webhooks.dispatch_failed", error=str(exc))
-                    looked = 0
                 if looked:
                     self.wake()
                 if looked >= DISPATCH_BATCH:
@@ -374,6 +465,23 @@ class WebhookService:
         return finished
 
     async def _deliver(self, job: DeliveryJob) -> None:
+        """One attempt; an unexpected error parks the webhook (the delivery stays pending
+        and goes out when the webhook is enabled again) and touches no other delivery."""
+        try:
+            await self._attempt(job)
+        except Exception as exc:
+            reason = f"delivery {job.delivery_id} failed: {type(exc).__name__}: {exc}"
+            log.exception("webhooks.delivery_crashed", webhook=job.webhook.id)
+            await self._park(job.webhook.id, reason)
+
+    async def _park(self, webhook_id: str, reason: str) -> None:
+        try:
+            if await self.repo.park(webhook_id, reason):
+                log.error("webhooks.parked", webhook=webhook_id, reason=reason)
+        except StorageError as exc:
+            log.error("webhooks.park_failed", webhook=webhook_id, error=str(exc))
+
+    async def _attempt(self, job: DeliveryJob) -> None:
         attempt = job.attempts + 1
         outcome = await self._post(job, attempt)
         webhook, event = job.webhook, job.event
@@ -384,8 +492,8 @@ class WebhookService:
                 log.info(
                     "webhooks.delivered",
                     webhook=webhook.id,
-                    event=event.id,
-                    type=event.type,
+                    event_id=event.id,
+                    event_type=event.type,
                     session=event.session_id,
                     attempt=attempt,
                     status=outcome.status,
@@ -397,7 +505,7 @@ class WebhookService:
                 log.warning(
                     "webhooks.dead_letter",
                     webhook=webhook.id,
-                    event=event.id,
+                    event_id=event.id,
                     attempt=attempt,
                     error=why,
                 )
@@ -416,7 +524,7 @@ class WebhookService:
             log.info(
                 "webhooks.retry_scheduled",
                 webhook=webhook.id,
-                event=event.id,
+                event_id=event.id,
                 attempt=attempt,
                 delay=round(delay, 3),
                 error=outcome.error,
@@ -476,5 +584,6 @@ __all__ = [
     "parse_retry_after",
     "select_targets",
     "sign",
+    "url_problem",
     "verify_signature",
 ]

@@ -2,9 +2,9 @@
 
 The daemon (:mod:`daemon.service`) builds the services and owns their lifetime; tests build the
 same app around their own. Middlewares, outermost first: the access log (when
-``http.access_log`` is on), problem+json errors, API-key authentication, the chat-restricted
-keys' gate, the shutdown write gate. The console (:mod:`http_api.console`) is served beside
-the API.
+``http.access_log`` is on), problem+json errors, the request time bound, API-key
+authentication, the chat-restricted keys' gate, the shutdown write gate. The console
+(:mod:`http_api.console`) is served beside the API.
 """
 
 from __future__ import annotations
@@ -15,14 +15,21 @@ from http_api.access_log import access_log
 from http_api.chat_access import restricted_gate
 from http_api.console import setup_console
 from http_api.keys import SERVICES, Services
-from http_api.middlewares import authenticate, create_error_middleware, write_gate
+from http_api.middlewares import authenticate, bound_time, create_error_middleware, write_gate
 from http_api.routes import setup_routes
 
 
 def create_app(services: Services) -> web.Application:
     first = [access_log] if services.config.http.access_log else []
     app = web.Application(
-        middlewares=[*first, create_error_middleware(), authenticate, restricted_gate, write_gate],
+        middlewares=[
+            *first,
+            create_error_middleware(),
+            bound_time,
+            authenticate,
+            restricted_gate,
+            write_gate,
+        ],
         client_max_size=services.config.http.max_body_bytes,
     )
     app[SERVICES] = services

@@ -68,7 +68,9 @@ class IssuedKey:
 
 
 def digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
+    # A header with bytes that are not UTF-8 reaches us with surrogate escapes: hash them as
+    # the bytes they were (such a key matches nothing) instead of failing to encode.
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).digest()
 
 
 def generate_admin_key() -> str:

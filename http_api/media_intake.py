@@ -191,7 +191,10 @@ async def from_multipart(request: web.Request, config: Config) -> SendRequest:
     """Fields ``to``, ``type``, ``caption``, ``fileName``, ``ptt``, ``mimetype`` and one
     ``file`` part, in any order (a kind named before the file sets the limit while it
     streams; otherwise the largest limit applies until the kind is known)."""
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except ValueError as exc:
+        raise bad_request(f"the multipart body cannot be read: {exc}") from None
     fields: dict[str, Any] = {}
     staging: Staging | None = None
     declared: str | None = None
@@ -217,6 +220,11 @@ async def from_multipart(request: web.Request, config: Config) -> SendRequest:
                 fields[part.name] = raw.decode("utf-8", "replace")
             else:
                 raise bad_request(f"unknown form field {part.name!r}")
+    except ValueError as exc:
+        # aiohttp's multipart reader says "malformed" with ValueError (bad boundary, headers).
+        if staging is not None:
+            staging.discard()
+        raise bad_request(f"the multipart body cannot be read: {exc}") from None
     except BaseException:
         if staging is not None:
             staging.discard()

@@ -7,6 +7,7 @@ exception is logged with its traceback and answered with a 500 that leaks no int
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import structlog
@@ -108,6 +109,14 @@ def create_error_middleware() -> web.middleware:  # type: ignore[valid-type]
         except Exception as exc:
             mapped = to_problem(exc)
             if mapped is not None:
+                if mapped.status >= 500:
+                    log.error(
+                        "http.server_error",
+                        method=request.method,
+                        path=request.path,
+                        status=mapped.status,
+                        error=type(exc).__name__,
+                    )
                 return mapped.response(request.path)
             log.exception("http.unhandled", method=request.method, path=request.path)
             return Problem(500, "internal-error", "an unexpected error occurred").response(
@@ -148,6 +157,34 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     return await handler(request)
 
 
+def is_event_stream(request: web.Request) -> bool:
+    """An SSE or WebSocket request of the event log: it lasts as long as the client wants."""
+    return request.path.endswith("/events") and (
+        request.headers.get("Upgrade", "").lower() == "websocket"
+        or "text/event-stream" in request.headers.get("Accept", "")
+    )
+
+
+@web.middleware
+async def bound_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request but an event stream is answered within ``http.request_timeout_s``,
+    reading its body included."""
+    if is_event_stream(request):
+        return await handler(request)
+    limit = services(request).config.http.request_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            return await handler(request)
+    except TimeoutError:
+        log.warning("http.request_timeout", method=request.method, path=request.path)
+        raise Problem(
+            503,
+            "request-timeout",
+            f"the request was not done within {limit:g} s",
+            headers={"Retry-After": "5"},
+        ) from None
+
+
 @web.middleware
 async def write_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method not in SAFE_METHODS and not services(request).gate.open:
@@ -164,7 +201,9 @@ __all__ = [
     "ERROR_TABLE",
     "OPEN_PATHS",
     "authenticate",
+    "bound_time",
     "create_error_middleware",
+    "is_event_stream",
     "to_problem",
     "write_gate",
 ]

@@ -56,6 +56,8 @@ EVENT_TYPES = [
     "campaign.updated",
     "campaign.recipient.updated",
 ]
+_EVENT_TYPE = "(?:" + "|".join(t.replace(".", "[.]") for t in EVENT_TYPES) + ")"
+TYPES_PATTERN = f"^{_EVENT_TYPE}(?:,{_EVENT_TYPE})*$"
 OUTBOX_STATUSES = ["pending", "sending", "sent", "delivered", "read", "played", "failed"]
 MESSAGE_STATUSES = [
     "pending",
@@ -97,27 +99,82 @@ OUTBOX_MESSAGE: dict[str, Schema] = {
 
 SEND_MEDIA_FIELDS: dict[str, Schema] = {
     "caption": {"type": "string", "maxLength": 4096},
-    "fileName": {"type": "string", "description": "documents: the name shown"},
+    "fileName": {"type": "string", "maxLength": 255, "description": "documents: the name shown"},
     "ptt": {"type": "boolean", "description": "audio: a voice note (Ogg Opus)"},
-    "mimetype": {"type": "string", "description": "checked against the bytes"},
+    "mimetype": {"type": "string", "maxLength": 255, "description": "checked against the bytes"},
 }
 
 
-KEY_CHATS: Schema = {
-    "type": ["array", "null"],
-    "items": {"type": "string"},
-    "description": "the only chats (JIDs) the key may see and send to; null: every chat",
+def media_variants(to: Schema, file: dict[str, Schema]) -> list[Schema]:
+    """A media send per kind: a caption for image, video and document; ptt for audio only;
+    ``file`` is the upload part or the ``url``."""
+    common = {"fileName": SEND_MEDIA_FIELDS["fileName"], "mimetype": SEND_MEDIA_FIELDS["mimetype"]}
+    required = ["to", "type", *file]
+    return [
+        obj(
+            {
+                "to": to,
+                "type": {"type": "string", "enum": ["image", "video", "document"]},
+                **file,
+                "caption": SEND_MEDIA_FIELDS["caption"],
+                **common,
+            },
+            required=required,
+        ),
+        obj(
+            {
+                "to": to,
+                "type": {"type": "string", "const": "audio"},
+                **file,
+                "ptt": SEND_MEDIA_FIELDS["ptt"],
+                **common,
+            },
+            required=required,
+        ),
+        obj(
+            {"to": to, "type": {"type": "string", "const": "sticker"}, **file, **common},
+            required=required,
+        ),
+    ]
+
+
+INT64_MAX = 2**63 - 1
+SESSION_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_PHONE = "[+]?[1-9][0-9]{6,14}"
+_USER_JID = (
+    "[1-9][0-9]{6,14}(?::[0-9]{1,2})?@s[.]whatsapp[.]net|[1-9][0-9]{4,19}(?::[0-9]{1,2})?@lid"
+)
+_GROUP_ID = "[1-9][0-9]{4,19}(?:-[1-9][0-9]{4,19})?"
+CHAT_PATTERN = f"^(?:{_PHONE}|{_USER_JID}|{_GROUP_ID}@g[.]us)$"
+"""A chat: a phone number, or a user (phone number or LID) or group JID (see
+daemon.chat_address; it also takes spaces, dashes and brackets in a phone number)."""
+USER = {"type": "string", "pattern": f"^(?:{_PHONE}|{_USER_JID})$", "maxLength": 128}
+"""A person: a phone number, or a phone-number or LID JID."""
+GROUP = {"type": "string", "pattern": f"^{_GROUP_ID}(?:@g[.]us)?$", "maxLength": 128}
+"""A group: its JID or its bare id."""
+PHONE_NUMBER = {"type": "string", "pattern": f"^{_PHONE}$"}
+CHAT = {"type": "string", "pattern": CHAT_PATTERN, "maxLength": 128}
+URL_PATTERN = (
+    "^https?://[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    "(?:[.][A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?){0,8}"
+    "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+    "|[1-9][0-9]{0,3}))?"
+    "(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]{0,1000})?$"
+)
+"""http(s), a host name, a port from 1 to 65535, a plain path (the daemon also takes IP
+literals, queries and percent-encoding: see daemon.webhooks.check_url)."""
+SECRET = {
+    "type": "string",
+    "minLength": 16,
+    "maxLength": 256,
+    # The control characters themselves (JSON escapes them): regex engines differ on "\\u".
+    "pattern": "^[^\x00-\x1f\x7f]*$",
+    "description": "no control characters",
 }
-API_KEY: dict[str, Schema] = {
-    "id": {"type": "string"},
-    "sessionId": {"type": "string"},
-    "label": {"type": "string"},
-    "createdAt": ISO,
-    "createdBy": {"type": "string"},
-    "chats": KEY_CHATS,
-    "canSend": {"type": "boolean"},
-    "updatedAt": ISO_OR_NULL,
-}
+MESSAGE_TEXT = {"type": "string", "minLength": 1, "maxLength": 65536}
+PHONE = {"type": "string", "pattern": "^[+]?[0-9]{7,15}$"}
+"""A contact card's number (spaces, dashes and brackets are also taken)."""
+MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": 128}
 
 
 def ref(name: str) -> Schema:
@@ -137,6 +194,39 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None, **extr
 
 def array(items: Schema) -> Schema:
     return {"type": "array", "items": items}
+
+
+KEY_CHATS: Schema = {
+    "type": ["array", "null"],
+    "items": CHAT,
+    "description": "the only chats (JIDs) the key may see and send to; null: every chat",
+}
+API_KEY: dict[str, Schema] = {
+    "id": {"type": "string"},
+    "sessionId": {"type": "string"},
+    "label": {"type": "string"},
+    "createdAt": ISO,
+    "createdBy": {"type": "string"},
+    "chats": KEY_CHATS,
+    "canSend": {"type": "boolean"},
+    "updatedAt": ISO_OR_NULL,
+}
+
+
+def send_kind(
+    kind: str,
+    fields: dict[str, Schema],
+    *,
+    type_required: bool = True,
+    required: list[str] | None = None,
+) -> Schema:
+    """One message type of SendMessage: ``to``, ``type`` (``kind``) and the type's fields
+    (each required unless ``required`` names the ones that are)."""
+    wanted = list(fields) if required is None else required
+    return obj(
+        {"to": CHAT, "type": {"type": "string", "const": kind}, **fields},
+        required=["to", "type", *wanted] if type_required else ["to", *wanted],
+    )
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -244,7 +334,7 @@ SCHEMAS: dict[str, Schema] = {
     "SessionList": obj({"sessions": array(ref("Session"))}),
     "SessionCreate": obj(
         {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+            "id": {"type": "string", "pattern": SESSION_ID_PATTERN},
             "name": {"type": "string", "maxLength": 200},
             "autoConnect": {"type": "boolean"},
         },
@@ -271,7 +361,15 @@ SCHEMAS: dict[str, Schema] = {
     "PairingStarted": obj(
         {"sessionId": {"type": "string"}, "status": {"type": "string", "const": "pairing"}}
     ),
-    "PairCodeRequest": obj({"phone": {"type": "string"}}),
+    "PairCodeRequest": obj(
+        {
+            "phone": {
+                "type": "string",
+                "pattern": "^[+]?[1-9][0-9]{6,19}$",
+                "description": "international format; spaces, dashes and brackets are ignored",
+            }
+        }
+    ),
     "PairCode": obj(
         {
             "sessionId": {"type": "string"},
@@ -336,36 +434,64 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
-    "SendMessage": obj(
-        {
-            "to": {"type": "string", "description": "a JID or an international phone number"},
-            "type": {"type": "string", "enum": SEND_TYPES + MEDIA_TYPES + CARD_TYPES},
-            "text": {"type": "string"},
-            "quotedId": {"type": "string"},
-            "messageId": {"type": "string"},
-            "emoji": {"type": "string"},
-            **SEND_MEDIA_FIELDS,
-            "url": {
-                "type": "string",
-                "description": "media: http(s) URL the daemon downloads (size and time limits)",
-            },
-            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-            "name": {"type": "string", "description": "location: the place's name"},
-            "address": {"type": "string"},
-            "contacts": array(obj({"name": {"type": "string"}, "phone": {"type": "string"}})),
-        },
-        required=["to"],
-    ),
-    "SendMediaUpload": obj(
-        {
-            "to": {"type": "string"},
-            "type": {"type": "string", "enum": MEDIA_TYPES},
-            "file": {"type": "string", "format": "binary"},
-            **SEND_MEDIA_FIELDS,
-        },
-        required=["to", "type", "file"],
-    ),
+    "SendMessage": {
+        "description": "One of: text, reply, reaction, edit, delete, location, contact, or a "
+        "file by url (by 'type', default text).",
+        "oneOf": [
+            send_kind("text", {"text": MESSAGE_TEXT}, type_required=False),
+            send_kind("reply", {"text": MESSAGE_TEXT, "quotedId": MESSAGE_ID}),
+            send_kind(
+                "reaction",
+                {
+                    "messageId": MESSAGE_ID,
+                    "emoji": {"type": "string", "maxLength": 32, "description": "empty: remove"},
+                },
+            ),
+            send_kind("edit", {"messageId": MESSAGE_ID, "text": MESSAGE_TEXT}),
+            send_kind("delete", {"messageId": MESSAGE_ID}),
+            send_kind(
+                "location",
+                {
+                    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                    "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                    "name": {"type": "string", "maxLength": 1000, "description": "the place"},
+                    "address": {"type": "string", "maxLength": 1000},
+                },
+                required=["latitude", "longitude"],
+            ),
+            send_kind(
+                "contact",
+                {
+                    "contacts": {
+                        **array(
+                            obj(
+                                {
+                                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "phone": PHONE,
+                                }
+                            )
+                        ),
+                        "minItems": 1,
+                        "maxItems": 20,
+                    }
+                },
+            ),
+            *media_variants(
+                CHAT,
+                {
+                    "url": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "media: http(s) URL the daemon downloads (size and "
+                        "time limits; 502/504 when it cannot)",
+                    }
+                },
+            ),
+        ],
+    },
+    "SendMediaUpload": {
+        "oneOf": media_variants(CHAT, {"file": {"type": "string", "format": "binary"}})
+    },
     "OutboxMessage": obj(OUTBOX_MESSAGE),
     "OutboxPage": obj(
         {
@@ -460,7 +586,7 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "ChatPage": obj({"chats": array(ref("Chat")), "nextCursor": STR_OR_NULL}),
-    "MarkRead": obj({"ids": array({"type": "string"})}, required=[]),
+    "MarkRead": obj({"ids": {**array(MESSAGE_ID), "maxItems": 500}}, required=[]),
     "MarkReadResult": obj({"read": {"type": "integer", "minimum": 0}}),
     "HistoryRequest": obj(
         {
@@ -487,6 +613,12 @@ SCHEMAS: dict[str, Schema] = {
             "url": {"type": "string"},
             "events": array({"type": "string", "enum": EVENT_TYPES}),
             "enabled": {"type": "boolean"},
+            "parkedReason": {
+                "type": ["string", "null"],
+                "description": "why the daemon disabled this webhook (it could not deliver to "
+                "it); enabling it again clears this",
+            },
+            "parkedAt": ISO_OR_NULL,
             "createdAt": ISO,
             "updatedAt": ISO,
             "secret": {"type": "string", "description": "only when created"},
@@ -503,23 +635,33 @@ SCHEMAS: dict[str, Schema] = {
                 }
             ),
         },
-        required=["id", "sessionId", "url", "events", "enabled", "createdAt", "updatedAt"],
+        required=[
+            "id",
+            "sessionId",
+            "url",
+            "events",
+            "enabled",
+            "parkedReason",
+            "parkedAt",
+            "createdAt",
+            "updatedAt",
+        ],
     ),
     "WebhookList": obj({"webhooks": array(ref("Webhook"))}),
     "WebhookCreate": obj(
         {
-            "url": {"type": "string"},
-            "secret": {"type": "string", "minLength": 16},
-            "events": array({"type": "string", "enum": EVENT_TYPES}),
+            "url": {"type": "string", "pattern": URL_PATTERN, "maxLength": 2048},
+            "secret": SECRET,
+            "events": {**array({"type": "string", "enum": EVENT_TYPES}), "maxItems": 100},
             "enabled": {"type": "boolean"},
         },
         required=["url"],
     ),
     "WebhookUpdate": obj(
         {
-            "url": {"type": "string"},
-            "secret": {"type": "string", "minLength": 16},
-            "events": array({"type": "string", "enum": EVENT_TYPES}),
+            "url": {"type": "string", "pattern": URL_PATTERN, "maxLength": 2048},
+            "secret": SECRET,
+            "events": {**array({"type": "string", "enum": EVENT_TYPES}), "maxItems": 100},
             "enabled": {"type": "boolean"},
         },
         required=[],
@@ -541,7 +683,15 @@ SCHEMAS: dict[str, Schema] = {
     "DeliveryPage": obj(
         {"deliveries": array(ref("Delivery")), "nextCursor": {"type": ["integer", "null"]}}
     ),
-    "ReplayRequest": obj({"ids": array({"type": "integer"})}, required=[]),
+    "ReplayRequest": obj(
+        {
+            "ids": {
+                **array({"type": "integer", "minimum": 1, "maximum": INT64_MAX}),
+                "maxItems": 1000,
+            }
+        },
+        required=[],
+    ),
     "ReplayResult": obj({"replayed": {"type": "integer", "minimum": 0}}),
 }
 
@@ -558,9 +708,14 @@ PROBLEM_RESPONSE = {
     "description": "Problem details (RFC 9457)",
     "content": {"application/problem+json": {"schema": ref("Problem")}},
 }
-SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+SESSION_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": SESSION_ID_PATTERN},
+}
 WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "string"}}
-CHAT_JID = {"name": "jid", "in": "path", "required": True, "schema": {"type": "string"}}
+CHAT_JID = {"name": "jid", "in": "path", "required": True, "schema": CHAT}
 PAGE_LIMIT = {
     "name": "limit",
     "in": "query",
@@ -581,6 +736,7 @@ def op(
     *,
     parameters: list[dict[str, Any]] | None = None,
     body: Schema | None = None,
+    body_required: bool = True,
     public: bool = False,
     tags: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -592,7 +748,7 @@ def op(
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": _json(body)}
+        operation["requestBody"] = {"required": body_required, "content": _json(body)}
     if public:
         operation["security"] = []
     if tags:
@@ -650,6 +806,7 @@ PATHS: dict[str, Any] = {
             "Create a session (admin); answers with a key scoped to it, shown once",
             {"201": _ok(ref("SessionCreated"), "Created")},
             body=ref("SessionCreate"),
+            body_required=False,
         ),
     },
     "/sessions/{id}": {
@@ -748,6 +905,7 @@ PATHS: dict[str, Any] = {
             "A new key scoped to the session (admin), optionally to some chats; shown once",
             {"201": _ok(ref("IssuedApiKey"), "Created")},
             body=ref("ApiKeyCreate"),
+            body_required=False,
         ),
     },
     "/sessions/{id}/api-keys/{key_id}": {
@@ -779,14 +937,27 @@ PATHS: dict[str, Any] = {
                 "101": {"description": "WebSocket: one text message per event (Event)"},
             },
             parameters=[
-                {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                {"name": "types", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                },
+                {
+                    "name": "types",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": TYPES_PATTERN},
+                    "description": "comma-separated event types to keep",
+                },
                 {
                     "name": "limit",
                     "in": "query",
                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                 },
-                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                },
             ],
             tags=["events"],
         ),
@@ -801,7 +972,11 @@ PATHS: dict[str, Any] = {
                 "unsupported-media-type); a read-only group is 409 read-only-group",
                 {"202": _ok(ref("OutboxMessage"), "Accepted")},
                 parameters=[
-                    {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "pattern": "^[ -~]{1,255}$"},
+                    }
                 ],
                 tags=["messages"],
             ),
@@ -846,7 +1021,7 @@ PATHS: dict[str, Any] = {
                     "name": "chat",
                     "in": "query",
                     "required": True,
-                    "schema": {"type": "string"},
+                    "schema": CHAT,
                     "description": "the message's chat (ids are unique only within a chat)",
                 }
             ],
@@ -922,6 +1097,7 @@ PATHS: dict[str, Any] = {
             "Send read receipts (for ids, or every unread message among the newest 100)",
             {"200": _ok(ref("MarkReadResult"))},
             body=ref("MarkRead"),
+            body_required=False,
             tags=["messages"],
         ),
     },
@@ -935,6 +1111,7 @@ PATHS: dict[str, Any] = {
             "Ask the phone for older messages of the chat (they arrive later, as history)",
             {"202": _ok(ref("HistoryRequested"), "Accepted")},
             body=ref("HistoryRequest"),
+            body_required=False,
             tags=["messages"],
         ),
     },
@@ -1025,8 +1202,16 @@ PATHS: dict[str, Any] = {
                     "in": "query",
                     "schema": {"type": "string", "enum": ["pending", "delivered", "dead"]},
                 },
-                {"name": "after", "in": "query", "schema": {"type": "integer"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                },
             ],
             tags=["webhooks"],
         ),
@@ -1038,6 +1223,7 @@ PATHS: dict[str, Any] = {
             "Send dead letters again (all, or the ids given)",
             {"200": _ok(ref("ReplayResult"))},
             body=ref("ReplayRequest"),
+            body_required=False,
             tags=["webhooks"],
         ),
     },

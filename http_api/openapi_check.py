@@ -3,7 +3,8 @@
 A small JSON Schema (2020-12) validator for the subset the document uses: ``$ref`` into
 ``#/components/schemas``, ``type`` (one or a list), ``properties``/``required``/
 ``additionalProperties``, ``items``, ``enum``, ``const``, ``minimum``/``maximum``,
-``minLength``/``maxLength``, ``pattern``, ``format: date-time``, ``oneOf``/``anyOf``/``allOf``.
+``minLength``/``maxLength``, ``minItems``/``maxItems``, ``minProperties``, ``pattern``,
+``format: date-time``, ``oneOf``/``anyOf``/``allOf``.
 Writing it was cheaper than the alternative: ``jsonschema`` would bring ``referencing`` and the
 compiled ``rpds-py`` into the test environment for the same ~150 lines of checks, and an
 unknown keyword here raises instead of being ignored, so the document cannot use a feature the
@@ -31,6 +32,9 @@ _KNOWN = {
     "maximum",
     "minLength",
     "maxLength",
+    "maxItems",
+    "minItems",
+    "minProperties",
     "pattern",
     "format",
     "oneOf",
@@ -103,6 +107,12 @@ def validate(document: dict[str, Any], schema: Schema, value: Any, path: str = "
             errors.append(f"{path}: {value!r} is not an RFC 3339 date-time")
     if isinstance(value, dict):
         errors += _validate_object(document, schema, value, path)
+    if isinstance(value, list) and "maxItems" in schema and len(value) > schema["maxItems"]:
+        errors.append(f"{path}: more than {schema['maxItems']} items")
+    if isinstance(value, list) and "minItems" in schema and len(value) < schema["minItems"]:
+        errors.append(f"{path}: fewer than {schema['minItems']} items")
+    if isinstance(value, dict) and len(value) < schema.get("minProperties", 0):
+        errors.append(f"{path}: fewer than {schema['minProperties']} properties")
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             errors += validate(document, schema["items"], item, f"{path}[{index}]")

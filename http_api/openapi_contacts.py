@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from http_api.openapi import (
+    CHAT,
     CHAT_JID,
     ISO,
     ISO_OR_NULL,
+    PHONE_NUMBER,
     SESSION_ID,
     STR_OR_NULL,
+    USER,
     Schema,
     _ok,
     array,
@@ -24,7 +27,7 @@ PERSON = {
     "name": "jid",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": USER,
     "description": "a user JID (phone number or LID) or an international phone number",
 }
 
@@ -40,9 +43,7 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "ContactPage": obj({"contacts": array(ref("Contact")), "nextCursor": STR_OR_NULL}),
-    "NumberCheckRequest": obj(
-        {"numbers": {**array({"type": "string"}), "minItems": 1, "maxItems": 500}}
-    ),
+    "NumberCheckRequest": obj({"numbers": {**array(PHONE_NUMBER), "minItems": 1, "maxItems": 500}}),
     "NumberCheckResult": obj(
         {
             "results": array(
@@ -81,15 +82,20 @@ SCHEMAS: dict[str, Schema] = {
     "PresenceSubscribed": obj({"jid": {"type": "string"}, "subscribed": {"type": "boolean"}}),
     "Pin": obj({"pinned": {"type": "boolean"}}),
     "Pinned": obj({"chat": {"type": "string"}, "pinned": {"type": "boolean"}}),
-    "Mute": obj(
-        {
-            "muted": {"type": "boolean"},
-            "until": {**ISO, "description": "muted until then; without it, for good"},
-        },
-        required=["muted"],
-    ),
+    "Mute": {
+        "oneOf": [
+            obj(
+                {
+                    "muted": {"type": "boolean", "const": True},
+                    "until": {**ISO, "description": "muted until then; without it, for good"},
+                },
+                required=["muted"],
+            ),
+            obj({"muted": {"type": "boolean", "const": False}}),
+        ]
+    },
     "Muted": obj({"chat": {"type": "string"}, "muted": {"type": "boolean"}, "until": ISO_OR_NULL}),
-    "Star": obj({"chat": {"type": "string"}, "starred": {"type": "boolean"}}),
+    "Star": obj({"chat": CHAT, "starred": {"type": "boolean"}}),
     "Starred": obj(
         {"chat": {"type": "string"}, "id": {"type": "string"}, "starred": {"type": "boolean"}}
     ),

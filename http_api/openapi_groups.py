@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from http_api.openapi import (
+    GROUP,
     ISO_OR_NULL,
     PAGE_LIMIT,
     SESSION_ID,
     STR_OR_NULL,
+    USER,
     Schema,
     _ok,
     array,
@@ -21,13 +23,15 @@ GROUP_JID = {
     "name": "jid",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": GROUP,
     "description": "the group's JID (<id>@g.us) or its bare id",
 }
+SUBJECT = {"type": "string", "maxLength": 100, "pattern": "[^ \t\n\r\f\v]"}
+"""1 to 100 characters, not all blank."""
 BOOL_QUERY = {"type": "string", "enum": ["true", "false"]}
 USERS = {
     "type": "array",
-    "items": {"type": "string", "description": "a user JID or an international phone number"},
+    "items": {**USER, "description": "a user JID or an international phone number"},
     "minItems": 1,
     "maxItems": 256,
 }
@@ -63,23 +67,32 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "GroupPage": obj({"groups": array(ref("Group")), "nextCursor": STR_OR_NULL}),
-    "GroupCreate": obj({"subject": {"type": "string", "maxLength": 100}, "participants": USERS}),
+    "GroupCreate": obj({"subject": SUBJECT, "participants": USERS}),
     "GroupUpdate": obj(
         {
-            "subject": {"type": "string", "maxLength": 100},
+            "subject": SUBJECT,
             "description": {"type": "string", "maxLength": 2048, "description": "'' removes it"},
             "announce": {"type": "boolean"},
             "locked": {"type": "boolean"},
         },
         required=[],
+        minProperties=1,
     ),
     "GroupParticipants": obj({"participants": USERS}),
-    "GroupAdmins": obj({"promote": USERS, "demote": USERS}, required=[]),
+    "GroupAdmins": obj({"promote": USERS, "demote": USERS}, required=[], minProperties=1),
     "GroupLeft": obj({"jid": {"type": "string"}, "left": {"type": "boolean"}}),
     "GroupInvite": obj(
         {"jid": {"type": "string"}, "code": {"type": "string"}, "link": {"type": "string"}}
     ),
-    "GroupJoin": obj({"code": {"type": "string", "description": "a code or a whole link"}}),
+    "GroupJoin": obj(
+        {
+            "code": {
+                "type": "string",
+                "pattern": "^(?:https://chat[.]whatsapp[.]com/)?[A-Za-z0-9]{1,64}$",
+                "description": "a code or a whole link",
+            }
+        }
+    ),
     "GroupJoined": obj(
         {
             "jid": {"type": "string"},

@@ -100,6 +100,8 @@ def webhook_json(
         "url": webhook.url,
         "events": sorted(webhook.events),
         "enabled": webhook.enabled,
+        "parkedReason": webhook.parked_reason,
+        "parkedAt": iso_utc(webhook.parked_at),
         "createdAt": iso_utc(webhook.created_at),
         "updatedAt": iso_utc(webhook.updated_at),
     }

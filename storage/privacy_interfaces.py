@@ -1,4 +1,4 @@
-"""Privacy tokens and the NCT salt (migration 0007). Same rules as :mod:`storage.interfaces`."""
+"""Privacy tokens and the NCT salt (migration 0009). Same rules as :mod:`storage.interfaces`."""
 
 from __future__ import annotations
 

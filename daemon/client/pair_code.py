@@ -27,11 +27,13 @@ from daemon.crypto.curve import KeyPair as CurveKeyPair
 from daemon.log import mask_phone
 
 MIN_PHONE_DIGITS = 7
+ASCII_DIGITS = frozenset("0123456789")
+"""Not ``str.isdigit``: that takes ``²`` and Arabic-Indic digits too."""
 
 
 def normalize_phone(phone: str) -> str:
     """Digits of an international number: ``+1 (555) 010-9999`` → ``15550109999``."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = "".join(ch for ch in phone if ch in ASCII_DIGITS)
     if len(digits) < MIN_PHONE_DIGITS:
         raise InvalidPhoneNumber(f"a phone number has at least {MIN_PHONE_DIGITS} digits")
     if digits.startswith("0"):

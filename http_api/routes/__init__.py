@@ -89,9 +89,15 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
+GROUP_PATH = "/sessions/{id}/groups/{jid}"
+GROUP_PATH_ROUTED = "/sessions/{id}/groups/{jid:(?!(?:join|sync)$)[^{}/]+}"
+"""A group's {jid} is never 'join' or 'sync': those are POST routes of their own, so another
+method there is a 405 that allows POST, not a lookup of a group called 'join'."""
+
+
 def setup_routes(app: web.Application) -> None:
     for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+        app.router.add_route(method, path.replace(GROUP_PATH, GROUP_PATH_ROUTED), handler)
 
 
 __all__ = ["ROUTES", "setup_routes"]

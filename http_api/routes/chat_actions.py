@@ -15,11 +15,18 @@ from daemon.outbox import InvalidSendRequest, normalize_chat
 from http_api.chat_access import require_chat
 from http_api.keys import services
 from http_api.problems import Problem, bad_request
-from http_api.routes.common import check_fields, json_response, read_json, session_id_of
+from http_api.routes.common import (
+    check_fields,
+    json_response,
+    read_json,
+    require_paired,
+    session_id_of,
+)
 from storage.sync_values import MUTED_FOREVER
 
 
 def _app_state_client(request: web.Request, session_id: str) -> Session:
+    require_paired(request, session_id)
     client = services(request).manager.client(session_id)
     if not isinstance(client, Session):
         raise Problem(409, "not-supported", "this session's client cannot change chat settings")
@@ -65,7 +72,7 @@ async def mute_chat(request: web.Request) -> web.Response:
     muted_until: int | None = None
     if muted:
         muted_until = MUTED_FOREVER
-        if until is not None:
+        if "until" in body:
             if not isinstance(until, str):
                 raise bad_request("'until' must be an RFC 3339 time")
             try:
@@ -75,7 +82,7 @@ async def mute_chat(request: web.Request) -> web.Response:
             if moment.tzinfo is None:
                 raise bad_request("'until' needs a time zone (Z or an offset)")
             muted_until = int(moment.timestamp() * 1000)
-    elif until is not None:
+    elif "until" in body:
         raise bad_request("'until' goes with muted: true")
     client = _app_state_client(request, session_id)
     await client.mute_chat(chat, muted_until)

@@ -16,7 +16,6 @@ from aiohttp import web
 
 from daemon.binary import JID
 from daemon.eventlog import chat_json, iso_utc, message_json
-from daemon.outbox import InvalidSendRequest, normalize_chat
 from http_api.chat_access import require_chat
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
@@ -25,15 +24,19 @@ from http_api.routes.common import (
     json_response,
     query_int,
     read_json,
+    require_paired,
     session_id_of,
 )
+from http_api.validation import INT64_MAX, bounded_list, parse_json, path_chat
 from storage.message_values import ChatRecord, MessageRecord, MessageStatus
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_READ_IDS = 500
+MAX_MESSAGE_ID = 128
+MAX_CURSOR_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last instant a datetime holds."""
 _LAST_ROW = 2**62
-_MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -45,8 +48,8 @@ def encode_cursor(fields: dict[str, Any]) -> str:
 def decode_cursor(text: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        fields = json.loads(raw)
-    except (binascii.Error, ValueError):
+        fields = parse_json(raw)
+    except (binascii.Error, ValueError, Problem):
         raise bad_request("the cursor is not one this API gave out") from None
     if not isinstance(fields, dict):
         raise bad_request("the cursor is not one this API gave out")
@@ -58,18 +61,21 @@ def _ms(at: datetime) -> int:
 
 
 def _at(value: Any) -> datetime:
-    if not isinstance(value, int):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_CURSOR_MS:
         raise bad_request("the cursor is not one this API gave out")
     return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _row_id(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT64_MAX:
+        raise bad_request("the cursor is not one this API gave out")
+    return value
 
 
 async def _chat_of(request: web.Request) -> str:
     """The chat a path names: a person's LID stands for their chat (kept under their number
     once it is known)."""
-    try:
-        chat = normalize_chat(request.match_info["jid"])
-    except InvalidSendRequest as exc:
-        raise bad_request(f"bad chat in the path: {exc}") from None
+    chat = path_chat(request)
     if chat.endswith("@lid"):
         contact = await services(request).messages.contacts.find(session_id_of(request), chat)
         if contact is not None and contact.pn is not None:
@@ -117,25 +123,23 @@ def _message_position(name: str, text: str, *, after: bool) -> tuple[datetime, i
     # A time has no row of its own: ``before`` a time is before every row at that time,
     # ``after`` it after every one.
     edge_row = _LAST_ROW if after else 0
-    if text.isdigit():
-        ms = int(text)
-        if ms > _MAX_EPOCH_MS:
+    if text.isascii() and text.isdigit():
+        if len(text) > len(str(MAX_CURSOR_MS)) or int(text) > MAX_CURSOR_MS:
             raise bad_request(f"'{name}' as epoch milliseconds is out of range")
-        return datetime.fromtimestamp(ms / 1000, UTC), edge_row
+        return datetime.fromtimestamp(int(text) / 1000, UTC), edge_row
     if _ISO_START.match(text):
         try:
             at = datetime.fromisoformat(text)
-        except ValueError:
+            at = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+            _ms(at)
+        except (ValueError, OverflowError):
             raise bad_request(
                 f"'{name}' is not an ISO 8601 time (e.g. 2026-03-01T12:00:00Z), epoch "
                 "milliseconds or a cursor"
             ) from None
-        return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)), edge_row
+        return at, edge_row
     fields = decode_cursor(text)
-    row_id = fields.get("r")
-    if not isinstance(row_id, int):
-        raise bad_request("the cursor is not one this API gave out")
-    return _at(fields.get("t")), row_id
+    return _at(fields.get("t")), _row_id(fields.get("r"))
 
 
 def _message_cursor(message: MessageRecord) -> str:
@@ -173,17 +177,16 @@ async def mark_read(request: web.Request) -> web.Response:
     check_fields(body, {"ids"})
     svc = services(request)
     ids = body.get("ids")
-    if ids is None:
+    if "ids" not in body:
         recent = await svc.messages.messages.page(session_id, chat, limit=MAX_PAGE)
         ids = [m.message_id for m in recent if not m.from_me and m.status is MessageStatus.RECEIVED]
-    elif (
-        not isinstance(ids, list)
-        or not all(isinstance(i, str) and i for i in ids)
-        or len(ids) > MAX_READ_IDS
+    elif not all(
+        0 < len(i) <= MAX_MESSAGE_ID for i in bounded_list(ids, "ids", str, limit=MAX_READ_IDS)
     ):
-        raise bad_request(f"'ids' must be a list of up to {MAX_READ_IDS} message ids")
+        raise bad_request(f"'ids' must be message ids of 1 to {MAX_MESSAGE_ID} characters")
     if not ids:
         return json_response({"read": 0})
+    require_paired(request, session_id)
     client = svc.manager.client(session_id)
     read = getattr(client, "mark_read", None)
     if read is None:

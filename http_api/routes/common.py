@@ -9,6 +9,7 @@ from aiohttp import web
 
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
+from http_api.validation import query_float, query_int, read_json_object
 
 
 def json_response(
@@ -24,21 +25,7 @@ def json_response(
 
 async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object body (empty when ``optional`` and there is none)."""
-    if not request.can_read_body:
-        if optional:
-            return {}
-        raise bad_request("a JSON object body is required")
-    if request.content_type not in ("application/json", "application/problem+json"):
-        raise Problem(415, "unsupported-media-type", "send the body as application/json")
-    try:
-        data = await request.json()
-    except json.JSONDecodeError as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}") from None
-    except UnicodeDecodeError:
-        raise bad_request("the body is not UTF-8") from None
-    if not isinstance(data, dict):
-        raise bad_request("the body must be a JSON object")
-    return data
+    return await read_json_object(request, optional=optional)
 
 
 def require_admin(request: web.Request) -> None:
@@ -61,45 +48,35 @@ def session_id_of(request: web.Request) -> str:
     return session_id
 
 
-def query_int(
-    request: web.Request, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
-) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"query parameter {name!r} must be an integer") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f" and at most {maximum}"
-        raise bad_request(f"query parameter {name!r} must be at least {minimum}{upper}")
-    return value
-
-
-def query_float(request: web.Request, name: str, default: float, *, maximum: float) -> float:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad_request(f"query parameter {name!r} must be a number") from None
-    if not 0 <= value <= maximum:
-        raise bad_request(f"query parameter {name!r} must be between 0 and {maximum:g}")
-    return value
+def require_paired(request: web.Request, session_id: str) -> None:
+    """409 unless the session is paired (what needs its identity: sending, media, history,
+    app-state changes)."""
+    credentials = services(request).manager.client(session_id).credentials
+    if credentials is None or not credentials.is_paired:
+        raise Problem(
+            409,
+            "not-paired",
+            "the session is not paired; pair it first",
+            sessionId=session_id,
+        )
 
 
 def optional_str(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
+    """The field's string, None when absent (``null`` is not a string)."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, str):
         raise bad_request(f"{name!r} must be a string")
     return value
 
 
 def optional_bool(body: dict[str, Any], name: str) -> bool | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, bool):
+    """The field's boolean, None when absent (``null`` is not a boolean)."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, bool):
         raise bad_request(f"{name!r} must be a boolean")
     return value
 
@@ -119,5 +96,6 @@ __all__ = [
     "query_int",
     "read_json",
     "require_admin",
+    "require_paired",
     "session_id_of",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.binary import JID
+from daemon.chat_address import phone_digits
 from daemon.client.errors import IqError, IqTimeout
 from daemon.client.presence import ChatState
 from daemon.outbox import InvalidSendRequest, normalize_chat
@@ -86,12 +87,7 @@ async def list_contacts(request: web.Request) -> web.Response:
 
 
 def _number(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    digits = "".join(ch for ch in raw.strip() if ch not in " -().").removeprefix("+")
-    if not digits.isdigit() or not 7 <= len(digits) <= 15 or digits.startswith("0"):
-        return None
-    return digits
+    return phone_digits(raw) if isinstance(raw, str) else None
 
 
 async def check_numbers(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ JSON pages; all three resume from a cursor (the session's ``seq`` of the last ev
 ``?after=<seq>`` sets the cursor explicitly; ``?types=a,b`` keeps only those event types.
 A key restricted to some chats gets only the events of those chats (and those about no chat);
 the key is read again for every event, so a change to its chats applies to its open streams at
-once, and a revoked key's streams end.
+once, and a revoked key's streams end (an idle stream within ``KEY_RECHECK_S``).
 Every stream reads the committed log, so what a client sees after a reconnect is exactly what
 it missed, in order, with the same ids.
 """
@@ -29,7 +29,9 @@ from daemon.chat_scope import visible
 from daemon.eventlog import EventType, envelope
 from http_api.keys import principal, services
 from http_api.problems import bad_request
-from http_api.routes.common import json_response, query_int, session_id_of
+from http_api.routes.common import json_response, session_id_of
+from http_api.validation import event_cursor, query_int
+from storage.errors import StorageError
 from storage.sqlite.eventlog import StoredEvent
 
 log = structlog.get_logger("http_api.events")
@@ -38,6 +40,7 @@ HEARTBEAT_S = 15.0
 SSE_RETRY_MS = 3000
 STREAM_QUEUE = 256
 MAX_PAGE = 1000
+KEY_RECHECK_S = 2.0
 
 
 class _Scope:
@@ -62,26 +65,47 @@ class KeyRevoked(Exception):
 
 
 def _cursor(request: web.Request) -> int:
+    """``?after=`` if given, else ``Last-Event-ID``, else 0; each, when present, is checked
+    (an empty one included: it is not a seq)."""
+    header = request.headers.get("Last-Event-ID")
+    resumed = None if header is None else event_cursor(header, "the Last-Event-ID header")
     raw = request.query.get("after")
-    if raw is None or raw == "":
-        raw = request.headers.get("Last-Event-ID", "")
-    if raw == "":
-        return 0
-    if not raw.isdigit():
-        raise bad_request("the cursor (?after= or Last-Event-ID) must be an event seq number")
-    return int(raw)
+    if raw is not None:
+        return event_cursor(raw, "query parameter 'after'")
+    return 0 if resumed is None else resumed
+
+
+async def _until_key_revoked(request: web.Request, session_id: str) -> None:
+    """Returns once the caller's key is revoked (or its session deleted). _Scope notices that
+    when the next event goes out; this notices it on an idle stream too, every
+    ``KEY_RECHECK_S``. The admin key cannot be revoked."""
+    caller = principal(request)
+    if caller.is_admin:
+        await asyncio.Event().wait()
+    keys = services(request).keys
+    while True:
+        await asyncio.sleep(KEY_RECHECK_S)
+        try:
+            current = await keys.current(caller)
+        except StorageError:
+            continue  # a busy database is not a revocation; ask again next time
+        if current is None or not current.may_access(session_id):
+            log.info("http.stream_key_revoked", session=session_id)
+            return
 
 
 def _types(request: web.Request) -> frozenset[str] | None:
+    """``?types=a,b``: event types, comma-separated, each one known (no blanks)."""
     raw = request.query.get("types")
-    if not raw:
+    if raw is None:
         return None
-    wanted = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    wanted = raw.split(",")
     known = {event.value for event in EventType}
-    unknown = sorted(wanted - known)
+    unknown = sorted(set(wanted) - known)
     if unknown:
-        raise bad_request(f"unknown event type(s): {', '.join(unknown)}")
-    return wanted
+        shown = ", ".join(repr(name) for name in unknown)
+        raise bad_request(f"unknown event type(s) in 'types': {shown}")
+    return frozenset(wanted)
 
 
 async def session_events(request: web.Request) -> web.StreamResponse:
@@ -127,15 +151,18 @@ async def _sse(
     )
     closing = asyncio.create_task(svc.gate.closing.wait())
     scope = _Scope(request)
+    revoked = asyncio.create_task(_until_key_revoked(request, session_id))
     try:
         while not pump.done():
             getter = asyncio.create_task(queue.get())
             done, _ = await asyncio.wait(
-                {getter, closing, pump}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
+                {getter, closing, revoked, pump},
+                timeout=HEARTBEAT_S,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if getter not in done:
                 getter.cancel()
-                if closing in done:
+                if closing in done or revoked in done:
                     break
                 await response.write(b": keepalive\n\n")
                 continue
@@ -149,6 +176,7 @@ async def _sse(
     finally:
         pump.cancel()
         closing.cancel()
+        revoked.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
     return response
@@ -172,7 +200,12 @@ async def _websocket(
         except KeyRevoked:
             await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"API key revoked")
 
+    async def close_when_revoked() -> None:
+        await _until_key_revoked(request, session_id)
+        await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"API key revoked")
+
     sender = asyncio.create_task(send_events())
+    watcher = asyncio.create_task(close_when_revoked())
     try:
         async for message in socket:
             if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
@@ -180,6 +213,7 @@ async def _websocket(
             # Clients have nothing to say; the cursor is given when connecting.
     finally:
         sender.cancel()
+        watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
         svc.gate.websockets.discard(socket)

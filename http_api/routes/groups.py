@@ -11,18 +11,19 @@ Every change is a request to the server through the session's live connection (4
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from daemon.binary import JID, JIDError, Server
+from daemon.binary import JID
+from daemon.chat_address import InvalidChat, normalize_group, normalize_user
 from daemon.client.errors import IqError, IqTimeout
 from daemon.client.messaging_errors import GroupChangeFailed, NotGroupMember
 from daemon.client.messenger import Messenger
 from daemon.client.session import Session
 from daemon.eventlog import group_json
-from daemon.outbox import InvalidSendRequest, normalize_chat
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import decode_cursor, encode_cursor
@@ -33,6 +34,7 @@ from http_api.routes.common import (
     optional_str,
     query_int,
     read_json,
+    require_paired,
     session_id_of,
 )
 from storage.message_values import GroupRecord
@@ -44,11 +46,14 @@ MAX_PARTICIPANTS = 256
 MAX_SUBJECT = 100
 MAX_DESCRIPTION = 2048
 INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"
+INVITE_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 SEND_CHECK_TIMEOUT_S = 10.0
 """How long a send to a group we never heard of waits for its metadata."""
 
 
 def messenger_of(request: web.Request, session_id: str) -> Messenger:
+    """The session's messenger, for what goes to the server (a paired session only)."""
+    require_paired(request, session_id)
     client = services(request).manager.client(session_id)
     if not isinstance(client, Session):
         raise Problem(409, "not-supported", "this session's client cannot manage groups")
@@ -56,15 +61,11 @@ def messenger_of(request: web.Request, session_id: str) -> Messenger:
 
 
 def group_jid(raw: str) -> JID:
-    """A group JID from ``<id>@g.us`` or the bare id."""
-    text = raw.strip()
+    """A group JID from ``<id>@g.us`` or the bare id (rules: :mod:`daemon.chat_address`)."""
     try:
-        jid = JID.parse(text) if "@" in text else JID(text, Server.GROUP)
-    except JIDError as exc:
+        return JID.parse(normalize_group(raw))
+    except InvalidChat as exc:
         raise bad_request(f"not a group JID: {exc}") from None
-    if not jid.is_group or not jid.user:
-        raise bad_request(f"not a group JID: {raw!r}")
-    return jid.to_non_ad()
 
 
 def _path_group(request: web.Request) -> JID:
@@ -88,12 +89,9 @@ def _users(body: dict[str, Any], name: str, *, required: bool = True) -> list[JI
     users = []
     for raw in value:
         try:
-            jid = JID.parse(normalize_chat(raw))
-        except InvalidSendRequest as exc:
+            users.append(JID.parse(normalize_user(raw)))
+        except InvalidChat as exc:
             raise bad_request(f"{name!r}: {exc}") from None
-        if jid.is_group:
-            raise bad_request(f"{name!r}: {raw!r} is a group, not a person")
-        users.append(jid)
     return users
 
 
@@ -196,7 +194,7 @@ def _subject(body: dict[str, Any], *, required: bool) -> str | None:
     subject = optional_str(body, "subject")
     if subject is None and required:
         raise bad_request("'subject' is required")
-    if subject is not None and not 1 <= len(subject.strip()) <= MAX_SUBJECT:
+    if subject is not None and (not subject.strip() or len(subject) > MAX_SUBJECT):
         raise bad_request(f"'subject' must be 1 to {MAX_SUBJECT} characters")
     return subject
 
@@ -302,7 +300,7 @@ async def join_group(request: web.Request) -> web.Response:
     check_fields(body, {"code"})
     raw = optional_str(body, "code")
     code = (raw or "").strip().removeprefix(INVITE_LINK_PREFIX)
-    if not code or not code.isalnum() or len(code) > 64:
+    if not INVITE_CODE.fullmatch(code):
         raise bad_request("'code' must be an invite code or a chat.whatsapp.com link")
     messenger = messenger_of(request, session_id)
     try:

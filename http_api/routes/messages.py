@@ -3,6 +3,8 @@ state, the session's outbox and its pause."""
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from daemon.outbox import (
@@ -18,31 +20,34 @@ from http_api.keys import principal, services
 from http_api.media_intake import discard_staged
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import message_detail
-from http_api.routes.common import json_response, query_int, read_json, session_id_of
+from http_api.routes.common import (
+    json_response,
+    query_int,
+    read_json,
+    require_paired,
+    session_id_of,
+)
 from http_api.routes.groups import refuse_read_only_group
 from http_api.shapes import pause_json
+from http_api.validation import query_choice
 from storage.sqlite.outbox import OutboxStatus
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,255}")
 MAX_PAGE = 100
 
 
 async def send_message(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     svc = services(request)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise bad_request(f"{IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters")
     send = await _send_request(request)
     try:
         require_send(request, send.to)
-        credentials = svc.manager.client(session_id).credentials
-        if credentials is None or not credentials.is_paired:
-            raise Problem(
-                409,
-                "not-paired",
-                "the session is not paired; pair it before sending",
-                sessionId=session_id,
-            )
+        require_paired(request, session_id)
         await refuse_read_only_group(request, session_id, send.to)
-        key = request.headers.get(IDEMPOTENCY_HEADER)
         accepted = await svc.outbox.accept(session_id, send, key)
     except BaseException:
         discard_staged(send)
@@ -87,15 +92,7 @@ async def get_message(request: web.Request) -> web.Response:
 async def list_outbox(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     svc = services(request)
-    raw_status = request.query.get("status")
-    status = None
-    if raw_status:
-        try:
-            status = OutboxStatus(raw_status)
-        except ValueError:
-            raise bad_request(
-                f"'status' must be one of {', '.join(s.value for s in OutboxStatus)}"
-            ) from None
+    status = query_choice(request, "status", OutboxStatus)
     limit = query_int(request, "limit", 20, minimum=1, maximum=MAX_PAGE)
     before = request.query.get("before") or None
     rows = await svc.outbox.repo.page(session_id, status=status, before_id=before, limit=limit)

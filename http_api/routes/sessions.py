@@ -27,7 +27,11 @@ from http_api.routes.common import (
 )
 from http_api.shapes import api_key_json, issued_key_json, qr_json, session_json
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SESSION_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+SESSION_ID = re.compile(SESSION_ID_PATTERN)
+"""Always ``fullmatch``: ``$`` would let a trailing newline through."""
+PHONE = re.compile(r"\+?[1-9][0-9 ().-]{5,38}[0-9]")
+"""What a pair-code request's phone may look like before its digits are taken."""
 MAX_NAME = 200
 MAX_WAIT_S = 60.0
 
@@ -44,8 +48,9 @@ async def create_session(request: web.Request) -> web.Response:
     require_admin(request)
     body = await read_json(request, optional=True)
     check_fields(body, {"id", "name", "autoConnect"})
-    session_id = optional_str(body, "id") or "s_" + secrets.token_hex(6)
-    if not SESSION_ID.match(session_id):
+    given = optional_str(body, "id")
+    session_id = "s_" + secrets.token_hex(6) if given is None else given
+    if not SESSION_ID.fullmatch(session_id):
         raise bad_request(
             "'id' must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )
@@ -91,6 +96,8 @@ async def delete_session(request: web.Request) -> web.Response:
     """Logout then delete; deleting a session that is not there is not an error."""
     require_admin(request)
     session_id = request.match_info["id"]
+    if not SESSION_ID.fullmatch(session_id):
+        raise Problem(404, "session-not-found", "no session can have this id")
     await services(request).manager.delete(session_id)
     return web.Response(status=204)
 
@@ -176,8 +183,12 @@ async def request_pair_code(request: web.Request) -> web.Response:
     body = await read_json(request)
     check_fields(body, {"phone"})
     phone = optional_str(body, "phone")
-    if not phone:
-        raise bad_request("'phone' is required (international format, e.g. +15551234567)")
+    if phone is None or not PHONE.fullmatch(phone):
+        raise Problem(
+            400,
+            "invalid-phone-number",
+            "'phone' is required: an international number, e.g. +15551234567 (7 to 20 digits)",
+        )
     digits = normalize_phone(phone)
     code = await services(request).manager.request_pair_code(session_id, digits)
     return json_response(

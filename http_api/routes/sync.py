@@ -13,11 +13,17 @@ from typing import Any
 from aiohttp import web
 
 from daemon.binary import JID
-from daemon.outbox import InvalidSendRequest, normalize_chat
 from http_api.chat_access import require_chat
 from http_api.keys import services
 from http_api.problems import Problem, bad_request
-from http_api.routes.common import check_fields, json_response, read_json, session_id_of
+from http_api.routes.common import (
+    check_fields,
+    json_response,
+    read_json,
+    require_paired,
+    session_id_of,
+)
+from http_api.validation import chat_jid
 
 DEFAULT_HISTORY_COUNT = 50
 MAX_HISTORY_COUNT = 500
@@ -34,10 +40,7 @@ def _feature(request: web.Request, session_id: str, name: str, what: str) -> Cal
 
 
 def _chat(raw: str, where: str) -> JID:
-    try:
-        return JID.parse(normalize_chat(raw))
-    except InvalidSendRequest as exc:
-        raise bad_request(f"bad chat in {where}: {exc}") from None
+    return JID.parse(chat_jid(raw, where))
 
 
 async def get_media(request: web.Request) -> web.StreamResponse:
@@ -50,6 +53,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
         raise bad_request("query parameter 'chat' (the message's chat JID) is required")
     chat = _chat(raw_chat, "'chat'")
     require_chat(request, str(chat))
+    require_paired(request, session_id)
     download = _feature(request, session_id, "download_media", "download media")
     stored = await download(chat, message_id)
     file = stored.record.file
@@ -67,6 +71,7 @@ async def request_history(request: web.Request) -> web.Response:
     count = body.get("count", DEFAULT_HISTORY_COUNT)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_HISTORY_COUNT:
         raise bad_request(f"'count' must be an integer from 1 to {MAX_HISTORY_COUNT}")
+    require_paired(request, session_id)
     ask = _feature(request, session_id, "request_history", "request history")
     result = await ask(chat, count=count, wait=False)
     return json_response({"requested": True, "requestId": str(result.request_id)}, status=202)
@@ -81,6 +86,7 @@ async def archive_chat(request: web.Request) -> web.Response:
     archived = body.get("archived")
     if not isinstance(archived, bool):
         raise bad_request("'archived' (a boolean) is required")
+    require_paired(request, session_id)
     archive = _feature(request, session_id, "archive_chat", "archive chats")
     await archive(chat, archived)
     return json_response({"archived": archived})

@@ -21,19 +21,19 @@ from http_api.routes.common import (
     session_id_of,
 )
 from http_api.shapes import delivery_json, webhook_json
+from http_api.validation import INT64_MAX, bounded_list, query_choice
 from storage.sqlite.webhooks import DeliveryStatus, Webhook
 
 FIELDS = {"url", "secret", "events", "enabled"}
 MAX_PAGE = 500
+MAX_EVENT_TYPES = 100
+MAX_REPLAY_IDS = 1000
 
 
 def _events_field(body: dict[str, Any]) -> list[str] | None:
-    events = body.get("events")
-    if events is None:
+    if "events" not in body:
         return None
-    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
-        raise bad_request("'events' must be a list of event types")
-    return events
+    return bounded_list(body["events"], "events", str, limit=MAX_EVENT_TYPES)
 
 
 async def _webhook_of(request: web.Request) -> Webhook:
@@ -58,7 +58,7 @@ async def _create(request: web.Request, session_id: str | None) -> web.Response:
     body = await read_json(request)
     check_fields(body, FIELDS)
     url = optional_str(body, "url")
-    if not url:
+    if url is None:
         raise bad_request("'url' is required")
     enabled = optional_bool(body, "enabled")
     webhook = await services(request).webhooks.create(
@@ -140,13 +140,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     webhook = await _webhook_of(request)
-    raw = request.query.get("status")
-    status = None
-    if raw:
-        try:
-            status = DeliveryStatus(raw)
-        except ValueError:
-            raise bad_request("'status' must be pending, delivered or dead") from None
+    status = query_choice(request, "status", DeliveryStatus)
     after = query_int(request, "after", 0)
     limit = query_int(request, "limit", 100, minimum=1, maximum=MAX_PAGE)
     deliveries = await services(request).webhooks.repo.deliveries(
@@ -165,12 +159,11 @@ async def replay_deliveries(request: web.Request) -> web.Response:
     webhook = await _webhook_of(request)
     body = await read_json(request, optional=True)
     check_fields(body, {"ids"})
-    ids = body.get("ids")
-    if ids is not None and (
-        not isinstance(ids, list)
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
-        raise bad_request("'ids' must be a list of delivery ids")
+    ids = None
+    if "ids" in body:
+        ids = bounded_list(body["ids"], "ids", int, limit=MAX_REPLAY_IDS)
+        if not all(1 <= i <= INT64_MAX for i in ids):
+            raise bad_request(f"'ids' must be delivery ids (1 to {INT64_MAX})")
     replayed = await services(request).webhooks.replay(webhook.id, ids)
     return json_response({"replayed": replayed})
 

@@ -1,4 +1,4 @@
-"""Privacy tokens and the NCT salt in SQLite (migration 0007)."""
+"""Privacy tokens and the NCT salt in SQLite (migration 0009)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row
-from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
+from storage.errors import (
+    AlreadyExists,
+    Constraint,
+    ConstraintViolation,
+    NotFound,
+    StorageError,
+)
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
 from storage.sqlite.eventlog import EVENT_COLUMNS, StoredEvent, decode_event_row
 
@@ -37,6 +43,9 @@ class Webhook:
     """The chat-restricted key it was made with (its chats follow the key's)."""
     chats: frozenset[str] | None = None
     """Only events of these chats (events about no chat go through); None: every chat."""
+    parked_reason: str | None = None
+    """Why the daemon disabled this webhook (None: it did not)."""
+    parked_at: datetime | None = None
 
     def wants(self, session_id: str, event_type: str, chat: str | None = None) -> bool:
         if not self.enabled:
@@ -64,6 +73,20 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class ParkedWebhook:
+    webhook_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchStep:
+    looked: int
+    """Events looked at (0: caught up)."""
+    parked: tuple[ParkedWebhook, ...]
+    """Webhooks parked in this step."""
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryJob:
     """A due delivery with what it takes to make the request."""
 
@@ -74,8 +97,11 @@ class DeliveryJob:
 
 
 WEBHOOK_COLUMNS = (
-    "id, session_id, url, secret, events, enabled, created_at, updated_at, api_key_id, chats"
+    "id, session_id, url, secret, events, enabled, created_at, updated_at, api_key_id, chats, "
+    "parked_reason, parked_at"
 )
+WEBHOOK_WIDTH = 12
+"""How many columns WEBHOOK_COLUMNS names."""
 INSERT_WEBHOOK = f"""
 INSERT INTO webhooks (id, session_id, url, secret, events, enabled, created_at, updated_at,
                       api_key_id, chats)
@@ -99,11 +125,18 @@ SELECT_GLOBAL_WEBHOOKS = (
 )
 UPDATE_WEBHOOK = f"""
 UPDATE webhooks SET url = coalesce(?, url), secret = coalesce(?, secret),
-    events = coalesce(?, events), enabled = coalesce(?, enabled), updated_at = ?
+    events = coalesce(?, events), enabled = coalesce(?, enabled), updated_at = ?,
+    parked_reason = CASE WHEN ? = 1 THEN NULL ELSE parked_reason END,
+    parked_at = CASE WHEN ? = 1 THEN NULL ELSE parked_at END
 WHERE id = ?
 RETURNING {WEBHOOK_COLUMNS}
 """
 DELETE_WEBHOOK = "DELETE FROM webhooks WHERE id = ?"
+PARK_WEBHOOK = """
+UPDATE webhooks SET enabled = 0, parked_reason = ?, parked_at = ?, updated_at = ?
+WHERE id = ? AND enabled = 1
+"""
+MAX_PARKED_REASON = 500
 
 DELIVERY_COLUMNS = (
     "d.id, d.webhook_id, d.event_position, e.id, d.status, d.attempts, d.next_attempt_at, "
@@ -258,6 +291,8 @@ class SqliteWebhookRepo:
                 None if events is None else _events(events),
                 None if enabled is None else int(enabled),
                 now,
+                None if enabled is None else int(enabled),
+                None if enabled is None else int(enabled),
                 webhook_id,
             ),
         )
@@ -268,6 +303,14 @@ class SqliteWebhookRepo:
     async def delete(self, webhook_id: str) -> bool:
         return await self._db.execute(DELETE_WEBHOOK, (webhook_id,)) == 1
 
+    async def park(self, webhook_id: str, reason: str) -> bool:
+        """Disables the webhook with ``reason`` (False: it was not enabled, or is gone)."""
+        now = to_ms(self._db.now())
+        changed = await self._db.execute(
+            PARK_WEBHOOK, (reason[:MAX_PARKED_REASON], now, now, webhook_id)
+        )
+        return changed == 1
+
     # ------------------------------------------------------------------ dispatch
 
     async def dispatch(
@@ -275,12 +318,16 @@ class SqliteWebhookRepo:
         cursor_name: str,
         select: Callable[[StoredEvent, Sequence[Webhook]], Sequence[Webhook]],
         *,
+        unusable: Callable[[Webhook], str | None] = lambda _webhook: None,
         batch: int = 500,
-    ) -> int:
+    ) -> DispatchStep:
         """One dispatch step, atomically: read the events after the cursor, create a pending
-        delivery for each webhook ``select`` picks, move the cursor. Returns how many events
-        were looked at (0: caught up). A crash before the commit repeats the step; the unique
-        (webhook, event) pair keeps that from creating a delivery twice."""
+        delivery for each webhook ``select`` picks, move the cursor. A crash before the commit
+        repeats the step; the unique (webhook, event) pair keeps that from creating a delivery
+        twice.
+
+        A webhook whose row cannot be read, or that ``unusable`` gives a reason against, is
+        parked in the same transaction and gets nothing: one bad row stops only itself."""
         now = to_ms(self._db.now())
         async with self._db.transaction():
             cursor_row = await self._db.fetch_one(
@@ -293,14 +340,26 @@ class SqliteWebhookRepo:
                 (after, batch),
             )
             if not rows:
-                return 0
+                return DispatchStep(0, ())
             events = [decode_event_row(row) for row in rows]
-            webhooks = [
-                _decode_webhook(row)
-                for row in await self._db.fetch_all(
-                    f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1"
+            webhooks: list[Webhook] = []
+            parked: list[ParkedWebhook] = []
+            for row in await self._db.fetch_all(
+                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1"
+            ):
+                reason = None
+                try:
+                    webhook = _decode_webhook(row)
+                    reason = unusable(webhook)
+                except Exception as exc:
+                    reason = f"stored webhook unusable: {type(exc).__name__}: {exc}"
+                if reason is None:
+                    webhooks.append(webhook)
+                    continue
+                await self._db.execute(
+                    PARK_WEBHOOK, (reason[:MAX_PARKED_REASON], now, now, str(row[0]))
                 )
-            ]
+                parked.append(ParkedWebhook(str(row[0]), reason))
             pairs = [
                 (webhook.id, event.position, now, now, now)
                 for event in events
@@ -313,14 +372,21 @@ class SqliteWebhookRepo:
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 (cursor_name, events[-1].position),
             )
-            return len(events)
+            return DispatchStep(len(events), tuple(parked))
 
     async def due(self, now: datetime, *, limit: int = 50) -> list[DeliveryJob]:
+        """Due deliveries of enabled webhooks; a webhook whose row cannot be read is parked
+        (see :meth:`dispatch`) instead of stopping every other delivery."""
         rows = await self._db.fetch_all(SELECT_DUE, (to_ms(now), limit))
         jobs: list[DeliveryJob] = []
+        end = 2 + WEBHOOK_WIDTH
         for row in rows:
-            webhook = _decode_webhook(row[2:12])
-            event = decode_event_row(row[12:19])
+            try:
+                webhook = _decode_webhook(row[2:end])
+            except StorageError as exc:
+                await self.park(str(row[2]), f"stored webhook unusable: {exc}")
+                continue
+            event = decode_event_row(row[end:])
             jobs.append(DeliveryJob(int(row[0]), int(row[1]), webhook, event))
         return jobs
 
@@ -405,6 +471,8 @@ def _decode_webhook(row: Row) -> Webhook:
             updated_at=from_ms(row[7]),
             api_key_id=None if row[8] is None else str(row[8]),
             chats=None if row[9] is None else frozenset(json.loads(row[9])),
+            parked_reason=None if row[10] is None else str(row[10]),
+            parked_at=opt_from_ms(row[11]),
         )
 
 

@@ -19,7 +19,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,6 +298,18 @@ def sandbox_trust(sandbox: SandboxServer) -> ssl.SSLContext | None:
     if not sandbox.config.tls:
         return None
     return ssl.create_default_context(cafile=str(sandbox.state_dir / TLS_CERT_FILE))
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serves ``app`` on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 async def admin(sandbox: SandboxServer, method: str, path: str, body: Any = None) -> Any:

@@ -253,3 +253,52 @@ async def test_the_config_webhook_is_kept_in_step(db: Database, tmp_path: Path) 
     await removed.start()
     await removed.stop(1.0)
     assert await removed.repo.get("config") is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999/x",
+        "http://127.0.0.1:0/x",
+        "http://[::1/x",
+        "http://0*/x",
+        "http://a..b/x",
+        "http://host/\x00",
+        "http://host/ x",
+        "http://h\u00f6st/x",
+        "http:///x",
+        "mailto:x@example.com",
+        "x" * 3000,
+    ],
+)
+def test_urls_the_deliverer_cannot_use_are_refused(url: str) -> None:
+    with pytest.raises(WebhookError):
+        check_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/x", "https://[::1]:8443/h?x=1", "http://my_service/h", "https://a.b.c/"],
+)
+def test_usable_urls_are_kept_as_given(url: str) -> None:
+    assert check_url(url) == url
+
+
+async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    events = EventLog(db)
+    service = WebhookService(db, events, hooks_config(tmp_path))
+    await service.start()
+    good = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
+    bad = await service.create(session_id="s1", url=receiver.url + "2", secret=SECRET, events=[])
+    await db.execute("UPDATE webhooks SET events = 'not json' WHERE id = ?", (bad.id,))
+    await events.append("s1", EventType.ALERT, {"n": 1})
+    await until(lambda: len(receiver.got) == 1)
+    row = await db.fetch_one("SELECT enabled, parked_reason FROM webhooks WHERE id = ?", (bad.id,))
+    assert row is not None and row[0] == 0 and "unusable" in str(row[1])
+    assert (await service.repo.get(good.id)) == good
+    await events.append("s1", EventType.ALERT, {"n": 2})
+    await until(lambda: len(receiver.got) == 2)
+    assert service.crashes == 0
+    await service.stop(1.0)
