@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from daemon.client.media_message import MediaKind, OutgoingMedia
 from waproto import wa_e2e_pb2
 
+MAX_CAPTION_CHARS = 4096
+
 if TYPE_CHECKING:
     from daemon.outbox import SendRequest
 
@@ -57,16 +59,20 @@ class MediaAttachment:
     height: int = 0
     thumbnail: bytes = b""
     """A small JPEG shown before the download (images)."""
+    shared: bool = False
+    """The staged file belongs to a campaign (one file for all its recipients): the outbox
+    leaves it in place when a send is final; the campaign removes it when it ends."""
 
     def payload(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "file": {
-                "path": self.file.path,
-                "sha256": self.file.sha256,
-                "size": self.file.size,
-                "mimetype": self.file.mimetype,
-            }
+        file: dict[str, Any] = {
+            "path": self.file.path,
+            "sha256": self.file.sha256,
+            "size": self.file.size,
+            "mimetype": self.file.mimetype,
         }
+        if self.shared:
+            file["shared"] = True
+        fields: dict[str, Any] = {"file": file}
         if self.caption:
             fields["caption"] = self.caption
         if self.file_name:
@@ -96,6 +102,7 @@ class MediaAttachment:
             width=int(payload.get("width", 0)),
             height=int(payload.get("height", 0)),
             thumbnail=base64.b64decode(payload.get("thumbnail", "")),
+            shared=bool(file.get("shared", False)),
         )
 
     def public(self) -> dict[str, Any]:
@@ -230,6 +237,7 @@ def card_message(request: SendRequest) -> wa_e2e_pb2.Message:
 
 
 __all__ = [
+    "MAX_CAPTION_CHARS",
     "ContactCard",
     "InvalidContent",
     "Location",
