@@ -17,6 +17,7 @@ import structlog.testing
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService
 from daemon.eventlog import EventLog, EventType
 from daemon.outbox import Outbox
@@ -57,7 +58,9 @@ class Rig:
 
     async def restart_dispatcher(self) -> None:
         await self.dispatcher.stop(1.0)
-        self.dispatcher = CampaignDispatcher(self.store, self.events, self.outbox, self.sessions)
+        self.dispatcher = CampaignDispatcher(
+            self.store, self.events, self.outbox, self.sessions, self.service.files
+        )
         await self.dispatcher.start()
 
     async def campaign(self, recipients: list[Any], **fields: Any) -> str:
@@ -82,9 +85,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     outbox = Outbox(db, events, sender, config.outbox)
     sessions = FakeSessions()
     store = SqliteCampaignStore(db)
-    dispatcher = CampaignDispatcher(store, events, outbox, sessions)
+    files = CampaignFiles(tmp_path, store)
+    dispatcher = CampaignDispatcher(store, events, outbox, sessions, files)
     service = CampaignService(
-        store, events, config.campaigns, on_change=lambda: rig.dispatcher.wake()
+        store, events, config.campaigns, files, on_change=lambda: rig.dispatcher.wake()
     )
     rig = Rig(db, events, outbox, sender, sessions, store, service, dispatcher)
     await outbox.start()
@@ -295,7 +299,7 @@ async def test_a_failing_dispatcher_is_logged_and_restarted(rig: Rig) -> None:
     await rig.dispatcher.stop(1.0)
     flaky = FlakyStore(rig.db)
     rig.dispatcher = CampaignDispatcher(
-        flaky, rig.events, rig.outbox, rig.sessions, restart_delay=0.05
+        flaky, rig.events, rig.outbox, rig.sessions, rig.service.files, restart_delay=0.05
     )
     with structlog.testing.capture_logs() as logs:
         await rig.dispatcher.start()
