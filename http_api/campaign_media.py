@@ -15,17 +15,18 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from daemon.campaigns.files import CampaignFiles
 from daemon.config import Config
 from daemon.outbox import MEDIA_KINDS
 from daemon.send_content import MediaAttachment
 from http_api.media_intake import (
-    CHUNK,
     FIELDS,
     Staging,
     attachment_of,
     check_kind_limit,
     fetch_staged,
     limit_so_far,
+    receive_file,
 )
 from http_api.problems import bad_request
 from http_api.routes.common import read_json
@@ -53,11 +54,11 @@ def _media_content(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def read_campaign(
-    request: web.Request, config: Config, directory: Path, campaign_id: str
+    request: web.Request, config: Config, files: CampaignFiles, campaign_id: str
 ) -> CampaignBody:
-    """The create body, with a media campaign's file staged at ``directory/campaign_id``."""
+    """The create body, with a media campaign's file staged at ``files.path_for(id)``."""
     if request.content_type == "multipart/form-data":
-        return await _from_multipart(request, config, directory, campaign_id)
+        return await _from_multipart(request, config, files.ensure_directory(), campaign_id)
     body = await read_json(request)
     content = _media_content(body)
     if content is None:
@@ -67,7 +68,7 @@ async def read_campaign(
             f"a {content['type']} campaign needs its file: send multipart/form-data with a "
             f"'{CAMPAIGN_PART}' part (this JSON) and a 'file' part, or give 'content.url'"
         )
-    staging, fetched = await fetch_staged(content, directory, config, campaign_id)
+    staging, fetched = await fetch_staged(content, files.ensure_directory(), config, campaign_id)
     media = await attachment_of(content, staging, fetched.declared_mimetype, fetched.file_name)
     return CampaignBody(body, media)
 
@@ -105,11 +106,7 @@ async def _from_multipart(
                     raise bad_request("send one 'file' part")
                 so_far = (_media_content(body) if body is not None else None) or {}
                 staging = Staging(directory, limit_so_far(so_far, config.media), campaign_id)
-                declared = part.headers.get("Content-Type")
-                file_name = part.filename or ""
-                while chunk := await part.read_chunk(CHUNK):
-                    await staging.write(chunk)
-                staging.close()
+                declared, file_name = await receive_file(part, staging)
             else:
                 raise bad_request(
                     f"unknown form part {part.name!r} (send '{CAMPAIGN_PART}' and 'file')"

@@ -204,6 +204,14 @@ async def attachment_of(
         raise
 
 
+async def receive_file(part: BodyPartReader, staging: Staging) -> tuple[str | None, str]:
+    """Streams a ``file`` part into ``staging``; the part's declared mimetype and file name."""
+    while chunk := await part.read_chunk(CHUNK):
+        await staging.write(chunk)
+    staging.close()
+    return part.headers.get("Content-Type"), part.filename or ""
+
+
 async def from_multipart(request: web.Request, config: Config) -> SendRequest:
     """Fields ``to``, ``type``, ``caption``, ``fileName``, ``ptt``, ``mimetype`` and one
     ``file`` part, in any order (a kind named before the file sets the limit while it
@@ -222,11 +230,7 @@ async def from_multipart(request: web.Request, config: Config) -> SendRequest:
                     raise bad_request("send one 'file' part")
                 limit = limit_so_far(fields, config.media)
                 staging = Staging(staging_directory(config), limit)
-                declared = part.headers.get("Content-Type")
-                file_name = part.filename or ""
-                while chunk := await part.read_chunk(CHUNK):
-                    await staging.write(chunk)
-                staging.close()
+                declared, file_name = await receive_file(part, staging)
             elif part.name in FIELDS:
                 raw = await part.read(decode=True)
                 if len(raw) > MAX_FIELD_BYTES:
@@ -302,5 +306,6 @@ __all__ = [
     "from_url",
     "limit_of",
     "limit_so_far",
+    "receive_file",
     "staging_directory",
 ]

@@ -89,9 +89,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     session_id = _session_that_sends(request)
     svc = _campaigns(request)
     campaign_id = new_campaign_id()
-    given = await read_campaign(
-        request, services(request).config, svc.files.ensure_directory(), campaign_id
-    )
+    given = await read_campaign(request, services(request).config, svc.files, campaign_id)
     try:
         campaign = await svc.create(
             session_id, given.body, media=given.media, campaign_id=campaign_id
