@@ -20,6 +20,7 @@ from daemon.config import Config
 from daemon.outbox import MEDIA_KINDS
 from daemon.send_content import MediaAttachment
 from http_api.media_intake import (
+    CHUNK,
     FIELDS,
     Staging,
     attachment_of,
@@ -73,9 +74,12 @@ async def read_campaign(
     return CampaignBody(body, media)
 
 
-def _campaign_json(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_CAMPAIGN_PART_BYTES:
-        raise bad_request(f"the '{CAMPAIGN_PART}' part is over {MAX_CAMPAIGN_PART_BYTES} bytes")
+async def _campaign_json(part: BodyPartReader) -> dict[str, Any]:
+    raw = b""
+    while chunk := await part.read_chunk(CHUNK):
+        raw += chunk
+        if len(raw) > MAX_CAMPAIGN_PART_BYTES:
+            raise bad_request(f"the '{CAMPAIGN_PART}' part is over {MAX_CAMPAIGN_PART_BYTES} bytes")
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -100,7 +104,7 @@ async def _from_multipart(
             if part.name == CAMPAIGN_PART:
                 if body is not None:
                     raise bad_request(f"send one '{CAMPAIGN_PART}' part")
-                body = _campaign_json(await part.read(decode=True))
+                body = await _campaign_json(part)
             elif part.name == "file":
                 if staging is not None:
                     raise bad_request("send one 'file' part")

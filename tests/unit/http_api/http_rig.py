@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient, TestServer
 from daemon_fakes import Clock, DeviceFactory, RecordingSender, fast_config
 
@@ -69,7 +69,7 @@ class Rig:
         key: str | None = ADMIN_KEY,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
-        data: str | None = None,
+        data: str | FormData | None = None,
     ) -> Reply:
         sent = dict(headers or {})
         if key is not None:
