@@ -1,9 +1,12 @@
 """Uploads of a campaign's shared file, kept for the campaign's next recipients.
 
-A campaign sends one file to many chats. WhatsApp clients forward a file by announcing the
-same upload again (same direct path, media key and hashes: nothing in the upload names a
-recipient), and Baileys' ``mediaCache`` reuses an upload's media message the same way; so the
-file is encrypted and uploaded once and every further recipient gets the same announcement.
+A campaign sends one file to many chats. Nothing in an upload names a recipient (whatsmeow's
+``Upload`` takes only the plaintext and the media type; the message announcing it is built and
+addressed afterwards), WhatsApp clients forward a file by announcing the same upload again
+(Baileys' ``generateForwardMessageContent`` copies the media fields: direct path, media key,
+hashes), and Baileys' ``mediaCache`` reuses an upload's whole media message for later sends.
+So the file is encrypted and uploaded once and every further recipient gets the same
+announcement, with its own caption.
 
 The cache is in memory: after a restart the next send uploads the file once more. An entry is
 reused for :data:`REUSE_FOR_S` after its media key was made, then the file is uploaded again
