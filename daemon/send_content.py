@@ -9,6 +9,7 @@ final (sent, or failed for good).
 from __future__ import annotations
 
 import base64
+import contextlib
 import enum
 import math
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from daemon.client.media_message import MediaKind, OutgoingMedia
 from waproto import wa_e2e_pb2
 
 MAX_CAPTION_CHARS = 4096
+THUMBNAIL_SUFFIX = ".thumb"
+"""A shared file's thumbnail sits beside it (``<path>.thumb``), so that a campaign's 100,000
+outbox rows do not each carry a copy of it."""
 
 if TYPE_CHECKING:
     from daemon.outbox import SendRequest
@@ -81,7 +85,7 @@ class MediaAttachment:
             fields["ptt"] = True
         if self.width and self.height:
             fields["width"], fields["height"] = self.width, self.height
-        if self.thumbnail:
+        if self.thumbnail and not self.shared:
             fields["thumbnail"] = base64.b64encode(self.thumbnail).decode()
         return fields
 
@@ -196,8 +200,17 @@ def contacts_payload(cards: tuple[ContactCard, ...]) -> list[dict[str, str]]:
     return [{"name": c.name, "phone": c.phone} for c in cards]
 
 
+def shared_thumbnail_path(file_path: str) -> Path:
+    return Path(file_path + THUMBNAIL_SUFFIX)
+
+
 def outgoing_media(attachment: MediaAttachment) -> OutgoingMedia:
-    """The client's description of a staged file to upload and announce."""
+    """The client's description of a staged file to upload and announce (a shared file's
+    thumbnail read from beside it)."""
+    thumbnail = attachment.thumbnail
+    if attachment.shared and not thumbnail:
+        with contextlib.suppress(FileNotFoundError):
+            thumbnail = shared_thumbnail_path(attachment.file.path).read_bytes()
     kind = MediaKind(attachment.kind.value)
     if kind is MediaKind.AUDIO and attachment.ptt:
         kind = MediaKind.VOICE
@@ -209,7 +222,7 @@ def outgoing_media(attachment: MediaAttachment) -> OutgoingMedia:
         file_name=attachment.file_name,
         width=attachment.width,
         height=attachment.height,
-        thumbnail=attachment.thumbnail,
+        thumbnail=thumbnail,
     )
 
 
@@ -238,6 +251,7 @@ def card_message(request: SendRequest) -> wa_e2e_pb2.Message:
 
 __all__ = [
     "MAX_CAPTION_CHARS",
+    "THUMBNAIL_SUFFIX",
     "ContactCard",
     "InvalidContent",
     "Location",
@@ -248,4 +262,5 @@ __all__ = [
     "contacts_from_payload",
     "contacts_payload",
     "outgoing_media",
+    "shared_thumbnail_path",
 ]

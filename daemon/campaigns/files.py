@@ -1,12 +1,13 @@
 """A media campaign's file: staged once for every recipient, kept until the campaign ends.
 
 The file lives at ``<state dir>/outgoing/campaigns/<campaign id>`` (beside the messages API's
-staging directory); every recipient's outbox row names that one path as a *shared* file, which
-the outbox never removes. It is removed once the campaign is final (completed, failed or
-cancelled) and none of its recipients is still queued in the outbox: a cancelled campaign's
-messages already handed to the outbox are still sent, with the file. A crash between a
-campaign's end and the removal, or during a create that never committed, leaves a file the
-:meth:`CampaignFiles.sweep` at the next start removes.
+staging directory), an image's thumbnail beside it (``<campaign id>.thumb``). Every
+recipient's outbox row names that one path as a *shared* file, which the outbox never removes.
+Both are removed once the campaign is final (completed, failed or cancelled) and none of its
+recipients is still queued in the outbox: a cancelled campaign's messages already handed to the
+outbox are still sent, with the file. A crash between a campaign's end and the removal, or
+during a create that never committed, leaves files the :meth:`CampaignFiles.sweep` at the next
+start removes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from daemon.send_content import THUMBNAIL_SUFFIX, shared_thumbnail_path
 from storage.campaign_interfaces import CampaignStore
 from storage.campaign_values import RecipientStatus
 
@@ -37,43 +39,56 @@ class CampaignFiles:
     def path_for(self, campaign_id: str) -> Path:
         return self.directory / campaign_id
 
+    def write_thumbnail(self, campaign_id: str, thumbnail: bytes) -> None:
+        shared_thumbnail_path(str(self.path_for(campaign_id))).write_bytes(thumbnail)
+
+    def remove(self, campaign_id: str) -> None:
+        """Removes the campaign's file and thumbnail (if there)."""
+        path = self.path_for(campaign_id)
+        for each in (path, shared_thumbnail_path(str(path))):
+            with contextlib.suppress(FileNotFoundError):
+                each.unlink()
+
+    def _has_files(self, campaign_id: str) -> bool:
+        path = self.path_for(campaign_id)
+        return path.exists() or shared_thumbnail_path(str(path)).exists()
+
     async def release_if_done(self, campaign_id: str) -> bool:
         """Removes the campaign's file if the campaign is over and nothing of it is queued."""
-        path = self.path_for(campaign_id)
-        if not path.exists():
+        if not self._has_files(campaign_id):
             return False
         campaign = await self._store.get(campaign_id)
         if campaign is None or not campaign.status.is_final:
             return False
-        return await self._remove_unless_queued(campaign_id, path)
+        return await self._remove_unless_queued(campaign_id)
 
-    async def _remove_unless_queued(self, campaign_id: str, path: Path) -> bool:
+    async def _remove_unless_queued(self, campaign_id: str) -> bool:
         if (await self._store.counts(campaign_id)).get(RecipientStatus.QUEUED):
             return False
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        self.remove(campaign_id)
         log.info("campaign.file_removed", campaign=campaign_id)
         return True
 
     async def sweep(self, before: float) -> int:
         """Removes files (older than ``before``, a Unix time: a create under way is younger)
-        of campaigns that ended or were never created; returns how many."""
+        of campaigns that ended or were never created; returns how many campaigns' files."""
         if not self.directory.is_dir():
             return 0
         removed = 0
-        for entry in sorted(self.directory.iterdir()):
+        old: set[str] = set()
+        for entry in self.directory.iterdir():
             try:
-                if entry.stat().st_mtime >= before:
-                    continue
+                if entry.stat().st_mtime < before:
+                    old.add(entry.name.removesuffix(THUMBNAIL_SUFFIX))
             except FileNotFoundError:
                 continue
-            campaign = await self._store.get(entry.name)
+        for campaign_id in sorted(old):
+            campaign = await self._store.get(campaign_id)
             if campaign is None:
-                with contextlib.suppress(FileNotFoundError):
-                    entry.unlink()
+                self.remove(campaign_id)
                 log.info("campaign.orphan_file_removed")
                 removed += 1
-            elif campaign.status.is_final and await self._remove_unless_queued(campaign.id, entry):
+            elif campaign.status.is_final and await self._remove_unless_queued(campaign_id):
                 removed += 1
         return removed
 

@@ -177,11 +177,18 @@ class CampaignService:
             pacing=draft.pacing,
             scheduled_at=draft.scheduled_at,
         )
-        async with self.store.transaction():
-            campaign = await self.store.create(new)
-            await self._events.append(
-                session_id, EventType.CAMPAIGN_UPDATED, campaign_json(campaign, {})
-            )
+        try:
+            if media is not None and media.thumbnail:
+                self.files.write_thumbnail(new.id, media.thumbnail)
+            async with self.store.transaction():
+                campaign = await self.store.create(new)
+                await self._events.append(
+                    session_id, EventType.CAMPAIGN_UPDATED, campaign_json(campaign, {})
+                )
+        except BaseException:
+            if media is not None:
+                self.files.remove(new.id)
+            raise
         log.info("campaign.created", session=session_id, campaign=campaign.id)
         return campaign
 

@@ -169,7 +169,8 @@ async def test_an_image_campaign_arrives_byte_identical_from_one_upload_and_surv
         "size": len(IMAGE),
         "mimetype": "image/png",
     }
-    assert staged(daemon) == [daemon.state_dir / "outgoing" / "campaigns" / created["id"]]
+    # Staged once: the file and its thumbnail, under the campaign's id.
+    assert [p.name for p in staged(daemon)] == [created["id"], f"{created['id']}.thumb"]
     path = await add_and_start(api, created["id"])
     done = await api.wait_for(path, lambda c: c["status"] == "completed", timeout=30)
     assert done["counts"]["failed"] == 0

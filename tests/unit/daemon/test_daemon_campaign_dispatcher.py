@@ -22,7 +22,7 @@ from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService, new_campaign_id
 from daemon.eventlog import EventLog, EventType
 from daemon.outbox import Outbox, QueuedMessage
-from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile
+from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile, outgoing_media
 from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
 from storage.db import Database, Synchronous
 from storage.sqlite.campaigns import SqliteCampaignStore
@@ -77,7 +77,9 @@ class Rig:
         path = self.service.files.ensure_directory() / campaign_id
         path.write_bytes(b"\x89PNG" + bytes(100))
         staged = StagedFile(str(path), "ab" * 32, 104, "image/png")
-        media = MediaAttachment(MediaSendKind.IMAGE, staged, caption="Hi {{name}}")
+        media = MediaAttachment(
+            MediaSendKind.IMAGE, staged, caption="Hi {{name}}", thumbnail=b"small jpeg"
+        )
         body = {
             "content": {"type": "image", "caption": "Hi {{name}}"},
             "defaults": {"name": "you"},
@@ -367,8 +369,12 @@ async def test_a_media_campaign_shares_one_file_and_removes_it_when_done(rig: Ri
     assert [m.caption for m in medias if m is not None] == ["Hi Ann", "Hi you", "Hi you"]
     assert {(m.file.path, m.shared) for m in medias if m is not None} == {(str(path), True)}
     assert there_at_send == [True, True, True]
+    # One thumbnail beside the file, not one per outbox row; the sender reads it from there.
+    assert all("thumbnail" not in m.request.payload() for m in rig.sender.sent)
+    assert {outgoing_media(m).thumbnail for m in medias if m is not None} == {b"small jpeg"}
     # The outbox leaves the shared file: the campaign is not over yet.
-    assert path.exists() and [p.name for p in path.parent.iterdir()] == [campaign_id]
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == [campaign_id, f"{campaign_id}.thumb"]
     for recipient in await rig.store.recipients_page(campaign_id):
         await rig.report(recipient.message_id, "delivered")
 
@@ -377,6 +383,7 @@ async def test_a_media_campaign_shares_one_file_and_removes_it_when_done(rig: Ri
 
     await wait_until(removed)
     assert await rig.status(campaign_id) is CampaignStatus.COMPLETED
+    assert not any(path.parent.iterdir())
 
 
 async def test_a_cancelled_media_campaign_keeps_its_file_for_what_is_queued(rig: Rig) -> None:
@@ -400,7 +407,7 @@ async def test_a_cancelled_media_campaign_keeps_its_file_for_what_is_queued(rig:
 
 
 async def test_the_start_sweep_removes_only_files_nobody_needs(rig: Rig) -> None:
-    running, running_path = await rig.media_campaign([phone(1)], rate=6000)
+    running, _running_path = await rig.media_campaign([phone(1)], rate=6000)
     directory = rig.service.files.directory
     orphan = directory / "cmp_never_created"
     orphan.write_bytes(b"x")
@@ -410,7 +417,12 @@ async def test_the_start_sweep_removes_only_files_nobody_needs(rig: Rig) -> None
     ended_path.write_bytes(b"left by a crash")
     fresh = directory / "cmp_being_created"
     fresh.write_bytes(b"x")
-    for old in (orphan, ended_path, running_path):
-        os.utime(old, (1_000_000, 1_000_000))
-    assert await rig.service.files.sweep(before=2_000_000) == 2
-    assert sorted(p.name for p in directory.iterdir()) == sorted([running, fresh.name])
+    orphan_thumbnail = directory / "cmp_gone.thumb"
+    orphan_thumbnail.write_bytes(b"x")
+    for old in directory.iterdir():
+        if old != fresh:
+            os.utime(old, (1_000_000, 1_000_000))
+    assert await rig.service.files.sweep(before=2_000_000) == 3
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [running, f"{running}.thumb", fresh.name]
+    )

@@ -177,7 +177,8 @@ async def test_a_media_campaign_is_created_with_its_file_or_refused_whole(
         content = created.body["content"]
         assert content["file"]["mimetype"] == "image/png" and "path" not in content["file"]
         assert (content["width"], content["height"]) == (40, 30)
-        assert [p.name for p in directory.iterdir()] == [created.body["id"]]
+        campaign_id = created.body["id"]
+        assert sorted(p.name for p in directory.iterdir()) == [campaign_id, f"{campaign_id}.thumb"]
         path = f"/sessions/s/campaigns/{created.body['id']}"
         assert (await rig.call("POST", f"{path}/cancel")).status == 200
         assert not any(directory.iterdir())
