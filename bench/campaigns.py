@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from daemon.campaigns.dispatcher import CampaignDispatcher
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.requests import parse_recipients
 from daemon.campaigns.service import CampaignService
 from daemon.config import CampaignsConfig, OutboxConfig
@@ -82,10 +83,10 @@ async def wait_for(check: Any, timeout: float = 600.0) -> None:
             await asyncio.sleep(0.005)
 
 
-async def bench_adding(db: Database, recipients: int) -> dict[str, float]:
+async def bench_adding(db: Database, state_dir: Path, recipients: int) -> dict[str, float]:
     store = SqliteCampaignStore(db)
     events = EventLog(db)
-    service = CampaignService(store, events, CampaignsConfig())
+    service = CampaignService(store, events, CampaignsConfig(), CampaignFiles(state_dir, store))
     body = {"content": {"text": "Hello {{name}}"}, "defaults": {"name": "there"}}
     batch = {
         "recipients": [{"to": phone(n), "variables": {"name": f"N{n}"}} for n in range(recipients)]
@@ -111,13 +112,14 @@ async def bench_adding(db: Database, recipients: int) -> dict[str, float]:
     }
 
 
-async def bench_dispatch(db: Database, messages: int) -> dict[str, float]:
+async def bench_dispatch(db: Database, state_dir: Path, messages: int) -> dict[str, float]:
     events = EventLog(db)
     sender = InstantSender()
     outbox = Outbox(db, events, sender, UNBOUNDED)
     await outbox.start()
     store = SqliteCampaignStore(db)
-    dispatcher = CampaignDispatcher(store, events, outbox, Connected())
+    files = CampaignFiles(state_dir, store)
+    dispatcher = CampaignDispatcher(store, events, outbox, Connected(), files)
     spent = {"dispatch": 0.0, "track": 0.0}
     # Time spent inside the dispatcher's two units of work (a bench may look inside).
     dispatch, apply = dispatcher._dispatch, dispatcher._apply
@@ -136,7 +138,7 @@ async def bench_dispatch(db: Database, messages: int) -> dict[str, float]:
 
     dispatcher._dispatch = timed_dispatch  # type: ignore[method-assign]
     dispatcher._apply = timed_apply  # type: ignore[method-assign]
-    service = CampaignService(store, events, CampaignsConfig(), on_change=dispatcher.wake)
+    service = CampaignService(store, events, CampaignsConfig(), files, on_change=dispatcher.wake)
     try:
         started = time.perf_counter()
         for n in range(messages):
@@ -212,8 +214,8 @@ async def main(quick: bool) -> dict[str, Any]:
         db = await Database.open(Path(tmp) / "bench.db")
         try:
             await SqliteSessionRepo(db).create("s1")
-            adding = await bench_adding(db, 20_000 if quick else 100_000)
-            dispatch = await bench_dispatch(db, 300 if quick else 2_000)
+            adding = await bench_adding(db, Path(tmp), 20_000 if quick else 100_000)
+            dispatch = await bench_dispatch(db, Path(tmp), 300 if quick else 2_000)
         finally:
             await db.close()
     return {

@@ -716,9 +716,10 @@ class Outbox:
 
 def _discard_staged(row: OutboxRow) -> None:
     """Removes a media send's staged file once the row is final (sent, or failed for good):
-    only then, so that a crash before the ``sent`` commit can still send it again."""
+    only then, so that a crash before the ``sent`` commit can still send it again. A campaign's
+    shared file stays: the campaign removes it once it ends."""
     media = request_of(row).media if MessageKind(row.kind).is_media else None
-    if media is not None:
+    if media is not None and not media.shared:
         with contextlib.suppress(OSError):
             Path(media.file.path).unlink()
 

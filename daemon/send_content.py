@@ -9,6 +9,7 @@ final (sent, or failed for good).
 from __future__ import annotations
 
 import base64
+import contextlib
 import enum
 import math
 import re
@@ -21,6 +22,10 @@ from waproto import wa_e2e_pb2
 
 CARD_PHONE = re.compile(r"[0-9]{7,15}")
 """A contact card's number: ASCII digits (``str.isdigit`` takes ``²`` too)."""
+MAX_CAPTION_CHARS = 4096
+THUMBNAIL_SUFFIX = ".thumb"
+"""A shared file's thumbnail sits beside it (``<path>.thumb``), so that a campaign's 100,000
+outbox rows do not each carry a copy of it."""
 
 if TYPE_CHECKING:
     from daemon.outbox import SendRequest
@@ -61,16 +66,20 @@ class MediaAttachment:
     height: int = 0
     thumbnail: bytes = b""
     """A small JPEG shown before the download (images)."""
+    shared: bool = False
+    """The staged file belongs to a campaign (one file for all its recipients): the outbox
+    leaves it in place when a send is final; the campaign removes it when it ends."""
 
     def payload(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "file": {
-                "path": self.file.path,
-                "sha256": self.file.sha256,
-                "size": self.file.size,
-                "mimetype": self.file.mimetype,
-            }
+        file: dict[str, Any] = {
+            "path": self.file.path,
+            "sha256": self.file.sha256,
+            "size": self.file.size,
+            "mimetype": self.file.mimetype,
         }
+        if self.shared:
+            file["shared"] = True
+        fields: dict[str, Any] = {"file": file}
         if self.caption:
             fields["caption"] = self.caption
         if self.file_name:
@@ -79,7 +88,7 @@ class MediaAttachment:
             fields["ptt"] = True
         if self.width and self.height:
             fields["width"], fields["height"] = self.width, self.height
-        if self.thumbnail:
+        if self.thumbnail and not self.shared:
             fields["thumbnail"] = base64.b64encode(self.thumbnail).decode()
         return fields
 
@@ -100,6 +109,7 @@ class MediaAttachment:
             width=int(payload.get("width", 0)),
             height=int(payload.get("height", 0)),
             thumbnail=base64.b64decode(payload.get("thumbnail", "")),
+            shared=bool(file.get("shared", False)),
         )
 
     def public(self) -> dict[str, Any]:
@@ -193,8 +203,17 @@ def contacts_payload(cards: tuple[ContactCard, ...]) -> list[dict[str, str]]:
     return [{"name": c.name, "phone": c.phone} for c in cards]
 
 
+def shared_thumbnail_path(file_path: str) -> Path:
+    return Path(file_path + THUMBNAIL_SUFFIX)
+
+
 def outgoing_media(attachment: MediaAttachment) -> OutgoingMedia:
-    """The client's description of a staged file to upload and announce."""
+    """The client's description of a staged file to upload and announce (a shared file's
+    thumbnail read from beside it)."""
+    thumbnail = attachment.thumbnail
+    if attachment.shared and not thumbnail:
+        with contextlib.suppress(FileNotFoundError):
+            thumbnail = shared_thumbnail_path(attachment.file.path).read_bytes()
     kind = MediaKind(attachment.kind.value)
     if kind is MediaKind.AUDIO and attachment.ptt:
         kind = MediaKind.VOICE
@@ -206,7 +225,7 @@ def outgoing_media(attachment: MediaAttachment) -> OutgoingMedia:
         file_name=attachment.file_name,
         width=attachment.width,
         height=attachment.height,
-        thumbnail=attachment.thumbnail,
+        thumbnail=thumbnail,
     )
 
 
@@ -234,6 +253,8 @@ def card_message(request: SendRequest) -> wa_e2e_pb2.Message:
 
 
 __all__ = [
+    "MAX_CAPTION_CHARS",
+    "THUMBNAIL_SUFFIX",
     "ContactCard",
     "InvalidContent",
     "Location",
@@ -244,4 +265,5 @@ __all__ = [
     "contacts_from_payload",
     "contacts_payload",
     "outgoing_media",
+    "shared_thumbnail_path",
 ]

@@ -35,6 +35,7 @@ from aiohttp import web
 from daemon.backfill import Backfill
 from daemon.binary import JID
 from daemon.campaigns.dispatcher import CampaignDispatcher
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService
 from daemon.client.errors import ClientError, NotConnected
 from daemon.client.media_message import MediaContentError
@@ -65,6 +66,7 @@ from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.manager import LinkedDevice, SessionManager, client_options
+from daemon.media_reuse import ReuseKey, UploadReuse
 from daemon.metrics import DaemonMetrics
 from daemon.outbox import (
     HeldError,
@@ -141,6 +143,7 @@ class ClientSender:
 
     def __init__(self, manager: SessionManager) -> None:
         self._manager = manager
+        self._uploads = UploadReuse()
 
     def is_connected(self, session_id: str) -> bool:
         return self._manager.is_connected(session_id)
@@ -162,7 +165,8 @@ class ClientSender:
         self, client: LinkedDevice, message: QueuedMessage, attachment: MediaAttachment
     ) -> ServerAck:
         """Uploads the staged file and sends the message announcing it (the outbox removes
-        the staged copy once the row is sent; the media store keeps its own)."""
+        the staged copy once the row is sent; the media store keeps its own). A campaign's
+        shared file is uploaded once and that upload announced to every recipient."""
         if not isinstance(client, Session):
             raise PermanentSendError("this session's client cannot send media")
         path = Path(attachment.file.path)
@@ -172,13 +176,23 @@ class ClientSender:
             media = outgoing_media(attachment)
         except MediaContentError as exc:
             raise PermanentSendError(str(exc)) from exc
+        key = (
+            ReuseKey(message.session_id, str(path), attachment.file.sha256, media.kind.value)
+            if attachment.shared
+            else None
+        )
         with _send_errors():
             try:
                 sent = await client.send_media(
-                    JID.parse(message.request.to), media, message_id=message.id
+                    JID.parse(message.request.to),
+                    media,
+                    message_id=message.id,
+                    reuse=None if key is None else self._uploads.get(key),
                 )
             except MediaError as exc:
                 raise TransientSendError(f"upload failed: {exc}") from exc
+        if key is not None:
+            self._uploads.put(key, sent.upload)
         return ServerAck(sent.result.timestamp)
 
 
@@ -370,9 +384,10 @@ async def start_daemon(config: Config) -> Daemon:
         )
         webhooks = WebhookService(db, events, config.webhooks)
         campaign_store = SqliteCampaignStore(db)
-        dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager)
+        campaign_files = CampaignFiles(Path(config.storage.state_dir), campaign_store)
+        dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager, campaign_files)
         campaigns = CampaignService(
-            campaign_store, events, config.campaigns, on_change=dispatcher.wake
+            campaign_store, events, config.campaigns, campaign_files, on_change=dispatcher.wake
         )
         keys = KeyStore(db, key)
         health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)

@@ -23,15 +23,14 @@ from PIL import Image, UnidentifiedImageError
 
 from daemon.config import Config, MediaSendConfig
 from daemon.outbox import MessageKind, SendRequest, normalize_chat
-from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile
-from http_api.media_fetch import fetch
+from daemon.send_content import MAX_CAPTION_CHARS, MediaAttachment, MediaSendKind, StagedFile
+from http_api.media_fetch import Fetched, fetch
 from http_api.media_sniff import SNIFF_BYTES, MimetypeRefused, settle_mimetype
 from http_api.problems import Problem, bad_request
 
 STAGING_DIRECTORY = "outgoing"
 CHUNK = 64 * 1024
 THUMBNAIL_SIDE = 96
-MAX_CAPTION = 4096
 MAX_FIELD_BYTES = 8192
 FIELDS = {"to", "type", "caption", "fileName", "ptt", "mimetype"}
 
@@ -55,8 +54,8 @@ def limit_of(kind: MediaSendKind, config: MediaSendConfig) -> int:
 class Staging:
     """One file being written: size counted, SHA-256 and the first bytes kept."""
 
-    def __init__(self, directory: Path, limit: int) -> None:
-        self.path = directory / secrets.token_hex(16)
+    def __init__(self, directory: Path, limit: int, name: str | None = None) -> None:
+        self.path = directory / (name or secrets.token_hex(16))
         self.limit = limit
         self.size = 0
         self.head = b""
@@ -98,8 +97,12 @@ class Staging:
 def discard_staged(send: SendRequest) -> None:
     """Removes the staged file of a send that was not queued."""
     if send.media is not None:
-        with contextlib.suppress(FileNotFoundError):
-            Path(send.media.file.path).unlink()
+        discard_attachment(send.media)
+
+
+def discard_attachment(attachment: MediaAttachment) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        Path(attachment.file.path).unlink()
 
 
 def _thumbnail(path: Path) -> tuple[int, int, bytes]:
@@ -147,15 +150,30 @@ async def _finish(
     fields: dict[str, Any], staging: Staging, declared: str | None, fallback_name: str
 ) -> SendRequest:
     try:
-        kind, media_kind = _kind(fields)
+        kind, _media_kind = _kind(fields)
         to = fields.get("to")
         if not isinstance(to, str):
             raise bad_request("'to' is required (a JID or a phone number)")
         chat = normalize_chat(to)
+    except BaseException:
+        staging.discard()
+        raise
+    attachment = await attachment_of(fields, staging, declared, fallback_name)
+    return SendRequest(chat, kind, media=attachment)
+
+
+async def attachment_of(
+    fields: dict[str, Any], staging: Staging, declared: str | None, fallback_name: str
+) -> MediaAttachment:
+    """The attachment a staged file makes with its fields (``type``, ``caption``,
+    ``fileName``, ``ptt``, ``mimetype``): the mimetype settled from the bytes (415 when they
+    are not what ``type`` says), a thumbnail for images. The staged file is removed on error."""
+    try:
+        _kind_name, media_kind = _kind(fields)
         ptt = _flag(fields.get("ptt"))
         if ptt and media_kind is not MediaSendKind.AUDIO:
             raise bad_request("'ptt' is for audio only")
-        caption = _text(fields, "caption", MAX_CAPTION)
+        caption = _text(fields, "caption", MAX_CAPTION_CHARS)
         if caption and media_kind in (MediaSendKind.AUDIO, MediaSendKind.STICKER):
             raise bad_request(f"a {media_kind.value} has no caption")
         file_name = _text(fields, "fileName", 255) or fallback_name
@@ -168,7 +186,7 @@ async def _finish(
         thumbnail = b""
         if media_kind is MediaSendKind.IMAGE:
             width, height, thumbnail = await asyncio.to_thread(_thumbnail, staging.path)
-        attachment = MediaAttachment(
+        return MediaAttachment(
             kind=media_kind,
             file=staged,
             caption=caption,
@@ -178,13 +196,20 @@ async def _finish(
             height=height,
             thumbnail=thumbnail,
         )
-        return SendRequest(chat, kind, media=attachment)
     except MimetypeRefused as exc:
         staging.discard()
         raise Problem(415, "unsupported-media-type", str(exc)) from None
     except BaseException:
         staging.discard()
         raise
+
+
+async def receive_file(part: BodyPartReader, staging: Staging) -> tuple[str | None, str]:
+    """Streams a ``file`` part into ``staging``; the part's declared mimetype and file name."""
+    while chunk := await part.read_chunk(CHUNK):
+        await staging.write(chunk)
+    staging.close()
+    return part.headers.get("Content-Type"), part.filename or ""
 
 
 async def from_multipart(request: web.Request, config: Config) -> SendRequest:
@@ -206,13 +231,9 @@ async def from_multipart(request: web.Request, config: Config) -> SendRequest:
             if part.name == "file":
                 if staging is not None:
                     raise bad_request("send one 'file' part")
-                limit = _limit_so_far(fields, config.media)
+                limit = limit_so_far(fields, config.media)
                 staging = Staging(staging_directory(config), limit)
-                declared = part.headers.get("Content-Type")
-                file_name = part.filename or ""
-                while chunk := await part.read_chunk(CHUNK):
-                    await staging.write(chunk)
-                staging.close()
+                declared, file_name = await receive_file(part, staging)
             elif part.name in FIELDS:
                 raw = await part.read(decode=True)
                 if len(raw) > MAX_FIELD_BYTES:
@@ -231,18 +252,18 @@ async def from_multipart(request: web.Request, config: Config) -> SendRequest:
         raise
     if staging is None:
         raise bad_request("a 'file' part is required")
-    _kind_limit(fields, staging, config.media)
+    check_kind_limit(fields, staging, config.media)
     return await _finish(fields, staging, declared, file_name)
 
 
-def _limit_so_far(fields: dict[str, Any], config: MediaSendConfig) -> int:
+def limit_so_far(fields: dict[str, Any], config: MediaSendConfig) -> int:
     try:
         return limit_of(MediaSendKind(str(fields.get("type", ""))), config)
     except ValueError:
         return max(limit_of(kind, config) for kind in MediaSendKind)
 
 
-def _kind_limit(fields: dict[str, Any], staging: Staging, config: MediaSendConfig) -> None:
+def check_kind_limit(fields: dict[str, Any], staging: Staging, config: MediaSendConfig) -> None:
     """The kind's own limit, once the kind is known (it may have come after the file)."""
     try:
         limit = limit_of(MediaSendKind(str(fields.get("type", ""))), config)
@@ -260,19 +281,39 @@ async def from_url(body: dict[str, Any], config: Config) -> SendRequest:
     unknown = sorted(set(body) - FIELDS - {"url"})
     if unknown:
         raise bad_request(f"unknown field(s): {', '.join(unknown)}")
-    url = body.get("url")
+    staging, fetched = await fetch_staged(body, staging_directory(config), config)
+    return await _finish(body, staging, fetched.declared_mimetype, fetched.file_name)
+
+
+async def fetch_staged(
+    fields: dict[str, Any], directory: Path, config: Config, name: str | None = None
+) -> tuple[Staging, Fetched]:
+    """Downloads the ``url`` of ``fields`` into ``directory`` under the kind's limit."""
+    url = fields.get("url")
     if not isinstance(url, str) or not url:
         raise bad_request("send the file as multipart/form-data, or give its 'url'")
-    _kind(body)
-    limit = limit_of(MediaSendKind(body["type"]), config.media)
-    staging = Staging(staging_directory(config), limit)
+    _kind_name, media_kind = _kind(fields)
+    staging = Staging(directory, limit_of(media_kind, config.media), name)
     try:
-        fetched = await fetch(url, staging.write, limit, config.media)
+        fetched = await fetch(url, staging.write, staging.limit, config.media)
     except BaseException:
         staging.discard()
         raise
     staging.close()
-    return await _finish(body, staging, fetched.declared_mimetype, fetched.file_name)
+    return staging, fetched
 
 
-__all__ = ["discard_staged", "from_multipart", "from_url", "limit_of", "staging_directory"]
+__all__ = [
+    "Staging",
+    "attachment_of",
+    "check_kind_limit",
+    "discard_attachment",
+    "discard_staged",
+    "fetch_staged",
+    "from_multipart",
+    "from_url",
+    "limit_of",
+    "limit_so_far",
+    "receive_file",
+    "staging_directory",
+]

@@ -7,7 +7,9 @@ from typing import Any
 from http_api.openapi import (
     ISO,
     ISO_OR_NULL,
+    MEDIA_TYPES,
     PAGE_LIMIT,
+    SEND_MEDIA_FIELDS,
     SESSION_ID,
     STR_OR_NULL,
     Schema,
@@ -30,15 +32,38 @@ CAMPAIGN_STATUSES = [
 RECIPIENT_STATUSES = ["pending", "queued", "sent", "delivered", "read", "failed", "cancelled"]
 
 
+CONTENT_PROPERTIES: dict[str, Schema] = {
+    "type": {"type": "string", "enum": ["text", "location", "contact", *MEDIA_TYPES]},
+    "text": {"type": "string", "minLength": 1},
+    **SEND_MEDIA_FIELDS,
+}
 CONTENT = {
     "type": "object",
     "description": (
         "a messages API body without 'to': text (placeholders in 'text'), location "
-        "(placeholders in 'name' and 'address') or contact"
+        "(placeholders in 'name' and 'address'), contact, or a media kind (placeholders in "
+        "'caption'; the file comes as the multipart 'file' part or by 'url', fetched once)"
     ),
     "properties": {
-        "type": {"type": "string", "enum": ["text", "location", "contact"]},
-        "text": {"type": "string", "minLength": 1},
+        **CONTENT_PROPERTIES,
+        "url": {"type": "string", "description": "media: where to fetch the file (once)"},
+    },
+}
+CAMPAIGN_FILE = obj(
+    {
+        "sha256": {"type": "string", "description": "hex SHA-256 of the file"},
+        "size": {"type": "integer", "minimum": 1},
+        "mimetype": {"type": "string"},
+    }
+)
+SHOWN_CONTENT = {
+    **CONTENT,
+    "description": "the content as created; a media campaign's file by its digest (no url)",
+    "properties": {
+        **CONTENT_PROPERTIES,
+        "file": CAMPAIGN_FILE,
+        "width": {"type": "integer", "minimum": 0},
+        "height": {"type": "integer", "minimum": 0},
     },
 }
 WINDOW = obj(
@@ -76,7 +101,7 @@ SCHEMAS: dict[str, Schema] = {
             "name": {"type": "string"},
             "status": {"type": "string", "enum": CAMPAIGN_STATUSES},
             "statusReason": STR_OR_NULL,
-            "content": CONTENT,
+            "content": SHOWN_CONTENT,
             "defaults": {"type": "object", "additionalProperties": {"type": "string"}},
             "ratePerMinute": {"type": "integer", "minimum": 1},
             "jitterSeconds": {"type": "number", "minimum": 0},
@@ -152,6 +177,16 @@ SCHEMAS: dict[str, Schema] = {
             "nextCursor": STR_OR_NULL,
         }
     ),
+    "CampaignCreateWithFile": obj(
+        {
+            "campaign": {
+                **ref("CampaignCreate"),
+                "description": "the campaign as JSON (part Content-Type application/json), "
+                "its content of a media type without 'url'",
+            },
+            "file": {"type": "string", "format": "binary"},
+        }
+    ),
     "CampaignStart": obj({"scheduledAt": {"type": "string", "format": "date-time"}}, []),
 }
 
@@ -185,14 +220,27 @@ PATHS: dict[str, Any] = {
             ],
             tags=TAGS,
         ),
-        "post": op(
-            "createCampaign",
-            "Create a draft campaign (400 invalid-campaign: a bad field, an unknown variable, "
-            "a rate of 0, a past scheduledAt)",
-            {"201": _ok(ref("Campaign"), "Created")},
-            body=ref("CampaignCreate"),
-            tags=TAGS,
-        ),
+        "post": {
+            **op(
+                "createCampaign",
+                "Create a draft campaign (400 invalid-campaign: a bad field, an unknown "
+                "variable, a rate of 0, a past scheduledAt). A media campaign's file comes "
+                "with it, as multipart/form-data or by content.url, checked like the messages "
+                "API's (413 media-too-large, 415 unsupported-media-type; nothing created)",
+                {"201": _ok(ref("Campaign"), "Created")},
+                tags=TAGS,
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ref("CampaignCreate")},
+                    "multipart/form-data": {
+                        "schema": ref("CampaignCreateWithFile"),
+                        "encoding": {"campaign": {"contentType": "application/json"}},
+                    },
+                },
+            },
+        },
     },
     "/sessions/{id}/campaigns/{campaign_id}": {
         "parameters": [SESSION_ID, CAMPAIGN_ID],

@@ -175,6 +175,7 @@ def message_json(message: PhoneMessage) -> dict[str, Any]:
             "length": media.length,
             "file_name": media.file_name,
             "error": media.error,
+            "direct_path": media.direct_path,
         },
     }
 

@@ -89,6 +89,9 @@ class PhoneMedia:
     file_name: str = ""
     error: str = ""
     """Why the download or its checks failed; empty when the bytes verified."""
+    direct_path: str = ""
+    """Where the blob is on the media host: the same for every message announcing one
+    upload (a forward, or a campaign's file)."""
 
 
 @dataclass(frozen=True, slots=True)

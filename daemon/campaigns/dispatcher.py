@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.pacing import MINUTE_S, Pacer
 from daemon.campaigns.requests import CampaignInputError, content_request
 from daemon.campaigns.service import record_transition
@@ -123,6 +124,7 @@ class CampaignDispatcher:
         events: EventLog,
         outbox: Sending,
         sessions: Sessions,
+        files: CampaignFiles,
         *,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
@@ -132,6 +134,7 @@ class CampaignDispatcher:
         self._events = events
         self._outbox = outbox
         self._sessions = sessions
+        self._files = files
         self._clock = clock
         self._uniform = uniform
         self._restart_delay = restart_delay
@@ -147,6 +150,7 @@ class CampaignDispatcher:
             await self._events.repo.set_cursor(
                 TRACKER_CURSOR, await self._events.repo.last_position()
             )
+        await self._files.sweep(before=self._clock())
         self._task = asyncio.create_task(self._supervise(), name="wamd-campaigns")
 
     async def stop(self, timeout: float) -> None:
@@ -343,6 +347,7 @@ class CampaignDispatcher:
             reason=reason,
         )
         self._pacers.pop(campaign_id, None)
+        await self._files.release_if_done(campaign_id)
 
     # ------------------------------------------------------------------ tracking
 
@@ -361,6 +366,9 @@ class CampaignDispatcher:
                 wake.cancel()
             settled = await self._apply(batch)
             cursor = batch[-1].position
+            for campaign_id in {item.campaign_id for item in settled}:
+                # A cancelled campaign keeps its file until its last queued message settled.
+                await self._files.release_if_done(campaign_id)
             now = self._clock()
             for item in settled:
                 pacer = self._pacers.get(item.campaign_id)

@@ -8,14 +8,21 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from daemon.binary import JID, JIDError, Server
 from daemon.campaigns.template import TemplateError, clean_value, render, variables_of
-from daemon.outbox import InvalidSendRequest, SendRequest, normalize_chat, parse_send_request
+from daemon.outbox import (
+    InvalidSendRequest,
+    MessageKind,
+    SendRequest,
+    normalize_chat,
+    parse_send_request,
+)
+from daemon.send_content import MAX_CAPTION_CHARS, MediaAttachment, MediaSendKind
 from storage.campaign_values import DailyWindow, NewRecipient, Pacing
 
 MAX_RECIPIENTS = 100_000
@@ -32,19 +39,37 @@ class CampaignInputError(ValueError):
 
 class ContentType(enum.StrEnum):
     """What a campaign may send: a message of the messages API that needs no earlier message
-    (a reply, reaction, edit or delete refers to one) and no file per send (media)."""
+    (a reply, reaction, edit or delete refers to one). A media campaign's file is staged once
+    for all its recipients."""
 
     TEXT = "text"
     LOCATION = "location"
     CONTACT = "contact"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+
+    @property
+    def is_media(self) -> bool:
+        return MessageKind(self.value).is_media
 
 
 TEMPLATED_FIELDS = {
     ContentType.TEXT: ("text",),
     ContentType.LOCATION: ("name", "address"),
     ContentType.CONTACT: (),
+    ContentType.IMAGE: ("caption",),
+    ContentType.VIDEO: ("caption",),
+    ContentType.AUDIO: (),
+    ContentType.DOCUMENT: ("caption",),
+    ContentType.STICKER: (),
 }
 """The content fields where ``{{name}}`` placeholders are substituted."""
+
+MEDIA_FIELDS = frozenset({"type", "caption", "fileName", "ptt", "mimetype", "url"})
+"""What a media campaign's content may say besides its file (as the messages API)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +158,12 @@ def _number(body: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def parse_content(value: Any) -> tuple[dict[str, Any], frozenset[str]]:
-    """The content object (a messages API body without ``to``) and the variables it uses."""
+def parse_content(
+    value: Any, media: MediaAttachment | None = None
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """The content object (a messages API body without ``to``) and the variables it uses.
+    A media content takes its file from ``media`` (staged by the caller, shared by every
+    recipient); its ``url``, if any, was fetched already and is not kept."""
     if not isinstance(value, dict):
         raise CampaignInputError("'content' is required: an object like {type: text, text}")
     if "to" in value:
@@ -146,18 +175,44 @@ def parse_content(value: Any) -> tuple[dict[str, Any], frozenset[str]]:
             f"'content.type' must be one of {', '.join(ContentType)}"
         ) from None
     content = {**value, "type": kind.value}
+    if kind.is_media:
+        content = _media_content(kind, content, media)
+    elif media is not None:
+        raise CampaignInputError(f"a file goes with a media content, not with {kind.value}")
+    names = content_variables(content)
+    if kind is ContentType.TEXT and not str(content.get("text") or "").strip():
+        raise CampaignInputError("'content.text' must be a non-empty string")
+    content_request(content, {name: "x" for name in names}, "15550000000@s.whatsapp.net")
+    return content, names
+
+
+def _media_content(
+    kind: ContentType, value: dict[str, Any], media: MediaAttachment | None
+) -> dict[str, Any]:
+    unknown = sorted(set(value) - MEDIA_FIELDS)
+    if unknown:
+        raise CampaignInputError(f"unknown field(s) in 'content': {', '.join(unknown)}")
+    if media is None:
+        raise CampaignInputError(
+            f"a {kind.value} campaign needs its file: send multipart/form-data with a "
+            "'campaign' part and a 'file' part, or give 'content.url'"
+        )
+    if media.kind.value != kind.value:
+        raise CampaignInputError(f"the file is staged as {media.kind.value}, not {kind.value}")
+    return {"type": kind.value, **replace(media, shared=True).payload()}
+
+
+def content_variables(content: Mapping[str, Any]) -> frozenset[str]:
+    """The variable names a (stored or new) content uses."""
     names: set[str] = set()
-    for name in TEMPLATED_FIELDS[kind]:
+    for name in TEMPLATED_FIELDS[ContentType(content["type"])]:
         field = content.get(name)
         if isinstance(field, str):
             try:
                 names |= variables_of(field)
             except TemplateError as exc:
                 raise CampaignInputError(f"'content.{name}': {exc}") from None
-    if kind is ContentType.TEXT and not str(content.get("text") or "").strip():
-        raise CampaignInputError("'content.text' must be a non-empty string")
-    content_request(content, {name: "x" for name in names}, "15550000000@s.whatsapp.net")
-    return content, frozenset(names)
+    return frozenset(names)
 
 
 def content_request(content: Mapping[str, Any], values: Mapping[str, str], to: str) -> SendRequest:
@@ -172,9 +227,25 @@ def content_request(content: Mapping[str, Any], values: Mapping[str, str], to: s
     except KeyError as exc:
         raise CampaignInputError(f"no value for the variable {exc}") from None
     try:
+        if kind.is_media:
+            return _media_request(kind, body, to)
         return parse_send_request({**body, "to": to})
     except InvalidSendRequest as exc:
         raise CampaignInputError(f"'content': {exc}") from None
+
+
+def _media_request(kind: ContentType, body: dict[str, Any], to: str) -> SendRequest:
+    caption = body.get("caption", "")
+    if not isinstance(caption, str) or len(caption) > MAX_CAPTION_CHARS:
+        raise CampaignInputError(
+            f"'content.caption' must be a string of up to {MAX_CAPTION_CHARS} characters "
+            "once its variables are filled in"
+        )
+    try:
+        attachment = MediaAttachment.from_payload(MediaSendKind(kind.value), body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CampaignInputError(f"'content' has no usable file: {exc}") from None
+    return SendRequest(normalize_chat(to), MessageKind(kind.value), media=attachment)
 
 
 def _values(value: Any, names: frozenset[str], where: str) -> dict[str, str]:
@@ -192,7 +263,13 @@ def _values(value: Any, names: frozenset[str], where: str) -> dict[str, str]:
         raise CampaignInputError(f"{where}: {exc}") from None
 
 
-def parse_campaign(body: Mapping[str, Any], *, default_rate: int, now: datetime) -> CampaignDraft:
+def parse_campaign(
+    body: Mapping[str, Any],
+    *,
+    default_rate: int,
+    now: datetime,
+    media: MediaAttachment | None = None,
+) -> CampaignDraft:
     _check_fields(
         body,
         {"name", "content", "defaults", "scheduledAt", "ratePerMinute", "jitterSeconds", "window"},
@@ -200,7 +277,7 @@ def parse_campaign(body: Mapping[str, Any], *, default_rate: int, now: datetime)
     name = body.get("name", "")
     if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
         raise CampaignInputError(f"'name' must be a string of at most {MAX_NAME_CHARS} characters")
-    content, names = parse_content(body.get("content"))
+    content, names = parse_content(body.get("content"), media)
     defaults = _values(body.get("defaults", {}), names, "'defaults'")
     rate = body.get("ratePerMinute", default_rate)
     if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_RATE_PER_MINUTE:
@@ -311,6 +388,7 @@ __all__ = [
     "CampaignInputError",
     "InvalidRecipient",
     "RecipientBatch",
+    "content_variables",
     "normalize_recipient",
     "parse_campaign",
     "parse_content",

@@ -18,18 +18,20 @@ from typing import Any
 
 import structlog
 
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.requests import (
     MAX_RECIPIENTS,
     CampaignInputError,
     InvalidRecipient,
+    content_variables,
     parse_campaign,
-    parse_content,
     parse_recipients,
     parse_start,
 )
 from daemon.campaigns.shapes import campaign_json
 from daemon.config import CampaignsConfig
 from daemon.eventlog import EventLog, EventType, new_event_id
+from daemon.send_content import MediaAttachment
 from storage.campaign_interfaces import CampaignStore
 from storage.campaign_values import (
     Campaign,
@@ -116,11 +118,13 @@ class CampaignService:
         store: CampaignStore,
         events: EventLog,
         config: CampaignsConfig,
+        files: CampaignFiles,
         *,
         on_change: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.files = files
         self._events = events
         self._config = config
         self._on_change = on_change
@@ -143,12 +147,29 @@ class CampaignService:
     ) -> list[Campaign]:
         return await self.store.list_for_session(session_id, before_id=before_id, limit=limit)
 
-    async def create(self, session_id: str, body: dict[str, Any]) -> Campaign:
+    async def create(
+        self,
+        session_id: str,
+        body: dict[str, Any],
+        *,
+        media: MediaAttachment | None = None,
+        campaign_id: str | None = None,
+    ) -> Campaign:
+        """A draft. A media campaign's file is staged by the caller at
+        ``files.path_for(campaign_id)`` and passed as ``media``; the caller removes it when
+        this raises."""
+        if media is not None and (
+            campaign_id is None or media.file.path != str(self.files.path_for(campaign_id))
+        ):
+            raise ValueError("a campaign's file is staged at files.path_for(campaign_id)")
         draft = parse_campaign(
-            body, default_rate=self._config.default_rate_per_minute, now=self._now()
+            body,
+            default_rate=self._config.default_rate_per_minute,
+            now=self._now(),
+            media=media,
         )
         new = NewCampaign(
-            id=new_campaign_id(),
+            id=campaign_id or new_campaign_id(),
             session_id=session_id,
             name=draft.name,
             content=draft.content,
@@ -156,11 +177,18 @@ class CampaignService:
             pacing=draft.pacing,
             scheduled_at=draft.scheduled_at,
         )
-        async with self.store.transaction():
-            campaign = await self.store.create(new)
-            await self._events.append(
-                session_id, EventType.CAMPAIGN_UPDATED, campaign_json(campaign, {})
-            )
+        try:
+            if media is not None and media.thumbnail:
+                self.files.write_thumbnail(new.id, media.thumbnail)
+            async with self.store.transaction():
+                campaign = await self.store.create(new)
+                await self._events.append(
+                    session_id, EventType.CAMPAIGN_UPDATED, campaign_json(campaign, {})
+                )
+        except BaseException:
+            if media is not None:
+                self.files.remove(new.id)
+            raise
         log.info("campaign.created", session=session_id, campaign=campaign.id)
         return campaign
 
@@ -173,7 +201,7 @@ class CampaignService:
                 f"recipients can be added while the campaign is draft, scheduled or paused, "
                 f"not {campaign.status.value}"
             )
-        _content, names = parse_content(campaign.content)
+        names = content_variables(campaign.content)
         # Up to 100,000 entries: validated off the event loop, which keeps serving sessions.
         batch = await asyncio.to_thread(parse_recipients, body, names, campaign.defaults)
         async with self.store.transaction():
@@ -265,7 +293,9 @@ class CampaignService:
             expected=CANCELLABLE,
             reason="cancelled by request",
         )
-        return await self._changed(moved, campaign_id, "cancelled")
+        cancelled = await self._changed(moved, campaign_id, "cancelled")
+        await self.files.release_if_done(campaign_id)
+        return cancelled
 
     async def _changed(self, moved: Campaign | None, campaign_id: str, verb: str) -> Campaign:
         if moved is None:

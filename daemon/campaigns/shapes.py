@@ -14,6 +14,16 @@ def counts_json(counts: dict[RecipientStatus, int]) -> dict[str, int]:
     return shape
 
 
+def public_content(content: dict[str, Any]) -> dict[str, Any]:
+    """The content as the API shows it: a media campaign's file without its local path."""
+    file = content.get("file")
+    if not isinstance(file, dict):
+        return content
+    shown = {key: value for key, value in content.items() if key != "thumbnail"}
+    shown["file"] = {key: file[key] for key in ("sha256", "size", "mimetype") if key in file}
+    return shown
+
+
 def campaign_json(campaign: Campaign, counts: dict[RecipientStatus, int]) -> dict[str, Any]:
     pacing = campaign.pacing
     window = pacing.window
@@ -23,7 +33,7 @@ def campaign_json(campaign: Campaign, counts: dict[RecipientStatus, int]) -> dic
         "name": campaign.name,
         "status": campaign.status.value,
         "statusReason": campaign.status_reason,
-        "content": campaign.content,
+        "content": public_content(campaign.content),
         "defaults": campaign.defaults,
         "ratePerMinute": pacing.rate_per_minute,
         "jitterSeconds": pacing.jitter_s,
@@ -59,4 +69,4 @@ def recipient_json(recipient: Recipient) -> dict[str, Any]:
     }
 
 
-__all__ = ["campaign_json", "counts_json", "recipient_json"]
+__all__ = ["campaign_json", "counts_json", "public_content", "recipient_json"]

@@ -49,7 +49,7 @@ from daemon.client.media_rerequest import (
     parse_retry_notification,
 )
 from daemon.client.media_store import MediaStore, MediaStoreError
-from daemon.client.media_upload import MediaUploader
+from daemon.client.media_upload import MediaUploader, UploadResult
 from daemon.client.message_context import MessagingContext
 from daemon.client.message_events import MessageReceived
 from daemon.client.send import SendResult
@@ -91,9 +91,22 @@ class StoredMedia:
 
 
 @dataclass(frozen=True, slots=True)
+class ReusableUpload:
+    """A file already on the media host, announced again to another chat: the same
+    encrypted blob, media key and ``mediaKeyTimestamp``, as a forward does (Baileys'
+    ``mediaCache`` keeps the whole media message of an upload for the same reuse)."""
+
+    upload: UploadResult
+    key_timestamp: int
+    """When the media key was made (the first send's ``mediaKeyTimestamp``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SentMedia:
     result: SendResult
     path: Path
+    upload: ReusableUpload
+    """What another send of the same file may reuse."""
 
 
 class MediaService:
@@ -386,14 +399,23 @@ class MediaService:
 
     # ------------------------------------------------------------------------- sending
 
-    async def send(self, to: JID, media: OutgoingMedia, send: SendMessage) -> SentMedia:
-        """Uploads ``media`` and sends the message announcing it through ``send`` (the
-        messaging send path). Raises MediaUploadFailed, MediaConnError or what ``send``
-        raises; nothing is sent when the upload fails."""
+    async def send(
+        self,
+        to: JID,
+        media: OutgoingMedia,
+        send: SendMessage,
+        reuse: ReusableUpload | None = None,
+    ) -> SentMedia:
+        """Uploads ``media`` (unless ``reuse`` names its earlier upload) and sends the message
+        announcing it through ``send`` (the messaging send path). Raises MediaUploadFailed,
+        MediaConnError or what ``send`` raises; nothing is sent when the upload fails."""
         m = self._m
         connection = m.require_connection()
-        upload = await self._uploader.upload(connection.query, media)
-        message = build_media_message(media, upload.uploaded, timestamp=int(m.now()))
+        if reuse is None:
+            upload = await self._uploader.upload(connection.query, media)
+            reuse = ReusableUpload(upload, int(m.now()))
+        upload = reuse.upload
+        message = build_media_message(media, upload.uploaded, timestamp=reuse.key_timestamp)
         result = await send(to, message)
         uploaded = upload.uploaded
         file = MediaFileRecord(
@@ -413,7 +435,7 @@ class MediaService:
         async with self._store.transaction():
             await self._store.media.add_file(m.session_id, file)
             await self._store.media.put_message_media(m.session_id, row)
-        return SentMedia(result, self._files.path_of(file.path))
+        return SentMedia(result, self._files.path_of(file.path), reuse)
 
 
 def _attachment(record: MessageRecord) -> Attachment:
@@ -432,6 +454,7 @@ def _attachment(record: MessageRecord) -> Attachment:
 __all__ = [
     "MediaOptions",
     "MediaService",
+    "ReusableUpload",
     "SendMessage",
     "SentMedia",
     "StoredMedia",

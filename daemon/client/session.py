@@ -68,7 +68,7 @@ from daemon.client.iq import build_iq
 from daemon.client.keepalive import Keepalive, Liveness
 from daemon.client.login import LidWriter, LoginFlow, LoginSuccess
 from daemon.client.media_message import OutgoingMedia
-from daemon.client.media_service import SentMedia, StoredMedia
+from daemon.client.media_service import ReusableUpload, SentMedia, StoredMedia
 from daemon.client.message_content import Media
 from daemon.client.messenger import Messenger
 from daemon.client.pair_code import CodePairing, normalize_phone
@@ -404,17 +404,23 @@ class Session:
         return self._sync
 
     async def send_media(
-        self, to: JID, media: OutgoingMedia, *, message_id: str | None = None
+        self,
+        to: JID,
+        media: OutgoingMedia,
+        *,
+        message_id: str | None = None,
+        reuse: ReusableUpload | None = None,
     ) -> SentMedia:
-        """Uploads the file, then sends the message announcing it (see Messenger.send).
-        Raises MediaError (upload), or what Messenger.send raises."""
+        """Uploads the file (or reuses an earlier upload of it), then sends the message
+        announcing it (see Messenger.send). Raises MediaError (upload), or what
+        Messenger.send raises."""
         messenger = self.messenger
 
         async def send(target: JID, message: wa_e2e_pb2.Message) -> SendResult:
             content = Media(message.SerializeToString())
             return await messenger.send(OutgoingMessage(target, content, message_id))
 
-        return await self.sync.media.send(to, media, send)
+        return await self.sync.media.send(to, media, send, reuse)
 
     async def download_media(self, chat: JID, message_id: str) -> StoredMedia:
         """The file of a stored media message, downloaded (or asked for again) if needed."""

@@ -10,9 +10,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from daemon.campaigns.requests import MAX_RECIPIENTS
-from daemon.campaigns.service import CampaignService
+from daemon.campaigns.service import CampaignService, new_campaign_id
 from daemon.campaigns.shapes import recipient_json
+from http_api.campaign_media import read_campaign
 from http_api.keys import principal, services
+from http_api.media_intake import discard_attachment
 from http_api.problems import Problem, bad_request
 from http_api.routes.common import json_response, query_int, read_json, session_id_of
 from storage.campaign_values import RecipientStatus
@@ -83,9 +85,19 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def create_campaign(request: web.Request) -> web.Response:
+    """A draft; a media campaign's file comes with it (multipart, or ``content.url``)."""
     session_id = _session_that_sends(request)
     svc = _campaigns(request)
-    campaign = await svc.create(session_id, await read_json(request))
+    campaign_id = new_campaign_id()
+    given = await read_campaign(request, services(request).config, svc.files, campaign_id)
+    try:
+        campaign = await svc.create(
+            session_id, given.body, media=given.media, campaign_id=campaign_id
+        )
+    except BaseException:
+        if given.media is not None:
+            discard_attachment(given.media)
+        raise
     headers = {"Location": f"/sessions/{session_id}/campaigns/{campaign.id}"}
     return json_response(await svc.describe(campaign), status=201, headers=headers)
 

@@ -191,6 +191,9 @@ def media_message(
 
 def attachment_of(message: wa_e2e_pb2.Message) -> Attachment | None:
     """The file a message carries, if it is a media message with one."""
+    if message.HasField("documentWithCaptionMessage"):
+        # A captioned document travels wrapped (FutureProofMessage), as WhatsApp sends it.
+        message = message.documentWithCaptionMessage.message
     if message.HasField("imageMessage"):
         image = message.imageMessage
         return _attachment(MediaKind.IMAGE, image, caption=image.caption)

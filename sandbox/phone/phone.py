@@ -1385,6 +1385,7 @@ def _media_record(
         length=len(plain) if plain is not None else 0,
         file_name=attachment.file_name,
         error=error,
+        direct_path=attachment.direct_path,
     )
 
 

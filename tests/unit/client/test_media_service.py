@@ -282,3 +282,28 @@ async def test_eager_download_and_sending(world: World, host: MediaHost, tmp_pat
     row = await world.sync.media.get_message_media(SID, BOB, OWN_PN, "OUT1")
     assert row is not None and row.status is MediaStatus.DOWNLOADED and row.file is not None
     await rig.http.close()
+
+
+async def test_a_reused_upload_is_announced_again_without_uploading(
+    world: World, host: MediaHost, tmp_path: Path
+) -> None:
+    rig = Rig(world, host, tmp_path / "media")
+    sent: list[wa_e2e_pb2.Message] = []
+
+    async def send(to: JID, message: wa_e2e_pb2.Message) -> SendResult:
+        sent.append(message)
+        return SendResult(f"OUT{len(sent)}", BOB, 1_700_000_100, 2)
+
+    photo = tmp_path / "offer.jpg"
+    photo.write_bytes(b"\xff\xd8\xff" + os.urandom(20_000))
+    media = OutgoingMedia(MediaKind.IMAGE, "image/jpeg", path=photo, caption="for Ann")
+    first = await rig.service.send(JID.parse(BOB), media, send)
+    again = OutgoingMedia(MediaKind.IMAGE, "image/jpeg", path=photo, caption="for Bo")
+    second = await rig.service.send(JID.parse(BOB), again, send, first.upload)
+    assert len(host.uploads) == 1
+    one, two = (message.imageMessage for message in sent)
+    assert (one.caption, two.caption) == ("for Ann", "for Bo")
+    for field in ("mediaKey", "directPath", "fileEncSHA256", "fileSHA256", "mediaKeyTimestamp"):
+        assert getattr(one, field) == getattr(two, field)
+    assert second.upload == first.upload and second.path == first.path
+    await rig.http.close()

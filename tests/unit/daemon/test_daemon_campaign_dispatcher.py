@@ -6,6 +6,7 @@ with a reason, and a restart never hands a recipient over twice."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,9 +18,11 @@ import structlog.testing
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
-from daemon.campaigns.service import CampaignService
+from daemon.campaigns.files import CampaignFiles
+from daemon.campaigns.service import CampaignService, new_campaign_id
 from daemon.eventlog import EventLog, EventType
-from daemon.outbox import Outbox
+from daemon.outbox import Outbox, QueuedMessage
+from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile, outgoing_media
 from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
 from storage.db import Database, Synchronous
 from storage.sqlite.campaigns import SqliteCampaignStore
@@ -57,7 +60,9 @@ class Rig:
 
     async def restart_dispatcher(self) -> None:
         await self.dispatcher.stop(1.0)
-        self.dispatcher = CampaignDispatcher(self.store, self.events, self.outbox, self.sessions)
+        self.dispatcher = CampaignDispatcher(
+            self.store, self.events, self.outbox, self.sessions, self.service.files
+        )
         await self.dispatcher.start()
 
     async def campaign(self, recipients: list[Any], **fields: Any) -> str:
@@ -65,6 +70,29 @@ class Rig:
         campaign = await self.service.create("s1", body)
         await self.service.add_recipients("s1", campaign.id, {"recipients": recipients})
         return campaign.id
+
+    async def media_campaign(self, recipients: list[Any], rate: int) -> tuple[str, Path]:
+        """An image campaign whose file is staged where the API stages it."""
+        campaign_id = new_campaign_id()
+        path = self.service.files.ensure_directory() / campaign_id
+        path.write_bytes(b"\x89PNG" + bytes(100))
+        staged = StagedFile(str(path), "ab" * 32, 104, "image/png")
+        media = MediaAttachment(
+            MediaSendKind.IMAGE, staged, caption="Hi {{name}}", thumbnail=b"small jpeg"
+        )
+        body = {
+            "content": {"type": "image", "caption": "Hi {{name}}"},
+            "defaults": {"name": "you"},
+            "ratePerMinute": rate,
+        }
+        await self.service.create("s1", body, media=media, campaign_id=campaign_id)
+        await self.service.add_recipients("s1", campaign_id, {"recipients": recipients})
+        return campaign_id, path
+
+    async def report(self, message_id: str | None, status: str) -> None:
+        await self.events.append(
+            "s1", EventType.MESSAGE_UPDATED, {"id": message_id, "status": status}
+        )
 
     async def status(self, campaign_id: str) -> CampaignStatus:
         found = await self.store.get(campaign_id)
@@ -82,9 +110,10 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     outbox = Outbox(db, events, sender, config.outbox)
     sessions = FakeSessions()
     store = SqliteCampaignStore(db)
-    dispatcher = CampaignDispatcher(store, events, outbox, sessions)
+    files = CampaignFiles(tmp_path, store)
+    dispatcher = CampaignDispatcher(store, events, outbox, sessions, files)
     service = CampaignService(
-        store, events, config.campaigns, on_change=lambda: rig.dispatcher.wake()
+        store, events, config.campaigns, files, on_change=lambda: rig.dispatcher.wake()
     )
     rig = Rig(db, events, outbox, sender, sessions, store, service, dispatcher)
     await outbox.start()
@@ -295,7 +324,7 @@ async def test_a_failing_dispatcher_is_logged_and_restarted(rig: Rig) -> None:
     await rig.dispatcher.stop(1.0)
     flaky = FlakyStore(rig.db)
     rig.dispatcher = CampaignDispatcher(
-        flaky, rig.events, rig.outbox, rig.sessions, restart_delay=0.05
+        flaky, rig.events, rig.outbox, rig.sessions, rig.service.files, restart_delay=0.05
     )
     with structlog.testing.capture_logs() as logs:
         await rig.dispatcher.start()
@@ -317,3 +346,83 @@ async def test_stopping_never_waits_for_a_campaign(rig: Rig) -> None:
     async with asyncio.timeout(2.0):
         await rig.dispatcher.stop(1.0)
     assert await rig.status(campaign_id) is CampaignStatus.PROCESSING
+
+
+async def test_a_media_campaign_shares_one_file_and_removes_it_when_done(rig: Rig) -> None:
+    campaign_id, path = await rig.media_campaign(
+        [{"to": phone(1), "variables": {"name": "Ann"}}, phone(2), phone(3)], rate=6000
+    )
+    there_at_send: list[bool] = []
+
+    def on_send(message: QueuedMessage) -> None:
+        assert message.request.media is not None
+        there_at_send.append(Path(message.request.media.file.path).exists())
+
+    rig.sender.on_send = on_send
+    await rig.service.start("s1", campaign_id, {})
+
+    async def all_sent() -> bool:
+        return len(rig.sender.sent) == 3
+
+    await wait_until(all_sent)
+    medias = [m.request.media for m in rig.sender.sent]
+    assert [m.caption for m in medias if m is not None] == ["Hi Ann", "Hi you", "Hi you"]
+    assert {(m.file.path, m.shared) for m in medias if m is not None} == {(str(path), True)}
+    assert there_at_send == [True, True, True]
+    # One thumbnail beside the file, not one per outbox row; the sender reads it from there.
+    assert all("thumbnail" not in m.request.payload() for m in rig.sender.sent)
+    assert {outgoing_media(m).thumbnail for m in medias if m is not None} == {b"small jpeg"}
+    # The outbox leaves the shared file: the campaign is not over yet.
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == [campaign_id, f"{campaign_id}.thumb"]
+    for recipient in await rig.store.recipients_page(campaign_id):
+        await rig.report(recipient.message_id, "delivered")
+
+    async def removed() -> bool:
+        return not path.exists()
+
+    await wait_until(removed)
+    assert await rig.status(campaign_id) is CampaignStatus.COMPLETED
+    assert not any(path.parent.iterdir())
+
+
+async def test_a_cancelled_media_campaign_keeps_its_file_for_what_is_queued(rig: Rig) -> None:
+    campaign_id, path = await rig.media_campaign([phone(1), phone(2)], rate=1)
+    await rig.service.start("s1", campaign_id, {})
+
+    async def one_sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(one_sent)
+    await rig.service.cancel("s1", campaign_id)
+    assert path.exists(), "the queued message still needs the file"
+    queued = await rig.store.recipients_page(campaign_id, status=RecipientStatus.QUEUED)
+    await rig.report(queued[0].message_id, "sent")
+
+    async def removed() -> bool:
+        return not path.exists()
+
+    await wait_until(removed)
+    assert len(rig.sender.sent) == 1
+
+
+async def test_the_start_sweep_removes_only_files_nobody_needs(rig: Rig) -> None:
+    running, _running_path = await rig.media_campaign([phone(1)], rate=6000)
+    directory = rig.service.files.directory
+    orphan = directory / "cmp_never_created"
+    orphan.write_bytes(b"x")
+    ended, ended_path = await rig.media_campaign([phone(2)], rate=6000)
+    await rig.service.cancel("s1", ended)
+    assert not ended_path.exists()
+    ended_path.write_bytes(b"left by a crash")
+    fresh = directory / "cmp_being_created"
+    fresh.write_bytes(b"x")
+    orphan_thumbnail = directory / "cmp_gone.thumb"
+    orphan_thumbnail.write_bytes(b"x")
+    for old in directory.iterdir():
+        if old != fresh:
+            os.utime(old, (1_000_000, 1_000_000))
+    assert await rig.service.files.sweep(before=2_000_000) == 3
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [running, f"{running}.thumb", fresh.name]
+    )

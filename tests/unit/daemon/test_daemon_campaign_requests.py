@@ -11,12 +11,15 @@ import pytest
 from daemon.campaigns.requests import (
     CampaignInputError,
     content_request,
+    content_variables,
     normalize_recipient,
     parse_campaign,
     parse_recipients,
     parse_start,
 )
+from daemon.campaigns.shapes import public_content
 from daemon.campaigns.template import TemplateError, render, variables_of
+from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 TEXT = {"type": "text", "text": "Hi {{name}}, your code is {{ code }}"}
@@ -63,7 +66,8 @@ def test_defaults_apply() -> None:
         ({"content": {"text": "Hi {{first name}}"}}, "malformed placeholder"),
         ({"content": {"text": "Hi {{name}"}}, "malformed placeholder"),
         ({"content": {"text": "  "}}, "content.text"),
-        ({"content": {"type": "image", "text": "x"}}, "content.type"),
+        ({"content": {"type": "poll", "text": "x"}}, "content.type"),
+        ({"content": {"type": "image", "text": "x"}}, "unknown field"),
         ({}, "content"),
         (campaign(window={"start": "9:00", "end": "18:00", "timeZone": "UTC"}), "window.start"),
         (campaign(window={"start": "09:00", "end": "09:00", "timeZone": "UTC"}), "differ"),
@@ -195,7 +199,7 @@ def test_location_and_contact_content() -> None:
         ({"type": "location", "latitude": 200, "longitude": 0}, "content"),
         ({"type": "contact", "contacts": []}, "contacts"),
         ({"type": "reply", "text": "x", "quotedId": "A"}, "content.type"),
-        ({"type": "image", "url": "https://example.com/a.jpg"}, "content.type"),
+        ({"type": "image", "url": "https://example.com/a.jpg"}, "needs its file"),
         ({"type": "text", "text": "x", "to": "15550001111"}, "no 'to'"),
         ({"type": "text", "text": "x", "colour": "red"}, "unknown field"),
     ],
@@ -210,3 +214,58 @@ def test_a_text_that_grows_too_long_fails_that_recipient_only() -> None:
     assert content_request(content, {"name": "y"}, "15550001111@s.whatsapp.net").text == "xy"
     with pytest.raises(CampaignInputError, match="longer"):
         content_request(content, {"name": "y" * 70_000}, "15550001111@s.whatsapp.net")
+
+
+def image(path: str = "/state/outgoing/campaigns/cmp_1", caption: str = "") -> MediaAttachment:
+    staged = StagedFile(path, "ab" * 32, 1234, "image/png")
+    return MediaAttachment(
+        MediaSendKind.IMAGE, staged, caption=caption, width=4, height=3, thumbnail=b"jpg"
+    )
+
+
+def test_a_media_campaign_shares_one_staged_file_and_fills_in_the_caption() -> None:
+    body = {
+        "content": {"type": "image", "caption": "For {{name}}", "url": "https://x.test/a.png"},
+        "defaults": {"name": "you"},
+    }
+    draft = parse_campaign(body, default_rate=10, now=NOW, media=image(caption="For {{name}}"))
+    assert "url" not in draft.content and draft.content["file"]["shared"] is True
+    assert content_variables(draft.content) == {"name"}
+    first = content_request(draft.content, {"name": "Ann"}, "+1 555 000 1111")
+    second = content_request(draft.content, {"name": "Bo"}, "15550002222@s.whatsapp.net")
+    assert first.media is not None and second.media is not None
+    assert first.media.caption == "For Ann" and second.media.caption == "For Bo"
+    assert first.media.file == second.media.file
+    assert first.media.file.path == "/state/outgoing/campaigns/cmp_1"
+    # The thumbnail is not copied into every recipient's request: it sits beside the file.
+    assert first.media.shared and first.media.thumbnail == b""
+    assert "thumbnail" not in draft.content and "thumbnail" not in first.payload()
+    assert first.to == "15550001111@s.whatsapp.net"
+    shown = public_content(draft.content)
+    assert shown["file"] == {"sha256": "ab" * 32, "size": 1234, "mimetype": "image/png"}
+    assert "thumbnail" not in shown and shown["caption"] == "For {{name}}"
+
+
+def test_a_media_campaign_is_refused_without_its_file_or_with_the_wrong_one() -> None:
+    with pytest.raises(CampaignInputError, match="needs its file"):
+        parse_campaign({"content": {"type": "video"}}, default_rate=10, now=NOW)
+    with pytest.raises(CampaignInputError, match="staged as image"):
+        parse_campaign({"content": {"type": "video"}}, default_rate=10, now=NOW, media=image())
+    with pytest.raises(CampaignInputError, match="not with text"):
+        parse_campaign(
+            {"content": TEXT, "defaults": {"name": "a", "code": "b"}},
+            default_rate=10,
+            now=NOW,
+            media=image(),
+        )
+
+
+def test_a_caption_that_grows_too_long_fails_that_recipient_only() -> None:
+    draft = parse_campaign(
+        {"content": {"type": "image", "caption": "x{{name}}"}, "defaults": {"name": "y"}},
+        default_rate=10,
+        now=NOW,
+        media=image(caption="x{{name}}"),
+    )
+    with pytest.raises(CampaignInputError, match="caption"):
+        content_request(draft.content, {"name": "y" * 5000}, "15550001111@s.whatsapp.net")

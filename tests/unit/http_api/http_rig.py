@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient, TestServer
 from daemon_fakes import Clock, DeviceFactory, RecordingSender, fast_config
 
+from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService
 from daemon.config import Config
 from daemon.eventlog import EventLog
@@ -68,7 +69,7 @@ class Rig:
         key: str | None = ADMIN_KEY,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
-        data: str | None = None,
+        data: str | FormData | None = None,
     ) -> Reply:
         sent = dict(headers or {})
         if key is not None:
@@ -111,6 +112,7 @@ async def running_api(tmp_path: Path, config: Config | None = None) -> AsyncIter
     sender = RecordingSender()
     outbox = Outbox(db, events, sender, config.outbox)
     webhooks = WebhookService(db, events, config.webhooks)
+    campaign_store = SqliteCampaignStore(db)
     services = Services(
         config=config,
         db=db,
@@ -121,7 +123,12 @@ async def running_api(tmp_path: Path, config: Config | None = None) -> AsyncIter
         keys=KeyStore(db, ADMIN_KEY),
         health=HealthChecker(db, manager, timeout=1.0),
         messages=SqliteMessageStore(db),
-        campaigns=CampaignService(SqliteCampaignStore(db), events, config.campaigns),
+        campaigns=CampaignService(
+            campaign_store,
+            events,
+            config.campaigns,
+            CampaignFiles(Path(config.storage.state_dir), campaign_store),
+        ),
     )
     await manager.open_all()
     await webhooks.start()

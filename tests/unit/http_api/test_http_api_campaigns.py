@@ -5,10 +5,14 @@ list, and the errors: 400 that changes nothing, 404, 409, 413, 415, another sess
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 from pathlib import Path
 
+from aiohttp import FormData
 from daemon_fakes import fast_config
 from http_rig import Rig, running_api
+from PIL import Image
 
 BODY = {"name": "n", "content": {"type": "text", "text": "Hi {{name}}"}, "defaults": {"name": "x"}}
 
@@ -110,3 +114,71 @@ async def test_errors_change_nothing(tmp_path: Path) -> None:
             "POST", f"{path}/recipients", json_body={"recipients": ["+19990000001"]}
         )
         assert late.status == 409
+
+
+def form(*parts: tuple[str, str | bytes, str]) -> FormData:
+    built = FormData()
+    for name, value, content_type in parts:
+        built.add_field(
+            name, value, filename="f" if name == "file" else None, content_type=content_type
+        )
+    return built
+
+
+PNG_CAMPAIGN = json.dumps(
+    {"content": {"type": "image", "caption": "Hi {{name}}"}, "defaults": {"name": "x"}}
+)
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_media_campaign_is_created_with_its_file_or_refused_whole(
+    tmp_path: Path,
+) -> None:
+    async with running_api(tmp_path) as rig:
+        await session_and_campaign(rig)
+        directory = rig.services.campaigns.files.directory
+        text_campaign = json.dumps(BODY)
+        refused = [
+            form(("file", png(), "image/png")),
+            form(("campaign", PNG_CAMPAIGN, "application/json")),
+            form(("campaign", "{not json", "application/json"), ("file", png(), "image/png")),
+            form(("campaign", PNG_CAMPAIGN, "application/json"), ("extra", "x", "text/plain")),
+            form(("campaign", text_campaign, "application/json"), ("file", png(), "image/png")),
+            form(
+                ("campaign", PNG_CAMPAIGN, "application/json"),
+                ("file", png(), "image/png"),
+                ("file", png(), "image/png"),
+            ),
+            form(
+                (
+                    "campaign",
+                    json.dumps({"content": {"type": "image", "url": "https://x.test/a.png"}}),
+                    "application/json",
+                ),
+                ("file", png(), "image/png"),
+            ),
+            form(("campaign", PNG_CAMPAIGN, "application/json"), ("file", b"", "image/png")),
+        ]
+        for body in refused:
+            reply = await rig.call("POST", "/sessions/s/campaigns", data=body)
+            assert reply.status == 400, reply.body
+        assert not directory.exists() or not any(directory.iterdir())
+        listed = (await rig.call("GET", "/sessions/s/campaigns")).body["campaigns"]
+        assert len(listed) == 1
+
+        good = form(("campaign", PNG_CAMPAIGN, "application/json"), ("file", png(), "image/png"))
+        created = await rig.call("POST", "/sessions/s/campaigns", data=good)
+        assert created.status == 201, created.body
+        content = created.body["content"]
+        assert content["file"]["mimetype"] == "image/png" and "path" not in content["file"]
+        assert (content["width"], content["height"]) == (40, 30)
+        campaign_id = created.body["id"]
+        assert sorted(p.name for p in directory.iterdir()) == [campaign_id, f"{campaign_id}.thumb"]
+        path = f"/sessions/s/campaigns/{created.body['id']}"
+        assert (await rig.call("POST", f"{path}/cancel")).status == 200
+        assert not any(directory.iterdir())
