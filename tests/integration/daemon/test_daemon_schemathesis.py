@@ -14,10 +14,12 @@ read up to its first event):
   logout included.
 
 Some answers count as accepting a schema-valid request where the document cannot say more:
-opaque cursors (chats, messages, contacts, groups) are strings only this API mints, so a
-generated one is refused with 400; an ``Idempotency-Key`` generated twice for two different
-messages is refused with 422, and a generated file whose bytes are not of its declared kind
-with 415, as they must be. Every other check still applies to them.
+opaque cursors (chats, messages, contacts, groups, campaigns and their recipients) are strings
+only this API mints, so a generated one is refused with 400; a campaign's ``scheduledAt`` must
+lie in the future, which a schema cannot say, so a generated (past) one is refused with 400; an
+``Idempotency-Key`` generated twice for two different messages is refused with 422, and a
+generated file whose bytes are not of its declared kind with 415, as they must be. Every other
+check still applies to them.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ STATE_DEPENDENT_ACCEPTANCE = {
     "listChatMessages": CURSOR_REFUSED,
     "listContacts": CURSOR_REFUSED,
     "listGroups": CURSOR_REFUSED,
+    "listCampaigns": CURSOR_REFUSED,
+    "listCampaignRecipients": CURSOR_REFUSED,
+    # A past scheduledAt (400 invalid-campaign); a media file with a non-media content type.
+    "createCampaign": ["2xx", 400, 401, 403, 404, 409, 413, 415],
+    "startCampaign": CURSOR_REFUSED,
     # 413/415: an uploaded file over its kind's limit, or whose bytes are not of its kind.
     "sendMessage": ["2xx", 401, 403, 404, 409, 413, 415, 422],
 }
