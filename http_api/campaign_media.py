@@ -46,7 +46,10 @@ class CampaignBody:
 
 def _media_content(body: dict[str, Any]) -> dict[str, Any] | None:
     content = body.get("content")
-    if isinstance(content, dict) and content.get("type") in MEDIA_KINDS:
+    kind = content.get("type") if isinstance(content, dict) else None
+    # isinstance first: an unhashable 'type' ({} or []) must be a 400 from the parser, not a
+    # TypeError from the set lookup.
+    if isinstance(content, dict) and isinstance(kind, str) and kind in MEDIA_KINDS:
         unknown = sorted(set(content) - CONTENT_FIELDS)
         if unknown:
             raise bad_request(f"unknown field(s) in 'content': {', '.join(unknown)}")
@@ -92,12 +95,12 @@ async def _campaign_json(part: BodyPartReader) -> dict[str, Any]:
 async def _from_multipart(
     request: web.Request, config: Config, directory: Path, campaign_id: str
 ) -> CampaignBody:
-    reader = await request.multipart()
     body: dict[str, Any] | None = None
     staging: Staging | None = None
     declared: str | None = None
     file_name = ""
     try:
+        reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise bad_request("nested multipart bodies are not supported")
@@ -126,6 +129,11 @@ async def _from_multipart(
             )
         if "url" in content:
             raise bad_request("give the file or 'content.url', not both")
+    except ValueError as exc:
+        # aiohttp's multipart reader says "malformed" with ValueError (no boundary, bad headers).
+        if staging is not None:
+            staging.discard()
+        raise bad_request(f"the multipart body cannot be read: {exc}") from None
     except BaseException:
         if staging is not None:
             staging.discard()

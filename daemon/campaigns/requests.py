@@ -169,7 +169,10 @@ def parse_content(
     if "to" in value:
         raise CampaignInputError("'content' has no 'to': the recipients are the campaign's")
     try:
-        kind = ContentType(value.get("type", "text"))
+        kind_name = value.get("type", "text")
+        if not isinstance(kind_name, str):
+            raise ValueError(kind_name)
+        kind = ContentType(kind_name)
     except ValueError:
         raise CampaignInputError(
             f"'content.type' must be one of {', '.join(ContentType)}"
