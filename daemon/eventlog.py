@@ -33,9 +33,11 @@ from daemon.client import events as client_events
 from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
 from storage.db import Database
+from storage.event_values import StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
-from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
-from storage.sqlite.outbox import OutboxStatus, SqliteOutboxRepo
+from storage.outbox_values import OutboxStatus
+from storage.sqlite.eventlog import SqliteEventLogRepo
+from storage.sqlite.outbox import SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
 from waproto import wa_e2e_pb2
 

@@ -28,10 +28,10 @@ from daemon.manager import SessionManager, SessionView
 from storage.db import Database
 from storage.errors import StorageError
 from storage.metrics_interfaces import MetricsRepo, StoredTotals
+from storage.outbox_values import OutboxStatus
 from storage.sqlite.metrics import SqliteMetricsRepo
-from storage.sqlite.outbox import OutboxStatus
-from storage.sqlite.webhooks import DeliveryStatus
 from storage.values import SessionStatus
+from storage.webhook_values import DeliveryStatus
 
 DB_PING_TIMEOUT_S = 2.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -67,15 +67,10 @@ from daemon.send_content import (
 from storage.db import Database
 from storage.errors import AlreadyExists, StorageError
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
+from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
 from storage.sqlite.chats import SqliteChatRepo
 from storage.sqlite.messages import SqliteMessageRepo
-from storage.sqlite.outbox import (
-    NewOutboxRow,
-    OutboxRow,
-    OutboxStatus,
-    SendingPause,
-    SqliteOutboxRepo,
-)
+from storage.sqlite.outbox import SqliteOutboxRepo
 
 log = structlog.get_logger("daemon.outbox")
 

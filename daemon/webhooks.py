@@ -57,8 +57,9 @@ from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope
 from daemon.retry import retry_delay
 from storage.db import Database
 from storage.errors import StorageError
-from storage.sqlite.eventlog import StoredEvent
-from storage.sqlite.webhooks import DeliveryJob, SqliteWebhookRepo, Webhook
+from storage.event_values import StoredEvent
+from storage.sqlite.webhooks import SqliteWebhookRepo
+from storage.webhook_values import DeliveryJob, Webhook
 
 log = structlog.get_logger("daemon.webhooks")
 

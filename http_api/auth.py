@@ -14,8 +14,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from storage.api_key_values import ApiKeyRow
 from storage.db import Database
-from storage.sqlite.api_keys import ApiKeyRow, SqliteApiKeyRepo
+from storage.sqlite.api_keys import SqliteApiKeyRepo
 
 KEY_PREFIX = "wamd_"
 KEY_ID_BYTES = 8

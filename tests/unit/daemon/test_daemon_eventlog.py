@@ -33,7 +33,8 @@ from storage.message_values import (
     MessageStatus,
     ReceiptStatus,
 )
-from storage.sqlite.outbox import NewOutboxRow, OutboxStatus, SqliteOutboxRepo
+from storage.outbox_values import NewOutboxRow, OutboxStatus
+from storage.sqlite.outbox import SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
 
 

@@ -31,7 +31,7 @@ from daemon.outbox import (
 from daemon.retry import retry_delay
 from storage.db import Database, Synchronous
 from storage.errors import NotFound
-from storage.sqlite.outbox import OutboxStatus
+from storage.outbox_values import OutboxStatus
 from storage.sqlite.sessions import SqliteSessionRepo
 
 TIMEOUT = 5.0

@@ -29,9 +29,9 @@ from daemon.webhooks import (
     verify_signature,
 )
 from storage.db import Database, Synchronous
-from storage.sqlite.eventlog import StoredEvent
+from storage.event_values import StoredEvent
 from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.webhooks import DeliveryStatus, Webhook
+from storage.webhook_values import DeliveryStatus, Webhook
 
 SECRET = "s" * 32
 TIMEOUT = 5.0
