@@ -71,9 +71,8 @@ from daemon.eventlog import (
     iso_from_unix,
 )
 from daemon.log import mask_phone
-from storage.db import Database
 from storage.errors import NotFound, StorageError
-from storage.sqlite.sessions import SqliteSessionRepo
+from storage.stores import Stores
 from storage.values import DeviceCredentials, SessionRow, SessionStatus
 
 log = structlog.get_logger("daemon.manager")
@@ -302,7 +301,7 @@ class SessionManager:
     def __init__(
         self,
         config: Config,
-        db: Database,
+        stores: Stores,
         events: EventLog,
         opener: SessionOpener,
         *,
@@ -311,13 +310,13 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
-        self._db = db
+        self._stores = stores
         self._events = events
         self._open = opener
         self._probe = prober
         self._on_back_online = on_back_online
         self._clock = clock
-        self._sessions = SqliteSessionRepo(db)
+        self._sessions = stores.sessions
         self._handles: dict[str, _Handle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._recoveries_started: dict[str, int] = {}
@@ -743,7 +742,7 @@ class SessionManager:
 
     async def _record_check(self, session_id: str) -> None:
         with contextlib.suppress(NotFound):
-            await self._sessions.record_activity(session_id, status_check_at=self._db.now())
+            await self._sessions.record_activity(session_id, status_check_at=self._stores.now())
 
     # ------------------------------------------------------------------ queries
 

@@ -2,7 +2,7 @@
 
 ::
 
-    session = await Session.open(db, "sales", config)
+    session = await Session.open(stores, "sales", config)
     with session.events() as events:
         await session.pair()                    # QR codes arrive as QrCode events
         ...                                     # Paired, then Connected
@@ -99,14 +99,10 @@ from daemon.log import UnknownKinds
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
-from storage.db import Database
 from storage.errors import CorruptAuthState, NotFound, StorageError
 from storage.interfaces import AuthStore
 from storage.message_interfaces import MessageStore
-from storage.sqlite.device_lid import SqliteDeviceLidRepo
-from storage.sqlite.message_store import SqliteMessageStore
-from storage.sqlite.store import SqliteStore
-from storage.sqlite.sync_store import SqliteSyncStore
+from storage.stores import ClientStores
 from storage.sync_interfaces import SyncStore
 from storage.values import DeviceCredentials, SessionStatus
 from waproto import wa_e2e_pb2
@@ -258,7 +254,7 @@ class Session:
     @classmethod
     async def open(
         cls,
-        db: Database,
+        stores: ClientStores,
         session_id: str,
         config: WhatsAppConfig | None = None,
         *,
@@ -270,19 +266,19 @@ class Session:
         sync_options: SyncOptions | None = None,
         version_check: VersionCheck | None = None,
     ) -> Session:
-        """Opens (creating when ``create``) the session ``session_id`` stored in ``db``.
+        """Opens (creating when ``create``) the session ``session_id`` kept in ``stores``.
 
         A session left in a live state by a previous process is recorded as stopped; a stored
         identity that is damaged or vanished puts it in ``needs_attention`` (see ``state``).
         Raises SessionBusy if this process already has it open, NotFound if it does not exist
-        and ``create`` is False. Downloaded media go to ``media/`` beside the database file.
+        and ``create`` is False. Downloaded media go to ``media/`` in ``stores.files_dir``.
         """
-        key = (str(Path(db.path).resolve()), session_id)
+        key = (stores.location, session_id)
         if key in cls._open:
             raise SessionBusy(f"session {session_id!r} is already open in this process")
         cls._open.add(key)
         try:
-            store = SqliteStore(db)
+            store = stores.auth
             row = await store.sessions.get(session_id)
             if row is None:
                 if not create:
@@ -291,15 +287,15 @@ class Session:
             session = cls(
                 session_id,
                 store,
-                SqliteDeviceLidRepo(db),
+                stores.device_lids,
                 config or WhatsAppConfig(),
                 options=options,
                 dialer=dialer,
                 clock=clock,
                 registry_key=key,
-                messages=SqliteMessageStore(db),
-                sync_store=SqliteSyncStore(db),
-                media_root=Path(db.path).resolve().parent / MEDIA_DIRECTORY,
+                messages=stores.messages,
+                sync_store=stores.sync,
+                media_root=stores.files_dir / MEDIA_DIRECTORY,
                 sync_options=sync_options,
                 version_check=version_check,
             )
