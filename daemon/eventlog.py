@@ -602,6 +602,10 @@ class EventLogSink:
                 await self._sessions.record_activity(session_id, message_at=at)
                 self._on_inbound(session_id, at.timestamp())
 
+    async def record_state(self, change: client_events.StateChanged) -> bool:
+        await self._log.append_record(change.session_id, from_client_event(change))
+        return True
+
 
 _RECEIPT_STATUSES = frozenset({"delivered", "read", "played"})
 

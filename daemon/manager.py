@@ -444,8 +444,8 @@ class SessionManager:
 
     async def _forward(self, session_id: str, handle: _Handle, events: Subscription) -> None:
         """Copies the client's connection events into the event log and keeps the current QR.
-        Messaging events are already in the log: the sink wrote them in the transaction that
-        committed them."""
+        Messaging events, and state changes the client's sink recorded, are already in the log:
+        the sink wrote them in the transaction that committed them."""
         with events:
             async for event in events:
                 if isinstance(event, MESSAGING_EVENTS):
@@ -471,6 +471,8 @@ class SessionManager:
                     self._back_online(session_id, handle)
                 if isinstance(event, Alert | Disconnected | PairCode):
                     log.info("manager.client_event", session=session_id, kind=type(event).__name__)
+                if isinstance(event, StateChanged) and event.recorded:
+                    continue  # the client's sink wrote it with the transition itself
                 record = from_client_event(event)
                 await self._append(session_id, record.type, record.data)
 

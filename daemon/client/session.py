@@ -19,7 +19,8 @@ a second attempt, and a second ``Session`` for the same database and id in one p
 refused, so two sockets never compete for one device (the server would answer with 440).
 
 Every state change goes through :meth:`Session._transition`: the state table decides, the
-session row and its transition row are written in one transaction, and only then is the
+session row, its transition row and (through the event sink, in the daemon) its
+``connection.state`` event row are written in one transaction, and only then is the
 ``StateChanged`` event published and the decision logged (with its code and reason).
 """
 
@@ -82,6 +83,7 @@ from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
 from daemon.client.restrictions import Restriction
 from daemon.client.router import IGNORED_KINDS, Router, stanza_kind
 from daemon.client.send import OutgoingMessage, SendResult
+from daemon.client.sinks import EventSink, NoEventSink
 from daemon.client.state import SessionState, Trigger, transition
 from daemon.client.stream_errors import (
     connection_lost,
@@ -600,13 +602,18 @@ class Session:
     # ------------------------------------------------------------------ state
 
     async def _transition(self, trigger: Trigger, reason: str, *, error: str | None = None) -> None:
-        """The only way the state changes: decide, persist, then publish."""
+        """The only way the state changes: decide, persist (with its event), then publish."""
         async with self._transition_lock:
             ctx = self._ctx
             step = transition(self._state, trigger, reason, ctx.now())
-            await ctx.store.sessions.update_status(
-                ctx.session_id, SessionStatus(step.to_state.value), reason, error=error
+            change = StateChanged(
+                ctx.session_id, step.from_state, step.to_state, trigger, reason, step.at
             )
+            async with ctx.store.transaction():
+                await ctx.store.sessions.update_status(
+                    ctx.session_id, SessionStatus(step.to_state.value), reason, error=error
+                )
+                recorded = await self._sink().record_state(change)
             self._state = step.to_state
             ctx.log.info(
                 "client.state",
@@ -615,11 +622,12 @@ class Session:
                 trigger=trigger.value,
                 reason=reason,
             )
-            ctx.publish(
-                StateChanged(
-                    ctx.session_id, step.from_state, step.to_state, trigger, reason, step.at
-                )
-            )
+            ctx.publish(dataclasses.replace(change, recorded=recorded))
+
+    def _sink(self) -> EventSink:
+        if self._messenger is None:
+            return NoEventSink()
+        return self._messenger.context.sink
 
     async def _auth_broken(self, exc: AuthStateError) -> None:
         ctx = self._ctx
