@@ -43,6 +43,7 @@ from storage.campaign_values import RecipientStatus
 from storage.db import Database
 from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ async def wait_for(check: Any, timeout: float = 600.0) -> None:
 
 async def bench_adding(db: Database, state_dir: Path, recipients: int) -> dict[str, float]:
     store = SqliteCampaignStore(db)
-    events = EventLog(db)
+    events = EventLog(SqliteStores(db))
     service = CampaignService(store, events, CampaignsConfig(), CampaignFiles(state_dir, store))
     body = {"content": {"text": "Hello {{name}}"}, "defaults": {"name": "there"}}
     batch = {
@@ -113,9 +114,9 @@ async def bench_adding(db: Database, state_dir: Path, recipients: int) -> dict[s
 
 
 async def bench_dispatch(db: Database, state_dir: Path, messages: int) -> dict[str, float]:
-    events = EventLog(db)
+    events = EventLog(SqliteStores(db))
     sender = InstantSender()
-    outbox = Outbox(db, events, sender, UNBOUNDED)
+    outbox = Outbox(SqliteStores(db), events, sender, UNBOUNDED)
     await outbox.start()
     store = SqliteCampaignStore(db)
     files = CampaignFiles(state_dir, store)

@@ -35,6 +35,7 @@ from daemon.client.history_sync import HistorySync, HistorySyncOptions
 from daemon.client.media_download import MediaRef
 from daemon.client.message_context import MessagingContext, MessagingOptions
 from daemon.client.prekeys import PreKeyManager
+from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import NoEventSink
 from daemon.config import WhatsAppConfig
 from daemon.crypto.history import (
@@ -46,7 +47,6 @@ from daemon.crypto.history import (
 )
 from daemon.crypto.media import MediaType, decrypt_media, encrypt_media
 from storage.db import Database, Synchronous
-from storage.signal_store import SqliteSignalStore
 from storage.sqlite.message_store import SqliteMessageStore
 from storage.sqlite.store import SqliteStore
 from storage.sqlite.sync_store import SqliteSyncStore
@@ -149,7 +149,7 @@ async def messaging_context(db: Database) -> MessagingContext:
     return MessagingContext(
         session,
         SqliteMessageStore(db),
-        SqliteSignalStore(auth, SESSION),
+        AuthSignalStore(auth, SESSION),
         NoEventSink(),
         MessagingOptions(),
     )

@@ -32,11 +32,10 @@ from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
 from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
-from storage.db import Database
+from storage.event_values import StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
-from storage.sqlite.eventlog import SqliteEventLogRepo, StoredEvent
-from storage.sqlite.outbox import OutboxStatus, SqliteOutboxRepo
-from storage.sqlite.sessions import SqliteSessionRepo
+from storage.outbox_values import OutboxStatus
+from storage.stores import Stores
 from waproto import wa_e2e_pb2
 
 MEDIA_CONTENT = frozenset(
@@ -487,15 +486,15 @@ class _Notifier:
 class EventLog:
     """Append events and follow them. One per database."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self.repo = SqliteEventLogRepo(db)
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self.repo = stores.events
         self._notifier = _Notifier()
 
     async def append(
         self, session_id: str, event_type: EventType | str, data: dict[str, Any]
     ) -> StoredEvent:
-        """Append an event; inside ``db.transaction()`` it commits with the transaction."""
+        """Append an event; inside ``stores.transaction()`` it commits with the transaction."""
         stored = await self.repo.append(session_id, str(event_type), data, new_event_id())
         self._notifier.notify()
         return stored
@@ -553,7 +552,7 @@ class EventLog:
     async def prune(self, retention: timedelta) -> int:
         """Delete old events that nothing needs any more."""
         cursor = await self.repo.cursor(DISPATCH_CURSOR) or 0
-        removed = await self.repo.prune(self._db.now() - retention, up_to_position=cursor)
+        removed = await self.repo.prune(self._stores.now() - retention, up_to_position=cursor)
         if removed:
             log.info("eventlog.pruned", events=removed)
         return removed
@@ -569,13 +568,13 @@ class EventLogSink:
     def __init__(
         self,
         log: EventLog,
-        db: Database,
+        stores: Stores,
         *,
         on_inbound: Callable[[str, float], None] = lambda _session, _at: None,
     ) -> None:
         self._log = log
-        self._outbox = SqliteOutboxRepo(db)
-        self._sessions = SqliteSessionRepo(db)
+        self._outbox = stores.outbox
+        self._sessions = stores.sessions
         self._on_inbound = on_inbound
 
     async def record(
@@ -602,6 +601,10 @@ class EventLogSink:
                 at = event.message.sent_at
                 await self._sessions.record_activity(session_id, message_at=at)
                 self._on_inbound(session_id, at.timestamp())
+
+    async def record_state(self, change: client_events.StateChanged) -> bool:
+        await self._log.append_record(change.session_id, from_client_event(change))
+        return True
 
 
 _RECEIPT_STATUSES = frozenset({"delivered", "read", "played"})

@@ -71,9 +71,8 @@ from daemon.eventlog import (
     iso_from_unix,
 )
 from daemon.log import mask_phone
-from storage.db import Database
 from storage.errors import NotFound, StorageError
-from storage.sqlite.sessions import SqliteSessionRepo
+from storage.stores import Stores
 from storage.values import DeviceCredentials, SessionRow, SessionStatus
 
 log = structlog.get_logger("daemon.manager")
@@ -302,7 +301,7 @@ class SessionManager:
     def __init__(
         self,
         config: Config,
-        db: Database,
+        stores: Stores,
         events: EventLog,
         opener: SessionOpener,
         *,
@@ -311,13 +310,13 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
-        self._db = db
+        self._stores = stores
         self._events = events
         self._open = opener
         self._probe = prober
         self._on_back_online = on_back_online
         self._clock = clock
-        self._sessions = SqliteSessionRepo(db)
+        self._sessions = stores.sessions
         self._handles: dict[str, _Handle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._recoveries_started: dict[str, int] = {}
@@ -445,8 +444,8 @@ class SessionManager:
 
     async def _forward(self, session_id: str, handle: _Handle, events: Subscription) -> None:
         """Copies the client's connection events into the event log and keeps the current QR.
-        Messaging events are already in the log: the sink wrote them in the transaction that
-        committed them."""
+        Messaging events, and state changes the client's sink recorded, are already in the log:
+        the sink wrote them in the transaction that committed them."""
         with events:
             async for event in events:
                 if isinstance(event, MESSAGING_EVENTS):
@@ -472,6 +471,8 @@ class SessionManager:
                     self._back_online(session_id, handle)
                 if isinstance(event, Alert | Disconnected | PairCode):
                     log.info("manager.client_event", session=session_id, kind=type(event).__name__)
+                if isinstance(event, StateChanged) and event.recorded:
+                    continue  # the client's sink wrote it with the transition itself
                 record = from_client_event(event)
                 await self._append(session_id, record.type, record.data)
 
@@ -743,7 +744,7 @@ class SessionManager:
 
     async def _record_check(self, session_id: str) -> None:
         with contextlib.suppress(NotFound):
-            await self._sessions.record_activity(session_id, status_check_at=self._db.now())
+            await self._sessions.record_activity(session_id, status_check_at=self._stores.now())
 
     # ------------------------------------------------------------------ queries
 

@@ -25,13 +25,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from daemon.manager import SessionManager, SessionView
-from storage.db import Database
 from storage.errors import StorageError
 from storage.metrics_interfaces import MetricsRepo, StoredTotals
-from storage.sqlite.metrics import SqliteMetricsRepo
-from storage.sqlite.outbox import OutboxStatus
-from storage.sqlite.webhooks import DeliveryStatus
+from storage.outbox_values import OutboxStatus
+from storage.stores import Stores
 from storage.values import SessionStatus
+from storage.webhook_values import DeliveryStatus
 
 DB_PING_TIMEOUT_S = 2.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -54,13 +53,13 @@ class DaemonMetrics:
 
     def __init__(
         self,
-        db: Database,
+        stores: Stores,
         *,
         repo: MetricsRepo | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
-        self._repo = repo or SqliteMetricsRepo(db)
+        self._stores = stores
+        self._repo = repo or stores.metrics
         self._clock = clock
         self._manager: SessionManager | None = None
         self._scrape: _Scrape | None = None
@@ -90,7 +89,7 @@ class DaemonMetrics:
         totals = await self._repo.totals()
         try:
             async with asyncio.timeout(DB_PING_TIMEOUT_S):
-                latency: float | None = await self._db.ping() / 1000
+                latency: float | None = await self._stores.ping() / 1000
         except (StorageError, TimeoutError):
             latency = None  # the gauge's absence says the database did not answer
         self._scrape = _Scrape(views, totals, latency, self._clock())

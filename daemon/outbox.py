@@ -64,18 +64,10 @@ from daemon.send_content import (
     contacts_from_payload,
     contacts_payload,
 )
-from storage.db import Database
 from storage.errors import AlreadyExists, StorageError
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
-from storage.sqlite.chats import SqliteChatRepo
-from storage.sqlite.messages import SqliteMessageRepo
-from storage.sqlite.outbox import (
-    NewOutboxRow,
-    OutboxRow,
-    OutboxStatus,
-    SendingPause,
-    SqliteOutboxRepo,
-)
+from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
+from storage.stores import Stores
 
 log = structlog.get_logger("daemon.outbox")
 
@@ -371,7 +363,7 @@ class _Worker:
 class Outbox:
     def __init__(
         self,
-        db: Database,
+        stores: Stores,
         events: EventLog,
         sender: MessageSender,
         config: OutboxConfig,
@@ -381,7 +373,7 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        self._db = db
+        self._stores = stores
         self._events = events
         self._sender = sender
         self._config = config
@@ -390,9 +382,9 @@ class Outbox:
         """Told each send's latency (attempt to server ack, seconds), for metrics."""
         self._clock = clock
         self._uniform = uniform
-        self.repo = SqliteOutboxRepo(db)
-        self._messages = SqliteMessageRepo(db)
-        self._chats = SqliteChatRepo(db)
+        self.repo = stores.outbox
+        self._messages = stores.messages.messages
+        self._chats = stores.messages.chats
         self._workers: dict[str, _Worker] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._stopping = False
@@ -466,7 +458,7 @@ class Outbox:
             payload=request.payload(),
         )
         try:
-            async with self._db.transaction():
+            async with self._stores.transaction():
                 row = await self.repo.insert(new)
                 await self._show_queued(session_id, message_id, request)
         except AlreadyExists:
@@ -552,7 +544,7 @@ class Outbox:
     async def _run(self, session_id: str) -> None:
         try:
             while not self._stopping:
-                row = await self.repo.next_open(session_id, self._db.now())
+                row = await self.repo.next_open(session_id, self._stores.now())
                 if row is None:
                     if not await self._sleep(session_id, IDLE_EXIT_S):
                         return
@@ -653,7 +645,7 @@ class Outbox:
         delay = retry_delay(
             attempt, self._config.retry_base_s, self._config.retry_cap_s, self._uniform
         )
-        when = self._db.now() + timedelta(seconds=delay)
+        when = self._stores.now() + timedelta(seconds=delay)
         await self.repo.reschedule(row.id, when, reason)
         log.info(
             "outbox.retry_scheduled",
@@ -665,11 +657,11 @@ class Outbox:
         )
 
     async def _restricted(self, row: OutboxRow, exc: RestrictedError, attempt: int) -> None:
-        until = self._db.now() + timedelta(seconds=self._config.restriction_pause_s)
+        until = self._stores.now() + timedelta(seconds=self._config.restriction_pause_s)
         reason = f"server restriction {exc.code}: {exc}" if exc.code else f"restriction: {exc}"
-        async with self._db.transaction():
+        async with self._stores.transaction():
             await self.repo.pause(row.session_id, until, reason)
-            await self.repo.reschedule(row.id, self._db.now(), reason)
+            await self.repo.reschedule(row.id, self._stores.now(), reason)
             await self._events.append(
                 row.session_id,
                 EventType.ALERT,
@@ -691,14 +683,14 @@ class Outbox:
     async def _held(self, row: OutboxRow, exc: HeldError) -> None:
         now = self._clock()
         until = exc.until if exc.until is not None and exc.until > now else now + HELD_RETRY_S
-        when = self._db.now() + timedelta(seconds=until - now)
+        when = self._stores.now() + timedelta(seconds=until - now)
         reason = f"held: {exc}"
         await self.repo.reschedule(row.id, when, reason)
         log.warning("outbox.held", session=row.session_id, message=row.id, until=iso_utc(when))
 
     async def _fail(self, row: OutboxRow, reason: str) -> None:
         _discard_staged(row)
-        async with self._db.transaction():
+        async with self._stores.transaction():
             if await self.repo.mark_failed(row.id, reason):
                 await self._messages.fail_own(row.session_id, row.id)
                 await self._events.append(

@@ -90,11 +90,9 @@ from http_api.app import create_app
 from http_api.auth import KeyStore, generate_admin_key
 from http_api.health import HealthChecker
 from http_api.keys import Services
-from storage.db import Database
+from storage.backend import open_stores
 from storage.errors import StorageError
-from storage.sqlite.campaigns import SqliteCampaignStore
-from storage.sqlite.chats import SqliteChatRepo
-from storage.sqlite.message_store import SqliteMessageStore
+from storage.stores import Stores
 
 log = structlog.get_logger("daemon.service")
 
@@ -255,7 +253,7 @@ class Daemon:
     """The running parts, for the process and for tests that run a daemon in-process."""
 
     config: Config
-    db: Database
+    stores: Stores
     services: Services
     outbox: Outbox
     webhooks: WebhookService
@@ -296,7 +294,7 @@ class Daemon:
         finally:
             try:
                 async with asyncio.timeout(reserve):
-                    await self.db.close()
+                    await self.stores.close()
             except Exception:
                 log.exception("daemon.stop_step_failed", step="database")
             finally:
@@ -322,21 +320,21 @@ async def start_daemon(config: Config) -> Daemon:
     lock = StateLock(config.storage.database_path)
     lock.acquire()
     try:
-        db = await Database.open(config.storage.database_path)
+        stores = await open_stores(config.storage.database_path)
     except BaseException:
         lock.release()
         raise
     try:
         key = admin_key(config, state_dir)
-        events = EventLog(db)
+        events = EventLog(stores)
         manager_ref: list[SessionManager] = []
 
         def on_inbound(session_id: str, at: float) -> None:
             if manager_ref:
                 manager_ref[0].note_inbound_message(session_id, at)
 
-        metrics = DaemonMetrics(db)
-        sink = EventLogSink(events, db, on_inbound=on_inbound)
+        metrics = DaemonMetrics(stores)
+        sink = EventLogSink(events, stores, on_inbound=on_inbound)
         versions = VersionKeeper(config.whatsapp)
         await versions.refresh("start-up")
         options = dataclasses.replace(
@@ -345,7 +343,7 @@ async def start_daemon(config: Config) -> Daemon:
 
         async def open_session(session_id: str, name: str) -> LinkedDevice:
             session = await Session.open(
-                db,
+                stores,
                 session_id,
                 dataclasses.replace(config.whatsapp, client_version=versions.current),
                 options=options,
@@ -358,9 +356,9 @@ async def start_daemon(config: Config) -> Daemon:
             session.counters.persist_observer = metrics.inbound_persist.observe
             return session
 
-        backfill = Backfill(config.sync, SqliteChatRepo(db), events.append)
+        backfill = Backfill(config.sync, stores.messages.chats, events.append)
         manager = SessionManager(
-            config, db, events, open_session, on_back_online=backfill.on_back_online
+            config, stores, events, open_session, on_back_online=backfill.on_back_online
         )
         manager_ref.append(manager)
         metrics.watch(manager)
@@ -375,32 +373,32 @@ async def start_daemon(config: Config) -> Daemon:
             return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0]
 
         outbox = Outbox(
-            db,
+            stores,
             events,
             sender,
             config.outbox,
             own_user=own_user,
             on_sent=metrics.send_latency.observe,
         )
-        webhooks = WebhookService(db, events, config.webhooks)
-        campaign_store = SqliteCampaignStore(db)
+        webhooks = WebhookService(stores, events, config.webhooks)
+        campaign_store = stores.campaigns
         campaign_files = CampaignFiles(Path(config.storage.state_dir), campaign_store)
         dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager, campaign_files)
         campaigns = CampaignService(
             campaign_store, events, config.campaigns, campaign_files, on_change=dispatcher.wake
         )
-        keys = KeyStore(db, key)
-        health = HealthChecker(db, manager, timeout=config.http.health_db_timeout_s)
+        keys = KeyStore(stores, key)
+        health = HealthChecker(stores, manager, timeout=config.http.health_db_timeout_s)
         services = Services(
             config=config,
-            db=db,
+            stores=stores,
             manager=manager,
             outbox=outbox,
             events=events,
             webhooks=webhooks,
             keys=keys,
             health=health,
-            messages=SqliteMessageStore(db),
+            messages=stores.messages,
             metrics=metrics,
             campaigns=campaigns,
         )
@@ -428,12 +426,12 @@ async def start_daemon(config: Config) -> Daemon:
         lock.announce(url)
         await manager.start()
     except BaseException:
-        await db.close()
+        await stores.close()
         lock.release()
         raise
     return Daemon(
         config,
-        db,
+        stores,
         services,
         outbox,
         webhooks,

@@ -55,10 +55,10 @@ from daemon.chat_scope import event_chat
 from daemon.config import WebhooksConfig
 from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope
 from daemon.retry import retry_delay
-from storage.db import Database
 from storage.errors import StorageError
-from storage.sqlite.eventlog import StoredEvent
-from storage.sqlite.webhooks import DeliveryJob, SqliteWebhookRepo, Webhook
+from storage.event_values import StoredEvent
+from storage.stores import Stores
+from storage.webhook_values import DeliveryJob, Webhook
 
 log = structlog.get_logger("daemon.webhooks")
 
@@ -240,19 +240,19 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 class WebhookService:
     def __init__(
         self,
-        db: Database,
+        stores: Stores,
         events: EventLog,
         config: WebhooksConfig,
         *,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        self._db = db
+        self._stores = stores
         self._events = events
         self._config = config
         self._clock = clock
         self._uniform = uniform
-        self.repo = SqliteWebhookRepo(db)
+        self.repo = stores.webhooks
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -441,7 +441,7 @@ class WebhookService:
         if free <= 0 or self._stopping:
             return 0
         try:
-            jobs = await self.repo.due(self._db.now(), limit=limit + len(self._in_flight))
+            jobs = await self.repo.due(self._stores.now(), limit=limit + len(self._in_flight))
         except StorageError as exc:
             log.warning("webhooks.due_failed", error=str(exc))
             return 0
@@ -517,7 +517,7 @@ class WebhookService:
                 delay = min(self._config.retry_cap_s, max(delay, outcome.retry_after))
             await self.repo.reschedule(
                 job.delivery_id,
-                self._db.now() + timedelta(seconds=delay),
+                self._stores.now() + timedelta(seconds=delay),
                 outcome.status,
                 outcome.error,
             )

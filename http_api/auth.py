@@ -14,8 +14,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from storage.db import Database
-from storage.sqlite.api_keys import ApiKeyRow, SqliteApiKeyRepo
+from storage.api_key_values import ApiKeyRow
+from storage.stores import Stores
 
 KEY_PREFIX = "wamd_"
 KEY_ID_BYTES = 8
@@ -78,11 +78,11 @@ def generate_admin_key() -> str:
 
 
 class KeyStore:
-    def __init__(self, db: Database, admin_key: str) -> None:
+    def __init__(self, stores: Stores, admin_key: str) -> None:
         if len(admin_key) < 16:
             raise ValueError("the admin API key must be at least 16 characters")
         self._admin_digest = digest(admin_key)
-        self.repo = SqliteApiKeyRepo(db)
+        self.repo = stores.api_keys
 
     async def authenticate(self, presented: str | None) -> Principal | None:
         """The principal a key belongs to; None for a missing or wrong key."""

@@ -6,9 +6,10 @@
   paired identity) is not;
 * ``ok``: everything that should be connected is, and the database answers.
 
-The database probe runs ``BEGIN IMMEDIATE; COMMIT`` (the write lock is what persist-before-ack
-needs, and another process holding it is what makes the daemon unable to work) and then
-:meth:`storage.db.Database.ping`, whose time is reported as ``latencyMs``. A probe that hangs is
+The database probe is :meth:`storage.stores.Stores.probe`: on SQLite it checks the file is still
+the one opened, runs ``BEGIN IMMEDIATE; COMMIT`` (the write lock is what persist-before-ack needs,
+and another process holding it is what makes the daemon unable to work) and then a query, whose
+time is reported as ``latencyMs``. A probe that hangs is
 abandoned after the timeout (it keeps running in the background, one at a time).
 """
 
@@ -16,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import os
 import time
 from dataclasses import dataclass
 
 from daemon.manager import SessionManager
-from storage.db import Database
 from storage.errors import StorageError
+from storage.stores import Stores
 
 
 class HealthStatus(enum.StrEnum):
@@ -47,19 +47,14 @@ def derive_status(
 
 
 class HealthChecker:
-    def __init__(self, db: Database, manager: SessionManager, *, timeout: float) -> None:
-        self._db = db
+    def __init__(self, stores: Stores, manager: SessionManager, *, timeout: float) -> None:
+        self._stores = stores
         self._manager = manager
         self._timeout = timeout
         self._started = time.monotonic()
         self._probe: asyncio.Task[DatabaseHealth] | None = None
         self.critical: str | None = None
         """Set when a component the daemon cannot run without has failed."""
-        try:
-            stat = os.stat(db.path)
-            self._file_id: tuple[int, int] | None = (stat.st_dev, stat.st_ino)
-        except OSError:
-            self._file_id = None
 
     @property
     def uptime(self) -> float:
@@ -77,15 +72,7 @@ class HealthChecker:
 
     async def _run_probe(self) -> DatabaseHealth:
         try:
-            stat = os.stat(self._db.path)
-        except OSError as exc:
-            return DatabaseHealth(False, None, f"database file unreachable: {exc.strerror}")
-        if self._file_id is not None and (stat.st_dev, stat.st_ino) != self._file_id:
-            return DatabaseHealth(False, None, "the database file was replaced under the daemon")
-        try:
-            async with self._db.transaction():
-                pass
-            latency = await self._db.ping()
+            latency = await self._stores.probe()
         except StorageError as exc:
             return DatabaseHealth(False, None, str(exc))
         return DatabaseHealth(True, round(latency, 3))

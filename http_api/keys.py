@@ -17,8 +17,8 @@ from daemon.outbox import Outbox
 from daemon.webhooks import WebhookService
 from http_api.auth import KeyStore, Principal
 from http_api.health import HealthChecker
-from storage.db import Database
 from storage.message_interfaces import MessageStore
+from storage.stores import Stores
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class Services:
     """Everything the handlers use, built by the daemon (or a test) and given to create_app."""
 
     config: Config
-    db: Database
+    stores: Stores
     manager: SessionManager
     outbox: Outbox
     events: EventLog

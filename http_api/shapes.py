@@ -12,9 +12,9 @@ from daemon.client.events import QrCode
 from daemon.eventlog import iso_from_unix, iso_utc, restriction_json
 from daemon.manager import SessionView
 from http_api.auth import IssuedKey
-from storage.sqlite.api_keys import ApiKeyRow
-from storage.sqlite.outbox import SendingPause
-from storage.sqlite.webhooks import Delivery, DeliveryStatus, Webhook
+from storage.api_key_values import ApiKeyRow
+from storage.outbox_values import SendingPause
+from storage.webhook_values import Delivery, DeliveryStatus, Webhook
 
 
 def session_json(view: SessionView) -> dict[str, Any]:

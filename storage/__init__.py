@@ -1,9 +1,10 @@
 """Storage: the only code in wamd that speaks SQL.
 
-The daemon depends on the Protocols in :mod:`storage.interfaces` and the values in
-:mod:`storage.values`; :class:`storage.sqlite.SqliteStore` implements them over one SQLite file
-(:mod:`storage.db`), migrated at open from ``storage/migrations``. Only the errors in
-:mod:`storage.errors` leave this package.
+The daemon depends on the Protocols (``storage/*interfaces.py``, bundled by
+:mod:`storage.stores`) and the value modules; :class:`storage.sqlite.stores.SqliteStores`
+implements them over one SQLite file (:mod:`storage.db`), migrated at open from
+``storage/migrations``, and :func:`storage.backend.open_stores` is where a backend is chosen. Only
+the errors in :mod:`storage.errors` leave this package.
 """
 
 from storage.db import Database, Synchronous

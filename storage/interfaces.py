@@ -272,3 +272,11 @@ class AuthStore(Transactional, Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class DeviceLidRepo(Protocol):
+    """The LID the server told this device it has (learnt after pairing)."""
+
+    async def set_lid_if_missing(self, session_id: str, lid_jid: str) -> bool:
+        """Records ``lid_jid`` for the live, paired identity if it has none; True if written."""
+        ...

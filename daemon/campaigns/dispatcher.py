@@ -55,8 +55,8 @@ from storage.campaign_values import (
     RecipientStatus,
 )
 from storage.errors import StorageError
-from storage.sqlite.eventlog import StoredEvent
-from storage.sqlite.outbox import SendingPause
+from storage.event_values import StoredEvent
+from storage.outbox_values import SendingPause
 from storage.values import SessionStatus
 
 log = structlog.get_logger("daemon.campaigns")

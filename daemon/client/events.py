@@ -48,6 +48,9 @@ class StateChanged:
     """Why, in words (also stored with the transition row)."""
     at: float
     """Unix seconds of the transition, as persisted."""
+    recorded: bool = False
+    """True when the session's event sink wrote this change in the transaction that persisted
+    the transition (so whoever forwards events to a log must not append it again)."""
 
 
 @dataclass(frozen=True, slots=True)

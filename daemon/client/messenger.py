@@ -46,11 +46,11 @@ from daemon.client.restrictions import parse_mex_notification
 from daemon.client.retry import RetryRequest
 from daemon.client.send import OutgoingMessage, Sender, SendResult
 from daemon.client.server_acks import parse_server_ack
+from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import EventSink, NoEventSink
 from daemon.signal.address import ProtocolAddress
 from storage.message_interfaces import MessageStore
 from storage.message_values import GroupRecord, MessageRecord
-from storage.signal_store import SqliteSignalStore
 from waproto import wa_e2e_pb2
 
 
@@ -66,7 +66,7 @@ class Messenger:
         self._m = MessagingContext(
             session,
             messages,
-            SqliteSignalStore(session.store, session.session_id),
+            AuthSignalStore(session.store, session.session_id),
             sink or NoEventSink(),
             options or MessagingOptions(),
         )

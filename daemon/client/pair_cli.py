@@ -27,7 +27,7 @@ from daemon.client.qr import render_terminal
 from daemon.client.session import Session
 from daemon.client.state import SessionState
 from daemon.config import Config
-from storage.db import Database
+from storage.backend import open_stores
 from storage.errors import StorageError
 
 CLEAR_SCREEN = "\x1b[2J\x1b[H"
@@ -120,12 +120,12 @@ async def pair_session(
         return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = await Database.open(path)
+        stores = await open_stores(path)
     except StorageError as exc:
         print(f"wamd pair: cannot open {path}: {exc}", file=sys.stderr)
         return 1
     try:
-        session = await Session.open(db, session_id, config.whatsapp)
+        session = await Session.open(stores, session_id, config.whatsapp)
         try:
             return await _pair(session, phone, light, print_payload, out)
         finally:
@@ -134,7 +134,7 @@ async def pair_session(
         print(f"wamd pair: {exc}", file=sys.stderr)
         return 1
     finally:
-        await db.close()
+        await stores.close()
 
 
 async def _pair(

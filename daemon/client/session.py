@@ -2,7 +2,7 @@
 
 ::
 
-    session = await Session.open(db, "sales", config)
+    session = await Session.open(stores, "sales", config)
     with session.events() as events:
         await session.pair()                    # QR codes arrive as QrCode events
         ...                                     # Paired, then Connected
@@ -19,7 +19,8 @@ a second attempt, and a second ``Session`` for the same database and id in one p
 refused, so two sockets never compete for one device (the server would answer with 440).
 
 Every state change goes through :meth:`Session._transition`: the state table decides, the
-session row and its transition row are written in one transaction, and only then is the
+session row, its transition row and (through the event sink, in the daemon) its
+``connection.state`` event row are written in one transaction, and only then is the
 ``StateChanged`` event published and the decision logged (with its code and reason).
 """
 
@@ -82,6 +83,7 @@ from daemon.client.prekeys import PreKeyManager, parse_low_count_notification
 from daemon.client.restrictions import Restriction
 from daemon.client.router import IGNORED_KINDS, Router, stanza_kind
 from daemon.client.send import OutgoingMessage, SendResult
+from daemon.client.sinks import EventSink, NoEventSink
 from daemon.client.state import SessionState, Trigger, transition
 from daemon.client.stream_errors import (
     connection_lost,
@@ -99,14 +101,10 @@ from daemon.log import UnknownKinds
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
-from storage.db import Database
 from storage.errors import CorruptAuthState, NotFound, StorageError
 from storage.interfaces import AuthStore
 from storage.message_interfaces import MessageStore
-from storage.sqlite.device_lid import SqliteDeviceLidRepo
-from storage.sqlite.message_store import SqliteMessageStore
-from storage.sqlite.store import SqliteStore
-from storage.sqlite.sync_store import SqliteSyncStore
+from storage.stores import ClientStores
 from storage.sync_interfaces import SyncStore
 from storage.values import DeviceCredentials, SessionStatus
 from waproto import wa_e2e_pb2
@@ -258,7 +256,7 @@ class Session:
     @classmethod
     async def open(
         cls,
-        db: Database,
+        stores: ClientStores,
         session_id: str,
         config: WhatsAppConfig | None = None,
         *,
@@ -270,19 +268,19 @@ class Session:
         sync_options: SyncOptions | None = None,
         version_check: VersionCheck | None = None,
     ) -> Session:
-        """Opens (creating when ``create``) the session ``session_id`` stored in ``db``.
+        """Opens (creating when ``create``) the session ``session_id`` kept in ``stores``.
 
         A session left in a live state by a previous process is recorded as stopped; a stored
         identity that is damaged or vanished puts it in ``needs_attention`` (see ``state``).
         Raises SessionBusy if this process already has it open, NotFound if it does not exist
-        and ``create`` is False. Downloaded media go to ``media/`` beside the database file.
+        and ``create`` is False. Downloaded media go to ``media/`` in ``stores.files_dir``.
         """
-        key = (str(Path(db.path).resolve()), session_id)
+        key = (stores.location, session_id)
         if key in cls._open:
             raise SessionBusy(f"session {session_id!r} is already open in this process")
         cls._open.add(key)
         try:
-            store = SqliteStore(db)
+            store = stores.auth
             row = await store.sessions.get(session_id)
             if row is None:
                 if not create:
@@ -291,15 +289,15 @@ class Session:
             session = cls(
                 session_id,
                 store,
-                SqliteDeviceLidRepo(db),
+                stores.device_lids,
                 config or WhatsAppConfig(),
                 options=options,
                 dialer=dialer,
                 clock=clock,
                 registry_key=key,
-                messages=SqliteMessageStore(db),
-                sync_store=SqliteSyncStore(db),
-                media_root=Path(db.path).resolve().parent / MEDIA_DIRECTORY,
+                messages=stores.messages,
+                sync_store=stores.sync,
+                media_root=stores.files_dir / MEDIA_DIRECTORY,
                 sync_options=sync_options,
                 version_check=version_check,
             )
@@ -604,13 +602,18 @@ class Session:
     # ------------------------------------------------------------------ state
 
     async def _transition(self, trigger: Trigger, reason: str, *, error: str | None = None) -> None:
-        """The only way the state changes: decide, persist, then publish."""
+        """The only way the state changes: decide, persist (with its event), then publish."""
         async with self._transition_lock:
             ctx = self._ctx
             step = transition(self._state, trigger, reason, ctx.now())
-            await ctx.store.sessions.update_status(
-                ctx.session_id, SessionStatus(step.to_state.value), reason, error=error
+            change = StateChanged(
+                ctx.session_id, step.from_state, step.to_state, trigger, reason, step.at
             )
+            async with ctx.store.transaction():
+                await ctx.store.sessions.update_status(
+                    ctx.session_id, SessionStatus(step.to_state.value), reason, error=error
+                )
+                recorded = await self._sink().record_state(change)
             self._state = step.to_state
             ctx.log.info(
                 "client.state",
@@ -619,11 +622,12 @@ class Session:
                 trigger=trigger.value,
                 reason=reason,
             )
-            ctx.publish(
-                StateChanged(
-                    ctx.session_id, step.from_state, step.to_state, trigger, reason, step.at
-                )
-            )
+            ctx.publish(dataclasses.replace(change, recorded=recorded))
+
+    def _sink(self) -> EventSink:
+        if self._messenger is None:
+            return NoEventSink()
+        return self._messenger.context.sink
 
     async def _auth_broken(self, exc: AuthStateError) -> None:
         ctx = self._ctx

@@ -32,7 +32,7 @@ from http_api.problems import bad_request
 from http_api.routes.common import json_response, session_id_of
 from http_api.validation import event_cursor, query_int
 from storage.errors import StorageError
-from storage.sqlite.eventlog import StoredEvent
+from storage.event_values import StoredEvent
 
 log = structlog.get_logger("http_api.events")
 

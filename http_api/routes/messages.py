@@ -30,7 +30,7 @@ from http_api.routes.common import (
 from http_api.routes.groups import refuse_read_only_group
 from http_api.shapes import pause_json
 from http_api.validation import query_choice
-from storage.sqlite.outbox import OutboxStatus
+from storage.outbox_values import OutboxStatus
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"[ -~]{1,255}")

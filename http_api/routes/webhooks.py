@@ -22,7 +22,7 @@ from http_api.routes.common import (
 )
 from http_api.shapes import delivery_json, webhook_json
 from http_api.validation import INT64_MAX, bounded_list, query_choice
-from storage.sqlite.webhooks import DeliveryStatus, Webhook
+from storage.webhook_values import DeliveryStatus, Webhook
 
 FIELDS = {"url", "secret", "events", "enabled"}
 MAX_PAGE = 500

@@ -4,27 +4,11 @@ chats (and to reading them); the webhooks made with it carry the same chats."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
 
+from storage.api_key_values import ApiKeyRow
 from storage.db import Database, Row
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRow:
-    id: str
-    session_id: str
-    secret_hash: bytes = field(repr=False)
-    label: str
-    created_at: datetime
-    chats: tuple[str, ...] | None = None
-    """The only chats the key may see; None: every chat of its session."""
-    can_send: bool = True
-    created_by: str = "admin"
-    updated_at: datetime | None = None
-
 
 COLUMNS = "id, session_id, secret_hash, label, created_at, chats, can_send, created_by, updated_at"
 INSERT = f"""

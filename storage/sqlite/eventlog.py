@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Row
 from storage.errors import StorageError
+from storage.event_values import StoredEvent
 from storage.sqlite._columns import decoding, from_ms, to_ms
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One row of the event log."""
-
-    position: int
-    """Order among all events of all sessions (never reused)."""
-    id: str
-    """Stable id, unique across all events: what consumers deduplicate on."""
-    session_id: str
-    seq: int
-    """Order among this session's events: 1, 2, 3... (never reused for the session id)."""
-    type: str
-    data: dict[str, Any]
-    """The event's JSON object."""
-    created_at: datetime
-
 
 EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
 NEXT_SEQ = """

@@ -28,6 +28,7 @@ from daemon.client.session import Session
 from daemon.client.state import SessionState
 from daemon.config import WhatsAppConfig
 from storage.db import Database
+from storage.sqlite.stores import SqliteStores
 
 
 def die() -> None:
@@ -69,7 +70,7 @@ async def main(db_path: str, ws_url: str, root: str, mode: str, kill: str) -> in
     )
     config = WhatsAppConfig(ws_url=ws_url, root_public_key=root, iq_timeout_s=5.0)
     db = await Database.open(db_path)
-    session = await Session.open(db, "crashy", config, options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", config, options=FAST)
     with session.events() as events:
         if mode == "pair":
             await session.pair()

@@ -13,6 +13,7 @@ from sandbox.app import SandboxServer
 from sandbox.config import SandboxConfig
 from sandbox.directory import Account
 from storage.db import Database, Synchronous
+from storage.sqlite.stores import SqliteStores
 
 
 @pytest.fixture
@@ -35,6 +36,8 @@ async def client_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def session(sandbox: SandboxServer, client_db: Database) -> AsyncIterator[Session]:
-    opened = await Session.open(client_db, "main", client_config(sandbox), options=FAST)
+    opened = await Session.open(
+        SqliteStores(client_db), "main", client_config(sandbox), options=FAST
+    )
     yield opened
     await opened.close()

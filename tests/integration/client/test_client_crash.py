@@ -27,6 +27,7 @@ from sandbox.directory import Account
 from sandbox.pairing import PairingFailed
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from storage.sqlite.stores import SqliteStores
 
 WORKER = Path(__file__).with_name("client_crash_worker.py")
 RNG = random.Random(20240605)
@@ -93,7 +94,7 @@ async def resume(
     """What the next start does: open, then log in when paired, else pair again."""
     db = await Database.open(db_path)
     assert await db.integrity_check() == ["ok"]
-    session = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
     assert session.state is not SessionState.NEEDS_ATTENTION
     credentials = session.credentials
     if credentials is not None and credentials.is_paired:
@@ -164,7 +165,7 @@ async def test_kill_during_first_prekey_upload(
     db_path = tmp_path / "upload.db"
     # Pair in this process first, with the worker's session id, then stop.
     db = await Database.open(db_path)
-    session = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
     with session.events() as events:
         await session.pair()
         qr = await next_event(events, QrCode)
@@ -205,13 +206,13 @@ async def test_paired_session_whose_credentials_vanish_needs_attention(
 ) -> None:
     db_path = tmp_path / "vanish.db"
     db = await Database.open(db_path)
-    session = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
     await pair_by_qr(sandbox, session, account)
     jid = session.credentials.pn_jid if session.credentials else None
     await session.close()
     # Someone deletes the identity row behind the daemon's back.
     await db.execute("DELETE FROM device_credentials WHERE session_id = ?", ("crashy",))
-    session = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
     assert session.state is SessionState.NEEDS_ATTENTION
     with pytest.raises(Exception, match="credentials are gone"):
         await session.pair()
@@ -228,7 +229,7 @@ async def test_damaged_credentials_need_attention_and_are_left_alone(
 ) -> None:
     db_path = tmp_path / "damaged.db"
     db = await Database.open(db_path)
-    session = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
     await pair_by_qr(sandbox, session, account)
     await session.close()
     # A full disk or a bad restore zeroed the identity's private key.
@@ -236,7 +237,9 @@ async def test_damaged_credentials_need_attention_and_are_left_alone(
         "UPDATE device_credentials SET identity_private = zeroblob(32) WHERE session_id = ?",
         ("crashy",),
     )
-    with_events = await Session.open(db, "crashy", client_config(sandbox), options=FAST)
+    with_events = await Session.open(
+        SqliteStores(db), "crashy", client_config(sandbox), options=FAST
+    )
     assert with_events.state is SessionState.NEEDS_ATTENTION
     with pytest.raises(Exception, match="damaged"):
         await with_events.connect()

@@ -27,6 +27,7 @@ from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from storage.sqlite.stores import SqliteStores
 
 # Deterministic jitter: every backoff delay is its ceiling, so "when" can be asserted.
 OPTIONS = dataclasses.replace(FAST, uniform=lambda low, high: high)
@@ -36,7 +37,9 @@ OPTIONS = dataclasses.replace(FAST, uniform=lambda low, high: high)
 async def paired(
     sandbox: SandboxServer, account: Account, client_db: Database
 ) -> AsyncIterator[Session]:
-    session = await Session.open(client_db, "main", client_config(sandbox), options=OPTIONS)
+    session = await Session.open(
+        SqliteStores(client_db), "main", client_config(sandbox), options=OPTIONS
+    )
     await pair_by_qr(sandbox, session, account)
     yield session
     await session.close()

@@ -33,6 +33,7 @@ from sandbox.iq_prekeys import handle as handle_encrypt_iq
 from sandbox.pairing import PairingFailed
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 
@@ -41,7 +42,7 @@ async def test_pair_by_qr_then_restart_logs_in_without_qr(
 ) -> None:
     db_path = tmp_path / "restart.db"
     db = await Database.open(db_path)
-    session = await Session.open(db, "alice", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "alice", client_config(sandbox), options=FAST)
     connected = await pair_by_qr(sandbox, session, account)
     assert JID.parse(connected.jid).user == account.phone_user
     assert connected.lid is not None and connected.lid.endswith("@lid")
@@ -72,7 +73,7 @@ async def test_pair_by_qr_then_restart_logs_in_without_qr(
 
     # A new process: a new Database and Session over the same file.
     db = await Database.open(db_path)
-    session = await Session.open(db, "alice", client_config(sandbox), options=FAST)
+    session = await Session.open(SqliteStores(db), "alice", client_config(sandbox), options=FAST)
     assert session.state is SessionState.STOPPED  # it was closed, and says so
     with session.events() as events:
         await session.connect()
@@ -91,7 +92,9 @@ async def test_qr_rotates_on_schedule_then_expires(
     sandbox: SandboxServer, client_db: Database
 ) -> None:
     options = dataclasses.replace(FAST, qr_first_ttl=0.4, qr_later_ttl=0.15)
-    session = await Session.open(client_db, "expiring", client_config(sandbox), options=options)
+    session = await Session.open(
+        SqliteStores(client_db), "expiring", client_config(sandbox), options=options
+    )
     with session.events() as events:
         started = time.time()
         await session.pair()

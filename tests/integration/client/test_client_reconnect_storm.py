@@ -18,6 +18,7 @@ from daemon.client.state import SessionState
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from storage.db import Database
+from storage.sqlite.stores import SqliteStores
 
 DROPS = 50
 BASE = 0.002
@@ -36,7 +37,9 @@ async def test_fifty_random_drops(
         stable_after=STABLE_AFTER,
         uniform=lambda low, high: high,  # every delay is its ceiling: growth is visible
     )
-    session = await Session.open(client_db, "storm", client_config(sandbox), options=options)
+    session = await Session.open(
+        SqliteStores(client_db), "storm", client_config(sandbox), options=options
+    )
     await pair_by_qr(sandbox, session, account)
     assert session.credentials is not None and session.credentials.pn_jid is not None
     jid = JID.parse(session.credentials.pn_jid)

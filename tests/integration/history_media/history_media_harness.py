@@ -22,6 +22,7 @@ from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.phone import SimulatedPhone
 from storage.db import Database, Synchronous
+from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 30.0
 E = TypeVar("E")
@@ -134,7 +135,7 @@ async def paired_client(
     """A new session paired by QR with ``account``'s phone (connected when this returns)."""
     db = await Database.open(path, synchronous=Synchronous.NORMAL)
     session = await Session.open(
-        db, "main", client_config(server), options=FAST, sync_options=sync_options
+        SqliteStores(db), "main", client_config(server), options=FAST, sync_options=sync_options
     )
     client = Client(session, db, account, session.events())
     with session.events() as watch:

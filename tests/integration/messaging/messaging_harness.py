@@ -23,6 +23,7 @@ from sandbox.directory import Account
 from sandbox.network import PhoneMessage
 from sandbox.phone import SimulatedPhone
 from storage.db import Database, Synchronous
+from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 15.0
 E = TypeVar("E")
@@ -126,7 +127,7 @@ async def open_session(
     synchronous: Synchronous = Synchronous.NORMAL,
 ) -> tuple[Session, Database]:
     db = await Database.open(path, synchronous=synchronous)
-    session = await Session.open(db, session_id, client_config(server), options=FAST)
+    session = await Session.open(SqliteStores(db), session_id, client_config(server), options=FAST)
     return session, db
 
 

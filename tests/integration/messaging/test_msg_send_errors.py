@@ -34,6 +34,7 @@ from sandbox.directory import Account
 from sandbox.faults import Direction, StanzaAction
 from storage.db import Database
 from storage.message_values import MessageStatus
+from storage.sqlite.stores import SqliteStores
 
 
 async def test_lost_ack_times_out_and_the_repeat_lands_once(
@@ -127,7 +128,7 @@ async def test_a_socket_closing_during_the_device_query_is_a_retryable_loss(
         return socket
 
     db = await Database.open(tmp_path / "alice.db")
-    session = await Session.open(db, "main", config, options=FAST, dialer=dial)
+    session = await Session.open(SqliteStores(db), "main", config, options=FAST, dialer=dial)
     try:
         await pair_by_qr(sandbox, alice, session)
         with session.events() as events:

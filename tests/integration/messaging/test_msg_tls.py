@@ -18,6 +18,7 @@ from sandbox.app import SandboxServer
 from sandbox.certs import TLS_CERT_FILE
 from sandbox.config import SandboxConfig
 from storage.db import Database
+from storage.sqlite.stores import SqliteStores
 
 PHOTO = b"\x89PNG\r\n\x1a\n uploaded over verified https " * 400
 
@@ -38,7 +39,7 @@ async def test_media_upload_trusts_the_configured_ca(
         client_config(sandbox), ca_file=str(sandbox.state_dir / TLS_CERT_FILE)
     )
     db = await Database.open(tmp_path / "alice.db")
-    session = await Session.open(db, "main", config, options=FAST)
+    session = await Session.open(SqliteStores(db), "main", config, options=FAST)
     try:
         await pair_by_qr(sandbox, alice, session)
         sent = await session.send_media(

@@ -18,11 +18,11 @@ from daemon.client.events import EventBus
 from daemon.client.message_context import MessagingContext, MessagingOptions
 from daemon.client.prekeys import PreKeyManager
 from daemon.client.router import Router
+from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import NoEventSink
 from daemon.client.sync_events import SyncEvent
 from daemon.config import WhatsAppConfig
 from storage.db import Database, Synchronous
-from storage.signal_store import SqliteSignalStore
 from storage.sqlite.message_store import SqliteMessageStore
 from storage.sqlite.store import SqliteStore
 from storage.sqlite.sync_store import SqliteSyncStore
@@ -122,7 +122,7 @@ async def make_world(
     m = MessagingContext(
         session,
         messages,
-        SqliteSignalStore(auth, SID),
+        AuthSignalStore(auth, SID),
         NoEventSink(),
         MessagingOptions(ack_timeout=2.0),
     )

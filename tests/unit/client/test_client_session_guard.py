@@ -25,6 +25,7 @@ from daemon.crypto.curve import KeyPair
 from daemon.wire.errors import ConnectFailed
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 E = TypeVar("E")
@@ -79,7 +80,9 @@ async def make_paired(db: Database, session_id: str = "s") -> None:
 async def test_only_one_attempt_is_ever_in_flight(db: Database) -> None:
     await make_paired(db)
     dialer = CountingDialer()
-    session = await Session.open(db, "s", WhatsAppConfig(), options=FAST, dialer=dialer)
+    session = await Session.open(
+        SqliteStores(db), "s", WhatsAppConfig(), options=FAST, dialer=dialer
+    )
     with session.events() as events:
         await asyncio.gather(*(session.connect() for _ in range(5)))
         for _ in range(10):
@@ -93,11 +96,11 @@ async def test_only_one_attempt_is_ever_in_flight(db: Database) -> None:
 
 
 async def test_a_second_session_object_for_the_same_id_is_refused(db: Database) -> None:
-    first = await Session.open(db, "dup", WhatsAppConfig(), options=FAST)
+    first = await Session.open(SqliteStores(db), "dup", WhatsAppConfig(), options=FAST)
     with pytest.raises(SessionBusy):
-        await Session.open(db, "dup", WhatsAppConfig(), options=FAST)
+        await Session.open(SqliteStores(db), "dup", WhatsAppConfig(), options=FAST)
     await first.close()
-    second = await Session.open(db, "dup", WhatsAppConfig(), options=FAST)
+    second = await Session.open(SqliteStores(db), "dup", WhatsAppConfig(), options=FAST)
     await second.close()
 
 
@@ -105,7 +108,9 @@ async def test_transitions_are_persisted_before_they_are_published(db: Database)
     await make_paired(db)
     dialer = CountingDialer()
     dialer.gate = asyncio.Event()  # hold the dial: nothing moves on after "connecting"
-    session = await Session.open(db, "s", WhatsAppConfig(), options=FAST, dialer=dialer)
+    session = await Session.open(
+        SqliteStores(db), "s", WhatsAppConfig(), options=FAST, dialer=dialer
+    )
     store = SqliteStore(db)
     with session.events() as events:
         await session.connect()
@@ -128,7 +133,7 @@ async def test_a_session_left_live_by_a_dead_process_opens_stopped(db: Database)
     store = SqliteStore(db)
     await store.sessions.update_status("s", SessionStatus.CONNECTING, "connect requested")
     await store.sessions.update_status("s", SessionStatus.CONNECTED, "logged in")
-    session = await Session.open(db, "s", WhatsAppConfig(), options=FAST)
+    session = await Session.open(SqliteStores(db), "s", WhatsAppConfig(), options=FAST)
     assert session.state is SessionState.STOPPED
     last = (await store.sessions.transitions("s"))[-1]
     assert last.from_status is SessionStatus.CONNECTED
@@ -137,7 +142,7 @@ async def test_a_session_left_live_by_a_dead_process_opens_stopped(db: Database)
 
 
 async def test_commands_refuse_bad_input_without_changing_state(db: Database) -> None:
-    session = await Session.open(db, "fresh", WhatsAppConfig(), options=FAST)
+    session = await Session.open(SqliteStores(db), "fresh", WhatsAppConfig(), options=FAST)
     with pytest.raises(NotPaired):
         await session.connect()
     with pytest.raises(InvalidPhoneNumber):
@@ -151,7 +156,7 @@ async def test_commands_refuse_bad_input_without_changing_state(db: Database) ->
 
 async def test_logout_without_a_connection_retires_locally(db: Database) -> None:
     await make_paired(db)
-    session = await Session.open(db, "s", WhatsAppConfig(), options=FAST)
+    session = await Session.open(SqliteStores(db), "s", WhatsAppConfig(), options=FAST)
     await session.logout()
     assert session.state is SessionState.LOGGED_OUT
     store = SqliteStore(db)
@@ -176,7 +181,9 @@ async def test_a_server_that_only_says_515_gets_backoff_not_a_storm(db: Database
         socket.push(Node("stream:error", {"code": "515"}))
         return socket
 
-    session = await Session.open(db, "s", WhatsAppConfig(), options=FAST, dialer=restart_every_time)
+    session = await Session.open(
+        SqliteStores(db), "s", WhatsAppConfig(), options=FAST, dialer=restart_every_time
+    )
     with session.events() as events:
         await session.connect()
         seen = [await asyncio.wait_for(_next(events, Disconnected), 2) for _ in range(5)]
@@ -190,7 +197,7 @@ async def test_a_server_that_only_says_515_gets_backoff_not_a_storm(db: Database
 async def test_a_long_failure_streak_raises_one_reconnect_loop_alert(db: Database) -> None:
     await make_paired(db)
     session = await Session.open(
-        db, "s", WhatsAppConfig(), options=FAST, dialer=CountingDialer(hold=0.0)
+        SqliteStores(db), "s", WhatsAppConfig(), options=FAST, dialer=CountingDialer(hold=0.0)
     )
     with session.events() as events:
         await session.connect()

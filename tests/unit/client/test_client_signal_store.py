@@ -1,4 +1,4 @@
-"""storage.signal_store: our device's Signal state on SQLite, talking to an in-memory peer
+"""daemon.client.signal_store: our device's Signal state on SQLite, talking to an in-memory peer
 through the real ciphers; writes are atomic and survive reopening the file."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from daemon.client.credentials import credentials_for_pairing
+from daemon.client.signal_store import AuthSignalStore, SignedPreKeyRotationUnsupported
 from daemon.signal import (
     GroupCipher,
     InMemorySignalStore,
@@ -24,7 +25,6 @@ from daemon.signal import (
 )
 from daemon.signal.keys import SignedPreKey
 from daemon.signal.store import Direction
-from storage.signal_store import SignedPreKeyRotationUnsupported, SqliteSignalStore
 from storage.sqlite import SqliteStore
 from storage.values import PreKey
 
@@ -41,7 +41,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     await opened.close()
 
 
-async def our_bundle(store: SqliteStore, signal: SqliteSignalStore) -> PreKeyBundle:
+async def our_bundle(store: SqliteStore, signal: AuthSignalStore) -> PreKeyBundle:
     credentials = await store.credentials.load("s")
     assert credentials is not None
     ids = await store.credentials.allocate_prekey_ids("s", 2)
@@ -67,7 +67,7 @@ def peer_store() -> InMemorySignalStore:
 async def test_a_peer_starts_a_session_with_us_and_we_answer(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     peer = peer_store()
     peer_cipher = SessionCipher(peer)
     await peer_cipher.process_bundle(OURS, await our_bundle(store, signal))
@@ -87,7 +87,7 @@ async def test_a_peer_starts_a_session_with_us_and_we_answer(
     # Another process opens the same file and continues the ratchet.
     await store.close()
     reopened = await SqliteStore.open(tmp_path / "signal.db")
-    again = SessionCipher(SqliteSignalStore(reopened, "s"))
+    again = SessionCipher(AuthSignalStore(reopened, "s"))
     later = await peer_cipher.encrypt(OURS, b"still there")
     assert (await again.decrypt(PEER, later.message.type, later.message.body)).plaintext == (
         b"still there"
@@ -96,7 +96,7 @@ async def test_a_peer_starts_a_session_with_us_and_we_answer(
 
 
 async def test_commit_is_all_or_nothing(store: SqliteStore) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     await store.prekeys.add_batch("s", [PreKey(7, b"\x01" * 32, b"\x02" * 32)])
     peer_identity = generate_key_pair()
     signed = generate_signed_prekey(peer_identity, 1)
@@ -121,7 +121,7 @@ async def test_commit_is_all_or_nothing(store: SqliteStore) -> None:
 
 
 async def test_trust_on_first_use_changes_accepted_untrusted_refused(store: SqliteStore) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     first, second = generate_key_pair().public, generate_key_pair().public
     assert await signal.is_trusted_identity(PEER, first, Direction.RECEIVING)
     await signal.commit(StoreChanges(identities=((PEER, first),)))
@@ -132,7 +132,7 @@ async def test_trust_on_first_use_changes_accepted_untrusted_refused(store: Sqli
 
 
 async def test_sender_keys_round_trip(store: SqliteStore) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     name = SenderKeyName("123-456@g.us", OURS)
     groups = GroupCipher(signal)
     distribution = await groups.distribution_message(name)
@@ -144,7 +144,7 @@ async def test_sender_keys_round_trip(store: SqliteStore) -> None:
 
 
 async def test_signed_prekey_is_the_identitys_own(store: SqliteStore) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     own = await signal.load_signed_prekey(1)
     assert own is not None
     assert await signal.load_signed_prekey(2) is None
@@ -156,7 +156,7 @@ async def test_signed_prekey_is_the_identitys_own(store: SqliteStore) -> None:
 
 
 async def test_delete_session(store: SqliteStore) -> None:
-    signal = SqliteSignalStore(store, "s")
+    signal = AuthSignalStore(store, "s")
     peer = peer_store()
     peer_cipher = SessionCipher(peer)
     await peer_cipher.process_bundle(OURS, await our_bundle(store, signal))

@@ -27,6 +27,7 @@ from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
 from storage.db import Database, Synchronous
 from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 TIMEOUT = 10.0
@@ -104,10 +105,10 @@ class Rig:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     db = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
     await SqliteSessionRepo(db).create("s1")
-    events = EventLog(db)
+    events = EventLog(SqliteStores(db))
     sender = RecordingSender()
     config = fast_config(tmp_path)
-    outbox = Outbox(db, events, sender, config.outbox)
+    outbox = Outbox(SqliteStores(db), events, sender, config.outbox)
     sessions = FakeSessions()
     store = SqliteCampaignStore(db)
     files = CampaignFiles(tmp_path, store)

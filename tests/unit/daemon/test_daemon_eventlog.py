@@ -33,8 +33,10 @@ from storage.message_values import (
     MessageStatus,
     ReceiptStatus,
 )
-from storage.sqlite.outbox import NewOutboxRow, OutboxStatus, SqliteOutboxRepo
+from storage.outbox_values import NewOutboxRow, OutboxStatus
+from storage.sqlite.outbox import SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.stores import SqliteStores
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def test_event_ids_are_unique_and_sort_by_time() -> None:
 
 
 async def test_sequences_are_per_session_and_positions_global(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     a1 = await log.append("s1", EventType.ALERT, {"n": 1})
     b1 = await log.append("s2", EventType.ALERT, {"n": 2})
     a2 = await log.append("s1", EventType.ALERT, {"n": 3})
@@ -69,7 +71,7 @@ async def test_sequences_are_per_session_and_positions_global(db: Database) -> N
 
 
 async def test_an_event_commits_with_its_transaction_or_not_at_all(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     with pytest.raises(RuntimeError):
         async with db.transaction():
             await log.append("s1", EventType.ALERT, {"n": 1})
@@ -80,7 +82,7 @@ async def test_an_event_commits_with_its_transaction_or_not_at_all(db: Database)
 
 
 async def test_numbering_continues_after_the_session_is_deleted(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     await log.append("s1", EventType.ALERT, {})
     await SqliteSessionRepo(db).delete("s1")
     await SqliteSessionRepo(db).create("s1")
@@ -88,7 +90,7 @@ async def test_numbering_continues_after_the_session_is_deleted(db: Database) ->
 
 
 async def test_follow_replays_then_streams_new_events(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     await log.append("s1", EventType.ALERT, {"n": 1})
     await log.append("s1", EventType.QR_CODE, {"n": 2})
     seen: list[int] = []
@@ -110,7 +112,7 @@ async def test_follow_replays_then_streams_new_events(db: Database) -> None:
 
 
 async def test_follow_with_a_type_filter_skips_others(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     for n, kind in enumerate([EventType.ALERT, EventType.QR_CODE, EventType.ALERT]):
         await log.append("s1", kind, {"n": n})
     got = []
@@ -180,9 +182,9 @@ def test_messaging_events_map_to_records() -> None:
 
 
 async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     inbound: list[tuple[str, float]] = []
-    sink = EventLogSink(log, db, on_inbound=lambda s, at: inbound.append((s, at)))
+    sink = EventLogSink(log, SqliteStores(db), on_inbound=lambda s, at: inbound.append((s, at)))
     outbox = SqliteOutboxRepo(db)
     await outbox.insert(
         NewOutboxRow("OUT1", "s1", None, bytes(32), "c@s.whatsapp.net", "text", {"text": "x"})
@@ -215,7 +217,7 @@ async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> N
 
 
 async def test_prune_keeps_what_is_still_needed(db: Database) -> None:
-    log = EventLog(db)
+    log = EventLog(SqliteStores(db))
     for n in range(3):
         await log.append("s1", EventType.ALERT, {"n": n})
     # Nothing is dispatched yet (cursor 0): nothing may go.

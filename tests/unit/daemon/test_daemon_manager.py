@@ -20,6 +20,7 @@ from daemon.eventlog import EventLog
 from daemon.manager import LinkedDevice, SessionExists, SessionManager, client_options
 from storage.db import Database, Synchronous
 from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 TIMEOUT = 5.0
@@ -63,8 +64,8 @@ async def make_rig(
             raise IqTimeout("no answer to the ping")
         return 0.01
 
-    events = EventLog(db)
-    manager = SessionManager(config, db, events, devices, prober=prober, clock=clock)
+    events = EventLog(SqliteStores(db))
+    manager = SessionManager(config, SqliteStores(db), events, devices, prober=prober, clock=clock)
     await manager.open_all()
     rig = Rig(manager, devices, clock, events, repo, probes)
     rig.failing = failing  # type: ignore[attr-defined]
@@ -99,7 +100,9 @@ async def test_only_paired_active_autoconnect_sessions_start(db: Database, tmp_p
     rig.devices.unpaired.add("fresh")
     # Re-open so "fresh" comes up unpaired.
     await rig.manager.shutdown()
-    manager = SessionManager(fast_config(tmp_path), db, rig.events, rig.devices, clock=rig.clock)
+    manager = SessionManager(
+        fast_config(tmp_path), SqliteStores(db), rig.events, rig.devices, clock=rig.clock
+    )
     await manager.open_all()
     rig.devices.devices["banned"]._state = SessionState.BANNED  # as the real client restores it
     await manager.start()
@@ -250,7 +253,9 @@ async def test_the_hourly_limit_survives_a_restart(db: Database, tmp_path: Path)
         rig.clock.advance(10.0)
         await rig.manager.check_liveness("s", handle)
     await rig.manager.shutdown()
-    restarted = SessionManager(fast_config(tmp_path), db, rig.events, rig.devices, clock=rig.clock)
+    restarted = SessionManager(
+        fast_config(tmp_path), SqliteStores(db), rig.events, rig.devices, clock=rig.clock
+    )
     await restarted.open_all()
     assert (await restarted.view("s")).recoveries_last_hour == 3
     await restarted.shutdown()

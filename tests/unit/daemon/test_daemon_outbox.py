@@ -31,8 +31,9 @@ from daemon.outbox import (
 from daemon.retry import retry_delay
 from storage.db import Database, Synchronous
 from storage.errors import NotFound
-from storage.sqlite.outbox import OutboxStatus
+from storage.outbox_values import OutboxStatus
 from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 5.0
 
@@ -115,7 +116,7 @@ def test_every_kind_parses() -> None:
 
 async def test_the_same_key_returns_the_same_message(db: Database, tmp_path: Path) -> None:
     sender = RecordingSender(connected=False)
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     request = parse_send_request({"to": "15550001111", "text": "hi"})
     first = await outbox.accept("s1", request, "key-1")
     again = await outbox.accept("s1", request, "key-1")
@@ -135,7 +136,12 @@ async def test_the_same_key_returns_the_same_message(db: Database, tmp_path: Pat
 
 
 async def test_concurrent_requests_with_one_key_store_one_row(db: Database, tmp_path: Path) -> None:
-    outbox = Outbox(db, EventLog(db), RecordingSender(connected=False), outbox_config(tmp_path))
+    outbox = Outbox(
+        SqliteStores(db),
+        EventLog(SqliteStores(db)),
+        RecordingSender(connected=False),
+        outbox_config(tmp_path),
+    )
     request = parse_send_request({"to": "15550001111", "text": "hi"})
     results = await asyncio.gather(*(outbox.accept("s1", request, "k") for _ in range(10)))
     assert len({r.row.id for r in results}) == 1
@@ -148,7 +154,7 @@ async def test_concurrent_requests_with_one_key_store_one_row(db: Database, tmp_
 
 async def test_sends_in_order_once_connected(db: Database, tmp_path: Path) -> None:
     sender = RecordingSender(connected=False)
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     ids = []
     for n in range(5):
         accepted = await outbox.accept(
@@ -172,7 +178,7 @@ async def test_sends_in_order_once_connected(db: Database, tmp_path: Path) -> No
 
 async def test_transient_failures_retry_then_succeed(db: Database, tmp_path: Path) -> None:
     sender = RecordingSender(failures=[TransientSendError("timeout"), TransientSendError("x")])
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -190,8 +196,8 @@ async def test_transient_failures_retry_then_succeed(db: Database, tmp_path: Pat
 
 async def test_gives_up_after_the_limit_with_a_reason(db: Database, tmp_path: Path) -> None:
     sender = RecordingSender(failures=[TransientSendError("no ack")] * 5)
-    events = EventLog(db)
-    outbox = Outbox(db, events, sender, outbox_config(tmp_path, max_attempts=3))
+    events = EventLog(SqliteStores(db))
+    outbox = Outbox(SqliteStores(db), events, sender, outbox_config(tmp_path, max_attempts=3))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -213,7 +219,7 @@ async def test_a_permanent_refusal_fails_at_once_and_the_next_goes(
     db: Database, tmp_path: Path
 ) -> None:
     sender = RecordingSender(failures=[PermanentSendError("not on WhatsApp")])
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     first = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "a"}), None)
     second = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "b"}), None)
 
@@ -231,8 +237,10 @@ async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     db: Database, tmp_path: Path
 ) -> None:
     sender = RecordingSender(failures=[RestrictedError(429, "refused with error 429")])
-    events = EventLog(db)
-    outbox = Outbox(db, events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0))
+    events = EventLog(SqliteStores(db))
+    outbox = Outbox(
+        SqliteStores(db), events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0)
+    )
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -259,7 +267,7 @@ async def test_a_restriction_pauses_the_session_and_raises_an_alert(
 async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path: Path) -> None:
     config = outbox_config(tmp_path)
     sender = RecordingSender(connected=False)
-    first = Outbox(db, EventLog(db), sender, config)
+    first = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, config)
     accepted = await first.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -268,7 +276,7 @@ async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path
     assert await first.repo.mark_sending(accepted.row.id)
 
     sender = RecordingSender()
-    second = Outbox(db, EventLog(db), sender, config)
+    second = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, config)
     await second.start()
 
     async def sent() -> bool:
@@ -283,7 +291,7 @@ async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path
 
 async def test_stop_lets_an_in_flight_send_finish(db: Database, tmp_path: Path) -> None:
     sender = RecordingSender(delay=0.2)
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -314,7 +322,10 @@ async def test_the_rate_limit_spaces_sends(db: Database, tmp_path: Path) -> None
     loop = asyncio.get_running_loop()
     sender.on_send = lambda _m: stamps.append(loop.time())
     outbox = Outbox(
-        db, EventLog(db), sender, outbox_config(tmp_path, rate_per_minute=600.0, burst=1)
+        SqliteStores(db),
+        EventLog(SqliteStores(db)),
+        sender,
+        outbox_config(tmp_path, rate_per_minute=600.0, burst=1),
     )
     for n in range(3):
         await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": f"{n}"}), None)
@@ -336,7 +347,12 @@ def test_retry_delays_grow_with_full_jitter() -> None:
 
 
 async def test_a_receipt_before_the_sent_commit_is_kept(db: Database, tmp_path: Path) -> None:
-    outbox = Outbox(db, EventLog(db), RecordingSender(connected=False), outbox_config(tmp_path))
+    outbox = Outbox(
+        SqliteStores(db),
+        EventLog(SqliteStores(db)),
+        RecordingSender(connected=False),
+        outbox_config(tmp_path),
+    )
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -360,7 +376,7 @@ async def test_a_held_chat_waits_while_other_chats_flow_in_order(
 ) -> None:
     until = time.time() + 3600
     sender = RecordingSender(failures=[HeldError(until, "new chats blocked: time-lock")])
-    outbox = Outbox(db, EventLog(db), sender, outbox_config(tmp_path))
+    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
     held = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "a"}), None)
     later = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "b"}), None)
     other = [

@@ -29,9 +29,10 @@ from daemon.webhooks import (
     verify_signature,
 )
 from storage.db import Database, Synchronous
-from storage.sqlite.eventlog import StoredEvent
+from storage.event_values import StoredEvent
 from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.webhooks import DeliveryStatus, Webhook
+from storage.sqlite.stores import SqliteStores
+from storage.webhook_values import DeliveryStatus, Webhook
 
 SECRET = "s" * 32
 TIMEOUT = 5.0
@@ -170,8 +171,8 @@ async def until(predicate: object, timeout: float = TIMEOUT) -> None:
 async def test_events_are_delivered_signed_with_their_ids(
     db: Database, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(db)
-    service = WebhookService(db, events, hooks_config(tmp_path))
+    events = EventLog(SqliteStores(db))
+    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
     await service.start()
     hook = await service.create(session_id="s1", url=receiver.url, secret=SECRET, events=[])
     appended = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(3)]
@@ -190,8 +191,8 @@ async def test_events_are_delivered_signed_with_their_ids(
 async def test_retries_then_dead_letters_then_replay(
     db: Database, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(db)
-    service = WebhookService(db, events, hooks_config(tmp_path, max_attempts=3))
+    events = EventLog(SqliteStores(db))
+    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path, max_attempts=3))
     await service.start()
     hook = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
     receiver.answers = [503, 429, 200]  # retried twice, then delivered
@@ -221,9 +222,9 @@ async def test_retries_then_dead_letters_then_replay(
 async def test_pending_deliveries_survive_a_restart(
     db: Database, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(db)
+    events = EventLog(SqliteStores(db))
     config = hooks_config(tmp_path, retry_base_s=0.05, retry_cap_s=0.05)
-    first = WebhookService(db, events, config)
+    first = WebhookService(SqliteStores(db), events, config)
     await first.start()
     await first.create(session_id="s1", url=receiver.url, secret=SECRET, events=["alert"])
     receiver.answers = [500, 500, 500, 500, 500, 500]
@@ -232,7 +233,7 @@ async def test_pending_deliveries_survive_a_restart(
     await first.stop(1.0)
     receiver.answers = []
 
-    second = WebhookService(db, events, config)
+    second = WebhookService(SqliteStores(db), events, config)
     await second.start()
     await until(lambda: len(receiver.got) == 1)
     assert receiver.got[0]["id"] == event.id
@@ -240,16 +241,16 @@ async def test_pending_deliveries_survive_a_restart(
 
 
 async def test_the_config_webhook_is_kept_in_step(db: Database, tmp_path: Path) -> None:
-    events = EventLog(db)
+    events = EventLog(SqliteStores(db))
     configured = hooks_config(tmp_path, url="https://crm.example/in", secret=SECRET)
-    service = WebhookService(db, events, configured)
+    service = WebhookService(SqliteStores(db), events, configured)
     await service.start()
     await service.stop(1.0)
     stored = await service.repo.get("config")
     assert (
         stored is not None and stored.session_id is None and stored.url == "https://crm.example/in"
     )
-    removed = WebhookService(db, events, hooks_config(tmp_path))
+    removed = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
     await removed.start()
     await removed.stop(1.0)
     assert await removed.repo.get("config") is None
@@ -287,8 +288,8 @@ def test_usable_urls_are_kept_as_given(url: str) -> None:
 async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
     db: Database, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(db)
-    service = WebhookService(db, events, hooks_config(tmp_path))
+    events = EventLog(SqliteStores(db))
+    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
     await service.start()
     good = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
     bad = await service.create(session_id="s1", url=receiver.url + "2", secret=SECRET, events=[])

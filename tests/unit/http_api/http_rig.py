@@ -28,8 +28,7 @@ from http_api.keys import Services
 from http_api.openapi import document
 from http_api.openapi_check import SchemaViolation, check_response, match_path, validate
 from storage.db import Database, Synchronous
-from storage.sqlite.campaigns import SqliteCampaignStore
-from storage.sqlite.message_store import SqliteMessageStore
+from storage.sqlite.stores import SqliteStores
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
 DOCUMENT = document()
@@ -60,6 +59,7 @@ class Rig:
     sender: RecordingSender
     clock: Clock
     checked: list[str]
+    db: Database
 
     async def call(
         self,
@@ -101,28 +101,29 @@ class Rig:
 async def running_api(tmp_path: Path, config: Config | None = None) -> AsyncIterator[Rig]:
     config = config or fast_config(tmp_path)
     db = await Database.open(tmp_path / "api.db", synchronous=Synchronous.NORMAL)
+    stores = SqliteStores(db)
     clock = Clock()
     devices = DeviceFactory(clock)
-    events = EventLog(db)
+    events = EventLog(stores)
 
     async def prober(client: object, timeout: float) -> float:
         return 0.001
 
-    manager = SessionManager(config, db, events, devices, prober=prober, clock=clock)
+    manager = SessionManager(config, stores, events, devices, prober=prober, clock=clock)
     sender = RecordingSender()
-    outbox = Outbox(db, events, sender, config.outbox)
-    webhooks = WebhookService(db, events, config.webhooks)
-    campaign_store = SqliteCampaignStore(db)
+    outbox = Outbox(stores, events, sender, config.outbox)
+    webhooks = WebhookService(stores, events, config.webhooks)
+    campaign_store = stores.campaigns
     services = Services(
         config=config,
-        db=db,
+        stores=stores,
         manager=manager,
         outbox=outbox,
         events=events,
         webhooks=webhooks,
-        keys=KeyStore(db, ADMIN_KEY),
-        health=HealthChecker(db, manager, timeout=1.0),
-        messages=SqliteMessageStore(db),
+        keys=KeyStore(stores, ADMIN_KEY),
+        health=HealthChecker(stores, manager, timeout=1.0),
+        messages=stores.messages,
         campaigns=CampaignService(
             campaign_store,
             events,
@@ -136,7 +137,7 @@ async def running_api(tmp_path: Path, config: Config | None = None) -> AsyncIter
     client: TestClient[Any, Any] = TestClient(TestServer(create_app(services)))
     await client.start_server()
     try:
-        yield Rig(client, services, devices, sender, clock, [])
+        yield Rig(client, services, devices, sender, clock, [], db)
     finally:
         await services.gate.close()
         await client.close()

@@ -151,7 +151,7 @@ async def test_health_ok_degraded_and_error(tmp_path: Path) -> None:
         assert rig.devices.devices["a"].state is SessionState.CONNECTED
 
         # Another process holds the database's write lock: the daemon cannot persist.
-        blocker = sqlite3.connect(rig.services.db.path, isolation_level=None)
+        blocker = sqlite3.connect(rig.db.path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             error = await rig.call("GET", "/health", key=None)

@@ -38,6 +38,7 @@ from sandbox.config import SandboxConfig
 from sandbox.directory import Account
 from storage.db import Database
 from storage.message_values import ContentType
+from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 30.0
 
@@ -135,7 +136,7 @@ async def tls_paired_client(server: SandboxServer, account: Account, path: Path)
     transport = dataclasses.replace(default_transport(config), ssl_context=trust)
     db = await Database.open(path)
     session = await Session.open(
-        db,
+        SqliteStores(db),
         "main",
         config,
         options=FAST,

@@ -25,6 +25,7 @@ from daemon.client.message_events import MessageReceived
 from daemon.client.session import Session
 from daemon.config import WhatsAppConfig
 from storage.db import Database
+from storage.sqlite.stores import SqliteStores
 
 OPTIONS = ClientOptions(
     keepalive_min=5.0,
@@ -51,7 +52,7 @@ async def main(db_path: str, ws_url: str, root: str, kill_after: str, jitter: st
     )
     config = WhatsAppConfig(ws_url=ws_url, root_public_key=root, iq_timeout_s=10.0)
     db = await Database.open(db_path)
-    session = await Session.open(db, "main", config, options=OPTIONS)
+    session = await Session.open(SqliteStores(db), "main", config, options=OPTIONS)
     stored = 0
     with session.events() as events:
         await session.connect()

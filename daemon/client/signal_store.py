@@ -34,7 +34,7 @@ class SignedPreKeyRotationUnsupported(StorageError):
     """A signed prekey other than the identity's own was given to store."""
 
 
-class SqliteSignalStore:
+class AuthSignalStore:
     """``SignalStore`` for one session of an :class:`~storage.interfaces.AuthStore`."""
 
     def __init__(self, store: AuthStore, session_id: str) -> None:

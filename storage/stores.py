@@ -1,0 +1,86 @@
+"""The bundles of stores the daemon is built from: the ports a storage backend provides.
+
+A backend (today only :mod:`storage.sqlite`) implements :class:`Stores` over one database; the
+composition root (``daemon.service.start_daemon``, ``wamd pair``) gets one from
+:func:`storage.backend.open_stores` and hands each part of the daemon the stores it needs. Code
+above ``storage/`` sees only these Protocols, the value modules and :mod:`storage.errors`, so a
+second backend (PostgreSQL) provides the same bundle without touching the daemon.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from storage.campaign_interfaces import CampaignStore
+from storage.daemon_interfaces import ApiKeyRepo, EventLogRepo, OutboxRepo, WebhookRepo
+from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo, Transactional
+from storage.message_interfaces import MessageStore
+from storage.metrics_interfaces import MetricsRepo
+from storage.sync_interfaces import SyncStore
+
+
+class ClientStores(Transactional, Protocol):
+    """What one linked device (``daemon.client.Session``) keeps, all in one database: its
+    writes through any of these repositories join one ``transaction()``."""
+
+    @property
+    def location(self) -> str:
+        """Names the database (two bundles over the same one have the same location)."""
+        ...
+
+    @property
+    def files_dir(self) -> Path:
+        """The directory for files kept beside the database (downloaded media)."""
+        ...
+
+    @property
+    def auth(self) -> AuthStore: ...
+    @property
+    def device_lids(self) -> DeviceLidRepo: ...
+    @property
+    def messages(self) -> MessageStore: ...
+    @property
+    def sync(self) -> SyncStore: ...
+
+    def now(self) -> datetime:
+        """The current time from the backend's clock (timezone-aware)."""
+        ...
+
+
+class Stores(ClientStores, Protocol):
+    """Every store of the daemon over one database, with its transaction boundary."""
+
+    @property
+    def sessions(self) -> SessionRepo: ...
+    @property
+    def outbox(self) -> OutboxRepo: ...
+    @property
+    def events(self) -> EventLogRepo: ...
+    @property
+    def webhooks(self) -> WebhookRepo: ...
+    @property
+    def api_keys(self) -> ApiKeyRepo: ...
+    @property
+    def metrics(self) -> MetricsRepo: ...
+    @property
+    def campaigns(self) -> CampaignStore: ...
+
+    async def ping(self) -> float:
+        """Latency of a real query in milliseconds, including any wait for a running
+        transaction."""
+        ...
+
+    async def probe(self) -> float:
+        """A deep health check: the database is where it was opened, a transaction can be
+        taken, and a query answers; returns the query's latency in milliseconds. Raises
+        StorageError (with a message for the operator) when any of it fails."""
+        ...
+
+    async def close(self) -> None:
+        """Wait for a running transaction to end, then close. Idempotent."""
+        ...
+
+
+__all__ = ["ClientStores", "Stores"]
