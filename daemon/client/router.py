@@ -30,8 +30,6 @@ IGNORED_KINDS = frozenset(
         "notification:contacts",
         "notification:psa",
         "notification:newsletter",
-        "notification:mex",
-        "notification:privacy_token",
         "notification:link_code_companion_reg",
         "notification:disappearing_mode",
         "notification:hosted",
