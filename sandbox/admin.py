@@ -6,7 +6,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
 
     GET    /admin/info                           ws URL, admin URL, media host, root key
     GET    /admin/accounts                       every account with its devices
-    POST   /admin/accounts                       {phone?, push_name?}: account + its phone
+    POST   /admin/accounts                       {phone?, push_name?, hosted?}: account +
+                                                 its phone (+ a hosted Cloud API device)
     GET    /admin/accounts/{phone}
     POST   /admin/accounts/{phone}/scan-qr       {qr}: the phone scans a companion's QR
     POST   /admin/accounts/{phone}/pair-code     {code}: the phone confirms a pairing code
@@ -38,7 +39,8 @@ Errors are RFC 9457 ``application/problem+json``. Device JIDs in paths are in st
 App state, history and media routes are in ``sandbox.admin_sync``; what a phone does to groups
 in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
 stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``; the
-2026 service rules (enforcement, reachout time-lock, message capping) in ``sandbox.admin_rules``.
+2026 service rules (enforcement, reachout time-lock, message capping) in ``sandbox.admin_rules``;
+a business's hosted (Cloud API) device in ``sandbox.admin_hosted``.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ def _user_jid(text: str) -> JID:
 
 
 def account_json(network: Network, account: Account) -> dict[str, Any]:
+    hosted = network.directory.hosted_device(account.phone_user)
     return {
         "phone": account.phone_user,
         "jid": str(account.pn),
@@ -141,6 +144,7 @@ def account_json(network: Network, account: Account) -> dict[str, Any]:
         "devices": [device_json(d) for d in network.directory.devices(account.phone_user)],
         "has_phone": account.phone_user in network.phones,
         "enforcing": network.rules.of(account.phone_user).enforcing,
+        "hosted_device": None if hosted is None else str(hosted.jid()),
     }
 
 
@@ -261,7 +265,10 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
             phone = phone_for_push_name(push_name or secrets.token_hex(8))
         if net.directory.find_account(phone) is not None:
             raise Problem(409, "exists", f"account {phone} already exists")
-        account = await net.create_account(phone.lstrip("+"), push_name=push_name)
+        hosted = data.get("hosted", False)
+        if not isinstance(hosted, bool):
+            raise Problem(400, "bad request", "'hosted' must be a boolean")
+        account = await net.create_account(phone.lstrip("+"), push_name=push_name, hosted=hosted)
         return _ok(account_json(net, account), 201)
 
     async def get_account(request: web.Request) -> web.StreamResponse:
@@ -457,6 +464,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         ("POST", "/admin/mock-phone/scan-qr", mock_phone_scan_qr),
     ]
     from sandbox.admin_groups import group_routes
+    from sandbox.admin_hosted import hosted_routes
     from sandbox.admin_people import people_routes
     from sandbox.admin_recovery import recovery_routes
     from sandbox.admin_rules import rules_routes
@@ -470,4 +478,5 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         + people_routes(server)
         + recovery_routes(server)
         + rules_routes(server)
+        + hosted_routes(server)
     )

@@ -21,7 +21,7 @@ from aiohttp import web
 from sandbox.certs import ServerKeys, load_or_create_keys, load_or_create_tls
 from sandbox.config import SandboxConfig
 from sandbox.connection import CLOSE_TIMEOUT, MAX_WS_MESSAGE, Connection
-from sandbox.network import Network, PhoneFactory
+from sandbox.network import HostedDeviceFactory, Network, PhoneFactory
 from sandbox.state import SandboxState
 
 log = structlog.get_logger("sandbox.app")
@@ -35,6 +35,13 @@ def default_phone_factory() -> PhoneFactory:
     from sandbox.phone import phone_factory
 
     return phone_factory()
+
+
+def default_hosted_device_factory() -> HostedDeviceFactory:
+    """Hosted (Cloud API) devices of business accounts: ``sandbox.phone.hosted``."""
+    from sandbox.phone.hosted import HostedDevice
+
+    return HostedDevice
 
 
 class SandboxServer:
@@ -106,7 +113,12 @@ class SandboxServer:
         state = await SandboxState.open(config.state_dir)
         try:
             network = Network(
-                await state.load_directory(), state, phone_factory=self._phone_factory
+                await state.load_directory(),
+                state,
+                phone_factory=self._phone_factory,
+                hosted_device_factory=(
+                    default_hosted_device_factory() if self._phone_factory is not None else None
+                ),
             )
             for group in await state.load_groups():
                 network.groups.add(group)
@@ -124,6 +136,9 @@ class SandboxServer:
         network.media.origin = self.origin
         for account in network.directory.accounts():
             await network.add_phone(account)
+            hosted = network.directory.hosted_device(account.phone_user)
+            if hosted is not None and network.hosted_device_factory is not None:
+                await network.set_hosted(account, True)
         log.info("sandbox.started", ws_url=self.ws_url, root=self.root_public_key.hex())
 
     async def stop(self) -> None:

@@ -4,6 +4,7 @@ notification.go):
 * the ack of a message carries ``phash`` — the participant-list hash of the devices the server
   delivers to — when it differs from the sender's (its ``phash`` attribute, or the devices it
   encrypted for plus itself): the sender's cached device lists are stale;
+* hosted (Cloud API) devices count in 1:1 hashes and device hashes, never in group hashes;
 * when an account links or removes a device, the service tells others in a ``notification
   type=devices from=<pn> lid=<lid> > add|remove(device_hash, device_lid_hash) > device(jid,
   lid)``, the hashes naming the list after the change.
@@ -26,10 +27,16 @@ if TYPE_CHECKING:
 log = structlog.get_logger("sandbox.device_lists")
 
 
-def _devices(network: Network, account: Account, lid: bool) -> list[JID]:
+def _devices(network: Network, account: Account, lid: bool, *, hosted: bool = True) -> list[JID]:
+    """The account's devices as a sender lists them; with ``hosted`` its hosted (Cloud API)
+    device too, which 1:1 chats reach and groups never do (whatsmeow send.go drops hosted
+    devices from group sends and their ``phash``, keeps them in DMs and device hashes)."""
+    directory = network.directory
+    devices = directory.devices(account.phone_user)
+    if hosted and (hosted_device := directory.hosted_device(account.phone_user)) is not None:
+        devices.append(hosted_device)
     return [
-        account.lid_device(d.device_id) if lid else account.pn_device(d.device_id)
-        for d in network.directory.devices(account.phone_user)
+        account.lid_device(d.device_id) if lid else account.pn_device(d.device_id) for d in devices
     ]
 
 
@@ -47,7 +54,7 @@ def expected_phash(
         for member in group.participants:
             account = network.directory.find_account(member)
             if account is not None:
-                everyone += _devices(network, account, lid)
+                everyone += _devices(network, account, lid, hosted=False)
     else:
         target = network.directory.account_of(to.to_non_ad())
         if target is None:
@@ -109,7 +116,7 @@ async def announce(network: Network, device: Device, added: bool) -> int:
     node = devices_notification(network, account, device, added)
     told = 0
     for other in network.directory.all_devices():
-        if other.logged_out or other.jid() == device.jid() or other.is_phone:
+        if other.logged_out or other.jid() == device.jid() or other.is_phone or other.is_hosted:
             continue
         if network.is_online(other.jid()):
             await network.deliver(other.jid(), node, queue=False)

@@ -2,7 +2,10 @@
 
 An account is one phone number with its LID and the primary's identity key pair (the "account
 key" that signs companions). Device 0 of every account is its simulated phone; companions get
-1, 2, ... Every device record holds what other clients fetch about it: identity key,
+1, 2, ... A business account may also have a hosted (Cloud API) device: always device
+``HOSTED_DEVICE_ID`` (99), named ``<pn>:99@hosted`` / ``<lid>:99@hosted.lid`` and never a plain
+``@s.whatsapp.net`` / ``@lid`` device (Baileys rejects device 99 on those servers). Every device
+record holds what other clients fetch about it: identity key,
 registration id, signed prekey, one-time prekeys, key index. Companions also carry the Noise
 static key they log in with.
 
@@ -17,6 +20,16 @@ from dataclasses import dataclass, field
 
 from daemon.binary import JID, Server
 from daemon.crypto.curve import KeyPair
+
+HOSTED_DEVICE_ID = 99
+"""The device id of a business's hosted (Cloud API) device (Baileys lid-mapping, libsignal)."""
+
+
+def device_jid(user: str, device_id: int, *, lid: bool) -> JID:
+    """A device of an account under its PN or LID user; device 99 lives on the hosted servers."""
+    if device_id == HOSTED_DEVICE_ID:
+        return JID(user, Server.HOSTED_LID if lid else Server.HOSTED, device_id)
+    return JID(user, Server.LID if lid else Server.PN, device_id)
 
 
 class DirectoryError(LookupError):
@@ -60,10 +73,10 @@ class Account:
         return JID(self.lid_user, Server.LID)
 
     def pn_device(self, device_id: int) -> JID:
-        return JID(self.phone_user, Server.PN, device_id)
+        return device_jid(self.phone_user, device_id, lid=False)
 
     def lid_device(self, device_id: int) -> JID:
-        return JID(self.lid_user, Server.LID, device_id)
+        return device_jid(self.lid_user, device_id, lid=True)
 
 
 @dataclass(slots=True)
@@ -93,8 +106,17 @@ class Device:
     def is_phone(self) -> bool:
         return self.device_id == 0
 
+    @property
+    def is_hosted(self) -> bool:
+        """A business's hosted (Cloud API) device: 1:1 chats reach it, groups never do."""
+        return self.device_id == HOSTED_DEVICE_ID
+
     def jid(self) -> JID:
-        return JID(self.phone_user, Server.PN, self.device_id)
+        return device_jid(self.phone_user, self.device_id, lid=False)
+
+
+_ACCOUNT_SERVERS = frozenset({Server.PN, Server.LID, Server.HOSTED, Server.HOSTED_LID})
+_LID_SERVERS = frozenset({Server.LID, Server.HOSTED_LID})
 
 
 def lid_for_phone(phone_user: str) -> str:
@@ -150,13 +172,13 @@ class Directory:
         return account
 
     def account_of(self, jid: JID) -> Account | None:
-        """The account a PN or LID JID (with or without device) belongs to."""
-        if jid.server not in (Server.PN, Server.LID):
+        """The account a PN or LID JID (with or without device, hosted or not) belongs to."""
+        if jid.server not in _ACCOUNT_SERVERS:
             return None
         account = self.find_account(jid.user)
         if account is None:
             return None
-        expected = account.phone_user if jid.server == Server.PN else account.lid_user
+        expected = account.lid_user if jid.server in _LID_SERVERS else account.phone_user
         return account if jid.user == expected else None
 
     # Devices
@@ -182,7 +204,9 @@ class Directory:
         if phone_user not in self._devices:
             raise DirectoryError(f"no account {phone_user}")
         taken = set(self._devices[phone_user]) | self._reserved.get(phone_user, set())
-        device_id = max(taken) + 1
+        device_id = max(taken - {HOSTED_DEVICE_ID}) + 1
+        if device_id == HOSTED_DEVICE_ID:
+            device_id += 1
         if device_id > 255:
             raise DirectoryError(f"account {phone_user} has no free device id")
         self._reserved.setdefault(phone_user, set()).add(device_id)
@@ -192,16 +216,26 @@ class Directory:
         self._reserved.get(phone_user, set()).discard(device_id)
 
     def devices(self, phone_user: str) -> list[Device]:
-        """An account's devices, phone first, in device id order (logged-out ones excluded)."""
+        """An account's phone and companions, phone first, in device id order (logged-out
+        ones and the hosted device excluded: see ``hosted_device``)."""
         devices = self._devices.get(phone_user, {})
-        return [devices[i] for i in sorted(devices) if not devices[i].logged_out]
+        return [
+            devices[i]
+            for i in sorted(devices)
+            if not devices[i].logged_out and not devices[i].is_hosted
+        ]
 
     def device(self, jid: JID) -> Device | None:
-        """The device a PN or LID device JID names."""
+        """The device a PN or LID device JID names (device 99 only on the hosted servers)."""
         account = self.account_of(jid)
-        if account is None:
+        if account is None or (jid.device == HOSTED_DEVICE_ID) != jid.is_hosted:
             return None
         return self._devices.get(account.phone_user, {}).get(jid.device)
+
+    def hosted_device(self, phone_user: str) -> Device | None:
+        """The account's hosted (Cloud API) device, when it is a business that has one."""
+        device = self._devices.get(phone_user, {}).get(HOSTED_DEVICE_ID)
+        return None if device is None or device.logged_out else device
 
     def device_by_noise_key(self, noise_public: bytes) -> Device | None:
         for devices in self._devices.values():

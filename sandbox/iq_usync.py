@@ -2,8 +2,10 @@
 
 Answers ``usync > [result, list > user(jid) > <protocol>*]`` for the protocols the query names
 (protocol-inventory §7.2). Non-zero devices always carry ``key-index`` (Baileys drops devices
-without one) and every known user gets ``lid(val)`` (without it Baileys fetches no prekeys).
-Users may be asked by PN, by LID, or by ``contact`` phone number.
+without one), a business's hosted (Cloud API) device is listed as ``device(id=99, key-index,
+is_hosted=true)`` (whatsmeow user.go ``parseDeviceList``, Baileys ``USyncDeviceProtocol``), and
+every known user gets ``lid(val)`` (without it Baileys fetches no prekeys). Users may be asked
+by PN, by LID, or by ``contact`` phone number.
 """
 
 from __future__ import annotations
@@ -75,9 +77,15 @@ def _answer_user(ctx: IqContext, user: Node, protocols: list[str]) -> Node:
 def _devices(ctx: IqContext, account: Account | None) -> Node:
     devices: list[Node] = []
     if account is not None:
-        for device in ctx.network.directory.devices(account.phone_user):
+        directory = ctx.network.directory
+        listed = directory.devices(account.phone_user)
+        if (hosted := directory.hosted_device(account.phone_user)) is not None:
+            listed.append(hosted)
+        for device in listed:
             attrs = {"id": str(device.device_id)}
             if device.device_id != 0:
                 attrs["key-index"] = str(device.key_index)
+            if device.is_hosted:
+                attrs["is_hosted"] = "true"
             devices.append(Node("device", dict(attrs)))
     return Node("devices", {}, [Node("device-list", {}, devices)])

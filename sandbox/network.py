@@ -44,6 +44,8 @@ DELIVERY_LOG_SIZE = 1000
 
 __all__ = [
     "Endpoint",
+    "HostedDeviceFactory",
+    "HostedEndpoint",
     "LoginHook",
     "Network",
     "Phone",
@@ -147,6 +149,29 @@ class Phone(Protocol):
     async def mark_read(self, chat: JID, message_ids: list[str]) -> None: ...
 
 
+class HostedEndpoint(Protocol):
+    """A business account's hosted (Cloud API) device, as the core and the admin API use it."""
+
+    account: Account
+    stanzas: list[Node]
+    """Every stanza the service delivered to the device."""
+
+    @property
+    def messages_received(self) -> list[PhoneMessage]: ...
+
+    async def start(self) -> None:
+        """Load or create its identity and device record, attach as device 99, upload
+        prekeys."""
+
+    async def stop(self) -> None: ...
+
+    async def send_text(self, to: JID, text: str) -> str:
+        """A 1:1 text from the business through its hosted device; returns its id."""
+
+
+HostedDeviceFactory = Callable[[Account, "Network"], HostedEndpoint]
+"""Builds the (not yet started) hosted device of a business account."""
+
 PhoneFactory = Callable[[Account, "Network"], Phone]
 """Builds the (not yet started) phone of an account; ``Network.add_phone`` starts it."""
 
@@ -163,6 +188,7 @@ class Network:
         state: SandboxState,
         *,
         phone_factory: PhoneFactory | None = None,
+        hosted_device_factory: HostedDeviceFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         from sandbox.app_state import AppStateServer
@@ -204,6 +230,11 @@ class Network:
         self._endpoints: dict[JID, list[Endpoint]] = {}
         self._router = Router(self)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.hosted_device_factory = hosted_device_factory
+        self.hosted_devices: dict[str, HostedEndpoint] = {}
+        """Running hosted (Cloud API) devices of business accounts, by account phone user."""
+        self.hosted_group_parts: dict[str, int] = {}
+        """Group sends that addressed an account's hosted device (never delivered)."""
         self.delivery_log: dict[JID, collections.deque[Node]] = {}
         """The last stanzas each device's socket was sent (the admin API shows them)."""
 
@@ -278,10 +309,12 @@ class Network:
         lid_user: str | None = None,
         identity: KeyPair | None = None,
         enforcing: bool = True,
+        hosted: bool = False,
     ) -> Account:
         """Creates (and persists) an account with its phone, and starts the phone.
         ``enforcing``: the service holds the account's traffic to the 2026 rules
-        (``sandbox.service_rules``); off only for legacy clients such as Baileys' harness."""
+        (``sandbox.service_rules``); off only for legacy clients such as Baileys' harness.
+        ``hosted``: a business with a hosted (Cloud API) device besides its phone."""
         if not phone_user.isdigit() or not 5 <= len(phone_user) <= 20:
             raise DirectoryError(f"a phone number is 5 to 20 digits, got {phone_user!r}")
         if self.directory.find_account(phone_user) is not None:
@@ -309,7 +342,28 @@ class Network:
         await self.state.save_device(phone_device)
         await self.rules.set_enforcing(account.phone_user, enforcing)
         await self.add_phone(account)
+        if hosted:
+            await self.set_hosted(account, True)
         return account
+
+    async def set_hosted(self, account: Account, on: bool) -> HostedEndpoint | None:
+        """Gives a business account its hosted (Cloud API) device (its identity made once and
+        kept), or takes it away (the device record is marked logged out)."""
+        running = self.hosted_devices.pop(account.phone_user, None)
+        if running is not None:
+            await running.stop()
+        if not on:
+            device = self.directory.hosted_device(account.phone_user)
+            if device is not None:
+                device.logged_out = True
+                await self.state.save_device(device)
+            return None
+        if self.hosted_device_factory is None:
+            raise DirectoryError("this sandbox runs without simulated devices")
+        hosted = self.hosted_device_factory(account, self)
+        self.hosted_devices[account.phone_user] = hosted
+        await hosted.start()
+        return hosted
 
     async def add_phone(self, account: Account) -> Phone | None:
         """Builds and starts the phone of ``account`` (no-op without a phone factory)."""
@@ -334,6 +388,12 @@ class Network:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for hosted in list(self.hosted_devices.values()):
+            try:
+                await hosted.stop()
+            except Exception:
+                log.exception("sandbox.hosted_stop_failed", account=hosted.account.phone_user)
+        self.hosted_devices.clear()
         for phone in list(self.phones.values()):
             try:
                 await phone.stop()

@@ -228,7 +228,13 @@ class Router:
         for entry in participants.children_by_tag("to") if participants is not None else []:
             jid = entry.attr_jid("jid")
             device = network.directory.device(jid) if jid is not None else None
-            if device is not None:
+            if device is not None and device.is_hosted:
+                # Hosted (Cloud API) devices take no part in groups: counted, never delivered.
+                network.hosted_group_parts[device.phone_user] = (
+                    network.hosted_group_parts.get(device.phone_user, 0) + 1
+                )
+                log.warning("sandbox.hosted_device_in_group_send", device=str(who.jid))
+            elif device is not None:
                 own_encs[device.jid()] = entry.children_by_tag("enc")
         shared = message.children_by_tag("enc")
         extras = [c for c in message.children if c.tag in ("device-identity", "meta")]
@@ -301,7 +307,10 @@ class Router:
         if kind is not None:
             attrs["type"] = kind
         children = receipt.children_by_tag("list")
-        for device in network.directory.devices(sender_account.phone_user):
+        devices = network.directory.devices(sender_account.phone_user)
+        if (hosted := network.directory.hosted_device(sender_account.phone_user)) is not None:
+            devices.append(hosted)
+        for device in devices:
             if device.jid() != who.jid:
                 await network.deliver(device.jid(), Node("receipt", dict(attrs), children or None))
 

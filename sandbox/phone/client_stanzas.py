@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from daemon.binary import JID, SERVER_JID, Node
+from daemon.binary import JID, SERVER_JID, Node, Server
 from daemon.binary.errors import AttrError, JIDError
 from daemon.signal.keys import PreKey, PreKeyBundle, SignedPreKey
 from daemon.signal.session import EncType
@@ -91,9 +91,15 @@ class UserDevices:
     user: JID
     device_ids: tuple[int, ...]
     lid: JID | None = None
+    hosted_ids: tuple[int, ...] = ()
+    """``is_hosted`` devices (a business's Cloud API device): reached in 1:1 chats only."""
 
-    def device_jids(self) -> list[JID]:
-        return [self.user.with_device(device_id) for device_id in self.device_ids]
+    def device_jids(self, *, hosted: bool = False) -> list[JID]:
+        jids = [self.user.with_device(device_id) for device_id in self.device_ids]
+        if hosted:
+            server = Server.HOSTED_LID if self.user.is_lid else Server.HOSTED
+            jids += [JID(self.user.user, server, device_id) for device_id in self.hosted_ids]
+        return jids
 
 
 def parse_usync_devices(answer: Node) -> list[UserDevices]:
@@ -109,15 +115,17 @@ def parse_usync_devices(answer: Node) -> list[UserDevices]:
         if jid is None:
             continue
         device_list = user.child("devices", "device-list")
-        ids = []
+        ids: list[int] = []
+        hosted: list[int] = []
         if device_list is not None:
             for device in device_list.children_by_tag("device"):
                 device_id = device.attr_int("id")
-                if device_id is not None:
-                    ids.append(device_id)
+                if device_id is None:
+                    continue
+                (hosted if device.attr_str("is_hosted") == "true" else ids).append(device_id)
         lid_node = user.child("lid")
         lid = lid_node.attr_jid("val") if lid_node is not None else None
-        users.append(UserDevices(jid.to_non_ad(), tuple(ids), lid))
+        users.append(UserDevices(jid.to_non_ad(), tuple(ids), lid, tuple(hosted)))
     return users
 
 

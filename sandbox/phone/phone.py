@@ -441,8 +441,9 @@ class SimulatedPhone:
 
     # --- devices and sessions ------------------------------------------------------------------
 
-    async def _devices_of(self, users: Iterable[JID]) -> list[JID]:
-        """Every device of ``users`` (and of our own account), ours excluded, one per address."""
+    async def _devices_of(self, users: Iterable[JID], *, hosted: bool = False) -> list[JID]:
+        """Every device of ``users`` (and of our own account), ours excluded, one per address;
+        with ``hosted``, others' hosted (Cloud API) devices too (1:1 chats reach them)."""
         wanted = [u.to_non_ad() for u in users]
         if not any(self._is_own(u) for u in wanted):
             wanted.append(self.account.pn)
@@ -451,7 +452,7 @@ class SimulatedPhone:
         devices: dict[ProtocolAddress, JID] = {}
         own = self._own_address
         for user in cs.parse_usync_devices(answer):
-            for device in user.device_jids():
+            for device in user.device_jids(hosted=hosted and not self._is_own(user.user)):
                 address = self._address(device)
                 if address != own and address not in devices:
                     devices[address] = device
@@ -556,7 +557,7 @@ class SimulatedPhone:
     async def _direct_stanza(
         self, message_id: str, chat: JID, message_type: str, body: bytes
     ) -> Node:
-        devices = await self._ensure_sessions(await self._devices_of([chat]))
+        devices = await self._ensure_sessions(await self._devices_of([chat], hosted=True))
         if not any(not self._is_own(d) for d in devices):
             raise PhoneError(f"{chat} has no device the phone can reach")
         own_copy = _device_sent(chat, body)
