@@ -66,6 +66,7 @@ AD_SERVER_BY_DOMAIN: Final[dict[int, str]] = {
     domain: str(server) for server, domain in AD_DOMAIN_BY_SERVER.items()
 }
 _HOSTED_SERVERS: Final = frozenset({Server.HOSTED, Server.HOSTED_LID})
+_PLAIN_SERVER: Final[dict[str, str]] = {Server.HOSTED: Server.PN, Server.HOSTED_LID: Server.LID}
 _U16_DEVICE_SERVERS: Final = frozenset({Server.MESSENGER, Server.INTEROP})
 _INTEROP_USER = re.compile(r"([0-9]{1,5})-(.*)", re.S)
 _MAX_DIGITS = 5  # every numeric field fits 16 bits; longer digit runs are rejected before int()
@@ -194,6 +195,13 @@ class JID:
 
     def with_device(self, device: int) -> JID:
         return JID(self.user, self.server, device, self.agent, self.integrator)
+
+    def unhosted(self) -> JID:
+        """The same user and device on the plain server (``hosted`` → ``s.whatsapp.net``,
+        ``hosted.lid`` → ``lid``): the account a hosted device's 1:1 messages belong to, as
+        whatsmeow (message.go) and Baileys (``cleanMessage``) name chat and sender."""
+        plain = _PLAIN_SERVER.get(self.server)
+        return self if plain is None else JID(self.user, plain, self.device)
 
 
 def _device_limit(server: str) -> int:

@@ -55,7 +55,7 @@ class Addressing:
 
     def account(self, jid: JID) -> JID:
         """The canonical account JID of a user or device JID (PN if known, else as given)."""
-        plain = jid.to_non_ad()
+        plain = jid.unhosted().to_non_ad()
         if plain.is_lid:
             return self.pn_of(plain) or plain
         return plain
@@ -65,7 +65,7 @@ class Addressing:
         return self.account(device).with_device(device.device)
 
     def is_own(self, jid: JID) -> bool:
-        plain = jid.to_non_ad()
+        plain = jid.unhosted().to_non_ad()
         return plain == self.own_pn or (self.own_lid is not None and plain == self.own_lid)
 
     def is_own_device(self, jid: JID) -> bool:
@@ -73,11 +73,16 @@ class Addressing:
         return self.is_own(jid) and jid.device == self.own_device
 
     def signal_device(self, device: JID) -> JID:
-        """The device JID Signal state is keyed by: the LID device when the LID is known."""
+        """The device JID Signal state is keyed by: the LID device when the LID is known (a
+        hosted device under ``hosted.lid``, as Baileys moves such sessions)."""
         if device.is_pn:
             lid = self.lid_of(device)
             if lid is not None:
                 return lid.with_device(device.device)
+        elif device.server == Server.HOSTED:
+            lid = self.lid_of(device.unhosted())
+            if lid is not None:
+                return JID(lid.user, Server.HOSTED_LID, device.device)
         return device
 
     def signal_address(self, device: JID) -> ProtocolAddress:

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from daemon.binary import JID, AttrError, JIDError, Node
+from daemon.binary import JID, AttrError, JIDError, Node, Server
 
 DEFAULT_TTL_S = 300.0
 
@@ -62,11 +62,13 @@ class DeviceCache:
     def invalidate(self, account: JID) -> bool:
         return self._entries.pop(account, None) is not None
 
-    def saw_device(self, account: JID, device_id: int) -> None:
-        """A stanza came from ``account``'s device ``device_id``: an unknown one means the
-        cached list is stale."""
+    def saw_device(self, account: JID, device_id: int, *, hosted: bool = False) -> None:
+        """A stanza came from ``account``'s device ``device_id`` (its hosted one with
+        ``hosted``): an unknown one means the cached list is stale."""
         entry = self._entries.get(account)
-        if entry is not None and device_id not in entry.device_ids:
+        if entry is not None and device_id not in (
+            entry.hosted_ids if hosted else entry.device_ids
+        ):
             del self._entries[account]
 
     def apply_change(
@@ -85,7 +87,7 @@ class DeviceCache:
         new_ids = tuple(sorted(ids))
         if (
             expected_hash is None
-            or participant_list_hash(account.with_device(i) for i in new_ids) != expected_hash
+            or participant_list_hash(_listed(account, new_ids, entry.hosted_ids)) != expected_hash
         ):
             del self._entries[account]
             return False
@@ -94,6 +96,16 @@ class DeviceCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _listed(account: JID, device_ids: tuple[int, ...], hosted_ids: tuple[int, ...]) -> list[JID]:
+    """The account's device list as the service hashes it: hosted devices count too, under
+    ``hosted`` / ``hosted.lid`` (whatsmeow keeps them in its device cache and its hashes)."""
+    server = Server.HOSTED_LID if account.is_lid else Server.HOSTED
+    return [
+        *(account.with_device(i) for i in device_ids),
+        *(JID(account.user, server, i) for i in hosted_ids),
+    ]
 
 
 def ad_string(device: JID) -> str:

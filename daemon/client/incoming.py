@@ -3,7 +3,8 @@
 Shapes (protocol-inventory §6.1):
 
 * 1:1 from someone else: ``from=<sender device>`` (PN or LID) and ``sender_lid``/``sender_pn``
-  naming the other form;
+  naming the other form; a business's hosted device writes as ``<pn>:99@hosted`` or
+  ``<lid>:99@hosted.lid``, and its message belongs to the account's plain chat;
 * from one of our own other devices: ``from=<own device>``, ``recipient=<chat>``; the plaintext
   is a ``deviceSentMessage``. ``category=peer`` marks protocol messages between our devices;
 * group: ``from=<group>``, ``participant=<sender device>`` and ``participant_lid``/
@@ -103,9 +104,11 @@ def parse_message(node: Node) -> IncomingMessage:
         sender, chat = participant, source
         alt = _alt(node, "participant", participant)
     else:
+        # A hosted (Cloud API) device's message belongs to its account's plain chat.
         sender = source
-        chat = recipient.to_non_ad() if recipient is not None else source.to_non_ad()
-        alt = _alt(node, "sender", source)
+        account = source.unhosted()
+        chat = recipient.to_non_ad() if recipient is not None else account.to_non_ad()
+        alt = _alt(node, "sender", account)
     recipient_alt = _alt(node, "peer_recipient", recipient) if recipient is not None else None
     encs: list[EncPart] = []
     for enc in node.children_by_tag("enc"):

@@ -205,7 +205,7 @@ class Receiver:
         for named, alt in pairs:
             if alt is None:
                 continue
-            account = named.to_non_ad()
+            account = named.unhosted().to_non_ad()
             pn, lid = (alt, account) if account.is_lid else (account, alt)
             if pn.is_pn and lid.is_lid and addressing.lid_of(pn) != lid:
                 # Before decrypting: a session made under the phone-number address moves to
@@ -219,7 +219,7 @@ class Receiver:
             chat = addressing.own_pn
         else:
             chat = addressing.account(incoming.chat)
-        m.devices.saw_device(sender, incoming.sender.device)
+        m.devices.saw_device(sender, incoming.sender.device, hosted=incoming.sender.is_hosted)
         sender_key = (
             addressing.sender_key_name(incoming.chat, incoming.sender)
             if incoming.is_group

@@ -1,0 +1,139 @@
+"""A business with a hosted (Cloud API) device, through the HTTP API of a real daemon: a DM to
+the business reaches and is decrypted by its hosted device (``<lid>:99@hosted.lid``) as well as
+its phone, the hosted device's answer lands once in the business's one chat, and a group send
+never includes the hosted device."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from daemon_harness import TIMEOUT, Api, DaemonFactory, admin, create_account, pair
+
+from daemon.binary import JID
+from sandbox.app import SandboxServer
+
+OWNER = "15550008001"
+BIZ = "15550008002"
+CARL = "15550008003"
+
+
+def pn(phone: str) -> str:
+    return f"{phone}@s.whatsapp.net"
+
+
+async def wait_admin(sandbox: SandboxServer, path: str, ready: Any) -> Any:
+    async with asyncio.timeout(TIMEOUT):
+        while not ready(found := await admin(sandbox, "GET", path)):
+            await asyncio.sleep(0.1)
+    return found
+
+
+async def delivered(api: Api, message_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = await api.wait_for(
+        f"/sessions/shop/messages/{message_id}",
+        lambda m: m["status"] in ("delivered", "read"),
+        timeout=TIMEOUT,
+    )
+    return found
+
+
+async def test_dm_reaches_the_hosted_device_and_groups_never_do(
+    daemon_factory: DaemonFactory, sandbox: SandboxServer
+) -> None:
+    await create_account(sandbox, OWNER, "Owner")
+    await create_account(sandbox, CARL, "Carl")
+    business = await admin(
+        sandbox, "POST", "/accounts", {"phone": BIZ, "push_name": "Biz", "hosted": True}
+    )
+    assert business["hosted_device"] == f"{BIZ}:99@hosted"
+    hosted = await admin(sandbox, "GET", f"/accounts/{BIZ}/hosted")
+    assert hosted["enabled"] and hosted["device"]["lid_jid"] == business["lid"].replace(
+        "@lid", ":99@hosted.lid"
+    )
+    assert hosted["device"]["identity_public"] != business["identity_public"]
+    assert hosted["device"]["prekeys"] > 0
+
+    daemon = await daemon_factory()
+    api = daemon.api()
+    await pair(api, sandbox, "shop", OWNER)
+    session_jid = (await api.call("GET", "/sessions/shop")).body["jid"]
+    await api.wait_for(
+        "/sessions/shop/events?types=history.progress",
+        lambda page: any(e["data"]["syncType"] == "INITIAL_BOOTSTRAP" for e in page["events"]),
+        timeout=TIMEOUT,
+    )
+
+    # A DM to the business: its hosted device decrypts it, and so does its phone.
+    sent = await api.call("POST", "/sessions/shop/messages", {"to": f"+{BIZ}", "text": "quote?"})
+    assert sent.status == 202, sent.body
+    await delivered(api, sent.body["id"])
+    device = sandbox.network.directory.to_pn(JID.parse(session_jid))
+    assert device is not None
+    [dm_ack] = [
+        n
+        for n in sandbox.network.delivery_log.get(device, ())
+        if n.tag == "ack" and n.attr_str("id") == sent.body["id"]
+    ]
+    assert dm_ack.attr_str("phash") is None  # the hosted device counted on both sides
+    [got] = await wait_admin(sandbox, f"/accounts/{BIZ}/hosted/messages", bool)
+    assert got["id"] == sent.body["id"] and got["text"] == "quote?"
+    assert got["chat"] == pn(OWNER) and JID.parse(got["sender"]).user == OWNER
+    phone_got = await wait_admin(sandbox, f"/accounts/{BIZ}/messages", bool)
+    assert [m["text"] for m in phone_got] == ["quote?"]
+
+    # The hosted device answers: one message, in the business's one chat.
+    answer = await admin(
+        sandbox, "POST", f"/accounts/{BIZ}/hosted/messages", {"to": OWNER, "text": "42 EUR"}
+    )
+    page = await api.wait_for(
+        f"/sessions/shop/chats/{pn(BIZ)}/messages",
+        lambda p: any(m["id"] == answer["id"] for m in p["messages"]),
+        timeout=TIMEOUT,
+    )
+    [reply] = [m for m in page["messages"] if m["id"] == answer["id"]]
+    [stanza] = [
+        n
+        for n in sandbox.network.delivery_log.get(device, ())
+        if n.tag == "message" and n.attr_str("id") == answer["id"]
+    ]
+    assert str(stanza.attr_jid("from")) == hosted["device"]["lid_jid"]
+    assert reply["text"] == "42 EUR" and not reply["fromMe"]
+    chats = (await api.call("GET", "/sessions/shop/chats")).body["chats"]
+    assert [c["jid"] for c in chats] == [pn(BIZ)]
+    assert chats[0]["lid"] == business["lid"]
+    received = (await api.call("GET", f"/sessions/shop/chats/{business['lid']}/messages")).body
+    assert [m["text"] for m in received["messages"]].count("42 EUR") == 1
+
+    # A group with the business: its phone gets the message, its hosted device never does,
+    # and the server's device hash (which leaves hosted devices out) matches ours.
+    created = await api.call(
+        "POST", "/sessions/shop/groups", {"subject": "Deal", "participants": [BIZ, CARL]}
+    )
+    assert created.status == 201, created.body
+    group = created.body["jid"]
+    to_group = await api.call("POST", "/sessions/shop/messages", {"to": group, "text": "team"})
+    assert to_group.status == 202, to_group.body
+    await wait_admin(
+        sandbox,
+        f"/accounts/{BIZ}/messages",
+        lambda ms: any(m["chat"] == group and m["text"] == "team" for m in ms),
+    )
+    await wait_admin(
+        sandbox,
+        f"/accounts/{CARL}/messages",
+        lambda ms: any(m["chat"] == group and m["text"] == "team" for m in ms),
+    )
+    hosted = await admin(sandbox, "GET", f"/accounts/{BIZ}/hosted")
+    assert hosted["group_parts"] == 0 and hosted["messages"] == 1
+    acks = [
+        n
+        for n in sandbox.network.delivery_log.get(device, ())
+        if n.tag == "ack" and n.attr_str("id") == to_group.body["id"]
+    ]
+    assert len(acks) == 1 and acks[0].attr_str("phash") is None
+    biz_device = JID.parse(f"{BIZ}:99@hosted")
+    stanzas = sandbox.network.hosted_devices[BIZ].stanzas
+    assert not any(
+        n.tag == "message" and (n.attr_jid("from") or biz_device).is_group for n in stanzas
+    )
