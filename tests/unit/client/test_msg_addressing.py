@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.binary import JID
+from daemon.binary import JID, Node
 from daemon.client.addressing import Addressing
+from daemon.client.incoming import parse_message
 from daemon.signal.address import ProtocolAddress
 
 OWN_PN = JID.parse("15550001111:3@s.whatsapp.net")
@@ -49,3 +50,37 @@ def test_learnt_mapping_moves_signal_keys_to_the_lid() -> None:
     assert addressing.lid_of(BOB_PN) == other and addressing.pn_of(BOB_LID) is None
     with pytest.raises(ValueError):
         addressing.learn(BOB_LID, BOB_PN)
+
+
+def test_a_hosted_device_belongs_to_its_accounts_chat_and_keeps_its_signal_address() -> None:
+    addressing = Addressing(OWN_PN, OWN_LID)
+    hosted_lid = JID.parse("222:99@hosted.lid")
+    hosted_pn = JID.parse("15550002222:99@hosted")
+    assert hosted_lid.unhosted() == BOB_LID.with_device(99)
+    assert BOB_PN.unhosted() is BOB_PN
+    assert addressing.account(hosted_lid) == BOB_LID  # no mapping yet
+    assert addressing.signal_address(hosted_pn) == ProtocolAddress("15550002222_128", 99)
+    assert addressing.learn(BOB_PN, BOB_LID)
+    assert addressing.account(hosted_lid) == BOB_PN
+    assert addressing.account(hosted_pn) == BOB_PN
+    # Sessions with the hosted device live under its hosted LID address, whichever form.
+    assert addressing.signal_address(hosted_pn) == ProtocolAddress("222_129", 99)
+    assert addressing.signal_address(hosted_lid) == ProtocolAddress("222_129", 99)
+    assert not addressing.is_own(hosted_lid) and addressing.is_own(JID.parse("111:99@hosted.lid"))
+
+
+def test_a_hosted_devices_message_is_named_by_its_account() -> None:
+    node = Node(
+        "message",
+        {
+            "id": "M",
+            "from": JID.parse("222:99@hosted.lid"),
+            "sender_pn": BOB_PN,
+            "t": "1",
+            "notify": "Biz",
+        },
+        [Node("enc", {"v": "2", "type": "msg"}, b"\x01")],
+    )
+    incoming = parse_message(node)
+    assert incoming.sender == JID.parse("222:99@hosted.lid")
+    assert incoming.chat == BOB_LID and incoming.sender_alt == BOB_PN

@@ -12,6 +12,7 @@ from daemon.binary import JID, Node, Server
 from daemon.crypto.curve import KeyPair
 from sandbox.autoscan import QR_PREFIX, QrCode, QrError, parse_qr
 from sandbox.directory import (
+    HOSTED_DEVICE_ID,
     Account,
     Device,
     Directory,
@@ -132,3 +133,24 @@ def test_group_node_lists_participants_with_roles_and_lids() -> None:
     first, second = node.children_by_tag("participant")
     assert first.attr_str("type") == "superadmin" and first.attr_jid("lid") == account.lid
     assert second.attr_str("type") is None and second.attr_jid("lid") is None
+
+
+def test_a_business_hosted_device_lives_on_the_hosted_servers() -> None:
+    directory, account = make_directory()
+    hosted = Device("15550001111", HOSTED_DEVICE_ID, b"\x07" * 32, 9, key_index=3)
+    directory.add_device(hosted)
+    assert hosted.is_hosted and hosted.jid() == JID("15550001111", Server.HOSTED, 99)
+    assert account.lid_device(99) == JID("100000000000001", Server.HOSTED_LID, 99)
+    assert directory.device(JID("100000000000001", Server.HOSTED_LID, 99)) is hosted
+    assert directory.device(JID("15550001111", Server.HOSTED, 99)) is hosted
+    # Device 99 is never a plain device, and the hosted servers name no other device.
+    assert directory.device(JID("15550001111", Server.PN, 99)) is None
+    assert directory.device(JID("15550001111", Server.HOSTED, 0)) is None
+    assert directory.to_lid(hosted.jid()) == account.lid_device(99)
+    assert directory.hosted_device("15550001111") is hosted
+    assert [d.device_id for d in directory.devices("15550001111")] == [0]  # groups never
+    # Companion ids go around it.
+    directory.add_device(Device("15550001111", 98, b"\x08" * 32, 1))
+    assert directory.reserve_device_id("15550001111") == 100
+    hosted.logged_out = True
+    assert directory.hosted_device("15550001111") is None
