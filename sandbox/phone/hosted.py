@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
 
 import structlog
 from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, Node
-from daemon.client.ids import RequestIds, new_message_id
+from daemon.client.ids import new_message_id
 from daemon.signal import (
     DuplicateMessageError,
     EncType,
@@ -44,6 +43,7 @@ from daemon.signal import (
 from sandbox.directory import HOSTED_DEVICE_ID, Account, Device
 from sandbox.network import Network, PhoneMessage, PhoneStore
 from sandbox.phone import client_stanzas as cs
+from sandbox.phone.link import StanzaLink
 from sandbox.phone.privacy import token_node
 from sandbox.phone.signal_store import PhoneSignalStore
 from waproto import wa_e2e_pb2
@@ -98,11 +98,15 @@ class HostedDevice:
         self._identity: KeyPair | None = None
         self._registration_id = 0
         self._store: PhoneSignalStore | None = None
-        self._ids = RequestIds()
+        self._link = StanzaLink(
+            network,
+            self._jid,
+            self._handle,
+            timeout=REQUEST_TIMEOUT_S,
+            failure=HostedDeviceError,
+            name=f"hosted-{account.phone_user}",
+        )
         self._lock = asyncio.Lock()
-        self._inbox: asyncio.Queue[Node] = asyncio.Queue()
-        self._waiters: dict[tuple[str, str], asyncio.Future[Node]] = {}
-        self._worker: asyncio.Task[None] | None = None
         self._received: list[PhoneMessage] = []
         self._seen: set[tuple[JID, str]] = set()
         self._retries: dict[str, int] = {}
@@ -121,7 +125,7 @@ class HostedDevice:
 
     async def start(self) -> None:
         """Loads or creates its identity and device record, attaches, uploads prekeys."""
-        if self._worker is not None:
+        if self._link.running:
             return
         identity, registration_id = await self._load_identity()
         self._identity, self._registration_id = identity, registration_id
@@ -132,24 +136,17 @@ class HostedDevice:
                 generate_signed_prekey(identity, SIGNED_PREKEY_ID)
             )
         await self._register(identity, registration_id)
-        self._worker = asyncio.create_task(self._work(), name=f"hosted-{self.account.phone_user}")
+        self._link.start()
         await self._network.offline.login(self._jid, self, self.deliver)
         await self._refill_prekeys()
 
     async def stop(self) -> None:
-        worker, self._worker = self._worker, None
         self._network.detach(self._jid, self)
-        if worker is not None:
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
-        for waiter in self._waiters.values():
-            if not waiter.done():
-                waiter.cancel()
-        self._waiters.clear()
+        await self._link.stop()
 
     async def idle(self) -> None:
         """Waits until every stanza delivered so far is handled."""
-        await self._inbox.join()
+        await self._link.join()
 
     async def _load_identity(self) -> tuple[KeyPair, int]:
         private = await self._backend.get(_META, _IDENTITY)
@@ -192,44 +189,7 @@ class HostedDevice:
 
     async def deliver(self, node: Node) -> None:
         self.stanzas.append(node)
-        key: tuple[str, str] | None = None
-        if node.tag == "iq" and node.attr_str("type") in ("result", "error"):
-            key = ("iq", node.attr_str("id") or "")
-        elif node.tag == "ack" and node.attr_str("class") == "message":
-            key = ("ack", node.attr_str("id") or "")
-        if key is not None and (waiter := self._waiters.pop(key, None)) is not None:
-            if not waiter.done():
-                waiter.set_result(node)
-            return
-        self._inbox.put_nowait(node)
-
-    async def _work(self) -> None:
-        while True:
-            node = await self._inbox.get()
-            try:
-                await self._handle(node)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sandbox.hosted.stanza_failed", tag=node.tag, id=node.attr_str("id"))
-            finally:
-                self._inbox.task_done()
-
-    async def _request(self, kind: str, key: str, node: Node) -> Node:
-        waiter: asyncio.Future[Node] = asyncio.get_running_loop().create_future()
-        self._waiters[(kind, key)] = waiter
-        try:
-            await self._network.submit(self._jid, node)
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                return await waiter
-        except TimeoutError:
-            raise HostedDeviceError(f"no answer to {node.tag} {key} from the server") from None
-        finally:
-            self._waiters.pop((kind, key), None)
-
-    async def _iq(self, build: Callable[[str], Node]) -> Node:
-        iq_id = self._ids.next()
-        return await self._request("iq", iq_id, build(iq_id))
+        await self._link.deliver(node)
 
     # --- keys and sessions ---------------------------------------------------------------------
 
@@ -240,7 +200,7 @@ class HostedDevice:
 
     async def _refill_prekeys(self) -> None:
         store, identity = self._signal()
-        if cs.parse_prekey_count(await self._iq(cs.prekey_count_iq)) >= MIN_PREKEYS:
+        if cs.parse_prekey_count(await self._link.iq(cs.prekey_count_iq)) >= MIN_PREKEYS:
             return
         start = await store.allocate_prekey_ids(PREKEY_BATCH)
         prekeys = generate_prekeys(start, PREKEY_BATCH)
@@ -248,7 +208,7 @@ class HostedDevice:
         signed = await store.load_signed_prekey(SIGNED_PREKEY_ID)
         if signed is None:
             raise HostedDeviceError("the hosted device has no signed prekey")
-        answer = await self._iq(
+        answer = await self._link.iq(
             lambda iq_id: cs.prekey_upload_iq(
                 iq_id,
                 registration_id=self._registration_id,
@@ -278,7 +238,7 @@ class HostedDevice:
         message_id = new_message_id(self.account.phone_user, network.now())
         body = wa_e2e_pb2.Message(conversation=text).SerializeToString()
         async with self._lock:
-            answer = await self._iq(lambda iq_id: cs.usync_devices_iq(iq_id, [peer.lid]))
+            answer = await self._link.iq(lambda iq_id: cs.usync_devices_iq(iq_id, [peer.lid]))
             devices = [d for u in cs.parse_usync_devices(answer) for d in u.device_jids()]
             await self._ensure_sessions(sessions, devices)
             fanout: dict[JID, Node] = {}
@@ -300,7 +260,7 @@ class HostedDevice:
                 content=[token] if token is not None else (),
                 attrs={"peer_recipient_pn": peer.pn},
             )
-            ack = await self._request("ack", message_id, node)
+            ack = await self._link.request("ack", message_id, node)
         if error := ack.attr_str("error"):
             raise HostedDeviceError(f"the server refused message {message_id}: error {error}")
         return message_id
@@ -310,7 +270,7 @@ class HostedDevice:
         if not missing:
             return
         bundles = cs.parse_prekey_bundles(
-            await self._iq(lambda iq_id: cs.prekey_fetch_iq(iq_id, missing))
+            await self._link.iq(lambda iq_id: cs.prekey_fetch_iq(iq_id, missing))
         )
         for jid, bundle in bundles.items():
             try:
@@ -324,23 +284,23 @@ class HostedDevice:
         if node.tag == "message":
             await self._on_message(node)
         elif node.tag == "notification":
-            await self._network.submit(self._jid, cs.ack(node))
+            await self._link.submit(cs.ack(node))
             if node.attr_str("type") == "encrypt" and node.child("count") is not None:
                 async with self._lock:
                     await self._refill_prekeys()
         elif node.tag == "receipt":
-            await self._network.submit(self._jid, cs.ack(node))
+            await self._link.submit(cs.ack(node))
 
     async def _on_message(self, node: Node) -> None:
         try:
             incoming = cs.parse_incoming_message(node)
         except cs.StanzaError as exc:
             log.warning("sandbox.hosted.bad_message", error=str(exc))
-            await self._network.submit(self._jid, cs.ack(node, error=487))
+            await self._link.submit(cs.ack(node, error=487))
             return
         if incoming.is_group:
             log.warning("sandbox.hosted.group_message", id=incoming.message_id)
-            await self._network.submit(self._jid, cs.ack(node))
+            await self._link.submit(cs.ack(node))
             return
         async with self._lock:
             try:
@@ -351,7 +311,7 @@ class HostedDevice:
                 await self._ask_retry(incoming, exc)
                 return
         to = incoming.raw_from or incoming.sender
-        await self._network.submit(self._jid, cs.receipt([incoming.message_id], to))
+        await self._link.submit(cs.receipt([incoming.message_id], to))
         self._retries.pop(incoming.message_id, None)
         if content is not None:
             self._accept(incoming, content)
@@ -374,9 +334,9 @@ class HostedDevice:
         log.info("sandbox.hosted.decrypt_failed", message=incoming.message_id, error=repr(error))
         if count > MAX_RETRIES:
             self._retries.pop(incoming.message_id, None)
-            await self._network.submit(
-                self._jid, cs.ack(Node("message", {"id": incoming.message_id}), error=500)
-            )
+            source = incoming.raw_from or incoming.sender
+            stanza = Node("message", {"id": incoming.message_id, "from": source})
+            await self._link.submit(cs.ack(stanza, error=500))
             return
         self._retries[incoming.message_id] = count
         keys = None
@@ -387,11 +347,10 @@ class HostedDevice:
             signed = await store.load_signed_prekey(SIGNED_PREKEY_ID)
             if signed is not None:
                 keys = (identity.public, prekey, signed)
-        await self._network.submit(
-            self._jid,
+        await self._link.submit(
             cs.retry_receipt(
                 incoming, count=count, registration_id=self._registration_id, keys=keys
-            ),
+            )
         )
 
     def _accept(self, incoming: cs.IncomingMessage, content: wa_e2e_pb2.Message) -> None:

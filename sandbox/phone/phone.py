@@ -16,8 +16,7 @@ placeholder resends) and media-retry requests, sends media the way a client does
 and verifies the media it receives (``sandbox.phone.media``).
 
 Stanzas are handled one at a time by a worker task; ``deliver`` only queues them, except the
-answers to the phone's own iqs and message acks, which complete their waiters directly (the
-worker may itself be waiting for one of them).
+answers to the phone's own iqs and message acks (``sandbox.phone.link``).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ import structlog
 from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, Node
-from daemon.client.ids import RequestIds, new_message_id
+from daemon.client.ids import new_message_id
 from daemon.client.lid_sync import lid_sync_message
 from daemon.crypto.appstate import Collection
 from daemon.crypto.media import MediaError, MediaType, decrypt_media, encrypt_media
@@ -96,6 +95,7 @@ from sandbox.phone.history import (
 )
 from sandbox.phone.history import notification_message as history_message
 from sandbox.phone.history_seed import HistorySeed, parse_history_seed, seed_request_bytes
+from sandbox.phone.link import StanzaLink
 from sandbox.phone.media import (
     MEDIA_NOT_ON_PHONE,
     MEDIA_RETRY_UNREADABLE,
@@ -220,12 +220,16 @@ class SimulatedPhone:
         )
         self._sessions = SessionCipher(self._store)
         self._groups = GroupCipher(self._store)
-        self._ids = RequestIds()
+        self._link = StanzaLink(
+            network,
+            self._jid,
+            self._handle,
+            timeout=self.settings.request_timeout,
+            failure=PhoneError,
+            name=f"phone-{account.phone_user}",
+        )
         self._lock = asyncio.Lock()
         self._pairing_lock = asyncio.Lock()
-        self._inbox: asyncio.Queue[Node] = asyncio.Queue()
-        self._waiters: dict[tuple[str, str], asyncio.Future[Node]] = {}
-        self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._received: list[PhoneMessage] = []
         self._seen: set[tuple[JID, JID, str]] = set()
@@ -270,7 +274,7 @@ class SimulatedPhone:
             await self._store.store_signed_prekey(
                 generate_signed_prekey(self._identity, SIGNED_PREKEY_ID)
             )
-        self._worker = asyncio.create_task(self._work(), name=f"phone-{self.account.phone_user}")
+        self._link.start()
         self._network.on_device_login.append(self._on_device_login)
         self._started = True
         # Like a device logging in: whatever was queued while the phone was away comes first.
@@ -291,24 +295,20 @@ class SimulatedPhone:
         self._network.detach(self._jid, self)
         if self._on_device_login in self._network.on_device_login:
             self._network.on_device_login.remove(self._on_device_login)
-        tasks = [t for t in (self._worker, *self._tasks) if t is not None]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._worker = None
         self._tasks.clear()
-        for waiter in self._waiters.values():
-            if not waiter.done():
-                waiter.cancel()
-        self._waiters.clear()
+        await self._link.stop()
 
     async def idle(self) -> None:
         """Waits until every stanza delivered so far, and the work it started, is done."""
         while True:
-            await self._inbox.join()
+            await self._link.join()
             pending = [t for t in self._tasks if not t.done()]
             if not pending:
-                if self._inbox.empty():
+                if self._link.empty():
                     return
                 continue
             await asyncio.gather(*pending, return_exceptions=True)
@@ -316,30 +316,7 @@ class SimulatedPhone:
     # --- Endpoint ------------------------------------------------------------------------------
 
     async def deliver(self, node: Node) -> None:
-        key: tuple[str, str] | None = None
-        if node.tag == "iq" and node.attr_str("type") in ("result", "error"):
-            key = ("iq", node.attr_str("id") or "")
-        elif node.tag == "ack" and node.attr_str("class") == "message":
-            key = ("ack", node.attr_str("id") or "")
-        if key is not None:
-            waiter = self._waiters.pop(key, None)
-            if waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(node)
-                return
-        self._inbox.put_nowait(node)
-
-    async def _work(self) -> None:
-        while True:
-            node = await self._inbox.get()
-            try:
-                await self._handle(node)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sandbox.phone.stanza_failed", tag=node.tag, id=node.attr_str("id"))
-            finally:
-                self._inbox.task_done()
+        await self._link.deliver(node)
 
     def _spawn(self, work: Callable[[], Awaitable[object]], name: str) -> None:
         async def run() -> None:
@@ -356,34 +333,20 @@ class SimulatedPhone:
 
     # --- requests ------------------------------------------------------------------------------
 
-    async def _request(self, kind: str, key: str, node: Node) -> Node:
-        """Submits ``node`` and waits for the stanza that answers it (an iq result or an ack)."""
-        waiter: asyncio.Future[Node] = asyncio.get_running_loop().create_future()
-        self._waiters[(kind, key)] = waiter
-        try:
-            await self._network.submit(self._jid, node)
-            async with asyncio.timeout(self.settings.request_timeout):
-                return await waiter
-        except TimeoutError:
-            raise PhoneError(f"no answer to {node.tag} {key} from the server") from None
-        finally:
-            self._waiters.pop((kind, key), None)
-
     async def _iq(self, build: Callable[[str], Node]) -> Node:
-        iq_id = self._ids.next()
-        return await self._request("iq", iq_id, build(iq_id))
+        return await self._link.iq(build)
 
     async def _send_stanza(self, node: Node) -> int:
         """Submits a message and waits for the server ack; returns its ``t``."""
         message_id = node.attr_str("id") or ""
-        answer = await self._request("ack", message_id, node)
+        answer = await self._link.request("ack", message_id, node)
         error = answer.attr_str("error")
         if error:
             raise PhoneError(f"the server refused message {message_id}: error {error}")
         return answer.attr_int("t") or self._network.now()
 
     async def _submit(self, node: Node) -> None:
-        await self._network.submit(self._jid, node)
+        await self._link.submit(node)
 
     # --- addressing ----------------------------------------------------------------------------
 
