@@ -1,7 +1,8 @@
 """A business with a hosted (Cloud API) device, through the HTTP API of a real daemon: a DM to
 the business reaches and is decrypted by its hosted device (``<lid>:99@hosted.lid``) as well as
 its phone, the hosted device's answer lands once in the business's one chat, and a group send
-never includes the hosted device."""
+never includes the hosted device. A business that gets its hosted device later is reached once
+the server's ``phash`` told the daemon its device list changed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sandbox.app import SandboxServer
 OWNER = "15550008001"
 BIZ = "15550008002"
 CARL = "15550008003"
+LATER = "15550008004"
 
 
 def pn(phone: str) -> str:
@@ -137,3 +139,43 @@ async def test_dm_reaches_the_hosted_device_and_groups_never_do(
     assert not any(
         n.tag == "message" and (n.attr_jid("from") or biz_device).is_group for n in stanzas
     )
+
+
+async def test_a_hosted_device_switched_on_later_is_reached_after_the_phash_mismatch(
+    daemon_factory: DaemonFactory, sandbox: SandboxServer
+) -> None:
+    await create_account(sandbox, OWNER, "Owner")
+    await create_account(sandbox, LATER, "Later Biz")
+    daemon = await daemon_factory()
+    api = daemon.api()
+    await pair(api, sandbox, "shop", OWNER)
+    await api.wait_for(
+        "/sessions/shop/events?types=history.progress",
+        lambda page: any(e["data"]["syncType"] == "INITIAL_BOOTSTRAP" for e in page["events"]),
+        timeout=TIMEOUT,
+    )
+
+    async def send(text: str) -> str:
+        sent = await api.call("POST", "/sessions/shop/messages", {"to": f"+{LATER}", "text": text})
+        assert sent.status == 202, sent.body
+        await delivered(api, sent.body["id"])
+        return str(sent.body["id"])
+
+    await send("first")  # the daemon caches the business's device list: its phone alone
+    switched = await admin(sandbox, "POST", f"/accounts/{LATER}/hosted", {"enabled": True})
+    assert switched["enabled"]
+    stale = await send("second")  # sent to the cached list; the ack's phash says it is stale
+    session_jid = (await api.call("GET", "/sessions/shop")).body["jid"]
+    device = sandbox.network.directory.to_pn(JID.parse(session_jid))
+    assert device is not None
+    [ack] = [
+        n
+        for n in sandbox.network.delivery_log.get(device, ())
+        if n.tag == "ack" and n.attr_str("id") == stale
+    ]
+    assert ack.attr_str("phash") is not None
+    fresh = await send("third")  # asked again: the hosted device is on the list now
+    got = await wait_admin(sandbox, f"/accounts/{LATER}/hosted/messages", bool)
+    assert [(m["id"], m["text"]) for m in got] == [(fresh, "third")]
+    phone_got = await admin(sandbox, "GET", f"/accounts/{LATER}/messages")
+    assert [m["text"] for m in phone_got] == ["first", "second", "third"]
