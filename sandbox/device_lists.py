@@ -59,7 +59,7 @@ def expected_phash(
         target = network.directory.account_of(to.to_non_ad())
         if target is None:
             return None
-        lid = to.is_lid
+        lid = to.unhosted().is_lid
         everyone = _devices(network, target, lid)
         if target.phone_user != sender.phone_user:
             everyone += _devices(network, sender, lid)

@@ -175,7 +175,7 @@ class Router:
         target = directory.account_of(to.to_non_ad())
         if target is None:
             return []
-        lid = to.is_lid
+        lid = to.unhosted().is_lid
         base: dict[str, str | JID] = {"id": message.attr_str("id") or ""}
         base.update(_carried(message))
         base["from"] = who.address(lid)
@@ -291,7 +291,7 @@ class Router:
             attrs["from"] = to
             attrs["participant"] = who.address(False)
         else:
-            attrs["from"] = who.address(to.is_lid)
+            attrs["from"] = who.address(to.unhosted().is_lid)
         if (recipient := receipt.attr_jid("recipient")) is not None:
             attrs["recipient"] = recipient
         return attrs

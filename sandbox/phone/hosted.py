@@ -6,17 +6,19 @@ with ``is_hosted=true`` and Signal-addressed as ``<user>_128.99`` / ``<user>_129
 types/jid.go, user.go ``parseDeviceList``; Baileys ``extractDeviceJids``, lid-mapping).
 
 This one is a real Signal party in-process, like the simulated phone: it has its own identity
-and registration id (kept in its own phone store), uploads its prekeys, decrypts the 1:1
-messages clients encrypt for it and answers them with receipts (retry receipts, with keys, when
-it cannot decrypt), and it replies as the business would: to the peer's LID with
-``peer_recipient_pn`` and the business's privacy token. It takes no part in groups (the service
-never delivers group traffic to it) and sends no copies to the business's own devices.
+and registration id (kept beside the phone's state, ``HostedStore``), uploads its prekeys,
+decrypts the 1:1 messages clients encrypt for it and receipts them (a retry receipt, with keys,
+when it cannot decrypt), answers others' retry receipts by encrypting again, and replies as the
+business would: to the peer's LID with ``peer_recipient_pn`` and the business's privacy token.
+It takes no part in groups (the service never delivers group traffic to it) and sends no copies
+to the business's own devices.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import OrderedDict
 
 import structlog
 from google.protobuf.message import DecodeError as ProtoDecodeError
@@ -56,6 +58,8 @@ SIGNED_PREKEY_ID = 1
 PREKEY_BATCH = 30
 MIN_PREKEYS = 10
 MAX_RETRIES = 5
+MAX_SENT_KEPT = 256
+"""Sent messages kept to answer retry receipts."""
 REQUEST_TIMEOUT_S = 15.0
 _PREFIX = "hosted."
 _META = "meta"
@@ -110,6 +114,8 @@ class HostedDevice:
         self._received: list[PhoneMessage] = []
         self._seen: set[tuple[JID, str]] = set()
         self._retries: dict[str, int] = {}
+        self._sent: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        """Message id -> (server time, plaintext) of what it sent, for retry receipts."""
         self.stanzas: list[Node] = []
         """Every stanza the service delivered to this device, in order."""
 
@@ -263,10 +269,15 @@ class HostedDevice:
             ack = await self._link.request("ack", message_id, node)
         if error := ack.attr_str("error"):
             raise HostedDeviceError(f"the server refused message {message_id}: error {error}")
+        self._sent[message_id] = (ack.attr_int("t") or network.now(), body)
+        while len(self._sent) > MAX_SENT_KEPT:
+            self._sent.popitem(last=False)
         return message_id
 
-    async def _ensure_sessions(self, sessions: SessionCipher, devices: list[JID]) -> None:
-        missing = [d for d in devices if not await sessions.has_session(self._address(d))]
+    async def _ensure_sessions(
+        self, sessions: SessionCipher, devices: list[JID], *, force: bool = False
+    ) -> None:
+        missing = [d for d in devices if force or not await sessions.has_session(self._address(d))]
         if not missing:
             return
         bundles = cs.parse_prekey_bundles(
@@ -290,6 +301,8 @@ class HostedDevice:
                     await self._refill_prekeys()
         elif node.tag == "receipt":
             await self._link.submit(cs.ack(node))
+            if node.attr_str("type") == "retry":
+                await self._answer_retry(node)
 
     async def _on_message(self, node: Node) -> None:
         try:
@@ -327,6 +340,36 @@ class HostedDevice:
             plaintext = (await sessions.decrypt(address, enc.kind, enc.body)).plaintext
             content = wa_e2e_pb2.Message.FromString(unpad(plaintext))
         return content
+
+    async def _answer_retry(self, node: Node) -> None:
+        """Encrypts a message again for the one device that could not decrypt it: on the
+        keys it sent, or on a fresh bundle from the second try on."""
+        try:
+            request = cs.parse_retry_receipt(node)
+        except (cs.StanzaError, SignalError) as exc:
+            log.warning("sandbox.hosted.bad_retry", error=str(exc))
+            return
+        sent = self._sent.get(request.message_id)
+        if sent is None or request.count > MAX_RETRIES:
+            log.info("sandbox.hosted.retry_ignored", message=request.message_id)
+            return
+        timestamp, body = sent
+        store, _ = self._signal()
+        sessions = SessionCipher(store)
+        device = request.requester
+        address = self._address(device)
+        async with self._lock:
+            if request.bundle is not None:
+                await sessions.process_bundle(address, request.bundle)
+            elif request.count > 1:
+                await self._ensure_sessions(sessions, [device], force=True)
+            encrypted = await sessions.encrypt(address, pad(body))
+            kind = EncType(encrypted.message.type)
+            enc = cs.enc_node(cs.EncNode(kind, encrypted.message.body, request.count))
+            attrs: dict[str, str | JID] = {"t": str(timestamp), "device_fanout": "false"}
+            await self._link.submit(
+                cs.message_stanza(request.message_id, device, "text", content=[enc], attrs=attrs)
+            )
 
     async def _ask_retry(self, incoming: cs.IncomingMessage, error: Exception) -> None:
         store, identity = self._signal()

@@ -11,7 +11,7 @@ from typing import Any
 
 from daemon_harness import TIMEOUT, Api, DaemonFactory, admin, create_account, pair
 
-from daemon.binary import JID
+from daemon.binary import JID, Node
 from sandbox.app import SandboxServer
 
 OWNER = "15550008001"
@@ -106,6 +106,52 @@ async def test_dm_reaches_the_hosted_device_and_groups_never_do(
     assert chats[0]["lid"] == business["lid"]
     received = (await api.call("GET", f"/sessions/shop/chats/{business['lid']}/messages")).body
     assert [m["text"] for m in received["messages"]].count("42 EUR") == 1
+
+    # An answer the daemon cannot decrypt: its retry receipt reaches the hosted device, which
+    # encrypts it again; it lands once.
+    await admin(
+        sandbox,
+        "POST",
+        "/faults/stanzas",
+        {
+            "direction": "to_device",
+            "action": "corrupt",
+            "device": session_jid,
+            "tag": "message",
+            "from": BIZ,
+            "count": 1,
+        },
+    )
+    again = await admin(
+        sandbox, "POST", f"/accounts/{BIZ}/hosted/messages", {"to": OWNER, "text": "or 40"}
+    )
+    page = await api.wait_for(
+        f"/sessions/shop/chats/{pn(BIZ)}/messages",
+        lambda p: any(m["id"] == again["id"] and m["text"] for m in p["messages"]),
+        timeout=TIMEOUT,
+    )
+    assert [m["text"] for m in page["messages"]].count("or 40") == 1
+    retries = [
+        n
+        for n in sandbox.network.hosted_devices[BIZ].stanzas
+        if n.tag == "receipt" and n.attr_str("type") == "retry"
+    ]
+    assert [n.attr_str("id") for n in retries] == [again["id"]]
+
+    def from_hosted() -> list[Node]:
+        return [
+            n
+            for n in sandbox.network.delivery_log.get(device, ())
+            if n.tag == "message" and n.attr_str("id") == again["id"]
+        ]
+
+    async with asyncio.timeout(TIMEOUT):  # the broken one, then the answer to the retry
+        while len(from_hosted()) < 2:
+            await asyncio.sleep(0.05)
+    assert len(from_hosted()) == 2
+    resent = from_hosted()[1]
+    assert str(resent.attr_jid("from")) == hosted["device"]["lid_jid"]
+    assert [e.attr_str("count") for e in resent.children_by_tag("enc")] == ["1"]
 
     # A group with the business: its phone gets the message, its hosted device never does,
     # and the server's device hash (which leaves hosted devices out) matches ours.
