@@ -40,6 +40,20 @@ async def delivered(api: Api, message_id: str) -> dict[str, Any]:
     return found
 
 
+async def shop_paired(daemon_factory: DaemonFactory, sandbox: SandboxServer) -> Api:
+    """A daemon with session ``shop`` paired to OWNER's phone, its history bootstrap (with the
+    salt of our first-contact cstokens) received."""
+    daemon = await daemon_factory()
+    api = daemon.api()
+    await pair(api, sandbox, "shop", OWNER)
+    await api.wait_for(
+        "/sessions/shop/events?types=history.progress",
+        lambda page: any(e["data"]["syncType"] == "INITIAL_BOOTSTRAP" for e in page["events"]),
+        timeout=TIMEOUT,
+    )
+    return api
+
+
 async def test_dm_reaches_the_hosted_device_and_groups_never_do(
     daemon_factory: DaemonFactory, sandbox: SandboxServer
 ) -> None:
@@ -56,15 +70,8 @@ async def test_dm_reaches_the_hosted_device_and_groups_never_do(
     assert hosted["device"]["identity_public"] != business["identity_public"]
     assert hosted["device"]["prekeys"] > 0
 
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "shop", OWNER)
+    api = await shop_paired(daemon_factory, sandbox)
     session_jid = (await api.call("GET", "/sessions/shop")).body["jid"]
-    await api.wait_for(
-        "/sessions/shop/events?types=history.progress",
-        lambda page: any(e["data"]["syncType"] == "INITIAL_BOOTSTRAP" for e in page["events"]),
-        timeout=TIMEOUT,
-    )
 
     # A DM to the business: its hosted device decrypts it, and so does its phone.
     sent = await api.call("POST", "/sessions/shop/messages", {"to": f"+{BIZ}", "text": "quote?"})
@@ -192,14 +199,7 @@ async def test_a_hosted_device_switched_on_later_is_reached_after_the_phash_mism
 ) -> None:
     await create_account(sandbox, OWNER, "Owner")
     await create_account(sandbox, LATER, "Later Biz")
-    daemon = await daemon_factory()
-    api = daemon.api()
-    await pair(api, sandbox, "shop", OWNER)
-    await api.wait_for(
-        "/sessions/shop/events?types=history.progress",
-        lambda page: any(e["data"]["syncType"] == "INITIAL_BOOTSTRAP" for e in page["events"]),
-        timeout=TIMEOUT,
-    )
+    api = await shop_paired(daemon_factory, sandbox)
 
     async def send(text: str) -> str:
         sent = await api.call("POST", "/sessions/shop/messages", {"to": f"+{LATER}", "text": text})
