@@ -41,11 +41,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol, runtime_checkable
 
 import structlog
 
-from daemon.client.context import ClientCounters, ClientOptions
+from daemon.client.context import ClientOptions
 from daemon.client.errors import ClientError, NotPaired
 from daemon.client.events import (
     Alert,
@@ -69,6 +68,14 @@ from daemon.eventlog import (
     from_client_event,
     from_sync_event,
     iso_from_unix,
+)
+from daemon.linked_device import (
+    BackOnline,
+    LinkedDevice,
+    Prober,
+    RestrictionSource,
+    SessionOpener,
+    ping_probe,
 )
 from daemon.log import mask_phone
 from storage.errors import NotFound, StorageError
@@ -117,48 +124,6 @@ MARKED_AT_SHUTDOWN = frozenset(
         SessionStatus.DISCONNECTED,
     }
 )
-
-
-class LinkedDevice(Protocol):
-    """What the manager needs of one client (``daemon.client.session.Session`` is one)."""
-
-    @property
-    def session_id(self) -> str: ...
-    @property
-    def state(self) -> SessionState: ...
-    @property
-    def credentials(self) -> DeviceCredentials | None: ...
-    @property
-    def running(self) -> bool: ...
-    @property
-    def liveness(self) -> Liveness: ...
-    @property
-    def counters(self) -> ClientCounters: ...
-
-    def events(self) -> Subscription: ...
-    async def connect(self) -> None: ...
-    async def pair(self) -> None: ...
-    async def pair_with_code(self, phone: str, timeout: float | None = None) -> str: ...
-    async def disconnect(self, reason: str = ...) -> None: ...
-    async def logout(self) -> None: ...
-    async def close(self) -> None: ...
-    async def ping(self, timeout: float) -> float: ...
-
-
-SessionOpener = Callable[[str, str], Awaitable[LinkedDevice]]
-"""Opens (creating when needed) the client of a session id, with a display name."""
-Prober = Callable[[LinkedDevice, float], Awaitable[float]]
-"""Sends a ping over the session's socket; returns the round trip in seconds or raises."""
-BackOnline = Callable[[str, LinkedDevice, float], None]
-"""Told when a session logs in again: its id, its client, and how long it was offline (s)."""
-
-
-@runtime_checkable
-class RestrictionSource(Protocol):
-    """A client that knows the restrictions the service announced for its account."""
-
-    @property
-    def restrictions(self) -> list[Restriction]: ...
 
 
 class ManagerError(Exception):
@@ -283,12 +248,6 @@ def client_options(
         qr_first_ttl=pick(timings.qr_first_ttl_s, options.qr_first_ttl),
         qr_later_ttl=pick(timings.qr_later_ttl_s, options.qr_later_ttl),
     )
-
-
-async def ping_probe(client: LinkedDevice, timeout: float) -> float:
-    """The default prober: the client's own ``ping`` (a ``w:p`` iq over the live socket),
-    which records the answer in the client's liveness."""
-    return await client.ping(timeout)
 
 
 def phone_of(credentials: DeviceCredentials | None) -> str | None:
