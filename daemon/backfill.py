@@ -18,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import structlog
 
 from daemon.binary import JID
 from daemon.client.errors import ClientError, NotConnected
-from daemon.client.peer_data import BackfillResult
 from daemon.config import SyncConfig
 from daemon.eventlog import EventType
+from daemon.linked_device import HistoryRequester, LinkedDevice
 from daemon.log import mask_phone
-from daemon.manager import LinkedDevice
 from storage.errors import StorageError
 from storage.message_interfaces import ChatRepo
 from storage.message_values import ChatKind
@@ -36,21 +35,6 @@ from storage.message_values import ChatKind
 log = structlog.get_logger("daemon.backfill")
 
 Append = Callable[[str, EventType, dict[str, Any]], Awaitable[object]]
-
-
-@runtime_checkable
-class HistoryRequester(Protocol):
-    """A client that can ask its phone for a chat's history."""
-
-    async def request_history(
-        self,
-        chat: JID,
-        *,
-        count: int = ...,
-        wait: bool = ...,
-        timeout: float = ...,
-        newest: bool = ...,
-    ) -> BackfillResult: ...
 
 
 class Backfill:

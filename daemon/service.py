@@ -65,7 +65,8 @@ from daemon.client.tls import TrustError, trust_context
 from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
-from daemon.manager import LinkedDevice, SessionManager, client_options
+from daemon.linked_device import LinkedDevice, MessageSending
+from daemon.manager import SessionManager, client_options
 from daemon.media_reuse import ReuseKey, UploadReuse
 from daemon.metrics import DaemonMetrics
 from daemon.outbox import (
@@ -152,11 +153,10 @@ class ClientSender:
         if request.media is not None:
             return await self._send_media(client, message, request.media)
         out = OutgoingMessage(JID.parse(request.to), content_of(request), message.id)
-        send = getattr(client, "send", None)
-        if send is None:
+        if not isinstance(client, MessageSending):
             raise PermanentSendError("this session's client cannot send messages")
         with _send_errors():
-            result = await send(out)
+            result = await client.send(out)
         return ServerAck(result.timestamp)
 
     async def _send_media(

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from daemon.binary import JID
 from daemon.eventlog import chat_json, iso_utc, message_json
+from daemon.linked_device import ReadReceipts
 from http_api.chat_access import require_chat
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
@@ -188,10 +189,9 @@ async def mark_read(request: web.Request) -> web.Response:
         return json_response({"read": 0})
     require_paired(request, session_id)
     client = svc.manager.client(session_id)
-    read = getattr(client, "mark_read", None)
-    if read is None:
+    if not isinstance(client, ReadReceipts):
         raise Problem(409, "not-supported", "this session's client cannot send read receipts")
-    count = await read(JID.parse(chat), ids)
+    count = await client.mark_read(JID.parse(chat), ids)
     return json_response({"read": int(count)})
 
 

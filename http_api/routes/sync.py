@@ -2,17 +2,16 @@
 demand), asking the phone for a chat's older messages, and archiving a chat (an app-state
 patch the phone and every other device apply).
 
-Each is a method of the session's client, not of the LinkedDevice protocol the manager
-knows: a client without it is answered with a clear 409, as for read receipts."""
+Each is a capability of the session's client (a Protocol in ``daemon.linked_device``), not
+part of the LinkedDevice protocol the manager knows: a client without it is answered with a
+clear 409, as for read receipts."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
 from daemon.binary import JID
+from daemon.linked_device import ChatArchiving, HistoryRequester, MediaDownloads
 from http_api.chat_access import require_chat
 from http_api.keys import services
 from http_api.problems import Problem, bad_request
@@ -30,13 +29,8 @@ MAX_HISTORY_COUNT = 500
 FALLBACK_MIMETYPE = "application/octet-stream"
 
 
-def _feature(request: web.Request, session_id: str, name: str, what: str) -> Callable[..., Any]:
-    method: Callable[..., Any] | None = getattr(
-        services(request).manager.client(session_id), name, None
-    )
-    if method is None:
-        raise Problem(409, "not-supported", f"this session's client cannot {what}")
-    return method
+def _not_supported(what: str) -> Problem:
+    return Problem(409, "not-supported", f"this session's client cannot {what}")
 
 
 def _chat(raw: str, where: str) -> JID:
@@ -54,8 +48,10 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     chat = _chat(raw_chat, "'chat'")
     require_chat(request, str(chat))
     require_paired(request, session_id)
-    download = _feature(request, session_id, "download_media", "download media")
-    stored = await download(chat, message_id)
+    client = services(request).manager.client(session_id)
+    if not isinstance(client, MediaDownloads):
+        raise _not_supported("download media")
+    stored = await client.download_media(chat, message_id)
     file = stored.record.file
     mimetype = (file.mimetype if file is not None else None) or FALLBACK_MIMETYPE
     return web.FileResponse(stored.path, headers={"Content-Type": mimetype})
@@ -72,8 +68,10 @@ async def request_history(request: web.Request) -> web.Response:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_HISTORY_COUNT:
         raise bad_request(f"'count' must be an integer from 1 to {MAX_HISTORY_COUNT}")
     require_paired(request, session_id)
-    ask = _feature(request, session_id, "request_history", "request history")
-    result = await ask(chat, count=count, wait=False)
+    client = services(request).manager.client(session_id)
+    if not isinstance(client, HistoryRequester):
+        raise _not_supported("request history")
+    result = await client.request_history(chat, count=count, wait=False)
     return json_response({"requested": True, "requestId": str(result.request_id)}, status=202)
 
 
@@ -87,8 +85,10 @@ async def archive_chat(request: web.Request) -> web.Response:
     if not isinstance(archived, bool):
         raise bad_request("'archived' (a boolean) is required")
     require_paired(request, session_id)
-    archive = _feature(request, session_id, "archive_chat", "archive chats")
-    await archive(chat, archived)
+    client = services(request).manager.client(session_id)
+    if not isinstance(client, ChatArchiving):
+        raise _not_supported("archive chats")
+    await client.archive_chat(chat, archived)
     return json_response({"archived": archived})
 
 
