@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import structlog
 
@@ -36,9 +36,17 @@ def needs_ack(node: Node) -> bool:
     return node.tag in ACKED_CLASSES and bool(node.attr_str("id"))
 
 
+@runtime_checkable
+class AckingEndpoint(Protocol):
+    """An endpoint whose peer acknowledges what it receives (``sandbox.connection.Connection``):
+    a stanza sent to it stays owed until acked."""
+
+    acks_required: bool
+
+
 def tracks_acks(endpoint: Endpoint) -> bool:
     """Socket connections ack what they receive; an in-process phone cannot lose a stanza."""
-    return bool(getattr(endpoint, "acks_required", False))
+    return isinstance(endpoint, AckingEndpoint) and endpoint.acks_required
 
 
 def with_offline_marker(node: Node, position: int) -> Node:
