@@ -3,26 +3,18 @@
 Theory of operation
 -------------------
 The manager opens one client (:class:`~daemon.client.session.Session`) per stored session and
-keeps a :class:`_Handle` beside it: a task that copies the client's events into the event log,
-the status the session shows (mirrored from those events, so ``/health`` never needs a query),
-the current QR, and the times of recent automatic recoveries.
+keeps a :class:`~daemon.session_handle.SessionHandle` beside it: a task that copies the client's
+events into the event log, the status the session shows (mirrored from those events, so
+``/health`` never needs a query), the current QR, and the times of recent automatic recoveries.
 
 *Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
-``connect_stagger_s`` apart. A first connect that fails (the client backs off, or nothing
-happens within ``startup_attempt_timeout_s``, a window every stanza from the server starts
-again: draining an offline backlog is progress) is stopped and retried after each of
-``startup_retry_delays_s`` (5, 15, 45 s); when those are used up the session is recorded as
-``disconnected`` with ``last_error`` and handed to the client's own backoff, which keeps trying
-with full jitter up to its cap. A terminal answer (logged out, banned, outdated...) ends the
-schedule at once: retrying cannot help.
+``connect_stagger_s`` apart, each under the retry schedule of :mod:`daemon.session_startup`
+(5, 15, 45 s, then the client's own backoff; a terminal answer ends it at once).
 
-*Recovery.* Every ``check_interval_s`` each session whose client says *connected* is checked
-against evidence: no frame for ``dead_after_s`` (or a client that is no longer running) means
-the socket is dead and the session is reconnected; no inbound message for ``probe_after_s``
-earns a ping probe, and a probe that fails reconnects it. At most ``max_per_hour`` automatic
-recoveries per session in a sliding hour; the next one puts the session in ``needs_attention``
-and leaves it for a person (``POST /sessions/{id}/reconnect``). Every decision is logged and
-recorded as a ``session.recovery`` event.
+*Recovery.* :mod:`daemon.session_recovery` checks every connected session against evidence
+(frames, a ping probe after a quiet spell) and reconnects dead ones, at most ``max_per_hour``
+times a sliding hour; the next one puts the session in ``needs_attention`` and leaves it for
+a person (``POST /sessions/{id}/reconnect``).
 
 *Shutdown.* Start-up schedules and the recovery loop are cancelled, every client is closed
 (its socket closed cleanly), and sessions that were live are recorded as ``disconnected``.
@@ -37,15 +29,13 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 
 import structlog
 
 from daemon.client.context import ClientOptions
-from daemon.client.errors import ClientError, NotPaired
+from daemon.client.errors import ClientError
 from daemon.client.events import (
     Alert,
     Connected,
@@ -56,8 +46,6 @@ from daemon.client.events import (
     StateChanged,
     Subscription,
 )
-from daemon.client.keepalive import Liveness
-from daemon.client.restrictions import Restriction
 from daemon.client.state import SessionState
 from daemon.config import ClientTimingsConfig, Config
 from daemon.eventlog import (
@@ -67,35 +55,35 @@ from daemon.eventlog import (
     EventType,
     from_client_event,
     from_sync_event,
-    iso_from_unix,
 )
 from daemon.linked_device import (
     BackOnline,
     LinkedDevice,
     Prober,
-    RestrictionSource,
     SessionOpener,
     ping_probe,
 )
 from daemon.log import mask_phone
+from daemon.session_handle import (
+    HOUR_S,
+    SessionCounts,
+    SessionHandle,
+    SessionView,
+    drain_forwarder,
+    phone_of,
+    session_view,
+)
+from daemon.session_records import SessionRecorder
+from daemon.session_recovery import Recovery
+from daemon.session_startup import connect_at_startup
 from storage.errors import NotFound, StorageError
 from storage.stores import Stores
-from storage.values import DeviceCredentials, SessionRow, SessionStatus
+from storage.values import SessionRow, SessionStatus
 
 log = structlog.get_logger("daemon.manager")
 
-HOUR_S = 3600.0
 SHUTDOWN_CONCURRENCY = 32
 """Clients closed at once when the daemon stops (each closes its socket cleanly)."""
-# States in which a client holds (or is getting) a socket.
-LIVE_STATES = frozenset(
-    {
-        SessionState.PAIRING,
-        SessionState.CONNECTING,
-        SessionState.CONNECTED,
-        SessionState.BACKING_OFF,
-    }
-)
 # Statuses a daemon start does not auto-connect: a person must act first (a replaced session
 # would start a ping-pong with the other client; banned and needs_attention need a look).
 NO_AUTOCONNECT = frozenset(
@@ -110,9 +98,6 @@ NO_AUTOCONNECT = frozenset(
 CONNECTING_STATUSES = frozenset(
     {SessionStatus.PAIRING, SessionStatus.CONNECTING, SessionStatus.BACKING_OFF}
 )
-# Client states of a session whose start-up retries ran out and whose client keeps retrying
-# under its own backoff: to an operator it stays ``disconnected`` until it connects.
-RETRYING_STATES = frozenset({SessionState.CONNECTING, SessionState.BACKING_OFF})
 # What a stop records as ``disconnected``: sessions that were (or were getting) connected.
 MARKED_AT_SHUTDOWN = frozenset(
     {
@@ -140,86 +125,6 @@ class SessionExists(ManagerError):
 
 class NotPairing(ManagerError):
     """No QR to show: the session is not pairing by QR."""
-
-
-class StartupOutcome(Enum):
-    CONNECTED = "connected"
-    FAILED = "failed"
-    TERMINAL = "terminal"
-
-
-@dataclass(slots=True)
-class _Handle:
-    client: LinkedDevice
-    row: SessionRow
-    """The stored row as last read (for answers when the database cannot be asked)."""
-    auto_connect: bool
-    active: bool
-    override: SessionStatus | None = None
-    """A status the manager recorded for a stopped client (``disconnected``,
-    ``needs_attention``); it stands while the client stays stopped."""
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    forwarder: asyncio.Task[None] | None = None
-    startup: asyncio.Task[None] | None = None
-    qr: QrCode | None = None
-    recoveries: deque[float] = field(default_factory=deque)
-    last_probe_at: float = 0.0
-    last_inbound_message_at: float | None = None
-    recovering: bool = False
-    offline_since: float | None = None
-    """When the session last stopped being connected (None while connected or unknown)."""
-
-    @property
-    def status(self) -> SessionStatus:
-        """The client's own state (always current, set before it publishes), unless the
-        manager recorded a status for the stopped client, or recorded ``disconnected`` for a
-        client that keeps retrying on its own."""
-        if self._override_stands():
-            assert self.override is not None
-            return self.override
-        return SessionStatus(self.client.state.value)
-
-    def _override_stands(self) -> bool:
-        state = self.client.state
-        if self.override is None:
-            return False
-        if state is SessionState.STOPPED:
-            return True
-        return self.override is SessionStatus.DISCONNECTED and state in RETRYING_STATES
-
-    def settle_override(self) -> None:
-        """Drops the manager's status once the client moved past it."""
-        if not self._override_stands():
-            self.override = None
-
-    @property
-    def paired(self) -> bool:
-        credentials = self.client.credentials
-        return credentials is not None and credentials.is_paired
-
-
-@dataclass(frozen=True, slots=True)
-class SessionView:
-    """A session as the API shows it: the stored row and the live evidence."""
-
-    row: SessionRow
-    status: SessionStatus
-    phone_number: str | None
-    jid: str | None
-    lid: str | None
-    socket_alive: bool
-    liveness: Liveness
-    recoveries_last_hour: int
-    restrictions: tuple[Restriction, ...] = ()
-    """Reachout time-lock / message cap as the service last announced them."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionCounts:
-    total: int
-    connected: int
-    connecting: int
-    disconnected: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,12 +155,6 @@ def client_options(
     )
 
 
-def phone_of(credentials: DeviceCredentials | None) -> str | None:
-    if credentials is None or credentials.pn_jid is None:
-        return None
-    return credentials.pn_jid.split("@", 1)[0].split(":", 1)[0].split(".", 1)[0]
-
-
 class SessionManager:
     def __init__(
         self,
@@ -276,9 +175,10 @@ class SessionManager:
         self._on_back_online = on_back_online
         self._clock = clock
         self._sessions = stores.sessions
-        self._handles: dict[str, _Handle] = {}
+        self._record = SessionRecorder(stores, events, clock)
+        self._recovery = Recovery(config, self._record, prober, clock)
+        self._handles: dict[str, SessionHandle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
-        self._recoveries_started: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -301,10 +201,13 @@ class SessionManager:
             delay = index * stagger
             index += 1
             handle.startup = self._spawn(
-                self._startup_connect(session_id, delay), f"wamd-startup-{session_id}"
+                connect_at_startup(
+                    session_id, delay, self._handles.get, self._config, self._record, self._clock
+                ),
+                f"wamd-startup-{session_id}",
             )
         log.info("manager.started", sessions=len(self._handles), auto_connecting=index)
-        self._recovery_task = self._spawn(self._recovery_loop(), "wamd-recovery")
+        self._recovery_task = self._spawn(self._recovery.loop(self._handles), "wamd-recovery")
 
     @property
     def failure(self) -> str | None:
@@ -316,7 +219,7 @@ class SessionManager:
                 return f"recovery loop died: {exc!r}"
         return None
 
-    def _should_autoconnect(self, row: SessionRow, handle: _Handle) -> bool:
+    def _should_autoconnect(self, row: SessionRow, handle: SessionHandle) -> bool:
         if not row.active or not row.auto_connect:
             return False
         credentials = handle.client.credentials
@@ -341,16 +244,16 @@ class SessionManager:
                 await task
         gate = asyncio.Semaphore(SHUTDOWN_CONCURRENCY)
 
-        async def stop_one(session_id: str, handle: _Handle) -> None:
+        async def stop_one(session_id: str, handle: SessionHandle) -> None:
             async with gate:
                 was = handle.status
                 try:
                     await handle.client.close()
                 except (ClientError, StorageError) as exc:
                     log.warning("manager.close_failed", session=session_id, error=str(exc))
-                await _drain(handle)
+                await drain_forwarder(handle)
                 if was in MARKED_AT_SHUTDOWN and handle.paired:
-                    await self._mark(
+                    await self._record.mark(
                         session_id, handle, SessionStatus.DISCONNECTED, "daemon stopped"
                     )
 
@@ -366,9 +269,11 @@ class SessionManager:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _attach(self, row: SessionRow) -> _Handle:
+    async def _attach(self, row: SessionRow) -> SessionHandle:
         client = await self._open(row.id, row.name)
-        handle = _Handle(client=client, row=row, auto_connect=row.auto_connect, active=row.active)
+        handle = SessionHandle(
+            client=client, row=row, auto_connect=row.auto_connect, active=row.active
+        )
         if client.state is SessionState.STOPPED and row.status is SessionStatus.DISCONNECTED:
             handle.override = SessionStatus.DISCONNECTED
         if row.last_message_at is not None:
@@ -401,7 +306,7 @@ class SessionManager:
 
     # ------------------------------------------------------------------ events
 
-    async def _forward(self, session_id: str, handle: _Handle, events: Subscription) -> None:
+    async def _forward(self, session_id: str, handle: SessionHandle, events: Subscription) -> None:
         """Copies the client's connection events into the event log and keeps the current QR.
         Messaging events, and state changes the client's sink recorded, are already in the log:
         the sink wrote them in the transaction that committed them."""
@@ -412,7 +317,7 @@ class SessionManager:
                 if isinstance(event, SYNC_EVENTS):
                     synced = from_sync_event(event)
                     if synced is not None:
-                        await self._append(session_id, synced.type, synced.data)
+                        await self._record.append(session_id, synced.type, synced.data)
                     continue
                 if isinstance(event, StateChanged):
                     # The client's own state is the truth; a queued event from before the
@@ -433,281 +338,17 @@ class SessionManager:
                 if isinstance(event, StateChanged) and event.recorded:
                     continue  # the client's sink wrote it with the transition itself
                 record = from_client_event(event)
-                await self._append(session_id, record.type, record.data)
+                await self._record.append(session_id, record.type, record.data)
 
-    def _back_online(self, session_id: str, handle: _Handle) -> None:
+    def _back_online(self, session_id: str, handle: SessionHandle) -> None:
         since, handle.offline_since = handle.offline_since, None
         if since is None or self._on_back_online is None:
             return
         self._on_back_online(session_id, handle.client, max(0.0, self._clock() - since))
 
-    async def _append(
-        self, session_id: str, event_type: EventType, data: dict[str, object]
-    ) -> None:
-        for attempt in range(3):
-            try:
-                await self._events.append(session_id, event_type, dict(data))
-                return
-            except StorageError as exc:
-                log.warning(
-                    "manager.event_append_failed",
-                    session=session_id,
-                    type=event_type.value,
-                    attempt=attempt + 1,
-                    error=str(exc),
-                )
-                await asyncio.sleep(0.5 * (attempt + 1))
-        log.error("manager.event_lost", session=session_id, type=event_type.value)
-
-    async def _mark(
-        self,
-        session_id: str,
-        handle: _Handle,
-        status: SessionStatus,
-        reason: str,
-        *,
-        error: str | None = None,
-    ) -> None:
-        """Records a status the manager decides (the client is stopped at this point)."""
-        previous = handle.status
-        try:
-            await self._sessions.update_status(session_id, status, reason, error=error)
-        except NotFound:
-            return
-        except StorageError as exc:
-            log.error("manager.status_not_saved", session=session_id, error=str(exc))
-            return
-        handle.override = status
-        log.info(
-            "manager.status",
-            session=session_id,
-            from_status=previous.value,
-            to_status=status.value,
-            reason=reason,
-        )
-        await self._append(
-            session_id,
-            EventType.CONNECTION_STATE,
-            {
-                "from": previous.value,
-                "to": status.value,
-                "trigger": "manager",
-                "reason": reason,
-                "at": iso_from_unix(self._clock()),
-            },
-        )
-
-    # ------------------------------------------------------------------ start-up connect
-
-    async def _startup_connect(self, session_id: str, delay: float) -> None:
-        await asyncio.sleep(delay)
-        handle = self._handles.get(session_id)
-        if handle is None:
-            return
-        # A ``disconnected`` left by the previous run must not hide this start-up's attempts.
-        handle.override = None
-        delays = self._config.manager.startup_retry_delays_s
-        last_error = ""
-        for attempt in range(len(delays) + 1):
-            if attempt:
-                wait = delays[attempt - 1]
-                log.info(
-                    "manager.startup_retry_scheduled",
-                    session=session_id,
-                    attempt=attempt + 1,
-                    delay=wait,
-                    error=last_error,
-                )
-                await asyncio.sleep(wait)
-            async with handle.lock:
-                outcome, detail = await self._attempt_connect(handle)
-                if outcome is StartupOutcome.CONNECTED:
-                    log.info("manager.startup_connected", session=session_id, attempt=attempt + 1)
-                    return
-                if outcome is StartupOutcome.TERMINAL:
-                    log.warning("manager.startup_stopped", session=session_id, reason=detail)
-                    return
-                last_error = detail
-                log.warning(
-                    "manager.startup_attempt_failed",
-                    session=session_id,
-                    attempt=attempt + 1,
-                    error=detail,
-                )
-                await handle.client.disconnect(f"start-up attempt {attempt + 1} failed: {detail}")
-        async with handle.lock:
-            await self._mark(
-                session_id,
-                handle,
-                SessionStatus.DISCONNECTED,
-                f"start-up connect failed {len(delays) + 1} times; client backoff takes over",
-                error=last_error,
-            )
-            # From here on the client's own backoff policy retries (full jitter, capped).
-            with contextlib.suppress(ClientError):
-                await handle.client.connect()
-
-    async def _attempt_connect(self, handle: _Handle) -> tuple[StartupOutcome, str]:
-        client = handle.client
-        timeout = self._config.manager.startup_attempt_timeout_s
-        with client.events() as events:
-            try:
-                await client.connect()
-            except NotPaired as exc:
-                return StartupOutcome.TERMINAL, str(exc)
-            except ClientError as exc:
-                return StartupOutcome.TERMINAL, str(exc)
-            if client.state is SessionState.CONNECTED:
-                return StartupOutcome.CONNECTED, ""
-            reason = f"not connected within {timeout:g} s"
-            # Stanzas arriving are progress (a login draining hundreds of offline messages is
-            # not a failed connect): the attempt fails only after ``timeout`` without one.
-            progress = _Progress(client, self._clock, timeout)
-            while True:
-                try:
-                    event = await events.next(progress.remaining())
-                except TimeoutError:
-                    if progress.advanced():
-                        continue
-                    return StartupOutcome.FAILED, reason
-                except StopAsyncIteration:
-                    return StartupOutcome.FAILED, reason
-                if isinstance(event, Connected):
-                    return StartupOutcome.CONNECTED, ""
-                if isinstance(event, Disconnected):
-                    reason = event.decision.reason
-                    if event.decision.code is not None:
-                        reason = f"{event.decision.code}: {reason}"
-                if isinstance(event, StateChanged):
-                    if event.to_state is SessionState.BACKING_OFF:
-                        return StartupOutcome.FAILED, event.reason or reason
-                    if event.to_state.is_terminal:
-                        return StartupOutcome.TERMINAL, event.reason
-                    if event.to_state is SessionState.STOPPED:
-                        return StartupOutcome.TERMINAL, event.reason
-
-    # ------------------------------------------------------------------ recovery
-
-    async def _recovery_loop(self) -> None:
-        interval = self._config.recovery.check_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            for session_id in list(self._handles):
-                handle = self._handles.get(session_id)
-                if handle is None or handle.recovering:
-                    continue
-                try:
-                    await self.check_liveness(session_id, handle)
-                except (ClientError, StorageError) as exc:
-                    log.warning("manager.recovery_check_failed", session=session_id, error=str(exc))
-
-    def socket_alive(self, handle: _Handle, now: float | None = None) -> bool:
-        """Evidence, not a flag: a running client, connected, with a recent frame."""
-        client = handle.client
-        if client.state is not SessionState.CONNECTED or not client.running:
-            return False
-        liveness = client.liveness
-        last = liveness.last_frame_in or liveness.connected_at
-        if last is None:
-            return False
-        at = self._clock() if now is None else now
-        return at - last <= self._config.recovery.dead_after_s
-
-    async def check_liveness(self, session_id: str, handle: _Handle) -> None:
-        """One recovery check of one session (see the module docstring)."""
-        client = handle.client
-        if client.state is not SessionState.CONNECTED:
-            return
-        now = self._clock()
-        settings = self._config.recovery
-        if not self.socket_alive(handle, now):
-            liveness = client.liveness
-            last = liveness.last_frame_in or liveness.connected_at
-            if not client.running:
-                reason = "client not running while its status says connected"
-            elif last is None:
-                reason = "no frame ever received on this socket"
-            else:
-                reason = f"no frame received for {now - last:.1f} s"
-            await self._recover(session_id, handle, reason)
-            return
-        quiet_since = max(
-            handle.last_inbound_message_at or 0.0,
-            client.liveness.connected_at or 0.0,
-            handle.last_probe_at,
-        )
-        if now - quiet_since < settings.probe_after_s:
-            return
-        handle.last_probe_at = now
-        try:
-            rtt = await self._probe(client, settings.probe_timeout_s)
-        except (ClientError, TimeoutError, ConnectionError) as exc:
-            await self._recover(
-                session_id,
-                handle,
-                f"probe after {now - quiet_since:.0f} s without inbound messages failed: {exc}",
-            )
-            return
-        log.info("manager.probe_ok", session=session_id, rtt_ms=round(rtt * 1000, 1))
-        await self._record_check(session_id)
-
-    async def _recover(self, session_id: str, handle: _Handle, reason: str) -> None:
-        async with handle.lock:
-            if handle.client.state is not SessionState.CONNECTED:
-                return  # the client moved on by itself meanwhile
-            handle.recovering = True
-            try:
-                await self._recover_locked(session_id, handle, reason)
-            finally:
-                handle.recovering = False
-
-    async def _recover_locked(self, session_id: str, handle: _Handle, reason: str) -> None:
-        now = self._clock()
-        limit = self._config.recovery.max_per_hour
-        while handle.recoveries and now - handle.recoveries[0] >= HOUR_S:
-            handle.recoveries.popleft()
-        if len(handle.recoveries) >= limit:
-            message = (
-                f"automatic recovery limit reached ({limit} in the last hour); "
-                f"waiting for a person: {reason}"
-            )
-            log.error("manager.recovery_limit", session=session_id, reason=reason, limit=limit)
-            await self._append(
-                session_id,
-                EventType.RECOVERY,
-                {
-                    "action": "needs_attention",
-                    "reason": reason,
-                    "recoveriesLastHour": len(handle.recoveries),
-                },
-            )
-            await handle.client.disconnect(f"recovery limit reached: {reason}")
-            await self._mark(
-                session_id, handle, SessionStatus.NEEDS_ATTENTION, message, error=reason
-            )
-            await self._append(
-                session_id, EventType.ALERT, {"kind": "needs_attention", "message": message}
-            )
-            return
-        handle.recoveries.append(now)
-        attempt = len(handle.recoveries)
-        self._recoveries_started[session_id] = self._recoveries_started.get(session_id, 0) + 1
-        log.warning("manager.recovering", session=session_id, reason=reason, attempt=attempt)
-        await self._append(
-            session_id,
-            EventType.RECOVERY,
-            {"action": "reconnect", "reason": reason, "recoveriesLastHour": attempt},
-        )
-        await handle.client.disconnect(f"recovery: {reason}")
-        await handle.client.connect()
-
-    async def _record_check(self, session_id: str) -> None:
-        with contextlib.suppress(NotFound):
-            await self._sessions.record_activity(session_id, status_check_at=self._stores.now())
-
     # ------------------------------------------------------------------ queries
 
-    def _handle(self, session_id: str) -> _Handle:
+    def _handle(self, session_id: str) -> SessionHandle:
         handle = self._handles.get(session_id)
         if handle is None:
             raise SessionNotFound(f"session {session_id!r} does not exist")
@@ -715,7 +356,15 @@ class SessionManager:
 
     def recoveries_started(self, session_id: str) -> int:
         """Automatic recoveries of the session since this process started."""
-        return self._recoveries_started.get(session_id, 0)
+        return self._recovery.started(session_id)
+
+    def socket_alive(self, handle: SessionHandle, now: float | None = None) -> bool:
+        """Evidence, not a flag: a running client, connected, with a recent frame."""
+        return self._recovery.socket_alive(handle, now)
+
+    async def check_liveness(self, session_id: str, handle: SessionHandle) -> None:
+        """One recovery check of one session (see ``daemon.session_recovery``)."""
+        await self._recovery.check_liveness(session_id, handle)
 
     def has(self, session_id: str) -> bool:
         return session_id in self._handles
@@ -766,24 +415,9 @@ class SessionManager:
         handle = self._handle(session_id)
         return self._view(handle, handle.row)
 
-    def _view(self, handle: _Handle, row: SessionRow) -> SessionView:
-        credentials = handle.client.credentials
+    def _view(self, handle: SessionHandle, row: SessionRow) -> SessionView:
         now = self._clock()
-        while handle.recoveries and now - handle.recoveries[0] >= HOUR_S:
-            handle.recoveries.popleft()
-        return SessionView(
-            row=row,
-            status=handle.status,
-            phone_number=phone_of(credentials),
-            jid=None if credentials is None else credentials.pn_jid,
-            lid=None if credentials is None else credentials.lid_jid,
-            socket_alive=self.socket_alive(handle, now),
-            liveness=handle.client.liveness,
-            recoveries_last_hour=len(handle.recoveries),
-            restrictions=tuple(client.restrictions)
-            if isinstance(client := handle.client, RestrictionSource)
-            else (),
-        )
+        return session_view(handle, row, now, self.socket_alive(handle, now))
 
     async def views(self, session_ids: Iterable[str] | None = None) -> list[SessionView]:
         rows = {row.id: row for row in await self._sessions.list_all()}
@@ -802,10 +436,10 @@ class SessionManager:
                 # The answer must not say ``connected`` about a socket that just failed to
                 # answer: recover now (counted against the hourly limit), then show that.
                 log.warning("manager.status_check_failed", session=session_id, error=str(exc))
-                await self._record_check(session_id)
-                await self._recover(session_id, handle, f"status check failed: {exc}")
+                await self._record.record_check(session_id)
+                await self._recovery.recover(session_id, handle, f"status check failed: {exc}")
                 return await self.view(session_id)
-        await self._record_check(session_id)
+        await self._record.record_check(session_id)
         return await self.view(session_id)
 
     def current_qr(self, session_id: str) -> QrCode | None:
@@ -830,7 +464,7 @@ class SessionManager:
             raise SessionExists(f"session {session_id!r} already exists")
         row = await self._sessions.create(session_id, name=name, auto_connect=auto_connect)
         await self._attach(row)
-        await self._append(session_id, EventType.SESSION_CREATED, {"name": name})
+        await self._record.append(session_id, EventType.SESSION_CREATED, {"name": name})
         log.info("manager.session_created", session=session_id)
         return await self.view(session_id, row)
 
@@ -866,15 +500,15 @@ class SessionManager:
                 except ClientError as exc:
                     log.warning("manager.logout_failed", session=session_id, error=str(exc))
             await handle.client.close()
-            await _drain(handle)
+            await drain_forwarder(handle)
             self._handles.pop(session_id, None)
             with contextlib.suppress(NotFound):
                 await self._sessions.delete(session_id)
-        await self._append(session_id, EventType.SESSION_DELETED, {})
+        await self._record.append(session_id, EventType.SESSION_DELETED, {})
         log.info("manager.session_deleted", session=session_id)
         return True
 
-    def _cancel_startup(self, handle: _Handle) -> None:
+    def _cancel_startup(self, handle: SessionHandle) -> None:
         """A person took over: no start-up schedule, no status the manager recorded."""
         if handle.startup is not None and not handle.startup.done():
             handle.startup.cancel()
@@ -975,47 +609,6 @@ class SessionManager:
                     if isinstance(event, PairCode) and event.code == code:
                         return event
         raise ManagerError("the client returned a pair code without announcing it")
-
-
-FORWARDER_DRAIN_S = 2.0
-
-
-class _Progress:
-    """The deadline of one start-up attempt: ``timeout`` seconds, pushed back by every stanza
-    the server sends (answers to our own pings do not count: a server that answers pings but
-    never logs us in is not making progress), so only a stalled attempt runs out."""
-
-    def __init__(self, client: LinkedDevice, clock: Callable[[], float], timeout: float) -> None:
-        self._client = client
-        self._clock = clock
-        self._timeout = timeout
-        self._deadline = clock() + timeout
-
-    def remaining(self) -> float:
-        return max(0.0, self._deadline - self._clock())
-
-    def advanced(self) -> bool:
-        """True (and the deadline moved) when a stanza arrived since the deadline was set."""
-        last = self._client.liveness.last_stanza_in
-        if last is None or last + self._timeout <= self._deadline:
-            return False
-        self._deadline = last + self._timeout
-        return True
-
-
-async def _drain(handle: _Handle) -> None:
-    """Lets the forwarder write the events a closed client published last (its bus is closed,
-    so the forwarder ends by itself), then makes sure it is gone."""
-    task = handle.forwarder
-    if task is None:
-        return
-    try:
-        async with asyncio.timeout(FORWARDER_DRAIN_S):
-            await asyncio.shield(task)
-    except TimeoutError:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 __all__ = [
