@@ -35,34 +35,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
 
 import structlog
 
-from daemon import chat_address
 from daemon.binary import JID, Server
 from daemon.client.ids import new_message_id
 from daemon.client.message_content import stored_preview
 from daemon.config import OutboxConfig
 from daemon.eventlog import EventLog, EventType, chat_json, iso_utc
+from daemon.message_sender import (
+    HeldError,
+    MessageSender,
+    PermanentSendError,
+    QueuedMessage,
+    RestrictedError,
+    SendFailed,
+    ServerAck,
+    TransientSendError,
+)
+from daemon.outbox_rows import describe, discard_staged, request_of
 from daemon.retry import retry_delay
-from daemon.send_content import (
-    ContactCard,
-    InvalidContent,
-    Location,
-    MediaAttachment,
-    MediaSendKind,
-    contacts_from_payload,
-    contacts_payload,
+from daemon.send_request import (
+    MAX_IDEMPOTENCY_KEY,
+    MEDIA_KINDS,
+    IdempotencyConflict,
+    InvalidSendRequest,
+    MessageKind,
+    SendingNotAllowed,
+    SendRequest,
+    normalize_chat,
+    parse_send_request,
 )
 from storage.errors import AlreadyExists, StorageError
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
@@ -74,250 +81,9 @@ log = structlog.get_logger("daemon.outbox")
 IDLE_EXIT_S = 30.0
 """A session worker with nothing to send ends after this long (a new send starts it again)."""
 CONNECTION_POLL_S = 0.25
+"""How often a worker waiting for its session to connect looks again."""
 HELD_RETRY_S = 60.0
 """How long a held message waits when the restriction named no end."""
-"""How often a worker waiting for its session to connect looks again."""
-MAX_TEXT_CHARS = 65_536
-MAX_ID_CHARS = 128
-MAX_EMOJI_CHARS = 32
-MAX_IDEMPOTENCY_KEY = 255
-
-
-class MessageKind(enum.StrEnum):
-    TEXT = "text"
-    REPLY = "reply"
-    REACTION = "reaction"
-    EDIT = "edit"
-    DELETE = "delete"
-    IMAGE = "image"
-    VIDEO = "video"
-    AUDIO = "audio"
-    DOCUMENT = "document"
-    STICKER = "sticker"
-    LOCATION = "location"
-    CONTACT = "contact"
-
-    @property
-    def is_media(self) -> bool:
-        return self.value in MEDIA_KINDS
-
-
-MEDIA_KINDS = frozenset(k.value for k in MediaSendKind)
-
-
-class InvalidSendRequest(ValueError):
-    """The request cannot be sent as it is (the message names the field)."""
-
-
-class IdempotencyConflict(Exception):
-    """The idempotency key was used before with a different request."""
-
-
-class SendingNotAllowed(Exception):
-    """The session cannot take sends (not paired, unknown)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendRequest:
-    """A validated send request (what the API accepted)."""
-
-    to: str
-    """The chat: a user JID (phone number or LID) or a group JID, without a device."""
-    kind: MessageKind
-    text: str | None = None
-    quoted_id: str | None = None
-    target_id: str | None = None
-    """The message a reaction, edit or delete refers to."""
-    emoji: str | None = None
-    media: MediaAttachment | None = None
-    location: Location | None = None
-    contacts: tuple[ContactCard, ...] = ()
-
-    def payload(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"to": self.to, "type": self.kind.value}
-        for name, value in (
-            ("text", self.text),
-            ("quotedId", self.quoted_id),
-            ("messageId", self.target_id),
-            ("emoji", self.emoji),
-        ):
-            if value is not None:
-                fields[name] = value
-        if self.media is not None:
-            fields.update(self.media.payload())
-        if self.location is not None:
-            fields.update(self.location.payload())
-        if self.contacts:
-            fields["contacts"] = contacts_payload(self.contacts)
-        return fields
-
-    def digest(self) -> bytes:
-        """What makes two requests the same (for Idempotency-Key): a file by its content,
-        not by where it was staged."""
-        fields = self.payload()
-        if self.media is not None:
-            fields.pop("thumbnail", None)
-            fields.update(self.media.public())
-        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).digest()
-
-
-def normalize_chat(to: str) -> str:
-    """A chat JID from a JID or a phone number (the rules: :mod:`daemon.chat_address`)."""
-    try:
-        return chat_address.normalize_chat(to)
-    except chat_address.InvalidChat as exc:
-        raise InvalidSendRequest(str(exc)) from None
-
-
-def _text(
-    body: dict[str, Any], name: str, *, required: bool, limit: int = MAX_TEXT_CHARS
-) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise InvalidSendRequest(f"'{name}' is required for this type")
-        return None
-    if not isinstance(value, str):
-        raise InvalidSendRequest(f"'{name}' must be a string")
-    if len(value) > limit:
-        raise InvalidSendRequest(f"'{name}' is longer than {limit} characters")
-    return value
-
-
-def _id(body: dict[str, Any], name: str) -> str:
-    value = _text(body, name, required=True, limit=MAX_ID_CHARS)
-    if not value:
-        raise InvalidSendRequest(f"'{name}' must not be empty")
-    return value
-
-
-def _nonempty_text(body: dict[str, Any]) -> str:
-    text = _text(body, "text", required=True)
-    if not text:
-        raise InvalidSendRequest("'text' must not be empty")
-    return text
-
-
-FIELDS_BY_KIND: dict[MessageKind, frozenset[str]] = {
-    MessageKind.TEXT: frozenset({"to", "type", "text"}),
-    MessageKind.REPLY: frozenset({"to", "type", "text", "quotedId"}),
-    MessageKind.REACTION: frozenset({"to", "type", "messageId", "emoji"}),
-    MessageKind.EDIT: frozenset({"to", "type", "messageId", "text"}),
-    MessageKind.DELETE: frozenset({"to", "type", "messageId"}),
-    MessageKind.LOCATION: frozenset({"to", "type", "latitude", "longitude", "name", "address"}),
-    MessageKind.CONTACT: frozenset({"to", "type", "contacts"}),
-}
-"""The fields a JSON send of each type may carry (a media type is not sent as plain JSON)."""
-
-
-def parse_send_request(body: dict[str, Any]) -> SendRequest:
-    """Validates an API request body; raises InvalidSendRequest naming what is wrong."""
-    known = {"to", "type", "text", "quotedId", "messageId", "emoji"}
-    kind_name = body.get("type")
-    if kind_name == MessageKind.LOCATION:
-        known |= {"latitude", "longitude", "name", "address"}
-    elif kind_name == MessageKind.CONTACT:
-        known |= {"contacts"}
-    unknown = sorted(set(body) - known)
-    if unknown:
-        raise InvalidSendRequest(f"unknown field(s): {', '.join(unknown)}")
-    to = body.get("to")
-    if not isinstance(to, str):
-        raise InvalidSendRequest("'to' is required (a JID or a phone number)")
-    kind_text = body.get("type", "text")
-    try:
-        kind = MessageKind(kind_text)
-    except (TypeError, ValueError):
-        choices = ", ".join(k.value for k in MessageKind)
-        raise InvalidSendRequest(f"'type' must be one of {choices}") from None
-    foreign = sorted(set(body) - FIELDS_BY_KIND.get(kind, set(body)))
-    if foreign:
-        raise InvalidSendRequest(f"a {kind.value} message has no field(s): {', '.join(foreign)}")
-    chat = normalize_chat(to)
-    if kind.is_media:
-        raise InvalidSendRequest(
-            f"a {kind.value} is sent as multipart/form-data with a 'file' part, or with 'url'"
-        )
-    try:
-        if kind is MessageKind.LOCATION:
-            return SendRequest(chat, kind, location=Location.from_payload(body))
-        if kind is MessageKind.CONTACT:
-            return SendRequest(chat, kind, contacts=contacts_from_payload(body.get("contacts")))
-    except InvalidContent as exc:
-        raise InvalidSendRequest(str(exc)) from None
-    if kind is MessageKind.TEXT:
-        return SendRequest(chat, kind, text=_nonempty_text(body))
-    if kind is MessageKind.REPLY:
-        return SendRequest(chat, kind, text=_nonempty_text(body), quoted_id=_id(body, "quotedId"))
-    target = _id(body, "messageId")
-    if kind is MessageKind.REACTION:
-        # An empty emoji removes our reaction (the protocol's own convention).
-        emoji = _text(body, "emoji", required=True, limit=MAX_EMOJI_CHARS)
-        return SendRequest(chat, kind, target_id=target, emoji=emoji)
-    if kind is MessageKind.EDIT:
-        return SendRequest(chat, kind, text=_nonempty_text(body), target_id=target)
-    return SendRequest(chat, kind, target_id=target)
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedMessage:
-    """One message for the sender to put on the wire."""
-
-    id: str
-    session_id: str
-    request: SendRequest
-
-
-@dataclass(frozen=True, slots=True)
-class ServerAck:
-    server_timestamp: int | None
-    """The server's timestamp from its ack (unix seconds), when it gave one."""
-
-
-class SendFailed(Exception):
-    """Base of what a sender raises; ``retryable`` says whether another attempt can help."""
-
-    retryable = True
-
-
-class TransientSendError(SendFailed):
-    """Not connected, a timeout, a server error: try again later."""
-
-
-class PermanentSendError(SendFailed):
-    """The server or the sender refused this message for good (bad recipient, too large)."""
-
-    retryable = False
-
-
-class RestrictedError(SendFailed):
-    """The server signals the account is rate-limited or restricted (429, 463...)."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class HeldError(SendFailed):
-    """A restriction covers this message (a new chat during a reachout time-lock or message
-    cap): it waits until ``until`` (unix seconds) while other chats keep flowing."""
-
-    def __init__(self, until: float | None, message: str) -> None:
-        super().__init__(message)
-        self.until = until
-
-
-class MessageSender(Protocol):
-    """What the outbox needs from the messaging layer. The sender records the message's own
-    status events (``sent``, then receipts); the outbox records only its decisions (failed,
-    sending paused)."""
-
-    def is_connected(self, session_id: str) -> bool: ...
-
-    async def send(self, message: QueuedMessage) -> ServerAck:
-        """Sends and returns after the server's ack; raises a SendFailed."""
-        ...
 
 
 @dataclass(slots=True)
@@ -631,7 +397,7 @@ class Outbox:
         self._on_sent(time.perf_counter() - started)
         # The sender recorded the message's ``sent`` status event with the message row.
         await self.repo.mark_sent(row.id, ack.server_timestamp)
-        _discard_staged(row)
+        discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
 
     async def _failed_attempt(self, row: OutboxRow, exc: SendFailed, attempt: int) -> None:
@@ -689,7 +455,7 @@ class Outbox:
         log.warning("outbox.held", session=row.session_id, message=row.id, until=iso_utc(when))
 
     async def _fail(self, row: OutboxRow, reason: str) -> None:
-        _discard_staged(row)
+        discard_staged(row)
         async with self._stores.transaction():
             if await self.repo.mark_failed(row.id, reason):
                 await self._messages.fail_own(row.session_id, row.id)
@@ -706,69 +472,8 @@ class Outbox:
         log.warning("outbox.failed", session=row.session_id, message=row.id, reason=reason)
 
 
-def _discard_staged(row: OutboxRow) -> None:
-    """Removes a media send's staged file once the row is final (sent, or failed for good):
-    only then, so that a crash before the ``sent`` commit can still send it again. A campaign's
-    shared file stays: the campaign removes it once it ends."""
-    media = request_of(row).media if MessageKind(row.kind).is_media else None
-    if media is not None and not media.shared:
-        with contextlib.suppress(OSError):
-            Path(media.file.path).unlink()
-
-
-def request_of(row: OutboxRow) -> SendRequest:
-    """The request stored with an outbox row."""
-    payload = row.payload
-    kind = MessageKind(row.kind)
-    return SendRequest(
-        to=row.chat_jid,
-        kind=kind,
-        text=payload.get("text"),
-        quoted_id=payload.get("quotedId"),
-        target_id=payload.get("messageId"),
-        emoji=payload.get("emoji"),
-        media=(
-            MediaAttachment.from_payload(MediaSendKind(kind.value), payload)
-            if kind.is_media
-            else None
-        ),
-        location=Location.from_payload(payload) if kind is MessageKind.LOCATION else None,
-        contacts=(
-            contacts_from_payload(payload.get("contacts")) if kind is MessageKind.CONTACT else ()
-        ),
-    )
-
-
-def describe(row: OutboxRow) -> dict[str, Any]:
-    """The API's JSON shape of an outbox row."""
-    return {
-        "id": row.id,
-        "sessionId": row.session_id,
-        "to": row.chat_jid,
-        "type": row.kind,
-        "status": row.status.value,
-        "attempts": row.attempts,
-        "uncertainSends": row.uncertain_sends,
-        "error": row.last_error,
-        "createdAt": iso_utc(row.created_at),
-        "updatedAt": iso_utc(row.updated_at),
-        "sentAt": iso_utc(row.sent_at),
-        "nextAttemptAt": iso_utc(row.next_attempt_at) if row.status.is_open else None,
-        "request": _public_request(row),
-    }
-
-
-def _public_request(row: OutboxRow) -> dict[str, Any]:
-    """The stored request without the staged file's local path."""
-    media = request_of(row).media if MessageKind(row.kind).is_media else None
-    if media is None:
-        return row.payload
-    return {
-        key: value for key, value in {**row.payload, **media.public()}.items() if key != "thumbnail"
-    }
-
-
 __all__ = [
+    "MEDIA_KINDS",
     "Accepted",
     "HeldError",
     "IdempotencyConflict",

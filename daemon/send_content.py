@@ -28,7 +28,7 @@ THUMBNAIL_SUFFIX = ".thumb"
 outbox rows do not each carry a copy of it."""
 
 if TYPE_CHECKING:
-    from daemon.outbox import SendRequest
+    from daemon.send_request import SendRequest
 
 
 class InvalidContent(ValueError):
