@@ -20,7 +20,8 @@ from daemon.client.state import SessionState
 from storage.values import DeviceCredentials
 
 if TYPE_CHECKING:
-    from daemon.client.media_service import StoredMedia
+    from daemon.client.media_message import OutgoingMedia
+    from daemon.client.media_service import ReusableUpload, SentMedia, StoredMedia
     from daemon.client.peer_data import BackfillResult
     from daemon.client.send import OutgoingMessage, SendResult
 
@@ -74,6 +75,21 @@ class MessageSending(Protocol):
 
 
 @runtime_checkable
+class MediaSending(Protocol):
+    """A client that uploads a file (or reuses an earlier upload of it) and sends the message
+    announcing it."""
+
+    async def send_media(
+        self,
+        to: JID,
+        media: OutgoingMedia,
+        *,
+        message_id: str | None = ...,
+        reuse: ReusableUpload | None = ...,
+    ) -> SentMedia: ...
+
+
+@runtime_checkable
 class ReadReceipts(Protocol):
     """A client that sends read receipts; returns how many messages it marked read."""
 
@@ -121,6 +137,7 @@ __all__ = [
     "HistoryRequester",
     "LinkedDevice",
     "MediaDownloads",
+    "MediaSending",
     "MessageSending",
     "Prober",
     "ReadReceipts",

@@ -65,7 +65,7 @@ from daemon.client.tls import TrustError, trust_context
 from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
-from daemon.linked_device import LinkedDevice, MessageSending
+from daemon.linked_device import LinkedDevice, MediaSending, MessageSending
 from daemon.manager import SessionManager, client_options
 from daemon.media_reuse import ReuseKey, UploadReuse
 from daemon.metrics import DaemonMetrics
@@ -165,7 +165,7 @@ class ClientSender:
         """Uploads the staged file and sends the message announcing it (the outbox removes
         the staged copy once the row is sent; the media store keeps its own). A campaign's
         shared file is uploaded once and that upload announced to every recipient."""
-        if not isinstance(client, Session):
+        if not isinstance(client, MediaSending):
             raise PermanentSendError("this session's client cannot send media")
         path = Path(attachment.file.path)
         if not path.is_file():

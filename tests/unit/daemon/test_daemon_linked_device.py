@@ -10,11 +10,19 @@ from daemon.linked_device import (
     ChatArchiving,
     HistoryRequester,
     MediaDownloads,
+    MediaSending,
     MessageSending,
     ReadReceipts,
 )
 
-CAPABILITIES = [MessageSending, ReadReceipts, MediaDownloads, HistoryRequester, ChatArchiving]
+CAPABILITIES = [
+    MessageSending,
+    MediaSending,
+    ReadReceipts,
+    MediaDownloads,
+    HistoryRequester,
+    ChatArchiving,
+]
 
 
 @pytest.mark.parametrize("capability", CAPABILITIES, ids=lambda c: c.__name__)
