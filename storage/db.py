@@ -202,6 +202,7 @@ class Database:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_scheduled = False
+        self._after_end: list[Callable[[], None]] = []
         self._commits = 0
         self._units = 0
 
@@ -302,6 +303,23 @@ class Database:
         exception. Nested use by the same task joins through a savepoint; other tasks wait.
         See the module docstring for the details and for cancellation."""
         return _Transaction(self)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` (soon, on the loop) once the current task's transaction has
+        ended — its commit durable, or failed — or at once outside a transaction. For
+        wake-ups of readers that must not read ahead of the commit; a rolled-back unit may
+        still cause a call, so a callback is a hint, not a promise of new rows."""
+        if self._owns():
+            self._after_end.append(callback)
+        else:
+            asyncio.get_running_loop().call_soon(callback)
+
+    def _transaction_ended(self) -> None:
+        callbacks, self._after_end = self._after_end, []
+        if callbacks:
+            loop = asyncio.get_running_loop()
+            for callback in callbacks:
+                loop.call_soon(callback)
 
     def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
         """A transaction whose end does not wait for its commit: the yielded
@@ -427,6 +445,12 @@ class Database:
             self._flush_timer = None
         if group is None:
             return
+        try:
+            await self._commit(group)
+        finally:
+            self._transaction_ended()
+
+    async def _commit(self, group: _Group) -> None:
         conn = self._connection()
         try:
             await self._statement("COMMIT", check_aborted=False, offload=True)
@@ -485,7 +509,9 @@ class Database:
     async def _rollback_if_open(self) -> None:
         conn = self._conn
         if conn is None or self._poisoned is not None or not conn.in_transaction:
+            self._transaction_ended()
             return
+        self._transaction_ended()
         try:
             conn.execute("ROLLBACK")
         except (sqlite3.Error, sqlite3.Warning) as exc:

@@ -485,3 +485,20 @@ async def test_a_pipelined_transaction_must_be_outermost(db_path: Path) -> None:
         with pytest.raises(TransactionError):
             async with db.pipelined_transaction():
                 pass
+
+
+async def test_after_commit_waits_for_the_commit_that_holds_the_writes(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        calls: list[int] = []
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+            db.after_commit(lambda: calls.append(db.commit_count))
+        await asyncio.sleep(0)
+        assert calls == [] and not commit.done()
+        await commit.wait(5.0)
+        await asyncio.sleep(0)
+        assert calls == [db.commit_count]
+        db.after_commit(lambda: calls.append(0))  # outside a transaction: at once
+        await asyncio.sleep(0)
+        assert calls[-1] == 0
