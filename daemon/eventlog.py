@@ -9,9 +9,11 @@ event) or not at all. Consumers never receive events from memory: the SSE/WebSoc
 webhook dispatcher and the CLI read the table after a cursor (a session's ``seq`` or the global
 ``position``) and therefore see exactly the committed events, in order, again after a restart.
 
-Appends wake followers at once; a follower that is woken before the writer's transaction has
-committed simply reads after the commit (statements queue on the database lock) or finds nothing
-and waits again. A periodic re-read covers any wake-up that is missed.
+An append wakes the followers once the transaction holding it has committed (and is on disk),
+so a follower reads once per commit — a batch of every event the commit holds — and never
+forces a commit that is still gathering units. A periodic re-read covers any wake-up that is
+missed. Nothing reads the log when nobody follows it: the stream reads only while one is open,
+and the webhook dispatcher only while an enabled webhook exists (``daemon.webhooks``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from storage.event_values import StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.outbox_values import OutboxStatus
 from storage.stores import Stores
+from storage.webhook_values import WEBHOOK_DISPATCH_CURSOR
 from waproto import wa_e2e_pb2
 
 MEDIA_CONTENT = frozenset(
@@ -52,7 +55,7 @@ log = structlog.get_logger("daemon.eventlog")
 
 FOLLOW_POLL_S = 1.0
 """A follower re-reads at least this often even without a wake-up."""
-DISPATCH_CURSOR = "webhook_dispatch"
+DISPATCH_CURSOR = WEBHOOK_DISPATCH_CURSOR
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -496,7 +499,7 @@ class EventLog:
     ) -> StoredEvent:
         """Append an event; inside ``stores.transaction()`` it commits with the transaction."""
         stored = await self.repo.append(session_id, str(event_type), data, new_event_id())
-        self._notifier.notify()
+        self._stores.after_commit(self._notifier.notify)
         return stored
 
     async def append_record(self, session_id: str, record: EventRecord) -> StoredEvent:
@@ -551,7 +554,7 @@ class EventLog:
 
     async def prune(self, retention: timedelta) -> int:
         """Delete old events that nothing needs any more."""
-        cursor = await self.repo.cursor(DISPATCH_CURSOR) or 0
+        cursor = await self.repo.dispatch_horizon(DISPATCH_CURSOR)
         removed = await self.repo.prune(self._stores.now() - retention, up_to_position=cursor)
         if removed:
             log.info("eventlog.pruned", events=removed)

@@ -6,8 +6,11 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
 
 * the *dispatcher* follows the event log with one persistent cursor and, in one transaction per
   batch, creates a pending delivery for every webhook that wants each event and moves the
-  cursor. A global and a session webhook pointing at the same URL get one delivery, not two
-  (the session's webhook, with its secret, wins);
+  cursor. It wakes once per commit that appended events (after the commit is durable); while
+  no webhook is enabled it reads and writes nothing, and the first webhook enabled starts at
+  the end of the log (its cursor catches up in the same transaction). A global and a session
+  webhook pointing at the same URL get one delivery, not two (the session's webhook, with its
+  secret, wins);
 * the *deliverer* POSTs due deliveries (at most ``concurrency`` at once): a 2xx marks it
   delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
   full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
@@ -390,23 +393,11 @@ class WebhookService:
 
     async def _dispatch_loop(self) -> None:
         while True:
+            # Woken once per commit that appended events (after it is durable), or by the
+            # idle poll; with no enabled webhook a wake-up costs nothing at all.
             wake = self._events.waiter()
             try:
-                looked = 0
-                try:
-                    step = await self.repo.dispatch(
-                        DISPATCH_CURSOR,
-                        select_targets,
-                        unusable=url_problem,
-                        batch=DISPATCH_BATCH,
-                    )
-                    looked = step.looked
-                    for parked in step.parked:
-                        log.error(
-                            "webhooks.parked", webhook=parked.webhook_id, reason=parked.reason
-                        )
-                except StorageError as exc:
-                    log.warning("webhooks.dispatch_failed", error=str(exc))
+                looked = await self._dispatch_step()
                 if looked:
                     self.wake()
                 if looked >= DISPATCH_BATCH:
@@ -416,6 +407,22 @@ class WebhookService:
                         await wake
             finally:
                 wake.cancel()
+
+    async def _dispatch_step(self) -> int:
+        """One batch: deliveries for the events after the cursor, and the cursor moved (one
+        transaction); returns how many events it looked at."""
+        try:
+            if not await self.repo.has_listeners():
+                return 0
+            step = await self.repo.dispatch(
+                DISPATCH_CURSOR, select_targets, unusable=url_problem, batch=DISPATCH_BATCH
+            )
+        except StorageError as exc:
+            log.warning("webhooks.dispatch_failed", error=str(exc))
+            return 0
+        for parked in step.parked:
+            log.error("webhooks.parked", webhook=parked.webhook_id, reason=parked.reason)
+        return step.looked
 
     # ------------------------------------------------------------------ delivery
 

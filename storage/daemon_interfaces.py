@@ -115,6 +115,11 @@ class EventLogRepo(Protocol):
 
     async def set_cursor(self, name: str, position: int) -> None: ...
 
+    async def dispatch_horizon(self, name: str) -> int:
+        """How far the webhook dispatcher with cursor ``name`` is done: its cursor, or the end
+        of the log while no webhook is enabled (the dispatcher then idles)."""
+        ...
+
     async def prune(self, older_than: datetime, *, up_to_position: int) -> int:
         """Delete events older than ``older_than`` at or before ``up_to_position`` that no
         pending webhook delivery needs; returns how many."""
@@ -163,6 +168,12 @@ class WebhookRepo(Protocol):
     ) -> Webhook: ...
 
     async def delete(self, webhook_id: str) -> bool: ...
+
+    async def has_listeners(self) -> bool:
+        """Whether an enabled webhook exists (the dispatcher reads nothing while none does;
+        the write that enables the first one moves the dispatch cursor to the end of the
+        log, so it starts from the events after it)."""
+        ...
 
     async def park(self, webhook_id: str, reason: str) -> bool:
         """Disables the webhook with ``reason`` (False: it was not enabled, or is gone)."""

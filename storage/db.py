@@ -52,6 +52,16 @@ the error. A read outside a transaction commits a waiting group first, so nothin
 transaction ever sees writes that are not yet durable; a timer does the same if the transaction
 handed over finds no taker (its task was cancelled while queued).
 
+**Pipelined transactions.** ``async with db.pipelined_transaction() as pending:`` is the same
+unit of work, except that leaving the block does not wait for the commit: the unit joins the
+open group, the lock is released, and ``await pending.wait(timeout)`` returns once the commit
+holding it is durable (or raises that commit's error). While no one else is queued and the group
+is within its bounds the group stays open, and a flush is scheduled that commits it as soon as
+the loop runs other tasks: a task that handles a run of work items without yielding (one
+session's dispatcher draining a backlog) puts them all in one commit, and a lone item is
+committed at once. The caller must not act on the unit outside the process (acknowledge it)
+before ``wait`` returned.
+
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
 whenever no hop of ours is awaited, the worker is idle and the connection's transaction state
@@ -85,6 +95,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
+from storage.interfaces import PendingCommit
 from storage.sqlite_errors import is_busy, translate_error
 
 if TYPE_CHECKING:
@@ -190,6 +201,8 @@ class Database:
         self._queued_writers = 0
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self._flush_scheduled = False
+        self._after_end: list[Callable[[], None]] = []
         self._commits = 0
         self._units = 0
 
@@ -291,6 +304,29 @@ class Database:
         See the module docstring for the details and for cancellation."""
         return _Transaction(self)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` (soon, on the loop) once the current task's transaction has
+        ended — its commit durable, or failed — or at once outside a transaction. For
+        wake-ups of readers that must not read ahead of the commit; a rolled-back unit may
+        still cause a call, so a callback is a hint, not a promise of new rows."""
+        if self._owns():
+            self._after_end.append(callback)
+        else:
+            asyncio.get_running_loop().call_soon(callback)
+
+    def _transaction_ended(self) -> None:
+        callbacks, self._after_end = self._after_end, []
+        if callbacks:
+            loop = asyncio.get_running_loop()
+            for callback in callbacks:
+                loop.call_soon(callback)
+
+    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+        """A transaction whose end does not wait for its commit: the yielded
+        :class:`PendingCommit` says when it is durable (see the module docstring). It must be
+        the task's outermost transaction."""
+        return _PipelinedTransaction(self)
+
     async def _enter(self) -> str | None:
         task = asyncio.current_task()
         if task is None:
@@ -324,7 +360,9 @@ class Database:
         self._aborted = False
         return None
 
-    async def _exit(self, savepoint: str | None, failed: bool) -> None:
+    async def _exit(
+        self, savepoint: str | None, failed: bool, pending: _PendingCommit | None = None
+    ) -> None:
         if savepoint is not None:
             self._depth -= 1
             if self._aborted:
@@ -338,12 +376,20 @@ class Database:
             waiter = await self._close_unit(failed)
         finally:
             try:
-                await self._end_or_hand_over()
+                await self._end_or_hand_over(defer=pending is not None)
+            except BaseException:
+                if waiter is not None and waiter.done() and not waiter.cancelled():
+                    waiter.exception()  # the same error is raised here
+                raise
             finally:
                 self._owner = None
                 self._depth = 0
                 self._aborted = False
                 self._lock.release()
+        if pending is not None:
+            if waiter is not None:
+                pending.attach(waiter)
+            return
         if waiter is not None:
             await _run_to_completion(waiter)
 
@@ -368,9 +414,10 @@ class Database:
         self._units += 1
         return waiter
 
-    async def _end_or_hand_over(self) -> None:
+    async def _end_or_hand_over(self, *, defer: bool = False) -> None:
         """With the lock held and no unit open: commit the group, roll back a transaction no
-        unit is waiting on, or leave the transaction open for the next queued writer."""
+        unit is waiting on, or leave the transaction open for the next queued writer (or, when
+        ``defer``, for whoever comes before the scheduled flush)."""
         conn = self._conn
         group = self._group
         if conn is None or not conn.in_transaction:
@@ -379,12 +426,15 @@ class Database:
         if group is None:
             await self._rollback_if_open()
             return
-        if (
-            self._queued_writers
-            and len(group.waiters) < MAX_GROUP_UNITS
+        within_bounds = (
+            len(group.waiters) < MAX_GROUP_UNITS
             and time.monotonic() - group.started < MAX_GROUP_WAIT_S
-        ):
+        )
+        if within_bounds and self._queued_writers:
             self._arm_flush_timer()
+            return
+        if within_bounds and defer:
+            self._schedule_flush()
             return
         await self._commit_group()
 
@@ -395,6 +445,12 @@ class Database:
             self._flush_timer = None
         if group is None:
             return
+        try:
+            await self._commit(group)
+        finally:
+            self._transaction_ended()
+
+    async def _commit(self, group: _Group) -> None:
         conn = self._connection()
         try:
             await self._statement("COMMIT", check_aborted=False, offload=True)
@@ -436,17 +492,26 @@ class Database:
 
     def _start_flush(self) -> None:
         self._flush_timer = None
-        if self._flush_task is None or self._flush_task.done():
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Commits the open group as soon as the loop runs other tasks (once the lock is
+        free): a pipelined unit's group gets every unit its task adds before yielding."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
             self._flush_task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         async with self._lock:
+            self._flush_scheduled = False
             await self._commit_waiting_group()
 
     async def _rollback_if_open(self) -> None:
         conn = self._conn
         if conn is None or self._poisoned is not None or not conn.in_transaction:
+            self._transaction_ended()
             return
+        self._transaction_ended()
         try:
             conn.execute("ROLLBACK")
         except (sqlite3.Error, sqlite3.Warning) as exc:
@@ -622,6 +687,30 @@ def _fail(waiters: list[asyncio.Future[None]], error: StorageError) -> None:
             waiter.set_exception(error)
 
 
+class _PendingCommit:
+    """What a pipelined transaction leaves: a wait for the commit that holds its unit."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] | None = None
+
+    def attach(self, future: asyncio.Future[None]) -> None:
+        self._future = future
+
+    def done(self) -> bool:
+        """Whether the commit has ended (durable or failed)."""
+        return self._future is not None and self._future.done()
+
+    async def wait(self, timeout: float) -> None:
+        """Returns once the unit is on disk; raises the commit's StorageError, or
+        TimeoutError after ``timeout`` seconds (the unit may still commit later)."""
+        if self._future is None:
+            raise TransactionError("the pipelined transaction has not ended")
+        async with asyncio.timeout(timeout):
+            await asyncio.shield(self._future)
+
+
 class _Transaction:
     """What ``Database.transaction()`` returns; use it once, with ``async with``."""
 
@@ -641,3 +730,27 @@ class _Transaction:
         tb: TracebackType | None,
     ) -> None:
         await self._db._exit(self._savepoint, failed=exc_type is not None)
+
+
+class _PipelinedTransaction:
+    """What ``Database.pipelined_transaction()`` returns; use it once, with ``async with``."""
+
+    __slots__ = ("_db", "_pending")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending = _PendingCommit()
+
+    async def __aenter__(self) -> _PendingCommit:
+        if self._db.in_transaction:
+            raise TransactionError("a pipelined transaction must be the task's outermost one")
+        await self._db._enter()
+        return self._pending
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._db._exit(None, failed=exc_type is not None, pending=self._pending)

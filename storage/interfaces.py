@@ -48,6 +48,28 @@ class Transactional(Protocol):
         ...
 
 
+class PendingCommit(Protocol):
+    """A unit written in a pipelined transaction, waiting for the commit that holds it."""
+
+    def done(self) -> bool:
+        """Whether that commit has ended (durable or failed)."""
+        ...
+
+    async def wait(self, timeout: float) -> None:
+        """Returns once the unit is durable; raises the commit's StorageError, or TimeoutError
+        (the unit may still commit later)."""
+        ...
+
+
+class Pipelined(Protocol):
+    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+        """A unit of work like :meth:`Transactional.transaction` (the task's outermost one),
+        whose end does not wait for the commit: units of consecutive work share one commit,
+        and whatever acts on the unit outside the process (an ack) waits for the yielded
+        :class:`PendingCommit` first."""
+        ...
+
+
 class SessionRepo(Protocol):
     """The session rows and their append-only status history."""
 

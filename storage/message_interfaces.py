@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from storage.directory_interfaces import ContactDirectory
-from storage.interfaces import Transactional
+from storage.interfaces import Pipelined, Transactional
 from storage.message_values import (
     ChatKind,
     ChatRecord,
@@ -226,7 +226,7 @@ class SenderKeyMemoryRepo(Protocol):
     async def clear(self, session_id: str, group: str) -> int: ...
 
 
-class MessageStore(Transactional, Protocol):
+class MessageStore(Transactional, Pipelined, Protocol):
     """Every messaging repository over one database, with its transaction boundary."""
 
     @property

@@ -9,6 +9,7 @@ second backend (PostgreSQL) provides the same bundle without touching the daemon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +44,11 @@ class ClientStores(Transactional, Protocol):
     def messages(self) -> MessageStore: ...
     @property
     def sync(self) -> SyncStore: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` once the current transaction has ended (its commit durable, or
+        failed), or soon outside one: wakes readers only when there is something to read."""
+        ...
 
     def now(self) -> datetime:
         """The current time from the backend's clock (timezone-aware)."""

@@ -8,6 +8,9 @@ from datetime import datetime
 
 from storage.event_values import StoredEvent
 
+WEBHOOK_DISPATCH_CURSOR = "webhook_dispatch"
+"""The webhook dispatcher's cursor in the event log (``daemon_cursors``)."""
+
 
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"

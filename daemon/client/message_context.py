@@ -7,6 +7,11 @@ Two rules hold everything together:
   collects events; just before it commits, the events go to the :class:`EventSink` (so the
   daemon's event rows are part of the same transaction), and only after the commit are they
   published on the session's bus. A stanza is acked by the caller after the unit, never inside.
+* **Pipelined units ack later.** :meth:`MessagingContext.pipelined_unit` is the same unit,
+  except that leaving it does not wait for the commit: the receive path hands the unit's
+  :class:`PendingUnit` to the connection's :class:`~daemon.client.ack_pipeline.AckPipeline`,
+  which publishes the events and sends the receipt once the commit holding it is durable, so
+  a run of messages shares one commit and persist-before-ack stays exact.
 * **One Signal writer at a time.** Decrypting and encrypting both read a session record, run the
   pure core and write the new record. ``crypto_lock`` is held from that read to the commit, so a
   send and a receive never start from the same record. It is never held across a network wait:
@@ -18,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from daemon.binary import JID
@@ -33,10 +38,20 @@ from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
 from daemon.client.sinks import EventSink
 from daemon.signal.store import SignalStore
+from storage.interfaces import PendingCommit
 from storage.message_interfaces import MessageStore
 
 PLAINTEXT_WINDOW_S = 24 * 3600.0
 PHONE_REQUEST_DELAY_S = 5.0
+
+
+@dataclass(slots=True)
+class PendingUnit:
+    """A pipelined unit: its events (published once durable) and the commit it waits for
+    (set when the unit ended without an error)."""
+
+    events: list[MessagingEvent] = field(default_factory=list)
+    commit: PendingCommit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,5 +198,21 @@ class MessagingContext:
             yield events
             if events:
                 await self.sink.record(self.session_id, events)
+        for event in events:
+            self.session.publish(event)
+
+    @contextlib.asynccontextmanager
+    async def pipelined_unit(self) -> AsyncIterator[PendingUnit]:
+        """:meth:`unit` without the wait for its commit: the events appended to the yielded
+        unit's list are recorded inside it; publish them with :meth:`publish` after
+        ``unit.commit`` is durable."""
+        unit = PendingUnit()
+        async with self.messages.pipelined_transaction() as commit:
+            yield unit
+            if unit.events:
+                await self.sink.record(self.session_id, unit.events)
+        unit.commit = commit
+
+    def publish(self, events: list[MessagingEvent]) -> None:
         for event in events:
             self.session.publish(event)

@@ -1,14 +1,21 @@
 """Incoming messages: decrypt, persist, then acknowledge (ARCHITECTURE principle 3).
 
-For each ``message`` stanza, under the crypto lock:
+For each ``message`` stanza, under the crypto lock and in one pipelined unit (one transaction
+whose commit it shares with the stanzas handled right after it):
 
 1. a message already stored under the same (chat, sender, id) is a redelivery: it is not
    decrypted again, only receipted again (the first receipt may have been lost in a crash);
 2. the ``enc`` parts are decrypted into a staged Signal store;
-3. one transaction writes the advanced Signal state, the message row (or fills the placeholder of
+3. the unit writes the advanced Signal state, the message row (or fills the placeholder of
    an earlier failure), what it changes (an edit, a revoke), the chat preview and the event rows
    (through the sink);
-4. only then the receipt goes out (a receipt is the ack of a decrypted message).
+4. only once its commit is durable the receipt goes out (a receipt is the ack of a decrypted
+   message): the connection's :class:`~daemon.client.ack_pipeline.AckPipeline` sends every
+   stanza's ack or receipt in arrival order, after the commit that holds it.
+
+The reads of steps 1 and 2 happen inside the unit, so they see the units before it that are not
+committed yet (the same chat's ratchet, a redelivery of a message stored a moment ago) without
+forcing their commit.
 
 A message that does not decrypt gets a placeholder row (``waiting``) and a retry receipt — with
 our keys from the second try on, or at once when we hold no session at all — and is acked; the
@@ -29,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from daemon.binary import JID, Node
+from daemon.client.ack_pipeline import AckPipeline, Owed
 from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
 from daemon.client.decrypt import DecryptResult, Outcome, decrypt_message
@@ -39,7 +47,7 @@ from daemon.client.message_content import (
     shows_in_chat_list,
     summarize,
 )
-from daemon.client.message_context import MessagingContext
+from daemon.client.message_context import MessagingContext, PendingUnit
 from daemon.client.message_effects import apply_effects
 from daemon.client.message_events import (
     ChatUpdated,
@@ -101,6 +109,8 @@ class Receiver:
         self._on_unknown_group = on_unknown_group
         self._missing_hooks = missing_hooks if missing_hooks is not None else []
         self._push_names: dict[JID, str] = {}
+        self.acks = AckPipeline(m, connection)
+        connection.spawn(self.acks.run())
         self.stored = 0
         """Messages stored by this receiver (for tests and metrics)."""
 
@@ -110,7 +120,7 @@ class Receiver:
             incoming = parse_message(node)
         except StanzaError as exc:
             m.log.warning("client.message_unreadable", error=str(exc))
-            await self._connection.send(_nack(node, NACK_PARSE_ERROR))
+            await self.acks.submit(Owed([_nack(node, NACK_PARSE_ERROR)]))
             return
         unavailable = node.child("unavailable")
         if (
@@ -127,17 +137,18 @@ class Receiver:
             m.log.info(
                 "client.message_skipped", id=incoming.message_id, source=str(incoming.source)
             )
-            await self._connection.send(build_ack(node))
+            await self.acks.submit(Owed([build_ack(node)]))
             return
         started = time.perf_counter()
-        replies, stored, protocol = await self._process(node, incoming)
-        if stored is not None:
-            m.session.counters.observe_persist(time.perf_counter() - started)
-        for reply in replies:
-            await self._connection.send(reply)
-        if stored is not None and protocol is not None:
-            for hook in self._protocol_hooks:
-                self._connection.spawn(hook(stored, protocol))
+        replies, unit, stored, protocol = await self._process(node, incoming)
+        hooks = (
+            [_bind(hook, stored, protocol) for hook in self._protocol_hooks]
+            if stored is not None and protocol is not None
+            else []
+        )
+        await self.acks.submit(
+            Owed(replies, unit, hooks, started=started if stored is not None else None)
+        )
 
     async def _unavailable(self, node: Node, incoming: IncomingMessage, kind: str) -> None:
         """The server has the message for our phone only: keep a placeholder (with its event),
@@ -158,7 +169,7 @@ class Receiver:
                         self._undecryptable(incoming, names, UndecryptableState.WAITING, 0, reason)
                     )
         m.log.info("client.message_unavailable", id=incoming.message_id, kind=kind)
-        await self._connection.send(build_ack(node))
+        await self.acks.submit(Owed([build_ack(node)]))
         if existing is None or existing.status in _PLACEHOLDER_STATES:
             self._ask_phone(names, incoming.message_id, reason)
 
@@ -231,10 +242,11 @@ class Receiver:
 
     async def _process(
         self, node: Node, incoming: IncomingMessage
-    ) -> tuple[list[Node], MessageRecord | None, wa_e2e_pb2.Message | None]:
+    ) -> tuple[list[Node], PendingUnit, MessageRecord | None, wa_e2e_pb2.Message | None]:
         m = self._m
         names = await self._names(incoming)
-        async with m.crypto_lock:
+        async with m.crypto_lock, m.pipelined_unit() as unit:
+            events = unit.events
             existing = await m.messages.messages.get(
                 m.session_id, str(names.chat), str(names.sender), incoming.message_id
             )
@@ -243,23 +255,24 @@ class Receiver:
                 MessageStatus.UNDECRYPTABLE,
             ):
                 m.log.debug("client.message_redelivered", id=incoming.message_id)
-                return [self._receipt(incoming, names)], None, None
+                # Its receipt waits for this (empty) unit: the stored copy may be in the
+                # commit still open.
+                return [self._receipt(incoming, names)], unit, None, None
             staged = StagedSignalStore(m.signal)
             result = await decrypt_message(incoming, staged, names.address, names.sender_key)
-            async with m.unit() as events:
-                await m.signal.commit(staged.changes())
-                await self._remember_push_name(incoming, names)
-                if result.outcome is Outcome.FAILED:
-                    replies = await self._failed(node, incoming, names, result, existing, events)
-                    return replies, None, None
-                stored, protocol = None, None
-                if result.outcome is Outcome.OK and result.content is not None:
-                    stored, protocol = await self._store(
-                        incoming, names, result.content, existing, events
-                    )
+            await m.signal.commit(staged.changes())
+            await self._remember_push_name(incoming, names)
+            if result.outcome is Outcome.FAILED:
+                replies = await self._failed(node, incoming, names, result, existing, events)
+                return replies, unit, None, None
+            stored, protocol = None, None
+            if result.outcome is Outcome.OK and result.content is not None:
+                stored, protocol = await self._store(
+                    incoming, names, result.content, existing, events
+                )
         if names.chat.is_group:
             self._on_unknown_group(names.chat)
-        return [self._receipt(incoming, names)], stored, protocol
+        return [self._receipt(incoming, names)], unit, stored, protocol
 
     async def _remember_push_name(self, incoming: IncomingMessage, names: _Names) -> None:
         name = incoming.push_name
@@ -476,6 +489,12 @@ class Receiver:
             signed_prekey_signature=signed.signature,
             device_identity=credentials.signed_device_identity,
         )
+
+
+def _bind(
+    hook: ProtocolHook, stored: MessageRecord, protocol: wa_e2e_pb2.Message
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    return lambda: hook(stored, protocol)
 
 
 def _at(timestamp: int, now: float) -> datetime:

@@ -40,6 +40,11 @@ SELECT_BY_ID = f"SELECT {EVENT_COLUMNS} FROM event_log WHERE id = ?"
 SELECT_LAST_SEQ = "SELECT last_seq FROM event_sequences WHERE session_id = ?"
 SELECT_LAST_POSITION = "SELECT coalesce(max(position), 0) FROM event_log"
 SELECT_CURSOR = "SELECT position FROM daemon_cursors WHERE name = ?"
+SELECT_DISPATCH_HORIZON = """
+SELECT CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)
+            THEN (SELECT position FROM daemon_cursors WHERE name = ?)
+            ELSE (SELECT max(position) FROM event_log) END
+"""
 UPSERT_CURSOR = """
 INSERT INTO daemon_cursors (name, position) VALUES (?, ?)
 ON CONFLICT (name) DO UPDATE SET position = excluded.position
@@ -120,6 +125,13 @@ class SqliteEventLogRepo:
     async def cursor(self, name: str) -> int | None:
         row = await self._db.fetch_one(SELECT_CURSOR, (name,))
         return None if row is None else int(row[0])
+
+    async def dispatch_horizon(self, name: str) -> int:
+        """How far the webhook dispatcher with cursor ``name`` is done: its cursor, or the
+        end of the log while no webhook is enabled (the dispatcher then reads nothing and
+        leaves its cursor behind; a webhook enabled later starts at the end)."""
+        row = await self._db.fetch_one(SELECT_DISPATCH_HORIZON, (name,))
+        return 0 if row is None or row[0] is None else int(row[0])
 
     async def set_cursor(self, name: str, position: int) -> None:
         await self._db.execute(UPSERT_CURSOR, (name, position))

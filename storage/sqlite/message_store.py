@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from storage.db import Database
 from storage.directory_interfaces import ContactDirectory
+from storage.interfaces import PendingCommit
 from storage.message_interfaces import (
     ChatRepo,
     ContactRepo,
@@ -89,6 +90,9 @@ class SqliteMessageStore:
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
+
+    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+        return self.db.pipelined_transaction()
 
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ interface here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
@@ -107,6 +108,9 @@ class SqliteStores:
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.db.after_commit(callback)
 
     def now(self) -> datetime:
         return self.db.now()

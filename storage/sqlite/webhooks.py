@@ -3,8 +3,9 @@ that turns new event-log rows into deliveries."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
 from storage.db import Database, Row
@@ -19,6 +20,7 @@ from storage.event_values import StoredEvent
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
 from storage.sqlite.eventlog import EVENT_COLUMNS, decode_event_row
 from storage.webhook_values import (
+    WEBHOOK_DISPATCH_CURSOR,
     Delivery,
     DeliveryJob,
     DeliveryStatus,
@@ -133,9 +135,47 @@ SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = ? GROUP BY st
 COUNT_PENDING = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
 
 
+CATCH_UP_IDLE_CURSOR = """
+INSERT INTO daemon_cursors (name, position)
+SELECT ?, (SELECT coalesce(max(position), 0) FROM event_log)
+WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)
+ON CONFLICT (name) DO UPDATE SET position = max(daemon_cursors.position, excluded.position)
+"""
+ANY_ENABLED = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)"
+ANY_EVENT_AFTER_CURSOR = """
+SELECT EXISTS (SELECT 1 FROM event_log WHERE position >
+               coalesce((SELECT position FROM daemon_cursors WHERE name = ?), 0))
+"""
+
+
 class SqliteWebhookRepo:
-    def __init__(self, db: Database) -> None:
+    """``dispatch_cursor``: the dispatcher's cursor, which idles while no webhook is enabled
+    (see :meth:`has_listeners`)."""
+
+    def __init__(self, db: Database, *, dispatch_cursor: str = WEBHOOK_DISPATCH_CURSOR) -> None:
         self._db = db
+        self._cursor = dispatch_cursor
+        self._listening: bool | None = None
+
+    async def has_listeners(self) -> bool:
+        """Whether an enabled webhook exists: read once, then known from this repository's
+        own writes (the only writer of the table). While there is none the dispatcher reads
+        nothing; the first webhook enabled moves its cursor to the end of the log first, so
+        it starts from the events after it, as when the dispatcher had kept up meanwhile."""
+        if self._listening is None:
+            row = await self._db.fetch_one(ANY_ENABLED)
+            self._listening = bool(row and row[0])
+        return self._listening
+
+    @contextlib.asynccontextmanager
+    async def _changing(self) -> AsyncIterator[None]:
+        """A write that may enable a webhook: after an idle stretch, the cursor catches up."""
+        try:
+            async with self._db.transaction():
+                await self._db.execute(CATCH_UP_IDLE_CURSOR, (self._cursor,))
+                yield
+        finally:
+            self._listening = None
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -153,21 +193,22 @@ class SqliteWebhookRepo:
         """``api_key_id``: made with that session key; it gets the key's chats."""
         now = to_ms(self._db.now())
         try:
-            row = await self._db.fetch_one(
-                INSERT_WEBHOOK,
-                (
-                    webhook_id,
-                    session_id,
-                    url,
-                    secret,
-                    _events(events),
-                    int(enabled),
-                    now,
-                    now,
-                    api_key_id,
-                    api_key_id,
-                ),
-            )
+            async with self._changing():
+                row = await self._db.fetch_one(
+                    INSERT_WEBHOOK,
+                    (
+                        webhook_id,
+                        session_id,
+                        url,
+                        secret,
+                        _events(events),
+                        int(enabled),
+                        now,
+                        now,
+                        api_key_id,
+                        api_key_id,
+                    ),
+                )
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.UNIQUE:
                 raise AlreadyExists(f"webhook {webhook_id!r} exists") from exc
@@ -183,9 +224,10 @@ class SqliteWebhookRepo:
     ) -> Webhook:
         """Create or update a global webhook under a fixed id (the one from the config)."""
         now = to_ms(self._db.now())
-        row = await self._db.fetch_one(
-            UPSERT_WEBHOOK, (webhook_id, None, url, secret, _events(events), 1, now, now)
-        )
+        async with self._changing():
+            row = await self._db.fetch_one(
+                UPSERT_WEBHOOK, (webhook_id, None, url, secret, _events(events), 1, now, now)
+            )
         if row is None:
             raise NotFound(f"webhook {webhook_id!r} was not stored")
         return _decode_webhook(row)
@@ -214,29 +256,32 @@ class SqliteWebhookRepo:
         enabled: bool | None = None,
     ) -> Webhook:
         now = to_ms(self._db.now())
-        row = await self._db.fetch_one(
-            UPDATE_WEBHOOK,
-            (
-                url,
-                secret,
-                None if events is None else _events(events),
-                None if enabled is None else int(enabled),
-                now,
-                None if enabled is None else int(enabled),
-                None if enabled is None else int(enabled),
-                webhook_id,
-            ),
-        )
+        async with self._changing():
+            row = await self._db.fetch_one(
+                UPDATE_WEBHOOK,
+                (
+                    url,
+                    secret,
+                    None if events is None else _events(events),
+                    None if enabled is None else int(enabled),
+                    now,
+                    None if enabled is None else int(enabled),
+                    None if enabled is None else int(enabled),
+                    webhook_id,
+                ),
+            )
         if row is None:
             raise NotFound(f"webhook {webhook_id!r} does not exist")
         return _decode_webhook(row)
 
     async def delete(self, webhook_id: str) -> bool:
+        self._listening = None
         return await self._db.execute(DELETE_WEBHOOK, (webhook_id,)) == 1
 
     async def park(self, webhook_id: str, reason: str) -> bool:
         """Disables the webhook with ``reason`` (False: it was not enabled, or is gone)."""
         now = to_ms(self._db.now())
+        self._listening = None
         changed = await self._db.execute(
             PARK_WEBHOOK, (reason[:MAX_PARKED_REASON], now, now, webhook_id)
         )
@@ -260,6 +305,10 @@ class SqliteWebhookRepo:
         A webhook whose row cannot be read, or that ``unusable`` gives a reason against, is
         parked in the same transaction and gets nothing: one bad row stops only itself."""
         now = to_ms(self._db.now())
+        # Nothing new: one read, no transaction (and no commit).
+        news = await self._db.fetch_one(ANY_EVENT_AFTER_CURSOR, (cursor_name,))
+        if news is None or not news[0]:
+            return DispatchStep(0, ())
         async with self._db.transaction():
             cursor_row = await self._db.fetch_one(
                 "SELECT position FROM daemon_cursors WHERE name = ?", (cursor_name,)
@@ -291,6 +340,7 @@ class SqliteWebhookRepo:
                     PARK_WEBHOOK, (reason[:MAX_PARKED_REASON], now, now, str(row[0]))
                 )
                 parked.append(ParkedWebhook(str(row[0]), reason))
+                self._listening = None
             pairs = [
                 (webhook.id, event.position, now, now, now)
                 for event in events

@@ -303,3 +303,47 @@ async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
     await until(lambda: len(receiver.got) == 2)
     assert service.crashes == 0
     await service.stop(1.0)
+
+
+async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    """No webhook: each event costs its own transaction's commit and nothing more (no
+    dispatch pass, no cursor write). The first webhook then gets the events after it only,
+    every one exactly once, as when the dispatcher had kept up meanwhile."""
+    stores = SqliteStores(db)
+    events = EventLog(stores)
+    service = WebhookService(stores, events, hooks_config(tmp_path))
+    await service.start()
+    await asyncio.sleep(0.05)  # the dispatch loop has looked once and found no listener
+    commits = db.commit_count
+    for n in range(20):
+        async with db.transaction():
+            await events.append("s1", EventType.ALERT, {"n": n})
+    await asyncio.sleep(0.1)  # every wake-up has run
+    assert db.commit_count - commits == 20
+    assert await events.repo.cursor("webhook_dispatch") is None
+
+    await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
+    later = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(20, 25)]
+    await until(lambda: len(receiver.got) == 5)
+    await asyncio.sleep(0.1)  # nothing else comes
+    assert sorted(g["id"] for g in receiver.got) == sorted(e.id for e in later)  # type: ignore[type-var]
+    await service.stop(1.0)
+
+
+async def test_events_committed_together_are_dispatched_together(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    stores = SqliteStores(db)
+    events = EventLog(stores)
+    service = WebhookService(stores, events, hooks_config(tmp_path))
+    await service.start()
+    await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
+    async with db.transaction():
+        appended = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(30)]
+    await until(lambda: len(receiver.got) == 30)
+    assert sorted(g["id"] for g in receiver.got) == sorted(e.id for e in appended)  # type: ignore[type-var]
+    # One commit held the thirty rows: one wake-up, one batch, the cursor after the last.
+    assert await events.repo.cursor("webhook_dispatch") == appended[-1].position
+    await service.stop(1.0)

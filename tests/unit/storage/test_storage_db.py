@@ -404,3 +404,101 @@ async def test_a_group_whose_next_writer_was_cancelled_is_still_committed(db_pat
         with pytest.raises(asyncio.CancelledError):
             await waiting
         assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+
+
+# ------------------------------------------------------------------ pipelined transactions
+
+
+async def test_pipelined_units_of_one_task_share_a_commit(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        commits = db.commit_count
+        pending = []
+        for value in range(10):
+            async with db.pipelined_transaction() as commit:
+                await db.execute("INSERT INTO grouped (x) VALUES (?)", (value,))
+                # A read inside the unit sees the earlier units, committed or not.
+                assert await db.fetch_one("SELECT count(*) FROM grouped") == (value + 1,)
+            pending.append(commit)
+        # No yield to the loop in between: nothing is committed yet, nothing acked.
+        assert not any(commit.done() for commit in pending)
+        for commit in pending:
+            await commit.wait(5.0)
+        assert db.commit_count - commits == 1
+    check = sqlite3.connect(db_path)
+    try:
+        assert check.execute("SELECT count(*) FROM grouped").fetchone() == (10,)
+    finally:
+        check.close()
+
+
+async def test_a_lone_pipelined_unit_is_committed_without_company(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+        await commit.wait(5.0)
+        assert commit.done()
+
+
+async def test_a_failing_pipelined_unit_leaves_the_others_in_the_group(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        async with db.pipelined_transaction() as first:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+        with pytest.raises(RuntimeError):
+            async with db.pipelined_transaction():
+                await db.execute("INSERT INTO grouped (x) VALUES (2)")
+                raise RuntimeError("this unit fails")
+        await first.wait(5.0)
+        assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+
+
+async def test_a_failed_group_commit_fails_every_pending_unit(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await db.execute(
+            "CREATE TABLE child (parent INTEGER REFERENCES parent (id) "
+            "DEFERRABLE INITIALLY DEFERRED)"
+        )
+        pending = []
+        for value in (1, 2):
+            async with db.pipelined_transaction() as commit:
+                await db.execute("INSERT INTO parent (id) VALUES (?)", (value,))
+            pending.append(commit)
+        # A deferred foreign key is checked at COMMIT: the group's commit fails.
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO child (parent) VALUES (99)")
+        pending.append(commit)
+        for commit in pending:
+            with pytest.raises(StorageError):
+                await commit.wait(5.0)
+        assert await db.fetch_all("SELECT id FROM parent") == []
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO parent (id) VALUES (3)")
+        await commit.wait(5.0)
+        assert await db.fetch_all("SELECT id FROM parent") == [(3,)]
+
+
+async def test_a_pipelined_transaction_must_be_outermost(db_path: Path) -> None:
+    async with await Database.open(db_path) as db, db.transaction():
+        with pytest.raises(TransactionError):
+            async with db.pipelined_transaction():
+                pass
+
+
+async def test_after_commit_waits_for_the_commit_that_holds_the_writes(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        calls: list[int] = []
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+            db.after_commit(lambda: calls.append(db.commit_count))
+        await asyncio.sleep(0)
+        assert calls == [] and not commit.done()
+        await commit.wait(5.0)
+        await asyncio.sleep(0)
+        assert calls == [db.commit_count]
+        db.after_commit(lambda: calls.append(0))  # outside a transaction: at once
+        await asyncio.sleep(0)
+        assert calls[-1] == 0

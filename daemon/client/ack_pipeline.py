@@ -1,0 +1,74 @@
+"""What the receive path owes the server, sent in arrival order once it is durable.
+
+The dispatcher hands each message stanza's outcome here without waiting for its commit: the
+receipt or ack, the events to publish and the protocol hooks to start, with the pending commit
+of its pipelined unit (``MessagingContext.pipelined_unit``). One task per connection takes them
+in order, waits for each commit, and only then acknowledges, publishes and starts the hooks. So
+the dispatcher can take the next stanza while the previous one's commit is open, consecutive
+messages of a backlog share one commit (one fsync), and nothing is acked before it is on disk.
+
+A commit that fails (or takes longer than ``COMMIT_TIMEOUT_S``) raises out of the task, which
+ends the connection: nothing after it is acked, and the server delivers it again (a stored
+message is then only receipted again). The queue is bounded, so a socket that does not take
+the receipts holds the dispatcher back instead of piling up work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from daemon.binary import Node
+from daemon.client.connection import Connection
+from daemon.client.message_context import MessagingContext, PendingUnit
+
+MAX_OWED: Final = 256
+"""Stanzas handled but not yet acknowledged; beyond this the dispatcher waits."""
+COMMIT_TIMEOUT_S: Final = 30.0
+"""A commit slower than this ends the connection (a busy database file, a stuck disk)."""
+
+Hook = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One stanza's outcome: sent (in order) once ``unit``'s commit is durable."""
+
+    replies: Sequence[Node]
+    unit: PendingUnit | None = None
+    hooks: Sequence[Hook] = field(default_factory=tuple)
+    started: float | None = None
+    """When the stanza's handling began (``time.perf_counter``), to observe persist time."""
+
+
+class AckPipeline:
+    def __init__(self, m: MessagingContext, connection: Connection) -> None:
+        self._m = m
+        self._connection = connection
+        self._owed: asyncio.Queue[Owed] = asyncio.Queue(MAX_OWED)
+        self.acked = 0
+        """Stanzas whose replies went out (for tests and metrics)."""
+
+    async def submit(self, owed: Owed) -> None:
+        await self._owed.put(owed)
+
+    async def run(self) -> None:
+        """The connection's task: forever, in order, wait for the commit and send."""
+        while True:
+            owed = await self._owed.get()
+            unit = owed.unit
+            if unit is not None and unit.commit is not None:
+                await unit.commit.wait(COMMIT_TIMEOUT_S)
+            if owed.started is not None:
+                self._m.session.counters.observe_persist(time.perf_counter() - owed.started)
+            for reply in owed.replies:
+                await self._connection.send(reply)
+            self.acked += 1
+            if unit is not None:
+                # After the ack: whoever sees the event may take the stanza as acknowledged.
+                self._m.publish(unit.events)
+            for hook in owed.hooks:
+                self._connection.spawn(hook())
