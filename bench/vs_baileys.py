@@ -447,6 +447,10 @@ async def run(count: int, sends: int, runs: int) -> dict[str, Any]:
         try:
             for phone, name in ((ALICE, "Alice"), (BOB, "Bob"), (CAROL, "Carol")):
                 await sandbox.admin("POST", "/accounts", {"phone": phone, "push_name": name})
+            # Baileys 7.0.0-rc14 has tctokens but no cstoken, so its first message to carol would
+            # be refused (463) by an account held to the 2026 rules; the sandbox keeps them off
+            # for Baileys' own harness accounts too.
+            await sandbox.admin("POST", f"/accounts/{BOB}/rules", {"enforcing": False})
             await wamd.start()
             await wamd.pair()
             await baileys.start(pairing=True)
