@@ -139,6 +139,11 @@ class Connection:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Runs ``coro`` as a task of this connection (cancelled when it ends)."""
+        if self.ended:
+            # Too late to run: the work belongs to a connection that is gone (the next login
+            # starts its own). Closing it avoids a "coroutine was never awaited" warning.
+            coro.close()
+            return
         if self._group is None:
             self._backlog.append(coro)
         else:

@@ -187,3 +187,21 @@ async def test_a_stream_error_read_before_the_close_still_decides() -> None:
     socket.hang_up()
     decision = await asyncio.wait_for(connection.run(), 2)
     assert decision.action is DisconnectAction.RECONNECT_NOW
+
+
+async def test_work_spawned_after_the_end_is_closed_not_left_pending() -> None:
+    socket = FakeSocket()
+    connection = make(socket)
+    socket.hang_up()
+    await asyncio.wait_for(connection.run(), 2)
+    ran = False
+
+    async def late_work() -> None:
+        nonlocal ran
+        ran = True
+
+    work = late_work()
+    connection.spawn(work)
+    # Closed at once (never run, and no "coroutine was never awaited" when collected).
+    assert work.cr_frame is None
+    assert not ran
