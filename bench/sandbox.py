@@ -7,6 +7,13 @@ Run: .venv/bin/python bench/sandbox.py [--quick]
   websockets with Noise; B answers each with a delivery receipt, which the server forwards back
   to A. The figure is messages per second from the first send until A has seen every receipt:
   each message is acked, queued (SQLite) until B's receipt, fanned out and its receipt relayed.
+- phone sends: the simulated phone of one account sends N texts one after another (each awaits
+  the server's ack, as ``SimulatedPhone.send_text`` does) to the other account's connected
+  companion, which acks each message and answers with a delivery receipt the phone processes.
+  Per message the phone asks for the device list, Signal-encrypts for every device (its own
+  companions and the peer's) and persists its Signal state. Reports messages per second and
+  the process CPU milliseconds per message (phone + server + the companion's acks), with the
+  load average around the run.
 - connections: C devices log in (Noise handshake + login + offline marker each) and stay
   connected; then every one of them pings at once. Reports the time to open them, the ping
   round of all, and the process RSS growth per connection (client and server share the process).
@@ -31,6 +38,7 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,12 +46,19 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import structlog  # noqa: E402
-from helpers import Companion, login_payload, pair_directly  # noqa: E402
+from helpers import (  # noqa: E402
+    Companion,
+    login,
+    login_payload,
+    pair_directly,
+    upload_prekeys,
+)
 
 from daemon.binary import Node  # noqa: E402
 from daemon.wire.transport import NoiseWebSocket, TransportConfig, connect  # noqa: E402
 from sandbox.app import SandboxServer  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
+from sandbox.phone import SimulatedPhone  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "sandbox.json"
 WINDOW = 64
@@ -128,6 +143,65 @@ async def bench_routing(server: SandboxServer, count: int) -> dict[str, Any]:
     }
 
 
+async def bench_phone_sends(server: SandboxServer, count: int) -> dict[str, Any]:
+    network = server.network
+    alice = await network.create_account("15550900101")
+    bob = await network.create_account("15550900102")
+    phone = network.phones[bob.phone_user]
+    peer_phone = network.phones[alice.phone_user]
+    assert isinstance(phone, SimulatedPhone) and isinstance(peer_phone, SimulatedPhone)
+    companion = await pair_directly(server, alice)
+    client = await login(server, companion)
+    await upload_prekeys(client, companion.keys, 50)
+    await client.close()
+    socket = await open_device(server, companion)
+    received = 0
+    all_received = asyncio.Event()
+
+    async def answer() -> None:
+        nonlocal received
+        while True:
+            node = await socket.receive_node(timeout=60)
+            if node.tag in ("message", "receipt", "notification"):
+                ack = {"class": node.tag, "id": node.attr_str("id") or ""}
+                if (sender := node.attrs.get("from")) is not None:
+                    ack["to"] = sender
+                await socket.send_node(Node("ack", dict(ack)))
+            if node.tag == "message" and node.attrs.get("from") in (bob.pn, bob.lid):
+                receipt = {"id": node.attr_str("id") or "", "to": node.attrs["from"]}
+                await socket.send_node(Node("receipt", dict(receipt)))
+                received += 1
+                if received == count + 1:
+                    all_received.set()
+
+    reader = asyncio.create_task(answer())
+    await phone.send_text(alice.pn, "warm-up")  # first contact: the prekey message
+    await phone.idle()
+    load_before = os.getloadavg()[0]
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for index in range(count):
+        await phone.send_text(alice.pn, f"burst {index}")
+    # Done when the companion has every message (and the peer's phone decrypted them all).
+    await asyncio.wait_for(all_received.wait(), 120)
+    await phone.idle()
+    await peer_phone.idle()
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    load_after = os.getloadavg()[0]
+    reader.cancel()
+    await asyncio.gather(reader, return_exceptions=True)
+    await socket.close()
+    return {
+        "messages": count,
+        "decrypted_by_peer_phone": len(peer_phone.messages_received) - 1,
+        "seconds": round(elapsed, 3),
+        "messages_per_second": round(count / elapsed, 1),
+        "cpu_ms_per_message": round(cpu * 1000 / count, 2),
+        "load1_before_after": [round(load_before, 2), round(load_after, 2)],
+    }
+
+
 def _rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -170,9 +244,15 @@ async def bench_connections(server: SandboxServer, count: int) -> dict[str, Any]
     }
 
 
-async def main_async(quick: bool) -> dict[str, Any]:
+async def main_async(quick: bool, only_phone: bool) -> dict[str, Any]:
     messages = 500 if quick else 3000
     connections = 100 if quick else 1000
+    phone_messages = 300 if quick else 1000
+    with tempfile.TemporaryDirectory() as state:
+        async with SandboxServer(SandboxConfig(state_dir=Path(state))) as server:
+            phone_sends = await bench_phone_sends(server, phone_messages)
+    if only_phone:
+        return {"bench": "sandbox", "quick": quick, "phone_sends": phone_sends}
     with tempfile.TemporaryDirectory() as state:
         config = SandboxConfig(state_dir=Path(state))
         async with SandboxServer(config, use_default_phone=False) as server:
@@ -184,6 +264,7 @@ async def main_async(quick: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "routing": routing,
+        "phone_sends": phone_sends,
         "connections": held,
     }
 
@@ -191,9 +272,20 @@ async def main_async(quick: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument(
+        "--phone-only", action="store_true", help="only the phone-sends case (prints, no file)"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    result = asyncio.run(main_async(args.quick))
+    result = asyncio.run(main_async(args.quick, args.phone_only))
+    sends = result["phone_sends"]
+    print(
+        f"phone sends: {sends['messages_per_second']} messages/s, "
+        f"{sends['cpu_ms_per_message']} ms CPU each ({sends['messages']} messages to a "
+        f"connected companion, {sends['seconds']} s, load1 {sends['load1_before_after']})"
+    )
+    if args.phone_only:
+        return
     routing, held = result["routing"], result["connections"]
     print(
         f"routing: {routing['messages_per_second']} messages/s "
