@@ -16,6 +16,7 @@ duplicates) the redelivery of the queue during a login.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -58,6 +59,10 @@ class OfflineQueue:
         self._network = network
         self._locks: dict[JID, asyncio.Lock] = {}
         self._in_flight: dict[JID, list[Node]] = {}
+        # (class, id) of what each device has queued in the database, loaded on first use: an
+        # ack or receipt of something never queued (nearly all of them while devices are
+        # connected) then costs no database write.
+        self._queued_keys: dict[JID, Counter[tuple[str, str]]] = {}
 
     def lock(self, device: JID) -> asyncio.Lock:
         lock = self._locks.get(device)
@@ -93,8 +98,20 @@ class OfflineQueue:
             return False
         return True
 
+    async def _keys(self, device: JID) -> Counter[tuple[str, str]]:
+        keys = self._queued_keys.get(device)
+        if keys is None:
+            queued = await self._network.state.queued(str(device))
+            # Another task may have loaded them meanwhile (and enqueued since): keep the first.
+            keys = self._queued_keys.setdefault(
+                device, Counter((q.stanza_class, q.stanza_id) for q in queued)
+            )
+        return keys
+
     async def enqueue(self, device: JID, node: Node) -> None:
+        keys = await self._keys(device)
         await self._network.state.enqueue(str(device), node, self._network.now())
+        keys[node.tag, node.attr_str("id") or ""] += 1
 
     async def acknowledge(self, device: JID, stanza_class: str, ids: Iterable[str]) -> None:
         in_flight = self._in_flight.get(device, [])
@@ -109,8 +126,13 @@ class OfflineQueue:
             )
             if found is not None:
                 del in_flight[found]
-            else:
+                continue
+            keys = await self._keys(device)
+            if keys[stanza_class, stanza_id] > 0:
                 await self._network.state.dequeue_matching(str(device), stanza_class, stanza_id)
+                keys[stanza_class, stanza_id] -= 1
+                if not keys[stanza_class, stanza_id]:
+                    del keys[stanza_class, stanza_id]
 
     async def pending(self, device: JID) -> list[Node]:
         """What the device has not acked yet: its queue, then what is in flight."""
@@ -152,3 +174,4 @@ class OfflineQueue:
         """Drops everything queued for a device (it was logged out)."""
         self._in_flight.pop(device, None)
         await self._network.state.clear_queue(str(device))
+        self._queued_keys[device] = Counter()

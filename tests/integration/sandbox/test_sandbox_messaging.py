@@ -119,6 +119,29 @@ async def test_offline_queue_redelivers_until_acked(bare_sandbox: SandboxServer)
     await a.close()
 
 
+async def test_queue_kept_over_a_restart_is_emptied_by_the_ack(bare_sandbox: SandboxServer) -> None:
+    alice, bob = await two_accounts(bare_sandbox)
+    a = await login(bare_sandbox, alice)
+    for message_id in ("3EB0RST1", "3EB0RST2"):
+        await a.send(text_message(message_id, bob.jid.to_non_ad(), {bob.jid: b"queued"}))
+        await a.wait_for(tag_is("ack", id=message_id))
+    await a.close()
+    await bare_sandbox.restart()
+
+    # The server learns what is queued from its database: the ack of one removes just that one.
+    first = await login(bare_sandbox, bob, auto_ack=False)
+    await first.wait_for(tag_is("message", id="3EB0RST2"))
+    await first.send(Node("ack", {"class": "message", "id": "3EB0RST1", "to": alice.jid}))
+    await first.iq("w:p", "get")
+    await first.close()
+
+    second = await login(bare_sandbox, bob, auto_ack=False)
+    marker = await second.wait_for(tag_is("ib"))
+    assert marker.child("offline").attr_str("count") == "1"  # type: ignore[union-attr]
+    assert [n.attr_str("id") for n in second.inbox if n.tag == "message"] == ["3EB0RST2"]
+    await second.close()
+
+
 async def test_retry_receipt_goes_only_to_the_sending_device(bare_sandbox: SandboxServer) -> None:
     network = bare_sandbox.network
     alice_account = await network.create_account("15550010011", enforcing=False)
