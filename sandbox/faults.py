@@ -84,6 +84,8 @@ class StanzaRule:
     """The same sender's other address (its LID for a phone number): 2026 traffic names
     LID-migrated senders by LID."""
     """Only stanzas whose ``from`` is this user (any device); None for all."""
+    stanza_id: str | None = None
+    """Only stanzas with this ``id`` (the ack of one message); None for all."""
 
     def matches(self, device: JID, direction: Direction, node: Node) -> bool:
         children = node.children
@@ -94,6 +96,7 @@ class StanzaRule:
             and (self.child is None or (bool(children) and children[0].tag == self.child))
             and (self.remaining is None or self.remaining > 0)
             and (self.source is None or _from_user(node) in self._source_users())
+            and (self.stanza_id is None or node.attr_str("id") == self.stanza_id)
         )
 
     def _source_users(self) -> tuple[str, ...]:
@@ -134,6 +137,7 @@ class Faults:
         child: str | None = None,
         source: JID | None = None,
         source_alias: JID | None = None,
+        stanza_id: str | None = None,
     ) -> StanzaRule:
         if action is StanzaAction.DELAY and not 0 < delay <= 600:
             raise ValueError("a delay is between 0 and 600 seconds")
@@ -152,6 +156,7 @@ class Faults:
             child,
             source,
             source_alias,
+            stanza_id,
         )
         self.rules.append(rule)
         return rule
