@@ -13,6 +13,7 @@ from daemon.binary import JID, Node, Server, marshal, unmarshal
 from daemon.crypto.curve import KeyPair
 from sandbox.directory import Account, Device, Directory, PreKey, SignedPreKey
 from sandbox.groups import Group, Role
+from sandbox.phone_writes import PhoneWrites
 from storage.db import Database
 from storage.sandbox_state import (
     AccountRow,
@@ -39,29 +40,36 @@ class QueuedNode:
 
 
 class SqlPhoneStore:
-    """One phone's key-value state (``sandbox.network.PhoneStore``)."""
+    """One phone's key-value state (``sandbox.network.PhoneStore``); writes are committed in
+    batches by ``PhoneWrites``."""
 
-    def __init__(self, store: SandboxStore, phone_user: str) -> None:
+    def __init__(self, store: SandboxStore, writes: PhoneWrites, phone_user: str) -> None:
         self._store = store
+        self._writes = writes
         self._phone_user = phone_user
 
     async def get(self, namespace: str, key: str) -> bytes | None:
+        decided, value = self._writes.lookup(self._phone_user, namespace, key)
+        if decided:
+            return value
         return await self._store.phone_get(self._phone_user, namespace, key)
 
     async def put(self, namespace: str, key: str, value: bytes) -> None:
-        await self._store.phone_put(self._phone_user, namespace, key, value)
+        self._writes.put(self._phone_user, namespace, key, value)
 
     async def delete(self, namespace: str, key: str) -> None:
-        await self._store.phone_delete(self._phone_user, namespace, key)
+        self._writes.delete(self._phone_user, namespace, key)
 
     async def items(self, namespace: str) -> dict[str, bytes]:
-        return await self._store.phone_items(self._phone_user, namespace)
+        stored = await self._store.phone_items(self._phone_user, namespace)
+        return self._writes.overlay(self._phone_user, namespace, stored)
 
 
 class SandboxState:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.store = SandboxStore(db)
+        self.phone_writes = PhoneWrites(self.store)
 
     @classmethod
     async def open(cls, state_dir: Path) -> SandboxState:
@@ -69,7 +77,10 @@ class SandboxState:
         return cls(await open_sandbox_database(state_dir / DATABASE_FILE))
 
     async def close(self) -> None:
-        await self.db.close()
+        try:
+            await self.phone_writes.close()
+        finally:
+            await self.db.close()
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
@@ -241,7 +252,7 @@ class SandboxState:
         await self.store.set_blocked(phone_user, blocked, on)
 
     def phone_store(self, phone_user: str) -> SqlPhoneStore:
-        return SqlPhoneStore(self.store, phone_user)
+        return SqlPhoneStore(self.store, self.phone_writes, phone_user)
 
 
 def _device_from_row(row: DeviceRow) -> Device:

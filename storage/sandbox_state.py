@@ -22,6 +22,7 @@ __all__ = [
     "DeviceRow",
     "GroupParticipantRow",
     "GroupRow",
+    "PhoneWrite",
     "QueuedStanza",
     "SandboxStore",
     "open_sandbox_database",
@@ -137,6 +138,16 @@ _GROUP_COLUMNS = (
     "group_user, subject, subject_owner, subject_time, creator, created_at, description, "
     "description_id, announce, locked, ephemeral, invite_code"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneWrite:
+    """One change of a phone's key-value state: ``value`` None deletes the key."""
+
+    phone_user: str
+    namespace: str
+    key: str
+    value: bytes | None
 
 
 class SandboxStore:
@@ -537,18 +548,22 @@ class SandboxStore:
         )
         return None if row is None else bytes(row[0])
 
-    async def phone_put(self, phone_user: str, namespace: str, key: str, value: bytes) -> None:
-        await self.db.execute(
-            "INSERT OR REPLACE INTO phone_state (phone_user, namespace, key, value) "
-            "VALUES (?, ?, ?, ?)",
-            (phone_user, namespace, key, value),
-        )
-
-    async def phone_delete(self, phone_user: str, namespace: str, key: str) -> None:
-        await self.db.execute(
-            "DELETE FROM phone_state WHERE phone_user = ? AND namespace = ? AND key = ?",
-            (phone_user, namespace, key),
-        )
+    async def phone_apply(self, writes: list[PhoneWrite]) -> None:
+        """Applies a batch of phone writes in one transaction."""
+        puts = [(w.phone_user, w.namespace, w.key, w.value) for w in writes if w.value is not None]
+        deletes = [(w.phone_user, w.namespace, w.key) for w in writes if w.value is None]
+        async with self.db.transaction():
+            if puts:
+                await self.db.execute_many(
+                    "INSERT OR REPLACE INTO phone_state (phone_user, namespace, key, value) "
+                    "VALUES (?, ?, ?, ?)",
+                    puts,
+                )
+            if deletes:
+                await self.db.execute_many(
+                    "DELETE FROM phone_state WHERE phone_user = ? AND namespace = ? AND key = ?",
+                    deletes,
+                )
 
     async def phone_items(self, phone_user: str, namespace: str) -> dict[str, bytes]:
         rows = await self.db.fetch_all(

@@ -4,7 +4,7 @@
 one per account; this adapter lays the Signal records out in it (serialized by
 ``daemon.signal.records``) so a sandbox restart keeps the phone's sessions, prekeys and sender
 keys. Everything is also held in memory, loaded once by ``load()``: reads never touch the disk
-and writes go through to it.
+and writes go to it (the sandbox commits phones' writes in batches, ``sandbox.phone_writes``).
 
 A phone behaves like WhatsApp's clients: it trusts an identity on first use and accepts a changed
 one (the peer re-registered), so ``is_trusted_identity`` always agrees.
@@ -109,8 +109,8 @@ class PhoneSignalStore:
 
     async def commit(self, changes: StoreChanges) -> None:
         # Encode everything before the first write, so a record that cannot be encoded leaves
-        # the store as it was. The backend has no multi-key transaction; the writes of one step
-        # are few and a crash between them loses at most that step, which the peer retries.
+        # the store as it was. The writes of one step land in the same batch commit; a killed
+        # sandbox loses at most the last batch, which the peer retries.
         sessions = [
             (str(address), records.serialize_session_record(record))
             for address, record in changes.sessions
