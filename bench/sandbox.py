@@ -247,7 +247,7 @@ async def bench_connections(server: SandboxServer, count: int) -> dict[str, Any]
 async def main_async(quick: bool, only_phone: bool) -> dict[str, Any]:
     messages = 500 if quick else 3000
     connections = 100 if quick else 1000
-    phone_messages = 300 if quick else 1000
+    phone_messages = 300 if quick else 3000
     with tempfile.TemporaryDirectory() as state:
         async with SandboxServer(SandboxConfig(state_dir=Path(state))) as server:
             phone_sends = await bench_phone_sends(server, phone_messages)
