@@ -16,7 +16,7 @@ duplicates) the redelivery of the queue during a login.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -54,11 +54,44 @@ def with_offline_marker(node: Node, position: int) -> Node:
     return Node(node.tag, {**node.attrs, "offline": str(position)}, node.content)
 
 
+class _InFlight:
+    """One device's unacked stanzas in the order they were sent, found by (class, id) without
+    a scan: a burst to a device that acks late has hundreds in flight, and every receipt acks
+    message ids again that its ``ack`` already removed."""
+
+    __slots__ = ("_by_key", "_next", "_nodes")
+
+    def __init__(self) -> None:
+        self._nodes: dict[int, Node] = {}
+        self._by_key: dict[tuple[str, str], deque[int]] = {}
+        self._next = 0
+
+    def add(self, node: Node) -> None:
+        seq = self._next
+        self._next += 1
+        self._nodes[seq] = node
+        self._by_key.setdefault((node.tag, node.attr_str("id") or ""), deque()).append(seq)
+
+    def remove(self, stanza_class: str, stanza_id: str) -> bool:
+        """Removes the oldest stanza of that class and id; False when none is in flight."""
+        key = (stanza_class, stanza_id)
+        seqs = self._by_key.get(key)
+        if not seqs:
+            return False
+        del self._nodes[seqs.popleft()]
+        if not seqs:
+            del self._by_key[key]
+        return True
+
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+
 class OfflineQueue:
     def __init__(self, network: Network) -> None:
         self._network = network
         self._locks: dict[JID, asyncio.Lock] = {}
-        self._in_flight: dict[JID, list[Node]] = {}
+        self._in_flight: dict[JID, _InFlight] = {}
         # (class, id) of what each device has queued in the database, loaded on first use: an
         # ack or receipt of something never queued (nearly all of them while devices are
         # connected) then costs no database write.
@@ -86,7 +119,10 @@ class OfflineQueue:
                     await self.enqueue(device, node)
                 return False
             if needs_ack(node) and tracks_acks(endpoint):
-                self._in_flight.setdefault(device, []).append(node)
+                in_flight = self._in_flight.get(device)
+                if in_flight is None:
+                    in_flight = self._in_flight[device] = _InFlight()
+                in_flight.add(node)
         # Sent outside the lock: a delay fault must not hold up the device's other deliveries
         # from being queued in order.
         try:
@@ -114,18 +150,9 @@ class OfflineQueue:
         keys[node.tag, node.attr_str("id") or ""] += 1
 
     async def acknowledge(self, device: JID, stanza_class: str, ids: Iterable[str]) -> None:
-        in_flight = self._in_flight.get(device, [])
+        in_flight = self._in_flight.get(device)
         for stanza_id in ids:
-            found = next(
-                (
-                    i
-                    for i, node in enumerate(in_flight)
-                    if node.tag == stanza_class and node.attr_str("id") == stanza_id
-                ),
-                None,
-            )
-            if found is not None:
-                del in_flight[found]
+            if in_flight is not None and in_flight.remove(stanza_class, stanza_id):
                 continue
             keys = await self._keys(device)
             if keys[stanza_class, stanza_id] > 0:
@@ -137,11 +164,13 @@ class OfflineQueue:
     async def pending(self, device: JID) -> list[Node]:
         """What the device has not acked yet: its queue, then what is in flight."""
         queued = [q.node for q in await self._network.state.queued(str(device))]
-        return queued + list(self._in_flight.get(device, []))
+        in_flight = self._in_flight.get(device)
+        return queued + (in_flight.nodes() if in_flight is not None else [])
 
     async def flush(self, device: JID) -> None:
         """Moves the device's in-flight stanzas to the queue (its connection ended)."""
-        nodes = self._in_flight.pop(device, [])
+        in_flight = self._in_flight.pop(device, None)
+        nodes = in_flight.nodes() if in_flight is not None else []
         if nodes:
             async with self._network.state.transaction():
                 for node in nodes:
