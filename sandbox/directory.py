@@ -14,6 +14,7 @@ The directory is the in-memory view; ``sandbox.state`` persists every change.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ HOSTED_DEVICE_ID = 99
 """The device id of a business's hosted (Cloud API) device (Baileys lid-mapping, libsignal)."""
 
 
+# JIDs are immutable and checked on construction; routing and the phones name the same few
+# devices for every stanza, so each is built once.
+@functools.lru_cache(maxsize=65536)
 def device_jid(user: str, device_id: int, *, lid: bool) -> JID:
     """A device of an account under its PN or LID user; device 99 lives on the hosted servers."""
     if device_id == HOSTED_DEVICE_ID:
@@ -66,11 +70,11 @@ class Account:
 
     @property
     def pn(self) -> JID:
-        return JID(self.phone_user, Server.PN)
+        return device_jid(self.phone_user, 0, lid=False)
 
     @property
     def lid(self) -> JID:
-        return JID(self.lid_user, Server.LID)
+        return device_jid(self.lid_user, 0, lid=True)
 
     def pn_device(self, device_id: int) -> JID:
         return device_jid(self.phone_user, device_id, lid=False)
