@@ -38,7 +38,9 @@ def normalize_chat(to: str) -> str:
     digits = phone_digits(text)
     if digits is None:
         raise InvalidChat(f"'to' must be {PHONE_RULE}")
-    return str(JID(digits, Server.PN))
+    # PHONE_USER already holds the digits to what a JID user may be; building and checking a
+    # JID here cost campaigns their fast path (100,000 numbers a batch).
+    return f"{digits}@{Server.PN}"
 
 
 def _normalize_jid(text: str) -> str:

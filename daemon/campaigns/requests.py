@@ -13,8 +13,8 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from daemon.binary import JID, JIDError, Server
 from daemon.campaigns.template import TemplateError, clean_value, render, variables_of
+from daemon.chat_address import InvalidChat, normalize_user
 from daemon.outbox import (
     InvalidSendRequest,
     MessageKind,
@@ -300,32 +300,13 @@ def parse_campaign(
     )
 
 
-_SEPARATORS = str.maketrans("", "", " -().")
-
-
 def normalize_recipient(value: str) -> str:
-    """A user JID (phone number or LID) from a JID or a phone number; raises ValueError.
-
-    Phone numbers (the common case, 100,000 at a time) take a fast path with the same rules as
-    the messages API: 7 to 15 digits, no leading 0, spaces, dashes, dots and brackets ignored.
-    """
-    text = value.strip()
-    if "@" not in text:
-        digits = text.translate(_SEPARATORS).removeprefix("+")
-        if digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15 and digits[0] != "0":
-            return f"{digits}@{Server.PN}"
-        raise ValueError(
-            "the recipient must be a JID or an international phone number "
-            "(7 to 15 digits, no leading 0)"
-        )
+    """A user JID (phone number or LID) from a JID or a phone number, by the messages API's rules
+    (:func:`daemon.chat_address.normalize_user`); raises ValueError."""
     try:
-        chat = normalize_chat(text)
-        jid = JID.parse(chat)
-    except (InvalidSendRequest, JIDError) as exc:
+        return normalize_user(value)
+    except InvalidChat as exc:
         raise ValueError(str(exc).replace("'to'", "the recipient")) from None
-    if not (jid.is_pn or jid.is_lid):
-        raise ValueError("a campaign recipient must be a person (phone number or LID)")
-    return chat
 
 
 def parse_recipients(
