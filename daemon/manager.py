@@ -168,7 +168,6 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
-        self._stores = stores
         self._events = events
         self._open = opener
         self._probe = prober
