@@ -61,6 +61,13 @@ class WhatsAppConfig:
 class StorageConfig:
     state_dir: str = "state"
     database: str = "wamd.db"
+    """The SQLite file (relative to ``state_dir``); unused when ``url`` names a server."""
+    url: str = ""
+    """``postgresql://user:password@host:port/database`` keeps every store in PostgreSQL
+    (what a fleet of daemons shares); empty: the SQLite file above. Downloaded media and the
+    admin key stay in ``state_dir`` on each host."""
+    pool_size: int = 4
+    """PostgreSQL connections this daemon keeps open (one writer, the rest for reads)."""
 
     @property
     def database_path(self) -> Path:
@@ -413,6 +420,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"whatsapp.ca_file: {ca_file} is not a readable file")
     if not 0 <= config.http.port <= 65535:
         raise ConfigError("http.port: expected 0..65535")
+    if config.storage.url and not config.storage.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("storage.url: expected a postgresql:// URL (or empty for SQLite)")
+    if config.storage.pool_size < 2:
+        raise ConfigError("storage.pool_size: expected at least 2")
     if config.log.format not in {"json", "console"}:
         raise ConfigError("log.format: expected json or console")
     _validate_daemon(config)

@@ -320,7 +320,11 @@ async def start_daemon(config: Config) -> Daemon:
     lock = StateLock(config.storage.database_path)
     lock.acquire()
     try:
-        stores = await open_stores(config.storage.database_path)
+        stores = await open_stores(
+            config.storage.database_path,
+            url=config.storage.url,
+            pool_size=config.storage.pool_size,
+        )
     except BaseException:
         lock.release()
         raise

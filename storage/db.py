@@ -94,6 +94,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
+from storage.engine import Dialect, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
 from storage.interfaces import PendingCommit
 from storage.sqlite_errors import is_busy, translate_error
@@ -111,7 +112,6 @@ __all__ = [
     "utc_now",
 ]
 
-Row = tuple[Any, ...]
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
@@ -258,6 +258,10 @@ class Database:
         await self.fetch_all("PRAGMA trusted_schema = OFF")
 
     # ---------------------------------------------------------------- properties
+
+    @property
+    def dialect(self) -> Dialect:
+        return Dialect.SQLITE
 
     @property
     def path(self) -> Path:

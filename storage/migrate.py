@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from storage.engine import Dialect
 from storage.errors import MigrationError, SchemaTooNew
 
 if TYPE_CHECKING:
-    from storage.db import Database
+    from storage.engine import SqlEngine
 
 MIGRATIONS_PACKAGE = "storage.migrations"
 
@@ -34,13 +35,25 @@ _LINE_COMMENT = re.compile(r"--[^\n]*")
 # all-or-nothing upgrade.
 _FORBIDDEN_LEADS = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM")
 
-CREATE_SCHEMA_MIGRATIONS = """
+CREATE_SCHEMA_MIGRATIONS = {
+    Dialect.SQLITE: """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT    NOT NULL,
     applied_at INTEGER NOT NULL
 ) STRICT
-"""
+""",
+    Dialect.POSTGRESQL: """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT   NOT NULL,
+    applied_at BIGINT NOT NULL
+)
+""",
+}
+# Daemons of a fleet start together: the first one migrates, the others wait for it here and
+# then find nothing left to do. (A constant key, held to the end of the transaction.)
+LOCK_MIGRATIONS_PG = "SELECT pg_advisory_xact_lock(7212050901)"
 SELECT_APPLIED = "SELECT version, name FROM schema_migrations ORDER BY version"
 INSERT_APPLIED = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
 
@@ -121,14 +134,16 @@ def split_statements(sql: str, origin: str = "<sql>") -> list[str]:
     return statements
 
 
-async def apply_migrations(db: Database, migrations: Sequence[Migration]) -> list[Migration]:
+async def apply_migrations(db: SqlEngine, migrations: Sequence[Migration]) -> list[Migration]:
     """Apply the pending ``migrations`` in one transaction; return the ones applied."""
     ordered = check_sequence(migrations)
     known = {m.version: m for m in ordered}
     supported = ordered[-1].version if ordered else 0
     applied: list[Migration] = []
     async with db.transaction():
-        await db.execute(CREATE_SCHEMA_MIGRATIONS)
+        if db.dialect is Dialect.POSTGRESQL:
+            await db.fetch_all(LOCK_MIGRATIONS_PG)
+        await db.execute(CREATE_SCHEMA_MIGRATIONS[db.dialect])
         recorded = {int(v): str(n) for v, n in await db.fetch_all(SELECT_APPLIED)}
         newest = max(recorded, default=0)
         if newest > supported:

@@ -120,7 +120,7 @@ async def pair_session(
         return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        stores = await open_stores(path)
+        stores = await open_stores(path, url=config.storage.url, pool_size=config.storage.pool_size)
     except StorageError as exc:
         print(f"wamd pair: cannot open {path}: {exc}", file=sys.stderr)
         return 1

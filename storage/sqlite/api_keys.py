@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from storage.api_key_values import ApiKeyRow
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
 
@@ -30,7 +30,7 @@ DELETE_ONE = "DELETE FROM api_keys WHERE session_id = ? AND id = ?"
 
 
 class SqliteApiKeyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def create(

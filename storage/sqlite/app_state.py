@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, missing_session, opt_from_ms, to_ms
 from storage.sqlite.contacts import SqliteContactRepo
@@ -147,7 +147,7 @@ def _chat_kind(jid: str) -> str:
 
 
 class SqliteAppStateRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
         self._contacts = SqliteContactRepo(db)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, missing_session
 from storage.values import AppStateSyncKey
@@ -26,7 +26,7 @@ ORDER BY timestamp DESC, key_id DESC LIMIT 1
 
 
 class SqliteAppStateKeyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def store(self, session_id: str, key: AppStateSyncKey) -> bool:

@@ -25,7 +25,7 @@ from storage.campaign_values import (
     Recipient,
     RecipientStatus,
 )
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, opt_to_ms, to_ms
 
@@ -134,7 +134,7 @@ INSERT_CHUNK = 10_000
 
 
 class SqliteCampaignStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def transaction(self) -> AbstractAsyncContextManager[None]:

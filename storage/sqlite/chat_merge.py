@@ -10,7 +10,7 @@ mapping already known, so existing databases with split chats are merged the sam
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.engine import SqlEngine
 
 CREATE_PAIRS = (
     "CREATE TEMP TABLE IF NOT EXISTS merge_pairs "
@@ -102,7 +102,7 @@ def merge_script() -> str:
     return "\n".join(lines) + "\n"
 
 
-async def merge_person(db: Database, session_id: str, pn: str, lid: str) -> None:
+async def merge_person(db: SqlEngine, session_id: str, pn: str, lid: str) -> None:
     """Moves what was stored under ``lid`` to ``pn`` (call inside a transaction)."""
     async with db.transaction():
         await db.execute(CREATE_PAIRS)

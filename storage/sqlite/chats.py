@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import ChatKind, ChatRecord, MessageRecord
 from storage.sqlite._columns import decoding, from_ms, missing_session, opt_from_ms, to_ms
@@ -95,7 +95,7 @@ def _record(session_id: str, row: Row) -> ChatRecord:
 
 
 class SqliteChatRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def _now(self) -> int:

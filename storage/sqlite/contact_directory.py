@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from storage.db import Database
 from storage.directory_interfaces import ContactEntry
+from storage.engine import SqlEngine
 
 PAGE = """
 SELECT id, pn_jid, lid_jid, push_name, full_name, first_name FROM contacts
@@ -16,7 +16,7 @@ def _text(value: object) -> str | None:
 
 
 class SqliteContactDirectory:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def page(

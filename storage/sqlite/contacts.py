@@ -8,7 +8,7 @@ address before the mapping was known, so the conversation goes on without a retr
 
 from __future__ import annotations
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import ContactRecord
 from storage.sqlite._columns import decoding, missing_session, to_ms
@@ -57,7 +57,7 @@ def _text(value: object) -> str | None:
 
 
 class SqliteContactRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def all(self, session_id: str) -> list[ContactRecord]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import (
     Constraint,
     ConstraintViolation,
@@ -78,7 +78,7 @@ DELETE_DEPENDENT_KEYS = (
 
 
 class SqliteCredentialsRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def save_new(self, session_id: str, keys: DeviceKeys) -> DeviceCredentials:

@@ -6,7 +6,7 @@ the caller logs it (whatsmeow warns the same way), since the stored one is what 
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.engine import SqlEngine
 
 SET_LID_IF_MISSING = """
 UPDATE device_credentials SET lid_jid = ?
@@ -15,7 +15,7 @@ WHERE session_id = ? AND retired = 0 AND lid_jid IS NULL AND paired_at IS NOT NU
 
 
 class SqliteDeviceLidRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def set_lid_if_missing(self, session_id: str, lid_jid: str) -> bool:

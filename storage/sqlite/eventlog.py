@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import StorageError
 from storage.event_values import StoredEvent
 from storage.sqlite._columns import decoding, from_ms, to_ms
@@ -62,7 +62,7 @@ WHERE created_at < ?
 
 
 class SqliteEventLogRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def append(

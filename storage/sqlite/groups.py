@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import GroupParticipant, GroupRecord, ParticipantRole
 from storage.sqlite._columns import decoding, missing_session, opt_from_ms, opt_to_ms, to_ms
@@ -60,7 +60,7 @@ TOUCH = "UPDATE groups SET updated_at = ? WHERE session_id = ? AND jid = ?"
 
 
 class SqliteGroupRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def _now(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, missing_session, to_ms
 from storage.sync_values import (
@@ -120,7 +120,7 @@ COUNT_CHUNKS = "SELECT status, count(*) FROM history_chunks WHERE session_id = ?
 
 
 class SqliteHistoryRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def _now(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation, NotFound
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
 from storage.sqlite.signal_sessions import check_address
@@ -28,7 +28,7 @@ DELETE_IDENTITY = "DELETE FROM signal_identities WHERE session_id = ? AND addres
 
 
 class SqliteIdentityRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def load(self, session_id: str, address: str) -> PeerIdentity | None:

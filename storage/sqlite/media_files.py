@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, missing_session, to_ms
 from storage.sync_values import MediaFileRecord, MediaStatus, MessageMediaRecord
@@ -46,7 +46,7 @@ def _file(session_id: str, row: Row, offset: int = 0) -> MediaFileRecord:
 
 
 class SqliteMediaFileRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def _now(self) -> int:

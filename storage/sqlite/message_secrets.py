@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.sqlite._columns import to_ms
 from storage.sync_values import MessageSecret
 
@@ -20,7 +20,7 @@ WHERE session_id = ? AND chat_jid = ? AND sender_jid = ? AND message_id = ?
 
 
 class SqliteMessageSecretRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def put_many(self, session_id: str, secrets: Sequence[MessageSecret]) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from storage.db import Database
 from storage.directory_interfaces import ContactDirectory
+from storage.engine import SqlEngine
 from storage.interfaces import PendingCommit
 from storage.message_interfaces import (
     ChatRepo,
@@ -35,7 +35,7 @@ from storage.sync_interfaces import MessageSecretRepo
 class SqliteMessageStore:
     """The SQLite implementation of :class:`~storage.message_interfaces.MessageStore`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self.db = db
         self._messages = SqliteMessageRepo(db)
         self._receipts = SqliteReceiptRepo(db)

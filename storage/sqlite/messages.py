@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import ContentType, MessageRecord, MessageStatus
 from storage.sqlite._columns import decoding, from_ms, missing_session, opt_from_ms, to_ms
@@ -145,7 +145,7 @@ def message_record(session_id: str, row: Row) -> MessageRecord:
 
 
 class SqliteMessageRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     def _now(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.metrics_interfaces import StoredTotals
 from storage.sqlite._columns import opt_from_ms
 
@@ -13,7 +13,7 @@ EVENT_SEQUENCES = "SELECT session_id, last_seq FROM event_sequences"
 
 
 class SqliteMetricsRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def totals(self) -> StoredTotals:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
 from storage.outbox_values import (
     STATUS_RANK,
@@ -90,7 +90,7 @@ _MAX_ROWID = 2**63 - 1
 
 
 class SqliteOutboxRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def insert(self, row: NewOutboxRow) -> OutboxRow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import OutgoingPlaintext
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
@@ -35,7 +35,7 @@ RETURNING count
 
 
 class SqliteOutgoingRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def keep(self, session_id: str, plaintext: OutgoingPlaintext) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
 from storage.values import PreKey, PreKeyRow
@@ -29,7 +29,7 @@ ORDER BY key_id LIMIT ?
 
 
 class SqlitePreKeyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def add_batch(self, session_id: str, prekeys: Sequence[PreKey]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.privacy_interfaces import PrivacyToken
 from storage.sqlite._columns import decoding
 
@@ -35,7 +35,7 @@ def _token(session_id: str, row: Row) -> PrivacyToken:
 
 
 class SqlitePrivacyTokenRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def get(self, session_id: str, jid: str) -> PrivacyToken | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.message_values import ReceiptRecord, ReceiptStatus
 from storage.sqlite._columns import decoding, opt_from_ms, to_ms
 
@@ -42,7 +42,7 @@ ORDER BY recipient_jid
 
 
 class SqliteReceiptRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.sqlite._columns import to_ms
 
 SELECT = "SELECT device FROM sender_key_memory WHERE session_id = ? AND group_jid = ?"
@@ -16,7 +16,7 @@ CLEAR = "DELETE FROM sender_key_memory WHERE session_id = ? AND group_jid = ?"
 
 
 class SqliteSenderKeyMemoryRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def devices(self, session_id: str, group: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import missing_session, to_ms
 from storage.sqlite.signal_sessions import check_address, check_record
@@ -22,7 +22,7 @@ DELETE FROM sender_keys WHERE session_id = ? AND group_id = ? AND sender_address
 
 
 class SqliteSenderKeyRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def load(self, session_id: str, group_id: str, sender_address: str) -> bytes | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound, StorageError
 from storage.sqlite._columns import (
     check_session_id,
@@ -70,7 +70,7 @@ def _opt_bool(value: bool | None) -> int | None:
 
 
 class SqliteSessionRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def create(

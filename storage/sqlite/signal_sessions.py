@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import missing_session, to_ms
 
@@ -37,7 +37,7 @@ def check_record(record: bytes) -> None:
 
 
 class SqliteSignalSessionRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self._db = db
 
     async def load(self, session_id: str, address: str) -> bytes | None:

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from storage.db import DEFAULT_BUSY_TIMEOUT_MS, Clock, Database, Synchronous, utc_now
+from storage.engine import SqlEngine
 from storage.interfaces import (
     AppStateKeyRepo,
     AuthStore,
@@ -38,7 +39,7 @@ class SqliteStore:
     interface here.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self.db = db
         self._sessions = SqliteSessionRepo(db)
         self._credentials = SqliteCredentialsRepo(db)

@@ -1,6 +1,8 @@
-"""The SQLite implementation of :class:`~storage.stores.Stores`: every repository over one
-:class:`~storage.db.Database`.
+"""Every repository over one engine (:class:`RepositoryStores`), and the SQLite bundle of
+:class:`~storage.stores.Stores` over one :class:`~storage.db.Database` file.
 
+The repositories are written against :class:`~storage.engine.SqlEngine`, so the PostgreSQL
+bundle (:mod:`storage.postgres.stores`) differs only in where it lives and how it is probed.
 The properties are typed as the Protocols, so mypy checks each repository against its
 interface here.
 """
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from storage.campaign_interfaces import CampaignStore
 from storage.daemon_interfaces import ApiKeyRepo, EventLogRepo, OutboxRepo, WebhookRepo
 from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import DatabaseUnavailable
 from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo
 from storage.message_interfaces import MessageStore
@@ -37,11 +40,11 @@ if TYPE_CHECKING:
     from storage.stores import Stores
 
 
-class SqliteStores:
-    """Every store of the daemon over one SQLite database file."""
+class RepositoryStores:
+    """Every store of the daemon over one engine; a backend adds its location and probe."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: SqlEngine) -> None:
+        self.engine = db
         self._auth = SqliteStore(db)
         self._device_lids = SqliteDeviceLidRepo(db)
         self._messages = SqliteMessageStore(db)
@@ -52,15 +55,6 @@ class SqliteStores:
         self._api_keys = SqliteApiKeyRepo(db)
         self._metrics = SqliteMetricsRepo(db)
         self._campaigns = SqliteCampaignStore(db)
-        self._file_id = _file_id(db.path)
-
-    @property
-    def location(self) -> str:
-        return str(Path(self.db.path).resolve())
-
-    @property
-    def files_dir(self) -> Path:
-        return Path(self.db.path).resolve().parent
 
     @property
     def auth(self) -> AuthStore:
@@ -107,16 +101,36 @@ class SqliteStores:
         return self._campaigns
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
-        return self.db.transaction()
+        return self.engine.transaction()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        self.db.after_commit(callback)
+        self.engine.after_commit(callback)
 
     def now(self) -> datetime:
-        return self.db.now()
+        return self.engine.now()
 
     async def ping(self) -> float:
-        return await self.db.ping()
+        return await self.engine.ping()
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+
+class SqliteStores(RepositoryStores):
+    """Every store of the daemon over one SQLite database file."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.db = db
+        self._file_id = _file_id(db.path)
+
+    @property
+    def location(self) -> str:
+        return str(Path(self.db.path).resolve())
+
+    @property
+    def files_dir(self) -> Path:
+        return Path(self.db.path).resolve().parent
 
     async def probe(self) -> float:
         try:
@@ -128,9 +142,6 @@ class SqliteStores:
         async with self.db.transaction():
             pass
         return await self.db.ping()
-
-    async def close(self) -> None:
-        await self.db.close()
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
@@ -147,4 +158,4 @@ if TYPE_CHECKING:
         return stores
 
 
-__all__ = ["SqliteStores"]
+__all__ = ["RepositoryStores", "SqliteStores"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.sqlite.app_state import SqliteAppStateRepo
 from storage.sqlite.history import SqliteHistoryRepo
 from storage.sqlite.media_files import SqliteMediaFileRepo
@@ -22,7 +22,7 @@ from storage.sync_interfaces import (
 class SqliteSyncStore:
     """The SQLite implementation of :class:`~storage.sync_interfaces.SyncStore`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlEngine) -> None:
         self.db = db
         self._app_state = SqliteAppStateRepo(db)
         self._history = SqliteHistoryRepo(db)

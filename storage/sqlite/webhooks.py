@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
-from storage.db import Database, Row
+from storage.engine import Row, SqlEngine
 from storage.errors import (
     AlreadyExists,
     Constraint,
@@ -152,7 +152,7 @@ class SqliteWebhookRepo:
     """``dispatch_cursor``: the dispatcher's cursor, which idles while no webhook is enabled
     (see :meth:`has_listeners`)."""
 
-    def __init__(self, db: Database, *, dispatch_cursor: str = WEBHOOK_DISPATCH_CURSOR) -> None:
+    def __init__(self, db: SqlEngine, *, dispatch_cursor: str = WEBHOOK_DISPATCH_CURSOR) -> None:
         self._db = db
         self._cursor = dispatch_cursor
         self._listening: bool | None = None

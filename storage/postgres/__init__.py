@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (see storage.postgres.engine)."""

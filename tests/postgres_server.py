@@ -1,0 +1,187 @@
+"""A throwaway PostgreSQL server for the tests: its own cluster in a temporary directory,
+listening on 127.0.0.1 on a free port, stopped (and its files removed) at the end.
+
+Debian's ``postgresql`` package provides the binaries (``./scripts/test`` installs it when
+missing). PostgreSQL refuses to run as root, so under root the cluster belongs to the
+``postgres`` user the package creates; otherwise to whoever runs the tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PostgresServer", "find_bin_dir", "running_server"]
+
+_SUPERUSER = "wamd"
+
+
+def find_bin_dir() -> Path:
+    """The newest installed server's ``bin`` directory."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if found:
+        return found[-1].parent
+    on_path = shutil.which("postgres")
+    if on_path:
+        return Path(on_path).resolve().parent
+    raise RuntimeError(
+        "no PostgreSQL server found: install Debian's postgresql package (./scripts/test does)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(slots=True)
+class PostgresServer:
+    """A running cluster; ``url(db)`` names one of its databases."""
+
+    port: int
+    root: Path
+    bin_dir: Path
+    run_as: str | None
+    _names: Iterator[int]
+    _template: str | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{_SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        return subprocess.run(
+            [
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                _SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+
+    def create_database(self, prefix: str = "wamd_test") -> str:
+        """A new, empty database; returns its URL."""
+        name = f"{prefix}_{os.getpid()}_{next(self._names)}"
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    async def migrated_database(self) -> str:
+        """A new database with every shipped migration applied; returns its URL. The first
+        call migrates a template; later ones copy it (much faster than migrating again)."""
+        import asyncpg
+
+        from storage.postgres.engine import PgDatabase
+
+        if self._template is None:
+            name = f"wamd_template_{os.getpid()}"
+            self.psql(f'CREATE DATABASE "{name}"')
+            db = await PgDatabase.open(self.url(name))
+            await db.close()
+            self._template = name
+        name = f"wamd_test_{os.getpid()}_{next(self._names)}"
+        conn = await asyncpg.connect(self.url("postgres"))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+        finally:
+            await conn.close()
+        return self.url(name)
+
+
+def _command(run_as: str | None, argv: list[str]) -> list[str]:
+    return argv if run_as is None else ["runuser", "-u", run_as, "--", *argv]
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """Starts a cluster, yields it, stops it and removes its files."""
+    bin_dir = find_bin_dir()
+    run_as = "postgres" if os.geteuid() == 0 else None
+    root = Path(tempfile.mkdtemp(prefix="wamd-pg-"))
+    if run_as is not None:
+        entry = pwd.getpwnam(run_as)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    data = root / "data"
+    port = _free_port()
+    subprocess.run(
+        _command(
+            run_as,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                _SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        ),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    # fsync stays on: the kill -9 tests run against this server and count on durable commits.
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+        "-c shared_buffers=64MB -c log_min_messages=warning"
+    )
+    subprocess.run(
+        _command(
+            run_as,
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(root / "server.log"),
+                "start",
+            ],
+        ),
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
+    try:
+        yield PostgresServer(port, root, bin_dir, run_as, itertools.count(1))
+    finally:
+        subprocess.run(
+            _command(run_as, [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(root, ignore_errors=True)
