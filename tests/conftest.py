@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from postgres_server import PostgresServer, running_server
+
+from storage.db import Clock
+from storage.engine import Dialect, SqlEngine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -25,3 +28,56 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL cluster for the whole run, started on first use."""
     with running_server() as server:
         yield server
+
+
+class EngineOpener:
+    """Opens migrated databases of one backend for a test and closes them at its end. The
+    same test body then runs on SQLite and on PostgreSQL (see the ``backend`` fixture)."""
+
+    def __init__(self, backend: Dialect, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.backend = backend
+        self._tmp_path = tmp_path
+        self._request = request
+        self._opened: list[SqlEngine] = []
+        self._count = 0
+
+    async def __call__(self, clock: Clock | None = None) -> SqlEngine:
+        """A new, fully migrated database (each call a different one)."""
+        from storage.db import Database, Synchronous, utc_now
+        from storage.postgres.engine import PgDatabase
+
+        self._count += 1
+        engine: SqlEngine
+        if self.backend is Dialect.SQLITE:
+            engine = await Database.open(
+                self._tmp_path / f"wamd-{self._count}.db",
+                clock=clock or utc_now,
+                synchronous=Synchronous.NORMAL,
+            )
+        else:
+            server: PostgresServer = self._request.getfixturevalue("postgres_server")
+            engine = await PgDatabase.open(await server.migrated_database(), clock=clock or utc_now)
+        self._opened.append(engine)
+        return engine
+
+    async def close(self) -> None:
+        for engine in self._opened:
+            await engine.close()
+
+
+@pytest.fixture(params=[Dialect.SQLITE, Dialect.POSTGRESQL], ids=str)
+def backend(request: pytest.FixtureRequest) -> Dialect:
+    """Parametrizes a test over both storage engines."""
+    return Dialect(request.param)
+
+
+@pytest.fixture
+async def open_engine(
+    backend: Dialect, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[EngineOpener]:
+    """``await open_engine(clock)``: a migrated database of the test's backend."""
+    opener = EngineOpener(backend, tmp_path, request)
+    try:
+        yield opener
+    finally:
+        await opener.close()
