@@ -9,6 +9,9 @@ one whose recorded names differ from the shipped files raises
 :class:`~storage.errors.MigrationError`.
 
 Migrations are append-only: once a file has shipped, never edit it; add the next number.
+
+The PostgreSQL backend ships the same schema for its engine in ``storage/postgres/migrations``
+(loaded with ``Dialect.POSTGRESQL``): the same file rules, split by PostgreSQL's quoting.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
 _HEADER = re.compile(r"^-- Migration (\d{4}): \S")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 # Statements the runner owns: a migration that ends or opens a transaction would break the
-# all-or-nothing upgrade.
-_FORBIDDEN_LEADS = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM")
+# all-or-nothing upgrade (ABORT and START TRANSACTION are PostgreSQL's spellings).
+_FORBIDDEN_LEADS = frozenset(
+    {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ABORT", "START"}
+)
 
 CREATE_SCHEMA_MIGRATIONS = {
     Dialect.SQLITE: """
@@ -63,13 +68,17 @@ class Migration:
     version: int
     name: str
     sql: str
+    dialect: Dialect = Dialect.SQLITE
 
     @property
     def statements(self) -> list[str]:
-        return split_statements(self.sql, f"{self.version:04d}_{self.name}")
+        origin = f"{self.version:04d}_{self.name}"
+        if self.dialect is Dialect.POSTGRESQL:
+            return split_postgres_statements(self.sql, origin)
+        return split_statements(self.sql, origin)
 
 
-def parse_migration(file_name: str, sql: str) -> Migration:
+def parse_migration(file_name: str, sql: str, dialect: Dialect = Dialect.SQLITE) -> Migration:
     """Check a migration file's name and header and return it."""
     match = _FILE_NAME.match(file_name)
     if match is None:
@@ -83,7 +92,7 @@ def parse_migration(file_name: str, sql: str) -> Migration:
         )
     if int(header.group(1)) != version:
         raise MigrationError(f"migration {file_name} has header version {header.group(1)}")
-    migration = Migration(version=version, name=match.group(2), sql=sql)
+    migration = Migration(version=version, name=match.group(2), sql=sql, dialect=dialect)
     migration.statements  # noqa: B018 - parse now so a broken file fails at load, not at open
     return migration
 
@@ -100,10 +109,12 @@ def check_sequence(migrations: Sequence[Migration]) -> tuple[Migration, ...]:
     return ordered
 
 
-def load_migrations(package: str = MIGRATIONS_PACKAGE) -> tuple[Migration, ...]:
+def load_migrations(
+    package: str = MIGRATIONS_PACKAGE, dialect: Dialect = Dialect.SQLITE
+) -> tuple[Migration, ...]:
     """The migrations shipped as package data in ``package``, in order."""
     found = [
-        parse_migration(entry.name, entry.read_text(encoding="utf-8"))
+        parse_migration(entry.name, entry.read_text(encoding="utf-8"), dialect)
         for entry in resources.files(package).iterdir()
         if entry.name.endswith(".sql")
     ]
@@ -122,16 +133,121 @@ def split_statements(sql: str, origin: str = "<sql>") -> list[str]:
         pending += piece if index == len(pieces) - 1 else piece + ";"
         if not sqlite3.complete_statement(pending):
             continue
-        body = _LINE_COMMENT.sub("", pending).strip()
-        if body not in ("", ";"):
-            lead = body.split(None, 1)[0].upper().rstrip(";")
-            if lead in _FORBIDDEN_LEADS:
-                raise MigrationError(f"{origin}: migrations may not run {lead} statements")
-            statements.append(pending.strip())
+        _keep_statement(statements, pending, _LINE_COMMENT.sub("", pending), origin)
         pending = ""
     if _LINE_COMMENT.sub("", pending).strip():
-        raise MigrationError(f"{origin}: incomplete statement at the end: {pending.strip()[:80]!r}")
+        raise _incomplete(origin, pending)
     return statements
+
+
+def _keep_statement(statements: list[str], text: str, code: str, origin: str) -> None:
+    """Append ``text`` unless its ``code`` (the text without comments) is empty; refuse the
+    statements the runner owns."""
+    body = code.strip()
+    if body in ("", ";"):
+        return
+    lead = body.split(None, 1)[0].upper().rstrip(";")
+    if lead in _FORBIDDEN_LEADS:
+        raise MigrationError(f"{origin}: migrations may not run {lead} statements")
+    statements.append(text.strip())
+
+
+def _incomplete(origin: str, text: str) -> MigrationError:
+    return MigrationError(f"{origin}: incomplete statement at the end: {text.strip()[:80]!r}")
+
+
+# PostgreSQL's dollar quote opener/closer: $$ or $tag$ (a tag is an identifier without '$').
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def _is_identifier_char(char: str) -> bool:
+    return char != "" and (char.isalnum() or char in "_$")
+
+
+def split_postgres_statements(sql: str, origin: str = "<sql>") -> list[str]:
+    """Split a PostgreSQL script into statements at the semicolons outside quotes and comments.
+
+    ``sqlite3.complete_statement`` cannot do it: it does not know dollar quoting (a PL/pgSQL
+    body between ``$$`` holds semicolons) and waits for ``END;`` after any ``CREATE TRIGGER``,
+    which PostgreSQL's one-line triggers never have. This knows exactly what can hide a
+    semicolon in PostgreSQL: '...' strings ('' doubled; backslash escapes in E'...'), "..."
+    identifiers, $tag$...$tag$ strings, -- line comments and nested /* */ comments.
+    """
+    statements: list[str] = []
+    code: list[str] = []  # the pending statement without its comments (for the lead check)
+    start = index = 0
+    while index < len(sql):
+        char = sql[index]
+        if sql.startswith("--", index):
+            newline = sql.find("\n", index)
+            index = len(sql) if newline < 0 else newline
+            continue
+        if sql.startswith("/*", index):
+            index = _block_comment_end(sql, index, origin)
+            code.append(" ")
+            continue
+        if char == ";":
+            _keep_statement(statements, sql[start : index + 1], "".join(code) + ";", origin)
+            start, code = index + 1, []
+            index += 1
+            continue
+        end = _quoted_end(sql, index, origin)
+        code.append(sql[index:end])
+        index = end
+    if "".join(code).strip():
+        raise _incomplete(origin, sql[start:])
+    return statements
+
+
+def _quoted_end(sql: str, index: int, origin: str) -> int:
+    """Where the string, quoted identifier or dollar-quoted string opening at ``index`` ends
+    (``index + 1`` when none opens there)."""
+    char = sql[index]
+    before = sql[index - 1] if index > 0 else ""
+    if char == "'":
+        # E'...' (also e'...') takes backslash escapes; the E must be a token of its own.
+        escapes = before in ("E", "e") and (index < 2 or not _is_identifier_char(sql[index - 2]))
+        return _quote_end(sql, index, "'", escapes, origin)
+    if char == '"':
+        return _quote_end(sql, index, '"', False, origin)
+    if char == "$" and not _is_identifier_char(before):
+        tag = _DOLLAR_TAG.match(sql, index)
+        if tag is not None:
+            close = sql.find(tag.group(0), tag.end())
+            if close < 0:
+                raise _incomplete(origin, sql[index:])
+            return close + len(tag.group(0))
+    return index + 1
+
+
+def _quote_end(sql: str, index: int, quote: str, escapes: bool, origin: str) -> int:
+    position = index + 1
+    while position < len(sql):
+        char = sql[position]
+        if escapes and char == "\\":
+            position += 2
+        elif char != quote:
+            position += 1
+        elif sql.startswith(quote * 2, position):
+            position += 2
+        else:
+            return position + 1
+    raise _incomplete(origin, sql[index:])
+
+
+def _block_comment_end(sql: str, index: int, origin: str) -> int:
+    """Where the /* comment opening at ``index`` ends; PostgreSQL nests them."""
+    depth, position = 0, index
+    while position < len(sql):
+        if sql.startswith("/*", position):
+            depth, position = depth + 1, position + 2
+        elif sql.startswith("*/", position):
+            depth, position = depth - 1, position + 2
+            if depth == 0:
+                return position
+        else:
+            position += 1
+    raise _incomplete(origin, sql[index:])
 
 
 async def apply_migrations(db: SqlEngine, migrations: Sequence[Migration]) -> list[Migration]:

@@ -144,7 +144,10 @@ class PgDatabase:
         db = cls(pool, url, clock)
         try:
             await apply_migrations(
-                db, load_migrations(MIGRATIONS_PACKAGE) if migrations is None else migrations
+                db,
+                load_migrations(MIGRATIONS_PACKAGE, Dialect.POSTGRESQL)
+                if migrations is None
+                else migrations,
             )
         except BaseException:
             await pool.close()
