@@ -14,12 +14,25 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from storage.interfaces import PendingCommit
 
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Who may write for ``resource`` (a session id): the daemon ``owner`` holding its lease
+    with fencing ``token``. A transaction opened with a fence first checks, in the database,
+    that the lease is still that one and unexpired, and holds it until the commit; a daemon
+    that lost the lease (paused past its expiry, partitioned) can no longer write."""
+
+    resource: str
+    owner: str
+    token: int
 
 
 class Dialect(enum.StrEnum):
@@ -76,4 +89,4 @@ class SqlEngine(Protocol):
     async def close(self) -> None: ...
 
 
-__all__ = ["Dialect", "Row", "SqlEngine"]
+__all__ = ["Dialect", "Fence", "Row", "SqlEngine"]

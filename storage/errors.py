@@ -112,3 +112,8 @@ class DatabaseUnavailable(StorageError):
 
 class DatabaseCorrupt(DatabaseUnavailable):
     """SQLite reports the file is not a database or its image is malformed."""
+
+
+class LeaseLost(StorageError):
+    """A write for a session this daemon no longer owns: its lease expired or another daemon
+    holds it now. Nothing of the transaction was written; the daemon must let the session go."""

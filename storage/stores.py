@@ -16,6 +16,8 @@ from typing import Protocol
 
 from storage.campaign_interfaces import CampaignStore
 from storage.daemon_interfaces import ApiKeyRepo, EventLogRepo, OutboxRepo, WebhookRepo
+from storage.engine import Fence
+from storage.fleet_interfaces import FleetRepo
 from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo, Transactional
 from storage.message_interfaces import MessageStore
 from storage.metrics_interfaces import MetricsRepo
@@ -72,6 +74,18 @@ class Stores(ClientStores, Protocol):
     def metrics(self) -> MetricsRepo: ...
     @property
     def campaigns(self) -> CampaignStore: ...
+
+    @property
+    def fleet(self) -> FleetRepo | None:
+        """Members and leases when daemons share this database (PostgreSQL); None when one
+        daemon owns it alone (SQLite: the state lock is its fence)."""
+        ...
+
+    def owned_by(self, fence: Fence) -> Stores:
+        """The same stores seen by the owner of ``fence``'s session: every transaction first
+        proves the lease is still held (LeaseLost otherwise). Where there is no fleet, the
+        stores themselves."""
+        ...
 
     async def ping(self) -> float:
         """Latency of a real query in milliseconds, including any wait for a running

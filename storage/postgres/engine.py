@@ -42,8 +42,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from storage.db import Clock, utc_now
-from storage.engine import Dialect, Row
-from storage.errors import DatabaseUnavailable, StorageError, TransactionError
+from storage.engine import Dialect, Fence, Row
+from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import PendingCommit
 from storage.postgres.errors import translate_error
 from storage.postgres.placeholders import numbered
@@ -61,6 +61,14 @@ _ABORTED: Final = (
 )
 _WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _ROWCOUNT = re.compile(r"(\d+)$")
+# The lease row is locked (FOR SHARE) until the commit: a takeover by another daemon waits for
+# this transaction to end, so a write checked here can never land after the lease moved.
+NOW_MS: Final = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+CHECK_FENCE: Final = f"""
+SELECT 1 FROM leases
+WHERE resource = $1 AND owner = $2 AND token = $3 AND expires_at > {NOW_MS}
+FOR SHARE
+"""
 # Connections are server-side state; a pool much larger than the writer plus a few readers
 # only costs the server memory.
 DEFAULT_POOL_SIZE: Final = 4
@@ -115,6 +123,7 @@ class PgDatabase:
         self._aborted = False
         self._closed = False
         self._after_end: list[Callable[[], None]] = []
+        self._fences: set[Fence] = set()
         self._commits = 0
 
     @classmethod
@@ -189,11 +198,15 @@ class PgDatabase:
 
     # ---------------------------------------------------------------- transactions
 
-    def transaction(self) -> AbstractAsyncContextManager[None]:
-        return _Transaction(self)
+    def transaction(self, fence: Fence | None = None) -> AbstractAsyncContextManager[None]:
+        """The transaction boundary (see the module docstring); with ``fence``, the
+        transaction first proves this daemon still holds that lease (else LeaseLost)."""
+        return _Transaction(self, fence)
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
-        return _PipelinedTransaction(self)
+    def pipelined_transaction(
+        self, fence: Fence | None = None
+    ) -> AbstractAsyncContextManager[PendingCommit]:
+        return _PipelinedTransaction(self, fence)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         if self._owns():
@@ -208,7 +221,7 @@ class PgDatabase:
             for callback in callbacks:
                 loop.call_soon(callback)
 
-    async def _enter(self) -> str | None:
+    async def _enter(self, fence: Fence | None = None) -> str | None:
         task = asyncio.current_task()
         if task is None:
             raise TransactionError("transaction() needs a running asyncio task")
@@ -219,6 +232,8 @@ class PgDatabase:
             savepoint = f"wamd_sp_{self._depth}"
             try:
                 await self._plain(f"SAVEPOINT {savepoint}")
+                if fence is not None:
+                    await self._check_fence(fence)
             except BaseException:
                 self._depth -= 1
                 raise
@@ -238,10 +253,35 @@ class PgDatabase:
         self._aborted = False
         try:
             await self._plain("BEGIN")
+            if fence is not None:
+                await self._check_fence(fence)
         except BaseException:
             await self._release()
             raise
         return None
+
+    def fence_checked(self, fence: Fence) -> bool:
+        """Whether the current task's transaction has already proven ``fence``."""
+        return self._owns() and fence in self._fences
+
+    async def _check_fence(self, fence: Fence) -> None:
+        if fence in self._fences:
+            return
+        conn = self._conn
+        if conn is None:
+            raise TransactionError("no transaction is open")
+        try:
+            row = await _run_to_completion(
+                conn.fetchrow(CHECK_FENCE, fence.resource, fence.owner, fence.token)
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self._aborted = True
+            raise translate_error(exc, CHECK_FENCE) from exc
+        if row is None:
+            raise LeaseLost(
+                f"{fence.owner} no longer holds the lease of {fence.resource} (token {fence.token})"
+            )
+        self._fences.add(fence)
 
     async def _exit(self, savepoint: str | None, failed: bool) -> None:
         if savepoint is not None:
@@ -268,6 +308,7 @@ class PgDatabase:
         self._owner = None
         self._depth = 0
         self._aborted = False
+        self._fences.clear()
         try:
             if conn is not None:
                 try:
@@ -449,14 +490,15 @@ class _DonePending:
 
 
 class _Transaction:
-    __slots__ = ("_db", "_savepoint")
+    __slots__ = ("_db", "_fence", "_savepoint")
 
-    def __init__(self, db: PgDatabase) -> None:
+    def __init__(self, db: PgDatabase, fence: Fence | None) -> None:
         self._db = db
+        self._fence = fence
         self._savepoint: str | None = None
 
     async def __aenter__(self) -> None:
-        self._savepoint = await self._db._enter()
+        self._savepoint = await self._db._enter(self._fence)
 
     async def __aexit__(
         self,
@@ -468,16 +510,17 @@ class _Transaction:
 
 
 class _PipelinedTransaction:
-    __slots__ = ("_db", "_pending")
+    __slots__ = ("_db", "_fence", "_pending")
 
-    def __init__(self, db: PgDatabase) -> None:
+    def __init__(self, db: PgDatabase, fence: Fence | None) -> None:
         self._db = db
+        self._fence = fence
         self._pending = _DonePending()
 
     async def __aenter__(self) -> _DonePending:
         if self._db.in_transaction:
             raise TransactionError("a pipelined transaction must be the task's outermost one")
-        await self._db._enter()
+        await self._db._enter(self._fence)
         return self._pending
 
     async def __aexit__(

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from storage.campaign_interfaces import CampaignStore
 from storage.daemon_interfaces import ApiKeyRepo, EventLogRepo, OutboxRepo, WebhookRepo
 from storage.db import Database
-from storage.engine import SqlEngine
+from storage.engine import Fence, SqlEngine
 from storage.errors import DatabaseUnavailable
+from storage.fleet_interfaces import FleetRepo
 from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo
 from storage.message_interfaces import MessageStore
 from storage.metrics_interfaces import MetricsRepo
@@ -127,6 +128,13 @@ class SqliteStores(RepositoryStores):
     @property
     def location(self) -> str:
         return str(Path(self.db.path).resolve())
+
+    @property
+    def fleet(self) -> FleetRepo | None:
+        return None
+
+    def owned_by(self, fence: Fence) -> SqliteStores:
+        return self
 
     @property
     def files_dir(self) -> Path:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROWID_COLUMN = "rowid"
 BOOKKEEPING_TABLES = frozenset({"schema_migrations"})
+# The fleet (members, leases) exists only where daemons share a database.
+POSTGRES_ONLY_TABLES = frozenset({"fleet_members", "leases"})
 
 PG_COLUMNS_SQL = """
 SELECT table_name, column_name FROM information_schema.columns
@@ -95,7 +97,7 @@ def compare(
     lite_columns, lite_indexes, lite_triggers = sqlite_schema(sqlite_path)
     pg_table_columns: Columns = defaultdict(list)
     for table, column in pg_columns:
-        if table not in BOOKKEEPING_TABLES:
+        if table not in BOOKKEEPING_TABLES | POSTGRES_ONLY_TABLES:
             pg_table_columns[table].append(column)
     differences: list[str] = []
     rowid_tables: set[str] = set()
