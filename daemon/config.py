@@ -124,6 +124,26 @@ class ManagerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """Several daemons on one PostgreSQL database (``storage.url``) share its sessions: each
+    session is owned by one daemon at a time through a lease (see docs/architecture.md)."""
+
+    node_id: str = ""
+    """This daemon's name in the fleet; empty: ``<hostname>:<http.port>``."""
+    advertise_url: str = ""
+    """Where the other daemons reach this one's HTTP API; empty: ``http://<http.host>:<port>``."""
+    heartbeat_s: float = 2.0
+    """How often leases are renewed and shares recomputed."""
+    lease_ttl_s: float = 10.0
+    """How long a lease outlives its last renewal: a daemon that dies (or stops answering)
+    loses its sessions this long after its last heartbeat, then others take them."""
+    slack: int = 1
+    """Sessions a daemon may hold above its fair share before it hands some back."""
+    handoffs_per_round: int = 2
+    """Sessions handed back per heartbeat when a daemon holds too many (no reconnect storm)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClientTimingsConfig:
     """Timings of every session's client. Empty values keep the protocol defaults
     (keepalive 20–30 s with a 10 s answer timeout, backoff 1 s doubling to 5 min, QR refs 60 s
@@ -279,6 +299,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     log: LogConfig = field(default_factory=LogConfig)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     client: ClientTimingsConfig = field(default_factory=ClientTimingsConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
@@ -296,6 +317,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "http": HttpConfig,
     "log": LogConfig,
     "manager": ManagerConfig,
+    "fleet": FleetConfig,
     "client": ClientTimingsConfig,
     "outbox": OutboxConfig,
     "webhooks": WebhooksConfig,
@@ -435,6 +457,11 @@ def _positive(name: str, value: float) -> None:
 
 
 def _validate_daemon(config: Config) -> None:
+    _positive("fleet.heartbeat_s", config.fleet.heartbeat_s)
+    if not config.fleet.lease_ttl_s >= 3 * config.fleet.heartbeat_s:
+        raise ConfigError("fleet.lease_ttl_s: expected at least three heartbeats (heartbeat_s)")
+    if config.fleet.slack < 0 or config.fleet.handoffs_per_round < 1:
+        raise ConfigError("fleet.slack >= 0 and fleet.handoffs_per_round >= 1 expected")
     if config.http.max_body_bytes < 1024:
         raise ConfigError("http.max_body_bytes: expected at least 1024")
     _positive("http.health_db_timeout_s", config.http.health_db_timeout_s)

@@ -166,15 +166,21 @@ class SessionManager:
         prober: Prober = ping_probe,
         on_back_online: BackOnline | None = None,
         clock: Callable[[], float] = time.time,
+        owned: Callable[[str], Stores] | None = None,
+        fleet: bool = False,
     ) -> None:
+        """``fleet``: sessions are opened only when this daemon takes their lease
+        (:meth:`adopt`), never all at start-up; ``owned`` gives the fenced stores an owner
+        writes a session's records through."""
         self._config = config
+        self._fleet = fleet
         self._events = events
         self._open = opener
         self._probe = prober
         self._on_back_online = on_back_online
         self._clock = clock
         self._sessions = stores.sessions
-        self._record = SessionRecorder(stores, events, clock)
+        self._record = SessionRecorder(stores, events, clock, owned)
         self._recovery = Recovery(config, self._record, prober, clock)
         self._handles: dict[str, SessionHandle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
@@ -183,7 +189,10 @@ class SessionManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def open_all(self) -> None:
-        """Opens the client of every stored session (no connecting yet)."""
+        """Opens the client of every stored session (no connecting yet). In a fleet, none:
+        the coordinator adopts the sessions whose lease this daemon takes."""
+        if self._fleet:
+            return
         for row in await self._sessions.list_all():
             try:
                 await self._attach(row)
@@ -192,6 +201,10 @@ class SessionManager:
 
     async def start(self) -> None:
         """Connects the auto-connect sessions (staggered) and starts the recovery loop."""
+        if self._fleet:
+            self._recovery_task = self._spawn(self._recovery.loop(self._handles), "wamd-recovery")
+            log.info("manager.started", sessions=0, auto_connecting=0, fleet=True)
+            return
         stagger = self._config.manager.connect_stagger_s
         index = 0
         for session_id, handle in self._handles.items():
@@ -506,6 +519,44 @@ class SessionManager:
         await self._record.append(session_id, EventType.SESSION_DELETED, {})
         log.info("manager.session_deleted", session=session_id)
         return True
+
+    # ------------------------------------------------------------------ fleet
+
+    async def adopt(self, session_id: str) -> bool:
+        """Opens a session whose lease this daemon just took and connects it if it should
+        auto-connect (its start-up schedule runs in the background). False when the session
+        no longer exists."""
+        if session_id in self._handles:
+            return True
+        row = await self._sessions.get(session_id)
+        if row is None:
+            return False
+        handle = await self._attach(row)
+        if self._should_autoconnect(row, handle):
+            handle.startup = self._spawn(
+                connect_at_startup(
+                    session_id, 0.0, self._handles.get, self._config, self._record, self._clock
+                ),
+                f"wamd-startup-{session_id}",
+            )
+        log.info("manager.session_adopted", session=session_id)
+        return True
+
+    async def relinquish(self, session_id: str, reason: str) -> None:
+        """Lets a session go (its lease was handed back or lost): closes its socket and forgets
+        it, writing nothing: its next owner records what happens next."""
+        handle = self._handles.get(session_id)
+        if handle is None:
+            return
+        async with handle.lock:
+            self._cancel_startup(handle)
+            try:
+                await handle.client.close()
+            except (ClientError, StorageError) as exc:
+                log.warning("manager.close_failed", session=session_id, error=str(exc))
+            await drain_forwarder(handle)
+            self._handles.pop(session_id, None)
+        log.info("manager.session_relinquished", session=session_id, reason=reason)
 
     def _cancel_startup(self, handle: SessionHandle) -> None:
         """A person took over: no start-up schedule, no status the manager recorded."""

@@ -65,6 +65,7 @@ from daemon.client.tls import TrustError, trust_context
 from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
+from daemon.fleet.coordinator import FleetCoordinator, node_name
 from daemon.linked_device import LinkedDevice, MediaSending, MessageSending
 from daemon.manager import SessionManager, client_options
 from daemon.media_reuse import ReuseKey, UploadReuse
@@ -264,6 +265,7 @@ class Daemon:
     backfill: Backfill
     lock: StateLock
     campaigns: CampaignDispatcher
+    fleet: FleetCoordinator | None = None
 
     async def stop(self) -> None:
         """Every part stops in order; one that fails or hangs is logged and the rest still
@@ -272,7 +274,13 @@ class Daemon:
         grace = self.config.manager.shutdown_timeout_s
         reserve = min(DB_CLOSE_RESERVE_S, grace / 4)
         log.info("daemon.stopping", grace_s=grace)
-        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        fleet = self.fleet
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if fleet is not None:
+            # The others stop counting this daemon at once; its leases are released only
+            # once its sessions are closed, so their last writes still pass the fence.
+            steps.append(("fleet-leaving", fleet.leaving))
+        steps += [
             ("api-gate", self.services.gate.close),
             ("campaigns", lambda: self.campaigns.stop(grace / 8)),
             ("outbox", lambda: self.outbox.stop(grace / 2)),
@@ -280,8 +288,10 @@ class Daemon:
             ("webhooks", lambda: self.webhooks.stop(grace / 8)),
             ("backfill", self.backfill.stop),
             ("sessions", self.manager.shutdown),
-            ("http", self.runner.cleanup),
         ]
+        if fleet is not None:
+            steps.append(("fleet", fleet.stop))
+        steps.append(("http", self.runner.cleanup))
         try:
             async with asyncio.timeout(grace - reserve):
                 for name, step in steps:
@@ -345,9 +355,21 @@ async def start_daemon(config: Config) -> Daemon:
             client_options(config.client), auto_reject_calls=config.calls.auto_reject
         )
 
+        fleet_repo = stores.fleet
+        coordinator = (
+            None
+            if fleet_repo is None
+            else FleetCoordinator(
+                stores, fleet_repo, config, node_name(config, config.http.port), ""
+            )
+        )
+
+        def owned(session_id: str) -> Stores:
+            return stores if coordinator is None else coordinator.owned(session_id)
+
         async def open_session(session_id: str, name: str) -> LinkedDevice:
             session = await Session.open(
-                stores,
+                owned(session_id),
                 session_id,
                 dataclasses.replace(config.whatsapp, client_version=versions.current),
                 options=options,
@@ -362,8 +384,16 @@ async def start_daemon(config: Config) -> Daemon:
 
         backfill = Backfill(config.sync, stores.messages.chats, events.append)
         manager = SessionManager(
-            config, stores, events, open_session, on_back_online=backfill.on_back_online
+            config,
+            stores,
+            events,
+            open_session,
+            on_back_online=backfill.on_back_online,
+            owned=owned,
+            fleet=coordinator is not None,
         )
+        if coordinator is not None:
+            coordinator.bind(manager)
         manager_ref.append(manager)
         metrics.watch(manager)
         sender: MessageSender = ClientSender(manager)
@@ -429,6 +459,10 @@ async def start_daemon(config: Config) -> Daemon:
         url = f"http://{config.http.host}:{port}"
         lock.announce(url)
         await manager.start()
+        if coordinator is not None:
+            coordinator.node_id = node_name(config, port)
+            coordinator.url = config.fleet.advertise_url or url
+            coordinator.start()
     except BaseException:
         await stores.close()
         lock.release()
@@ -446,6 +480,7 @@ async def start_daemon(config: Config) -> Daemon:
         backfill,
         lock,
         dispatcher,
+        coordinator,
     )
 
 
@@ -456,6 +491,8 @@ async def _housekeeping(daemon: Daemon) -> None:
     while True:
         await asyncio.sleep(SUPERVISE_EVERY_S)
         failure = daemon.webhooks.failure or daemon.manager.failure
+        if daemon.fleet is not None:
+            failure = failure or daemon.fleet.failure
         daemon.services.health.critical = failure
         if time.monotonic() >= next_prune:
             next_prune = time.monotonic() + RETENTION_EVERY_S

@@ -11,7 +11,7 @@ import structlog
 
 from daemon.eventlog import EventLog, EventType, iso_from_unix
 from daemon.session_handle import SessionHandle
-from storage.errors import NotFound, StorageError
+from storage.errors import LeaseLost, NotFound, StorageError
 from storage.stores import Stores
 from storage.values import SessionStatus
 
@@ -21,17 +21,32 @@ APPEND_ATTEMPTS = 3
 
 
 class SessionRecorder:
-    def __init__(self, stores: Stores, events: EventLog, clock: Callable[[], float]) -> None:
+    """``owned`` gives the stores a session's owner writes through (fenced by its lease in a
+    fleet, see :meth:`storage.stores.Stores.owned_by`); by default the stores themselves."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        events: EventLog,
+        clock: Callable[[], float],
+        owned: Callable[[str], Stores] | None = None,
+    ) -> None:
         self._stores = stores
         self._sessions = stores.sessions
         self._events = events
         self._clock = clock
+        self._owned = owned or (lambda _session_id: stores)
 
     async def append(self, session_id: str, event_type: EventType, data: dict[str, object]) -> None:
         """Appends an event, retrying a failing database a little before giving it up."""
         for attempt in range(APPEND_ATTEMPTS):
             try:
-                await self._events.append(session_id, event_type, dict(data))
+                async with self._owned(session_id).transaction():
+                    await self._events.append(session_id, event_type, dict(data))
+                return
+            except LeaseLost:
+                # Another daemon owns the session now: its own events tell the story.
+                log.info("manager.event_fenced", session=session_id, type=event_type.value)
                 return
             except StorageError as exc:
                 log.warning(
@@ -56,7 +71,8 @@ class SessionRecorder:
         """Records a status the manager decides (the client is stopped at this point)."""
         previous = handle.status
         try:
-            await self._sessions.update_status(session_id, status, reason, error=error)
+            async with self._owned(session_id).transaction():
+                await self._sessions.update_status(session_id, status, reason, error=error)
         except NotFound:
             return
         except StorageError as exc:
@@ -84,7 +100,8 @@ class SessionRecorder:
 
     async def record_check(self, session_id: str) -> None:
         with contextlib.suppress(NotFound):
-            await self._sessions.record_activity(session_id, status_check_at=self._stores.now())
+            async with self._owned(session_id).transaction():
+                await self._sessions.record_activity(session_id, status_check_at=self._stores.now())
 
 
 __all__ = ["SessionRecorder"]

@@ -1,0 +1,1 @@
+"""Many daemons on one PostgreSQL database: shares, leases and hand-overs."""

@@ -1,0 +1,271 @@
+"""This daemon's part in a fleet: its heartbeat, the leases of the sessions it owns, and its
+share of the sessions.
+
+Theory of operation
+-------------------
+Every ``heartbeat_s`` a round runs: renew this daemon's leases (a lease missing from the
+answer was lost — this daemon was paused or cut off past its expiry and another may hold the
+session — so the session is let go at once, writing nothing), announce the daemon, read the
+members and the live leases, and follow :func:`~daemon.fleet.plan.plan_share`: hand back what
+is above the share, take unowned sessions up to it. A taken session is opened with stores
+fenced by its lease (:meth:`storage.stores.Stores.owned_by`): if the lease is lost between two
+rounds, the session's next transaction fails before it writes, and its socket is closed by the
+next round.
+
+A daemon that dies stops renewing: its leases expire ``lease_ttl_s`` after its last round and
+the others take its sessions in their next rounds. A graceful stop marks the daemon leaving
+(the others stop counting it), closes its sessions, then releases their leases so they move
+without waiting for an expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from daemon.config import Config
+from daemon.fleet.plan import plan_share
+from storage.engine import Fence
+from storage.errors import StorageError
+from storage.fleet_interfaces import FleetRepo, Lease, Member
+from storage.stores import Stores
+from storage.values import SessionRow, SessionStatus
+
+log = structlog.get_logger("daemon.fleet")
+
+__all__ = ["FleetCoordinator", "FleetView", "SessionHost", "node_name", "wanted_sessions"]
+
+# Sessions no daemon connects by itself: a person must act first (pairing, a replaced or
+# banned account), as in the manager's own start-up.
+NOT_TAKEN = frozenset(
+    {
+        SessionStatus.NEW,
+        SessionStatus.PAIRING,
+        SessionStatus.LOGGED_OUT,
+        SessionStatus.REPLACED,
+        SessionStatus.BANNED,
+        SessionStatus.NEEDS_ATTENTION,
+        SessionStatus.PASSKEY_REQUIRED,
+    }
+)
+
+
+class SessionHost(Protocol):
+    """What the coordinator needs from the session manager."""
+
+    async def adopt(self, session_id: str) -> bool: ...
+
+    async def relinquish(self, session_id: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """The fleet as this daemon last saw it (for /health)."""
+
+    node_id: str
+    members: tuple[Member, ...]
+    owners: dict[str, str]
+    mine: int
+    share: int
+    last_round_at: float | None
+
+
+def node_name(config: Config, port: int) -> str:
+    return config.fleet.node_id or f"{socket.gethostname()}:{port}"
+
+
+def wanted_sessions(rows: Iterable[SessionRow]) -> list[str]:
+    """Sessions that should be connected by some daemon, in a stable order."""
+    return sorted(
+        row.id
+        for row in rows
+        if row.active
+        and row.auto_connect
+        and row.status not in NOT_TAKEN
+        and row.last_connected_at is not None
+    )
+
+
+class FleetCoordinator:
+    def __init__(
+        self,
+        stores: Stores,
+        fleet: FleetRepo,
+        config: Config,
+        node_id: str,
+        url: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._stores = stores
+        self._fleet = fleet
+        self._config = config.fleet
+        self.node_id = node_id
+        self.url = url
+        self._clock = clock
+        self._leases: dict[str, Lease] = {}
+        self._views: dict[str, Stores] = {}
+        self._host: SessionHost | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._view = FleetView(node_id, (), {}, 0, 0, None)
+        self._failures = 0
+
+    @property
+    def ttl_ms(self) -> int:
+        return int(self._config.lease_ttl_s * 1000)
+
+    def bind(self, host: SessionHost) -> None:
+        self._host = host
+
+    def owned(self, session_id: str) -> Stores:
+        """The stores a session's owner writes through: fenced by its lease while this daemon
+        holds one, else the plain stores (a session nobody owns yet)."""
+        return self._views.get(session_id, self._stores)
+
+    def fence(self, session_id: str) -> Fence | None:
+        lease = self._leases.get(session_id)
+        return None if lease is None else Fence(lease.resource, lease.owner, lease.token)
+
+    def owns(self, session_id: str) -> bool:
+        return session_id in self._leases
+
+    @property
+    def view(self) -> FleetView:
+        return self._view
+
+    @property
+    def failure(self) -> str | None:
+        task = self._task
+        if task is not None and task.done() and not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                return f"fleet coordinator died: {exc!r}"
+        return None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="wamd-fleet")
+
+    async def _loop(self) -> None:
+        interval = self._config.heartbeat_s
+        while True:
+            started = time.monotonic()
+            try:
+                # A round that outlives half a lease would let leases expire while it waits.
+                async with asyncio.timeout(self._config.lease_ttl_s / 2):
+                    await self.round()
+                self._failures = 0
+            except (StorageError, TimeoutError) as exc:
+                self._failures += 1
+                log.warning("fleet.round_failed", error=str(exc), failures=self._failures)
+            await asyncio.sleep(max(0.05, interval - (time.monotonic() - started)))
+
+    async def stop(self) -> None:
+        """Leaves the fleet: no more rounds, leases released (call after the sessions are
+        closed, so their last writes still pass the fence)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for lease in list(self._leases.values()):
+            with contextlib.suppress(StorageError):
+                await self._fleet.release(lease)
+        self._leases.clear()
+        self._views.clear()
+        with contextlib.suppress(StorageError):
+            await self._fleet.leave(self.node_id)
+        log.info("fleet.left", node=self.node_id)
+
+    async def leaving(self) -> None:
+        """Tells the others this daemon is stopping (they stop counting it in the share)."""
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            self._task = None
+        with contextlib.suppress(StorageError):
+            await self._fleet.leaving(self.node_id)
+
+    # ------------------------------------------------------------------ one round
+
+    async def round(self) -> None:
+        host = self._host
+        if host is None:
+            raise RuntimeError("FleetCoordinator.bind() was not called")
+        await self._renew(host)
+        await self._fleet.heartbeat(self.node_id, self.url, self.ttl_ms)
+        members = await self._fleet.members()
+        takers = [m.node_id for m in members if not m.leaving]
+        owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
+        wanted = wanted_sessions(await self._stores.sessions.list_all())
+        plan = plan_share(
+            self.node_id,
+            takers,
+            wanted,
+            owners,
+            slack=self._config.slack,
+            max_handoffs=self._config.handoffs_per_round,
+        )
+        for session_id in plan.hand_back:
+            await self._hand_back(host, session_id)
+        for session_id in plan.take:
+            await self._take(host, session_id)
+        owners.update({session_id: self.node_id for session_id in self._leases})
+        self._view = FleetView(
+            self.node_id, tuple(members), owners, len(self._leases), plan.share, self._clock()
+        )
+
+    async def _renew(self, host: SessionHost) -> None:
+        if not self._leases:
+            return
+        renewed = await self._fleet.renew(self.node_id, list(self._leases), self.ttl_ms)
+        kept = {lease.resource for lease in renewed}
+        for session_id in [s for s in self._leases if s not in kept]:
+            log.warning("fleet.lease_lost", session=session_id, node=self.node_id)
+            await self._forget(host, session_id, "lease lost")
+        for lease in renewed:
+            self._leases[lease.resource] = lease
+
+    async def _take(self, host: SessionHost, session_id: str) -> None:
+        lease = await self._fleet.acquire(session_id, self.node_id, self.ttl_ms)
+        if lease is None:
+            return  # another daemon was quicker
+        self._leases[session_id] = lease
+        self._views[session_id] = self._stores.owned_by(
+            Fence(lease.resource, lease.owner, lease.token)
+        )
+        try:
+            adopted = await host.adopt(session_id)
+        except Exception:
+            log.exception("fleet.adopt_failed", session=session_id)
+            adopted = False
+        if not adopted:
+            await self._forget(host, session_id, "could not be opened")
+            with contextlib.suppress(StorageError):
+                await self._fleet.release(lease)
+            return
+        log.info("fleet.session_taken", session=session_id, token=lease.token)
+
+    async def _hand_back(self, host: SessionHost, session_id: str) -> None:
+        lease = self._leases.get(session_id)
+        if lease is None:
+            return
+        await host.relinquish(session_id, "handed back to even out the fleet")
+        self._leases.pop(session_id, None)
+        self._views.pop(session_id, None)
+        await self._fleet.release(lease)
+        log.info("fleet.session_handed_back", session=session_id)
+
+    async def _forget(self, host: SessionHost, session_id: str, reason: str) -> None:
+        self._leases.pop(session_id, None)
+        self._views.pop(session_id, None)
+        await host.relinquish(session_id, reason)
