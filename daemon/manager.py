@@ -174,6 +174,7 @@ class SessionManager:
         writes a session's records through."""
         self._config = config
         self._fleet = fleet
+        self._claim: Callable[[str], Awaitable[bool]] | None = None
         self._events = events
         self._open = opener
         self._probe = prober
@@ -475,7 +476,10 @@ class SessionManager:
         if session_id in self._handles or await self._sessions.get(session_id) is not None:
             raise SessionExists(f"session {session_id!r} already exists")
         row = await self._sessions.create(session_id, name=name, auto_connect=auto_connect)
-        await self._attach(row)
+        if self._claim is None:
+            await self._attach(row)
+        elif not await self._claim(session_id):
+            raise ManagerError(f"session {session_id!r} was taken by another daemon")
         await self._record.append(session_id, EventType.SESSION_CREATED, {"name": name})
         log.info("manager.session_created", session=session_id)
         return await self.view(session_id, row)
@@ -521,6 +525,10 @@ class SessionManager:
         return True
 
     # ------------------------------------------------------------------ fleet
+
+    def use_fleet(self, claim: Callable[[str], Awaitable[bool]]) -> None:
+        """A session created here is taken through its lease (``claim``) before it opens."""
+        self._claim = claim
 
     async def adopt(self, session_id: str) -> bool:
         """Opens a session whose lease this daemon just took and connects it if it should

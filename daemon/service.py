@@ -394,6 +394,7 @@ async def start_daemon(config: Config) -> Daemon:
         )
         if coordinator is not None:
             coordinator.bind(manager)
+            manager.use_fleet(coordinator.claim)
         manager_ref.append(manager)
         metrics.watch(manager)
         sender: MessageSender = ClientSender(manager)
@@ -435,6 +436,7 @@ async def start_daemon(config: Config) -> Daemon:
             messages=stores.messages,
             metrics=metrics,
             campaigns=campaigns,
+            fleet=coordinator,
         )
         await manager.open_all()
         await webhooks.start()

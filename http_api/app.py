@@ -14,6 +14,7 @@ from aiohttp import web
 from http_api.access_log import access_log
 from http_api.chat_access import restricted_gate
 from http_api.console import setup_console
+from http_api.fleet_proxy import FleetProxy
 from http_api.keys import SERVICES, Services
 from http_api.middlewares import authenticate, bound_time, create_error_middleware, write_gate
 from http_api.routes import setup_routes
@@ -21,18 +22,25 @@ from http_api.routes import setup_routes
 
 def create_app(services: Services) -> web.Application:
     first = [access_log] if services.config.http.access_log else []
+    # In a fleet, once the caller is known, a request about a session owned elsewhere goes to
+    # its owner (which applies the chat gate and the write gate itself).
+    proxy = None if services.fleet is None else FleetProxy(services.fleet)
+    fleet = [] if proxy is None else [proxy.middleware]
     app = web.Application(
         middlewares=[
             *first,
             create_error_middleware(),
             bound_time,
             authenticate,
+            *fleet,
             restricted_gate,
             write_gate,
         ],
         client_max_size=services.config.http.max_body_bytes,
     )
     app[SERVICES] = services
+    if proxy is not None:
+        app.on_cleanup.append(proxy.close)
     setup_routes(app)
     setup_console(app)
     return app

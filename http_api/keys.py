@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, web
 from daemon.campaigns.service import CampaignService
 from daemon.config import Config
 from daemon.eventlog import EventLog
+from daemon.fleet.coordinator import FleetCoordinator
 from daemon.manager import SessionManager
 from daemon.metrics import DaemonMetrics
 from daemon.outbox import Outbox
@@ -55,6 +56,9 @@ class Services:
     gate: WriteGate = field(default_factory=WriteGate)
     metrics: DaemonMetrics | None = None
     """``GET /metrics`` (answers 404 without it)."""
+    fleet: FleetCoordinator | None = None
+    """This daemon's part in a fleet (PostgreSQL): requests about sessions owned elsewhere
+    are forwarded to their owner (:mod:`http_api.fleet_proxy`)."""
 
 
 SERVICES = web.AppKey("services", Services)

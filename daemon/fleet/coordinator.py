@@ -40,7 +40,14 @@ from storage.values import SessionRow, SessionStatus
 
 log = structlog.get_logger("daemon.fleet")
 
-__all__ = ["FleetCoordinator", "FleetView", "SessionHost", "node_name", "wanted_sessions"]
+__all__ = [
+    "FleetCoordinator",
+    "FleetView",
+    "Route",
+    "SessionHost",
+    "node_name",
+    "wanted_sessions",
+]
 
 # Sessions no daemon connects by itself: a person must act first (pairing, a replaced or
 # banned account), as in the manager's own start-up.
@@ -63,6 +70,15 @@ class SessionHost(Protocol):
     async def adopt(self, session_id: str) -> bool: ...
 
     async def relinquish(self, session_id: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where to serve a request about one session: ``local``, or the owner's ``url`` (None
+    while the owner is unknown: answer 503, retry shortly)."""
+
+    local: bool
+    url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +131,7 @@ class FleetCoordinator:
         self._task: asyncio.Task[None] | None = None
         self._view = FleetView(node_id, (), {}, 0, 0, None)
         self._failures = 0
+        self._claiming = asyncio.Lock()
 
     @property
     def ttl_ms(self) -> int:
@@ -195,6 +212,43 @@ class FleetCoordinator:
         with contextlib.suppress(StorageError):
             await self._fleet.leaving(self.node_id)
 
+    # ------------------------------------------------------------------ routing
+
+    async def route(self, session_id: str) -> Route:
+        """Where a request about ``session_id`` is served: here when this daemon owns it (or
+        takes it now, nobody owning it), else by its owner's API. A session that does not
+        exist is served here (the handler answers 404)."""
+        if session_id in self._leases:
+            return Route(True, None)
+        owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
+        owner = owners.get(session_id)
+        if owner is None:
+            if await self._stores.sessions.get(session_id) is None:
+                return Route(True, None)
+            if await self.claim(session_id):
+                return Route(True, None)
+            owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
+            owner = owners.get(session_id)
+        if owner is None or owner == self.node_id:
+            return Route(True, None)
+        members = {member.node_id: member for member in await self._fleet.members()}
+        member = members.get(owner)
+        if member is None:
+            return Route(False, None)  # its owner is gone; its lease expires soon
+        return Route(False, member.url)
+
+    async def claim(self, session_id: str) -> bool:
+        """Takes a session nobody owns because someone asked for it here (a new session
+        to pair, a session no daemon wanted yet); False if another daemon holds it."""
+        host = self._host
+        if host is None:
+            return False
+        if session_id in self._leases:
+            return True
+        async with self._claiming:
+            await self._take(host, session_id)
+        return session_id in self._leases
+
     # ------------------------------------------------------------------ one round
 
     async def round(self) -> None:
@@ -218,7 +272,8 @@ class FleetCoordinator:
         for session_id in plan.hand_back:
             await self._hand_back(host, session_id)
         for session_id in plan.take:
-            await self._take(host, session_id)
+            async with self._claiming:
+                await self._take(host, session_id)
         owners.update({session_id: self.node_id for session_id in self._leases})
         self._view = FleetView(
             self.node_id, tuple(members), owners, len(self._leases), plan.share, self._clock()
@@ -236,6 +291,8 @@ class FleetCoordinator:
             self._leases[lease.resource] = lease
 
     async def _take(self, host: SessionHost, session_id: str) -> None:
+        if session_id in self._leases:
+            return
         lease = await self._fleet.acquire(session_id, self.node_id, self.ttl_ms)
         if lease is None:
             return  # another daemon was quicker
