@@ -56,6 +56,11 @@ class ClientStores(Transactional, Protocol):
         """The current time from the backend's clock (timezone-aware)."""
         ...
 
+    async def ensure_owned(self) -> None:
+        """Raises LeaseLost when these stores are fenced by a lease this daemon no longer
+        holds (:meth:`Stores.owned_by`); otherwise returns at once."""
+        ...
+
 
 class Stores(ClientStores, Protocol):
     """Every store of the daemon over one database, with its transaction boundary."""

@@ -101,7 +101,7 @@ from daemon.log import UnknownKinds
 from daemon.wire.certs import WA_ROOT_PUBLIC_KEY
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
 from daemon.wire.transport import TransportConfig
-from storage.errors import CorruptAuthState, NotFound, StorageError
+from storage.errors import CorruptAuthState, LeaseLost, NotFound, StorageError
 from storage.interfaces import AuthStore
 from storage.message_interfaces import MessageStore
 from storage.stores import ClientStores
@@ -186,8 +186,10 @@ class Session:
         media_root: Path | None = None,
         sync_options: SyncOptions | None = None,
         version_check: VersionCheck | None = None,
+        owner_check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         opts = options or ClientOptions()
+        self._owner_check = owner_check
         log = structlog.get_logger("daemon.client").bind(session=session_id)
         self._bus = EventBus()
         self._ctx = SessionContext(
@@ -300,6 +302,7 @@ class Session:
                 media_root=stores.files_dir / MEDIA_DIRECTORY,
                 sync_options=sync_options,
                 version_check=version_check,
+                owner_check=stores.ensure_owned,
             )
             session._state = _state_of(row.status)
             await session._restore()
@@ -672,6 +675,10 @@ class Session:
                     return
         except asyncio.CancelledError:
             raise
+        except LeaseLost as exc:
+            # Another daemon of the fleet owns the session now: stop without a word (nothing
+            # may be written for it any more; its owner tells the story from here).
+            ctx.log.warning("client.lease_lost", error=str(exc))
         except AuthStateError as exc:
             await self._auth_broken(exc)
         except StorageError as exc:
@@ -705,6 +712,10 @@ class Session:
     async def _attempt(self) -> Decision:
         """Dials once and runs the connection until it ends."""
         ctx = self._ctx
+        if self._owner_check is not None:
+            # In a fleet, a daemon that lost the session's lease (it was paused, or cut off)
+            # must not log in again: that would push the new owner's socket off the server.
+            await self._owner_check()
         credentials = ctx.require_credentials()
         registering = not credentials.is_paired
         config = ctx.config

@@ -41,6 +41,11 @@ class PgStores(RepositoryStores):
     def fleet(self) -> FleetRepo | None:
         return self._fleet
 
+    async def ensure_owned(self) -> None:
+        if self._is_view:
+            async with self.engine.transaction():  # the fence is checked at its start
+                pass
+
     def owned_by(self, fence: Fence) -> PgStores:
         return PgStores(self.db, self._files_dir, FencedEngine(self.db, fence))
 

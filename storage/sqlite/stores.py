@@ -110,6 +110,9 @@ class RepositoryStores:
     def now(self) -> datetime:
         return self.engine.now()
 
+    async def ensure_owned(self) -> None:
+        return None  # one daemon owns the whole database (its state lock)
+
     async def ping(self) -> float:
         return await self.engine.ping()
 
