@@ -99,11 +99,11 @@ async def test_a_fenced_write_is_refused_once_the_lease_moved(
 ) -> None:
     old_db, new_db = two_daemons
     await add_session(old_db, "s1")
-    held = await PgFleetRepo(old_db).acquire("s1", "old", 50)
+    held = await PgFleetRepo(old_db).acquire("s1", "old", 1500)
     assert held is not None
     old = FencedEngine(old_db, Fence("s1", "old", held.token))
     await old.execute("UPDATE sessions SET status = 'connected' WHERE id = ?", ("s1",))
-    await asyncio.sleep(0.2)  # the old owner is paused past its lease
+    await asyncio.sleep(1.7)  # the old owner is paused past its lease
     taken = await PgFleetRepo(new_db).acquire("s1", "new", TTL_MS)
     assert taken is not None
     with pytest.raises(LeaseLost):
