@@ -18,9 +18,8 @@
 --     exactly what SQLite's LIKE meant (only ASCII letters fold, whatever the database locale);
 --   * SQLite sorts NULL first ascending (last descending); PostgreSQL the other way round.
 --     chats_recent says NULLS LAST so it keeps SQLite's order.
--- The triggers raise SQLSTATE 23000 (integrity_constraint_violation): PostgreSQL never raises
--- that bare class code for its own constraints (they use 23502, 23503, 23505, 23514...), so an
--- engine can map it to a trigger-made refusal as SQLite's SQLITE_CONSTRAINT_TRIGGER is.
+-- The append-only triggers' functions RAISE EXCEPTION with SQLite's messages: SQLSTATE P0001,
+-- which storage.postgres.errors maps to Constraint.TRIGGER as SQLITE_CONSTRAINT_TRIGGER is.
 -- migration 0010 (merging LID chats into phone-number chats) moved existing rows only; a new
 -- database has none, so it has no counterpart here.
 
@@ -53,8 +52,7 @@ CREATE TABLE session_transitions (
 
 CREATE FUNCTION session_transitions_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'session_transitions is append-only'
-        USING ERRCODE = 'integrity_constraint_violation';
+    RAISE EXCEPTION 'session_transitions is append-only';
 END
 $$;
 
@@ -68,8 +66,7 @@ FOR EACH ROW EXECUTE FUNCTION session_transitions_no_update();
 CREATE FUNCTION session_transitions_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM sessions WHERE id = OLD.session_id) THEN
-        RAISE EXCEPTION 'session_transitions is append-only'
-            USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION 'session_transitions is append-only';
     END IF;
     RETURN OLD;
 END
@@ -185,7 +182,7 @@ CREATE INDEX event_log_recoveries ON event_log (session_id, seq)
 
 CREATE FUNCTION event_log_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'event_log is append-only' USING ERRCODE = 'integrity_constraint_violation';
+    RAISE EXCEPTION 'event_log is append-only';
 END
 $$;
 

@@ -7,7 +7,8 @@ of :data:`PG_COLUMNS_SQL`, :data:`PG_INDEXES_SQL` and :data:`PG_TRIGGERS_SQL` (r
 migrated PostgreSQL database, any driver). Allowed differences: a PostgreSQL table may end
 with a ``rowid`` column (SQLite's implicit rowid made real for the SQL that names it) with its
 unique index ``<table>_rowid``; the indexes behind PRIMARY KEY/UNIQUE constraints are left out
-on both sides (their names are engine-made), and so is the runner's ``schema_migrations``.
+on both sides (their names are engine-made), and so are the runner's ``schema_migrations`` and
+the fleet's PostgreSQL-only tables.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ROWID_COLUMN = "rowid"
 BOOKKEEPING_TABLES = frozenset({"schema_migrations"})
 # The fleet (members, leases) exists only where daemons share a database.
 POSTGRES_ONLY_TABLES = frozenset({"fleet_members", "leases"})
+_NOT_COMPARED = BOOKKEEPING_TABLES | POSTGRES_ONLY_TABLES
 
 PG_COLUMNS_SQL = """
 SELECT table_name, column_name FROM information_schema.columns
@@ -97,7 +99,7 @@ def compare(
     lite_columns, lite_indexes, lite_triggers = sqlite_schema(sqlite_path)
     pg_table_columns: Columns = defaultdict(list)
     for table, column in pg_columns:
-        if table not in BOOKKEEPING_TABLES | POSTGRES_ONLY_TABLES:
+        if table not in _NOT_COMPARED:
             pg_table_columns[table].append(column)
     differences: list[str] = []
     rowid_tables: set[str] = set()
@@ -128,7 +130,7 @@ def compare(
 def _grouped(rows: Iterable[tuple[str, str]]) -> Names:
     grouped: Names = defaultdict(set)
     for table, name in rows:
-        if table not in BOOKKEEPING_TABLES:
+        if table not in _NOT_COMPARED:
             grouped[str(table)].add(str(name))
     return grouped
 

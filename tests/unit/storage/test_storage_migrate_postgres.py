@@ -1,18 +1,27 @@
-"""storage.migrate for PostgreSQL: the shipped PostgreSQL schema and its statement splitter.
-
-What needs a server (the schema applied, compared column by column with SQLite's through
-schema_parity.compare) runs with the PostgreSQL engine's tests; these need none.
-"""
+"""storage.migrate for PostgreSQL: the shipped PostgreSQL schema, its statement splitter, and
+the schema on a real server compared with SQLite's (schema_parity.compare)."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from pathlib import Path
 
+import asyncpg
 import pytest
-from schema_parity import POSTGRES_ONLY_TABLES
+from postgres_server import PostgresServer
+from schema_parity import (
+    PG_COLUMNS_SQL,
+    PG_INDEXES_SQL,
+    PG_TRIGGERS_SQL,
+    POSTGRES_ONLY_TABLES,
+    compare,
+    sqlite_schema,
+)
 
+from storage.db import Database
 from storage.engine import Dialect
-from storage.errors import MigrationError
+from storage.errors import Constraint, ConstraintViolation, MigrationError
 from storage.migrate import (
     load_migrations,
     parse_migration,
@@ -20,6 +29,7 @@ from storage.migrate import (
     split_statements,
 )
 from storage.postgres.engine import MIGRATIONS_PACKAGE as POSTGRES_MIGRATIONS_PACKAGE
+from storage.postgres.engine import PgDatabase
 
 _CREATE_TABLE = re.compile(r"^CREATE TABLE (\w+)", re.MULTILINE)
 _CREATE_INDEX = re.compile(r"^CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", re.MULTILINE)
@@ -118,3 +128,133 @@ SELECT a$b FROM t;
 def test_split_postgres_statements_refuses_broken_scripts(sql: str, message: str) -> None:
     with pytest.raises(MigrationError, match=message):
         parse_migration("0001_x.sql", f"-- Migration 0001: x\n{sql}", Dialect.POSTGRESQL)
+
+
+async def test_postgres_schema_matches_sqlite_column_for_column(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    lite = await Database.open(tmp_path / "lite.db")
+    await lite.close()
+    conn = await asyncpg.connect(await postgres_server.migrated_database())
+    try:
+        columns, indexes, triggers = [
+            [(str(row[0]), str(row[1])) for row in await conn.fetch(query)]
+            for query in (PG_COLUMNS_SQL, PG_INDEXES_SQL, PG_TRIGGERS_SQL)
+        ]
+    finally:
+        await conn.close()
+    assert ("outbox", "rowid") in columns
+    assert compare(tmp_path / "lite.db", columns, indexes, triggers) == []
+
+
+async def test_schema_parity_reports_each_kind_of_difference(tmp_path: Path) -> None:
+    lite = await Database.open(tmp_path / "lite.db")
+    await lite.close()
+    columns, indexes, triggers = sqlite_schema(tmp_path / "lite.db")
+    pg_columns = [(table, column) for table, names in columns.items() for column in names]
+    pg_indexes = [(table, name) for table, names in indexes.items() for name in names]
+    pg_triggers = [(table, name) for table, names in triggers.items() for name in names]
+    rowid_extras = [("outbox", "rowid")], [("outbox", "outbox_rowid")]
+    matching = compare(
+        tmp_path / "lite.db", pg_columns + rowid_extras[0], pg_indexes + rowid_extras[1]
+    )
+    assert matching == []
+    drifted = compare(
+        tmp_path / "lite.db",
+        [("campaigns", "rowid")] + [row for row in pg_columns if row != ("messages", "starred")],
+        [row for row in pg_indexes if row != ("outbox", "outbox_open")] + [("chats", "extra")],
+        [row for row in pg_triggers if row[1] != "event_log_no_update"],
+    )
+    assert drifted == [
+        "table campaigns: the added rowid column is not the last one",
+        f"table messages: columns differ: SQLite {columns['messages']}, "
+        f"PostgreSQL {columns['messages'][:-1]}",
+        "table chats: indexes only in PostgreSQL: ['extra']",
+        "table outbox: indexes only in SQLite: ['outbox_open']",
+        "table event_log: triggers only in SQLite: ['event_log_no_update']",
+    ]
+
+
+async def test_postgres_append_only_tables_refuse_changes_but_follow_their_session(
+    postgres_server: PostgresServer,
+) -> None:
+    db = await PgDatabase.open(await postgres_server.migrated_database())
+    try:
+        await db.execute(
+            "INSERT INTO sessions (id, created_at, updated_at, status, status_reason, "
+            "status_changed_at) VALUES ('s1', 1, 1, 'new', 'created', 1)"
+        )
+        await db.execute("INSERT INTO session_transitions VALUES ('s1', 1, NULL, 'new', 'x', 1)")
+        await db.execute(
+            "INSERT INTO event_log (id, session_id, seq, type, data, created_at) "
+            "VALUES ('e1', 's1', 1, 'session.status', '{}', 1)"
+        )
+        refused = (
+            ("UPDATE session_transitions SET reason = 'y'", "session_transitions is append-only"),
+            ("DELETE FROM session_transitions", "session_transitions is append-only"),
+            ("UPDATE event_log SET type = 'other'", "event_log is append-only"),
+        )
+        for statement, message in refused:
+            with pytest.raises(ConstraintViolation, match=message) as caught:
+                await db.execute(statement)
+            assert caught.value.constraint is Constraint.TRIGGER
+        await db.execute("DELETE FROM sessions WHERE id = 's1'")
+        assert await db.fetch_all("SELECT * FROM session_transitions") == []
+        assert await db.execute("DELETE FROM event_log") == 1  # retention may delete events
+    finally:
+        await db.close()
+
+
+# SQLite's LIKE (in the CHECKs of the SQLite migrations) against PostgreSQL's regex CHECKs.
+LIKE_CHECKS = {
+    "url": "?1 LIKE 'http://%' OR ?1 LIKE 'https://%'",
+    "pn_jid": "?1 LIKE '%@s.whatsapp.net'",
+    "lid_jid": "?1 LIKE '%@lid'",
+    "jid": "?1 LIKE '%@g.us'",
+}
+# Each row's key is made unique by the case number (the url case: the id; the others: a prefix).
+LIKE_CHECK_INSERTS = {
+    "url": "INSERT INTO webhooks (id, url, secret, created_at, updated_at) "
+    "VALUES ('w' || ?2, ?1, 'sixteen-chars-secret', 1, 1)",
+    "pn_jid": "INSERT INTO contacts (session_id, pn_jid, updated_at) VALUES ('s1', ?1, 1)",
+    "lid_jid": "INSERT INTO contacts (session_id, lid_jid, updated_at) VALUES ('s1', ?1, 1)",
+    "jid": "INSERT INTO groups (session_id, jid, updated_at) VALUES ('s1', ?1, 1)",
+}
+LIKE_CASES = [
+    ("url", "HTTPS://crm.example/hook"),
+    ("url", "http://crm.example/hook"),
+    ("url", "httpx://crm.example/hook"),
+    ("url", "\nhttp://crm.example/hook"),
+    ("pn_jid", "@S.WhatsApp.NET"),
+    ("pn_jid", "@s.whatsapp.net\n"),
+    ("pn_jid", "@s_whatsapp.net"),
+    ("lid_jid", "@LID"),
+    ("lid_jid", "@l\u0130d"),  # SQLite's LIKE folds ASCII letters only
+    ("jid", "@G.us"),
+    ("jid", "@gXus"),
+]
+
+
+async def test_postgres_like_checks_accept_what_sqlite_accepts(
+    postgres_server: PostgresServer,
+) -> None:
+    db = await PgDatabase.open(await postgres_server.migrated_database())
+    try:
+        await db.execute(
+            "INSERT INTO sessions (id, created_at, updated_at, status, status_reason, "
+            "status_changed_at) VALUES ('s1', 1, 1, 'new', 'created', 1)"
+        )
+        with sqlite3.connect(":memory:") as lite:
+            for number, (column, suffix) in enumerate(LIKE_CASES):
+                value = suffix if column == "url" else f"{number}{suffix}"
+                check = f"SELECT {LIKE_CHECKS[column]}"
+                accepted = bool(lite.execute(check, (value,)).fetchone()[0])
+                params = (value, str(number)) if column == "url" else (value,)
+                try:
+                    stored = await db.execute(LIKE_CHECK_INSERTS[column], params) == 1
+                except ConstraintViolation as exc:
+                    assert exc.constraint is Constraint.CHECK
+                    stored = False
+                assert stored is accepted, (column, value)
+    finally:
+        await db.close()
