@@ -68,10 +68,10 @@ async def test_an_expired_lease_is_taken_over_and_cannot_be_renewed(
     two_daemons: tuple[PgDatabase, PgDatabase],
 ) -> None:
     a, b = PgFleetRepo(two_daemons[0]), PgFleetRepo(two_daemons[1])
-    held = await a.acquire("s1", "a", 50)
+    held = await a.acquire("s1", "a", 1500)
     assert held is not None
     assert await b.acquire("s1", "b", TTL_MS) is None
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(1.7)
     taken = await b.acquire("s1", "b", TTL_MS)
     assert taken is not None and taken.token == held.token + 1
     assert await a.renew("a", ["s1"], TTL_MS) == []
@@ -84,9 +84,9 @@ async def test_members_are_listed_while_their_heartbeat_lasts(
 ) -> None:
     a, b = PgFleetRepo(two_daemons[0]), PgFleetRepo(two_daemons[1])
     await a.heartbeat("a", "http://127.0.0.1:1", TTL_MS)
-    await b.heartbeat("b", "http://127.0.0.1:2", 50)
+    await b.heartbeat("b", "http://127.0.0.1:2", 1500)
     assert {m.node_id for m in await a.members()} == {"a", "b"}
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(1.7)
     assert [m.node_id for m in await a.members()] == ["a"]
     await a.leaving("a")
     assert [m.leaving for m in await b.members()] == [True]
@@ -125,7 +125,7 @@ async def test_a_takeover_waits_for_the_fenced_transaction_in_flight(
 ) -> None:
     old_db, new_db = two_daemons
     await add_session(old_db, "s1")
-    held = await PgFleetRepo(old_db).acquire("s1", "old", 300)
+    held = await PgFleetRepo(old_db).acquire("s1", "old", 1500)
     assert held is not None
     old = FencedEngine(old_db, Fence("s1", "old", held.token))
     inside = asyncio.Event()
@@ -135,12 +135,12 @@ async def test_a_takeover_waits_for_the_fenced_transaction_in_flight(
         async with old.transaction():
             await old.execute("UPDATE sessions SET status = 'connected' WHERE id = ?", ("s1",))
             inside.set()
-            await asyncio.sleep(0.6)  # outlives the lease, but its check holds the row
+            await asyncio.sleep(2.5)  # outlives the lease, but its check holds the row
             order.append("old committed")
 
     async def takeover() -> None:
         await asyncio.wait_for(inside.wait(), 10)
-        await asyncio.sleep(0.4)  # the lease has expired by now
+        await asyncio.sleep(1.7)  # the lease has expired by now
         lease = await PgFleetRepo(new_db).acquire("s1", "new", TTL_MS)
         order.append("taken" if lease is not None else "refused")
 
