@@ -36,7 +36,6 @@ from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
 from storage.event_values import StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
-from storage.outbox_values import OutboxStatus
 from storage.stores import Stores
 from storage.webhook_values import WEBHOOK_DISPATCH_CURSOR
 from waproto import wa_e2e_pb2
@@ -564,9 +563,9 @@ class EventLog:
 class EventLogSink:
     """The daemon's :class:`~daemon.client.sinks.EventSink`: messaging events become event-log
     rows inside the client's persist-before-ack transaction. Beside each row it keeps what the
-    daemon derives from the event in the same transaction: an outbox row follows its
-    message's receipts (delivered, read, played), and a received message moves the session's
-    ``last_message_at``."""
+    daemon derives from the event in the same transaction: a received message moves the
+    session's ``last_message_at``. (Receipts need nothing here: a sent message's status lives
+    in its message row only, which the outbox reads.)"""
 
     def __init__(
         self,
@@ -576,7 +575,6 @@ class EventLogSink:
         on_inbound: Callable[[str, float], None] = lambda _session, _at: None,
     ) -> None:
         self._log = log
-        self._outbox = stores.outbox
         self._sessions = stores.sessions
         self._on_inbound = on_inbound
 
@@ -592,15 +590,7 @@ class EventLogSink:
                 # share) is handled by the client, not a message anyone received.
                 continue
             await self._log.append_record(session_id, from_messaging_event(event))
-            if (
-                isinstance(event, message_events.MessageUpdated)
-                and event.status is not None
-                and event.status.value in _RECEIPT_STATUSES
-            ):
-                await self._outbox.advance_status(
-                    event.message_id, OutboxStatus(event.status.value)
-                )
-            elif isinstance(event, message_events.MessageReceived) and not event.message.from_me:
+            if isinstance(event, message_events.MessageReceived) and not event.message.from_me:
                 at = event.message.sent_at
                 await self._sessions.record_activity(session_id, message_at=at)
                 self._on_inbound(session_id, at.timestamp())
@@ -608,9 +598,6 @@ class EventLogSink:
     async def record_state(self, change: client_events.StateChanged) -> bool:
         await self._log.append_record(change.session_id, from_client_event(change))
         return True
-
-
-_RECEIPT_STATUSES = frozenset({"delivered", "read", "played"})
 
 
 __all__ = [

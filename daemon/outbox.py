@@ -10,9 +10,12 @@ the stored row (never a second send); with another request it is refused.
 One worker task per session with open rows sends them in the order they were accepted, when the
 session is connected and its sending is not paused, no faster than its token bucket allows:
 
-* the attempt is committed (``sending``) before the message goes out, and ``sent`` (with the
-  server's timestamp) after the server's ack — the sender (the client's messenger) records the
-  message row and its ``message.updated`` events itself, receipts included;
+* the attempt is committed (``sending``) before the message goes out, and ``done`` after the
+  server's ack. The row holds only the request: the message's lifecycle (``sent`` with the
+  server's timestamp, then ``delivered``/``read``/``played``) is its message row's, which the
+  sender (the client's messenger) writes with its ``message.updated`` events in the client's
+  own transaction, receipts included. Whatever reads an outbox entry reads its status from
+  that row once the message has gone out;
 * a transient failure (not connected, timeout, server error) retries with full-jitter backoff;
   after ``max_attempts``, or once the message is older than ``max_age_s``, it is ``failed``
   with the reason (and a ``message.updated`` event);
@@ -25,7 +28,7 @@ session is connected and its sending is not paused, no faster than its token buc
 * a permanent refusal (bad recipient, message too large, 463 for one contact) fails the message
   at once.
 
-A crash between the send and the ``sent`` commit leaves the row in ``sending``; the next start
+A crash between the send and the ``done`` commit leaves the row in ``sending``; the next start
 sends it again under the same message id (counted in ``uncertain_sends``). Recipients recognise
 a repeated message id (WhatsApp clients and wamd's own receive path drop it as a duplicate), so
 the only duplicate a crash can cause is one that is dropped on arrival.
@@ -382,7 +385,7 @@ class Outbox:
         self._in_flight += 1
         started = time.perf_counter()
         try:
-            ack = await self._sender.send(message)
+            await self._sender.send(message)
         except RestrictedError as exc:
             await self._restricted(row, exc, attempt)
             return
@@ -395,8 +398,9 @@ class Outbox:
         finally:
             self._in_flight -= 1
         self._on_sent(time.perf_counter() - started)
-        # The sender recorded the message's ``sent`` status event with the message row.
-        await self.repo.mark_sent(row.id, ack.server_timestamp)
+        # The sender recorded ``sent`` (and the server's time) in the message row, with its
+        # event; the outbox records only that the request is done.
+        await self.repo.mark_done(row.id)
         discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
 

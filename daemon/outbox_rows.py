@@ -18,8 +18,8 @@ from storage.outbox_values import OutboxRow
 
 
 def discard_staged(row: OutboxRow) -> None:
-    """Removes a media send's staged file once the row is final (sent, or failed for good):
-    only then, so that a crash before the ``sent`` commit can still send it again. A campaign's
+    """Removes a media send's staged file once the row is final (done, or failed for good):
+    only then, so that a crash before the ``done`` commit can still send it again. A campaign's
     shared file stays: the campaign removes it once it ends."""
     media = request_of(row).media if MessageKind(row.kind).is_media else None
     if media is not None and not media.shared:
@@ -64,7 +64,7 @@ def describe(row: OutboxRow) -> dict[str, Any]:
         "createdAt": iso_utc(row.created_at),
         "updatedAt": iso_utc(row.updated_at),
         "sentAt": iso_utc(row.sent_at),
-        "nextAttemptAt": iso_utc(row.next_attempt_at) if row.status.is_open else None,
+        "nextAttemptAt": iso_utc(row.next_attempt_at) if row.request.is_open else None,
         "request": _public_request(row),
     }
 

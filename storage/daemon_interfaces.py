@@ -17,8 +17,10 @@ from storage.webhook_values import Delivery, DeliveryJob, DeliveryStatus, Dispat
 
 
 class OutboxRepo(Protocol):
-    """Sends as rows (with the caller's idempotency key), their attempts and outcome, and
-    per-session sending pauses."""
+    """Sends as rows (with the caller's idempotency key), their attempts and the request's
+    outcome, and per-session sending pauses. A row read back carries the status shown for it:
+    the message row's once the message has gone out (the message row is the one truth of a
+    sent message's lifecycle), else the request's."""
 
     async def insert(self, row: NewOutboxRow) -> OutboxRow:
         """Store a new send, due now. Raises AlreadyExists when the session already has the
@@ -55,16 +57,14 @@ class OutboxRepo(Protocol):
         """Record that an attempt starts now (committed before the send goes out)."""
         ...
 
-    async def mark_sent(self, message_id: str, server_timestamp: int | None) -> bool: ...
+    async def mark_done(self, message_id: str) -> bool:
+        """The server took the message: the request is done. Its lifecycle (``sent`` with the
+        server's time, then receipts) is the message row's, written by the client."""
+        ...
 
     async def reschedule(self, message_id: str, next_attempt_at: datetime, error: str) -> bool: ...
 
     async def mark_failed(self, message_id: str, reason: str) -> bool: ...
-
-    async def advance_status(self, message_id: str, status: OutboxStatus) -> OutboxStatus | None:
-        """Move a sent message forward (delivered, read, played) and never back; returns the
-        status it had when it moved, None when it did not move."""
-        ...
 
     async def requeue_interrupted(self) -> int:
         """Rows a previous process left in ``sending`` go back to pending (counted in

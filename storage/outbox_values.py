@@ -1,4 +1,5 @@
-"""The outbox's values: a send as a row, its status and a session's sending pause."""
+"""The outbox's values: a send as a row, its request state, the status shown for it and a
+session's sending pause."""
 
 from __future__ import annotations
 
@@ -8,8 +9,26 @@ from datetime import datetime
 from typing import Any
 
 
+class OutboxRequest(enum.StrEnum):
+    """Where the request stands, the only state the outbox row stores: ``pending → sending →
+    done`` (the server took the message), or ``failed`` with a reason. What happens to the
+    message after that (delivered, read, played) is its message row's."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be sent (or being sent)."""
+        return self in (OutboxRequest.PENDING, OutboxRequest.SENDING)
+
+
 class OutboxStatus(enum.StrEnum):
-    """``pending → sending → sent → delivered → read/played``, or ``failed`` with a reason."""
+    """What the API shows of a send: ``pending → sending → sent → delivered → read/played``,
+    or ``failed`` with a reason. Read from the request and the message row together: once the
+    message row has gone out (``sent`` or beyond), its status is the send's."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -23,15 +42,6 @@ class OutboxStatus(enum.StrEnum):
     def is_open(self) -> bool:
         """Still to be sent (or being sent)."""
         return self in (OutboxStatus.PENDING, OutboxStatus.SENDING)
-
-
-# Receipts only move a sent message forward: a late "delivered" never undoes "read".
-STATUS_RANK = {
-    OutboxStatus.SENT: 1,
-    OutboxStatus.DELIVERED: 2,
-    OutboxStatus.READ: 3,
-    OutboxStatus.PLAYED: 4,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +64,17 @@ class OutboxRow:
     chat_jid: str
     kind: str
     payload: dict[str, Any]
+    request: OutboxRequest
     status: OutboxStatus
+    """The request's state until the message row has gone out, then the message row's."""
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    """The later of the request's and the message row's last change."""
     sent_at: datetime | None
-    server_timestamp: int | None
+    """When the server took the message (the message row's time), once it did."""
     uncertain_sends: int
 
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from storage.engine import SqlEngine
 from storage.metrics_interfaces import StoredTotals
 from storage.sqlite._columns import opt_from_ms
+from storage.sqlite.outbox import SHOWN_STATUS, WITH_MESSAGE
 
-OUTBOX_BY_STATUS = "SELECT session_id, status, count(*) FROM outbox GROUP BY session_id, status"
+# By the status the API shows (the message row's once the message has gone out).
+OUTBOX_BY_STATUS = f"""
+SELECT session_id, status, count(*) FROM (
+    SELECT o.session_id AS session_id, {SHOWN_STATUS} AS status FROM {WITH_MESSAGE}
+) AS shown GROUP BY session_id, status
+"""
 DELIVERIES_BY_STATUS = "SELECT status, count(*) FROM webhook_deliveries GROUP BY status"
 OLDEST_PENDING_DELIVERY = "SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'"
 EVENT_SEQUENCES = "SELECT session_id, last_seq FROM event_sequences"

@@ -1,5 +1,6 @@
-"""The outbox: sends as rows (with the caller's idempotency key), their attempts and outcome,
-and per-session sending pauses."""
+"""The outbox: sends as rows (with the caller's idempotency key), their attempts and the
+request's outcome, read with the message row that holds the message's lifecycle; and
+per-session sending pauses."""
 
 from __future__ import annotations
 
@@ -9,60 +10,88 @@ from datetime import datetime
 from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
 from storage.outbox_values import (
-    STATUS_RANK,
     NewOutboxRow,
+    OutboxRequest,
     OutboxRow,
     OutboxStatus,
     SendingPause,
 )
 from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
 
-COLUMNS = (
-    "id, session_id, idempotency_key, request_hash, chat_jid, kind, payload, status, attempts, "
-    "next_attempt_at, last_error, created_at, updated_at, sent_at, server_timestamp, "
-    "uncertain_sends"
+# A sent message's lifecycle (sent, delivered, read, played, and when the server took it) is
+# its message row's, written in the client's transaction with the ack or the receipt; the
+# outbox row holds only the request (pending, sending, done, failed). An entry is read with
+# its message row: once that row has gone out its status is the entry's, whatever the request
+# says (a receipt can commit before the outbox records ``done``, and a crash can leave the
+# request ``sending`` after the server took it). min(id): one row should a message ever be
+# stored twice.
+WITH_MESSAGE = """
+outbox AS o LEFT JOIN messages AS m ON m.id = (
+    SELECT min(x.id) FROM messages AS x
+    WHERE x.session_id = o.session_id AND x.message_id = o.id AND x.from_me = 1
 )
-INSERT = f"""
+"""
+_GONE_OUT = "m.status IN ('sent', 'delivered', 'read', 'played')"
+SHOWN_STATUS = (
+    f"CASE WHEN {_GONE_OUT} THEN m.status WHEN o.status = 'done' THEN 'sent' ELSE o.status END"
+)
+_SHOWN_SENT_AT = (
+    f"CASE WHEN {_GONE_OUT} THEN m.sent_at WHEN o.status = 'done' THEN o.updated_at END"
+)
+_SHOWN_UPDATED_AT = "CASE WHEN m.updated_at > o.updated_at THEN m.updated_at ELSE o.updated_at END"
+COLUMNS = (
+    "o.id, o.session_id, o.idempotency_key, o.request_hash, o.chat_jid, o.kind, o.payload, "
+    f"o.status, {SHOWN_STATUS}, o.attempts, o.next_attempt_at, o.last_error, o.created_at, "
+    f"{_SHOWN_UPDATED_AT}, {_SHOWN_SENT_AT}, o.uncertain_sends"
+)
+# A new request has no message gone out yet: it shows as its request state.
+INSERT = """
 INSERT INTO outbox (id, session_id, idempotency_key, request_hash, chat_jid, kind, payload,
                     status, next_attempt_at, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-RETURNING {COLUMNS}
+RETURNING id, session_id, idempotency_key, request_hash, chat_jid, kind, payload, status,
+          status, attempts, next_attempt_at, last_error, created_at, updated_at, NULL,
+          uncertain_sends
 """
-SELECT_ONE = f"SELECT {COLUMNS} FROM outbox WHERE session_id = ? AND id = ?"
-SELECT_BY_ID = f"SELECT {COLUMNS} FROM outbox WHERE id = ?"
-SELECT_BY_KEY = f"SELECT {COLUMNS} FROM outbox WHERE session_id = ? AND idempotency_key = ?"
+SELECT_ONE = f"SELECT {COLUMNS} FROM {WITH_MESSAGE} WHERE o.session_id = ? AND o.id = ?"
+SELECT_BY_ID = f"SELECT {COLUMNS} FROM {WITH_MESSAGE} WHERE o.id = ?"
+SELECT_BY_KEY = (
+    f"SELECT {COLUMNS} FROM {WITH_MESSAGE} WHERE o.session_id = ? AND o.idempotency_key = ?"
+)
 # Among each chat's oldest open row (a chat's messages go in order), the oldest that is due;
 # else the one due first. A chat held by a restriction or backing off does not stop the others.
 SELECT_NEXT_OPEN = f"""
-SELECT {COLUMNS} FROM outbox AS o
-WHERE session_id = ? AND status IN ('pending', 'sending')
+SELECT {COLUMNS} FROM {WITH_MESSAGE}
+WHERE o.session_id = ? AND o.status IN ('pending', 'sending')
 AND NOT EXISTS (
     SELECT 1 FROM outbox AS e WHERE e.session_id = o.session_id AND e.chat_jid = o.chat_jid
     AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid
 )
-ORDER BY next_attempt_at > ?, CASE WHEN next_attempt_at > ? THEN next_attempt_at END, rowid
+ORDER BY o.next_attempt_at > ?, CASE WHEN o.next_attempt_at > ? THEN o.next_attempt_at END,
+         o.rowid
 LIMIT 1
 """
 SELECT_OPEN_SESSIONS = """
 SELECT DISTINCT session_id FROM outbox WHERE status IN ('pending', 'sending')
 """
 SELECT_PAGE = f"""
-SELECT {COLUMNS} FROM outbox
-WHERE session_id = ? AND (? IS NULL OR status = ?) AND rowid < ?
-ORDER BY rowid DESC LIMIT ?
+SELECT {COLUMNS} FROM {WITH_MESSAGE}
+WHERE o.session_id = ? AND (CAST(? AS TEXT) IS NULL OR {SHOWN_STATUS} = ?) AND o.rowid < ?
+ORDER BY o.rowid DESC LIMIT ?
 """
 SELECT_ROWID = "SELECT rowid FROM outbox WHERE session_id = ? AND id = ?"
-COUNT_BY_STATUS = "SELECT status, count(*) FROM outbox WHERE session_id = ? GROUP BY status"
+COUNT_BY_STATUS = f"""
+SELECT status, count(*) FROM (
+    SELECT {SHOWN_STATUS} AS status FROM {WITH_MESSAGE} WHERE o.session_id = ?
+) AS shown GROUP BY status
+"""
 MARK_SENDING = """
 UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?
 WHERE id = ? AND status IN ('pending', 'sending')
 """
-# A receipt can be committed before the sender's "sent": the status then stays ahead.
-MARK_SENT = """
-UPDATE outbox
-SET status = CASE WHEN status IN ('pending', 'sending') THEN 'sent' ELSE status END,
-    sent_at = ?, server_timestamp = ?, updated_at = ?, last_error = NULL
-WHERE id = ? AND status <> 'failed'
+MARK_DONE = """
+UPDATE outbox SET status = 'done', updated_at = ?, last_error = NULL
+WHERE id = ? AND status IN ('pending', 'sending')
 """
 RESCHEDULE = """
 UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?
@@ -71,9 +100,6 @@ WHERE id = ? AND status IN ('pending', 'sending')
 MARK_FAILED = """
 UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ?
 WHERE id = ? AND status IN ('pending', 'sending')
-"""
-ADVANCE_STATUS = """
-UPDATE outbox SET status = ?, updated_at = ? WHERE id = ? AND status = ?
 """
 REQUEUE_INTERRUPTED = """
 UPDATE outbox SET status = 'pending', uncertain_sends = uncertain_sends + 1, updated_at = ?
@@ -174,9 +200,11 @@ class SqliteOutboxRepo:
         now = to_ms(self._db.now())
         return await self._db.execute(MARK_SENDING, (now, message_id)) == 1
 
-    async def mark_sent(self, message_id: str, server_timestamp: int | None) -> bool:
+    async def mark_done(self, message_id: str) -> bool:
+        """The server took the message: the request is done (its message row, written with
+        the ack, says ``sent`` and when)."""
         now = to_ms(self._db.now())
-        return await self._db.execute(MARK_SENT, (now, server_timestamp, now, message_id)) == 1
+        return await self._db.execute(MARK_DONE, (now, message_id)) == 1
 
     async def reschedule(self, message_id: str, next_attempt_at: datetime, error: str) -> bool:
         now = to_ms(self._db.now())
@@ -188,26 +216,6 @@ class SqliteOutboxRepo:
     async def mark_failed(self, message_id: str, reason: str) -> bool:
         now = to_ms(self._db.now())
         return await self._db.execute(MARK_FAILED, (reason, now, message_id)) == 1
-
-    async def advance_status(self, message_id: str, status: OutboxStatus) -> OutboxStatus | None:
-        """Move a sent message forward (delivered, read, played) and never back; returns the
-        status it had when it moved, None when it did not move."""
-        if status not in STATUS_RANK:
-            raise ValueError(f"{status.value} is not a receipt status")
-        now = to_ms(self._db.now())
-        async with self._db.transaction():
-            row = await self._db.fetch_one("SELECT status FROM outbox WHERE id = ?", (message_id,))
-            if row is None:
-                return None
-            current = OutboxStatus(str(row[0]))
-            # A receipt proves the message went out, even if the sender's "sent" is not yet
-            # committed (pending/sending rank below sent); a failed row stays failed.
-            if current is OutboxStatus.FAILED:
-                return None
-            if STATUS_RANK.get(current, 0) >= STATUS_RANK[status]:
-                return None
-            await self._db.execute(ADVANCE_STATUS, (status.value, now, message_id, current.value))
-            return current
 
     async def requeue_interrupted(self) -> int:
         """Rows a previous process left in ``sending``: whether the server got them is unknown,
@@ -242,13 +250,13 @@ def _decode(row: Row) -> OutboxRow:
             chat_jid=str(row[4]),
             kind=str(row[5]),
             payload=payload,
-            status=OutboxStatus(row[7]),
-            attempts=int(row[8]),
-            next_attempt_at=from_ms(row[9]),
-            last_error=row[10],
-            created_at=from_ms(row[11]),
-            updated_at=from_ms(row[12]),
-            sent_at=opt_from_ms(row[13]),
-            server_timestamp=row[14],
+            request=OutboxRequest(row[7]),
+            status=OutboxStatus(row[8]),
+            attempts=int(row[9]),
+            next_attempt_at=from_ms(row[10]),
+            last_error=row[11],
+            created_at=from_ms(row[12]),
+            updated_at=from_ms(row[13]),
+            sent_at=opt_from_ms(row[14]),
             uncertain_sends=int(row[15]),
         )

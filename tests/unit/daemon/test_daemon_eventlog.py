@@ -33,7 +33,7 @@ from storage.message_values import (
     MessageStatus,
     ReceiptStatus,
 )
-from storage.outbox_values import NewOutboxRow, OutboxStatus
+from storage.outbox_values import NewOutboxRow, OutboxRequest
 from storage.sqlite.outbox import SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
 from storage.sqlite.stores import SqliteStores
@@ -190,7 +190,7 @@ async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> N
         NewOutboxRow("OUT1", "s1", None, bytes(32), "c@s.whatsapp.net", "text", {"text": "x"})
     )
     await outbox.mark_sending("OUT1")
-    await outbox.mark_sent("OUT1", 1)
+    await outbox.mark_done("OUT1")
     delivered = me.MessageUpdated(
         "s1",
         "c@s.whatsapp.net",
@@ -203,8 +203,9 @@ async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> N
         await sink.record("s1", [me.MessageReceived("s1", _message()), delivered])
     types = [e.type for e in await log.read("s1")]
     assert types == ["message.received", "message.updated"]
+    # A receipt is the message row's (the client writes it); the outbox row is not touched.
     row = await outbox.get("s1", "OUT1")
-    assert row is not None and row.status is OutboxStatus.DELIVERED
+    assert row is not None and row.request is OutboxRequest.DONE
     session = await SqliteSessionRepo(db).get("s1")
     assert session is not None and session.last_message_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert inbound == [("s1", datetime(2026, 1, 1, tzinfo=UTC).timestamp())]

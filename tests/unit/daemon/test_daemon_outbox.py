@@ -346,31 +346,6 @@ def test_retry_delays_grow_with_full_jitter() -> None:
     assert retry_delay(3, 2.0, 300.0, lambda a, _b: a) == 0.2  # never zero
 
 
-async def test_a_receipt_before_the_sent_commit_is_kept(db: Database, tmp_path: Path) -> None:
-    outbox = Outbox(
-        SqliteStores(db),
-        EventLog(SqliteStores(db)),
-        RecordingSender(connected=False),
-        outbox_config(tmp_path),
-    )
-    accepted = await outbox.accept(
-        "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
-    )
-    message_id = accepted.row.id
-    assert await outbox.repo.mark_sending(message_id)
-    # The recipient's delivery receipt is committed while the sender still waits to record
-    # "sent": the row moves to delivered, and the late "sent" does not move it back.
-    assert await outbox.repo.advance_status(message_id, OutboxStatus.DELIVERED) is (
-        OutboxStatus.SENDING
-    )
-    assert await outbox.repo.mark_sent(message_id, 1_700_000_000)
-    row = await outbox.repo.get("s1", message_id)
-    assert row is not None and row.status is OutboxStatus.DELIVERED
-    assert row.server_timestamp == 1_700_000_000 and row.sent_at is not None
-    assert await outbox.repo.advance_status(message_id, OutboxStatus.SENT) is None
-    await outbox.stop(1.0)
-
-
 async def test_a_held_chat_waits_while_other_chats_flow_in_order(
     db: Database, tmp_path: Path
 ) -> None:
