@@ -28,10 +28,12 @@ session is connected and its sending is not paused, no faster than its token buc
 * a permanent refusal (bad recipient, message too large, 463 for one contact) fails the message
   at once.
 
-A crash between the send and the ``done`` commit leaves the row in ``sending``; the next start
-sends it again under the same message id (counted in ``uncertain_sends``). Recipients recognise
-a repeated message id (WhatsApp clients and wamd's own receive path drop it as a duplicate), so
-the only duplicate a crash can cause is one that is dropped on arrival.
+A crash between the send and the ``done`` commit leaves the row in ``sending``. When the client
+had committed the server's ack (the message row says ``sent``), the next start records it done
+without sending it again; otherwise it sends it again under the same message id (counted in
+``uncertain_sends``). Recipients recognise a repeated message id (WhatsApp clients and wamd's
+own receive path drop it as a duplicate), so the only duplicate a crash can cause is one that
+is dropped on arrival.
 """
 
 from __future__ import annotations
@@ -318,6 +320,9 @@ class Outbox:
                     if not await self._sleep(session_id, IDLE_EXIT_S):
                         return
                     continue
+                if row.status.has_gone_out:
+                    await self._already_out(row)
+                    continue
                 wait = await self._wait_needed(session_id, row)
                 if wait > 0:
                     await self._sleep(session_id, wait)
@@ -403,6 +408,13 @@ class Outbox:
         await self.repo.mark_done(row.id)
         discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
+
+    async def _already_out(self, row: OutboxRow) -> None:
+        """The message row says the server took the message (a previous process recorded the
+        ack, then died before the outbox's ``done``): done, without sending it again."""
+        if await self.repo.mark_done(row.id):
+            discard_staged(row)
+            log.info("outbox.already_sent", session=row.session_id, message=row.id)
 
     async def _failed_attempt(self, row: OutboxRow, exc: SendFailed, attempt: int) -> None:
         reason = str(exc) or type(exc).__name__

@@ -43,6 +43,16 @@ class OutboxStatus(enum.StrEnum):
         """Still to be sent (or being sent)."""
         return self in (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
+    @property
+    def has_gone_out(self) -> bool:
+        """The server took the message (its message row says so)."""
+        return self in (
+            OutboxStatus.SENT,
+            OutboxStatus.DELIVERED,
+            OutboxStatus.READ,
+            OutboxStatus.PLAYED,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NewOutboxRow:

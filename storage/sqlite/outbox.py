@@ -101,6 +101,16 @@ MARK_FAILED = """
 UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ?
 WHERE id = ? AND status IN ('pending', 'sending')
 """
+# An attempt whose message row went out (the client commits that with the server's ack) is
+# not uncertain: it goes back to the worker, which records it done without sending it again.
+REQUEUE_GONE_OUT = """
+UPDATE outbox SET status = 'pending', updated_at = ?
+WHERE status = 'sending' AND EXISTS (
+    SELECT 1 FROM messages AS m
+    WHERE m.session_id = outbox.session_id AND m.message_id = outbox.id AND m.from_me = 1
+      AND m.status IN ('sent', 'delivered', 'read', 'played')
+)
+"""
 REQUEUE_INTERRUPTED = """
 UPDATE outbox SET status = 'pending', uncertain_sends = uncertain_sends + 1, updated_at = ?
 WHERE status = 'sending'
@@ -218,9 +228,14 @@ class SqliteOutboxRepo:
         return await self._db.execute(MARK_FAILED, (reason, now, message_id)) == 1
 
     async def requeue_interrupted(self) -> int:
-        """Rows a previous process left in ``sending``: whether the server got them is unknown,
-        so they are sent again under the same id (counted in ``uncertain_sends``)."""
-        return await self._db.execute(REQUEUE_INTERRUPTED, (to_ms(self._db.now()),))
+        """Rows a previous process left in ``sending`` go back to pending. Those whose message
+        row went out are not sent again (the worker records them done); for the others
+        whether the server got them is unknown, so they are sent again under the same id
+        (counted in ``uncertain_sends``, and in the number returned)."""
+        now = to_ms(self._db.now())
+        async with self._db.transaction():
+            await self._db.execute(REQUEUE_GONE_OUT, (now,))
+            return await self._db.execute(REQUEUE_INTERRUPTED, (now,))
 
     async def pause(self, session_id: str, until: datetime, reason: str) -> None:
         now = to_ms(self._db.now())

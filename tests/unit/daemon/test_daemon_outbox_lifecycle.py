@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,11 +47,13 @@ class ClientLikeSender:
 
     stores: Stores
     connected: bool = True
+    sent: list[str] = field(default_factory=list)
 
     def is_connected(self, session_id: str) -> bool:
         return self.connected
 
     async def send(self, message: QueuedMessage) -> ServerAck:
+        self.sent.append(message.id)
         await client_records_sent(self.stores, message.id)
         return ServerAck(server_timestamp=SERVER_TIME)
 
@@ -175,22 +177,35 @@ async def test_a_crash_between_sent_and_a_receipt_loses_nothing(
     stores = SqliteStores(db)
     first = new_outbox(stores, ClientLikeSender(stores, connected=False), tmp_path)
     message_id = await accept(first)
+    uncertain_id = await accept(first, "second")
     await first.stop(1.0)
     # What a process killed after the client's "sent" commit and before the outbox's
-    # "done" leaves behind: the request still sending, the message row sent.
+    # "done" leaves behind: the request still sending, the message row sent. (The second
+    # message was killed mid-send, before the server's ack.)
     assert await stores.outbox.mark_sending(message_id)
     await client_records_sent(stores, message_id)
+    assert await stores.outbox.mark_sending(uncertain_id)
     assert (await entry(stores, message_id)).status is OutboxStatus.SENT
-
-    second = new_outbox(stores, ClientLikeSender(stores), tmp_path)
-    await second.start()
-    # The receipt reaches the new process while the uncertain send goes out again.
+    # The receipt arrives while no process runs the outbox; the client records it.
     await client_records_receipt(stores, message_id, ReceiptStatus.READ)
-    await wait_for_request(stores, message_id, OutboxRequest.DONE)
+
+    sender = ClientLikeSender(stores)
+    second = new_outbox(stores, sender, tmp_path)
+    await second.start()
+    await wait_for_request(stores, uncertain_id, OutboxRequest.DONE)
     row = await entry(stores, message_id)
-    assert (row.status, row.uncertain_sends) == (OutboxStatus.READ, 1)
-    assert await message_status(stores, message_id) is MessageStatus.READ
+    # The server had it: done without a second send, and nothing of its lifecycle lost.
+    assert (row.request, row.status, row.uncertain_sends) == (
+        OutboxRequest.DONE,
+        OutboxStatus.READ,
+        0,
+    )
     assert row.sent_at == datetime.fromtimestamp(SERVER_TIME, UTC)
+    assert await message_status(stores, message_id) is MessageStatus.READ
+    # The one whose outcome was unknown goes again under its id.
+    assert sender.sent == [uncertain_id]
+    uncertain = await entry(stores, uncertain_id)
+    assert (uncertain.status, uncertain.uncertain_sends) == (OutboxStatus.SENT, 1)
     await second.stop(1.0)
 
 
