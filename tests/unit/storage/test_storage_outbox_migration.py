@@ -1,16 +1,22 @@
-"""Migration 0012 moves an existing database to one lifecycle per message: statuses beyond
-``sent`` that only the outbox held reach the message row, and the outbox keeps request states
-only (pending, sending, done, failed)."""
+"""Migration 0012 (PostgreSQL: 0003) moves an existing database to one lifecycle per message:
+statuses beyond ``sent`` that only the outbox held reach the message row, and the outbox keeps
+request states only (pending, sending, done, failed). Run on both engines."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from postgres_server import PostgresServer
+
 from storage.db import Database
+from storage.engine import Dialect, SqlEngine
 from storage.message_values import ContentType, MessageRecord, MessageStatus
-from storage.migrate import load_migrations
+from storage.migrate import Migration, load_migrations
 from storage.outbox_values import OutboxRequest, OutboxStatus
+from storage.postgres.engine import MIGRATIONS_PACKAGE as POSTGRES_MIGRATIONS
+from storage.postgres.engine import PgDatabase
 from storage.sqlite.messages import SqliteMessageRepo
 from storage.sqlite.outbox import SqliteOutboxRepo
 from storage.sqlite.sessions import SqliteSessionRepo
@@ -47,7 +53,7 @@ CASES: dict[str, tuple[str, MessageStatus | None, OutboxRequest, OutboxStatus, M
 }  # fmt: skip
 NO_MESSAGE_ROW = "GONE"  # the chat was deleted since: the outbox row alone remains
 
-INSERT_OUTBOX_0011 = """
+INSERT_OUTBOX_BEFORE = """
 INSERT INTO outbox (id, session_id, request_hash, chat_jid, kind, payload, status, attempts,
                     next_attempt_at, created_at, updated_at, sent_at, server_timestamp)
 VALUES (?, ?, ?, ?, 'text', '{"text":"hi"}', ?, 1, ?, ?, ?, ?, ?)
@@ -67,15 +73,56 @@ def own_message(message_id: str, status: MessageStatus) -> MessageRecord:
     )
 
 
-async def build_0011(path: Path) -> None:
-    db = await Database.open(path, migrations=[m for m in load_migrations() if m.version <= 11])
+LIFECYCLE_MIGRATION = {Dialect.SQLITE: 12, Dialect.POSTGRESQL: 3}
+OUTBOX_COLUMNS = {
+    Dialect.SQLITE: "SELECT name FROM pragma_table_info('outbox')",
+    Dialect.POSTGRESQL: (
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'outbox'"
+    ),
+}
+
+
+class Databases:
+    """Opens one database of the test's engine, at a given migration or fully migrated."""
+
+    def __init__(self, backend: Dialect, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.backend = backend
+        self._path = tmp_path / "old.db"
+        self._url: str | None = None
+        if backend is Dialect.POSTGRESQL:
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            self._url = server.create_database()
+
+    def _before_lifecycle(self) -> list[Migration]:
+        shipped = (
+            load_migrations()
+            if self.backend is Dialect.SQLITE
+            else load_migrations(POSTGRES_MIGRATIONS, Dialect.POSTGRESQL)
+        )
+        return [m for m in shipped if m.version < LIFECYCLE_MIGRATION[self.backend]]
+
+    async def open(self, *, before_lifecycle: bool = False) -> SqlEngine:
+        migrations = self._before_lifecycle() if before_lifecycle else None
+        if self._url is None:
+            return await Database.open(self._path, migrations=migrations)
+        return await PgDatabase.open(self._url, migrations=migrations)
+
+
+@pytest.fixture
+def databases(backend: Dialect, tmp_path: Path, request: pytest.FixtureRequest) -> Databases:
+    return Databases(backend, tmp_path, request)
+
+
+async def build_before_lifecycle(databases: Databases) -> None:
+    db = await databases.open(before_lifecycle=True)
     await SqliteSessionRepo(db).create(SID)
     messages = SqliteMessageRepo(db)
     rows = {**{k: (v[0], v[1]) for k, v in CASES.items()}, NO_MESSAGE_ROW: ("delivered", None)}
     for message_id, (outbox_status, message_status) in rows.items():
         went_out = outbox_status not in ("pending", "sending", "failed")
         await db.execute(
-            INSERT_OUTBOX_0011,
+            INSERT_OUTBOX_BEFORE,
             (
                 message_id,
                 SID,
@@ -95,11 +142,10 @@ async def build_0011(path: Path) -> None:
 
 
 async def test_statuses_move_to_the_message_row_and_the_outbox_keeps_requests(
-    tmp_path: Path,
+    databases: Databases,
 ) -> None:
-    path = tmp_path / "old.db"
-    await build_0011(path)
-    db = await Database.open(path)
+    await build_before_lifecycle(databases)
+    db = await databases.open()
     outbox = SqliteOutboxRepo(db)
     messages = SqliteMessageRepo(db)
 
@@ -112,7 +158,7 @@ async def test_statuses_move_to_the_message_row_and_the_outbox_keeps_requests(
     # Only request states remain in the outbox, and no copy of the server's time.
     raw = {str(row[0]) for row in await db.fetch_all("SELECT status FROM outbox")}
     assert raw == {"pending", "sending", "done", "failed"}
-    columns = {str(row[1]) for row in await db.fetch_all("PRAGMA table_info(outbox)")}
+    columns = {str(row[0]) for row in await db.fetch_all(OUTBOX_COLUMNS[databases.backend])}
     assert not columns & {"sent_at", "server_timestamp"}
 
     # A message row that had not recorded the server's time takes the outbox's.
