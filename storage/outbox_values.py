@@ -39,11 +39,6 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
     @property
-    def is_open(self) -> bool:
-        """Still to be sent (or being sent)."""
-        return self in (OutboxStatus.PENDING, OutboxStatus.SENDING)
-
-    @property
     def has_gone_out(self) -> bool:
         """The server took the message (its message row says so)."""
         return self in (
