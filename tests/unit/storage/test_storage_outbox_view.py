@@ -137,3 +137,7 @@ async def test_a_restart_requeues_only_sends_without_a_recorded_ack(
         OutboxStatus.PENDING,
         1,
     )
+    # The worker's next row (the chat's oldest open one) carries the shown status it needs.
+    following = await outbox.next_open(SID)
+    assert following is not None
+    assert (following.id, following.status) == ("ACKED", OutboxStatus.SENT)
