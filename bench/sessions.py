@@ -75,7 +75,7 @@ class Daemon:
                 "storage": {"state_dir": str(self.state)},
                 "http": {"host": "127.0.0.1", "port": 0, "api_key": ADMIN_KEY},
                 "log": {"format": "json", "level": "info"},
-                "manager": {"connect_stagger_s": 0.0},
+                "manager": {"startup_connects_per_s": 1000.0, "startup_burst": 50},
             },
         )
         self.process = await asyncio.create_subprocess_exec(

@@ -107,9 +107,22 @@ class HttpConfig:
 
 @dataclass(frozen=True, slots=True)
 class ManagerConfig:
-    connect_stagger_s: float = 2.0
-    """Delay between starting one auto-connect session and the next at start-up, so hundreds of
-    sessions do not hit the server in the same instant."""
+    startup_connects_per_s: float = 20.0
+    """Connects started per second once the burst is used, at start-up and for every retry of
+    a start-up connect, so hundreds of sessions do not hit the server in the same instant
+    (``daemon.startup_pacing``): 500 sessions are all connecting within about 25 s."""
+    startup_burst: int = 5
+    """Connects that may start back to back: the first ones of a start-up start at once. In
+    any second at most ``startup_connects_per_s + startup_burst`` connects start."""
+    startup_max_concurrent: int = 32
+    """Start-up connects admitted at once (waiting for their start time or logging in)."""
+    startup_jitter: float = 0.5
+    """Each start is delayed by a random 0 to this fraction of ``1 / startup_connects_per_s``
+    (so sessions do not log in on a metronome); within the burst's slack it costs no pace."""
+    connect_stagger_s: float | None = None
+    """Deprecated (the old fixed spacing): when set, start-up connects are this far apart,
+    one at a time, as before (``startup_connects_per_s = 1 / connect_stagger_s``, burst 1, no
+    jitter; 0 paces nothing), whatever the ``startup_*`` keys say."""
     startup_retry_delays_s: tuple[float, ...] = (5.0, 15.0, 45.0)
     """Waits before retrying a failed first connect at start-up; when they are used up the
     session is marked ``disconnected`` with ``last_error`` and the client's own backoff
@@ -468,8 +481,15 @@ def _validate_daemon(config: Config) -> None:
     _positive("http.header_timeout_s", config.http.header_timeout_s)
     _positive("http.request_timeout_s", config.http.request_timeout_s)
     manager = config.manager
-    if manager.connect_stagger_s < 0:
+    if manager.connect_stagger_s is not None and manager.connect_stagger_s < 0:
         raise ConfigError("manager.connect_stagger_s: expected 0 or more")
+    _positive("manager.startup_connects_per_s", manager.startup_connects_per_s)
+    if manager.startup_burst < 1 or manager.startup_max_concurrent < 1:
+        raise ConfigError(
+            "manager.startup_burst and manager.startup_max_concurrent: expected at least 1"
+        )
+    if not 0 <= manager.startup_jitter <= 1:
+        raise ConfigError("manager.startup_jitter: expected 0 to 1")
     if any(delay < 0 for delay in manager.startup_retry_delays_s):
         raise ConfigError("manager.startup_retry_delays_s: delays must be 0 or more")
     _positive("manager.startup_attempt_timeout_s", manager.startup_attempt_timeout_s)

@@ -57,7 +57,7 @@ def demo_config(sandbox: SandboxServer, state_dir: Path, port: int, api_key: str
         storage=StorageConfig(state_dir=str(state_dir)),
         http=HttpConfig(host="127.0.0.1", port=port, api_key=api_key),
         log=LogConfig(),
-        manager=ManagerConfig(connect_stagger_s=0.2),
+        manager=ManagerConfig(),
     )
 
 

@@ -8,8 +8,12 @@ events into the event log, the status the session shows (mirrored from those eve
 ``/health`` never needs a query), the current QR, and the times of recent automatic recoveries.
 
 *Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
-``connect_stagger_s`` apart, each under the retry schedule of :mod:`daemon.session_startup`
-(5, 15, 45 s, then the client's own backoff; a terminal answer ends it at once).
+each under the retry schedule of :mod:`daemon.session_startup` (5, 15, 45 s, then the client's
+own backoff; a terminal answer ends it at once). Every attempt waits its turn at one
+:class:`~daemon.startup_gate.StartupGate`: a burst at once, then ``startup_connects_per_s``
+with jitter, at most ``startup_max_concurrent`` under way (:mod:`daemon.startup_pacing`).
+:meth:`SessionManager.start_sessions` and :meth:`SessionManager.retune_startup` are what a
+fleet daemon uses to start the sessions it takes over at its share of the rate.
 
 *Recovery.* :mod:`daemon.session_recovery` checks every connected session against evidence
 (frames, a ping probe after a quiet spell) and reconnects dead ones, at most ``max_per_hour``
@@ -76,6 +80,8 @@ from daemon.session_handle import (
 from daemon.session_records import SessionRecorder
 from daemon.session_recovery import Recovery
 from daemon.session_startup import connect_at_startup
+from daemon.startup_gate import GateCounts, StartupGate
+from daemon.startup_pacing import StartupRate, configured_rate
 from storage.errors import NotFound, StorageError
 from storage.stores import Stores
 from storage.values import SessionRow, SessionStatus
@@ -186,6 +192,7 @@ class SessionManager:
         self._handles: dict[str, SessionHandle] = {}
         self._recovery_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._startup = StartupGate(configured_rate(config.manager))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -201,26 +208,73 @@ class SessionManager:
                 log.error("manager.session_open_failed", session=row.id, error=str(exc))
 
     async def start(self) -> None:
-        """Connects the auto-connect sessions (staggered) and starts the recovery loop."""
+        """Connects the auto-connect sessions (paced) and starts the recovery loop."""
         if self._fleet:
             self._recovery_task = self._spawn(self._recovery.loop(self._handles), "wamd-recovery")
             log.info("manager.started", sessions=0, auto_connecting=0, fleet=True)
             return
-        stagger = self._config.manager.connect_stagger_s
-        index = 0
-        for session_id, handle in self._handles.items():
-            if not self._should_autoconnect(handle.row, handle):
+        if self._config.manager.connect_stagger_s is not None:
+            log.warning(
+                "config.deprecated",
+                key="manager.connect_stagger_s",
+                instead="manager.startup_connects_per_s and manager.startup_burst",
+            )
+        scheduled = self.start_sessions(self._handles)
+        rate = self._startup.rate
+        log.info(
+            "manager.started",
+            sessions=len(self._handles),
+            auto_connecting=scheduled,
+            connects_per_s=rate.connects_per_s,
+            burst=rate.burst,
+            max_concurrent=rate.max_concurrent,
+        )
+        self._recovery_task = self._spawn(self._recovery.loop(self._handles), "wamd-recovery")
+
+    def start_sessions(self, session_ids: Iterable[str]) -> int:
+        """Connects those of ``session_ids`` that should auto-connect (open, active, paired,
+        not waiting for a person, not already starting or running), each under the start-up retry
+        schedule and paced by the start-up gate, in the order given. Returns how many were
+        scheduled; unknown ids are skipped."""
+        scheduled = 0
+        for session_id in list(session_ids):
+            handle = self._handles.get(session_id)
+            if handle is None or not self._should_autoconnect(handle.row, handle):
                 continue
-            delay = index * stagger
-            index += 1
+            starting = handle.startup is not None and not handle.startup.done()
+            if starting or handle.client.running:
+                continue
             handle.startup = self._spawn(
                 connect_at_startup(
-                    session_id, delay, self._handles.get, self._config, self._record, self._clock
+                    session_id,
+                    self._startup,
+                    self._handles.get,
+                    self._config,
+                    self._record,
+                    self._clock,
                 ),
                 f"wamd-startup-{session_id}",
             )
-        log.info("manager.started", sessions=len(self._handles), auto_connecting=index)
-        self._recovery_task = self._spawn(self._recovery.loop(self._handles), "wamd-recovery")
+            scheduled += 1
+        return scheduled
+
+    def retune_startup(self, rate: StartupRate) -> None:
+        """Paces start-up connects at ``rate`` from now on (a fleet daemon's share)."""
+        self._startup.retune(rate)
+        log.info(
+            "manager.startup_retuned",
+            connects_per_s=rate.connects_per_s,
+            burst=rate.burst,
+            max_concurrent=rate.max_concurrent,
+        )
+
+    @property
+    def startup_rate(self) -> StartupRate:
+        return self._startup.rate
+
+    def startup_counts(self) -> GateCounts:
+        """Start-up connects queued, admitted and started so far."""
+        return self._startup.counts()
 
     @property
     def failure(self) -> str | None:
@@ -532,21 +586,17 @@ class SessionManager:
 
     async def adopt(self, session_id: str) -> bool:
         """Opens a session whose lease this daemon just took and connects it if it should
-        auto-connect (its start-up schedule runs in the background). False when the session
-        no longer exists."""
+        auto-connect (its start-up schedule runs in the background, paced like a start-up).
+        False when the session no longer exists."""
         if session_id in self._handles:
             return True
         row = await self._sessions.get(session_id)
         if row is None:
             return False
-        handle = await self._attach(row)
-        if self._should_autoconnect(row, handle):
-            handle.startup = self._spawn(
-                connect_at_startup(
-                    session_id, 0.0, self._handles.get, self._config, self._record, self._clock
-                ),
-                f"wamd-startup-{session_id}",
-            )
+        await self._attach(row)
+        # Through the start-up gate: a daemon taking over a dead peer's sessions connects
+        # them at its rate, not all at once.
+        self.start_sessions([session_id])
         log.info("manager.session_adopted", session=session_id)
         return True
 

@@ -1,5 +1,9 @@
 """Connecting a session when the daemon starts: an attempt, and the retry schedule around it.
 
+Every attempt (the first, each retry, and the connect that hands over to the client's backoff)
+waits for its turn at the :class:`~daemon.startup_gate.StartupGate`, so start-up and its
+retries together never start connects faster than the configured rate.
+
 An attempt fails when the client backs off, or when nothing happens within
 ``startup_attempt_timeout_s`` (a window every stanza from the server starts again: draining an
 offline backlog is progress); a failed attempt is stopped and retried after each of
@@ -24,6 +28,7 @@ from daemon.config import Config
 from daemon.linked_device import LinkedDevice
 from daemon.session_handle import SessionHandle
 from daemon.session_records import SessionRecorder
+from daemon.startup_gate import StartupGate
 from storage.values import SessionStatus
 
 log = structlog.get_logger("daemon.manager")
@@ -101,20 +106,14 @@ async def attempt_connect(
 
 async def connect_at_startup(
     session_id: str,
-    delay: float,
+    gate: StartupGate,
     handle_of: Callable[[str], SessionHandle | None],
     config: Config,
     recorder: SessionRecorder,
     clock: Callable[[], float],
 ) -> None:
-    """Waits ``delay`` (the stagger), then runs the attempts of the schedule; a session
-    deleted meanwhile is left alone."""
-    await asyncio.sleep(delay)
-    handle = handle_of(session_id)
-    if handle is None:
-        return
-    # A ``disconnected`` left by the previous run must not hide this start-up's attempts.
-    handle.override = None
+    """Runs the attempts of the schedule, each paced by ``gate``; a session deleted meanwhile
+    is left alone."""
     delays = config.manager.startup_retry_delays_s
     last_error = ""
     for attempt in range(len(delays) + 1):
@@ -128,35 +127,47 @@ async def connect_at_startup(
                 error=last_error,
             )
             await asyncio.sleep(wait)
+        async with gate.slot():
+            handle = handle_of(session_id)
+            if handle is None:
+                return
+            async with handle.lock:
+                if not attempt:
+                    # A ``disconnected`` left by the previous run must not hide this start-up's
+                    # attempts.
+                    handle.override = None
+                outcome, detail = await attempt_connect(
+                    handle.client, config.manager.startup_attempt_timeout_s, clock
+                )
+                if outcome is StartupOutcome.CONNECTED:
+                    log.info("manager.startup_connected", session=session_id, attempt=attempt + 1)
+                    return
+                if outcome is StartupOutcome.TERMINAL:
+                    log.warning("manager.startup_stopped", session=session_id, reason=detail)
+                    return
+                last_error = detail
+                log.warning(
+                    "manager.startup_attempt_failed",
+                    session=session_id,
+                    attempt=attempt + 1,
+                    error=detail,
+                )
+                await handle.client.disconnect(f"start-up attempt {attempt + 1} failed: {detail}")
+    async with gate.slot():
+        handle = handle_of(session_id)
+        if handle is None:
+            return
         async with handle.lock:
-            outcome, detail = await attempt_connect(
-                handle.client, config.manager.startup_attempt_timeout_s, clock
+            await recorder.mark(
+                session_id,
+                handle,
+                SessionStatus.DISCONNECTED,
+                f"start-up connect failed {len(delays) + 1} times; client backoff takes over",
+                error=last_error,
             )
-            if outcome is StartupOutcome.CONNECTED:
-                log.info("manager.startup_connected", session=session_id, attempt=attempt + 1)
-                return
-            if outcome is StartupOutcome.TERMINAL:
-                log.warning("manager.startup_stopped", session=session_id, reason=detail)
-                return
-            last_error = detail
-            log.warning(
-                "manager.startup_attempt_failed",
-                session=session_id,
-                attempt=attempt + 1,
-                error=detail,
-            )
-            await handle.client.disconnect(f"start-up attempt {attempt + 1} failed: {detail}")
-    async with handle.lock:
-        await recorder.mark(
-            session_id,
-            handle,
-            SessionStatus.DISCONNECTED,
-            f"start-up connect failed {len(delays) + 1} times; client backoff takes over",
-            error=last_error,
-        )
-        # From here on the client's own backoff policy retries (full jitter, capped).
-        with contextlib.suppress(ClientError):
-            await handle.client.connect()
+            # From here on the client's own backoff policy retries (full jitter, capped).
+            with contextlib.suppress(ClientError):
+                await handle.client.connect()
 
 
 __all__ = ["Progress", "StartupOutcome", "attempt_connect", "connect_at_startup"]

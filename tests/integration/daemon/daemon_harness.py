@@ -46,7 +46,8 @@ BASE_SETTINGS: dict[str, dict[str, Any]] = {
     "http": {"host": "127.0.0.1", "port": 0, "api_key": ADMIN_KEY, "health_db_timeout_s": 1.0},
     "log": {"format": "json", "level": "info"},
     "manager": {
-        "connect_stagger_s": 0.05,
+        "startup_connects_per_s": 20.0,
+        "startup_burst": 4,
         "startup_retry_delays_s": [0.3, 0.6, 1.2],
         "startup_attempt_timeout_s": 5.0,
         "shutdown_timeout_s": 5.0,

@@ -13,6 +13,7 @@ PURE_MODULES = [
     "daemon/campaigns/pacing.py",
     "daemon/campaigns/template.py",
     "daemon/campaigns/requests.py",
+    "daemon/startup_pacing.py",
 ]
 FORBIDDEN = {
     "asyncio",

@@ -225,7 +225,9 @@ class RecordingSender:
 def fast_config(tmp: Path, **changes: object) -> Config:
     """A config whose waits are tens of milliseconds."""
     manager = ManagerConfig(
-        connect_stagger_s=0.05,
+        startup_connects_per_s=20.0,
+        startup_burst=1,
+        startup_jitter=0.0,
         startup_retry_delays_s=(0.05, 0.1, 0.2),
         startup_attempt_timeout_s=0.5,
         shutdown_timeout_s=2.0,

@@ -12,7 +12,8 @@ from daemon import config as cfg
 
 def test_daemon_defaults() -> None:
     config = cfg.load(None, environ={})
-    assert config.manager.connect_stagger_s == 2.0
+    assert config.manager.connect_stagger_s is None
+    assert config.manager.startup_connects_per_s == 20.0 and config.manager.startup_burst == 5
     assert config.manager.startup_retry_delays_s == (5.0, 15.0, 45.0)
     assert config.recovery.max_per_hour == 3 and config.recovery.probe_after_s == 1800.0
     assert config.outbox.rate_per_minute == 20.0 and config.outbox.burst == 3

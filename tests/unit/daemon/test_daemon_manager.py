@@ -1,4 +1,4 @@
-"""The session manager over scripted clients: staggered start-up, the start-up retry schedule,
+"""The session manager over scripted clients: paced start-up, the start-up retry schedule,
 shutdown marking, liveness recovery and its hourly limit, commands."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from daemon.client.state import SessionState
 from daemon.config import Config
 from daemon.eventlog import EventLog
 from daemon.manager import LinkedDevice, SessionExists, SessionManager, client_options
+from daemon.startup_gate import GateCounts
+from daemon.startup_pacing import StartupRate
 from storage.db import Database, Synchronous
 from storage.sqlite.sessions import SqliteSessionRepo
 from storage.sqlite.stores import SqliteStores
@@ -325,3 +328,82 @@ def test_client_options_take_only_what_is_set(tmp_path: Path) -> None:
     )
     assert changed.keepalive_min == 1.0 and changed.qr_first_ttl == 5.0
     assert changed.keepalive_max == 30.0
+
+
+def paced(tmp_path: Path, **manager: object) -> Config:
+    config = fast_config(tmp_path)
+    return dataclasses.replace(config, manager=dataclasses.replace(config.manager, **manager))
+
+
+async def test_startup_paces_every_session_at_the_rate(db: Database, tmp_path: Path) -> None:
+    ids = [f"s{i:02d}" for i in range(12)]
+    config = paced(tmp_path, startup_connects_per_s=40.0, startup_burst=4, startup_jitter=0.5)
+    rig = await make_rig(db, config, ids)
+    began = time.monotonic()
+    await rig.manager.start()
+    await until(lambda: rig.manager.counts().connected == 12)
+    firsts = [rig.device(s).connect_times[0] for s in ids]
+    # The burst starts at once; the other 8 follow at most 40 a second: the last connect
+    # cannot come before 8 intervals (a slow machine only makes it later).
+    assert max(firsts) - began >= 8 / 40.0
+    assert rig.manager.startup_counts() == GateCounts(queued=0, admitted=0, started=12)
+    await rig.manager.shutdown()
+
+
+async def test_startup_retries_queue_at_the_same_rate(db: Database, tmp_path: Path) -> None:
+    config = paced(
+        tmp_path,
+        startup_connects_per_s=20.0,
+        startup_burst=1,
+        startup_retry_delays_s=(0.0, 0.0, 0.0),
+    )
+    rig = await make_rig(db, config, ["s"], scripts={"s": ["fail"] * 4})
+    await rig.manager.start()
+    device = rig.device("s")
+    device.default = "hang"
+    await until(lambda: len(device.connect_times) == 5)
+    # Four attempts with no retry delay, then the hand-over to the client's backoff: each
+    # waited for its turn, one interval after the previous one at least.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(device.connect_times)]
+    assert all(gap >= 0.05 - 0.002 for gap in gaps), gaps
+    await rig.manager.shutdown()
+
+
+async def test_startup_logins_in_progress_are_bounded(db: Database, tmp_path: Path) -> None:
+    config = paced(tmp_path, startup_connects_per_s=1000.0, startup_max_concurrent=1)
+    rig = await make_rig(db, config, ["a", "b"], scripts={"a": ["drain"]})
+    await rig.manager.start()
+    await until(lambda: rig.device("b").state is SessionState.CONNECTED)
+    # "a" logs in slowly (draining a backlog); "b" may only start once "a" is in.
+    assert rig.device("b").connect_times[0] >= rig.device("a").connect_times[0] + 1.0
+    assert rig.manager.startup_counts().admitted == 0
+    await rig.manager.shutdown()
+
+
+async def test_a_stop_cancels_queued_startups_at_once(db: Database, tmp_path: Path) -> None:
+    ids = [f"s{i:02d}" for i in range(40)]
+    config = paced(tmp_path, startup_connects_per_s=0.01, startup_burst=2, startup_jitter=0.0)
+    rig = await make_rig(db, config, ids)
+    await rig.manager.start()
+    await until(lambda: rig.manager.counts().connected == 2)
+    await until(lambda: rig.manager.startup_counts().queued == 6)  # 32 admitted, sleeping
+    async with asyncio.timeout(TIMEOUT):
+        await rig.manager.shutdown()
+    assert sum(1 for s in ids if rig.device(s).connect_times) == 2
+    assert rig.manager.startup_counts() == GateCounts(queued=0, admitted=0, started=2)
+
+
+async def test_start_sessions_schedules_each_session_once(db: Database, tmp_path: Path) -> None:
+    config = paced(tmp_path, startup_connects_per_s=0.01, startup_burst=1)
+    rig = await make_rig(db, config, ["a", "b", "c"])
+    # What a fleet daemon does with the sessions it takes over, at its share of the rate.
+    share = StartupRate(connects_per_s=0.005, burst=1, max_concurrent=8)
+    rig.manager.retune_startup(share)
+    assert rig.manager.startup_rate == share
+    assert rig.manager.start_sessions(["a", "b", "nope"]) == 2
+    assert rig.manager.start_sessions(["a", "b", "c"]) == 1  # a and b are already starting
+    await until(lambda: rig.device("a").state is SessionState.CONNECTED)
+    assert rig.device("b").connect_times == [] and rig.device("c").connect_times == []
+    await rig.manager.reconnect("b", wait=1.0)  # a person's command ends b's start-up
+    assert rig.manager.start_sessions(["a"]) == 0  # connected: nothing to start
+    await rig.manager.shutdown()
