@@ -40,7 +40,8 @@ App state, history and media routes are in ``sandbox.admin_sync``; what a phone 
 in ``sandbox.admin_groups``; pictures and presence in ``sandbox.admin_people``; calls, status
 stanzas, unavailable messages, passkeys and client versions in ``sandbox.admin_recovery``; the
 2026 service rules (enforcement, reachout time-lock, message capping) in ``sandbox.admin_rules``;
-a business's hosted (Cloud API) device in ``sandbox.admin_hosted``.
+a business's hosted (Cloud API) device in ``sandbox.admin_hosted``; the login record in
+``sandbox.admin_logins``.
 """
 
 from __future__ import annotations
@@ -465,6 +466,7 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
     ]
     from sandbox.admin_groups import group_routes
     from sandbox.admin_hosted import hosted_routes
+    from sandbox.admin_logins import login_routes
     from sandbox.admin_people import people_routes
     from sandbox.admin_recovery import recovery_routes
     from sandbox.admin_rules import rules_routes
@@ -479,4 +481,5 @@ def admin_routes(server: SandboxServer) -> list[web.RouteDef]:
         + recovery_routes(server)
         + rules_routes(server)
         + hosted_routes(server)
+        + login_routes(server)
     )

@@ -21,6 +21,7 @@ from aiohttp import web
 from sandbox.certs import ServerKeys, load_or_create_keys, load_or_create_tls
 from sandbox.config import SandboxConfig
 from sandbox.connection import CLOSE_TIMEOUT, MAX_WS_MESSAGE, Connection
+from sandbox.logins import LoginLog
 from sandbox.network import HostedDeviceFactory, Network, PhoneFactory
 from sandbox.state import SandboxState
 
@@ -63,6 +64,8 @@ class SandboxServer:
         self._ssl: ssl.SSLContext | None = None
         self.port = config.port
         self.restarts = 0
+        self.logins = LoginLog()
+        """Every companion login with its time, across restarts (``GET /admin/logins``)."""
 
     # Addresses
 
@@ -115,6 +118,7 @@ class SandboxServer:
             network = Network(
                 await state.load_directory(),
                 state,
+                logins=self.logins,
                 phone_factory=self._phone_factory,
                 hosted_device_factory=(
                     default_hosted_device_factory() if self._phone_factory is not None else None

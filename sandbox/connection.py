@@ -264,6 +264,7 @@ class Connection:
                 },
             )
         )
+        network.logins.record(jid, network.clock())
         await network.offline.login(jid, self, self.send)
         log.info("sandbox.login", device=str(jid), first=first_login)
         # In the background: the phone's history push must not hold up this socket's reader.

@@ -27,6 +27,7 @@ import structlog
 from daemon.binary import JID, Node
 from daemon.crypto.curve import KeyPair
 from sandbox.directory import Account, Device, Directory, DirectoryError, lid_for_phone
+from sandbox.logins import LoginLog
 
 if TYPE_CHECKING:
     from sandbox.app_state import AppStateServer
@@ -190,6 +191,7 @@ class Network:
         phone_factory: PhoneFactory | None = None,
         hosted_device_factory: HostedDeviceFactory | None = None,
         clock: Callable[[], float] = time.time,
+        logins: LoginLog | None = None,
     ) -> None:
         from sandbox.app_state import AppStateServer
         from sandbox.calls import CallDesk
@@ -211,6 +213,8 @@ class Network:
         self.phone_factory = phone_factory
         self.phones: dict[str, Phone] = {}
         self.on_device_login: list[LoginHook] = []
+        self.logins = LoginLog() if logins is None else logins
+        """Every companion login with its time (the server's record survives restarts)."""
         self.pairing: PairingDesk = PairingDesk(self)
         self.faults: Faults = Faults(self)
         self.offline: OfflineQueue = OfflineQueue(self)
