@@ -38,7 +38,8 @@ them, a window may hold those on top of the new rate's bound).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from daemon.config import ManagerConfig
@@ -98,6 +99,17 @@ class StartupRate:
             max_concurrent=math.ceil(self.max_concurrent / daemons),
             jitter=self.jitter,
         )
+
+
+def most_in_any_window(times: Iterable[float], window_s: float) -> int:
+    """The most of ``times`` in any closed window of ``window_s`` seconds: what a rate's
+    :meth:`StartupRate.max_starts_in` bounds (tests and benchmarks measure with it)."""
+    ordered = sorted(times)
+    slack = 1e-9 * max(1.0, window_s)
+    return max(
+        (bisect_right(ordered, t + window_s + slack) - i for i, t in enumerate(ordered)),
+        default=0,
+    )
 
 
 def configured_rate(manager: ManagerConfig) -> StartupRate:
@@ -168,4 +180,11 @@ class StartupPacer:
         self._rate = rate
 
 
-__all__ = ["NO_LIMIT", "StartupPacer", "StartupRate", "StartupRateError", "configured_rate"]
+__all__ = [
+    "NO_LIMIT",
+    "StartupPacer",
+    "StartupRate",
+    "StartupRateError",
+    "configured_rate",
+    "most_in_any_window",
+]

@@ -253,6 +253,9 @@ class Connection:
         device.last_login_at = network.now()
         await network.state.save_device(device)
         self.device = jid
+        # Recorded before the client can learn of it: whoever reads the record knows every
+        # login in it happened while the client still waited for its ``<success>``.
+        network.logins.record(jid, network.clock())
         await self.send(
             Node(
                 "success",
@@ -264,7 +267,6 @@ class Connection:
                 },
             )
         )
-        network.logins.record(jid, network.clock())
         await network.offline.login(jid, self, self.send)
         log.info("sandbox.login", device=str(jid), first=first_login)
         # In the background: the phone's history push must not hold up this socket's reader.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -23,17 +22,10 @@ from daemon.startup_pacing import (
     StartupRate,
     StartupRateError,
     configured_rate,
+    most_in_any_window,
 )
 
 EPS = 1e-9
-
-
-def max_in_any_window(times: list[float], window: float) -> int:
-    """The most times in any closed window of ``window`` seconds."""
-    ordered = sorted(times)
-    return max(
-        (bisect_right(ordered, t + window + EPS) - i for i, t in enumerate(ordered)), default=0
-    )
 
 
 @dataclass
@@ -126,7 +118,7 @@ def test_never_more_than_rate_plus_burst_in_any_window(
     run = simulate(rate, arrivals, seed=seed, fail_chance=0.3, retry_s=0.05)
     assert len(run.starts) >= len(arrivals)
     for window in (0.1, 1.0, 2.5, 10.0):
-        assert max_in_any_window(run.starts, window) <= rate.max_starts_in(window)
+        assert most_in_any_window(run.starts, window) <= rate.max_starts_in(window)
 
 
 @settings(max_examples=100, deadline=None)
@@ -145,7 +137,7 @@ def test_retries_without_delay_still_keep_the_rate(seed: int) -> None:
     rate = StartupRate(connects_per_s=10.0, burst=3, max_concurrent=50)
     run = simulate(rate, [0.0] * 40, seed=seed, fail_chance=1.0, retry_s=0.0, max_retries=3)
     assert len(run.starts) == 160
-    assert max_in_any_window(run.starts, 1.0) <= 13
+    assert most_in_any_window(run.starts, 1.0) <= 13
 
 
 def test_a_backlog_starts_the_burst_at_once_then_one_interval_apart() -> None:
@@ -171,7 +163,7 @@ def test_jitter_within_the_burst_slack_costs_no_pace(seed: int) -> None:
     # (the first start's, which moves the schedule, and the last one's own).
     assert max(run.starts) <= (500 - 5 + 2) / 20.0 + EPS
     assert len(set(run.starts)) == 500  # no two on the same instant
-    assert max_in_any_window(run.starts, 1.0) <= 25
+    assert most_in_any_window(run.starts, 1.0) <= 25
 
 
 def test_jitter_with_a_burst_of_one_only_slows() -> None:
@@ -229,7 +221,7 @@ def test_a_fleet_of_shares_keeps_the_fleet_rate(rate: StartupRate, daemons: int,
     assert fleet_burst <= rate.burst + daemons
     for window in (1.0, 5.0):
         bound = fleet_burst + math.floor(rate.connects_per_s * window + 1e-6)
-        assert max_in_any_window(starts, window) <= bound
+        assert most_in_any_window(starts, window) <= bound
 
 
 @pytest.mark.parametrize(
@@ -255,6 +247,13 @@ def test_shares_of_fewer_than_one_daemon_and_bounds_of_no_limit_are_refused() ->
         StartupRate(connects_per_s=1.0).share(0)
     with pytest.raises(StartupRateError):
         StartupRate(connects_per_s=NO_LIMIT).max_starts_in(1.0)
+
+
+def test_most_in_any_window_counts_closed_windows() -> None:
+    assert most_in_any_window([], 1.0) == 0
+    assert most_in_any_window([0.0, 0.4, 1.0, 2.5], 1.0) == 3  # closed: 0.0 and 1.0 both count
+    assert most_in_any_window([0.0, 1.0, 2.0, 2.5], 1.0) == 2
+    assert most_in_any_window([5.0, 0.0, 0.5, 0.45], 0.5) == 3  # unordered input
 
 
 def test_the_configured_rate() -> None:
