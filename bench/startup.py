@@ -147,8 +147,13 @@ async def run(sessions: int, manager: dict[str, Any], keep: Path | None) -> dict
                 await restarted.stop()
             times = [login.at for login in sandbox.logins.since(launched_at)]
     most = most_in_any_window(times, 1.0)
+    first = min(times)
+    per_second = [0] * (int(max(times) - first) + 1)
+    for at in times:
+        per_second[int(at - first)] += 1
     allowed = rate.max_starts_in(1.0)
     spread = max(times) - min(times)
+    print(f"logins per second: {per_second}", flush=True)
     print(
         f"all {sessions} connected {all_connected_s:.1f} s after the restart "
         f"(ready after {ready_s:.1f} s; logins spread over {spread:.1f} s)\n"
@@ -162,6 +167,7 @@ async def run(sessions: int, manager: dict[str, Any], keep: Path | None) -> dict
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}"
         ),
+        "load_average_1m_after": round(os.getloadavg()[0], 1),
         "sessions": sessions,
         "connects_per_s": rate.connects_per_s,
         "burst": rate.burst,
@@ -172,6 +178,7 @@ async def run(sessions: int, manager: dict[str, Any], keep: Path | None) -> dict
         "logins": len(times),
         "logins_spread_seconds": round(spread, 1),
         "most_logins_in_any_second": most,
+        "logins_per_second": per_second,
         "allowed_in_any_second": allowed,
         "hard_bound_in_any_second": allowed + rate.max_concurrent,
         "aim_all_connected_seconds": AIM_S,
