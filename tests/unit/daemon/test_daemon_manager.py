@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from daemon_fakes import Clock, DeviceFactory, FakeDevice, fast_config
 
 from daemon.client.errors import IqTimeout
@@ -406,4 +407,37 @@ async def test_start_sessions_schedules_each_session_once(db: Database, tmp_path
     assert rig.device("b").connect_times == [] and rig.device("c").connect_times == []
     await rig.manager.reconnect("b", wait=1.0)  # a person's command ends b's start-up
     assert rig.manager.start_sessions(["a"]) == 0  # connected: nothing to start
+    await rig.manager.shutdown()
+
+
+async def test_sessions_a_fleet_daemon_adopts_are_paced(db: Database, tmp_path: Path) -> None:
+    config = paced(tmp_path, startup_connects_per_s=0.01, startup_burst=2)
+    repo = SqliteSessionRepo(db)
+    for session_id in "abcd":
+        await repo.create(session_id)
+    devices = DeviceFactory(Clock())
+    manager = SessionManager(
+        config, SqliteStores(db), EventLog(SqliteStores(db)), devices, fleet=True
+    )
+    await manager.open_all()
+    await manager.start()
+    for session_id in "abcd":
+        assert await manager.adopt(session_id)
+    await until(lambda: manager.counts().connected == 2)
+    assert [s for s in "abcd" if devices.devices[s].connect_times] == ["a", "b"]
+    assert manager.startup_counts().queued + manager.startup_counts().admitted == 2
+    await manager.shutdown()
+
+
+async def test_the_deprecated_stagger_still_paces_and_says_so(db: Database, tmp_path: Path) -> None:
+    config = paced(tmp_path, connect_stagger_s=0.05)
+    rig = await make_rig(db, config, ["a", "b", "c"])
+    with structlog.testing.capture_logs() as logs:
+        began = time.monotonic()
+        await rig.manager.start()
+        await until(lambda: rig.manager.counts().connected == 3)
+    assert rig.manager.startup_rate == StartupRate(connects_per_s=20.0, burst=1)
+    assert max(rig.device(s).connect_times[0] for s in "abc") - began >= 2 * 0.05 - 0.002
+    deprecated = [e for e in logs if e["event"] == "config.deprecated"]
+    assert [e["key"] for e in deprecated] == ["manager.connect_stagger_s"]
     await rig.manager.shutdown()
