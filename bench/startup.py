@@ -12,9 +12,9 @@ unless given). The clock runs from launching the new process until ``/health`` c
 session connected. The sandbox's login record (``GET /admin/logins``) gives the logins after
 the launch: the most in any one-second window is compared with what the pacer allows
 (``startup_connects_per_s + startup_burst``). The sandbox records a login before it answers
-``<success>``, and a connect keeps its admission until it reads that answer, so the record can
-also hold up to ``startup_max_concurrent`` connects admitted before the window opened and
-delivered late: the hard bound is the sum. Aim: all 500 connected within 60 s, no second above
+``<success>``, and a connect counts as under way until it reads that answer, so the record can
+also hold up to ``startup_max_concurrent`` connects started before the window opened and
+finished late: the hard bound is the sum. Aim: all 500 connected within 60 s, no second above
 the rate plus the burst. Results go to bench/results/startup.json.
 
 Pairing 500 sessions takes a minute or more; ``--keep DIR`` keeps both state directories in
@@ -158,7 +158,7 @@ async def run(sessions: int, manager: dict[str, Any], keep: Path | None) -> dict
         f"all {sessions} connected {all_connected_s:.1f} s after the restart "
         f"(ready after {ready_s:.1f} s; logins spread over {spread:.1f} s)\n"
         f"most logins in any second: {most} (pacer: {rate.connects_per_s:g}/s + burst "
-        f"{rate.burst} = {allowed}; with the {rate.max_concurrent} admitted: "
+        f"{rate.burst} = {allowed}; with the {rate.max_concurrent} under way: "
         f"{allowed + rate.max_concurrent})",
         flush=True,
     )

@@ -115,7 +115,7 @@ class ManagerConfig:
     """Connects that may start back to back: the first ones of a start-up start at once. In
     any second at most ``startup_connects_per_s + startup_burst`` connects start."""
     startup_max_concurrent: int = 32
-    """Start-up connects admitted at once (waiting for their start time or logging in)."""
+    """Start-up connects under way at once (started, not yet logged in or failed)."""
     startup_jitter: float = 0.5
     """Each start is delayed by a random 0 to this fraction of ``1 / startup_connects_per_s``
     (so sessions do not log in on a metronome); within the burst's slack it costs no pace."""

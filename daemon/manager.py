@@ -273,7 +273,7 @@ class SessionManager:
         return self._startup.rate
 
     def startup_counts(self) -> GateCounts:
-        """Start-up connects queued, admitted and started so far."""
+        """Start-up connects queued, under way, and started so far."""
         return self._startup.counts()
 
     @property

@@ -1,38 +1,38 @@
-"""The start-up pacer: when each session's connect may start, at a rate with a bound on how
+"""The start-up pacer: when the next session's connect may start, at a rate with a bound on how
 many are under way at once.
 
 Pure: it takes ``now`` (monotonic seconds) and returns decisions; the gate
-(:mod:`daemon.startup_gate`) owns the clock and the sleeping.
+(:mod:`daemon.startup_gate`) owns the clock, the queue and the sleeping.
 
 The bound
 ---------
-A token bucket in its GCRA form. With ``interval = 1 / connects_per_s`` and a tolerance
-``tau = (burst - 1) * interval``, a connect admitted at ``now`` is given the start time
-``max(now, tat - tau)`` plus a random ``0..jitter * interval``, and the theoretical arrival
-time moves to ``max(tat, start) + interval``. Every start ``t_k`` is at least ``tat_k - tau``
-and every ``tat_{k+1}`` at least ``t_k + interval``, so for any ``n`` starts ``k..m`` in a
-window of ``T`` seconds, ``T >= (n - burst) * interval``: at most ``burst + connects_per_s * T``
-connects start in any ``T`` seconds, whatever the order the waits end in (the jitter can
-reorder starts that are less than ``burst`` apart). With ``T = 1``: never more than
-``connects_per_s + burst`` in any second.
+A token bucket in its GCRA form, applied to the times connects *actually* start. With
+``interval = 1 / connects_per_s`` and a tolerance ``tau = (burst - 1) * interval``, the next
+connect may start once ``now >= tat - tau + d`` (``d``: a random ``0..jitter * interval``
+drawn for it), and starting it at ``now`` moves the theoretical arrival time ``tat`` to
+``max(tat, now) + interval``. Every start ``t_k`` is at least ``tat_k - tau`` and every
+``tat_{k+1}`` at least ``t_k + interval``, so for any ``n`` starts in a window of ``T`` seconds
+``T >= (n - burst) * interval``: at most ``burst + connects_per_s * T`` connects start in any
+``T`` seconds. With ``T = 1``: never more than ``connects_per_s + burst`` in any second.
 
-So the first ``burst`` connects start at once (within the jitter) and the rest follow one
-``interval`` apart. Jitter up to ``tau`` costs no throughput while a backlog waits (it eats the
-burst's slack, not the rate); with ``burst = 1`` it slows the pace by half the jitter on
-average.
+The check is made with the clock at the moment of starting, not at a time booked in advance:
+a waiter that wakes late (a busy event loop) starts one connect, and the ones behind it follow
+at the rate again, instead of every booked start that fell due meanwhile going at once.
 
-At most ``max_concurrent`` connects are *admitted* at once: from the admission, through the wait
-for their start time, to the end of the login attempt (:meth:`StartupPacer.finished`). An
-admission never waits for a finish once it has a start time, so a crowd of finishes cannot
-release a crowd of starts above the rate.
+So the first ``burst`` connects start at once and the rest follow one ``interval`` apart. The
+jitter only spreads a backlog; up to ``tau`` it costs no throughput (it eats the burst's slack,
+not the rate); with ``burst = 1`` it slows the pace by half the jitter on average.
+
+At most ``max_concurrent`` connects are under way at once: from their start to the end of the
+login attempt (:meth:`StartupPacer.finished`). Logins that a slow machine lets finish together
+were started at the rate; the ones a server sees in a second are therefore at most the rate's
+bound plus those under way when the second began.
 
 Fleets
 ------
 A pacer paces whatever this daemon starts. A fleet of daemons sharing one configured rate
 gives each its share (:meth:`StartupRate.share`) and retunes it as daemons come and go
-(:meth:`StartupPacer.retune`): the schedule ahead is rescaled to the new rate, and the starts
-already given keep their times (for as long as they are pending, up to ``max_concurrent`` of
-them, a window may hold those on top of the new rate's bound).
+(:meth:`StartupPacer.retune`): the debt still ahead is rescaled to the new rate.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ class StartupRate:
     """How fast one daemon starts sessions' connects."""
 
     connects_per_s: float
-    """Steady rate once the burst is used (``NO_LIMIT``: as fast as admitted)."""
+    """Steady rate once the burst is used (``NO_LIMIT``: only ``max_concurrent`` limits)."""
     burst: int = 1
     """Connects that may start back to back (the first ones of a start-up start at once)."""
     max_concurrent: int = 32
-    """Connects admitted at once (waiting for their start time or logging in)."""
+    """Connects under way at once (started, not yet logged in or failed)."""
     jitter: float = 0.0
     """Each start is delayed by a random ``0..jitter`` of the interval (0 to 1)."""
 
@@ -137,47 +137,53 @@ class StartupPacer:
         self._rate = rate
         self._uniform = uniform
         self._tat = -math.inf
-        self._admitted = 0
+        self._jitter: float | None = None
+        self._connecting = 0
 
     @property
     def rate(self) -> StartupRate:
         return self._rate
 
     @property
-    def admitted(self) -> int:
-        """Connects admitted and not finished."""
-        return self._admitted
+    def connecting(self) -> int:
+        """Connects started and not finished."""
+        return self._connecting
 
-    def admit(self, now: float) -> float | None:
-        """Admits one connect: the time it may start (``>= now``), or None while
-        ``max_concurrent`` are admitted (ask again after a :meth:`finished`)."""
+    def next_start(self, now: float) -> float | None:
+        """When the next connect may start (``now`` if it may start now), or None while
+        ``max_concurrent`` are under way (ask again after a :meth:`finished`)."""
         rate = self._rate
-        if self._admitted >= rate.max_concurrent:
+        if self._connecting >= rate.max_concurrent:
             return None
-        self._admitted += 1
         interval = rate.interval_s
-        tolerance = (rate.burst - 1) * interval
-        start = max(now, self._tat - tolerance)
-        if rate.jitter > 0 and interval > 0:
-            start += self._uniform(0.0, rate.jitter * interval)
-        self._tat = max(self._tat, start) + interval
-        return start
+        if self._jitter is None:
+            spread = rate.jitter * interval
+            self._jitter = self._uniform(0.0, spread) if spread > 0 else 0.0
+        return max(now, self._tat - (rate.burst - 1) * interval + self._jitter)
+
+    def start(self, now: float) -> None:
+        """The next connect starts at ``now`` (which :meth:`next_start` allowed)."""
+        allowed = self.next_start(now)
+        if allowed is None or allowed > now:
+            raise RuntimeError("start() before next_start() allowed it")
+        self._connecting += 1
+        self._tat = max(self._tat, now) + self._rate.interval_s
+        self._jitter = None
 
     def finished(self) -> None:
-        """An admitted connect ended (logged in, failed, gave up, or was cancelled)."""
-        if self._admitted <= 0:
-            raise RuntimeError("finished() without an admitted connect")
-        self._admitted -= 1
+        """A started connect ended (logged in, failed, gave up, or was cancelled)."""
+        if self._connecting <= 0:
+            raise RuntimeError("finished() without a started connect")
+        self._connecting -= 1
 
     def retune(self, rate: StartupRate, now: float) -> None:
-        """Paces from ``now`` on at ``rate``. The schedule still ahead (starts given but not
-        yet due) is rescaled to the new interval for what comes next; the starts already
-        given keep their times, so until they are due a window may hold those as well as
-        the new rate's."""
+        """Paces from ``now`` on at ``rate``: the debt still ahead (``tat`` past ``now``) is
+        rescaled to the new interval."""
         old_interval, new_interval = self._rate.interval_s, rate.interval_s
         if self._tat > now and old_interval > 0:
             self._tat = now + (self._tat - now) * new_interval / old_interval
         self._rate = rate
+        self._jitter = None
 
 
 __all__ = [

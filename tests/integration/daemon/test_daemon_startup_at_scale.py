@@ -2,10 +2,10 @@
 all connect, and the sandbox's record of their logins never shows more in any window than the
 pacer allows.
 
-The sandbox records a login before it answers ``<success>``, and the daemon holds a connect's
-admission until it reads that answer, so every login recorded in a window ``[a, a + T]``
-belongs to a connect admitted at ``a`` (at most ``max_concurrent``) or started after ``a`` (at
-most ``burst + rate * T``). That bound holds however late handshakes are delivered on a busy
+The sandbox records a login before it answers ``<success>``, and the daemon counts a connect as
+under way until it reads that answer, so every login recorded in a window ``[a, a + T]``
+belongs to a connect under way at ``a`` (at most ``max_concurrent``) or started after ``a``
+(at most ``burst + rate * T``). That bound holds however late handshakes are delivered on a busy
 machine; unpaced, the 40 logins land within a second or two."""
 
 from __future__ import annotations
