@@ -56,6 +56,9 @@ PAIRING_PASSES = 4
 PAIRED_MARK = "bench-paired"
 """Written once every session is paired: ``--keep`` reuses such a state directory."""
 AIM_S = 60.0
+POLL_S = 0.5
+"""How often ``/health`` is read while waiting: each read takes the database's write lock for a
+probe, which the logins being measured need too."""
 
 
 async def pair_one(api: Api, sandbox: SandboxServer, index: int) -> None:
@@ -141,7 +144,7 @@ async def run(sessions: int, manager: dict[str, Any], keep: Path | None) -> dict
                 api = Api(restarted.url, ADMIN_KEY)
                 async with asyncio.timeout(600):
                     while await connected(api) < sessions:
-                        await asyncio.sleep(0.1)
+                        await asyncio.sleep(POLL_S)
                 all_connected_s = time.monotonic() - launched
             finally:
                 await restarted.stop()
