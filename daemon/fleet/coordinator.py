@@ -282,13 +282,16 @@ class FleetCoordinator:
     async def _renew(self, host: SessionHost) -> None:
         if not self._leases:
             return
-        renewed = await self._fleet.renew(self.node_id, list(self._leases), self.ttl_ms)
+        asked = list(self._leases)
+        renewed = await self._fleet.renew(self.node_id, asked, self.ttl_ms)
         kept = {lease.resource for lease in renewed}
-        for session_id in [s for s in self._leases if s not in kept]:
+        # Only what was asked can be lost: a session claimed meanwhile is not in the answer.
+        for session_id in [s for s in asked if s not in kept and s in self._leases]:
             log.warning("fleet.lease_lost", session=session_id, node=self.node_id)
             await self._forget(host, session_id, "lease lost")
         for lease in renewed:
-            self._leases[lease.resource] = lease
+            if lease.resource in self._leases:
+                self._leases[lease.resource] = lease
 
     async def _take(self, host: SessionHost, session_id: str) -> None:
         if session_id in self._leases:

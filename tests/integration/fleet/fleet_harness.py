@@ -57,10 +57,12 @@ class Fleet:
     sandbox: SandboxServer
     root: Path
     url: str
+    settings: dict[str, Any] = field(default_factory=lambda: dict(FLEET_SETTINGS["fleet"]))
+    """The ``[fleet]`` settings of every daemon (short test timings by default)."""
     daemons: dict[str, DaemonProcess] = field(default_factory=dict)
 
     async def start(self, name: str) -> DaemonProcess:
-        overrides = {"fleet": {**FLEET_SETTINGS["fleet"], "node_id": name}}
+        overrides = {"fleet": {**self.settings, "node_id": name}}
         daemon = DaemonProcess(
             self.sandbox, self.root / name, overrides, {"WAMD_STORAGE_URL": self.url}
         )
