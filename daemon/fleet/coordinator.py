@@ -229,6 +229,9 @@ class FleetCoordinator:
                 return Route(True, None)
             owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
             owner = owners.get(session_id)
+        if owner == self.node_id and session_id not in self._leases:
+            async with self._claiming:  # this daemon is opening it right now: let it finish
+                pass
         if owner is None or owner == self.node_id:
             return Route(True, None)
         members = {member.node_id: member for member in await self._fleet.members()}
@@ -299,7 +302,9 @@ class FleetCoordinator:
         lease = await self._fleet.acquire(session_id, self.node_id, self.ttl_ms)
         if lease is None:
             return  # another daemon was quicker
-        self._leases[session_id] = lease
+        # The fenced stores exist before the session opens (it opens through them); the
+        # lease counts as this daemon's once the session is open, so a request is never
+        # routed here to a session the manager does not have yet.
         self._views[session_id] = self._stores.owned_by(
             Fence(lease.resource, lease.owner, lease.token)
         )
@@ -313,6 +318,7 @@ class FleetCoordinator:
             with contextlib.suppress(StorageError):
                 await self._fleet.release(lease)
             return
+        self._leases[session_id] = lease
         log.info("fleet.session_taken", session=session_id, token=lease.token)
 
     async def _hand_back(self, host: SessionHost, session_id: str) -> None:

@@ -106,6 +106,17 @@ class Fleet:
         except TimeoutError:
             raise AssertionError(f"the leases never settled as expected: {last}") from None
 
+    def report(self) -> None:
+        """Prints each daemon's warnings, errors and fleet moves (pytest shows them when a
+        test fails)."""
+        for name, daemon in self.daemons.items():
+            for entry in daemon.logs:
+                event = str(entry.get("event", ""))
+                if entry.get("level") in ("warning", "error", "critical") or event.startswith(
+                    ("fleet.", "manager.session_")
+                ):
+                    print(name, {k: v for k, v in entry.items() if k != "timestamp"})
+
     async def stop_all(self) -> None:
         for daemon in self.daemons.values():
             if daemon.process is not None and daemon.process.returncode is None:
