@@ -175,13 +175,11 @@ class FleetCoordinator:
         while True:
             started = time.monotonic()
             try:
-                # A round that outlives half a lease would let leases expire while it waits.
-                async with asyncio.timeout(self._config.lease_ttl_s / 2):
-                    await self.round()
+                await self.round()
                 self._failures = 0
             except (StorageError, TimeoutError) as exc:
                 self._failures += 1
-                log.warning("fleet.round_failed", error=str(exc), failures=self._failures)
+                log.warning("fleet.round_failed", error=repr(exc), failures=self._failures)
             await asyncio.sleep(max(0.05, interval - (time.monotonic() - started)))
 
     async def stop(self) -> None:
@@ -258,7 +256,10 @@ class FleetCoordinator:
         host = self._host
         if host is None:
             raise RuntimeError("FleetCoordinator.bind() was not called")
-        await self._renew(host)
+        started = time.monotonic()
+        # Renewing comes first and is bounded: leases must not lapse behind slow work.
+        async with asyncio.timeout(self._config.lease_ttl_s / 3):
+            await self._renew(host)
         await self._fleet.heartbeat(self.node_id, self.url, self.ttl_ms)
         members = await self._fleet.members()
         takers = [m.node_id for m in members if not m.leaving]
@@ -275,6 +276,10 @@ class FleetCoordinator:
         for session_id in plan.hand_back:
             await self._hand_back(host, session_id)
         for session_id in plan.take:
+            # Opening sessions is never cut short (a half-opened session is worse than a slow
+            # round); the rest waits for the next round once a third of a lease has passed.
+            if time.monotonic() - started > self._config.lease_ttl_s / 3:
+                break
             async with self._claiming:
                 await self._take(host, session_id)
         owners.update({session_id: self.node_id for session_id in self._leases})
@@ -301,7 +306,12 @@ class FleetCoordinator:
             return
         lease = await self._fleet.acquire(session_id, self.node_id, self.ttl_ms)
         if lease is None:
-            return  # another daemon was quicker
+            # Another daemon was quicker, or this one already holds it (a take that failed
+            # half-way): then the renewal hands the lease back.
+            mine = await self._fleet.renew(self.node_id, [session_id], self.ttl_ms)
+            if not mine:
+                return
+            lease = mine[0]
         # The fenced stores exist before the session opens (it opens through them); the
         # lease counts as this daemon's once the session is open, so a request is never
         # routed here to a session the manager does not have yet.
