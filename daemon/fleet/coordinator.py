@@ -175,13 +175,11 @@ class FleetCoordinator:
         while True:
             started = time.monotonic()
             try:
-                # A round that outlives half a lease would let leases expire while it waits.
-                async with asyncio.timeout(self._config.lease_ttl_s / 2):
-                    await self.round()
+                await self.round()
                 self._failures = 0
             except (StorageError, TimeoutError) as exc:
                 self._failures += 1
-                log.warning("fleet.round_failed", error=str(exc), failures=self._failures)
+                log.warning("fleet.round_failed", error=repr(exc), failures=self._failures)
             await asyncio.sleep(max(0.05, interval - (time.monotonic() - started)))
 
     async def stop(self) -> None:
@@ -229,6 +227,9 @@ class FleetCoordinator:
                 return Route(True, None)
             owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
             owner = owners.get(session_id)
+        if owner == self.node_id and session_id not in self._leases:
+            async with self._claiming:  # this daemon is opening it right now: let it finish
+                pass
         if owner is None or owner == self.node_id:
             return Route(True, None)
         members = {member.node_id: member for member in await self._fleet.members()}
@@ -255,7 +256,10 @@ class FleetCoordinator:
         host = self._host
         if host is None:
             raise RuntimeError("FleetCoordinator.bind() was not called")
-        await self._renew(host)
+        started = time.monotonic()
+        # Renewing comes first and is bounded: leases must not lapse behind slow work.
+        async with asyncio.timeout(self._config.lease_ttl_s / 3):
+            await self._renew(host)
         await self._fleet.heartbeat(self.node_id, self.url, self.ttl_ms)
         members = await self._fleet.members()
         takers = [m.node_id for m in members if not m.leaving]
@@ -272,6 +276,10 @@ class FleetCoordinator:
         for session_id in plan.hand_back:
             await self._hand_back(host, session_id)
         for session_id in plan.take:
+            # Opening sessions is never cut short (a half-opened session is worse than a slow
+            # round); the rest waits for the next round once a third of a lease has passed.
+            if time.monotonic() - started > self._config.lease_ttl_s / 3:
+                break
             async with self._claiming:
                 await self._take(host, session_id)
         owners.update({session_id: self.node_id for session_id in self._leases})
@@ -282,21 +290,31 @@ class FleetCoordinator:
     async def _renew(self, host: SessionHost) -> None:
         if not self._leases:
             return
-        renewed = await self._fleet.renew(self.node_id, list(self._leases), self.ttl_ms)
+        asked = list(self._leases)
+        renewed = await self._fleet.renew(self.node_id, asked, self.ttl_ms)
         kept = {lease.resource for lease in renewed}
-        for session_id in [s for s in self._leases if s not in kept]:
+        # Only what was asked can be lost: a session claimed meanwhile is not in the answer.
+        for session_id in [s for s in asked if s not in kept and s in self._leases]:
             log.warning("fleet.lease_lost", session=session_id, node=self.node_id)
             await self._forget(host, session_id, "lease lost")
         for lease in renewed:
-            self._leases[lease.resource] = lease
+            if lease.resource in self._leases:
+                self._leases[lease.resource] = lease
 
     async def _take(self, host: SessionHost, session_id: str) -> None:
         if session_id in self._leases:
             return
         lease = await self._fleet.acquire(session_id, self.node_id, self.ttl_ms)
         if lease is None:
-            return  # another daemon was quicker
-        self._leases[session_id] = lease
+            # Another daemon was quicker, or this one already holds it (a take that failed
+            # half-way): then the renewal hands the lease back.
+            mine = await self._fleet.renew(self.node_id, [session_id], self.ttl_ms)
+            if not mine:
+                return
+            lease = mine[0]
+        # The fenced stores exist before the session opens (it opens through them); the
+        # lease counts as this daemon's once the session is open, so a request is never
+        # routed here to a session the manager does not have yet.
         self._views[session_id] = self._stores.owned_by(
             Fence(lease.resource, lease.owner, lease.token)
         )
@@ -310,6 +328,7 @@ class FleetCoordinator:
             with contextlib.suppress(StorageError):
                 await self._fleet.release(lease)
             return
+        self._leases[session_id] = lease
         log.info("fleet.session_taken", session=session_id, token=lease.token)
 
     async def _hand_back(self, host: SessionHost, session_id: str) -> None:

@@ -4,9 +4,9 @@ what the fleet table says, so every daemon computes the same shares.
 A daemon's fair share is ``ceil(sessions / daemons)``. It takes unowned sessions up to that
 share, or up to ``share + slack`` when the other daemons together could not take the rest this
 round (one is starting, one is leaving). It hands sessions back only when it holds more than
-``share + slack`` *and* another daemon is below its share (someone is there to take them), and
-then only ``max_handoffs`` per round: a daemon that comes back takes its share over a few
-rounds, never in a storm of reconnects.
+its share *and* another daemon is below it (someone is there to take them), and then only
+``max_handoffs`` per round: a daemon that comes back takes its share over a few rounds, never
+in a storm of reconnects. Takers stop at the share, so this settles instead of oscillating.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def plan_share(
     take = _spread(unowned, me, fleet)[:room]
     hand_back: list[str] = []
     someone_short = any(held[member] < share for member in fleet if member != me)
-    if len(mine) > share + slack and someone_short and not unowned:
+    if len(mine) > share and someone_short and not unowned:
         excess = len(mine) - share
         hand_back = mine[-min(excess, max_handoffs) :]
     return SharePlan(share, tuple(take), tuple(hand_back))

@@ -57,10 +57,12 @@ class Fleet:
     sandbox: SandboxServer
     root: Path
     url: str
+    settings: dict[str, Any] = field(default_factory=lambda: dict(FLEET_SETTINGS["fleet"]))
+    """The ``[fleet]`` settings of every daemon (short test timings by default)."""
     daemons: dict[str, DaemonProcess] = field(default_factory=dict)
 
     async def start(self, name: str) -> DaemonProcess:
-        overrides = {"fleet": {**FLEET_SETTINGS["fleet"], "node_id": name}}
+        overrides = {"fleet": {**self.settings, "node_id": name}}
         daemon = DaemonProcess(
             self.sandbox, self.root / name, overrides, {"WAMD_STORAGE_URL": self.url}
         )
@@ -103,6 +105,17 @@ class Fleet:
                     await asyncio.sleep(interval)
         except TimeoutError:
             raise AssertionError(f"the leases never settled as expected: {last}") from None
+
+    def report(self) -> None:
+        """Prints each daemon's warnings, errors and fleet moves (pytest shows them when a
+        test fails)."""
+        for name, daemon in self.daemons.items():
+            for entry in daemon.logs:
+                event = str(entry.get("event", ""))
+                if entry.get("level") in ("warning", "error", "critical") or event.startswith(
+                    ("fleet.", "manager.session_")
+                ):
+                    print(name, {k: v for k, v in entry.items() if k != "timestamp"})
 
     async def stop_all(self) -> None:
         for daemon in self.daemons.values():

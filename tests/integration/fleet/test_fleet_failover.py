@@ -42,6 +42,7 @@ async def fleet(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterato
             yield group
         finally:
             await group.stop_all()
+            group.report()
 
 
 async def stored_texts(fleet: Fleet) -> Counter[tuple[str, str]]:
