@@ -39,6 +39,7 @@ class EngineOpener:
         self._tmp_path = tmp_path
         self._request = request
         self._opened: list[SqlEngine] = []
+        self._urls: list[str] = []
         self._count = 0
 
     async def __call__(self, clock: Clock | None = None) -> SqlEngine:
@@ -55,14 +56,21 @@ class EngineOpener:
                 synchronous=Synchronous.NORMAL,
             )
         else:
-            server: PostgresServer = self._request.getfixturevalue("postgres_server")
-            engine = await PgDatabase.open(await server.migrated_database(), clock=clock or utc_now)
+            url = await self._server().migrated_database()
+            self._urls.append(url)
+            engine = await PgDatabase.open(url, clock=clock or utc_now)
         self._opened.append(engine)
         return engine
+
+    def _server(self) -> PostgresServer:
+        server: PostgresServer = self._request.getfixturevalue("postgres_server")
+        return server
 
     async def close(self) -> None:
         for engine in self._opened:
             await engine.close()
+        for url in self._urls:
+            await self._server().recycle(url)
 
 
 @pytest.fixture(params=[Dialect.SQLITE, Dialect.POSTGRESQL], ids=str)
