@@ -41,8 +41,8 @@ INSERT INTO chats (
     session_id, jid, kind, name, last_message_id, last_sender_jid, last_from_me, last_preview,
     last_message_at, unread_count, archived, pinned_at, muted_until, created_at, updated_at
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 0),
-          CASE WHEN ?11 THEN coalesce(?12, 0) ELSE 0 END,
-          CASE WHEN ?11 THEN ?13 END, CASE WHEN ?11 THEN ?14 END, ?15, ?15)
+          CASE WHEN ?11 = 1 THEN coalesce(?12, 0) ELSE 0 END,
+          CASE WHEN ?11 = 1 THEN ?13 END, CASE WHEN ?11 = 1 THEN ?14 END, ?15, ?15)
 ON CONFLICT (session_id, jid) DO UPDATE SET
     name = coalesce(?4, chats.name),
     last_message_id = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
@@ -53,14 +53,15 @@ ON CONFLICT (session_id, jid) DO UPDATE SET
                         THEN ?7 ELSE chats.last_from_me END,
     last_preview = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
                         THEN ?8 ELSE chats.last_preview END,
-    last_message_at = CASE WHEN ?9 IS NULL THEN chats.last_message_at
-                           ELSE max(coalesce(chats.last_message_at, 0), ?9) END,
-    unread_count = CASE WHEN ?10 IS NULL THEN chats.unread_count
-                        ELSE max(chats.unread_count, ?10) END,
-    archived = CASE WHEN ?11 AND chats.settings_at IS NULL THEN coalesce(?12, 0)
+    last_message_at = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
+                           THEN ?9 ELSE chats.last_message_at END,
+    unread_count = CASE WHEN ?10 IS NOT NULL AND ?10 > chats.unread_count
+                        THEN ?10 ELSE chats.unread_count END,
+    archived = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN coalesce(?12, 0)
                     ELSE chats.archived END,
-    pinned_at = CASE WHEN ?11 AND chats.settings_at IS NULL THEN ?13 ELSE chats.pinned_at END,
-    muted_until = CASE WHEN ?11 AND chats.settings_at IS NULL THEN ?14
+    pinned_at = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN ?13
+                     ELSE chats.pinned_at END,
+    muted_until = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN ?14
                        ELSE chats.muted_until END,
     updated_at = ?15
 """
@@ -70,13 +71,13 @@ UPSERT_PN_PUSH_NAME = """
 INSERT INTO contacts (session_id, pn_jid, push_name, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (session_id, pn_jid) WHERE pn_jid IS NOT NULL DO UPDATE SET
     push_name = excluded.push_name, updated_at = excluded.updated_at
-WHERE contacts.push_name IS NOT excluded.push_name
+WHERE contacts.push_name IS DISTINCT FROM excluded.push_name
 """
 UPSERT_LID_PUSH_NAME = """
 INSERT INTO contacts (session_id, lid_jid, push_name, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (session_id, lid_jid) WHERE lid_jid IS NOT NULL DO UPDATE SET
     push_name = excluded.push_name, updated_at = excluded.updated_at
-WHERE contacts.push_name IS NOT excluded.push_name
+WHERE contacts.push_name IS DISTINCT FROM excluded.push_name
 """
 SELECT_CHUNK = """
 SELECT message_id, sync_type, chunk_order, progress, status, messages, stored, error
