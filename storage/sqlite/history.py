@@ -42,7 +42,8 @@ INSERT INTO chats (
     last_message_at, unread_count, archived, pinned_at, muted_until, created_at, updated_at
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 0),
           CASE WHEN ?11 = 1 THEN coalesce(?12, 0) ELSE 0 END,
-          CASE WHEN ?11 = 1 THEN ?13 END, CASE WHEN ?11 = 1 THEN ?14 END, ?15, ?15)
+          CASE WHEN ?11 = 1 THEN CAST(?13 AS BIGINT) END,
+          CASE WHEN ?11 = 1 THEN CAST(?14 AS BIGINT) END, ?15, ?15)
 ON CONFLICT (session_id, jid) DO UPDATE SET
     name = coalesce(?4, chats.name),
     last_message_id = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from media_fakes import MediaHost, media_host
+from postgres_server import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.binary import JID, Node
@@ -96,8 +97,8 @@ class Rig:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(tmp_path)
+async def world(open_engine: OpenEngine) -> AsyncIterator[World]:
+    made = await make_world(await open_engine())
     yield made
     await made.close()
 

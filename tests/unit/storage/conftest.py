@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from storage_factories import FakeClock, OpenEngine
+from postgres_server import OpenEngine
+from storage_factories import FakeClock
 
 from storage.sqlite import SqliteStore
 

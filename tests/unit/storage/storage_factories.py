@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
 from storage.engine import SqlEngine
 from storage.values import DeviceKeys, KeyPair, PreKey, SignedPreKey, x25519_public_key
-
-# The ``open_engine`` fixture (tests/conftest.py): a migrated database of the test's backend.
-OpenEngine = Callable[["FakeClock"], Awaitable[SqlEngine]]
 
 
 class FakeClock:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage_factories import FakeClock, OpenEngine
+from postgres_server import OpenEngine
+from storage_factories import FakeClock
 
 from storage.db import Database
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
