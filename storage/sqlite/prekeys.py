@@ -11,14 +11,15 @@ from storage.values import PreKey, PreKeyRow
 
 TABLE = "prekeys"
 ROW_COLUMNS = "key_id, private_key, public_key, uploaded, created_at"
-INSERT_PREKEY = """
+INSERT_PREKEYS = """
 INSERT INTO prekeys (session_id, key_id, private_key, public_key, uploaded, created_at)
-VALUES (?, ?, ?, ?, 0, ?)
+VALUES {rows}
 """
+INSERT_ROW = "(?, ?, ?, ?, 0, ?)"
 SELECT_PREKEY = f"SELECT {ROW_COLUMNS} FROM prekeys WHERE session_id = ? AND key_id = ?"
 CONSUME_PREKEY = f"DELETE FROM prekeys WHERE session_id = ? AND key_id = ? RETURNING {ROW_COLUMNS}"
 DELETE_PREKEY = "DELETE FROM prekeys WHERE session_id = ? AND key_id = ?"
-MARK_UPLOADED = "UPDATE prekeys SET uploaded = 1 WHERE session_id = ? AND key_id = ?"
+MARK_UPLOADED = "UPDATE prekeys SET uploaded = 1 WHERE session_id = ? AND key_id IN ({ids})"
 COUNT_ALL = "SELECT count(*) FROM prekeys WHERE session_id = ?"
 COUNT_BY_UPLOADED = "SELECT count(*) FROM prekeys WHERE session_id = ? AND uploaded = ?"
 MAX_ID = "SELECT coalesce(max(key_id), 0) FROM prekeys WHERE session_id = ?"
@@ -26,6 +27,11 @@ SELECT_NOT_UPLOADED = f"""
 SELECT {ROW_COLUMNS} FROM prekeys WHERE session_id = ? AND uploaded = 0
 ORDER BY key_id LIMIT ?
 """
+
+# Keys per statement. A first upload stores 812 keys: one statement per key would be 812 round
+# trips to a PostgreSQL server; a few multi-row statements stay well under both engines'
+# limits on parameters (SQLite 32766, PostgreSQL 32767).
+CHUNK = 200
 
 
 class SqlitePreKeyRepo:
@@ -43,10 +49,17 @@ class SqlitePreKeyRepo:
             return
         now = to_ms(self._db.now())
         try:
-            await self._db.execute_many(
-                INSERT_PREKEY,
-                [(session_id, p.key_id, p.private, p.public, now) for p in batch],
-            )
+            async with self._db.transaction():
+                for start in range(0, len(batch), CHUNK):
+                    part = batch[start : start + CHUNK]
+                    await self._db.execute(
+                        INSERT_PREKEYS.format(rows=", ".join([INSERT_ROW] * len(part))),
+                        [
+                            value
+                            for p in part
+                            for value in (session_id, p.key_id, p.private, p.public, now)
+                        ],
+                    )
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise missing_session(session_id) from exc
@@ -69,10 +82,17 @@ class SqlitePreKeyRepo:
         return await self._db.execute(DELETE_PREKEY, (session_id, key_id)) > 0
 
     async def mark_uploaded(self, session_id: str, key_ids: Iterable[int]) -> int:
-        rows = [(session_id, key_id) for key_id in key_ids]
-        if not rows:
+        ids = list(key_ids)
+        if not ids:
             return 0
-        return await self._db.execute_many(MARK_UPLOADED, rows)
+        changed = 0
+        async with self._db.transaction():
+            for start in range(0, len(ids), CHUNK):
+                part = ids[start : start + CHUNK]
+                changed += await self._db.execute(
+                    MARK_UPLOADED.format(ids=", ".join("?" * len(part))), [session_id, *part]
+                )
+        return changed
 
     async def count(self, session_id: str, *, uploaded: bool | None = None) -> int:
         if uploaded is None:
