@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from backends import ClientDatabase
 from postgres_server import PostgresServer, running_server
 
 from storage.db import Clock
@@ -61,6 +62,15 @@ class EngineOpener:
             engine = await PgDatabase.open(url, clock=clock or utc_now)
         self._opened.append(engine)
         return engine
+
+    async def where(self, name: str) -> ClientDatabase:
+        """A new database for a client, which the test's code opens itself: a SQLite file
+        (created when first opened) or a new migrated PostgreSQL database (not reused after
+        the test: a killed worker may have held it)."""
+        path = self._tmp_path / f"{name}.db"
+        if self.backend is Dialect.SQLITE:
+            return ClientDatabase(path)
+        return ClientDatabase(path, await self._server().migrated_database())
 
     def _server(self) -> PostgresServer:
         server: PostgresServer = self._request.getfixturevalue("postgres_server")

@@ -19,21 +19,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from storage.db import Clock
-from storage.engine import SqlEngine
-
-__all__ = ["OpenEngine", "PostgresServer", "find_bin_dir", "running_server"]
+__all__ = ["PostgresServer", "find_bin_dir", "running_server"]
 
 _SUPERUSER = "wamd"
-
-
-class OpenEngine(Protocol):
-    """The ``open_engine`` fixture (tests/conftest.py): each call a new, migrated database of
-    the test's backend, closed at the test's end."""
-
-    async def __call__(self, clock: Clock | None = None) -> SqlEngine: ...
 
 
 def find_bin_dir() -> Path:

@@ -17,7 +17,7 @@ from appstate_fakes import (
     key_share,
     value,
 )
-from postgres_server import OpenEngine
+from backends import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.binary import JID, Node

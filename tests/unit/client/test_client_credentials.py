@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from postgres_server import OpenEngine
+from backends import OpenEngine
 
 from daemon.client.credentials import (
     credentials_for_pairing,

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import structlog
+from backends import OpenEngine
 from client_fakes import result_for
-from postgres_server import OpenEngine
 
 from daemon.binary import Node
 from daemon.client.credentials import credentials_for_pairing

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from postgres_server import OpenEngine
+from backends import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.client.history_sync import HistorySync, HistorySyncOptions

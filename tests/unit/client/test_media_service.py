@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 from media_fakes import MediaHost, media_host
-from postgres_server import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.binary import JID, Node

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from postgres_server import OpenEngine
+from backends import OpenEngine
 from storage_factories import FakeClock
 
 from storage.sqlite import SqliteStore

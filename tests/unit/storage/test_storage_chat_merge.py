@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from postgres_server import OpenEngine
+from backends import OpenEngine
 from storage_factories import FakeClock
 
 from storage.db import Database
