@@ -12,15 +12,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+import pytest
 
 from storage.db import Clock, Database, Synchronous
-from storage.engine import SqlEngine
+from storage.engine import Dialect, SqlEngine
 from storage.postgres.engine import PgDatabase
 from storage.postgres.stores import PgStores
 from storage.sqlite.stores import RepositoryStores, SqliteStores
 
-__all__ = ["ClientDatabase", "OpenEngine", "open_stores_at"]
+if TYPE_CHECKING:
+    from postgres_server import PostgresServer
+
+__all__ = ["ClientDatabase", "OpenEngine", "new_client_database", "open_stores_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,19 @@ class OpenEngine(Protocol):
     async def where(self, name: str) -> ClientDatabase:
         """A new database for a client, which the test's code opens itself."""
         ...
+
+
+async def new_client_database(
+    backend: Dialect, tmp_path: Path, name: str, request: pytest.FixtureRequest
+) -> ClientDatabase:
+    """A new database for a client: a SQLite file (created when first opened) or a new
+    migrated PostgreSQL database (not reused after the test: a killed worker may have held
+    it). Sync fixtures only are looked up, so async fixtures may call this too."""
+    path = tmp_path / f"{name}.db"
+    if backend is Dialect.SQLITE:
+        return ClientDatabase(path)
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return ClientDatabase(path, await server.migrated_database())
 
 
 async def open_stores_at(

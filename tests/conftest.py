@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from backends import ClientDatabase
+from backends import ClientDatabase, new_client_database
 from postgres_server import PostgresServer, running_server
 
 from storage.db import Clock
@@ -64,13 +64,8 @@ class EngineOpener:
         return engine
 
     async def where(self, name: str) -> ClientDatabase:
-        """A new database for a client, which the test's code opens itself: a SQLite file
-        (created when first opened) or a new migrated PostgreSQL database (not reused after
-        the test: a killed worker may have held it)."""
-        path = self._tmp_path / f"{name}.db"
-        if self.backend is Dialect.SQLITE:
-            return ClientDatabase(path)
-        return ClientDatabase(path, await self._server().migrated_database())
+        """A new database for a client, which the test's code opens itself."""
+        return await new_client_database(self.backend, self._tmp_path, name, self._request)
 
     def _server(self) -> PostgresServer:
         server: PostgresServer = self._request.getfixturevalue("postgres_server")

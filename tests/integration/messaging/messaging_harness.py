@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from backends import ClientDatabase, open_stores_at
+import pytest
+from backends import ClientDatabase, new_client_database, open_stores_at
 
 from daemon.binary import JID
 from daemon.client.context import ClientOptions
@@ -25,7 +26,7 @@ from sandbox.directory import Account
 from sandbox.network import PhoneMessage
 from sandbox.phone import SimulatedPhone
 from storage.db import Synchronous
-from storage.engine import SqlEngine
+from storage.engine import Dialect, SqlEngine
 
 TIMEOUT = 15.0
 E = TypeVar("E")
@@ -120,6 +121,17 @@ class Client:
     async def close(self) -> None:
         await self.session.close()
         await self.db.close()
+
+
+async def client_database(
+    request: pytest.FixtureRequest, tmp_path: Path, name: str
+) -> Path | ClientDatabase:
+    """Where the client ``name`` keeps its database in this test: a SQLite file, or in a test
+    marked ``@pytest.mark.usefixtures("backend")`` each storage engine in turn."""
+    if "backend" not in request.fixturenames:
+        return tmp_path / f"{name}.db"
+    backend: Dialect = request.getfixturevalue("backend")
+    return await new_client_database(backend, tmp_path, name, request)
 
 
 async def open_session(
