@@ -33,7 +33,7 @@ from storage.message_values import ContentType
 WORKER = Path(__file__).with_name("msg_crash_worker.py")
 # Each inbound message is its own transaction; on PostgreSQL each costs round trips to the
 # server, so its burst is smaller (the kill still lands a fifth to seven tenths of the way in).
-BURSTS = {Dialect.SQLITE: 1000, Dialect.POSTGRESQL: 300}
+BURSTS = {Dialect.SQLITE: 1000, Dialect.POSTGRESQL: 200}
 RNG = random.Random()
 
 
