@@ -1,4 +1,7 @@
-"""storage.db: file creation, connection settings, the transaction boundary, error wrapping."""
+"""storage.db: file creation, connection settings, the transaction boundary, error wrapping.
+
+The transaction rules seen through the repositories run on both engines (``store``); what only
+a SQLite file has (pragmas, a full disk, one connection for reads and writes) on SQLite."""
 
 from __future__ import annotations
 
