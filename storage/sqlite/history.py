@@ -1,9 +1,10 @@
 """History sync ingest: messages, chat previews and push names in bulk, and the chunks done.
 
-History arrives by the thousand, so rows go in with ``executemany`` (one worker-thread round
-trip per batch, not per row). It writes the same tables as live messages, under the same
-redelivery key (chat, sender, message id): a message already stored live or by an earlier push
-of the same chunk is left as it is (``ON CONFLICT DO NOTHING``), which makes ingest idempotent.
+History arrives by the thousand, so messages go in as multi-row statements (a few per batch,
+not one per row: see ``storage.sqlite._batches``). It writes the same tables as live messages,
+under the same redelivery key (chat, sender, message id): a message already stored live or by
+an earlier push of the same chunk is left as it is (``ON CONFLICT DO NOTHING``), which makes
+ingest idempotent.
 
 A chat's preview only moves to a newer message; its unread count becomes the larger of the
 stored one and the phone's (a chunk pushed twice, or a live message counted in both, changes
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
+from storage.sqlite._batches import insert_rows
 from storage.sqlite._columns import decoding, missing_session, to_ms
 from storage.sync_values import (
     ChunkStatus,
@@ -26,13 +28,14 @@ from storage.sync_values import (
     OldestMessage,
 )
 
-INSERT_MESSAGE = """
+INSERT_MESSAGES = """
 INSERT INTO messages (
     session_id, chat_jid, message_id, sender_jid, from_me, sent_at, content_type, text,
     quoted_id, target_id, status, payload, push_name, created_at, updated_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+) VALUES {rows}
 ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO NOTHING
 """
+MESSAGE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # ?1 session, ?2 jid, ?3 kind, ?4 name, ?5 last id, ?6 last sender, ?7 last from_me,
 # ?8 preview, ?9 last at, ?10 unread (NULL: unknown), ?11 has settings (0/1), ?12 archived,
 # ?13 pinned_at, ?14 muted_until, ?15 now.
@@ -154,7 +157,7 @@ class SqliteHistoryRepo:
             for r in rows
         ]
         try:
-            return await self._db.execute_many(INSERT_MESSAGE, params)
+            return await insert_rows(self._db, INSERT_MESSAGES, MESSAGE_ROW, params)
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise missing_session(session_id) from exc

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation
+from storage.sqlite._batches import insert_rows
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
 from storage.values import PreKey, PreKeyRow
 
@@ -27,10 +28,8 @@ SELECT_NOT_UPLOADED = f"""
 SELECT {ROW_COLUMNS} FROM prekeys WHERE session_id = ? AND uploaded = 0
 ORDER BY key_id LIMIT ?
 """
-
-# Keys per statement. A first upload stores 812 keys: one statement per key would be 812 round
-# trips to a PostgreSQL server; a few multi-row statements stay well under both engines'
-# limits on parameters (SQLite 32766, PostgreSQL 32767).
+# Keys per UPDATE (see storage.sqlite._batches: one statement per key would be a round trip
+# each to a PostgreSQL server).
 CHUNK = 200
 
 
@@ -49,17 +48,12 @@ class SqlitePreKeyRepo:
             return
         now = to_ms(self._db.now())
         try:
-            async with self._db.transaction():
-                for start in range(0, len(batch), CHUNK):
-                    part = batch[start : start + CHUNK]
-                    await self._db.execute(
-                        INSERT_PREKEYS.format(rows=", ".join([INSERT_ROW] * len(part))),
-                        [
-                            value
-                            for p in part
-                            for value in (session_id, p.key_id, p.private, p.public, now)
-                        ],
-                    )
+            await insert_rows(
+                self._db,
+                INSERT_PREKEYS,
+                INSERT_ROW,
+                [(session_id, p.key_id, p.private, p.public, now) for p in batch],
+            )
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise missing_session(session_id) from exc

@@ -1,5 +1,6 @@
 """The small repositories the client and the API lean on: the contact directory's pages, our own
-LID learnt after pairing, and message secrets (the first one of a message stays)."""
+LID learnt after pairing, message secrets (the first one of a message stays), and history's
+batched message insert."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from storage.sqlite.contact_directory import SqliteContactDirectory
 from storage.sqlite.device_lid import SqliteDeviceLidRepo
 from storage.sqlite.message_secrets import SqliteMessageSecretRepo
 from storage.sqlite.message_store import SqliteMessageStore
-from storage.sync_values import MessageSecret
+from storage.sqlite.sync_store import SqliteSyncStore
+from storage.sync_values import HistoryMessageRow, MessageSecret
 
 SID = "s"
 BOB = "15550002222@s.whatsapp.net"
@@ -66,3 +68,30 @@ async def test_the_first_secret_of_a_message_stays(store: SqliteStore) -> None:
     assert await secrets.get(SID, BOB, BOB, "M2") == b"\x03" * 32
     assert await secrets.get(SID, BOB, BOB, "M3") is None
     assert await secrets.put_many(SID, []) == 0
+
+
+async def test_history_rows_go_in_once_in_batches_of_any_size(store: SqliteStore) -> None:
+    """More rows than one statement takes, a row repeated inside the batch, and a batch pushed
+    again: each message is stored once and counted once."""
+    await store.sessions.create(SID)
+    history = SqliteSyncStore(store.db).history
+    rows = [
+        HistoryMessageRow(
+            chat=BOB,
+            message_id=f"H{n}",
+            sender=BOB,
+            from_me=False,
+            sent_at_ms=1_700_000_000_000 + n,
+            content_type="text",
+            status="delivered",
+            text=f"old {n}",
+            quoted_id=None,
+            target_id=None,
+            payload=None,
+            push_name=None,
+        )
+        for n in range(700)
+    ]
+    assert await history.insert_messages(SID, [*rows, rows[3]]) == 700
+    assert await history.insert_messages(SID, rows[:10]) == 0
+    assert await SqliteMessageStore(store.db).messages.count(SID, BOB) == 700
