@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from backends import ClientDatabase, new_client_database
 from postgres_server import PostgresServer, running_server
 
 from storage.db import Clock
@@ -39,6 +40,7 @@ class EngineOpener:
         self._tmp_path = tmp_path
         self._request = request
         self._opened: list[SqlEngine] = []
+        self._urls: list[str] = []
         self._count = 0
 
     async def __call__(self, clock: Clock | None = None) -> SqlEngine:
@@ -55,14 +57,25 @@ class EngineOpener:
                 synchronous=Synchronous.NORMAL,
             )
         else:
-            server: PostgresServer = self._request.getfixturevalue("postgres_server")
-            engine = await PgDatabase.open(await server.migrated_database(), clock=clock or utc_now)
+            url = await self._server().migrated_database()
+            self._urls.append(url)
+            engine = await PgDatabase.open(url, clock=clock or utc_now)
         self._opened.append(engine)
         return engine
+
+    async def where(self, name: str) -> ClientDatabase:
+        """A new database for a client, which the test's code opens itself."""
+        return await new_client_database(self.backend, self._tmp_path, name, self._request)
+
+    def _server(self) -> PostgresServer:
+        server: PostgresServer = self._request.getfixturevalue("postgres_server")
+        return server
 
     async def close(self) -> None:
         for engine in self._opened:
             await engine.close()
+        for url in self._urls:
+            await self._server().recycle(url)
 
 
 @pytest.fixture(params=[Dialect.SQLITE, Dialect.POSTGRESQL], ids=str)

@@ -8,6 +8,10 @@ from datetime import UTC, datetime
 
 from storage.errors import CorruptAuthState, NotFound
 
+# A LIMIT that limits nothing, valid on both engines (SQLite's -1 is an error on PostgreSQL,
+# PostgreSQL's NULL an error on SQLite).
+NO_LIMIT = 2**63 - 1
+
 
 def to_ms(at: datetime) -> int:
     """A timezone-aware datetime as unix milliseconds."""

@@ -16,6 +16,7 @@ from datetime import datetime
 from storage.engine import Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import decoding, missing_session, opt_from_ms, to_ms
+from storage.sqlite._dialect import greatest
 from storage.sqlite.contacts import SqliteContactRepo
 from storage.sync_values import (
     AppStateCollectionRow,
@@ -46,7 +47,7 @@ ON CONFLICT (session_id, name) DO UPDATE SET
 """
 MARK_COLLECTION = """
 INSERT INTO app_state_collections (session_id, name, version, hash, status, last_error, updated_at)
-VALUES (?, ?, 0, zeroblob(128), ?, ?, ?)
+VALUES (?, ?, 0, ?, ?, ?, ?)
 ON CONFLICT (session_id, name) DO UPDATE SET
     status = excluded.status, last_error = excluded.last_error, updated_at = excluded.updated_at
 """
@@ -60,25 +61,30 @@ ENSURE_CHAT = """
 INSERT INTO chats (session_id, jid, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (session_id, jid) DO NOTHING
 """
+# The SET_* statements name the scalar maximum as {greatest}: spelled per engine (_dialect).
 SET_ARCHIVED = """
-UPDATE chats SET archived = ?, settings_at = max(coalesce(settings_at, 0), ?), updated_at = ?
+UPDATE chats SET archived = ?,
+    settings_at = {greatest}(coalesce(settings_at, 0), ?), updated_at = ?
 WHERE session_id = ? AND jid = ?
 """
 SET_PINNED = """
-UPDATE chats SET pinned_at = ?, settings_at = max(coalesce(settings_at, 0), ?), updated_at = ?
+UPDATE chats SET pinned_at = ?,
+    settings_at = {greatest}(coalesce(settings_at, 0), ?), updated_at = ?
 WHERE session_id = ? AND jid = ?
 """
 SET_MUTED = """
-UPDATE chats SET muted_until = ?, settings_at = max(coalesce(settings_at, 0), ?), updated_at = ?
+UPDATE chats SET muted_until = ?,
+    settings_at = {greatest}(coalesce(settings_at, 0), ?), updated_at = ?
 WHERE session_id = ? AND jid = ?
 """
 SET_READ = """
 UPDATE chats SET unread_count = 0, marked_unread = 0,
-    settings_at = max(coalesce(settings_at, 0), ?), updated_at = ?
+    settings_at = {greatest}(coalesce(settings_at, 0), ?), updated_at = ?
 WHERE session_id = ? AND jid = ?
 """
 SET_UNREAD = """
-UPDATE chats SET marked_unread = 1, settings_at = max(coalesce(settings_at, 0), ?), updated_at = ?
+UPDATE chats SET marked_unread = 1,
+    settings_at = {greatest}(coalesce(settings_at, 0), ?), updated_at = ?
 WHERE session_id = ? AND jid = ?
 """
 READ_MESSAGES = """
@@ -133,6 +139,8 @@ SELECT_CHAT_LABELS = """
 SELECT label_id FROM chat_labels WHERE session_id = ? AND chat_jid = ? ORDER BY label_id
 """
 _FAR_FUTURE_MS = 2**62
+# The LTHash of a collection never synced: 128 zero bytes.
+_EMPTY_HASH = bytes(128)
 
 
 def _chat_kind(jid: str) -> str:
@@ -150,6 +158,12 @@ class SqliteAppStateRepo:
     def __init__(self, db: SqlEngine) -> None:
         self._db = db
         self._contacts = SqliteContactRepo(db)
+        spelled = {"greatest": greatest(db.dialect)}
+        self._set_archived = SET_ARCHIVED.format_map(spelled)
+        self._set_pinned = SET_PINNED.format_map(spelled)
+        self._set_muted = SET_MUTED.format_map(spelled)
+        self._set_read = SET_READ.format_map(spelled)
+        self._set_unread = SET_UNREAD.format_map(spelled)
 
     def _now(self) -> int:
         return to_ms(self._db.now())
@@ -233,7 +247,9 @@ class SqliteAppStateRepo:
     ) -> None:
         """Records a failure (or a missing key) without touching the state."""
         await self._write(
-            MARK_COLLECTION, (session_id, name, str(status), error, self._now()), session_id
+            MARK_COLLECTION,
+            (session_id, name, _EMPTY_HASH, str(status), error, self._now()),
+            session_id,
         )
 
     # ------------------------------------------------------------------------- chats
@@ -244,19 +260,21 @@ class SqliteAppStateRepo:
 
     async def set_archived(self, session_id: str, jid: str, archived: bool, at_ms: int) -> None:
         await self._ensure_chat(session_id, jid)
-        await self._db.execute(SET_ARCHIVED, (int(archived), at_ms, self._now(), session_id, jid))
+        await self._db.execute(
+            self._set_archived, (int(archived), at_ms, self._now(), session_id, jid)
+        )
 
     async def set_pinned(
         self, session_id: str, jid: str, pinned_at: int | None, at_ms: int
     ) -> None:
         await self._ensure_chat(session_id, jid)
-        await self._db.execute(SET_PINNED, (pinned_at, at_ms, self._now(), session_id, jid))
+        await self._db.execute(self._set_pinned, (pinned_at, at_ms, self._now(), session_id, jid))
 
     async def set_muted(
         self, session_id: str, jid: str, muted_until: int | None, at_ms: int
     ) -> None:
         await self._ensure_chat(session_id, jid)
-        await self._db.execute(SET_MUTED, (muted_until, at_ms, self._now(), session_id, jid))
+        await self._db.execute(self._set_muted, (muted_until, at_ms, self._now(), session_id, jid))
 
     async def set_read(
         self, session_id: str, jid: str, read: bool, at_ms: int, up_to_ms: int | None
@@ -267,9 +285,9 @@ class SqliteAppStateRepo:
         now = self._now()
         async with self._db.transaction():
             if not read:
-                await self._db.execute(SET_UNREAD, (at_ms, now, session_id, jid))
+                await self._db.execute(self._set_unread, (at_ms, now, session_id, jid))
                 return 0
-            await self._db.execute(SET_READ, (at_ms, now, session_id, jid))
+            await self._db.execute(self._set_read, (at_ms, now, session_id, jid))
             limit = _FAR_FUTURE_MS if up_to_ms is None else up_to_ms
             return await self._db.execute(READ_MESSAGES, (now, session_id, jid, limit))
 

@@ -10,7 +10,8 @@ mapping already known, so existing databases with split chats are merged the sam
 
 from __future__ import annotations
 
-from storage.engine import SqlEngine
+from storage.engine import Dialect, SqlEngine
+from storage.sqlite._dialect import greatest, least
 
 CREATE_PAIRS = (
     "CREATE TEMP TABLE IF NOT EXISTS merge_pairs "
@@ -25,17 +26,32 @@ def _pn(table: str, column: str) -> str:
     )
 
 
-def _move(table: str, column: str) -> list[str]:
+# Each moved table's primary key or unique key, which a renamed row must not collide with.
+_KEYS = {
+    "messages": ("session_id", "chat_jid", "sender_jid", "message_id"),
+    "message_receipts": ("session_id", "chat_jid", "message_id", "recipient_jid"),
+    "message_media": ("session_id", "chat_jid", "sender_jid", "message_id"),
+    "chat_labels": ("session_id", "label_id", "chat_jid"),
+}
+
+
+def _move(table: str, column: str, dialect: Dialect) -> list[str]:
     """Rename ``column`` from LID to PN; rows that would collide with a PN row already there
     are the same message seen under both names: the PN row stays, the LID copy goes."""
-    return [
-        f"UPDATE OR IGNORE {table} SET {column} = {_pn(table, column)} "
-        f"WHERE {_pn(table, column)} IS NOT NULL",
-        f"DELETE FROM {table} WHERE {_pn(table, column)} IS NOT NULL",
-    ]
+    pn = _pn(table, column)
+    if dialect is Dialect.SQLITE:
+        rename = f"UPDATE OR IGNORE {table} SET {column} = {pn} WHERE {pn} IS NOT NULL"
+    else:
+        # PostgreSQL has no UPDATE OR IGNORE: the rows that would collide are left out.
+        same_key = " AND ".join(f"o.{key} = {table}.{key}" for key in _KEYS[table] if key != column)
+        rename = (
+            f"UPDATE {table} SET {column} = {pn} WHERE {pn} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} o WHERE {same_key} AND o.{column} = {pn})"
+        )
+    return [rename, f"DELETE FROM {table} WHERE {pn} IS NOT NULL"]
 
 
-def _fold_chats() -> list[str]:
+def _fold_chats(dialect: Dialect) -> list[str]:
     newer = "l.last_message_at IS NOT NULL AND l.last_message_at > coalesce(p.last_message_at, -1)"
     last = ", ".join(
         f"{col} = CASE WHEN {newer} THEN l.{col} ELSE p.{col} END"
@@ -51,8 +67,8 @@ def _fold_chats() -> list[str]:
         # Both chats exist: the PN chat takes the LID chat's unread count and, if newer, its
         # preview; then the LID chat goes.
         f"UPDATE chats AS p SET unread_count = p.unread_count + l.unread_count, {last}, "
-        "name = coalesce(p.name, l.name), created_at = min(p.created_at, l.created_at), "
-        "updated_at = max(p.updated_at, l.updated_at) "
+        f"name = coalesce(p.name, l.name), created_at = {least(dialect)}(p.created_at, "
+        f"l.created_at), updated_at = {greatest(dialect)}(p.updated_at, l.updated_at) "
         "FROM chats AS l JOIN merge_pairs m "
         "ON m.session_id = l.session_id AND m.lid_jid = l.jid "
         "WHERE p.session_id = l.session_id AND p.jid = m.pn_jid",
@@ -66,7 +82,7 @@ def _fold_chats() -> list[str]:
     ]
 
 
-def merge_statements() -> list[str]:
+def merge_statements(dialect: Dialect) -> list[str]:
     statements: list[str] = []
     for table, column in (
         ("messages", "chat_jid"),
@@ -76,12 +92,12 @@ def merge_statements() -> list[str]:
         ("message_media", "sender_jid"),
         ("chat_labels", "chat_jid"),
     ):
-        statements += _move(table, column)
+        statements += _move(table, column, dialect)
     statements.append(
         f"UPDATE outgoing_plaintexts SET chat_jid = {_pn('outgoing_plaintexts', 'chat_jid')} "
         f"WHERE {_pn('outgoing_plaintexts', 'chat_jid')} IS NOT NULL"
     )
-    return statements + _fold_chats()
+    return statements + _fold_chats(dialect)
 
 
 def merge_script() -> str:
@@ -96,7 +112,7 @@ def merge_script() -> str:
         CREATE_PAIRS + ";",
         "INSERT INTO merge_pairs (session_id, lid_jid, pn_jid) SELECT session_id, lid_jid, "
         "pn_jid FROM contacts WHERE lid_jid IS NOT NULL AND pn_jid IS NOT NULL;",
-        *(statement + ";" for statement in merge_statements()),
+        *(statement + ";" for statement in merge_statements(Dialect.SQLITE)),
         "DROP TABLE merge_pairs;",
     ]
     return "\n".join(lines) + "\n"
@@ -111,6 +127,6 @@ async def merge_person(db: SqlEngine, session_id: str, pn: str, lid: str) -> Non
             "INSERT INTO merge_pairs (session_id, lid_jid, pn_jid) VALUES (?, ?, ?)",
             (session_id, lid, pn),
         )
-        for statement in merge_statements():
+        for statement in merge_statements(db.dialect):
             await db.execute(statement)
         await db.execute("DELETE FROM merge_pairs")

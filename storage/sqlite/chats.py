@@ -26,7 +26,7 @@ ENSURE = """
 INSERT INTO chats (session_id, jid, kind, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (session_id, jid) DO UPDATE SET
     name = coalesce(excluded.name, chats.name),
-    updated_at = CASE WHEN excluded.name IS NOT NULL AND excluded.name IS NOT chats.name
+    updated_at = CASE WHEN excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM chats.name
                       THEN excluded.updated_at ELSE chats.updated_at END
 """
 # A message older than the preview (history, a late redelivery) does not replace it.
@@ -44,7 +44,8 @@ ON CONFLICT (session_id, jid) DO UPDATE SET
                         THEN excluded.last_from_me ELSE chats.last_from_me END,
     last_preview = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
                         THEN excluded.last_preview ELSE chats.last_preview END,
-    last_message_at = max(coalesce(chats.last_message_at, 0), excluded.last_message_at),
+    last_message_at = CASE WHEN excluded.last_message_at >= coalesce(chats.last_message_at, 0)
+                           THEN excluded.last_message_at ELSE chats.last_message_at END,
     unread_count = chats.unread_count + excluded.unread_count,
     updated_at = excluded.updated_at
 RETURNING {COLUMNS}
@@ -55,7 +56,8 @@ WHERE session_id = ? AND jid = ? AND last_message_id = ?
 RETURNING {COLUMNS}
 """
 READ = f"""
-UPDATE chats SET unread_count = max(unread_count - ?, 0), updated_at = ?
+UPDATE chats SET unread_count = CASE WHEN unread_count > ?1 THEN unread_count - ?1 ELSE 0 END,
+    updated_at = ?
 WHERE session_id = ? AND jid = ?
 RETURNING {COLUMNS}
 """
@@ -72,7 +74,8 @@ SET_LAST = f"""
 UPDATE chats SET last_message_id = ?, last_sender_jid = ?, last_from_me = ?, last_preview = ?,
     last_message_at = ?, updated_at = ?
 WHERE session_id = ? AND jid = ?
-  AND (last_message_id IS NOT ? OR last_message_at IS NOT ? OR last_preview IS NOT ?)
+  AND (last_message_id IS DISTINCT FROM ? OR last_message_at IS DISTINCT FROM ?
+       OR last_preview IS DISTINCT FROM ?)
 RETURNING {COLUMNS}
 """
 _FAR_FUTURE_MS = 2**62

@@ -8,7 +8,7 @@ address before the mapping was known, so the conversation goes on without a retr
 
 from __future__ import annotations
 
-from storage.engine import Row, SqlEngine
+from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import ContactRecord
 from storage.sqlite._columns import decoding, missing_session, to_ms
@@ -29,18 +29,37 @@ WHERE session_id = ? AND id = ?
 DELETE = "DELETE FROM contacts WHERE session_id = ? AND id = ?"
 # Signal records live under '<user>.<device>' (LID users as '<user>_1.<device>'). A record
 # already present under the LID address wins; the phone-number one is then left alone.
-MOVE_SESSIONS = """
-UPDATE OR IGNORE signal_sessions SET address = ? || substr(address, ?)
-WHERE session_id = ? AND address >= ? AND address < ?
+# Parameters: new prefix, where the device part starts, session, first and last old address.
+_MOVE_SQLITE = """
+UPDATE OR IGNORE {table} SET {column} = ?1 || substr({column}, ?2)
+WHERE session_id = ?3 AND {column} >= ?4 AND {column} < ?5
 """
-MOVE_SENDER_KEYS = """
-UPDATE OR IGNORE sender_keys SET sender_address = ? || substr(sender_address, ?)
-WHERE session_id = ? AND sender_address >= ? AND sender_address < ?
+# PostgreSQL has no UPDATE OR IGNORE: the rows whose new address is taken are left out.
+_MOVE_POSTGRESQL = """
+UPDATE {table} SET {column} = ?1 || substr({column}, ?2)
+WHERE session_id = ?3 AND {column} >= ?4 AND {column} < ?5
+  AND NOT EXISTS (SELECT 1 FROM {table} o WHERE {same_key}
+                  AND o.{column} = ?1 || substr({table}.{column}, ?2))
 """
-MOVE_IDENTITIES = """
-UPDATE OR IGNORE signal_identities SET address = ? || substr(address, ?)
-WHERE session_id = ? AND address >= ? AND address < ?
-"""
+# The Signal tables keyed by address, with the rest of their primary key.
+_ADDRESSED = (
+    ("signal_sessions", "address", ()),
+    ("signal_identities", "address", ()),
+    ("sender_keys", "sender_address", ("group_id",)),
+)
+
+
+def _move_statements(dialect: Dialect) -> list[str]:
+    """Renaming statements for sessions, identities, sender keys, in that order."""
+    template = _MOVE_SQLITE if dialect is Dialect.SQLITE else _MOVE_POSTGRESQL
+    return [
+        template.format(
+            table=table,
+            column=column,
+            same_key=" AND ".join(f"o.{key} = {table}.{key}" for key in ("session_id", *rest)),
+        )
+        for table, column, rest in _ADDRESSED
+    ]
 
 
 def _record(session_id: str, row: Row) -> ContactRecord:
@@ -59,6 +78,7 @@ def _text(value: object) -> str | None:
 class SqliteContactRepo:
     def __init__(self, db: SqlEngine) -> None:
         self._db = db
+        self._move = _move_statements(db.dialect)
 
     async def all(self, session_id: str) -> list[ContactRecord]:
         rows = await self._db.fetch_all(SELECT_ALL, (session_id,))
@@ -125,9 +145,9 @@ class SqliteContactRepo:
         old, new = f"{pn_user}.", f"{lid_user}_1."
         args = (new, len(old) + 1, session_id, old, f"{pn_user}/")
         async with self._db.transaction():
-            moved = await self._db.execute(MOVE_SESSIONS, args)
-            await self._db.execute(MOVE_IDENTITIES, args)
-            await self._db.execute(MOVE_SENDER_KEYS, args)
+            moved = await self._db.execute(self._move[0], args)
+            for statement in self._move[1:]:
+                await self._db.execute(statement, args)
         return moved
 
     async def merge_chats(self, session_id: str, pn: str, lid: str) -> None:

@@ -16,7 +16,7 @@ own_admin, last_synced_at
 SELECT_GROUP = f"SELECT {GROUP_COLUMNS} FROM groups WHERE session_id = ? AND jid = ?"
 PAGE_GROUPS = f"""
 SELECT {GROUP_COLUMNS} FROM groups
-WHERE session_id = ? AND jid > ? AND (? IS NULL OR is_member = ?)
+WHERE session_id = ? AND jid > ? AND (CAST(? AS BIGINT) IS NULL OR is_member = ?)
 ORDER BY jid LIMIT ?
 """
 SELECT_PARTICIPANTS = """

@@ -1,9 +1,10 @@
 """History sync ingest: messages, chat previews and push names in bulk, and the chunks done.
 
-History arrives by the thousand, so rows go in with ``executemany`` (one worker-thread round
-trip per batch, not per row). It writes the same tables as live messages, under the same
-redelivery key (chat, sender, message id): a message already stored live or by an earlier push
-of the same chunk is left as it is (``ON CONFLICT DO NOTHING``), which makes ingest idempotent.
+History arrives by the thousand, so messages go in as multi-row statements (a few per batch,
+not one per row: see ``storage.sqlite._batches``). It writes the same tables as live messages,
+under the same redelivery key (chat, sender, message id): a message already stored live or by
+an earlier push of the same chunk is left as it is (``ON CONFLICT DO NOTHING``), which makes
+ingest idempotent.
 
 A chat's preview only moves to a newer message; its unread count becomes the larger of the
 stored one and the phone's (a chunk pushed twice, or a live message counted in both, changes
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
+from storage.sqlite._batches import insert_rows
 from storage.sqlite._columns import decoding, missing_session, to_ms
 from storage.sync_values import (
     ChunkStatus,
@@ -26,13 +28,14 @@ from storage.sync_values import (
     OldestMessage,
 )
 
-INSERT_MESSAGE = """
+INSERT_MESSAGES = """
 INSERT INTO messages (
     session_id, chat_jid, message_id, sender_jid, from_me, sent_at, content_type, text,
     quoted_id, target_id, status, payload, push_name, created_at, updated_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+) VALUES {rows}
 ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO NOTHING
 """
+MESSAGE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # ?1 session, ?2 jid, ?3 kind, ?4 name, ?5 last id, ?6 last sender, ?7 last from_me,
 # ?8 preview, ?9 last at, ?10 unread (NULL: unknown), ?11 has settings (0/1), ?12 archived,
 # ?13 pinned_at, ?14 muted_until, ?15 now.
@@ -41,8 +44,9 @@ INSERT INTO chats (
     session_id, jid, kind, name, last_message_id, last_sender_jid, last_from_me, last_preview,
     last_message_at, unread_count, archived, pinned_at, muted_until, created_at, updated_at
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 0),
-          CASE WHEN ?11 THEN coalesce(?12, 0) ELSE 0 END,
-          CASE WHEN ?11 THEN ?13 END, CASE WHEN ?11 THEN ?14 END, ?15, ?15)
+          CASE WHEN ?11 = 1 THEN coalesce(?12, 0) ELSE 0 END,
+          CASE WHEN ?11 = 1 THEN CAST(?13 AS BIGINT) END,
+          CASE WHEN ?11 = 1 THEN CAST(?14 AS BIGINT) END, ?15, ?15)
 ON CONFLICT (session_id, jid) DO UPDATE SET
     name = coalesce(?4, chats.name),
     last_message_id = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
@@ -53,14 +57,15 @@ ON CONFLICT (session_id, jid) DO UPDATE SET
                         THEN ?7 ELSE chats.last_from_me END,
     last_preview = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
                         THEN ?8 ELSE chats.last_preview END,
-    last_message_at = CASE WHEN ?9 IS NULL THEN chats.last_message_at
-                           ELSE max(coalesce(chats.last_message_at, 0), ?9) END,
-    unread_count = CASE WHEN ?10 IS NULL THEN chats.unread_count
-                        ELSE max(chats.unread_count, ?10) END,
-    archived = CASE WHEN ?11 AND chats.settings_at IS NULL THEN coalesce(?12, 0)
+    last_message_at = CASE WHEN ?9 IS NOT NULL AND ?9 >= coalesce(chats.last_message_at, 0)
+                           THEN ?9 ELSE chats.last_message_at END,
+    unread_count = CASE WHEN ?10 IS NOT NULL AND ?10 > chats.unread_count
+                        THEN ?10 ELSE chats.unread_count END,
+    archived = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN coalesce(?12, 0)
                     ELSE chats.archived END,
-    pinned_at = CASE WHEN ?11 AND chats.settings_at IS NULL THEN ?13 ELSE chats.pinned_at END,
-    muted_until = CASE WHEN ?11 AND chats.settings_at IS NULL THEN ?14
+    pinned_at = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN ?13
+                     ELSE chats.pinned_at END,
+    muted_until = CASE WHEN ?11 = 1 AND chats.settings_at IS NULL THEN ?14
                        ELSE chats.muted_until END,
     updated_at = ?15
 """
@@ -70,13 +75,13 @@ UPSERT_PN_PUSH_NAME = """
 INSERT INTO contacts (session_id, pn_jid, push_name, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (session_id, pn_jid) WHERE pn_jid IS NOT NULL DO UPDATE SET
     push_name = excluded.push_name, updated_at = excluded.updated_at
-WHERE contacts.push_name IS NOT excluded.push_name
+WHERE contacts.push_name IS DISTINCT FROM excluded.push_name
 """
 UPSERT_LID_PUSH_NAME = """
 INSERT INTO contacts (session_id, lid_jid, push_name, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (session_id, lid_jid) WHERE lid_jid IS NOT NULL DO UPDATE SET
     push_name = excluded.push_name, updated_at = excluded.updated_at
-WHERE contacts.push_name IS NOT excluded.push_name
+WHERE contacts.push_name IS DISTINCT FROM excluded.push_name
 """
 SELECT_CHUNK = """
 SELECT message_id, sync_type, chunk_order, progress, status, messages, stored, error
@@ -152,7 +157,7 @@ class SqliteHistoryRepo:
             for r in rows
         ]
         try:
-            return await self._db.execute_many(INSERT_MESSAGE, params)
+            return await insert_rows(self._db, INSERT_MESSAGES, MESSAGE_ROW, params)
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise missing_session(session_id) from exc

@@ -6,19 +6,21 @@ from collections.abc import Iterable, Sequence
 
 from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation
+from storage.sqlite._batches import insert_rows
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
 from storage.values import PreKey, PreKeyRow
 
 TABLE = "prekeys"
 ROW_COLUMNS = "key_id, private_key, public_key, uploaded, created_at"
-INSERT_PREKEY = """
+INSERT_PREKEYS = """
 INSERT INTO prekeys (session_id, key_id, private_key, public_key, uploaded, created_at)
-VALUES (?, ?, ?, ?, 0, ?)
+VALUES {rows}
 """
+INSERT_ROW = "(?, ?, ?, ?, 0, ?)"
 SELECT_PREKEY = f"SELECT {ROW_COLUMNS} FROM prekeys WHERE session_id = ? AND key_id = ?"
 CONSUME_PREKEY = f"DELETE FROM prekeys WHERE session_id = ? AND key_id = ? RETURNING {ROW_COLUMNS}"
 DELETE_PREKEY = "DELETE FROM prekeys WHERE session_id = ? AND key_id = ?"
-MARK_UPLOADED = "UPDATE prekeys SET uploaded = 1 WHERE session_id = ? AND key_id = ?"
+MARK_UPLOADED = "UPDATE prekeys SET uploaded = 1 WHERE session_id = ? AND key_id IN ({ids})"
 COUNT_ALL = "SELECT count(*) FROM prekeys WHERE session_id = ?"
 COUNT_BY_UPLOADED = "SELECT count(*) FROM prekeys WHERE session_id = ? AND uploaded = ?"
 MAX_ID = "SELECT coalesce(max(key_id), 0) FROM prekeys WHERE session_id = ?"
@@ -26,6 +28,9 @@ SELECT_NOT_UPLOADED = f"""
 SELECT {ROW_COLUMNS} FROM prekeys WHERE session_id = ? AND uploaded = 0
 ORDER BY key_id LIMIT ?
 """
+# Keys per UPDATE (see storage.sqlite._batches: one statement per key would be a round trip
+# each to a PostgreSQL server).
+CHUNK = 200
 
 
 class SqlitePreKeyRepo:
@@ -43,8 +48,10 @@ class SqlitePreKeyRepo:
             return
         now = to_ms(self._db.now())
         try:
-            await self._db.execute_many(
-                INSERT_PREKEY,
+            await insert_rows(
+                self._db,
+                INSERT_PREKEYS,
+                INSERT_ROW,
                 [(session_id, p.key_id, p.private, p.public, now) for p in batch],
             )
         except ConstraintViolation as exc:
@@ -69,10 +76,17 @@ class SqlitePreKeyRepo:
         return await self._db.execute(DELETE_PREKEY, (session_id, key_id)) > 0
 
     async def mark_uploaded(self, session_id: str, key_ids: Iterable[int]) -> int:
-        rows = [(session_id, key_id) for key_id in key_ids]
-        if not rows:
+        ids = list(key_ids)
+        if not ids:
             return 0
-        return await self._db.execute_many(MARK_UPLOADED, rows)
+        changed = 0
+        async with self._db.transaction():
+            for start in range(0, len(ids), CHUNK):
+                part = ids[start : start + CHUNK]
+                changed += await self._db.execute(
+                    MARK_UPLOADED.format(ids=", ".join("?" * len(part))), [session_id, *part]
+                )
+        return changed
 
     async def count(self, session_id: str, *, uploaded: bool | None = None) -> int:
         if uploaded is None:

@@ -20,7 +20,9 @@ WHERE excluded.token_at >= privacy_tokens.token_at OR privacy_tokens.token IS NU
 """
 SET_SENDER_AT = """
 INSERT INTO privacy_tokens (session_id, jid, sender_at) VALUES (?, ?, ?)
-ON CONFLICT (session_id, jid) DO UPDATE SET sender_at = max(sender_at, excluded.sender_at)
+ON CONFLICT (session_id, jid) DO UPDATE SET sender_at = CASE
+    WHEN excluded.sender_at > privacy_tokens.sender_at THEN excluded.sender_at
+    ELSE privacy_tokens.sender_at END
 """
 
 

@@ -9,8 +9,8 @@ from storage.sqlite._columns import to_ms
 
 SELECT = "SELECT device FROM sender_key_memory WHERE session_id = ? AND group_jid = ?"
 INSERT = """
-INSERT OR IGNORE INTO sender_key_memory (session_id, group_jid, device, created_at)
-VALUES (?, ?, ?, ?)
+INSERT INTO sender_key_memory (session_id, group_jid, device, created_at) VALUES (?, ?, ?, ?)
+ON CONFLICT DO NOTHING
 """
 CLEAR = "DELETE FROM sender_key_memory WHERE session_id = ? AND group_jid = ?"
 

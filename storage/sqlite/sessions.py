@@ -7,6 +7,7 @@ from datetime import datetime
 from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound, StorageError
 from storage.sqlite._columns import (
+    NO_LIMIT,
     check_session_id,
     decoding,
     from_ms,
@@ -35,7 +36,7 @@ UPDATE_STATUS = """
 UPDATE sessions
 SET status = ?, status_reason = ?, status_changed_at = ?, updated_at = ?,
     last_error = coalesce(?, last_error),
-    last_connected_at = CASE WHEN ? THEN ? ELSE last_connected_at END
+    last_connected_at = CASE WHEN ? = 1 THEN ? ELSE last_connected_at END
 WHERE id = ?
 """
 UPDATE_SETTINGS = """
@@ -174,7 +175,7 @@ class SqliteSessionRepo:
         self, session_id: str, *, after_seq: int = 0, limit: int | None = None
     ) -> list[SessionTransition]:
         rows = await self._db.fetch_all(
-            SELECT_TRANSITIONS, (session_id, after_seq, -1 if limit is None else limit)
+            SELECT_TRANSITIONS, (session_id, after_seq, NO_LIMIT if limit is None else limit)
         )
         return [_decode_transition(row) for row in rows]
 

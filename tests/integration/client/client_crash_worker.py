@@ -27,8 +27,7 @@ from daemon.client.events import Connected, QrCode, StateChanged
 from daemon.client.session import Session
 from daemon.client.state import SessionState
 from daemon.config import WhatsAppConfig
-from storage.db import Database
-from storage.sqlite.stores import SqliteStores
+from storage.backend import open_stores
 
 
 def die() -> None:
@@ -69,8 +68,9 @@ async def main(db_path: str, ws_url: str, root: str, mode: str, kill: str) -> in
         cache_logger_on_first_use=False,
     )
     config = WhatsAppConfig(ws_url=ws_url, root_public_key=root, iq_timeout_s=5.0)
-    db = await Database.open(db_path)
-    session = await Session.open(SqliteStores(db), "crashy", config, options=FAST)
+    # WAMD_STORAGE_URL set: the session lives in that PostgreSQL database, as in the daemon.
+    stores = await open_stores(db_path, url=os.environ.get("WAMD_STORAGE_URL", ""))
+    session = await Session.open(stores, "crashy", config, options=FAST)
     with session.events() as events:
         if mode == "pair":
             await session.pair()
@@ -91,7 +91,7 @@ async def main(db_path: str, ws_url: str, root: str, mode: str, kill: str) -> in
                 emit(state=event.to_state.value)
                 break
     await session.close()
-    await db.close()
+    await stores.close()
     return 0
 
 

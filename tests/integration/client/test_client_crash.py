@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from backends import ClientDatabase, OpenEngine, open_stores_at
 from client_harness import FAST, client_config, next_event, pair_by_qr
 
 from daemon.binary import JID
@@ -25,9 +26,10 @@ from daemon.client.state import SessionState
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.pairing import PairingFailed
-from storage.db import Database
+from storage.db import Database, Synchronous
+from storage.engine import Dialect
 from storage.sqlite import SqliteStore
-from storage.sqlite.stores import SqliteStores
+from storage.sqlite.stores import RepositoryStores, SqliteStores
 
 WORKER = Path(__file__).with_name("client_crash_worker.py")
 RNG = random.Random(20240605)
@@ -56,12 +58,12 @@ class Run:
 
 
 async def run_worker(
-    sandbox: SandboxServer, account: Account, db_path: Path, mode: str, kill: str
+    sandbox: SandboxServer, account: Account, where: ClientDatabase, mode: str, kill: str
 ) -> Run:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(WORKER),
-        str(db_path),
+        str(where.path),
         sandbox.ws_url,
         sandbox.root_public_key.hex(),
         mode,
@@ -69,6 +71,7 @@ async def run_worker(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=str(WORKER.parent),
+        env=where.environ(),
     )
     assert process.stdout is not None
     lines: list[dict[str, str]] = []
@@ -88,13 +91,19 @@ async def run_worker(
     return Run(returncode, lines)
 
 
+async def assert_intact(stores: RepositoryStores) -> None:
+    """A SQLite file passes its integrity check (a PostgreSQL server keeps its own)."""
+    if isinstance(stores, SqliteStores):
+        assert await stores.db.integrity_check() == ["ok"]
+
+
 async def resume(
-    sandbox: SandboxServer, account: Account, db_path: Path
-) -> tuple[Session, Database, SessionState]:
+    sandbox: SandboxServer, account: Account, where: ClientDatabase
+) -> tuple[Session, RepositoryStores, SessionState]:
     """What the next start does: open, then log in when paired, else pair again."""
-    db = await Database.open(db_path)
-    assert await db.integrity_check() == ["ok"]
-    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
+    stores = await open_stores_at(where, synchronous=Synchronous.FULL)
+    await assert_intact(stores)
+    session = await Session.open(stores, "crashy", client_config(sandbox), options=FAST)
     assert session.state is not SessionState.NEEDS_ATTENTION
     credentials = session.credentials
     if credentials is not None and credentials.is_paired:
@@ -105,7 +114,7 @@ async def resume(
                 StateChanged,
                 lambda e: e.to_state in (SessionState.CONNECTED, SessionState.LOGGED_OUT),
             )
-        return session, db, outcome.to_state
+        return session, stores, outcome.to_state
     with session.events() as events:
         await session.pair()
         qr = await next_event(events, QrCode)
@@ -116,26 +125,41 @@ async def resume(
         scan = asyncio.create_task(phone.scan_qr(qr.code))
         await next_event(events, Connected)
         await scan
-    return session, db, SessionState.CONNECTED
+    return session, stores, SessionState.CONNECTED
 
 
-async def identities(db_path: Path) -> list[bytes]:
-    async with await SqliteStore.open(db_path) as store:
-        return [c.keys.identity.public for c in await store.credentials.history("crashy")]
+async def identities(where: ClientDatabase) -> list[bytes]:
+    stores = await open_stores_at(where, synchronous=Synchronous.FULL)
+    try:
+        return [c.keys.identity.public for c in await stores.auth.credentials.history("crashy")]
+    finally:
+        await stores.close()
 
 
-@pytest.mark.parametrize("kill", PAIRING_KILLS)
+def on_both(kills: list[str], on_postgresql: list[str]) -> list[tuple[Dialect, str]]:
+    """Every kill point on SQLite; the ones that matter most for persist-before-ack also on
+    PostgreSQL (each run starts a worker process and pairs: seconds, not milliseconds)."""
+    return [(Dialect.SQLITE, kill) for kill in kills] + [
+        (Dialect.POSTGRESQL, kill) for kill in on_postgresql
+    ]
+
+
+@pytest.mark.parametrize(
+    ("backend", "kill"),
+    on_both(PAIRING_KILLS, ["client.pairing_stored:1", "client.paired:1"]),
+    ids=str,
+)
 async def test_kill_during_pairing(
-    sandbox: SandboxServer, account: Account, tmp_path: Path, kill: str
+    sandbox: SandboxServer, account: Account, open_engine: OpenEngine, kill: str
 ) -> None:
-    db_path = tmp_path / "crash.db"
-    run = await run_worker(sandbox, account, db_path, "pair", kill)
+    where = await open_engine.where("crash")
+    run = await run_worker(sandbox, account, where, "pair", kill)
     assert run.returncode == -signal.SIGKILL, run.lines
-    before = await identities(db_path)
+    before = await identities(where)
     assert len(before) <= 1
 
-    session, db, outcome = await resume(sandbox, account, db_path)
-    after = await identities(db_path)
+    session, stores, outcome = await resume(sandbox, account, where)
+    after = await identities(where)
     if kill == "client.pairing_stored:1":
         assert outcome is SessionState.LOGGED_OUT
     elif "+" not in kill:
@@ -154,18 +178,20 @@ async def test_kill_during_pairing(
         assert live is not None and live.keys.identity.public == after[-1]
         assert len(after) == 1
     await session.close()
-    assert await db.integrity_check() == ["ok"]
-    await db.close()
+    await assert_intact(stores)
+    await stores.close()
 
 
-@pytest.mark.parametrize("kill", UPLOAD_KILLS)
+@pytest.mark.parametrize(
+    ("backend", "kill"), on_both(UPLOAD_KILLS, ["client.prekeys_stored:1"]), ids=str
+)
 async def test_kill_during_first_prekey_upload(
-    sandbox: SandboxServer, account: Account, tmp_path: Path, kill: str
+    sandbox: SandboxServer, account: Account, open_engine: OpenEngine, kill: str
 ) -> None:
-    db_path = tmp_path / "upload.db"
+    where = await open_engine.where("upload")
     # Pair in this process first, with the worker's session id, then stop.
-    db = await Database.open(db_path)
-    session = await Session.open(SqliteStores(db), "crashy", client_config(sandbox), options=FAST)
+    stores = await open_stores_at(where, synchronous=Synchronous.FULL)
+    session = await Session.open(stores, "crashy", client_config(sandbox), options=FAST)
     with session.events() as events:
         await session.pair()
         qr = await next_event(events, QrCode)
@@ -177,19 +203,19 @@ async def test_kill_during_first_prekey_upload(
         await scan
     identity = session.credentials.keys.identity.public if session.credentials else b""
     await session.close()
-    await db.close()
+    await stores.close()
     device = sandbox.network.directory.device(account.pn_device(1))
     assert device is not None and not device.prekeys
 
-    run = await run_worker(sandbox, account, db_path, "connect", kill)
+    run = await run_worker(sandbox, account, where, "connect", kill)
     assert run.returncode in (0, -signal.SIGKILL), run.lines
 
-    session, db, outcome = await resume(sandbox, account, db_path)
+    session, stores, outcome = await resume(sandbox, account, where)
     assert outcome is SessionState.CONNECTED
     assert session.credentials is not None
     assert session.credentials.keys.identity.public == identity
-    assert await identities(db_path) == [identity]
-    store = SqliteStore(db)
+    assert await identities(where) == [identity]
+    store = stores.auth
     # The server has prekeys again, and each one is a key we hold.
     assert len(device.prekeys) >= 5
     for key_id, prekey in device.prekeys.items():
@@ -197,8 +223,8 @@ async def test_kill_during_first_prekey_upload(
         assert row is not None and row.public == prekey.public
     assert await store.prekeys.count("crashy", uploaded=True) >= 5
     await session.close()
-    assert await db.integrity_check() == ["ok"]
-    await db.close()
+    await assert_intact(stores)
+    await stores.close()
 
 
 async def test_paired_session_whose_credentials_vanish_needs_attention(

@@ -1,4 +1,7 @@
-"""Fixtures: a sandbox on 127.0.0.1:0 with accounts, and wamd sessions paired with them."""
+"""Fixtures: a sandbox on 127.0.0.1:0 with accounts, and wamd sessions paired with them.
+
+The sessions keep their database in a SQLite file, or, in a test marked
+``@pytest.mark.usefixtures("backend")``, on each storage engine in turn."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from messaging_harness import Client, paired_client
+from messaging_harness import Client, client_database, paired_client
 
 from sandbox.app import SandboxServer
 from sandbox.config import SandboxConfig
@@ -31,15 +34,19 @@ async def bob(sandbox: SandboxServer) -> Account:
 
 @pytest.fixture
 async def alice_wamd(
-    sandbox: SandboxServer, alice: Account, tmp_path: Path
+    sandbox: SandboxServer, alice: Account, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Client]:
-    client = await paired_client(sandbox, alice, tmp_path / "alice.db")
+    where = await client_database(request, tmp_path, "alice")
+    client = await paired_client(sandbox, alice, where)
     yield client
     await client.close()
 
 
 @pytest.fixture
-async def bob_wamd(sandbox: SandboxServer, bob: Account, tmp_path: Path) -> AsyncIterator[Client]:
-    client = await paired_client(sandbox, bob, tmp_path / "bob.db")
+async def bob_wamd(
+    sandbox: SandboxServer, bob: Account, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Client]:
+    where = await client_database(request, tmp_path, "bob")
+    client = await paired_client(sandbox, bob, where)
     yield client
     await client.close()

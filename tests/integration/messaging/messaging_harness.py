@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+from backends import ClientDatabase, new_client_database, open_stores_at
+
 from daemon.binary import JID
 from daemon.client.context import ClientOptions
 from daemon.client.events import Connected, Event, QrCode, Subscription
@@ -22,8 +25,8 @@ from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.network import PhoneMessage
 from sandbox.phone import SimulatedPhone
-from storage.db import Database, Synchronous
-from storage.sqlite.stores import SqliteStores
+from storage.db import Synchronous
+from storage.engine import Dialect, SqlEngine
 
 TIMEOUT = 15.0
 E = TypeVar("E")
@@ -108,7 +111,7 @@ class Client:
     """A paired wamd session with its own database."""
 
     session: Session
-    db: Database
+    db: SqlEngine
     account: Account
 
     @property
@@ -120,26 +123,38 @@ class Client:
         await self.db.close()
 
 
+async def client_database(
+    request: pytest.FixtureRequest, tmp_path: Path, name: str
+) -> Path | ClientDatabase:
+    """Where the client ``name`` keeps its database in this test: a SQLite file, or in a test
+    marked ``@pytest.mark.usefixtures("backend")`` each storage engine in turn."""
+    if "backend" not in request.fixturenames:
+        return tmp_path / f"{name}.db"
+    backend: Dialect = request.getfixturevalue("backend")
+    return await new_client_database(backend, tmp_path, name, request)
+
+
 async def open_session(
     server: SandboxServer,
-    path: Path,
+    where: Path | ClientDatabase,
     session_id: str = "main",
     synchronous: Synchronous = Synchronous.NORMAL,
-) -> tuple[Session, Database]:
-    db = await Database.open(path, synchronous=synchronous)
-    session = await Session.open(SqliteStores(db), session_id, client_config(server), options=FAST)
-    return session, db
+) -> tuple[Session, SqlEngine]:
+    """The session over the database ``where`` describes (a bare path: a SQLite file)."""
+    stores = await open_stores_at(where, synchronous=synchronous)
+    session = await Session.open(stores, session_id, client_config(server), options=FAST)
+    return session, stores.engine
 
 
 async def paired_client(
     server: SandboxServer,
     account: Account,
-    path: Path,
+    where: Path | ClientDatabase,
     session_id: str = "main",
     synchronous: Synchronous = Synchronous.NORMAL,
 ) -> Client:
     """A new session paired by QR with ``account``'s phone, connected and ready to send."""
-    session, db = await open_session(server, path, session_id, synchronous)
+    session, db = await open_session(server, where, session_id, synchronous)
     await pair_by_qr(server, account, session)
     return Client(session, db, account)
 

@@ -1,11 +1,12 @@
 """wamd and a sandbox phone exchange 1:1 texts, replies, reactions, edits and deletes both ways;
 receipts move our messages' statuses; persist-before-ack holds (the row is there before the
-sandbox sees the receipt)."""
+sandbox sees the receipt). The exchanges run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from messaging_harness import Client, events_until, next_event, phone, phone_got
 
 from daemon.binary import JID
@@ -41,6 +42,7 @@ def _revoke(chat: str, target: str) -> wa_e2e_pb2.Message:
     )
 
 
+@pytest.mark.usefixtures("backend")
 async def test_phone_to_wamd_every_kind(
     sandbox: SandboxServer, alice_wamd: Client, bob: Account
 ) -> None:
@@ -110,6 +112,7 @@ async def test_phone_to_wamd_every_kind(
     assert await store.messages.count(sid, chat) == 5
 
 
+@pytest.mark.usefixtures("backend")
 async def test_wamd_to_phone_every_kind_and_statuses(
     sandbox: SandboxServer, alice_wamd: Client, bob: Account
 ) -> None:

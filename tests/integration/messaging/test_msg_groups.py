@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from messaging_harness import Client, next_event, paired_client, phone, phone_got
+from messaging_harness import (
+    Client,
+    client_database,
+    next_event,
+    paired_client,
+    phone,
+    phone_got,
+)
 
 from daemon.binary import JID
 from daemon.client.message_content import Text
@@ -25,8 +32,10 @@ async def dave(sandbox: SandboxServer) -> Account:
 
 
 @pytest.fixture
-async def dave_wamd(sandbox: SandboxServer, dave: Account, tmp_path: Path) -> AsyncIterator[Client]:
-    client = await paired_client(sandbox, dave, tmp_path / "dave.db")
+async def dave_wamd(
+    sandbox: SandboxServer, dave: Account, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Client]:
+    client = await paired_client(sandbox, dave, await client_database(request, tmp_path, "dave"))
     yield client
     await client.close()
 
@@ -37,6 +46,7 @@ async def _quiet(sandbox: SandboxServer, *accounts: Account) -> None:
         await phone(sandbox, account).idle()
 
 
+@pytest.mark.usefixtures("backend")
 async def test_group_both_ways_and_membership_changes(
     sandbox: SandboxServer,
     alice_wamd: Client,

@@ -1,12 +1,12 @@
-"""A paired session's messaging context over a real SQLite file, and a fake connection, for the
-unit tests of history sync, app-state sync and media (test helper)."""
+"""A paired session's messaging context over a real database (SQLite or PostgreSQL, see the
+``open_engine`` fixture), and a fake connection, for the unit tests of history sync, app-state
+sync and media (test helper)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,7 +22,7 @@ from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import NoEventSink
 from daemon.client.sync_events import SyncEvent
 from daemon.config import WhatsAppConfig
-from storage.db import Database, Synchronous
+from storage.engine import SqlEngine
 from storage.sqlite.message_store import SqliteMessageStore
 from storage.sqlite.store import SqliteStore
 from storage.sqlite.sync_store import SqliteSyncStore
@@ -72,7 +72,7 @@ class FakeConnection:
 
 @dataclass
 class World:
-    db: Database
+    db: SqlEngine
     auth: SqliteStore
     messages: SqliteMessageStore
     sync: SqliteSyncStore
@@ -90,10 +90,7 @@ class World:
         await self.db.close()
 
 
-async def make_world(
-    tmp_path: Path, *, lid: bool = True, synchronous: Synchronous = Synchronous.NORMAL
-) -> World:
-    db = await Database.open(tmp_path / "wamd.db", synchronous=synchronous)
+async def make_world(db: SqlEngine, *, lid: bool = True) -> World:
     auth = SqliteStore(db)
     await auth.sessions.create(SID)
     await credentials_for_pairing(auth, SID)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from appstate_fakes import (
@@ -18,6 +17,7 @@ from appstate_fakes import (
     key_share,
     value,
 )
+from backends import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.binary import JID, Node
@@ -56,8 +56,8 @@ def mute(jid: str, end: int) -> PendingMutation:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(tmp_path)
+async def world(open_engine: OpenEngine) -> AsyncIterator[World]:
+    made = await make_world(await open_engine())
     yield made
     await made.close()
 
@@ -242,7 +242,7 @@ async def test_a_resync_replaces_a_state_that_went_wrong(world: World) -> None:
     # Our stored LTHash is damaged (a bad disk, a bug): the next patch's snapshot MAC cannot
     # match, and the full resync rebuilds the collection from the server's patches.
     await world.db.execute(
-        "UPDATE app_state_collections SET hash = zeroblob(128) WHERE name = 'regular_high'"
+        "UPDATE app_state_collections SET hash = ? WHERE name = 'regular_high'", (bytes(128),)
     )
     server.write("regular_high", [mute(BOB, -1)])
     (outcome,) = await setup.sync.sync(["regular_high"])

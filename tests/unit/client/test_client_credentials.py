@@ -4,9 +4,9 @@ damaged or vanished identity."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 
 from daemon.client.credentials import (
     credentials_for_pairing,
@@ -20,8 +20,8 @@ from storage.values import SessionStatus
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "creds.db")
+async def store(open_engine: OpenEngine) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(await open_engine())
     await opened.sessions.create("s")
     yield opened
     await opened.close()
@@ -90,7 +90,7 @@ async def test_after_a_logout_pairing_makes_a_new_identity(store: SqliteStore) -
 
 async def test_damaged_credentials_are_reported(store: SqliteStore) -> None:
     await credentials_for_pairing(store, "s")
-    await store.db.execute("UPDATE device_credentials SET adv_secret = zeroblob(32)")
+    await store.db.execute("UPDATE device_credentials SET adv_secret = ?", (bytes(32),))
     with pytest.raises(AuthStateError, match="damaged"):
         await credentials_for_pairing(store, "s")
     with pytest.raises(AuthStateError, match="damaged"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import structlog
+from backends import OpenEngine
 from client_fakes import result_for
 
 from daemon.binary import Node
@@ -28,8 +28,8 @@ from storage.values import DeviceCredentials
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "prekeys.db")
+async def store(open_engine: OpenEngine) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(await open_engine())
     await opened.sessions.create("s")
     yield opened
     await opened.close()

@@ -4,9 +4,9 @@ through the real ciphers; writes are atomic and survive reopening the file."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 
 from daemon.client.credentials import credentials_for_pairing
 from daemon.client.signal_store import AuthSignalStore, SignedPreKeyRotationUnsupported
@@ -33,8 +33,8 @@ PEER = ProtocolAddress("15550002222", 0)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "signal.db")
+async def store(open_engine: OpenEngine) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(await open_engine())
     await opened.sessions.create("s")
     await credentials_for_pairing(opened, "s")
     yield opened
@@ -64,9 +64,7 @@ def peer_store() -> InMemorySignalStore:
     return InMemorySignalStore(generate_key_pair(), generate_registration_id())
 
 
-async def test_a_peer_starts_a_session_with_us_and_we_answer(
-    store: SqliteStore, tmp_path: Path
-) -> None:
+async def test_a_peer_starts_a_session_with_us_and_we_answer(store: SqliteStore) -> None:
     signal = AuthSignalStore(store, "s")
     peer = peer_store()
     peer_cipher = SessionCipher(peer)
@@ -84,15 +82,12 @@ async def test_a_peer_starts_a_session_with_us_and_we_answer(
         b"hi back"
     )
 
-    # Another process opens the same file and continues the ratchet.
-    await store.close()
-    reopened = await SqliteStore.open(tmp_path / "signal.db")
-    again = SessionCipher(AuthSignalStore(reopened, "s"))
+    # A fresh store, with nothing cached, continues the ratchet from what was persisted.
+    again = SessionCipher(AuthSignalStore(SqliteStore(store.db), "s"))
     later = await peer_cipher.encrypt(OURS, b"still there")
     assert (await again.decrypt(PEER, later.message.type, later.message.body)).plaintext == (
         b"still there"
     )
-    await reopened.close()
 
 
 async def test_commit_is_all_or_nothing(store: SqliteStore) -> None:

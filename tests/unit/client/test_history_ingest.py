@@ -7,9 +7,9 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
 from daemon.client.history_sync import HistorySync, HistorySyncOptions
@@ -71,8 +71,8 @@ class NoDownloads:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(tmp_path)
+async def world(open_engine: OpenEngine) -> AsyncIterator[World]:
+    made = await make_world(await open_engine())
     yield made
     await made.close()
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 from media_fakes import MediaHost, media_host
 from sync_fakes import OWN_PN, SID, FakeConnection, World, attach, make_world
 
@@ -96,8 +97,8 @@ class Rig:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(tmp_path)
+async def world(open_engine: OpenEngine) -> AsyncIterator[World]:
+    made = await make_world(await open_engine())
     yield made
     await made.close()
 

@@ -1,4 +1,7 @@
-"""Fixtures for the storage tests: a real SQLite file under tmp_path and a controllable clock."""
+"""Fixtures for the storage tests: a migrated database of each engine and a controllable clock.
+
+``store`` runs a test on SQLite and on PostgreSQL (through ``open_engine``, see tests/conftest.py);
+``sqlite_store`` is for what only a SQLite file has (pragmas, file modes, a full disk)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 from storage_factories import FakeClock
 
 from storage.sqlite import SqliteStore
@@ -22,7 +26,12 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+async def store(open_engine: OpenEngine, clock: FakeClock) -> SqliteStore:
+    return SqliteStore(await open_engine(clock))
+
+
+@pytest.fixture
+async def sqlite_store(db_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
     opened = await SqliteStore.open(db_path, clock=clock)
     try:
         yield opened

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backends import OpenEngine
+from storage_factories import FakeClock
+
 from storage.db import Database
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
 from storage.migrate import load_migrations
@@ -59,15 +62,14 @@ async def assert_one_chat(store: SqliteMessageStore) -> None:
     assert {m.sender for m in page} == {PN}
 
 
-async def test_learning_the_mapping_merges_the_lid_chat(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "wamd.db")
+async def test_learning_the_mapping_merges_the_lid_chat(open_engine: OpenEngine) -> None:
+    db = await open_engine(FakeClock())
     await SqliteSessionRepo(db).create(SID)
     store = SqliteMessageStore(db)
     await split_chats(store)
     await store.contacts.learn(SID, pn=PN, lid=LID)
     await store.contacts.merge_chats(SID, PN, LID)
     await assert_one_chat(store)
-    await db.close()
 
 
 async def test_migration_merges_split_chats_of_an_existing_database(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Crash safety: a writer process killed with SIGKILL at a random moment leaves a database that
-passes SQLite's integrity check and holds every committed batch completely and no partial one."""
+holds every committed batch completely and no partial one (and, on SQLite, passes the file's
+integrity check), on both storage engines."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
+from backends import new_client_database
+from pytest import FixtureRequest
+
+from storage.db import Database
+from storage.engine import Dialect
+from storage.postgres.engine import PgDatabase
 from storage.sqlite import SqliteStore
 
 BATCH = 20
@@ -22,14 +30,19 @@ ROUNDS = 4
 WRITER = """
 import asyncio, os, sys
 
+from storage.db import Database
+from storage.postgres.engine import PgDatabase
 from storage.sqlite import SqliteStore
 from storage.values import PreKey, SessionStatus
 
 BATCH = int(sys.argv[2])
 
 
-async def main(path):
-    store = await SqliteStore.open(path)
+async def main(where):
+    if where.startswith("postgresql://"):
+        store = SqliteStore(await PgDatabase.open(where))
+    else:
+        store = await SqliteStore.open(where)
     if await store.sessions.get("crash") is None:
         await store.sessions.create("crash")
     batch = await store.prekeys.max_id("crash") // BATCH
@@ -49,11 +62,11 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-def run_and_kill(script: Path, db: Path, rng: random.Random) -> set[int]:
+def run_and_kill(script: Path, db: str, rng: random.Random) -> set[int]:
     """Start the writer, let it commit a random number of batches, SIGKILL it at a random
     moment; return the batches it reported as committed."""
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(db), str(BATCH)],
+        [sys.executable, str(script), db, str(BATCH)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -86,41 +99,48 @@ def run_and_kill(script: Path, db: Path, rng: random.Random) -> set[int]:
         proc.stderr.close()
 
 
-def batches_in(db: Path) -> tuple[str, Counter[int], set[int], set[int]]:
-    """Integrity check result, prekeys per batch, batches with a record, batches with a
-    transition — read with plain sqlite3, independently of storage/."""
-    conn = sqlite3.connect(db)
-    try:
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        prekeys = Counter(
-            (key_id - 1) // BATCH
-            for (key_id,) in conn.execute("SELECT key_id FROM prekeys WHERE session_id = 'crash'")
-        )
-        records = {
-            int(address.split(".")[0])
-            for (address,) in conn.execute("SELECT address FROM signal_sessions")
-        }
-        transitions = {
-            int(reason.split()[1])
-            for (reason,) in conn.execute(
-                "SELECT reason FROM session_transitions WHERE reason LIKE 'batch %'"
-            )
-        }
-    finally:
-        conn.close()
+PREKEYS = "SELECT key_id FROM prekeys WHERE session_id = 'crash'"
+RECORDS = "SELECT address FROM signal_sessions"
+TRANSITIONS = "SELECT reason FROM session_transitions WHERE reason LIKE 'batch %'"
+
+
+async def batches_in(db: str) -> tuple[str, Counter[int], set[int], set[int]]:
+    """Integrity check result (SQLite's; a PostgreSQL server checks its own), prekeys per
+    batch, batches with a record, batches with a transition — read with the plain driver,
+    independently of storage/."""
+    if db.startswith("postgresql://"):
+        conn = await asyncpg.connect(db)
+        try:
+            integrity = "ok"
+            rows = [
+                [tuple(r) for r in await conn.fetch(q)] for q in (PREKEYS, RECORDS, TRANSITIONS)
+            ]
+        finally:
+            await conn.close()
+    else:
+        with sqlite3.connect(db) as lite:
+            integrity = lite.execute("PRAGMA integrity_check").fetchone()[0]
+            rows = [lite.execute(q).fetchall() for q in (PREKEYS, RECORDS, TRANSITIONS)]
+        lite.close()
+    prekeys = Counter((key_id - 1) // BATCH for (key_id,) in rows[0])
+    records = {int(address.split(".")[0]) for (address,) in rows[1]}
+    transitions = {int(reason.split()[1]) for (reason,) in rows[2]}
     return integrity, prekeys, records, transitions
 
 
-async def test_sigkill_mid_write_leaves_a_consistent_database(tmp_path: Path) -> None:
+async def test_sigkill_mid_write_leaves_a_consistent_database(
+    backend: Dialect, tmp_path: Path, request: FixtureRequest
+) -> None:
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    db = tmp_path / "crash.db"
+    database = await new_client_database(backend, tmp_path, "crash", request)
+    db = database.url or str(database.path)
     reported: set[int] = set()
     for round_no in range(ROUNDS):
         reported |= run_and_kill(script, db, rng)
-        integrity, prekeys, records, transitions = batches_in(db)
+        integrity, prekeys, records, transitions = await batches_in(db)
         where = f"seed {seed}, round {round_no}"
         assert integrity == "ok", where
         assert all(count == BATCH for count in prekeys.values()), f"partial batch: {where}"
@@ -128,9 +148,12 @@ async def test_sigkill_mid_write_leaves_a_consistent_database(tmp_path: Path) ->
         assert set(prekeys) == set(range(len(prekeys))), f"gap in batches: {where}"
         assert reported <= set(prekeys), f"a reported commit was lost: {where}"
 
-    store = await SqliteStore.open(db)
+    store = SqliteStore(
+        await PgDatabase.open(db) if database.url else await Database.open(database.path)
+    )
     try:
-        assert await store.db.integrity_check() == ["ok"]
+        if isinstance(store.db, Database):
+            assert await store.db.integrity_check() == ["ok"]
         history = await store.sessions.transitions("crash")
         assert [t.seq for t in history] == list(range(1, len(history) + 1))
     finally:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from storage_factories import make_device_keys, make_key_pair, make_prekeys
+from storage_factories import damage, make_device_keys, make_key_pair, make_prekeys
 
 from storage.errors import CorruptAuthState, IdentityExists, NotFound, StorageError
 from storage.sqlite import SqliteStore
@@ -28,13 +26,6 @@ async def paired_store(store: SqliteStore, sid: str = "s") -> DeviceKeys:
     await store.sessions.create(sid)
     await store.credentials.save_new(sid, keys)
     return keys
-
-
-def raw_update(path: Path, sql: str, params: tuple[object, ...] = ()) -> None:
-    """Damage a row behind storage's back, the way a bad disk or a buggy tool would."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA ignore_check_constraints = ON")
-        conn.execute(sql, params)
 
 
 async def test_save_and_load_round_trip(store: SqliteStore) -> None:
@@ -187,33 +178,35 @@ async def test_retire_keeps_the_identity_and_drops_its_keys(store: SqliteStore) 
 # ------------------------------------------------------------------ damaged rows
 
 
-async def test_wrong_key_length_is_corrupt_not_missing(store: SqliteStore, db_path: Path) -> None:
+async def test_wrong_key_length_is_corrupt_not_missing(store: SqliteStore) -> None:
     await paired_store(store)
-    raw_update(db_path, "UPDATE device_credentials SET identity_private = ?", (os.urandom(31),))
+    await damage(store.db, "UPDATE device_credentials SET identity_private = ?", (os.urandom(31),))
     with pytest.raises(CorruptAuthState, match="32 bytes, got 31") as caught:
         await store.credentials.load("s")
     assert caught.value.session_id == "s"
     assert caught.value.table == "device_credentials"
 
 
-async def test_zeroed_secret_is_corrupt(store: SqliteStore, db_path: Path) -> None:
+async def test_zeroed_secret_is_corrupt(store: SqliteStore) -> None:
     # What a full disk left behind in the wild: a file of zeros where the secrets were.
     await paired_store(store)
-    raw_update(db_path, "UPDATE device_credentials SET adv_secret = zeroblob(32)")
+    await damage(store.db, "UPDATE device_credentials SET adv_secret = ?", (bytes(32),))
     with pytest.raises(CorruptAuthState, match="all zero"):
         await store.credentials.load("s")
 
 
-async def test_mismatched_key_pair_is_corrupt(store: SqliteStore, db_path: Path) -> None:
+async def test_mismatched_key_pair_is_corrupt(store: SqliteStore) -> None:
     await paired_store(store)
-    raw_update(db_path, "UPDATE device_credentials SET noise_public = ?", (os.urandom(32),))
+    await damage(store.db, "UPDATE device_credentials SET noise_public = ?", (os.urandom(32),))
     with pytest.raises(CorruptAuthState, match="noise key pair"):
         await store.credentials.load("s")
 
 
-async def test_corrupt_identity_blocks_saving_a_new_one(store: SqliteStore, db_path: Path) -> None:
+async def test_corrupt_identity_blocks_saving_a_new_one(store: SqliteStore) -> None:
     await paired_store(store)
-    raw_update(db_path, "UPDATE device_credentials SET signed_prekey_signature = zeroblob(64)")
+    await damage(
+        store.db, "UPDATE device_credentials SET signed_prekey_signature = ?", (bytes(64),)
+    )
     with pytest.raises(CorruptAuthState):
         await store.credentials.load("s")
     with pytest.raises(IdentityExists):

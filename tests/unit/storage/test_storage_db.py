@@ -1,4 +1,7 @@
-"""storage.db: file creation, connection settings, the transaction boundary, error wrapping."""
+"""storage.db: file creation, connection settings, the transaction boundary, error wrapping.
+
+The transaction rules seen through the repositories run on both engines (``store``); what only
+a SQLite file has (pragmas, a full disk, one connection for reads and writes) on SQLite."""
 
 from __future__ import annotations
 
@@ -68,8 +71,8 @@ async def test_existing_permissive_file_is_tightened(tmp_path: Path) -> None:
     assert mode_of(path) == 0o600
 
 
-async def test_connection_settings(store: SqliteStore) -> None:
-    db = store.db
+async def test_connection_settings(sqlite_store: SqliteStore) -> None:
+    db = sqlite_store.db
     assert await db.fetch_one("PRAGMA journal_mode") == ("wal",)
     assert await db.fetch_one("PRAGMA foreign_keys") == (1,)
     assert await db.fetch_one("PRAGMA synchronous") == (2,)  # FULL
@@ -117,13 +120,13 @@ async def test_in_memory_databases_are_refused() -> None:
         await Database.open(":memory:")
 
 
-async def test_sqlite_errors_never_leave_storage(store: SqliteStore) -> None:
+async def test_sqlite_errors_never_leave_storage(sqlite_store: SqliteStore) -> None:
     with pytest.raises(StorageError) as caught:
-        await store.db.fetch_all("SELECT * FROM no_such_table")
+        await sqlite_store.db.fetch_all("SELECT * FROM no_such_table")
     assert not isinstance(caught.value, sqlite3.Error)
     assert isinstance(caught.value.__cause__, sqlite3.Error)
     with pytest.raises(StorageError, match="one statement"):
-        await store.db.execute("SELECT 1; SELECT 2")
+        await sqlite_store.db.execute("SELECT 1; SELECT 2")
 
 
 async def test_another_process_holding_the_write_lock_is_reported(db_path: Path) -> None:
@@ -252,24 +255,24 @@ async def test_concurrent_transactions_do_not_interleave(store: SqliteStore) -> 
     assert sorted(t.reason for t in transitions[1:]) == ["a"] * batches + ["b"] * batches
 
 
-async def test_reads_outside_wait_for_the_open_transaction(store: SqliteStore) -> None:
-    await store.sessions.create("s")
+async def test_reads_outside_wait_for_the_open_transaction(sqlite_store: SqliteStore) -> None:
+    await sqlite_store.sessions.create("s")
     written = asyncio.Event()
     committed = False
 
     async def writer() -> None:
         nonlocal committed
-        async with store.transaction():
-            await store.sessions.update_status("s", SessionStatus.PAIRING, "qr")
+        async with sqlite_store.transaction():
+            await sqlite_store.sessions.update_status("s", SessionStatus.PAIRING, "qr")
             written.set()
             for _ in range(5):
                 await asyncio.sleep(0)
-            await store.sessions.update_status("s", SessionStatus.CONNECTING, "paired")
+            await sqlite_store.sessions.update_status("s", SessionStatus.CONNECTING, "paired")
         committed = True
 
     async def reader() -> tuple[bool, SessionStatus | None]:
         await written.wait()
-        row = await store.sessions.get("s")
+        row = await sqlite_store.sessions.get("s")
         return committed, None if row is None else row.status
 
     _, (writer_done, seen) = await asyncio.gather(writer(), reader())
@@ -315,25 +318,25 @@ async def test_cancelling_a_task_inside_a_transaction_rolls_it_back(store: Sqlit
     assert [s.id for s in await store.sessions.list_all()] == ["next"]
 
 
-async def test_full_disk_aborts_the_whole_transaction(store: SqliteStore) -> None:
+async def test_full_disk_aborts_the_whole_transaction(sqlite_store: SqliteStore) -> None:
     # SQLITE_FULL makes SQLite roll back the whole transaction by itself; the caller must not
     # be able to carry on writing in autocommit mode, nor commit half of it.
-    page_count = await store.db.fetch_one("PRAGMA page_count")
+    page_count = await sqlite_store.db.fetch_one("PRAGMA page_count")
     assert page_count is not None
-    await store.db.fetch_all(f"PRAGMA max_page_count = {page_count[0] + 2}")
-    await store.sessions.create("s")
+    await sqlite_store.db.fetch_all(f"PRAGMA max_page_count = {page_count[0] + 2}")
+    await sqlite_store.sessions.create("s")
     with pytest.raises(TransactionError, match="aborted"):
-        async with store.transaction():
-            await store.sessions.update_status("s", SessionStatus.CONNECTING, "dial")
+        async with sqlite_store.transaction():
+            await sqlite_store.sessions.update_status("s", SessionStatus.CONNECTING, "dial")
             with pytest.raises(DatabaseUnavailable, match="disk is full"):
                 for i in range(50):
-                    await store.signal_sessions.store("s", f"{i}.0", os.urandom(4000))
-            await store.sessions.update_status("s", SessionStatus.CONNECTED, "ok")
-    await store.db.fetch_all("PRAGMA max_page_count = 1073741823")
-    row = await store.sessions.get("s")
+                    await sqlite_store.signal_sessions.store("s", f"{i}.0", os.urandom(4000))
+            await sqlite_store.sessions.update_status("s", SessionStatus.CONNECTED, "ok")
+    await sqlite_store.db.fetch_all("PRAGMA max_page_count = 1073741823")
+    row = await sqlite_store.sessions.get("s")
     assert row is not None and row.status is SessionStatus.NEW
-    assert await store.signal_sessions.load("s", "0.0") is None
-    await store.sessions.update_status("s", SessionStatus.CONNECTING, "retry")
+    assert await sqlite_store.signal_sessions.load("s", "0.0") is None
+    await sqlite_store.sessions.update_status("s", SessionStatus.CONNECTING, "retry")
 
 
 async def test_close_from_inside_a_transaction_is_refused(store: SqliteStore) -> None:

@@ -1,4 +1,4 @@
-"""The messaging repositories on a real SQLite file: dedupe by key, forward-only statuses,
+"""The messaging repositories on SQLite and PostgreSQL: dedupe by key, forward-only statuses,
 author-only edits and revokes, chat previews, contact merging, groups, plaintexts, memory."""
 
 from __future__ import annotations

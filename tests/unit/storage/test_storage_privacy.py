@@ -1,4 +1,4 @@
-"""Privacy tokens and the NCT salt on a real SQLite file (migration 0009)."""
+"""Privacy tokens and the NCT salt on SQLite and PostgreSQL (migration 0009)."""
 
 from __future__ import annotations
 

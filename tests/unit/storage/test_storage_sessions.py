@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from storage_factories import FakeClock, make_device_keys, make_prekeys
+from storage_factories import FakeClock, damage, make_device_keys, make_prekeys
 
 from storage.errors import (
     AlreadyExists,
@@ -174,10 +172,9 @@ async def test_delete_cascades_to_every_table_of_that_session_only(store: Sqlite
             assert (row[0] == 0) is expected_empty, (table, sid)
 
 
-async def test_unknown_stored_status_is_reported(store: SqliteStore, db_path: Path) -> None:
+async def test_unknown_stored_status_is_reported(store: SqliteStore) -> None:
     await store.sessions.create("s")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE sessions SET status = 'dancing' WHERE id = 's'")
+    await damage(store.db, "UPDATE sessions SET status = 'dancing' WHERE id = 's'")
     with pytest.raises(CorruptAuthState, match="dancing") as caught:
         await store.sessions.get("s")
     assert caught.value.session_id == "s"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
+from storage_factories import damage
 
 from storage.errors import CorruptAuthState, NotFound
 from storage.sqlite import SqliteStore
@@ -107,13 +105,9 @@ async def test_malformed_identity_keys_are_refused(
     assert await store.identities.load(session, "5.0") is None
 
 
-async def test_damaged_stored_identity_is_reported(
-    store: SqliteStore, session: str, db_path: Path
-) -> None:
+async def test_damaged_stored_identity_is_reported(store: SqliteStore, session: str) -> None:
     await store.identities.save(session, "5.0", KEY)
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("PRAGMA ignore_check_constraints = ON")
-        conn.execute("UPDATE signal_identities SET identity_key = x'0102'")
+    await damage(store.db, "UPDATE signal_identities SET identity_key = ?", (b"\x01\x02",))
     with pytest.raises(CorruptAuthState, match="32 or 33"):
         await store.identities.load(session, "5.0")
 

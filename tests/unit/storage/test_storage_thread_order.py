@@ -1,4 +1,4 @@
-"""Threads on a real SQLite file: the outbox's pending row filled by the messenger, the chat
+"""Threads on SQLite and PostgreSQL: the outbox's pending row filled by the messenger, the chat
 preview recomputed in the thread's order, forward paging, and protocol rows left out."""
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
     python msg_crash_worker.py DB WS_URL ROOT_HEX KILL_AFTER JITTER_S
 
+DB is the SQLite file; with ``WAMD_STORAGE_URL`` set in the environment, the session is stored
+in that PostgreSQL database instead and DB's directory only holds files (as in the daemon).
+
 It dies ``JITTER_S`` seconds after its ``KILL_AFTER``-th stored message (a timer thread sends
 SIGKILL, so the kill lands wherever the event loop is: inside a transaction, between a commit
 and its receipt, in the middle of a decrypt). Nothing is flushed or closed politely. It prints
@@ -24,8 +27,7 @@ from daemon.client.events import Connected
 from daemon.client.message_events import MessageReceived
 from daemon.client.session import Session
 from daemon.config import WhatsAppConfig
-from storage.db import Database
-from storage.sqlite.stores import SqliteStores
+from storage.backend import open_stores
 
 OPTIONS = ClientOptions(
     keepalive_min=5.0,
@@ -51,8 +53,8 @@ async def main(db_path: str, ws_url: str, root: str, kill_after: str, jitter: st
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
     )
     config = WhatsAppConfig(ws_url=ws_url, root_public_key=root, iq_timeout_s=10.0)
-    db = await Database.open(db_path)
-    session = await Session.open(SqliteStores(db), "main", config, options=OPTIONS)
+    stores = await open_stores(db_path, url=os.environ.get("WAMD_STORAGE_URL", ""))
+    session = await Session.open(stores, "main", config, options=OPTIONS)
     stored = 0
     with session.events() as events:
         await session.connect()
