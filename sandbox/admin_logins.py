@@ -3,6 +3,8 @@
 GET /admin/logins[?since=T]          {logins: [{device, at}]}: every companion login at or
                                      after unix time T (default: all kept), oldest first
 GET /admin/devices/{jid}/logins      {device, logins: [at]}: one device's logins
+GET /admin/logins/replaced           {replaced: [{device, at}]}: logins that pushed an open
+                                     socket of the same device off (two clients at once)
 """
 
 from __future__ import annotations
@@ -37,8 +39,13 @@ def login_routes(server: SandboxServer) -> list[web.RouteDef]:
         jid = JID.parse(request.match_info["jid"])
         return _ok({"device": str(jid), "logins": server.logins.of(jid)})
 
+    async def replaced(request: web.Request) -> web.StreamResponse:
+        pushes = server.logins.replaced()
+        return _ok({"replaced": [{"device": str(p.device), "at": p.at} for p in pushes]})
+
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/admin/logins", all_logins),
+        ("GET", "/admin/logins/replaced", replaced),
         ("GET", "/admin/devices/{jid}/logins", device_logins),
     ]
     return [web.route(method, path, _guard(handler)) for method, path, handler in routes]

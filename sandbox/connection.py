@@ -245,6 +245,7 @@ class Connection:
             return
         for old in network.faults.sockets(jid):
             if old is not self:
+                network.logins.record_replaced(jid, network.clock())
                 await old.close_with(replaced())
         account = network.directory.account(device.phone_user)
         if payload.pushName and payload.pushName != device.push_name:

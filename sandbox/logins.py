@@ -27,6 +27,16 @@ class LoginLog:
     def __init__(self, kept: int = LOGINS_KEPT) -> None:
         self._kept = kept
         self._by_device: dict[JID, deque[float]] = {}
+        self._replaced: deque[Login] = deque(maxlen=kept)
+
+    def record_replaced(self, device: JID, at: float) -> None:
+        """A login pushed an open socket of the same device off (``conflict``/``replaced``):
+        two clients held the device at once."""
+        self._replaced.append(Login(device, at))
+
+    def replaced(self) -> list[Login]:
+        """Every such push, oldest first (the last :data:`LOGINS_KEPT`)."""
+        return list(self._replaced)
 
     def record(self, device: JID, at: float) -> None:
         times = self._by_device.get(device)

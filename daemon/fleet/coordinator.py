@@ -32,6 +32,7 @@ import structlog
 
 from daemon.config import Config
 from daemon.fleet.plan import plan_share
+from daemon.startup_pacing import StartupRate, configured_rate
 from storage.engine import Fence
 from storage.errors import StorageError
 from storage.fleet_interfaces import FleetRepo, Lease, Member
@@ -70,6 +71,8 @@ class SessionHost(Protocol):
     async def adopt(self, session_id: str) -> bool: ...
 
     async def relinquish(self, session_id: str, reason: str) -> None: ...
+
+    def retune_startup(self, rate: StartupRate) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,8 @@ class FleetCoordinator:
         self._stores = stores
         self._fleet = fleet
         self._config = config.fleet
+        self._rate = configured_rate(config.manager)
+        self._takers = 0
         self.node_id = node_id
         self.url = url
         self._clock = clock
@@ -263,6 +268,10 @@ class FleetCoordinator:
         await self._fleet.heartbeat(self.node_id, self.url, self.ttl_ms)
         members = await self._fleet.members()
         takers = [m.node_id for m in members if not m.leaving]
+        if len(takers) != self._takers and takers:
+            # The fleet connects at the configured rate in total: each daemon its share.
+            self._takers = len(takers)
+            host.retune_startup(self._rate.share(self._takers))
         owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
         wanted = wanted_sessions(await self._stores.sessions.list_all())
         plan = plan_share(

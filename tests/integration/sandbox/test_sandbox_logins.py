@@ -57,3 +57,21 @@ async def test_logins_are_recorded_per_device_and_survive_a_restart(
         bare_sandbox, "GET", "/admin/devices/15550090009:1@s.whatsapp.net/logins"
     )
     assert status == 200 and body["logins"] == []
+
+
+async def test_a_login_pushing_an_open_socket_off_is_recorded(
+    bare_sandbox: SandboxServer,
+) -> None:
+    device = await pair_directly(
+        bare_sandbox, await bare_sandbox.network.create_account("15550090003")
+    )
+    first = await login(bare_sandbox, device)
+    await first.close()
+    second = await login(bare_sandbox, device)  # the first socket is closed: no push
+    status, body = await admin(bare_sandbox, "GET", "/admin/logins/replaced")
+    assert status == 200 and body == {"replaced": []}
+    third = await login(bare_sandbox, device)  # the second is still open: pushed off
+    await second.wait_for(tag_is("stream:error"))
+    await third.close()
+    status, body = await admin(bare_sandbox, "GET", "/admin/logins/replaced")
+    assert [entry["device"] for entry in body["replaced"]] == [str(device.jid)]

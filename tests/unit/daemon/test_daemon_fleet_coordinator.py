@@ -14,6 +14,7 @@ from postgres_server import PostgresServer
 
 from daemon.config import Config, FleetConfig
 from daemon.fleet.coordinator import FleetCoordinator
+from daemon.startup_pacing import StartupRate, configured_rate
 from storage.engine import Fence
 from storage.errors import LeaseLost
 from storage.postgres.engine import PgDatabase
@@ -29,6 +30,7 @@ class RecordingHost:
     def __init__(self) -> None:
         self.open: set[str] = set()
         self.relinquished: list[tuple[str, str]] = []
+        self.rates: list[float] = []
 
     async def adopt(self, session_id: str) -> bool:
         await asyncio.sleep(0.01)  # opening a client awaits the database
@@ -38,6 +40,9 @@ class RecordingHost:
     async def relinquish(self, session_id: str, reason: str) -> None:
         self.open.discard(session_id)
         self.relinquished.append((session_id, reason))
+
+    def retune_startup(self, rate: StartupRate) -> None:
+        self.rates.append(rate.connects_per_s)
 
 
 @pytest.fixture
@@ -85,6 +90,9 @@ async def test_two_daemons_split_the_sessions_and_fence_what_they_own(
     assert host_a.open.isdisjoint(host_b.open)
     assert len(host_a.open) == len(host_b.open) == 5
     assert all(reason.startswith("handed back") for _, reason in host_a.relinquished)
+    # The fleet's start-up rate is split between its daemons.
+    full = configured_rate(CONFIG.manager).connects_per_s
+    assert host_a.rates == [full, full / 2] and host_b.rates == [full / 2]
     moved = sorted(host_b.open)[0]
     # What a writes about a session it handed back is refused once b holds it.
     stale = stores_pair[0].owned_by(Fence(moved, "a", 1))
