@@ -19,7 +19,9 @@ and the webhook dispatcher only while an enabled webhook exists (``daemon.webhoo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import functools
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -34,7 +36,7 @@ from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
 from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
-from storage.event_values import StoredEvent
+from storage.event_values import NewEvent, StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.stores import Stores
 from storage.webhook_values import WEBHOOK_DISPATCH_CURSOR
@@ -468,20 +470,25 @@ def call_record(event: call_events.CallEvent) -> EventRecord:
 
 
 class _Notifier:
-    """Wakes every follower waiting for new rows."""
+    """Wakes the followers waiting for new rows: every one, or only those that wait for the
+    type appended (a campaign tracker must not wake, and force a commit with its read, for
+    each message of a backlog that it has no use for)."""
 
     def __init__(self) -> None:
-        self._waiters: set[asyncio.Future[None]] = set()
+        self._waiters: dict[asyncio.Future[None], frozenset[str] | None] = {}
 
-    def waiter(self) -> asyncio.Future[None]:
+    def waiter(self, types: frozenset[str] | None = None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(future)
-        future.add_done_callback(self._waiters.discard)
+        self._waiters[future] = types
+        future.add_done_callback(self._forget)
         return future
 
-    def notify(self) -> None:
-        for future in list(self._waiters):
-            if not future.done():
+    def _forget(self, future: asyncio.Future[None]) -> None:
+        self._waiters.pop(future, None)
+
+    def notify(self, event_type: str) -> None:
+        for future, types in list(self._waiters.items()):
+            if (types is None or event_type in types) and not future.done():
                 future.set_result(None)
 
 
@@ -497,16 +504,29 @@ class EventLog:
         self, session_id: str, event_type: EventType | str, data: dict[str, Any]
     ) -> StoredEvent:
         """Append an event; inside ``stores.transaction()`` it commits with the transaction."""
-        stored = await self.repo.append(session_id, str(event_type), data, new_event_id())
-        self._stores.after_commit(self._notifier.notify)
+        kind = str(event_type)
+        stored = await self.repo.append(session_id, kind, data, new_event_id())
+        self._stores.after_commit(functools.partial(self._notifier.notify, kind))
         return stored
 
     async def append_record(self, session_id: str, record: EventRecord) -> StoredEvent:
         return await self.append(session_id, record.type, record.data)
 
-    def waiter(self) -> asyncio.Future[None]:
-        """A future that completes at the next append (register it before reading)."""
-        return self._notifier.waiter()
+    async def append_records(self, session_id: str, records: Sequence[EventRecord]) -> None:
+        """Appends ``records`` in order, like :meth:`append_record` each, without reading the
+        rows back (the receive path appends a unit's events this way)."""
+        if not records:
+            return
+        await self.repo.append_many(
+            session_id, [NewEvent(str(r.type), r.data, new_event_id()) for r in records]
+        )
+        for kind in {str(r.type) for r in records}:
+            self._stores.after_commit(functools.partial(self._notifier.notify, kind))
+
+    def waiter(self, types: frozenset[str] | None = None) -> asyncio.Future[None]:
+        """A future that completes at the next append (of one of ``types``, when given) once
+        it is committed; register it before reading."""
+        return self._notifier.waiter(types)
 
     async def read(
         self,
@@ -532,24 +552,23 @@ class EventLog:
         only when the consumer stops iterating."""
         cursor = after_seq
         while True:
-            wake = self.waiter()
+            wake = self.waiter(types)
             try:
                 # Unfiltered reads: the cursor passes skipped types too, with no race against
                 # a wanted event that commits meanwhile.
                 events = await self.read(session_id, after_seq=cursor, limit=batch)
-                if not events:
-                    try:
+                for event in events:
+                    cursor = event.seq
+                    if types is None or event.type in types:
+                        yield event
+                if len(events) < batch:
+                    # Caught up: wait for a commit instead of reading at once, which would
+                    # commit the receive path's open group after every message it adds.
+                    with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(FOLLOW_POLL_S):
                             await wake
-                    except TimeoutError:
-                        pass
-                    continue
             finally:
                 wake.cancel()
-            for event in events:
-                cursor = event.seq
-                if types is None or event.type in types:
-                    yield event
 
     async def prune(self, retention: timedelta) -> int:
         """Delete old events that nothing needs any more."""
@@ -581,6 +600,7 @@ class EventLogSink:
     async def record(
         self, session_id: str, events: Sequence[message_events.MessagingEvent]
     ) -> None:
+        records: list[EventRecord] = []
         for event in events:
             if (
                 isinstance(event, message_events.MessageReceived)
@@ -589,11 +609,12 @@ class EventLogSink:
                 # A protocol message between our own devices (history notification, key
                 # share) is handled by the client, not a message anyone received.
                 continue
-            await self._log.append_record(session_id, from_messaging_event(event))
+            records.append(from_messaging_event(event))
             if isinstance(event, message_events.MessageReceived) and not event.message.from_me:
                 at = event.message.sent_at
                 await self._sessions.record_activity(session_id, message_at=at)
                 self._on_inbound(session_id, at.timestamp())
+        await self._log.append_records(session_id, records)
 
     async def record_state(self, change: client_events.StateChanged) -> bool:
         await self._log.append_record(change.session_id, from_client_event(change))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from storage.api_key_values import ApiKeyRow
-from storage.event_values import StoredEvent
+from storage.event_values import NewEvent, StoredEvent
 from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
 from storage.webhook_values import Delivery, DeliveryJob, DeliveryStatus, DispatchStep, Webhook
 
@@ -87,6 +87,11 @@ class EventLogRepo(Protocol):
     ) -> StoredEvent:
         """Append one event with the session's next sequence number (inside the caller's
         transaction when there is one, so an event commits with what it reports)."""
+        ...
+
+    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> None:
+        """Append ``events`` in order with the session's next sequence numbers, like
+        :meth:`append` but in one write of the counter and without reading the rows back."""
         ...
 
     async def read_session(

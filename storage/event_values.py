@@ -22,3 +22,12 @@ class StoredEvent:
     data: dict[str, Any]
     """The event's JSON object."""
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append (its position, sequence number and time are the log's)."""
+
+    type: str
+    data: dict[str, Any]
+    id: str

@@ -68,6 +68,9 @@ IDLE_S = 5.0
 CONNECTION_POLL_S = 0.25
 TRACK_BATCH = 500
 TRACK_POLL_S = 1.0
+TRACKED_TYPES = frozenset({str(EventType.MESSAGE_UPDATED), str(EventType.ALERT)})
+"""What moves a recipient or pauses a campaign: the tracker wakes for these only, so a backlog
+of received messages does not make it read (and commit the open group) once per message."""
 STOPPED_SESSION = frozenset(
     {
         SessionStatus.LOGGED_OUT,
@@ -354,28 +357,33 @@ class CampaignDispatcher:
     async def _track_loop(self) -> None:
         cursor = await self._events.repo.cursor(TRACKER_CURSOR) or 0
         while True:
-            wake = self._events.waiter()
+            wake = self._events.waiter(TRACKED_TYPES)
             try:
                 batch = await self._events.repo.read_all(after_position=cursor, limit=TRACK_BATCH)
-                if not batch:
+                if batch:
+                    await self._track(batch)
+                    cursor = batch[-1].position
+                if len(batch) < TRACK_BATCH:
+                    # Caught up. Reading again at once would commit the receive path's open
+                    # group (a read sees only durable rows) after every message it adds.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(TRACK_POLL_S):
                             await wake
-                    continue
             finally:
                 wake.cancel()
-            settled = await self._apply(batch)
-            cursor = batch[-1].position
-            for campaign_id in {item.campaign_id for item in settled}:
-                # A cancelled campaign keeps its file until its last queued message settled.
-                await self._files.release_if_done(campaign_id)
-            now = self._clock()
-            for item in settled:
-                pacer = self._pacers.get(item.campaign_id)
-                if pacer is not None:
-                    pacer.settled(min(item.at, now))
-            if settled:
-                self.wake()
+
+    async def _track(self, batch: list[StoredEvent]) -> None:
+        settled = await self._apply(batch)
+        for campaign_id in {item.campaign_id for item in settled}:
+            # A cancelled campaign keeps its file until its last queued message settled.
+            await self._files.release_if_done(campaign_id)
+        now = self._clock()
+        for item in settled:
+            pacer = self._pacers.get(item.campaign_id)
+            if pacer is not None:
+                pacer.settled(min(item.at, now))
+        if settled:
+            self.wake()
 
     async def _apply(self, batch: list[StoredEvent]) -> list[_Settled]:
         """Applies a batch of events and moves the stored cursor past it, in one transaction."""

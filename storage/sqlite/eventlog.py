@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from storage.engine import Row, SqlEngine
 from storage.errors import StorageError
-from storage.event_values import StoredEvent
+from storage.event_values import NewEvent, StoredEvent
 from storage.sqlite._columns import decoding, from_ms, to_ms
 
 EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
@@ -16,6 +17,14 @@ NEXT_SEQ = """
 INSERT INTO event_sequences (session_id, last_seq) VALUES (?, 1)
 ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + 1
 RETURNING last_seq
+"""
+ADVANCE_SEQ = """
+INSERT INTO event_sequences (session_id, last_seq) VALUES (?, ?)
+ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq
+RETURNING last_seq
+"""
+INSERT_EVENT_ROW = """
+INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
 """
 INSERT_EVENT = f"""
 INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -82,6 +91,24 @@ class SqliteEventLogRepo:
         if row is None:
             raise StorageError("event was not recorded")
         return decode_event_row(row)
+
+    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> None:
+        """Append ``events`` with the session's next sequence numbers: the counter moves once
+        and the rows are not read back (the receive path's events, a unit at a time)."""
+        if not events:
+            return
+        now = to_ms(self._db.now())
+        texts = [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events]
+        async with self._db.transaction():
+            seq_row = await self._db.fetch_one(ADVANCE_SEQ, (session_id, len(events)))
+            if seq_row is None:
+                raise StorageError(f"no sequence number for session {session_id!r}")
+            seq = int(seq_row[0]) - len(events)
+            for event, text in zip(events, texts, strict=True):
+                seq += 1
+                await self._db.execute(
+                    INSERT_EVENT_ROW, (event.id, session_id, seq, event.type, text, now)
+                )
 
     async def read_session(
         self,

@@ -123,6 +123,22 @@ async def test_follow_with_a_type_filter_skips_others(db: Database) -> None:
     assert got == [0, 2]
 
 
+async def test_a_typed_waiter_wakes_only_for_its_types_once_committed(db: Database) -> None:
+    log = EventLog(SqliteStores(db))
+    alerts = log.waiter(frozenset({"alert"}))
+    anything = log.waiter()
+    async with db.transaction():
+        await log.append("s1", EventType.QR_CODE, {"n": 1})
+        await asyncio.sleep(0)
+        assert not anything.done()  # not before the commit
+    await asyncio.sleep(0)
+    assert anything.done()
+    assert not alerts.done()
+    await log.append("s1", EventType.ALERT, {"n": 2})
+    async with asyncio.timeout(2):
+        await alerts
+
+
 def test_client_events_map_to_records() -> None:
     changed = StateChanged(
         "s1", SessionState.CONNECTING, SessionState.CONNECTED, Trigger.LOGGED_IN, "ok", 1.0
