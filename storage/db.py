@@ -578,6 +578,10 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one writing statement inside the current transaction (or a new one); returns
         the number of rows it changed."""
+        if self._owns():
+            # One statement is atomic on its own (SQLite undoes a failed statement's changes
+            # and keeps the transaction): a savepoint around it would only cost two more.
+            return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
         async with self.transaction():
             return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
 
