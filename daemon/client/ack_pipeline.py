@@ -6,6 +6,9 @@ of its pipelined unit (``MessagingContext.pipelined_unit``). One task per connec
 in order, waits for each commit, and only then acknowledges, publishes and starts the hooks. So
 the dispatcher can take the next stanza while the previous one's commit is open, consecutive
 messages of a backlog share one commit (one fsync), and nothing is acked before it is on disk.
+The stanzas found durable together are acknowledged together: consecutive receipts to the same
+chat become one receipt listing their ids (``merge_receipts``; Baileys' ``sendReceipts`` uses the
+same shape), so a backlog costs one stanza out, and one server ack back, per chat and commit.
 
 A commit that fails (or takes longer than ``COMMIT_TIMEOUT_S``) raises out of the task, which
 ends the connection: nothing after it is acked, and the server delivers it again (a stored
@@ -24,6 +27,7 @@ from typing import Any, Final
 from daemon.binary import Node
 from daemon.client.connection import Connection
 from daemon.client.message_context import MessagingContext, PendingUnit
+from daemon.client.receipts import MAX_MERGED_IDS, merge_receipts
 
 MAX_OWED: Final = 256
 """Stanzas handled but not yet acknowledged; beyond this the dispatcher waits."""
@@ -57,18 +61,44 @@ class AckPipeline:
 
     async def run(self) -> None:
         """The connection's task: forever, in order, wait for the commit and send."""
+        held: Owed | None = None
         while True:
-            owed = await self._owed.get()
-            unit = owed.unit
-            if unit is not None and unit.commit is not None:
-                await unit.commit.wait(COMMIT_TIMEOUT_S)
-            if owed.started is not None:
-                self._m.session.counters.observe_persist(time.perf_counter() - owed.started)
-            for reply in owed.replies:
+            first = held if held is not None else await self._owed.get()
+            held = None
+            await _durable(first)
+            # Whatever queued behind it is already durable goes out with it: the receipts of
+            # one commit as one stanza per chat (merge_receipts).
+            run = [first]
+            while len(run) < MAX_MERGED_IDS and not self._owed.empty():
+                owed = self._owed.get_nowait()
+                if not _committed(owed):
+                    held = owed
+                    break
+                await _durable(owed)
+                run.append(owed)
+            for reply in merge_receipts([reply for owed in run for reply in owed.replies]):
                 await self._connection.send(reply)
-            self.acked += 1
-            if unit is not None:
-                # After the ack: whoever sees the event may take the stanza as acknowledged.
-                self._m.publish(unit.events)
-            for hook in owed.hooks:
-                self._connection.spawn(hook())
+            for owed in run:
+                self._acked(owed)
+
+    def _acked(self, owed: Owed) -> None:
+        if owed.started is not None:
+            self._m.session.counters.observe_persist(time.perf_counter() - owed.started)
+        self.acked += 1
+        if owed.unit is not None:
+            # After the ack: whoever sees the event may take the stanza as acknowledged.
+            self._m.publish(owed.unit.events)
+        for hook in owed.hooks:
+            self._connection.spawn(hook())
+
+
+def _committed(owed: Owed) -> bool:
+    unit = owed.unit
+    return unit is None or unit.commit is None or unit.commit.done()
+
+
+async def _durable(owed: Owed) -> None:
+    """Returns once the commit holding ``owed``'s unit is durable; raises its failure."""
+    unit = owed.unit
+    if unit is not None and unit.commit is not None:
+        await unit.commit.wait(COMMIT_TIMEOUT_S)

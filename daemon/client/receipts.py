@@ -73,6 +73,63 @@ def build_receipt(
     return Node("receipt", attrs, [Node("list", {}, rest)] if rest else None)
 
 
+MAX_MERGED_IDS = 64
+"""Message ids one merged receipt names at most."""
+
+
+def merge_receipts(replies: Sequence[Node]) -> list[Node]:
+    """``replies`` with each run of consecutive plain receipts to the same place (same
+    attributes but the id, no children but the id list) sent as one receipt naming all their
+    ids, in order: a backlog committed at once is receipted with one stanza (and one server
+    ack) per chat instead of one per message. Anything else (a retry receipt, an ack) stays
+    where it is and ends the run."""
+    merged: list[Node] = []
+    run_attrs: dict[str, AttrValue] | None = None
+    run_ids: list[str] = []
+
+    def close_run() -> None:
+        if run_attrs is not None:
+            merged.append(_with_ids(run_attrs, run_ids))
+
+    for reply in replies:
+        ids = _plain_receipt_ids(reply)
+        if ids is None:
+            close_run()
+            run_attrs, run_ids = None, []
+            merged.append(reply)
+            continue
+        attrs = {k: v for k, v in reply.attrs.items() if k != "id"}
+        if run_attrs == attrs and len(run_ids) + len(ids) <= MAX_MERGED_IDS:
+            run_ids.extend(ids)
+            continue
+        close_run()
+        run_attrs, run_ids = attrs, list(ids)
+    close_run()
+    return merged
+
+
+def _plain_receipt_ids(node: Node) -> list[str] | None:
+    first = node.attrs.get("id")
+    if node.tag != "receipt" or not isinstance(first, str):
+        return None
+    children = node.children
+    if node.content is not None and not (len(children) == 1 and children[0].tag == "list"):
+        return None
+    ids = [first]
+    for child in children:
+        for item in child.children:
+            item_id = item.attrs.get("id")
+            if item.tag != "item" or not isinstance(item_id, str) or item.content is not None:
+                return None
+            ids.append(item_id)
+    return ids
+
+
+def _with_ids(attrs: dict[str, AttrValue], ids: list[str]) -> Node:
+    rest = [Node("item", {"id": message_id}) for message_id in ids[1:]]
+    return Node("receipt", {"id": ids[0], **attrs}, [Node("list", {}, rest)] if rest else None)
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingReceipt:
     message_ids: tuple[str, ...]

@@ -28,7 +28,13 @@ from daemon.client.groups import (
 )
 from daemon.client.incoming import parse_message
 from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
-from daemon.client.receipts import ReceiptType, build_receipt, parse_receipt
+from daemon.client.receipts import (
+    MAX_MERGED_IDS,
+    ReceiptType,
+    build_receipt,
+    merge_receipts,
+    parse_receipt,
+)
 from daemon.client.retry import RetryKeys, build_retry_receipt, parse_retry_receipt, wants_keys
 from daemon.client.send import build_message_node, enc_node
 from daemon.client.server_acks import ServerAcks, parse_server_ack
@@ -138,6 +144,36 @@ def test_receipt_shapes() -> None:
     assert sender.attr_jid("recipient") == GROUP
     with pytest.raises(ValueError):
         build_receipt([], BOB_PN)
+
+
+def test_consecutive_receipts_to_one_place_merge_in_order() -> None:
+    carol = BOB_PN.with_device(2)
+    ack = Node("ack", {"id": "X", "class": "message", "to": carol})
+    retry = build_receipt(["R"], carol, kind=ReceiptType.RETRY)
+    retry = Node(retry.tag, retry.attrs, [Node("retry", {"count": "1", "id": "R"})])
+    replies = [
+        build_receipt(["A"], carol),
+        build_receipt(["B", "C"], carol),
+        build_receipt(["D"], BOB_PN),  # another device: another receipt
+        build_receipt(["E"], BOB_PN),
+        build_receipt(["F"], BOB_PN, kind=ReceiptType.SENDER, recipient=GROUP),
+        retry,
+        build_receipt(["G"], carol),
+        ack,
+        build_receipt(["H"], carol),
+    ]
+    merged = merge_receipts(replies)
+    assert merged[0] == build_receipt(["A", "B", "C"], carol)
+    assert merged[1] == build_receipt(["D", "E"], BOB_PN)
+    assert merged[2:] == [replies[4], retry, replies[6], ack, replies[8]]
+    assert parse_receipt(Node("receipt", {**merged[0].attrs, "from": carol}, merged[0].content))
+    many = merge_receipts([build_receipt([str(i)], carol) for i in range(MAX_MERGED_IDS + 1)])
+    assert [len(parse_ids(n)) for n in many] == [MAX_MERGED_IDS, 1]
+
+
+def parse_ids(node: Node) -> list[str]:
+    items = node.child("list")
+    return [str(node.attrs["id"])] + [str(i.attrs["id"]) for i in (items.children if items else [])]
 
 
 def test_incoming_receipts() -> None:
