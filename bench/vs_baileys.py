@@ -438,7 +438,12 @@ def summary(figures: list[Figure]) -> dict[str, Any]:
     return out
 
 
-async def run(count: int, sends: int, runs: int) -> dict[str, Any]:
+CASES = ("drain", "live_burst", "send_sequential", "send_8_in_flight")
+
+
+async def run(
+    count: int, sends: int, runs: int, only: frozenset[str] = frozenset(CASES)
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wamd-vs-baileys-") as tmp:
         base = Path(tmp)
         sandbox = SandboxProcess(base / "sandbox")
@@ -466,6 +471,8 @@ async def run(count: int, sends: int, runs: int) -> dict[str, Any]:
                 ("send_8_in_flight", lambda side, label: side.send(sends, 8)),
             ]
             for case, measure in cases:
+                if case not in only:
+                    continue
                 for run_index in range(runs):
                     for side in (wamd, baileys):
                         label = f"bench {case} {side.name} {run_index}"
@@ -512,12 +519,21 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small counts, one run, no results file"
     )
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"comma-separated cases to run (default all: {','.join(CASES)}); a partial run "
+        "writes no results file",
+    )
     args = parser.parse_args()
+    only = frozenset(args.cases.split(","))
+    if not only <= set(CASES):
+        parser.error(f"unknown case in --cases: {sorted(only - set(CASES))}")
     if args.quick:
         args.count, args.sends, args.runs = 200, 50, 1
     if not (PEER.parent / "node_modules" / "baileys").is_dir():
         raise SystemExit("run `npm ci` in bench/baileys_peer first")
-    report = asyncio.run(run(args.count, args.sends, args.runs))
+    report = asyncio.run(run(args.count, args.sends, args.runs, only))
     report = {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -535,7 +551,7 @@ def main() -> None:
         **report,
     }
     print(json.dumps(report, indent=2))
-    if not args.quick:
+    if not args.quick and only == set(CASES):
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {RESULTS.relative_to(ROOT)}")
