@@ -536,12 +536,14 @@ class Database:
         """Run ``op`` inline (or on the worker when ``offload``); a statement that finds the
         database locked by another process is run again on the worker, which may wait."""
         conn = self._connection()
-        owner = self._owns()
-        if check_aborted and owner and self._aborted:
+        # _owns() is asked only when it matters (it looks up the current task): the hot path
+        # runs one statement after another without it.
+        if check_aborted and self._aborted and self._owns():
             raise TransactionError(
                 "SQLite aborted this transaction after an earlier error; leave the "
                 "transaction() block"
             )
+        owner = self._owner
         try:
             if not offload:
                 try:
@@ -551,7 +553,12 @@ class Database:
                         raise
             return await self._on_worker(conn, op)
         except (sqlite3.Error, sqlite3.Warning) as exc:
-            if check_aborted and owner and not conn.in_transaction:
+            if (
+                check_aborted
+                and owner is not None
+                and owner is asyncio.current_task()
+                and not conn.in_transaction
+            ):
                 self._aborted = True
             raise translate_error(exc, sql) from exc
 
