@@ -127,6 +127,13 @@ class AuthSignalStore:
             for name, record in changes.sender_keys
         ]
         sid = self._session_id
+        if len(sessions) == 1 and not (
+            changes.identities or changes.removed_prekeys or sender_keys
+        ):
+            # The common case (a message decrypted under an existing session): one write,
+            # atomic by itself, needs no savepoint of its own.
+            await self._store.signal_sessions.store(sid, *sessions[0])
+            return
         async with self._store.transaction():
             for address, data in sessions:
                 await self._store.signal_sessions.store(sid, address, data)
