@@ -15,12 +15,12 @@ from storage.sqlite._columns import decoding, from_ms, to_ms
 EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
 NEXT_SEQ = """
 INSERT INTO event_sequences (session_id, last_seq) VALUES (?, 1)
-ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + 1
+ON CONFLICT (session_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1
 RETURNING last_seq
 """
 ADVANCE_SEQ = """
 INSERT INTO event_sequences (session_id, last_seq) VALUES (?, ?)
-ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq
+ON CONFLICT (session_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
 RETURNING last_seq
 """
 INSERT_EVENT_ROW = """
