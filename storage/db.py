@@ -56,11 +56,13 @@ handed over finds no taker (its task was cancelled while queued).
 unit of work, except that leaving the block does not wait for the commit: the unit joins the
 open group, the lock is released, and ``await pending.wait(timeout)`` returns once the commit
 holding it is durable (or raises that commit's error). While no one else is queued and the group
-is within its bounds the group stays open, and a flush is scheduled that commits it as soon as
-the loop runs other tasks: a task that handles a run of work items without yielding (one
-session's dispatcher draining a backlog) puts them all in one commit, and a lone item is
-committed at once. The caller must not act on the unit outside the process (acknowledge it)
-before ``wait`` returned.
+is within its bounds (``MAX_GROUP_UNITS``, and ``MAX_PIPELINED_GROUP_S`` since it opened) the
+group stays open, and a flush is scheduled that commits it as soon as the loop runs other tasks:
+a task that handles a run of work items without yielding (one session's dispatcher draining a
+backlog) puts them all in one commit, and a lone item is committed at once. The longer time
+bound is only spent by a task busy with more work; cutting its group sooner would not ack
+anything sooner, since its next unit would wait for that commit's fsync anyway. The caller must
+not act on the unit outside the process (acknowledge it) before ``wait`` returned.
 
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
@@ -119,6 +121,11 @@ T = TypeVar("T")
 # this long: a message never waits more than a few milliseconds for company.
 MAX_GROUP_UNITS: Final = 64
 MAX_GROUP_WAIT_S: Final = 0.005
+# A pipelined unit keeps the group open this long while its task goes on working without a
+# pause (a backlog): the flush commits it as soon as the task waits for more. Cutting a busy
+# task's group at MAX_GROUP_WAIT_S would make it wait for that commit's fsync anyway (the lock
+# is held meanwhile), and with a slow disk the drain rate became group size / fsync time.
+MAX_PIPELINED_GROUP_S: Final = 0.05
 _UNIT: Final = "wamd_unit"
 _ABORTED: Final = (
     "SQLite aborted this transaction after an earlier error; nothing of it was committed"
@@ -430,14 +437,12 @@ class Database:
         if group is None:
             await self._rollback_if_open()
             return
-        within_bounds = (
-            len(group.waiters) < MAX_GROUP_UNITS
-            and time.monotonic() - group.started < MAX_GROUP_WAIT_S
-        )
-        if within_bounds and self._queued_writers:
+        room = len(group.waiters) < MAX_GROUP_UNITS
+        age = time.monotonic() - group.started
+        if room and age < MAX_GROUP_WAIT_S and self._queued_writers:
             self._arm_flush_timer()
             return
-        if within_bounds and defer:
+        if room and defer and age < MAX_PIPELINED_GROUP_S:
             self._schedule_flush()
             return
         await self._commit_group()
