@@ -1,7 +1,7 @@
 """The wamd daemon and Baileys side by side against one sandbox, each in its own process.
 
 Run: .venv/bin/python bench/vs_baileys.py [--count 2000] [--sends 500] [--runs 3] [--quick]
-(first: `npm ci` in bench/baileys_peer).
+[--cases send_sequential,send_8_in_flight] (first: `npm ci` in bench/baileys_peer).
 
 Layout: `wamd sandbox` in its own process; a real `wamd run` process whose session "alice" is
 paired through its HTTP API; a Baileys 7.0.0-rc14 process (bench/baileys_peer/peer.mjs, standard
@@ -438,7 +438,9 @@ def summary(figures: list[Figure]) -> dict[str, Any]:
     return out
 
 
-async def run(count: int, sends: int, runs: int) -> dict[str, Any]:
+async def run(
+    count: int, sends: int, runs: int, only: frozenset[str] | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wamd-vs-baileys-") as tmp:
         base = Path(tmp)
         sandbox = SandboxProcess(base / "sandbox")
@@ -466,6 +468,8 @@ async def run(count: int, sends: int, runs: int) -> dict[str, Any]:
                 ("send_8_in_flight", lambda side, label: side.send(sends, 8)),
             ]
             for case, measure in cases:
+                if only is not None and case not in only:
+                    continue
                 for run_index in range(runs):
                     for side in (wamd, baileys):
                         label = f"bench {case} {side.name} {run_index}"
@@ -512,12 +516,18 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small counts, one run, no results file"
     )
+    parser.add_argument(
+        "--cases",
+        help="comma-separated cases to run (drain, live_burst, send_sequential, "
+        "send_8_in_flight); all by default. A partial run writes no results file.",
+    )
     args = parser.parse_args()
+    only = frozenset(args.cases.split(",")) if args.cases else None
     if args.quick:
         args.count, args.sends, args.runs = 200, 50, 1
     if not (PEER.parent / "node_modules" / "baileys").is_dir():
         raise SystemExit("run `npm ci` in bench/baileys_peer first")
-    report = asyncio.run(run(args.count, args.sends, args.runs))
+    report = asyncio.run(run(args.count, args.sends, args.runs, only))
     report = {
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -535,7 +545,7 @@ def main() -> None:
         **report,
     }
     print(json.dumps(report, indent=2))
-    if not args.quick:
+    if not args.quick and only is None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {RESULTS.relative_to(ROOT)}")
