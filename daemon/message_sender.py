@@ -4,6 +4,7 @@ says whether another attempt can help."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +18,10 @@ class QueuedMessage:
     id: str
     session_id: str
     request: SendRequest
+    on_written: Callable[[], None] | None = None
+    """Called once the message is written to the connection (before its ack), so the outbox
+    may start the chat's next message; a sender that never calls it keeps the chat waiting for
+    the ack instead."""
 
 
 @dataclass(frozen=True, slots=True)

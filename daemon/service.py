@@ -153,7 +153,9 @@ class ClientSender:
         request = message.request
         if request.media is not None:
             return await self._send_media(client, message, request.media)
-        out = OutgoingMessage(JID.parse(request.to), content_of(request), message.id)
+        out = OutgoingMessage(
+            JID.parse(request.to), content_of(request), message.id, message.on_written
+        )
         if not isinstance(client, MessageSending):
             raise PermanentSendError("this session's client cannot send messages")
         with _send_errors():

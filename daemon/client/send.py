@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -100,6 +100,9 @@ class OutgoingMessage:
     message_id: str | None = None
     """Set it when repeating an attempt (the outbox does), so recipients recognise the repeat;
     None draws a new id in WhatsApp's format."""
+    on_written: Callable[[], None] | None = None
+    """Called once the stanza is written to the connection, before the server's ack (the
+    outbox starts the chat's next message then: frames leave one connection in order)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +206,7 @@ class Sender:
             # a connection loss like any other, retried with the same id after the reconnect.
             raise SendTimeout(message_id, f"connection lost: {exc}") from None
         try:
-            ack = await self._dispatch(connection, prepared.node, message_id)
+            ack = await self._dispatch(connection, prepared.node, message_id, out.on_written)
         except SendRefused as exc:
             await self._refused(prepared.chat, message_id)
             if exc.code == NACK_NO_PRIVACY_TOKEN and prepared.peer is not None:
@@ -579,11 +582,19 @@ class Sender:
             m.devices.invalidate(m.addressing.account(account))
         m.log.warning("client.device_list_stale", id=ack.message_id, chats=str(prepared.chat))
 
-    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> ServerAck:
+    async def _dispatch(
+        self,
+        connection: Connection,
+        node: Node,
+        message_id: str,
+        on_written: Callable[[], None] | None = None,
+    ) -> ServerAck:
         m = self._m
         waiter = m.acks.expect(message_id)
         try:
             await connection.send(node)
+            if on_written is not None:
+                on_written()
             async with asyncio.timeout(m.ack_timeout):
                 ack = await waiter
         except TimeoutError:
