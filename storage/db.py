@@ -578,6 +578,11 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one writing statement inside the current transaction (or a new one); returns
         the number of rows it changed."""
+        if self._owns():
+            # One statement is atomic on its own (SQLite undoes a failing statement's changes
+            # and leaves the transaction open), so it needs no savepoint of its own: two
+            # statements fewer for each write inside a unit.
+            return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
         async with self.transaction():
             return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
 
