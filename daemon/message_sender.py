@@ -4,7 +4,7 @@ says whether another attempt can help."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +22,11 @@ class QueuedMessage:
     """Called once the message is written to the connection (before its ack), so the outbox
     may start the chat's next message; a sender that never calls it keeps the chat waiting for
     the ack instead."""
+    stage_attempt: Callable[[], Awaitable[None]] | None = None
+    """The outbox's record of this attempt (``sending``): the sender awaits it inside the
+    transaction that commits the message before it is written (or on its own before sending,
+    when it has none), so one commit carries both. A sender that never awaits it leaves the
+    outbox to record the attempt on its own afterwards."""
 
 
 @dataclass(frozen=True, slots=True)

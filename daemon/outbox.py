@@ -478,22 +478,36 @@ class Outbox:
 
     async def _send(self, row: OutboxRow, written: Callable[[], None]) -> None:
         session_id = row.session_id
-        if not await self.repo.mark_sending(row.id):
-            return
+        staged = False
+
+        async def stage() -> None:
+            # ``sending`` is committed before the message leaves: with the sender's own commit
+            # of the message (one commit for both), or on its own below.
+            nonlocal staged
+            if staged:
+                return
+            if not await self.repo.mark_sending(row.id):
+                raise TransientSendError("the message is no longer open")
+            staged = True
+
         attempt = row.attempts + 1
-        message = QueuedMessage(row.id, session_id, request_of(row), written)
+        message = QueuedMessage(row.id, session_id, request_of(row), written, stage)
         started = time.perf_counter()
         try:
             await self._sender.send(message)
-        except RestrictedError as exc:
-            await self._restricted(row, exc, attempt)
-            return
-        except HeldError as exc:
-            await self._held(row, exc)
-            return
         except SendFailed as exc:
-            await self._failed_attempt(row, exc, attempt)
+            if not staged:
+                # Failed before the sender recorded the attempt: it still counts.
+                await self.repo.mark_sending(row.id)
+            if isinstance(exc, RestrictedError):
+                await self._restricted(row, exc, attempt)
+            elif isinstance(exc, HeldError):
+                await self._held(row, exc)
+            else:
+                await self._failed_attempt(row, exc, attempt)
             return
+        if not staged:
+            await self.repo.mark_sending(row.id)
         self._on_sent(time.perf_counter() - started)
         # The sender recorded ``sent`` (and the server's time) in the message row, with its
         # event; the outbox records only that the request is done.

@@ -154,7 +154,11 @@ class ClientSender:
         if request.media is not None:
             return await self._send_media(client, message, request.media)
         out = OutgoingMessage(
-            JID.parse(request.to), content_of(request), message.id, message.on_written
+            JID.parse(request.to),
+            content_of(request),
+            message.id,
+            message.on_written,
+            message.stage_attempt,
         )
         if not isinstance(client, MessageSending):
             raise PermanentSendError("this session's client cannot send messages")
@@ -182,6 +186,8 @@ class ClientSender:
             if attachment.shared
             else None
         )
+        if message.stage_attempt is not None:
+            await message.stage_attempt()  # committed before the upload and the send
         with _send_errors():
             try:
                 sent = await client.send_media(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -103,6 +103,9 @@ class OutgoingMessage:
     on_written: Callable[[], None] | None = None
     """Called once the stanza is written to the connection, before the server's ack (the
     outbox starts the chat's next message then: frames leave one connection in order)."""
+    stage: Callable[[], Awaitable[None]] | None = None
+    """Awaited inside the transaction that commits the message's ratchet step and rows before
+    the stanza is written (the outbox records its attempt there: one commit for both)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +198,11 @@ class Sender:
         message = build_message(out.content, target, int(m.now() * 1000))
         try:
             if to.is_group:
-                prepared = await self._prepare_group(connection, to, message_id, message)
+                prepared = await self._prepare_group(connection, to, message_id, message, out.stage)
             else:
-                prepared = await self._prepare_direct(connection, to, chat, message_id, message)
+                prepared = await self._prepare_direct(
+                    connection, to, chat, message_id, message, out.stage
+                )
         except IqTimeout as exc:
             # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
             raise SendTimeout(message_id, str(exc)) from None
@@ -401,6 +406,7 @@ class Sender:
         chat: JID,
         message_id: str,
         message: wa_e2e_pb2.Message,
+        stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
@@ -440,6 +446,8 @@ class Sender:
                 extra=extra,
             )
             async with m.unit() as events:
+                if stage is not None:
+                    await stage()
                 await m.signal.commit(staged.changes())
                 await self._persist(chat, message_id, message, events)
         everyone = [*devices, own.with_device(addressing.own_device)]
@@ -455,7 +463,12 @@ class Sender:
     # ------------------------------------------------------------------------------- groups
 
     async def _prepare_group(
-        self, connection: Connection, group: JID, message_id: str, message: wa_e2e_pb2.Message
+        self,
+        connection: Connection,
+        group: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+        stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
@@ -509,6 +522,8 @@ class Sender:
                 extra=extra,
             )
             async with m.unit() as events:
+                if stage is not None:
+                    await stage()
                 await m.signal.commit(staged.changes())
                 if new_key:
                     await m.messages.sender_key_memory.clear(m.session_id, str(group))
