@@ -27,6 +27,10 @@ class QueuedMessage:
     transaction that commits the message before it is written (or on its own before sending,
     when it has none), so one commit carries both. A sender that never awaits it leaves the
     outbox to record the attempt on its own afterwards."""
+    record_done: Callable[[], Awaitable[None]] | None = None
+    """The outbox's record that the request is done (the server took the message): the sender
+    awaits it inside the transaction that records the ack, so one commit carries both. A
+    sender that never awaits it leaves the outbox to record it on its own after ``send``."""
 
 
 @dataclass(frozen=True, slots=True)

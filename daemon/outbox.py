@@ -490,8 +490,17 @@ class Outbox:
                 raise TransientSendError("the message is no longer open")
             staged = True
 
+        recorded = False
+
+        async def record_done() -> None:
+            # In the sender's transaction that records the ack (the message row's ``sent`` and
+            # its event) when it takes it: one commit for both.
+            nonlocal recorded
+            await self.repo.mark_done(row.id)
+            recorded = True
+
         attempt = row.attempts + 1
-        message = QueuedMessage(row.id, session_id, request_of(row), written, stage)
+        message = QueuedMessage(row.id, session_id, request_of(row), written, stage, record_done)
         started = time.perf_counter()
         try:
             await self._sender.send(message)
@@ -510,8 +519,9 @@ class Outbox:
             await self.repo.mark_sending(row.id)
         self._on_sent(time.perf_counter() - started)
         # The sender recorded ``sent`` (and the server's time) in the message row, with its
-        # event; the outbox records only that the request is done.
-        await self.repo.mark_done(row.id)
+        # event; the outbox records only that the request is done (with it, when it could).
+        if not recorded:
+            await self.repo.mark_done(row.id)
         discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
 

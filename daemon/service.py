@@ -159,6 +159,7 @@ class ClientSender:
             message.id,
             message.on_written,
             message.stage_attempt,
+            message.record_done,
         )
         if not isinstance(client, MessageSending):
             raise PermanentSendError("this session's client cannot send messages")

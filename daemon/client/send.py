@@ -106,6 +106,9 @@ class OutgoingMessage:
     stage: Callable[[], Awaitable[None]] | None = None
     """Awaited inside the transaction that commits the message's ratchet step and rows before
     the stanza is written (the outbox records its attempt there: one commit for both)."""
+    acked: Callable[[], Awaitable[None]] | None = None
+    """Awaited inside the transaction that records the server's ack (the outbox records its
+    request done there: one commit for both)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +223,7 @@ class Sender:
             raise
         timestamp = ack.timestamp if ack.timestamp is not None else int(m.now())
         self._check_phash(prepared, ack)
-        await self._after_ack(prepared.chat, message_id, message, timestamp)
+        await self._after_ack(prepared.chat, message_id, message, timestamp, out.acked)
         if prepared.peer is not None:
             self.privacy.after_send(connection, prepared.peer)
         m.log.info(
@@ -640,7 +643,12 @@ class Sender:
                 )
 
     async def _after_ack(
-        self, chat: JID, message_id: str, message: wa_e2e_pb2.Message, timestamp: int
+        self,
+        chat: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+        timestamp: int,
+        acked: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         m = self._m
         sid = m.session_id
@@ -648,6 +656,8 @@ class Sender:
         summary = summarize(message)
         own = str(m.addressing.own_pn)
         async with m.unit() as events:
+            if acked is not None:
+                await acked()
             await m.messages.messages.set_own_sent_at(sid, message_id, at)
             await m.messages.outgoing.set_sent_at(sid, message_id, at)
             if await m.messages.messages.advance_own(sid, message_id, MessageStatus.SENT):
