@@ -160,6 +160,9 @@ class _Worker:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     flights: dict[str, _Flight] = field(default_factory=dict)
     """The attempts under way, by message id."""
+    pause: SendingPause | None = None
+    """The session's sending pause, read when the worker starts and kept by the outbox (the
+    only writer) after that: not a read per send."""
 
 
 class Outbox:
@@ -338,6 +341,9 @@ class Outbox:
 
     async def resume(self, session_id: str) -> bool:
         resumed = await self.repo.resume(session_id)
+        worker = self._workers.get(session_id)
+        if worker is not None:
+            worker.pause = None
         if resumed:
             log.info("outbox.resumed", session=session_id)
         self.wake(session_id)
@@ -348,6 +354,7 @@ class Outbox:
     async def _run(self, session_id: str, worker: _Worker) -> None:
         try:
             # The attempts belong to the worker: stopping it (or its crash) ends them too.
+            worker.pause = await self.repo.pause_of(session_id)
             async with asyncio.TaskGroup() as attempts:
                 await self._schedule(session_id, worker, attempts)
         except* StorageError as errors:
@@ -392,7 +399,7 @@ class Outbox:
                 return None
             if self._behind_in_chat(worker, row):
                 continue
-            wait = await self._wait_needed(session_id, row)
+            wait = await self._wait_needed(worker, row)
             if wait is None:
                 return 0.0  # it expired and failed: what follows it in its chat may go
             if wait > 0:
@@ -435,16 +442,17 @@ class Outbox:
             return False
         return True
 
-    async def _wait_needed(self, session_id: str, row: OutboxRow) -> float | None:
+    async def _wait_needed(self, worker: _Worker, row: OutboxRow) -> float | None:
         """Seconds to wait before ``row`` may go (0: now); None when it expired (it is failed
         here)."""
+        session_id = row.session_id
         now = self._clock()
         age = now - row.created_at.timestamp()
         if age > self._config.max_age_s:
             await self._fail(row, f"not sent within {self._config.max_age_s:g} s")
             return None
-        pause = await self.pause_of(session_id)
-        if pause is not None:
+        pause = worker.pause
+        if pause is not None and pause.until.timestamp() > now:
             return min(pause.until.timestamp() - now, IDLE_EXIT_S)
         if not self._sender.is_connected(session_id):
             return CONNECTION_POLL_S
@@ -557,6 +565,9 @@ class Outbox:
     async def _restricted(self, row: OutboxRow, exc: RestrictedError, attempt: int) -> None:
         until = self._stores.now() + timedelta(seconds=self._config.restriction_pause_s)
         reason = f"server restriction {exc.code}: {exc}" if exc.code else f"restriction: {exc}"
+        worker = self._workers.get(row.session_id)
+        if worker is not None:
+            worker.pause = SendingPause(row.session_id, until, reason)
         async with self._stores.transaction():
             await self.repo.pause(row.session_id, until, reason)
             await self.repo.reschedule(row.id, self._stores.now(), reason)
