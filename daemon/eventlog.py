@@ -537,19 +537,21 @@ class EventLog:
                 # Unfiltered reads: the cursor passes skipped types too, with no race against
                 # a wanted event that commits meanwhile.
                 events = await self.read(session_id, after_seq=cursor, limit=batch)
-                if not events:
+                for event in events:
+                    cursor = event.seq
+                    if types is None or event.type in types:
+                        yield event
+                if len(events) < batch:
+                    # Caught up as of that read: the next one waits for an append after it
+                    # began (the waiter was registered first), not another read to learn that
+                    # nothing came.
                     try:
                         async with asyncio.timeout(FOLLOW_POLL_S):
                             await wake
                     except TimeoutError:
                         pass
-                    continue
             finally:
                 wake.cancel()
-            for event in events:
-                cursor = event.seq
-                if types is None or event.type in types:
-                    yield event
 
     async def prune(self, retention: timedelta) -> int:
         """Delete old events that nothing needs any more."""
