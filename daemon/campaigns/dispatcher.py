@@ -362,25 +362,30 @@ class CampaignDispatcher:
             wake = self._events.waiter()
             try:
                 batch = await self._events.repo.read_all(after_position=cursor, limit=TRACK_BATCH)
-                if not batch:
+                if batch:
+                    await self._track(batch)
+                    cursor = batch[-1].position
+                if len(batch) < TRACK_BATCH:
+                    # Caught up as of that read: wait for an append after it began (the waiter
+                    # was registered first), not for another read to learn that nothing came.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(TRACK_POLL_S):
                             await wake
-                    continue
             finally:
                 wake.cancel()
-            settled = await self._apply(batch)
-            cursor = batch[-1].position
-            for campaign_id in {item.campaign_id for item in settled}:
-                # A cancelled campaign keeps its file until its last queued message settled.
-                await self._files.release_if_done(campaign_id)
-            now = self._clock()
-            for item in settled:
-                pacer = self._pacers.get(item.campaign_id)
-                if pacer is not None:
-                    pacer.settled(min(item.at, now))
-            if settled:
-                self.wake()
+
+    async def _track(self, batch: list[StoredEvent]) -> None:
+        settled = await self._apply(batch)
+        for campaign_id in {item.campaign_id for item in settled}:
+            # A cancelled campaign keeps its file until its last queued message settled.
+            await self._files.release_if_done(campaign_id)
+        now = self._clock()
+        for item in settled:
+            pacer = self._pacers.get(item.campaign_id)
+            if pacer is not None:
+                pacer.settled(min(item.at, now))
+        if settled:
+            self.wake()
 
     async def _apply(self, batch: list[StoredEvent]) -> list[_Settled]:
         """Applies a batch of events and moves the stored cursor past it, in one transaction."""
