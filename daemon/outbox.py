@@ -163,6 +163,10 @@ class _Worker:
     pause: SendingPause | None = None
     """The session's sending pause, read when the worker starts and kept by the outbox (the
     only writer) after that: not a read per send."""
+    dirty: bool = True
+    """Whether the rows may hold one the last look did not start (a new row, a retry, a row
+    left behind a slot or an earlier message of its chat): only then is a wake-up worth a
+    read. Once a look found nothing more, a send that ends changes nothing."""
 
 
 class Outbox:
@@ -231,6 +235,7 @@ class Outbox:
                 self._run(session_id, worker), name=f"wamd-outbox-{session_id}"
             )
             self._workers[session_id] = worker
+        worker.dirty = True
         worker.wake.set()
 
     @property
@@ -373,12 +378,17 @@ class Outbox:
         row, an attempt written or ended) or until the next row is due."""
         while not self._stopping:
             worker.wake.clear()  # before looking, so a wake-up during the look is kept
-            wait = await self._start_due(session_id, worker, attempts)
+            wait = None
+            if worker.dirty:
+                worker.dirty = False
+                wait = await self._start_due(session_id, worker, attempts)
             if wait is None and not worker.flights:
                 if not await self._sleep(worker, IDLE_EXIT_S):
                     return
-            elif wait is None or wait > 0:
-                await self._sleep(worker, IDLE_EXIT_S if wait is None else wait)
+            elif (wait is None or wait > 0) and not await self._sleep(
+                worker, IDLE_EXIT_S if wait is None else wait
+            ):
+                worker.dirty = True  # a row came due, a token, the connection: look again
 
     async def _start_due(
         self, session_id: str, worker: _Worker, attempts: asyncio.TaskGroup
@@ -386,33 +396,45 @@ class Outbox:
         """Starts what may go now. Returns how long to wait before more may (0: look again at
         once), or None when nothing but a wake-up can change that."""
         limit = self._config.max_in_flight
+        # Whatever this look leaves for later marks the worker dirty, so the next wake-up
+        # (a slot freed, a message written) looks again.
         if len(worker.flights) >= limit:
+            worker.dirty = True
             return None
         # At most one candidate per chat in flight is blocked by it: ``limit`` rows are enough.
         flying = list(worker.flights)
         rows = await self.repo.next_open_past(session_id, flying, limit, self._stores.now())
+        if len(rows) == limit:
+            worker.dirty = True  # more may wait past the limit
         for row in rows:
             if row.status.has_gone_out:
                 await self._already_out(row)
                 continue
             if len(worker.flights) >= limit:
+                worker.dirty = True
                 return None
             if self._behind_in_chat(worker, row):
+                worker.dirty = True
                 continue
             wait = await self._wait_needed(worker, row)
-            if wait is None:
-                return 0.0  # it expired and failed: what follows it in its chat may go
-            if wait > 0:
-                return wait
-            if any(message_id not in worker.flights for message_id in flying):
-                # An attempt ended while we looked (it may be open again, ahead of this row
-                # in its chat): the rows are stale, look again.
-                return 0.0
-            self._buckets[session_id].take(self._clock())
-            flight = _Flight(row)
-            worker.flights[row.id] = flight
-            attempts.create_task(self._attempt(worker, flight), name=f"wamd-send-{row.id}")
+            if wait is not None and wait <= 0 and all(m in worker.flights for m in flying):
+                # Its chat's next message (unseen: it was behind a row not yet in flight) may
+                # go once this one is written or ends.
+                self._start(worker, row, attempts)
+                worker.dirty = True
+                continue
+            # Expired (and failed: what follows it in its chat may go), stale (an attempt
+            # ended while we looked: it may be open again, ahead of this row in its chat) or
+            # not yet due: look again now, or once it may go.
+            worker.dirty = True
+            return wait if wait is not None and wait > 0 else 0.0
         return None
+
+    def _start(self, worker: _Worker, row: OutboxRow, attempts: asyncio.TaskGroup) -> None:
+        self._buckets[row.session_id].take(self._clock())
+        flight = _Flight(row)
+        worker.flights[row.id] = flight
+        attempts.create_task(self._attempt(worker, flight), name=f"wamd-send-{row.id}")
 
     def _behind_in_chat(self, worker: _Worker, row: OutboxRow) -> bool:
         """Whether an earlier message of the row's chat must get further first: onto the
@@ -473,8 +495,9 @@ class Outbox:
             flight.written = True
             worker.wake.set()
 
+        settled = False
         try:
-            await self._send(row, written)
+            settled = await self._send(row, written)
         except Exception:
             log.exception("outbox.attempt_crashed", session=row.session_id, message=row.id)
             # The row stays open and is tried again; not at once, if storage is failing.
@@ -482,9 +505,12 @@ class Outbox:
                 await asyncio.sleep(ATTEMPT_CRASH_PAUSE_S)
         finally:
             worker.flights.pop(row.id, None)
+            if not settled:
+                worker.dirty = True  # the row is open again (a retry, a hold, a pause)
             worker.wake.set()
 
-    async def _send(self, row: OutboxRow, written: Callable[[], None]) -> None:
+    async def _send(self, row: OutboxRow, written: Callable[[], None]) -> bool:
+        """One attempt; True when the message was sent (the row is settled)."""
         session_id = row.session_id
         staged = False
 
@@ -522,7 +548,7 @@ class Outbox:
                 await self._held(row, exc)
             else:
                 await self._failed_attempt(row, exc, attempt)
-            return
+            return False
         if not staged:
             await self.repo.mark_sending(row.id)
         self._on_sent(time.perf_counter() - started)
@@ -532,6 +558,7 @@ class Outbox:
             await self.repo.mark_done(row.id)
         discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
+        return True
 
     async def _already_out(self, row: OutboxRow) -> None:
         """The message row says the server took the message (a previous process recorded the
