@@ -226,7 +226,9 @@ class Sender:
         await self._after_ack(prepared.chat, message_id, message, timestamp, out.acked)
         if prepared.peer is not None:
             self.privacy.after_send(connection, prepared.peer)
-        m.log.info(
+        # Debug: the outbox logs each send it makes (``outbox.sent``); a line per message is
+        # a write to the log pipe per message, worth it once, not twice.
+        m.log.debug(
             "client.message_sent", id=message_id, devices=prepared.devices, group=to.is_group
         )
         return SendResult(message_id, str(prepared.chat), timestamp, prepared.devices)
