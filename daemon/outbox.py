@@ -409,7 +409,8 @@ class Outbox:
         for row in rows:
             if row.status.has_gone_out:
                 await self._already_out(row)
-                continue
+                worker.dirty = True
+                return 0.0  # its chat's next message may go: look again now
             if len(worker.flights) >= limit:
                 worker.dirty = True
                 return None
