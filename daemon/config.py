@@ -190,6 +190,13 @@ class OutboxConfig:
     restriction_pause_s: float = 3_600.0
     """After the server signals a restriction (429, 463...) the session's sending pauses this
     long (or until ``POST /sessions/{id}/outbox/resume``)."""
+    max_in_flight: int = 8
+    """Sends of one session under way at once (each between its start and the server's ack):
+    they overlap the round trips and share commits. 1 sends one message at a time."""
+    pipeline_within_chat: bool = True
+    """Whether a chat's next message may start once the previous one is written to the
+    connection (true), or only once the server acked it (false: strict order even when the
+    server refuses a message, at one round trip per message of a chat)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,8 +507,10 @@ def _validate_daemon(config: Config) -> None:
             _positive(f"client.{field_.name}", value)
     outbox = config.outbox
     _positive("outbox.rate_per_minute", outbox.rate_per_minute)
-    if outbox.burst < 1 or outbox.max_attempts < 1:
-        raise ConfigError("outbox.burst and outbox.max_attempts: expected at least 1")
+    if outbox.burst < 1 or outbox.max_attempts < 1 or outbox.max_in_flight < 1:
+        raise ConfigError(
+            "outbox.burst, outbox.max_attempts and outbox.max_in_flight: expected at least 1"
+        )
     _positive("outbox.retry_base_s", outbox.retry_base_s)
     _positive("outbox.retry_cap_s", outbox.retry_cap_s)
     _positive("outbox.max_age_s", outbox.max_age_s)

@@ -4,6 +4,7 @@ says whether another attempt can help."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +18,19 @@ class QueuedMessage:
     id: str
     session_id: str
     request: SendRequest
+    on_written: Callable[[], None] | None = None
+    """Called once the message is written to the connection (before its ack), so the outbox
+    may start the chat's next message; a sender that never calls it keeps the chat waiting for
+    the ack instead."""
+    stage_attempt: Callable[[], Awaitable[None]] | None = None
+    """The outbox's record of this attempt (``sending``): the sender awaits it inside the
+    transaction that commits the message before it is written (or on its own before sending,
+    when it has none), so one commit carries both. A sender that never awaits it leaves the
+    outbox to record the attempt on its own afterwards."""
+    record_done: Callable[[], Awaitable[None]] | None = None
+    """The outbox's record that the request is done (the server took the message): the sender
+    awaits it inside the transaction that records the ack, so one commit carries both. A
+    sender that never awaits it leaves the outbox to record it on its own after ``send``."""
 
 
 @dataclass(frozen=True, slots=True)

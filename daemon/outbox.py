@@ -8,7 +8,8 @@ is lost by a restart or a disconnect. The same ``Idempotency-Key`` with the same
 the stored row (never a second send); with another request it is refused.
 
 One worker task per session with open rows sends them in the order they were accepted, when the
-session is connected and its sending is not paused, no faster than its token bucket allows:
+session is connected and its sending is not paused, no faster than its token bucket allows, with
+up to ``max_in_flight`` attempts under way at once (see *Pipelining* below):
 
 * the attempt is committed (``sending``) before the message goes out, and ``done`` after the
   server's ack. The row holds only the request: the message's lifecycle (``sent`` with the
@@ -27,6 +28,22 @@ session is connected and its sending is not paused, no faster than its token buc
   stops the others, and a chat's own messages stay in order;
 * a permanent refusal (bad recipient, message too large, 463 for one contact) fails the message
   at once.
+
+Pipelining
+----------
+The worker starts an attempt as soon as a slot is free rather than after the previous ack, so a
+session's sends overlap the round trips to the server and share commits (group commit). A
+chat's order is kept on the wire: its next message is started (encrypted, its ratchet step
+committed) only once the previous one is *written* to the connection, and every frame of a
+session leaves through one connection, in the order written (the transport encrypts and writes
+under one FIFO lock), so the server receives a chat's messages in the order they were accepted.
+Whether the next one waits for the previous ack instead is ``pipeline_within_chat``: when the
+server refuses or never acks a message after a later one of its chat was already written, that
+later one cannot be called back and arrives first; the refused one is retried before anything
+not yet written (a chat's oldest open row always goes first). A disconnect does not reorder:
+the server cannot have a later frame without the earlier ones, and both are sent again in order
+under their own ids. ``pipeline_within_chat = false`` closes that window at the price of one
+round trip per message of a chat; other chats flow alongside either way.
 
 A crash between the send and the ``done`` commit leaves the row in ``sending``. When the client
 had committed the server's ack (the message row says ``sent``), the next start records it done
@@ -89,6 +106,9 @@ CONNECTION_POLL_S = 0.25
 """How often a worker waiting for its session to connect looks again."""
 HELD_RETRY_S = 60.0
 """How long a held message waits when the restriction named no end."""
+ATTEMPT_CRASH_PAUSE_S = 5.0
+"""How long an attempt that failed unexpectedly (storage) keeps its slot before the row may be
+tried again."""
 
 
 @dataclass(slots=True)
@@ -126,9 +146,27 @@ class Accepted:
 
 
 @dataclass(slots=True)
+class _Flight:
+    """One attempt under way."""
+
+    row: OutboxRow
+    written: bool = False
+    """The message is on the connection: the chat's next one may start."""
+
+
+@dataclass(slots=True)
 class _Worker:
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    flights: dict[str, _Flight] = field(default_factory=dict)
+    """The attempts under way, by message id."""
+    pause: SendingPause | None = None
+    """The session's sending pause, read when the worker starts and kept by the outbox (the
+    only writer) after that: not a read per send."""
+    dirty: bool = True
+    """Whether the rows may hold one the last look did not start (a new row, a retry, a row
+    left behind a slot or an earlier message of its chat): only then is a wake-up worth a
+    read. Once a look found nothing more, a send that ends changes nothing."""
 
 
 class Outbox:
@@ -159,7 +197,6 @@ class Outbox:
         self._workers: dict[str, _Worker] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._stopping = False
-        self._in_flight = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -175,7 +212,7 @@ class Outbox:
     async def stop(self, timeout: float) -> None:
         """Lets in-flight attempts finish (up to ``timeout``), then stops every worker."""
         self._stopping = True
-        tasks = [worker.task for worker in self._workers.values()]
+        tasks = [worker.task for worker in self._workers.values() if worker.task is not None]
         for worker in self._workers.values():
             worker.wake.set()
         if tasks:
@@ -192,15 +229,19 @@ class Outbox:
         if self._stopping:
             return
         worker = self._workers.get(session_id)
-        if worker is None or worker.task.done():
-            task = asyncio.create_task(self._run(session_id), name=f"wamd-outbox-{session_id}")
-            worker = _Worker(task)
+        if worker is None or worker.task is None or worker.task.done():
+            worker = _Worker()
+            worker.task = asyncio.create_task(
+                self._run(session_id, worker), name=f"wamd-outbox-{session_id}"
+            )
             self._workers[session_id] = worker
+        worker.dirty = True
         worker.wake.set()
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        """Attempts under way, all sessions together."""
+        return sum(len(worker.flights) for worker in self._workers.values())
 
     # ------------------------------------------------------------------ accepting
 
@@ -305,6 +346,9 @@ class Outbox:
 
     async def resume(self, session_id: str) -> bool:
         resumed = await self.repo.resume(session_id)
+        worker = self._workers.get(session_id)
+        if worker is not None:
+            worker.pause = None
         if resumed:
             log.info("outbox.resumed", session=session_id)
         self.wake(session_id)
@@ -312,30 +356,95 @@ class Outbox:
 
     # ------------------------------------------------------------------ the worker
 
-    async def _run(self, session_id: str) -> None:
+    async def _run(self, session_id: str, worker: _Worker) -> None:
         try:
-            while not self._stopping:
-                row = await self.repo.next_open(session_id, self._stores.now())
-                if row is None:
-                    if not await self._sleep(session_id, IDLE_EXIT_S):
-                        return
-                    continue
-                if row.status.has_gone_out:
-                    await self._already_out(row)
-                    continue
-                wait = await self._wait_needed(session_id, row)
-                if wait > 0:
-                    await self._sleep(session_id, wait)
-                    continue
-                await self._attempt(row)
-        except asyncio.CancelledError:
-            raise
-        except StorageError as exc:
-            log.error("outbox.worker_storage_error", session=session_id, error=str(exc))
+            # The attempts belong to the worker: stopping it (or its crash) ends them too.
+            worker.pause = await self.repo.pause_of(session_id)
+            async with asyncio.TaskGroup() as attempts:
+                await self._schedule(session_id, worker, attempts)
+        except* StorageError as errors:
+            log.error(
+                "outbox.worker_storage_error", session=session_id, error=str(errors.exceptions[0])
+            )
             self._restart_later(session_id)
-        except Exception:
-            log.exception("outbox.worker_crashed", session=session_id)
+        except* Exception as errors:
+            log.error("outbox.worker_crashed", session=session_id, exc_info=errors.exceptions[0])
             self._restart_later(session_id)
+
+    async def _schedule(
+        self, session_id: str, worker: _Worker, attempts: asyncio.TaskGroup
+    ) -> None:
+        """Starts attempts while slots are free and rows may go; sleeps until woken (a new
+        row, an attempt written or ended) or until the next row is due."""
+        while not self._stopping:
+            worker.wake.clear()  # before looking, so a wake-up during the look is kept
+            wait = None
+            if worker.dirty:
+                worker.dirty = False
+                wait = await self._start_due(session_id, worker, attempts)
+            if wait is None and not worker.flights:
+                if not await self._sleep(worker, IDLE_EXIT_S):
+                    return
+            elif (wait is None or wait > 0) and not await self._sleep(
+                worker, IDLE_EXIT_S if wait is None else wait
+            ):
+                worker.dirty = True  # a row came due, a token, the connection: look again
+
+    async def _start_due(
+        self, session_id: str, worker: _Worker, attempts: asyncio.TaskGroup
+    ) -> float | None:
+        """Starts what may go now. Returns how long to wait before more may (0: look again at
+        once), or None when nothing but a wake-up can change that."""
+        limit = self._config.max_in_flight
+        # Whatever this look leaves for later marks the worker dirty, so the next wake-up
+        # (a slot freed, a message written) looks again.
+        if len(worker.flights) >= limit:
+            worker.dirty = True
+            return None
+        # At most one candidate per chat in flight is blocked by it: ``limit`` rows are enough.
+        flying = list(worker.flights)
+        rows = await self.repo.next_open_past(session_id, flying, limit, self._stores.now())
+        if len(rows) == limit:
+            worker.dirty = True  # more may wait past the limit
+        for row in rows:
+            if row.status.has_gone_out:
+                await self._already_out(row)
+                worker.dirty = True
+                return 0.0  # its chat's next message may go: look again now
+            if len(worker.flights) >= limit:
+                worker.dirty = True
+                return None
+            if self._behind_in_chat(worker, row):
+                worker.dirty = True
+                continue
+            wait = await self._wait_needed(worker, row)
+            if wait is not None and wait <= 0 and all(m in worker.flights for m in flying):
+                # Its chat's next message (unseen: it was behind a row not yet in flight) may
+                # go once this one is written or ends.
+                self._start(worker, row, attempts)
+                worker.dirty = True
+                continue
+            # Expired (and failed: what follows it in its chat may go), stale (an attempt
+            # ended while we looked: it may be open again, ahead of this row in its chat) or
+            # not yet due: look again now, or once it may go.
+            worker.dirty = True
+            return wait if wait is not None and wait > 0 else 0.0
+        return None
+
+    def _start(self, worker: _Worker, row: OutboxRow, attempts: asyncio.TaskGroup) -> None:
+        self._buckets[row.session_id].take(self._clock())
+        flight = _Flight(row)
+        worker.flights[row.id] = flight
+        attempts.create_task(self._attempt(worker, flight), name=f"wamd-send-{row.id}")
+
+    def _behind_in_chat(self, worker: _Worker, row: OutboxRow) -> bool:
+        """Whether an earlier message of the row's chat must get further first: onto the
+        connection, or (without ``pipeline_within_chat``) to its ack."""
+        return any(
+            flight.row.chat_jid == row.chat_jid
+            and not (flight.written and self._config.pipeline_within_chat)
+            for flight in worker.flights.values()
+        )
 
     def _restart_later(self, session_id: str) -> None:
         async def later() -> None:
@@ -346,13 +455,9 @@ class Outbox:
         if not self._stopping:
             self._workers[session_id] = _Worker(asyncio.create_task(later()))
 
-    async def _sleep(self, session_id: str, seconds: float) -> bool:
+    @staticmethod
+    async def _sleep(worker: _Worker, seconds: float) -> bool:
         """Waits up to ``seconds`` or until woken; False when the wait timed out."""
-        worker = self._workers.get(session_id)
-        if worker is None:
-            await asyncio.sleep(seconds)
-            return False
-        worker.wake.clear()
         try:
             async with asyncio.timeout(seconds):
                 await worker.wake.wait()
@@ -360,15 +465,17 @@ class Outbox:
             return False
         return True
 
-    async def _wait_needed(self, session_id: str, row: OutboxRow) -> float:
-        """Seconds to wait before ``row`` may go (0: now). Fails expired rows."""
+    async def _wait_needed(self, worker: _Worker, row: OutboxRow) -> float | None:
+        """Seconds to wait before ``row`` may go (0: now); None when it expired (it is failed
+        here)."""
+        session_id = row.session_id
         now = self._clock()
         age = now - row.created_at.timestamp()
         if age > self._config.max_age_s:
             await self._fail(row, f"not sent within {self._config.max_age_s:g} s")
-            return 0.0
-        pause = await self.pause_of(session_id)
-        if pause is not None:
+            return None
+        pause = worker.pause
+        if pause is not None and pause.until.timestamp() > now:
             return min(pause.until.timestamp() - now, IDLE_EXIT_S)
         if not self._sender.is_connected(session_id):
             return CONNECTION_POLL_S
@@ -380,34 +487,79 @@ class Outbox:
         )
         return bucket.wait_time(now)
 
-    async def _attempt(self, row: OutboxRow) -> None:
+    async def _attempt(self, worker: _Worker, flight: _Flight) -> None:
+        """One attempt, as a task of the worker: it never raises (a sibling would be
+        cancelled), and frees its slot when it ends."""
+        row = flight.row
+
+        def written() -> None:
+            flight.written = True
+            worker.wake.set()
+
+        settled = False
+        try:
+            settled = await self._send(row, written)
+        except Exception:
+            log.exception("outbox.attempt_crashed", session=row.session_id, message=row.id)
+            # The row stays open and is tried again; not at once, if storage is failing.
+            if not self._stopping:
+                await asyncio.sleep(ATTEMPT_CRASH_PAUSE_S)
+        finally:
+            worker.flights.pop(row.id, None)
+            if not settled:
+                worker.dirty = True  # the row is open again (a retry, a hold, a pause)
+            worker.wake.set()
+
+    async def _send(self, row: OutboxRow, written: Callable[[], None]) -> bool:
+        """One attempt; True when the message was sent (the row is settled)."""
         session_id = row.session_id
-        self._buckets[session_id].take(self._clock())
-        if not await self.repo.mark_sending(row.id):
-            return
+        staged = False
+
+        async def stage() -> None:
+            # ``sending`` is committed before the message leaves: with the sender's own commit
+            # of the message (one commit for both), or on its own below.
+            nonlocal staged
+            if staged:
+                return
+            if not await self.repo.mark_sending(row.id):
+                raise TransientSendError("the message is no longer open")
+            staged = True
+
+        recorded = False
+
+        async def record_done() -> None:
+            # In the sender's transaction that records the ack (the message row's ``sent`` and
+            # its event) when it takes it: one commit for both.
+            nonlocal recorded
+            await self.repo.mark_done(row.id)
+            recorded = True
+
         attempt = row.attempts + 1
-        message = QueuedMessage(row.id, session_id, request_of(row))
-        self._in_flight += 1
+        message = QueuedMessage(row.id, session_id, request_of(row), written, stage, record_done)
         started = time.perf_counter()
         try:
             await self._sender.send(message)
-        except RestrictedError as exc:
-            await self._restricted(row, exc, attempt)
-            return
-        except HeldError as exc:
-            await self._held(row, exc)
-            return
         except SendFailed as exc:
-            await self._failed_attempt(row, exc, attempt)
-            return
-        finally:
-            self._in_flight -= 1
+            if not staged:
+                # Failed before the sender recorded the attempt: it still counts.
+                await self.repo.mark_sending(row.id)
+            if isinstance(exc, RestrictedError):
+                await self._restricted(row, exc, attempt)
+            elif isinstance(exc, HeldError):
+                await self._held(row, exc)
+            else:
+                await self._failed_attempt(row, exc, attempt)
+            return False
+        if not staged:
+            await self.repo.mark_sending(row.id)
         self._on_sent(time.perf_counter() - started)
         # The sender recorded ``sent`` (and the server's time) in the message row, with its
-        # event; the outbox records only that the request is done.
-        await self.repo.mark_done(row.id)
+        # event; the outbox records only that the request is done (with it, when it could).
+        if not recorded:
+            await self.repo.mark_done(row.id)
         discard_staged(row)
         log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
+        return True
 
     async def _already_out(self, row: OutboxRow) -> None:
         """The message row says the server took the message (a previous process recorded the
@@ -441,6 +593,9 @@ class Outbox:
     async def _restricted(self, row: OutboxRow, exc: RestrictedError, attempt: int) -> None:
         until = self._stores.now() + timedelta(seconds=self._config.restriction_pause_s)
         reason = f"server restriction {exc.code}: {exc}" if exc.code else f"restriction: {exc}"
+        worker = self._workers.get(row.session_id)
+        if worker is not None:
+            worker.pause = SendingPause(row.session_id, until, reason)
         async with self._stores.transaction():
             await self.repo.pause(row.session_id, until, reason)
             await self.repo.reschedule(row.id, self._stores.now(), reason)

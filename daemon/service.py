@@ -153,7 +153,14 @@ class ClientSender:
         request = message.request
         if request.media is not None:
             return await self._send_media(client, message, request.media)
-        out = OutgoingMessage(JID.parse(request.to), content_of(request), message.id)
+        out = OutgoingMessage(
+            JID.parse(request.to),
+            content_of(request),
+            message.id,
+            message.on_written,
+            message.stage_attempt,
+            message.record_done,
+        )
         if not isinstance(client, MessageSending):
             raise PermanentSendError("this session's client cannot send messages")
         with _send_errors():
@@ -180,6 +187,8 @@ class ClientSender:
             if attachment.shared
             else None
         )
+        if message.stage_attempt is not None:
+            await message.stage_attempt()  # committed before the upload and the send
         with _send_errors():
             try:
                 sent = await client.send_media(

@@ -38,6 +38,14 @@ class OutboxRepo(Protocol):
         the one due first (``now`` defaults to the backend's clock)."""
         ...
 
+    async def next_open_past(
+        self, session_id: str, in_flight: Sequence[str], limit: int, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Up to ``limit`` rows that may go next while the rows ``in_flight`` are being sent,
+        best first (the order of ``next_open``): none of those, and none behind a chat's open
+        row that is not in flight."""
+        ...
+
     async def sessions_with_open_rows(self) -> list[str]: ...
 
     async def page(

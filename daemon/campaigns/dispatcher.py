@@ -67,6 +67,9 @@ IDLE_S = 5.0
 """The scheduler looks at its campaigns at least this often."""
 CONNECTION_POLL_S = 0.25
 TRACK_BATCH = 500
+CURSOR_LAG_MAX = 5_000
+"""How far the stored tracker cursor may lag behind events that concern no campaign before it
+is written anyway (a restart re-reads at most this many)."""
 TRACK_POLL_S = 1.0
 TRACKED_TYPES = frozenset({str(EventType.MESSAGE_UPDATED), str(EventType.ALERT)})
 """What moves a recipient or pauses a campaign: the tracker wakes for these only, so a backlog
@@ -142,6 +145,7 @@ class CampaignDispatcher:
         self._uniform = uniform
         self._restart_delay = restart_delay
         self._pacers: dict[str, Pacer] = {}
+        self._stored_cursor = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -356,6 +360,7 @@ class CampaignDispatcher:
 
     async def _track_loop(self) -> None:
         cursor = await self._events.repo.cursor(TRACKER_CURSOR) or 0
+        self._stored_cursor = cursor
         while True:
             wake = self._events.waiter(TRACKED_TYPES)
             try:
@@ -400,9 +405,17 @@ class CampaignDispatcher:
             if event.type == EventType.ALERT and event.data.get("kind") == "sending_paused"
         ]
         settled: list[_Settled] = []
+        if not alerts and updates:
+            ids = {str(event.data["id"]) for event, _status in updates}
+            if not await self._store.by_message_ids(ids):
+                updates = []  # none of these messages is a campaign's
         if not updates and not alerts:
             # Nothing to apply: the stored cursor may lag (re-reading these changes nothing),
-            # which spares a commit per batch of the campaign's own events.
+            # which spares a commit per batch of events that concern no campaign (a session's
+            # own sends and receipts, the campaign's own events), up to a bound.
+            if batch[-1].position - self._stored_cursor >= CURSOR_LAG_MAX:
+                await self._events.repo.set_cursor(TRACKER_CURSOR, batch[-1].position)
+                self._stored_cursor = batch[-1].position
             return settled
         async with self._store.transaction():
             if updates:
@@ -424,6 +437,7 @@ class CampaignDispatcher:
             for alert in alerts:
                 await self._pause_session(alert.session_id, str(alert.data.get("message", "")))
             await self._events.repo.set_cursor(TRACKER_CURSOR, batch[-1].position)
+        self._stored_cursor = batch[-1].position
         return settled
 
     async def _pause_session(self, session_id: str, message: str) -> None:

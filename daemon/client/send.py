@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -100,6 +100,15 @@ class OutgoingMessage:
     message_id: str | None = None
     """Set it when repeating an attempt (the outbox does), so recipients recognise the repeat;
     None draws a new id in WhatsApp's format."""
+    on_written: Callable[[], None] | None = None
+    """Called once the stanza is written to the connection, before the server's ack (the
+    outbox starts the chat's next message then: frames leave one connection in order)."""
+    stage: Callable[[], Awaitable[None]] | None = None
+    """Awaited inside the transaction that commits the message's ratchet step and rows before
+    the stanza is written (the outbox records its attempt there: one commit for both)."""
+    acked: Callable[[], Awaitable[None]] | None = None
+    """Awaited inside the transaction that records the server's ack (the outbox records its
+    request done there: one commit for both)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +201,11 @@ class Sender:
         message = build_message(out.content, target, int(m.now() * 1000))
         try:
             if to.is_group:
-                prepared = await self._prepare_group(connection, to, message_id, message)
+                prepared = await self._prepare_group(connection, to, message_id, message, out.stage)
             else:
-                prepared = await self._prepare_direct(connection, to, chat, message_id, message)
+                prepared = await self._prepare_direct(
+                    connection, to, chat, message_id, message, out.stage
+                )
         except IqTimeout as exc:
             # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
             raise SendTimeout(message_id, str(exc)) from None
@@ -203,7 +214,7 @@ class Sender:
             # a connection loss like any other, retried with the same id after the reconnect.
             raise SendTimeout(message_id, f"connection lost: {exc}") from None
         try:
-            ack = await self._dispatch(connection, prepared.node, message_id)
+            ack = await self._dispatch(connection, prepared.node, message_id, out.on_written)
         except SendRefused as exc:
             await self._refused(prepared.chat, message_id)
             if exc.code == NACK_NO_PRIVACY_TOKEN and prepared.peer is not None:
@@ -212,10 +223,12 @@ class Sender:
             raise
         timestamp = ack.timestamp if ack.timestamp is not None else int(m.now())
         self._check_phash(prepared, ack)
-        await self._after_ack(prepared.chat, message_id, message, timestamp)
+        await self._after_ack(prepared.chat, message_id, message, timestamp, out.acked)
         if prepared.peer is not None:
             self.privacy.after_send(connection, prepared.peer)
-        m.log.info(
+        # Debug: the outbox logs each send it makes (``outbox.sent``); a line per message is
+        # a write to the log pipe per message, worth it once, not twice.
+        m.log.debug(
             "client.message_sent", id=message_id, devices=prepared.devices, group=to.is_group
         )
         return SendResult(message_id, str(prepared.chat), timestamp, prepared.devices)
@@ -398,6 +411,7 @@ class Sender:
         chat: JID,
         message_id: str,
         message: wa_e2e_pb2.Message,
+        stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
@@ -437,6 +451,8 @@ class Sender:
                 extra=extra,
             )
             async with m.unit() as events:
+                if stage is not None:
+                    await stage()
                 await m.signal.commit(staged.changes())
                 await self._persist(chat, message_id, message, events)
         everyone = [*devices, own.with_device(addressing.own_device)]
@@ -452,7 +468,12 @@ class Sender:
     # ------------------------------------------------------------------------------- groups
 
     async def _prepare_group(
-        self, connection: Connection, group: JID, message_id: str, message: wa_e2e_pb2.Message
+        self,
+        connection: Connection,
+        group: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+        stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
@@ -506,6 +527,8 @@ class Sender:
                 extra=extra,
             )
             async with m.unit() as events:
+                if stage is not None:
+                    await stage()
                 await m.signal.commit(staged.changes())
                 if new_key:
                     await m.messages.sender_key_memory.clear(m.session_id, str(group))
@@ -579,11 +602,19 @@ class Sender:
             m.devices.invalidate(m.addressing.account(account))
         m.log.warning("client.device_list_stale", id=ack.message_id, chats=str(prepared.chat))
 
-    async def _dispatch(self, connection: Connection, node: Node, message_id: str) -> ServerAck:
+    async def _dispatch(
+        self,
+        connection: Connection,
+        node: Node,
+        message_id: str,
+        on_written: Callable[[], None] | None = None,
+    ) -> ServerAck:
         m = self._m
         waiter = m.acks.expect(message_id)
         try:
             await connection.send(node)
+            if on_written is not None:
+                on_written()
             async with asyncio.timeout(m.ack_timeout):
                 ack = await waiter
         except TimeoutError:
@@ -614,7 +645,12 @@ class Sender:
                 )
 
     async def _after_ack(
-        self, chat: JID, message_id: str, message: wa_e2e_pb2.Message, timestamp: int
+        self,
+        chat: JID,
+        message_id: str,
+        message: wa_e2e_pb2.Message,
+        timestamp: int,
+        acked: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         m = self._m
         sid = m.session_id
@@ -622,6 +658,8 @@ class Sender:
         summary = summarize(message)
         own = str(m.addressing.own_pn)
         async with m.unit() as events:
+            if acked is not None:
+                await acked()
             await m.messages.messages.set_own_sent_at(sid, message_id, at)
             await m.messages.outgoing.set_sent_at(sid, message_id, at)
             if await m.messages.messages.advance_own(sid, message_id, MessageStatus.SENT):

@@ -81,13 +81,14 @@ class SqliteEventLogRepo:
         transaction when there is one (so an event commits with what it reports)."""
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         now = to_ms(self._db.now())
-        async with self._db.transaction():
-            seq_row = await self._db.fetch_one(NEXT_SEQ, (session_id,))
-            if seq_row is None:
-                raise StorageError(f"no sequence number for session {session_id!r}")
-            row = await self._db.fetch_one(
-                INSERT_EVENT, (event_id, session_id, int(seq_row[0]), event_type, text, now)
-            )
+        if self._db.in_transaction:
+            # Inside the caller's unit no savepoint of its own: should the insert fail, the
+            # unit fails with it, and a sequence number skipped by a unit that goes on anyway
+            # is only a gap (followers read "after seq", never "seq + 1").
+            row = await self._insert(session_id, event_type, text, now, event_id)
+        else:
+            async with self._db.transaction():
+                row = await self._insert(session_id, event_type, text, now, event_id)
         if row is None:
             raise StorageError("event was not recorded")
         return decode_event_row(row)
@@ -109,6 +110,16 @@ class SqliteEventLogRepo:
                 await self._db.execute(
                     INSERT_EVENT_ROW, (event.id, session_id, seq, event.type, text, now)
                 )
+
+    async def _insert(
+        self, session_id: str, event_type: str, text: str, now: int, event_id: str
+    ) -> Row | None:
+        seq_row = await self._db.fetch_one(NEXT_SEQ, (session_id,))
+        if seq_row is None:
+            raise StorageError(f"no sequence number for session {session_id!r}")
+        return await self._db.fetch_one(
+            INSERT_EVENT, (event_id, session_id, int(seq_row[0]), event_type, text, now)
+        )
 
     async def read_session(
         self,

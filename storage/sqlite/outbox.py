@@ -5,6 +5,7 @@ per-session sending pauses."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from storage.engine import Row, SqlEngine
@@ -71,6 +72,27 @@ ORDER BY o.next_attempt_at > ?, CASE WHEN o.next_attempt_at > ? THEN o.next_atte
          o.rowid
 LIMIT 1
 """
+
+
+def next_open_past_sql(in_flight: int) -> str:
+    """The choice of SELECT_NEXT_OPEN with ``in_flight`` rows being sent (their ids bound
+    twice after the session): a row whose older open rows in its chat are all in flight may go
+    too (the outbox keeps the chat's order on the wire, see daemon.outbox). A list of
+    placeholders both engines read; '' stands for no id (an empty list is not SQL)."""
+    ids = ", ".join(["''", *["?"] * in_flight])
+    return f"""
+SELECT {COLUMNS} FROM {WITH_MESSAGE}
+WHERE o.session_id = ? AND o.status IN ('pending', 'sending') AND o.id NOT IN ({ids})
+AND NOT EXISTS (
+    SELECT 1 FROM outbox AS e WHERE e.session_id = o.session_id AND e.chat_jid = o.chat_jid
+    AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid AND e.id NOT IN ({ids})
+)
+ORDER BY o.next_attempt_at > ?, CASE WHEN o.next_attempt_at > ? THEN o.next_attempt_at END,
+         o.rowid
+LIMIT ?
+"""
+
+
 SELECT_OPEN_SESSIONS = """
 SELECT DISTINCT session_id FROM outbox WHERE status IN ('pending', 'sending')
 """
@@ -178,6 +200,19 @@ class SqliteOutboxRepo:
         at = to_ms(now if now is not None else self._db.now())
         row = await self._db.fetch_one(SELECT_NEXT_OPEN, (session_id, at, at))
         return None if row is None else _decode(row)
+
+    async def next_open_past(
+        self, session_id: str, in_flight: Sequence[str], limit: int, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Up to ``limit`` rows that may go next while the rows ``in_flight`` are being sent,
+        best first (the order of :meth:`next_open`): none of those, and none behind a chat's
+        open row that is not in flight."""
+        at = to_ms(now if now is not None else self._db.now())
+        flying = list(in_flight)
+        rows = await self._db.fetch_all(
+            next_open_past_sql(len(flying)), (session_id, *flying, *flying, at, at, limit)
+        )
+        return [_decode(row) for row in rows]
 
     async def sessions_with_open_rows(self) -> list[str]:
         return [str(row[0]) for row in await self._db.fetch_all(SELECT_OPEN_SESSIONS)]

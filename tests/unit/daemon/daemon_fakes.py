@@ -33,7 +33,7 @@ from daemon.config import (
     StorageConfig,
     WebhooksConfig,
 )
-from daemon.outbox import QueuedMessage, SendFailed, ServerAck
+from daemon.outbox import HeldError, QueuedMessage, SendFailed, ServerAck
 
 DRAIN_S = 1.5
 """How long a ``drain`` or ``pongs`` connect keeps frames coming before it logs in (three
@@ -215,7 +215,16 @@ class RecordingSender:
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.failures:
-            raise self.failures.pop(0)
+            failure = self.failures.pop(0)
+            if not isinstance(failure, HeldError) and message.stage_attempt is not None:
+                # As the client does: a hold is decided before the message is prepared, other
+                # failures (no ack, a refusal) come after its commit.
+                await message.stage_attempt()
+            raise failure
+        if message.stage_attempt is not None:
+            await message.stage_attempt()
+        if message.on_written is not None:
+            message.on_written()
         self.sent.append(message)
         if self.on_send is not None:
             self.on_send(message)

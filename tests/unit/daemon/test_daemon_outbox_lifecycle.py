@@ -112,6 +112,9 @@ async def test_a_receipt_before_the_done_commit_keeps_the_higher_status(
     stores = SqliteStores(db)
     outbox = new_outbox(stores, ClientLikeSender(stores, connected=False), tmp_path)
     message_id = await accept(outbox)
+    # The test plays the client and the outbox from here: a worker looking at the row after
+    # the client's "sent" would record it done already.
+    await outbox.stop(1.0)
     assert (await entry(stores, message_id)).status is OutboxStatus.PENDING
     assert await stores.outbox.mark_sending(message_id)
     # The client commits "sent" with the ack, and the recipient's delivery receipt commits
