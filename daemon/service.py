@@ -34,7 +34,7 @@ from aiohttp import web
 
 from daemon.backfill import Backfill
 from daemon.binary import JID
-from daemon.campaigns.dispatcher import CampaignDispatcher
+from daemon.campaigns.dispatcher import CAMPAIGNS_ROLE, CampaignDispatcher
 from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService
 from daemon.client.errors import ClientError, NotConnected
@@ -86,7 +86,7 @@ from daemon.send_content import MediaAttachment, card_message, outgoing_media
 from daemon.state_dir import prepare_state_dir
 from daemon.state_lock import StateLock
 from daemon.systemd import Notifier
-from daemon.webhooks import WebhookService
+from daemon.webhooks import WEBHOOKS_ROLE, WebhookService
 from daemon.wire.errors import WireError
 from http_api.app import create_app
 from http_api.auth import KeyStore, generate_admin_key
@@ -427,7 +427,14 @@ async def start_daemon(config: Config) -> Daemon:
         webhooks = WebhookService(stores, events, config.webhooks)
         campaign_store = stores.campaigns
         campaign_files = CampaignFiles(Path(config.storage.state_dir), campaign_store)
-        dispatcher = CampaignDispatcher(campaign_store, events, outbox, manager, campaign_files)
+        dispatcher = CampaignDispatcher(
+            campaign_store,
+            events,
+            outbox,
+            manager,
+            campaign_files,
+            fleet=coordinator is not None,
+        )
         campaigns = CampaignService(
             campaign_store, events, config.campaigns, campaign_files, on_change=dispatcher.wake
         )
@@ -448,7 +455,12 @@ async def start_daemon(config: Config) -> Daemon:
             fleet=coordinator,
         )
         await manager.open_all()
-        await webhooks.start()
+        if coordinator is None:
+            await webhooks.start()
+        else:
+            await webhooks.prepare()
+            coordinator.want_role(WEBHOOKS_ROLE, webhooks)
+            coordinator.want_role(CAMPAIGNS_ROLE, dispatcher)
         await outbox.start()
         await dispatcher.start()
         runner = web.AppRunner(

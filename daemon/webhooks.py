@@ -17,6 +17,11 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
   because redirects are not followed — is final. A delivery that is final or out of attempts
   goes to the dead-letter list, from where it can be replayed.
 
+In a fleet (PostgreSQL) both loops run on one daemon only, the holder of the ``webhooks`` role
+(:mod:`daemon.fleet.roles`), and write through stores fenced by its lease: one delivery per
+event across the fleet, and a holder paused past its lease cannot move the cursor when it
+resumes. Every daemon manages webhooks (create, update, replay) through the database.
+
 A crash after the receiver answered but before ``delivered`` is committed repeats the request:
 receivers deduplicate on ``X-Wamd-Event-Id`` (stable across every attempt and replay).
 
@@ -65,6 +70,8 @@ from storage.webhook_values import DeliveryJob, Webhook
 
 log = structlog.get_logger("daemon.webhooks")
 
+WEBHOOKS_ROLE = "webhooks"
+"""The fleet role whose holder delivers webhooks (:mod:`daemon.fleet.roles`)."""
 CONFIG_WEBHOOK_ID = "config"
 """The id of the global webhook configured in the ``[webhooks]`` section."""
 SIGNATURE_VERSION = "v1"
@@ -81,6 +88,8 @@ HOST_NAME = re.compile(
     r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
 )
 """DNS labels (underscores too: container and service names use them)."""
+HALT_WAIT_S = 0.5
+"""How long a stop waits for cancelled loops and deliveries to end."""
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Waits before restarting a loop that crashed (the last one repeats)."""
 
@@ -256,6 +265,9 @@ class WebhookService:
         self._clock = clock
         self._uniform = uniform
         self.repo = stores.webhooks
+        """Managing webhooks (any daemon of a fleet)."""
+        self._work = stores.webhooks
+        """What the loops read and write through (fenced by the role's lease in a fleet)."""
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -269,7 +281,35 @@ class WebhookService:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        """Keeps the config webhook in step and starts delivering (one daemon alone)."""
+        await self.prepare()
+        await self._run(self._stores)
+
+    async def prepare(self) -> None:
+        """Keeps the config webhook in step, delivering nothing: in a fleet every daemon
+        does this, and only the holder of the ``webhooks`` role delivers (:meth:`take_role`)."""
         await self._sync_config_webhook()
+
+    async def take_role(self, stores: Stores) -> None:
+        """Starts the dispatcher and the deliverer over ``stores`` (fenced by the role's
+        lease: a daemon that lost the role cannot move the cursor or mark a delivery)."""
+        if self._tasks:
+            return
+        await self._run(stores)
+
+    async def drop_role(self) -> None:
+        """Stops both loops and every delivery in flight at once (the role went elsewhere;
+        a delivery cut short is attempted again by the new holder: at least once)."""
+        await self._halt(0.0)
+
+    async def stop(self, timeout: float) -> None:
+        """Stops taking new deliveries; those in flight get ``timeout`` to finish. Returns
+        within about ``timeout`` whatever the loops did (crashed, or stuck)."""
+        await self._halt(timeout)
+
+    async def _run(self, stores: Stores) -> None:
+        self._work = stores.webhooks
+        self._stopping = False
         self._http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self._config.timeout_s),
             headers={"User-Agent": USER_AGENT},
@@ -283,22 +323,22 @@ class WebhookService:
             ),
         ]
 
-    async def stop(self, timeout: float) -> None:
-        """Stops taking new deliveries; those in flight get ``timeout`` to finish. Returns
-        within about ``timeout`` whatever the loops did (crashed, or stuck)."""
+    async def _halt(self, grace: float) -> None:
         self._stopping = True
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
         flying = list(self._in_flight.values())
-        if flying:
-            _done, pending = await asyncio.wait(flying, timeout=timeout)
-            for task in pending:
-                task.cancel()
-        everything = [*self._tasks, *flying]
+        if flying and grace > 0:
+            _done, pending = await asyncio.wait(flying, timeout=grace)
+            flying = list(pending)
+        for task in flying:
+            task.cancel()
+        everything = [*tasks, *flying]
         if everything:
             # Cancelled tasks finish at their next await; one that ignores cancellation is
             # left behind rather than holding the stop.
-            await asyncio.wait(everything, timeout=min(timeout, 1.0))
+            await asyncio.wait(everything, timeout=max(min(grace, 1.0), HALT_WAIT_S))
         if self._http is not None:
             with contextlib.suppress(Exception):
                 await self._http.close()
@@ -334,6 +374,11 @@ class WebhookService:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def delivering(self) -> bool:
+        """Whether this daemon runs the dispatcher and the deliverer now."""
+        return bool(self._tasks)
 
     @property
     def failure(self) -> str | None:
@@ -412,9 +457,9 @@ class WebhookService:
         """One batch: deliveries for the events after the cursor, and the cursor moved (one
         transaction); returns how many events it looked at."""
         try:
-            if not await self.repo.has_listeners():
+            if not await self._work.has_listeners():
                 return 0
-            step = await self.repo.dispatch(
+            step = await self._work.dispatch(
                 DISPATCH_CURSOR, select_targets, unusable=url_problem, batch=DISPATCH_BATCH
             )
         except StorageError as exc:
@@ -435,7 +480,7 @@ class WebhookService:
                 continue  # more may be due
             wait = IDLE_POLL_S
             with contextlib.suppress(StorageError):
-                next_due = await self.repo.next_due_at()
+                next_due = await self._work.next_due_at()
                 if next_due is not None and next_due.timestamp() > self._clock():
                     wait = min(wait, next_due.timestamp() - self._clock())
             with contextlib.suppress(TimeoutError):
@@ -448,7 +493,7 @@ class WebhookService:
         if free <= 0 or self._stopping:
             return 0
         try:
-            jobs = await self.repo.due(self._stores.now(), limit=limit + len(self._in_flight))
+            jobs = await self._work.due(self._stores.now(), limit=limit + len(self._in_flight))
         except StorageError as exc:
             log.warning("webhooks.due_failed", error=str(exc))
             return 0
@@ -483,7 +528,7 @@ class WebhookService:
 
     async def _park(self, webhook_id: str, reason: str) -> None:
         try:
-            if await self.repo.park(webhook_id, reason):
+            if await self._work.park(webhook_id, reason):
                 log.error("webhooks.parked", webhook=webhook_id, reason=reason)
         except StorageError as exc:
             log.error("webhooks.park_failed", webhook=webhook_id, error=str(exc))
@@ -494,7 +539,7 @@ class WebhookService:
         webhook, event = job.webhook, job.event
         try:
             if outcome.delivered:
-                await self.repo.mark_delivered(job.delivery_id, outcome.status or 200)
+                await self._work.mark_delivered(job.delivery_id, outcome.status or 200)
                 self.delivered += 1
                 log.info(
                     "webhooks.delivered",
@@ -508,7 +553,7 @@ class WebhookService:
                 return
             if not outcome.retry or attempt >= self._config.max_attempts:
                 why = outcome.error if not outcome.retry else f"{attempt} attempts: {outcome.error}"
-                await self.repo.mark_dead(job.delivery_id, outcome.status, why)
+                await self._work.mark_dead(job.delivery_id, outcome.status, why)
                 log.warning(
                     "webhooks.dead_letter",
                     webhook=webhook.id,
@@ -522,7 +567,7 @@ class WebhookService:
             )
             if outcome.retry_after is not None:
                 delay = min(self._config.retry_cap_s, max(delay, outcome.retry_after))
-            await self.repo.reschedule(
+            await self._work.reschedule(
                 job.delivery_id,
                 self._stores.now() + timedelta(seconds=delay),
                 outcome.status,
@@ -580,6 +625,7 @@ def _task_failure(tasks: Sequence[asyncio.Task[None]]) -> str | None:
 
 __all__ = [
     "CONFIG_WEBHOOK_ID",
+    "WEBHOOKS_ROLE",
     "Outcome",
     "WebhookError",
     "WebhookService",

@@ -3,10 +3,16 @@ every recipient's status following its outbox message.
 
 Theory of operation
 -------------------
-Two loops run in one TaskGroup, supervised: if either fails, both are logged and restarted after
+Two loops run, each supervised: one that fails is logged and restarted after
 :data:`RESTART_DELAY_S`; :meth:`CampaignDispatcher.stop` cancels them (a statement already on
 SQLite's thread finishes first, and a cancelled transaction rolls back), so shutdown never waits
 for a campaign.
+
+In a fleet (several daemons on one PostgreSQL database) scheduling is per session: it needs the
+session's socket and its outbox, so each daemon schedules the campaigns of the sessions it holds
+and leaves the others alone. Tracking follows the whole event log with one cursor, so it runs on
+one daemon, the holder of the ``campaigns`` role, through stores fenced by that role's lease;
+the schedulers then read their pacing evidence back from the store at every step.
 
 * **Scheduling.** For each scheduled or processing campaign: a due ``scheduledAt`` starts it; a
   logged-out (replaced, banned...) session or a session whose sending the outbox paused after a
@@ -32,7 +38,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -54,15 +60,21 @@ from storage.campaign_values import (
     Recipient,
     RecipientStatus,
 )
+from storage.daemon_interfaces import EventLogRepo
 from storage.errors import StorageError
 from storage.event_values import StoredEvent
 from storage.outbox_values import SendingPause
+from storage.stores import Stores
 from storage.values import SessionStatus
 
 log = structlog.get_logger("daemon.campaigns")
 
 TRACKER_CURSOR = "campaign_tracker"
 RESTART_DELAY_S = 2.0
+ROLE_STOP_S = 1.0
+"""How long losing the campaigns role waits for the tracker to end."""
+CAMPAIGNS_ROLE = "campaigns"
+"""The fleet role whose holder tracks campaign messages (:mod:`daemon.fleet.roles`)."""
 IDLE_S = 5.0
 """The scheduler looks at its campaigns at least this often."""
 CONNECTION_POLL_S = 0.25
@@ -135,7 +147,11 @@ class CampaignDispatcher:
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
         restart_delay: float = RESTART_DELAY_S,
+        fleet: bool = False,
     ) -> None:
+        """``fleet``: this daemon is one of several sharing the database; it schedules only
+        the campaigns of the sessions it holds, and tracks only while it holds the
+        ``campaigns`` role (:meth:`take_role`)."""
         self._store = store
         self._events = events
         self._outbox = outbox
@@ -144,10 +160,12 @@ class CampaignDispatcher:
         self._clock = clock
         self._uniform = uniform
         self._restart_delay = restart_delay
+        self._fleet = fleet
         self._pacers: dict[str, Pacer] = {}
         self._stored_cursor = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._tracker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,38 +176,65 @@ class CampaignDispatcher:
                 TRACKER_CURSOR, await self._events.repo.last_position()
             )
         await self._files.sweep(before=self._clock())
-        self._task = asyncio.create_task(self._supervise(), name="wamd-campaigns")
+        self._task = asyncio.create_task(
+            self._supervise("schedule", self._schedule_loop), name="wamd-campaigns"
+        )
+        if not self._fleet:
+            self._tracker = self._start_tracker(self._store, self._events.repo)
 
     async def stop(self, timeout: float) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            async with asyncio.timeout(timeout):
-                await task
+        tasks = [task for task in (self._task, self._tracker) if task is not None]
+        self._task = self._tracker = None
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def take_role(self, stores: Stores) -> None:
+        """Starts tracking (the ``campaigns`` role of a fleet): the cursor and the
+        recipients' statuses are written through ``stores``, fenced by the role's lease."""
+        if self._tracker is None:
+            self._tracker = self._start_tracker(stores.campaigns, stores.events)
+
+    async def drop_role(self) -> None:
+        """Stops tracking at once (the role went elsewhere); the stored cursor is where the
+        next holder starts."""
+        task, self._tracker = self._tracker, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(ROLE_STOP_S):
+                    await task
+
+    def _start_tracker(self, store: CampaignStore, cursors: EventLogRepo) -> asyncio.Task[None]:
+        async def track() -> None:
+            await self._track_loop(store, cursors)
+
+        return asyncio.create_task(self._supervise("track", track), name="wamd-campaigns-track")
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def _supervise(self) -> None:
+    async def _supervise(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Runs ``loop``, restarting it after an error. The pacers are dropped on every
+        restart: a settle applied but not yet counted is then read back from the store."""
         while True:
             try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(self._schedule_loop(), name="wamd-campaigns-schedule")
-                    group.create_task(self._track_loop(), name="wamd-campaigns-track")
-            except* StorageError as errors:
-                self._crashed(errors.exceptions[0], storage=True)
-            except* Exception as errors:
-                self._crashed(errors.exceptions[0], storage=False)
+                await loop()
+            except StorageError as error:
+                self._crashed(name, error, storage=True)
+            except Exception as error:
+                self._crashed(name, error, storage=False)
             self._pacers.clear()
             await asyncio.sleep(self._restart_delay)
 
-    def _crashed(self, error: BaseException, *, storage: bool) -> None:
+    def _crashed(self, name: str, error: BaseException, *, storage: bool) -> None:
         if storage:
-            log.error("campaigns.dispatcher_storage_error", error=str(error))
+            log.error("campaigns.dispatcher_storage_error", loop=name, error=str(error))
         else:
-            log.error("campaigns.dispatcher_crashed", exc_info=error)
+            log.error("campaigns.dispatcher_crashed", loop=name, exc_info=error)
 
     # ------------------------------------------------------------------ scheduling
 
@@ -210,6 +255,8 @@ class CampaignDispatcher:
 
     async def _step(self, campaign: Campaign, now: float) -> float:
         """Does what the campaign needs now; returns when to look at it again."""
+        if self._fleet and not self._sessions.has(campaign.session_id):
+            return now + IDLE_S  # its session's daemon schedules it
         if campaign.status is CampaignStatus.SCHEDULED:
             due = campaign.scheduled_at.timestamp() if campaign.scheduled_at else now
             if due > now:
@@ -269,8 +316,10 @@ class CampaignDispatcher:
 
     async def _pacer(self, campaign: Campaign, now: float) -> Pacer:
         pacer = self._pacers.get(campaign.id)
-        if pacer is not None:
+        if pacer is not None and not self._fleet:
             return pacer
+        # In a fleet the settles are applied by the daemon holding the campaigns role: the
+        # pacer is read back from the store at every step instead of kept.
         since = datetime.fromtimestamp(now - MINUTE_S, UTC)
         in_flight, settled = await self._store.pacing_evidence(campaign.id, since)
         next_due = campaign.next_send_at.timestamp() if campaign.next_send_at else now
@@ -358,15 +407,15 @@ class CampaignDispatcher:
 
     # ------------------------------------------------------------------ tracking
 
-    async def _track_loop(self) -> None:
-        cursor = await self._events.repo.cursor(TRACKER_CURSOR) or 0
+    async def _track_loop(self, store: CampaignStore, cursors: EventLogRepo) -> None:
+        cursor = await cursors.cursor(TRACKER_CURSOR) or 0
         self._stored_cursor = cursor
         while True:
             wake = self._events.waiter(TRACKED_TYPES)
             try:
-                batch = await self._events.repo.read_all(after_position=cursor, limit=TRACK_BATCH)
+                batch = await cursors.read_all(after_position=cursor, limit=TRACK_BATCH)
                 if batch:
-                    await self._track(batch)
+                    await self._track(batch, store, cursors)
                     cursor = batch[-1].position
                 if len(batch) < TRACK_BATCH:
                     # Caught up. Reading again at once would commit the receive path's open
@@ -377,8 +426,10 @@ class CampaignDispatcher:
             finally:
                 wake.cancel()
 
-    async def _track(self, batch: list[StoredEvent]) -> None:
-        settled = await self._apply(batch)
+    async def _track(
+        self, batch: list[StoredEvent], store: CampaignStore, cursors: EventLogRepo
+    ) -> None:
+        settled = await self._apply(batch, store, cursors)
         for campaign_id in {item.campaign_id for item in settled}:
             # A cancelled campaign keeps its file until its last queued message settled.
             await self._files.release_if_done(campaign_id)
@@ -390,7 +441,9 @@ class CampaignDispatcher:
         if settled:
             self.wake()
 
-    async def _apply(self, batch: list[StoredEvent]) -> list[_Settled]:
+    async def _apply(
+        self, batch: list[StoredEvent], store: CampaignStore, cursors: EventLogRepo
+    ) -> list[_Settled]:
         """Applies a batch of events and moves the stored cursor past it, in one transaction."""
         updates = [
             (event, _STATUS_OF_MESSAGE[str(event.data.get("status"))])
@@ -407,25 +460,25 @@ class CampaignDispatcher:
         settled: list[_Settled] = []
         if not alerts and updates:
             ids = {str(event.data["id"]) for event, _status in updates}
-            if not await self._store.by_message_ids(ids):
+            if not await store.by_message_ids(ids):
                 updates = []  # none of these messages is a campaign's
         if not updates and not alerts:
             # Nothing to apply: the stored cursor may lag (re-reading these changes nothing),
             # which spares a commit per batch of events that concern no campaign (a session's
             # own sends and receipts, the campaign's own events), up to a bound.
             if batch[-1].position - self._stored_cursor >= CURSOR_LAG_MAX:
-                await self._events.repo.set_cursor(TRACKER_CURSOR, batch[-1].position)
+                await cursors.set_cursor(TRACKER_CURSOR, batch[-1].position)
                 self._stored_cursor = batch[-1].position
             return settled
-        async with self._store.transaction():
+        async with store.transaction():
             if updates:
                 ids = {str(event.data["id"]) for event, _status in updates}
-                current = {r.message_id: r for r in await self._store.by_message_ids(ids)}
+                current = {r.message_id: r for r in await store.by_message_ids(ids)}
                 for event, status in updates:
                     recipient = current.get(str(event.data["id"]))
                     if recipient is None:
                         continue
-                    moved = await self._store.advance(
+                    moved = await store.advance(
                         recipient.id, status, error=_error_of(event.data, status)
                     )
                     if moved is None:
@@ -436,7 +489,7 @@ class CampaignDispatcher:
                         settled.append(_Settled(moved.campaign_id, self._clock()))
             for alert in alerts:
                 await self._pause_session(alert.session_id, str(alert.data.get("message", "")))
-            await self._events.repo.set_cursor(TRACKER_CURSOR, batch[-1].position)
+            await cursors.set_cursor(TRACKER_CURSOR, batch[-1].position)
         self._stored_cursor = batch[-1].position
         return settled
 
@@ -453,4 +506,11 @@ def _error_of(data: dict[str, Any], status: RecipientStatus) -> str | None:
     return str(error) if error else "the message could not be sent"
 
 
-__all__ = ["TRACKER_CURSOR", "CampaignDispatcher", "Sending", "Sessions", "idempotency_key"]
+__all__ = [
+    "CAMPAIGNS_ROLE",
+    "TRACKER_CURSOR",
+    "CampaignDispatcher",
+    "Sending",
+    "Sessions",
+    "idempotency_key",
+]

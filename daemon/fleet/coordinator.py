@@ -16,6 +16,12 @@ A daemon that dies stops renewing: its leases expire ``lease_ttl_s`` after its l
 the others take its sessions in their next rounds. A graceful stop marks the daemon leaving
 (the others stop counting it), closes its sessions, then releases their leases so they move
 without waiting for an expiry.
+
+Roles (:mod:`daemon.fleet.roles`) ride the same rounds: a wanted role nobody holds is
+acquired, its work started with stores fenced by the role's lease; a role whose lease is not
+renewed — or that no round could renew for a whole lease time — is stopped at once. A daemon
+that is leaving stops its roles and releases them first, so another daemon takes them over
+in its next round.
 """
 
 from __future__ import annotations
@@ -25,13 +31,14 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 
 from daemon.config import Config
 from daemon.fleet.plan import plan_share
+from daemon.fleet.roles import RoleWork, is_role, role_name, role_resource
 from daemon.startup_pacing import StartupRate, configured_rate
 from storage.engine import Fence
 from storage.errors import StorageError
@@ -94,6 +101,16 @@ class FleetView:
     mine: int
     share: int
     last_round_at: float | None
+    roles: dict[str, str] = field(default_factory=dict)
+    """Role name -> the daemon holding it."""
+
+    @property
+    def sessions(self) -> dict[str, str]:
+        """Session id -> its owner (the leases that are not roles)."""
+        return {res: owner for res, owner in self.owners.items() if not is_role(res)}
+
+    def count_of(self, node_id: str) -> int:
+        return sum(1 for owner in self.sessions.values() if owner == node_id)
 
 
 def node_name(config: Config, port: int) -> str:
@@ -137,6 +154,11 @@ class FleetCoordinator:
         self._view = FleetView(node_id, (), {}, 0, 0, None)
         self._failures = 0
         self._claiming = asyncio.Lock()
+        self._roles: dict[str, RoleWork] = {}
+        self._role_leases: dict[str, Lease] = {}
+        self._role_until: dict[str, float] = {}
+        """Role resource -> until when (monotonic) its lease surely holds: the start of the
+        acquisition or renewal that returned it, plus the lease time."""
 
     @property
     def ttl_ms(self) -> int:
@@ -144,6 +166,19 @@ class FleetCoordinator:
 
     def bind(self, host: SessionHost) -> None:
         self._host = host
+
+    def want_role(self, name: str, work: RoleWork) -> None:
+        """Run ``work`` whenever this daemon holds the role ``name`` (see the module
+        docstring); call before :meth:`start`."""
+        self._roles[role_resource(name)] = work
+
+    def holds_role(self, name: str) -> bool:
+        """Whether this daemon holds the role now, by its own clock: false once a lease time
+        has passed since the last renewal that returned it, even before a round notices
+        (a daemon that was paused checks this before acting on the role)."""
+        resource = role_resource(name)
+        until = self._role_until.get(resource)
+        return resource in self._role_leases and until is not None and time.monotonic() < until
 
     def owned(self, session_id: str) -> Stores:
         """The stores a session's owner writes through: fenced by its lease while this daemon
@@ -185,6 +220,7 @@ class FleetCoordinator:
             except (StorageError, TimeoutError) as exc:
                 self._failures += 1
                 log.warning("fleet.round_failed", error=repr(exc), failures=self._failures)
+                await self._expire_roles()
             await asyncio.sleep(max(0.05, interval - (time.monotonic() - started)))
 
     async def stop(self) -> None:
@@ -195,6 +231,7 @@ class FleetCoordinator:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._drop_roles("daemon stopping")
         for lease in list(self._leases.values()):
             with contextlib.suppress(StorageError):
                 await self._fleet.release(lease)
@@ -212,6 +249,7 @@ class FleetCoordinator:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
             self._task = None
+        await self._drop_roles("daemon stopping")
         with contextlib.suppress(StorageError):
             await self._fleet.leaving(self.node_id)
 
@@ -291,24 +329,92 @@ class FleetCoordinator:
                 break
             async with self._claiming:
                 await self._take(host, session_id)
+        for resource in self._roles:
+            if resource not in self._role_leases and resource not in owners:
+                await self._take_role(resource)
         owners.update({session_id: self.node_id for session_id in self._leases})
+        owners.update({resource: self.node_id for resource in self._role_leases})
+        roles = {role_name(res): owner for res, owner in owners.items() if is_role(res)}
         self._view = FleetView(
-            self.node_id, tuple(members), owners, len(self._leases), plan.share, self._clock()
+            self.node_id,
+            tuple(members),
+            owners,
+            len(self._leases),
+            plan.share,
+            self._clock(),
+            roles,
         )
 
     async def _renew(self, host: SessionHost) -> None:
-        if not self._leases:
+        started = time.monotonic()
+        asked = [*self._leases, *self._role_leases]
+        if not asked:
             return
-        asked = list(self._leases)
         renewed = await self._fleet.renew(self.node_id, asked, self.ttl_ms)
         kept = {lease.resource for lease in renewed}
-        # Only what was asked can be lost: a session claimed meanwhile is not in the answer.
-        for session_id in [s for s in asked if s not in kept and s in self._leases]:
+        # Only what was asked can be lost: a session claimed meanwhile is not in the answer,
+        # and a lease let go meanwhile is not put back.
+        lost = [resource for resource in asked if resource not in kept]
+        for resource in [r for r in lost if r in self._role_leases]:
+            log.warning("fleet.role_lost", role=role_name(resource), node=self.node_id)
+            self._role_leases.pop(resource, None)
+            await self._stop_role(resource)
+        for session_id in [s for s in lost if s in self._leases]:
             log.warning("fleet.lease_lost", session=session_id, node=self.node_id)
             await self._forget(host, session_id, "lease lost")
         for lease in renewed:
-            if lease.resource in self._leases:
+            if lease.resource in self._role_leases:
+                self._role_leases[lease.resource] = lease
+                self._role_until[lease.resource] = started + self._config.lease_ttl_s
+            elif lease.resource in self._leases:
                 self._leases[lease.resource] = lease
+
+    # ------------------------------------------------------------------ roles
+
+    async def _take_role(self, resource: str) -> None:
+        started = time.monotonic()
+        lease = await self._fleet.acquire(resource, self.node_id, self.ttl_ms)
+        if lease is None:
+            return  # another daemon was quicker
+        self._role_leases[resource] = lease
+        self._role_until[resource] = started + self._config.lease_ttl_s
+        fenced = self._stores.owned_by(Fence(lease.resource, lease.owner, lease.token))
+        name = role_name(resource)
+        try:
+            await self._roles[resource].take_role(fenced, lambda: self.holds_role(name))
+        except Exception:
+            log.exception("fleet.role_start_failed", role=role_name(resource))
+            self._role_leases.pop(resource, None)
+            await self._stop_role(resource)
+            with contextlib.suppress(StorageError):
+                await self._fleet.release(lease)
+            return
+        log.info("fleet.role_taken", role=role_name(resource), token=lease.token)
+
+    async def _stop_role(self, resource: str) -> None:
+        try:
+            await self._roles[resource].drop_role()
+        except Exception:
+            log.exception("fleet.role_stop_failed", role=role_name(resource))
+
+    async def _expire_roles(self) -> None:
+        """After failed rounds: a role none could renew for a whole lease time has expired
+        in the database (another daemon may hold it now), so its work stops here."""
+        for resource in list(self._role_leases):
+            if self.holds_role(role_name(resource)):
+                continue
+            log.warning("fleet.role_expired", role=role_name(resource), node=self.node_id)
+            self._role_leases.pop(resource, None)
+            await self._stop_role(resource)
+
+    async def _drop_roles(self, reason: str) -> None:
+        """Stops every role's work, then gives its lease back for another daemon to take."""
+        for resource, lease in list(self._role_leases.items()):
+            self._role_leases.pop(resource, None)
+            await self._stop_role(resource)
+            with contextlib.suppress(StorageError):
+                await self._fleet.release(lease)
+            log.info("fleet.role_released", role=role_name(resource), reason=reason)
 
     async def _take(self, host: SessionHost, session_id: str) -> None:
         if session_id in self._leases:

@@ -427,3 +427,47 @@ async def test_the_start_sweep_removes_only_files_nobody_needs(rig: Rig) -> None
     assert sorted(p.name for p in directory.iterdir()) == sorted(
         [running, f"{running}.thumb", fresh.name]
     )
+
+
+async def test_in_a_fleet_a_daemon_schedules_its_own_sessions_and_tracks_with_the_role(
+    rig: Rig,
+) -> None:
+    await rig.dispatcher.stop(1.0)
+    rig.dispatcher = CampaignDispatcher(
+        rig.store, rig.events, rig.outbox, rig.sessions, rig.service.files, fleet=True
+    )
+    await rig.dispatcher.start()
+    await SqliteSessionRepo(rig.db).create("s2")  # held by another daemon of the fleet
+    body = {"content": {"text": "Hi"}, "ratePerMinute": 6000}
+    elsewhere = await rig.service.create("s2", body)
+    await rig.service.add_recipients("s2", elsewhere.id, {"recipients": [phone(9)]})
+    await rig.service.start("s2", elsewhere.id, {})
+    here = await rig.campaign([phone(1)], ratePerMinute=6000)
+    await rig.service.start("s1", here, {})
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(sent)
+    # The other daemon's campaign was neither sent nor paused ("no such session") here.
+    assert await rig.status(elsewhere.id) is CampaignStatus.PROCESSING
+    assert [m.session_id for m in rig.sender.sent] == ["s1"]
+
+    stores = SqliteStores(rig.db)
+    await rig.dispatcher.take_role(stores)
+    (recipient,) = await rig.store.recipients_page(here)
+    await rig.report(recipient.message_id, "sent")
+
+    async def completed() -> bool:
+        return await rig.status(here) is CampaignStatus.COMPLETED
+
+    await wait_until(completed)
+    await rig.dispatcher.drop_role()
+    await rig.report(recipient.message_id, "delivered")
+    await rig.dispatcher.take_role(stores)  # the next holder starts at the stored cursor
+
+    async def delivered() -> bool:
+        (found,) = await rig.store.recipients_page(here)
+        return found.status is RecipientStatus.DELIVERED
+
+    await wait_until(delivered)

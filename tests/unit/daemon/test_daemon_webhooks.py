@@ -347,3 +347,31 @@ async def test_events_committed_together_are_dispatched_together(
     # One commit held the thirty rows: one wake-up, one batch, the cursor after the last.
     assert await events.repo.cursor("webhook_dispatch") == appended[-1].position
     await service.stop(1.0)
+
+
+async def test_only_the_role_holder_delivers_and_a_dropped_role_stops_at_once(
+    db: Database, tmp_path: Path, receiver: Receiver
+) -> None:
+    stores = SqliteStores(db)
+    events = EventLog(stores)
+    config = hooks_config(tmp_path)
+    first = WebhookService(stores, events, config)
+    second = WebhookService(stores, events, config)
+    await first.prepare()
+    await second.prepare()
+    hook = await first.create(session_id="s1", url=receiver.url, secret=SECRET, events=[])
+    assert not first.delivering and not second.delivering  # nobody holds the role yet
+    await first.take_role(stores)
+    assert first.delivering
+    one = await events.append("s1", EventType.ALERT, {"n": 1})
+    await until(lambda: first.delivered == 1)  # answered, and its outcome saved
+
+    await first.drop_role()  # lost: both loops end now
+    assert not first.delivering
+    await second.take_role(stores)
+    two = await events.append("s1", EventType.ALERT, {"n": 2})
+    await until(lambda: len(receiver.got) == 2)
+    await second.stop(1.0)
+    assert [g["id"] for g in receiver.got] == [one.id, two.id]
+    assert (first.delivered, second.delivered) == (1, 1)
+    assert await first.repo.delivery_counts(hook.id) == {DeliveryStatus.DELIVERED: 2}
