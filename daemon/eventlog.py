@@ -491,6 +491,11 @@ class _Notifier:
             if (types is None or event_type in types) and not future.done():
                 future.set_result(None)
 
+    def wake_all(self) -> None:
+        for future in list(self._waiters):
+            if not future.done():
+                future.set_result(None)
+
 
 class EventLog:
     """Append events and follow them. One per database."""
@@ -527,6 +532,10 @@ class EventLog:
         """A future that completes at the next append (of one of ``types``, when given) once
         it is committed; register it before reading."""
         return self._notifier.waiter(types)
+
+    def committed_elsewhere(self) -> None:
+        """Another daemon of the fleet committed events: every follower reads again."""
+        self._notifier.wake_all()
 
     async def read(
         self,

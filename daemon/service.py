@@ -94,6 +94,7 @@ from http_api.health import HealthChecker
 from http_api.keys import Services
 from storage.backend import open_stores
 from storage.errors import StorageError
+from storage.fleet_interfaces import CommitWatch
 from storage.stores import Stores
 
 log = structlog.get_logger("daemon.service")
@@ -275,6 +276,8 @@ class Daemon:
     lock: StateLock
     campaigns: CampaignDispatcher
     fleet: FleetCoordinator | None = None
+    watch: CommitWatch | None = None
+    """In a fleet: wakes this daemon's event followers when another daemon commits events."""
 
     async def stop(self) -> None:
         """Every part stops in order; one that fails or hangs is logged and the rest still
@@ -300,6 +303,8 @@ class Daemon:
         ]
         if fleet is not None:
             steps.append(("fleet", fleet.stop))
+        if self.watch is not None:
+            steps.append(("event-watch", self.watch.close))
         steps.append(("http", self.runner.cleanup))
         try:
             async with asyncio.timeout(grace - reserve):
@@ -347,6 +352,7 @@ async def start_daemon(config: Config) -> Daemon:
     except BaseException:
         lock.release()
         raise
+    watch: CommitWatch | None = None
     try:
         key = admin_key(config, state_dir)
         events = EventLog(stores)
@@ -455,6 +461,8 @@ async def start_daemon(config: Config) -> Daemon:
             fleet=coordinator,
         )
         await manager.open_all()
+        if fleet_repo is not None:
+            watch = fleet_repo.watch_events(events.committed_elsewhere)
         if coordinator is None:
             await webhooks.start()
         else:
@@ -487,6 +495,8 @@ async def start_daemon(config: Config) -> Daemon:
             coordinator.url = config.fleet.advertise_url or url
             coordinator.start()
     except BaseException:
+        if watch is not None:
+            await watch.close()
         await stores.close()
         lock.release()
         raise
@@ -504,6 +514,7 @@ async def start_daemon(config: Config) -> Daemon:
         lock,
         dispatcher,
         coordinator,
+        watch,
     )
 
 

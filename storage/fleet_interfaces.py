@@ -7,7 +7,7 @@ clocks disagree still agree on who holds a lease.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +33,12 @@ class Lease:
     owner: str
     token: int
     expires_at_ms: int
+
+
+class CommitWatch(Protocol):
+    """A running watch (:meth:`FleetRepo.watch_events`)."""
+
+    async def close(self) -> None: ...
 
 
 class FleetRepo(Protocol):
@@ -74,5 +80,11 @@ class FleetRepo(Protocol):
         """The database server's clock."""
         ...
 
+    def watch_events(self, on_commit: Callable[[], None]) -> CommitWatch:
+        """Calls ``on_commit`` soon after any daemon commits rows to the event log (each
+        daemon wakes its own followers after its own commits; this is how they learn of the
+        others'), and once more whenever the watch reconnects."""
+        ...
 
-__all__ = ["FleetRepo", "Lease", "Member"]
+
+__all__ = ["CommitWatch", "FleetRepo", "Lease", "Member"]

@@ -46,6 +46,7 @@ from storage.engine import Dialect, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import PendingCommit
 from storage.postgres.errors import translate_error
+from storage.postgres.listener import Listener
 from storage.postgres.placeholders import numbered
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class PgDatabase:
 
     def __init__(self, pool: asyncpg.Pool[Any], url: str, clock: Clock) -> None:
         self._pool = pool
+        self._dsn = url
         self._url = redact_url(url)
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -426,6 +428,16 @@ class PgDatabase:
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    # ---------------------------------------------------------------- notifications
+
+    def listen(self, channel: str, on_notify: Callable[[], None]) -> Listener:
+        """Calls ``on_notify`` soon after any connection to this database commits a NOTIFY
+        on ``channel`` (and once whenever the listening connection is (re)opened); a
+        connection of its own, outside the pool. Stop it with ``close()``."""
+        listener = Listener(self._dsn, channel, on_notify)
+        listener.start()
+        return listener
 
     # ---------------------------------------------------------------- maintenance
 

@@ -7,10 +7,10 @@ bumped on every acquisition, which is what the fence (:mod:`storage.postgres.fen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from storage.fleet_interfaces import Lease, Member
+from storage.fleet_interfaces import CommitWatch, Lease, Member
 from storage.postgres.engine import NOW_MS, PgDatabase
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ SELECT resource, owner, token, expires_at FROM leases
 WHERE owner IS NOT NULL AND expires_at > {NOW_MS} ORDER BY resource
 """
 SERVER_NOW = f"SELECT {NOW_MS}"
+EVENTS_CHANNEL = "wamd_events"
+"""Notified by every commit that appends events (migration 0004_event_log_notify)."""
 
 
 def _lease(row: tuple[object, ...]) -> Lease:
@@ -102,6 +104,9 @@ class PgFleetRepo:
     async def now_ms(self) -> int:
         row = await self._db.fetch_one(SERVER_NOW)
         return int(row[0]) if row else 0
+
+    def watch_events(self, on_commit: Callable[[], None]) -> CommitWatch:
+        return self._db.listen(EVENTS_CHANNEL, on_commit)
 
 
 if TYPE_CHECKING:

@@ -23,6 +23,8 @@ BOOKKEEPING_TABLES = frozenset({"schema_migrations"})
 # The fleet (members, leases) exists only where daemons share a database.
 POSTGRES_ONLY_TABLES = frozenset({"fleet_members", "leases"})
 _NOT_COMPARED = BOOKKEEPING_TABLES | POSTGRES_ONLY_TABLES
+# Wakes the other daemons of a fleet when events commit (SQLite has one daemon).
+POSTGRES_ONLY_TRIGGERS = frozenset({("event_log", "event_log_notify")})
 
 PG_COLUMNS_SQL = """
 SELECT table_name, column_name FROM information_schema.columns
@@ -123,7 +125,8 @@ def compare(
         pg_table_indexes[table].discard(f"{table}_{ROWID_COLUMN}")
     differences += _compare_names("indexes", lite_indexes, pg_table_indexes)
     if pg_triggers is not None:
-        differences += _compare_names("triggers", lite_triggers, _grouped(pg_triggers))
+        shared = [row for row in pg_triggers if tuple(row) not in POSTGRES_ONLY_TRIGGERS]
+        differences += _compare_names("triggers", lite_triggers, _grouped(shared))
     return differences
 
 
