@@ -95,6 +95,8 @@ class SessionView:
     recoveries_last_hour: int
     restrictions: tuple[Restriction, ...] = ()
     """Reachout time-lock / message cap as the service last announced them."""
+    served_by: str | None = None
+    """In a fleet: the daemon holding the session (None: no fleet, or nobody holds it)."""
 
 
 @dataclass(frozen=True, slots=True)

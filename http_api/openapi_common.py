@@ -15,6 +15,15 @@ Schema = dict[str, Any]
 ISO = {"type": "string", "format": "date-time"}
 ISO_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 STR_OR_NULL = {"type": ["string", "null"]}
+SERVED_BY = {
+    "type": ["string", "null"],
+    "description": (
+        "In a fleet (several daemons on one PostgreSQL database): the node id of the daemon "
+        "holding the session. A session held by another daemon is shown from its stored row: "
+        "socketAlive false, liveness times null, no recoveries or restrictions of ours. Null "
+        "without a fleet, or while no daemon holds the session."
+    ),
+}
 SESSION_STATUSES = [
     "new",
     "pairing",

@@ -7,6 +7,7 @@ from typing import Any
 from http_api.openapi_common import (
     ISO,
     ISO_OR_NULL,
+    SERVED_BY,
     SESSION_STATUSES,
     STR_OR_NULL,
     Schema,
@@ -30,9 +31,47 @@ SCHEMAS: dict[str, Schema] = {
                     "connected": {"type": "integer", "minimum": 0},
                     "connecting": {"type": "integer", "minimum": 0},
                     "disconnected": {"type": "integer", "minimum": 0},
-                }
+                },
+                description="this daemon's sessions",
             ),
+            "fleet": {
+                "oneOf": [{"type": "null"}, ref("FleetHealth")],
+                "description": "null without a fleet (SQLite, one daemon)",
+            },
         }
+    ),
+    "FleetHealth": obj(
+        {
+            "nodeId": {"type": "string", "description": "this daemon's name in the fleet"},
+            "share": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "the fair share of sessions of every daemon",
+            },
+            "sessions": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "sessions this daemon holds",
+            },
+            "lastRoundAt": ISO_OR_NULL,
+            "members": array(
+                obj(
+                    {
+                        "nodeId": {"type": "string"},
+                        "url": {"type": "string", "description": "where its API answers"},
+                        "sessions": {"type": "integer", "minimum": 0},
+                        "leaving": {"type": "boolean"},
+                        "heartbeatAt": ISO,
+                    }
+                )
+            ),
+            "roles": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "role (webhooks, campaigns) -> the daemon doing it",
+            },
+        },
+        description="The fleet as this daemon saw it at its last round (fleet.heartbeat_s)",
     ),
     "DeepHealth": obj(
         {
@@ -55,6 +94,7 @@ SCHEMAS: dict[str, Schema] = {
                         "lastMessageAt": ISO_OR_NULL,
                         "socketAlive": {"type": "boolean"},
                         "restrictions": array(ref("Restriction")),
+                        "servedBy": SERVED_BY,
                     }
                 )
             ),

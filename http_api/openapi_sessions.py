@@ -8,6 +8,7 @@ from http_api.openapi_common import (
     CHAT,
     ISO,
     ISO_OR_NULL,
+    SERVED_BY,
     SESSION_ID,
     SESSION_ID_PATTERN,
     SESSION_STATUSES,
@@ -75,6 +76,7 @@ SCHEMAS: dict[str, Schema] = {
             ),
             "recoveriesLastHour": {"type": "integer", "minimum": 0},
             "restrictions": array(ref("Restriction")),
+            "servedBy": SERVED_BY,
         }
     ),
     # What the service announced about the account: a reachout time-lock or the new-chat

@@ -10,6 +10,7 @@ from typing import Any
 
 from daemon.client.events import QrCode
 from daemon.eventlog import iso_from_unix, iso_utc, restriction_json
+from daemon.fleet.coordinator import FleetView
 from daemon.manager import SessionView
 from http_api.auth import IssuedKey
 from storage.api_key_values import ApiKeyRow
@@ -46,6 +47,7 @@ def session_json(view: SessionView) -> dict[str, Any]:
         },
         "recoveriesLastHour": view.recoveries_last_hour,
         "restrictions": [restriction_json(r) for r in view.restrictions],
+        "servedBy": view.served_by,
     }
 
 
@@ -59,6 +61,28 @@ def deep_session_json(view: SessionView) -> dict[str, Any]:
         "lastMessageAt": iso_utc(view.row.last_message_at),
         "socketAlive": view.socket_alive,
         "restrictions": [restriction_json(r) for r in view.restrictions],
+        "servedBy": view.served_by,
+    }
+
+
+def fleet_json(view: FleetView) -> dict[str, Any]:
+    """``/health``'s ``fleet``: the daemons, their sessions and roles as this one last saw."""
+    return {
+        "nodeId": view.node_id,
+        "share": view.share,
+        "sessions": view.mine,
+        "lastRoundAt": iso_from_unix(view.last_round_at),
+        "members": [
+            {
+                "nodeId": member.node_id,
+                "url": member.url,
+                "sessions": view.count_of(member.node_id),
+                "leaving": member.leaving,
+                "heartbeatAt": iso_from_unix(member.heartbeat_at_ms / 1000),
+            }
+            for member in view.members
+        ],
+        "roles": dict(sorted(view.roles.items())),
     }
 
 
@@ -141,6 +165,7 @@ __all__ = [
     "api_key_json",
     "deep_session_json",
     "delivery_json",
+    "fleet_json",
     "issued_key_json",
     "pause_json",
     "qr_json",

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from daemon.eventlog import iso_utc
+from daemon.fleet.views import session_views
 from http_api.health import HealthStatus
 from http_api.keys import principal, services
 from http_api.routes.common import json_response
-from http_api.shapes import deep_session_json
+from http_api.shapes import deep_session_json, fleet_json
 
 
 def _now() -> str | None:
@@ -37,6 +38,7 @@ async def health(request: web.Request) -> web.Response:
                 "connecting": counts.connecting,
                 "disconnected": counts.disconnected,
             },
+            "fleet": None if svc.fleet is None else fleet_json(svc.fleet.view),
         },
         status=_code(status),
     )
@@ -46,10 +48,10 @@ async def health_deep(request: web.Request) -> web.Response:
     svc = services(request)
     status, database = await svc.health.status()
     caller = principal(request)
-    ids = [sid for sid in svc.manager.ids() if caller.may_access(sid)]
     if database.connected:
-        views = await svc.manager.views(ids)
+        views = await session_views(svc.manager, svc.stores, svc.fleet, caller.may_access)
     else:
+        ids = [sid for sid in svc.manager.ids() if caller.may_access(sid)]
         views = [svc.manager.cached_view(sid) for sid in ids]
     return json_response(
         {

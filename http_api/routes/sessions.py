@@ -11,6 +11,7 @@ from aiohttp import web
 
 from daemon.client.pair_code import normalize_phone
 from daemon.eventlog import iso_from_unix
+from daemon.fleet.views import session_views
 from http_api import qr_image
 from http_api.chat_access import parse_chats
 from http_api.keys import principal, services
@@ -39,8 +40,7 @@ MAX_WAIT_S = 60.0
 async def list_sessions(request: web.Request) -> web.Response:
     svc = services(request)
     caller = principal(request)
-    ids = [sid for sid in svc.manager.ids() if caller.may_access(sid)]
-    views = await svc.manager.views(ids)
+    views = await session_views(svc.manager, svc.stores, svc.fleet, caller.may_access)
     return json_response({"sessions": [session_json(view) for view in views]})
 
 

@@ -51,8 +51,27 @@ def test_the_validator_catches_what_it_should() -> None:
         "timestamp": "2026-01-01T00:00:00.000Z",
         "uptime": 1.5,
         "sessions": {"total": 1, "connected": 1, "connecting": 0, "disconnected": 0},
+        "fleet": None,
     }
     assert validate(DOC, schema, good) == []
+    fleet = {
+        "nodeId": "a",
+        "share": 2,
+        "sessions": 1,
+        "lastRoundAt": None,
+        "members": [
+            {
+                "nodeId": "a",
+                "url": "http://10.0.0.1:8080",
+                "sessions": 1,
+                "leaving": False,
+                "heartbeatAt": "2026-01-01T00:00:00.000Z",
+            }
+        ],
+        "roles": {"webhooks": "a"},
+    }
+    assert validate(DOC, schema, {**good, "fleet": fleet}) == []
+    assert validate(DOC, schema, {**good, "fleet": {**fleet, "roles": {"webhooks": 1}}})
     assert validate(DOC, schema, {**good, "status": "fine"})
     assert validate(DOC, schema, {**good, "timestamp": "yesterday"})
     assert validate(DOC, schema, {**good, "extra": 1})
