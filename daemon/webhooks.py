@@ -268,6 +268,7 @@ class WebhookService:
         """Managing webhooks (any daemon of a fleet)."""
         self._work = stores.webhooks
         """What the loops read and write through (fenced by the role's lease in a fleet)."""
+        self._held: Callable[[], bool] = lambda: True
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
@@ -290,11 +291,14 @@ class WebhookService:
         does this, and only the holder of the ``webhooks`` role delivers (:meth:`take_role`)."""
         await self._sync_config_webhook()
 
-    async def take_role(self, stores: Stores) -> None:
+    async def take_role(self, stores: Stores, held: Callable[[], bool]) -> None:
         """Starts the dispatcher and the deliverer over ``stores`` (fenced by the role's
-        lease: a daemon that lost the role cannot move the cursor or mark a delivery)."""
+        lease: a daemon that lost the role cannot move the cursor or mark a delivery); no
+        delivery starts while ``held()`` is false (a daemon resuming from a pause past its
+        lease posts nothing before the coordinator stops it)."""
         if self._tasks:
             return
+        self._held = held
         await self._run(stores)
 
     async def drop_role(self) -> None:
@@ -490,7 +494,7 @@ class WebhookService:
     async def _start_due(self, limit: int) -> int:
         """Starts due deliveries up to the concurrency limit; returns how many."""
         free = limit - len(self._in_flight)
-        if free <= 0 or self._stopping:
+        if free <= 0 or self._stopping or not self._held():
             return 0
         try:
             jobs = await self._work.due(self._stores.now(), limit=limit + len(self._in_flight))

@@ -192,9 +192,10 @@ class CampaignDispatcher:
                 async with asyncio.timeout(timeout):
                     await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def take_role(self, stores: Stores) -> None:
+    async def take_role(self, stores: Stores, held: Callable[[], bool]) -> None:
         """Starts tracking (the ``campaigns`` role of a fleet): the cursor and the
-        recipients' statuses are written through ``stores``, fenced by the role's lease."""
+        recipients' statuses are written through ``stores``, fenced by the role's lease (every
+        write is refused once it is lost, so ``held`` is not needed)."""
         if self._tracker is None:
             self._tracker = self._start_tracker(stores.campaigns, stores.events)
 

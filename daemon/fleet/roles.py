@@ -10,6 +10,7 @@ time), the work is stopped at once; another daemon takes the role in its next ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final, Protocol
 
 from storage.stores import Stores
@@ -22,8 +23,12 @@ ROLE_PREFIX: Final = "role:"
 class RoleWork(Protocol):
     """What runs only while this daemon holds a role."""
 
-    async def take_role(self, stores: Stores) -> None:
-        """Start the work; ``stores`` are fenced by the role's lease. Returns once started."""
+    async def take_role(self, stores: Stores, held: Callable[[], bool]) -> None:
+        """Start the work; ``stores`` are fenced by the role's lease. ``held()`` says, with no
+        query, whether the lease surely still holds by this daemon's clock: work that acts
+        outside the database (an HTTP request) checks it first, so a daemon resuming from a
+        pause past its lease does not act before the coordinator stops it. Returns once
+        started."""
         ...
 
     async def drop_role(self) -> None:

@@ -454,7 +454,7 @@ async def test_in_a_fleet_a_daemon_schedules_its_own_sessions_and_tracks_with_th
     assert [m.session_id for m in rig.sender.sent] == ["s1"]
 
     stores = SqliteStores(rig.db)
-    await rig.dispatcher.take_role(stores)
+    await rig.dispatcher.take_role(stores, lambda: True)
     (recipient,) = await rig.store.recipients_page(here)
     await rig.report(recipient.message_id, "sent")
 
@@ -464,7 +464,8 @@ async def test_in_a_fleet_a_daemon_schedules_its_own_sessions_and_tracks_with_th
     await wait_until(completed)
     await rig.dispatcher.drop_role()
     await rig.report(recipient.message_id, "delivered")
-    await rig.dispatcher.take_role(stores)  # the next holder starts at the stored cursor
+    # The next holder starts at the stored cursor.
+    await rig.dispatcher.take_role(stores, lambda: True)
 
     async def delivered() -> bool:
         (found,) = await rig.store.recipients_page(here)

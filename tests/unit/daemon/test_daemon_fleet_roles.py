@@ -29,6 +29,7 @@ class Work:
 
     def __init__(self) -> None:
         self.stores: Stores | None = None
+        self.held: Callable[[], bool] = lambda: False
         self.started = 0
         self.stopped = 0
 
@@ -36,8 +37,9 @@ class Work:
     def running(self) -> bool:
         return self.stores is not None
 
-    async def take_role(self, stores: Stores) -> None:
+    async def take_role(self, stores: Stores, held: Callable[[], bool]) -> None:
         self.stores = stores
+        self.held = held
         self.started += 1
 
     async def drop_role(self) -> None:
@@ -116,7 +118,7 @@ async def test_a_holder_that_stopped_renewing_stops_its_work_and_cannot_write(
     a = coordinator(two_stores[0], "a", a_work, 2.0)
     b = coordinator(two_stores[1], "b", b_work, 60.0)
     await a.round()
-    assert a_work.running
+    assert a_work.running and a_work.held()
     fenced = a_work.stores
     assert fenced is not None
     await fenced.events.set_cursor(DISPATCH_CURSOR, 1)  # the holder writes through its fence
@@ -129,6 +131,7 @@ async def test_a_holder_that_stopped_renewing_stops_its_work_and_cannot_write(
 
     async with asyncio.timeout(WAIT_S):
         await b_took_over()
+    assert not a_work.held()  # by a's own clock, before any round of a's noticed
     with pytest.raises(LeaseLost):
         await fenced.events.set_cursor(DISPATCH_CURSOR, 99)
     assert await two_stores[1].events.cursor(DISPATCH_CURSOR) == 1

@@ -361,14 +361,14 @@ async def test_only_the_role_holder_delivers_and_a_dropped_role_stops_at_once(
     await second.prepare()
     hook = await first.create(session_id="s1", url=receiver.url, secret=SECRET, events=[])
     assert not first.delivering and not second.delivering  # nobody holds the role yet
-    await first.take_role(stores)
+    await first.take_role(stores, lambda: True)
     assert first.delivering
     one = await events.append("s1", EventType.ALERT, {"n": 1})
     await until(lambda: first.delivered == 1)  # answered, and its outcome saved
 
     await first.drop_role()  # lost: both loops end now
     assert not first.delivering
-    await second.take_role(stores)
+    await second.take_role(stores, lambda: True)
     two = await events.append("s1", EventType.ALERT, {"n": 2})
     await until(lambda: len(receiver.got) == 2)
     await second.stop(1.0)
