@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from backends import ClientDatabase, new_client_database
@@ -11,6 +12,10 @@ from postgres_server import PostgresServer, running_server
 
 from storage.db import Clock
 from storage.engine import Dialect, SqlEngine
+
+if TYPE_CHECKING:
+    from storage.postgres.engine import PgDatabase
+    from storage.postgres.stores import PgStores
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -94,3 +99,30 @@ async def open_engine(
         yield opener
     finally:
         await opener.close()
+
+
+@pytest.fixture
+async def two_daemons(
+    postgres_server: PostgresServer,
+) -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
+    """Two daemons' engines (``PgDatabase``, each its own pool) on one migrated database."""
+    from storage.postgres.engine import PgDatabase as Engine
+
+    url = await postgres_server.migrated_database()
+    first = await Engine.open(url)
+    second = await Engine.open(url)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.fixture
+def two_daemon_stores(
+    two_daemons: tuple[PgDatabase, PgDatabase], tmp_path: Path
+) -> tuple[PgStores, PgStores]:
+    """The ``PgStores`` of :func:`two_daemons` (closed with them)."""
+    from storage.postgres.stores import PgStores as Bundle
+
+    return Bundle(two_daemons[0], tmp_path), Bundle(two_daemons[1], tmp_path)

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from postgres_server import PostgresServer
 
 from daemon.config import Config, FleetConfig
 from daemon.eventlog import DISPATCH_CURSOR
 from daemon.fleet.coordinator import FleetCoordinator
 from storage.errors import LeaseLost
-from storage.postgres.engine import PgDatabase
 from storage.postgres.stores import PgStores
 from storage.stores import Stores
 
@@ -62,20 +59,6 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def two_stores(
-    postgres_server: PostgresServer, tmp_path: Path
-) -> AsyncIterator[tuple[PgStores, PgStores]]:
-    url = await postgres_server.migrated_database()
-    first = PgStores(await PgDatabase.open(url), tmp_path)
-    second = PgStores(await PgDatabase.open(url), tmp_path)
-    try:
-        yield first, second
-    finally:
-        await first.close()
-        await second.close()
-
-
 def coordinator(stores: PgStores, node: str, work: Work, ttl_s: float) -> FleetCoordinator:
     config = dataclasses.replace(
         Config(), fleet=FleetConfig(node_id=node, heartbeat_s=ttl_s / 4, lease_ttl_s=ttl_s)
@@ -89,11 +72,11 @@ def coordinator(stores: PgStores, node: str, work: Work, ttl_s: float) -> FleetC
 
 
 async def test_one_daemon_holds_a_role_and_a_stopped_one_hands_it_over(
-    two_stores: tuple[PgStores, PgStores],
+    two_daemon_stores: tuple[PgStores, PgStores],
 ) -> None:
     a_work, b_work = Work(), Work()
-    a = coordinator(two_stores[0], "a", a_work, 60.0)
-    b = coordinator(two_stores[1], "b", b_work, 60.0)
+    a = coordinator(two_daemon_stores[0], "a", a_work, 60.0)
+    b = coordinator(two_daemon_stores[1], "b", b_work, 60.0)
     await asyncio.gather(a.round(), b.round())
     assert [a_work.running, b_work.running].count(True) == 1
     holder, other = (a, b) if a_work.running else (b, a)
@@ -112,11 +95,11 @@ async def test_one_daemon_holds_a_role_and_a_stopped_one_hands_it_over(
 
 
 async def test_a_holder_that_stopped_renewing_stops_its_work_and_cannot_write(
-    two_stores: tuple[PgStores, PgStores],
+    two_daemon_stores: tuple[PgStores, PgStores],
 ) -> None:
     a_work, b_work = Work(), Work()
-    a = coordinator(two_stores[0], "a", a_work, 2.0)
-    b = coordinator(two_stores[1], "b", b_work, 60.0)
+    a = coordinator(two_daemon_stores[0], "a", a_work, 2.0)
+    b = coordinator(two_daemon_stores[1], "b", b_work, 60.0)
     await a.round()
     assert a_work.running and a_work.held()
     fenced = a_work.stores
@@ -134,7 +117,7 @@ async def test_a_holder_that_stopped_renewing_stops_its_work_and_cannot_write(
     assert not a_work.held()  # by a's own clock, before any round of a's noticed
     with pytest.raises(LeaseLost):
         await fenced.events.set_cursor(DISPATCH_CURSOR, 99)
-    assert await two_stores[1].events.cursor(DISPATCH_CURSOR) == 1
+    assert await two_daemon_stores[1].events.cursor(DISPATCH_CURSOR) == 1
 
     await a.round()  # ``a`` resumes: its renewal does not return the lease
     assert not a_work.running and a_work.stopped == 1

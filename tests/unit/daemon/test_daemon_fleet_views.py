@@ -5,12 +5,9 @@ OpenAPI schema the API answers with."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from daemon_fakes import Clock, DeviceFactory, fast_config
-from postgres_server import PostgresServer
 
 from daemon.client.credentials import credentials_for_pairing
 from daemon.eventlog import EventLog
@@ -20,7 +17,6 @@ from daemon.manager import SessionManager
 from http_api.openapi import document
 from http_api.openapi_check import validate
 from http_api.shapes import deep_session_json, fleet_json, session_json
-from storage.postgres.engine import PgDatabase
 from storage.postgres.stores import PgStores
 from storage.values import SessionStatus
 
@@ -28,24 +24,10 @@ DOC = document()
 TTL_MS = 60_000
 
 
-@pytest.fixture
-async def two_stores(
-    postgres_server: PostgresServer, tmp_path: Path
-) -> AsyncIterator[tuple[PgStores, PgStores]]:
-    url = await postgres_server.migrated_database()
-    first = PgStores(await PgDatabase.open(url), tmp_path)
-    second = PgStores(await PgDatabase.open(url), tmp_path)
-    try:
-        yield first, second
-    finally:
-        await first.close()
-        await second.close()
-
-
 async def test_a_daemon_lists_every_session_of_the_fleet_with_its_owner(
-    two_stores: tuple[PgStores, PgStores], tmp_path: Path
+    two_daemon_stores: tuple[PgStores, PgStores], tmp_path: Path
 ) -> None:
-    mine, theirs = two_stores
+    mine, theirs = two_daemon_stores
     for session_id in ("s1", "s2", "s3"):
         await mine.sessions.create(session_id)
     await credentials_for_pairing(mine.auth, "s2")

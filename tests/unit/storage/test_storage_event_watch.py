@@ -5,11 +5,9 @@ the listening connection was cut."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from postgres_server import PostgresServer
 
 import daemon.eventlog
 from daemon.eventlog import EventLog
@@ -20,20 +18,6 @@ from storage.postgres.stores import PgStores
 
 WAIT_S = 30.0
 SESSION = "s1"
-
-
-@pytest.fixture
-async def two_daemons(
-    postgres_server: PostgresServer,
-) -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
-    url = await postgres_server.migrated_database()
-    first = await PgDatabase.open(url)
-    second = await PgDatabase.open(url)
-    try:
-        yield first, second
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def append_raw(db: PgDatabase, seq: int) -> None:

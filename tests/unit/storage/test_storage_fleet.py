@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from postgres_server import PostgresServer
 
 from storage.engine import Fence
 from storage.errors import LeaseLost
@@ -15,20 +13,6 @@ from storage.postgres.fenced import FencedEngine
 from storage.postgres.fleet import PgFleetRepo
 
 TTL_MS = 60_000
-
-
-@pytest.fixture
-async def two_daemons(
-    postgres_server: PostgresServer,
-) -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
-    url = await postgres_server.migrated_database()
-    first = await PgDatabase.open(url)
-    second = await PgDatabase.open(url)
-    try:
-        yield first, second
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def statuses(db: PgDatabase) -> list[str]:
