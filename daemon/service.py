@@ -66,6 +66,7 @@ from daemon.client_version import VersionKeeper
 from daemon.config import Config, ConfigError
 from daemon.eventlog import EventLog, EventLogSink
 from daemon.fleet.coordinator import FleetCoordinator, node_name
+from daemon.fleet.host import FleetHost
 from daemon.linked_device import LinkedDevice, MediaSending, MessageSending
 from daemon.manager import SessionManager, client_options
 from daemon.media_reuse import ReuseKey, UploadReuse
@@ -408,7 +409,6 @@ async def start_daemon(config: Config) -> Daemon:
             fleet=coordinator is not None,
         )
         if coordinator is not None:
-            coordinator.bind(manager)
             manager.use_fleet(coordinator.claim)
         manager_ref.append(manager)
         metrics.watch(manager)
@@ -430,6 +430,8 @@ async def start_daemon(config: Config) -> Daemon:
             own_user=own_user,
             on_sent=metrics.send_latency.observe,
         )
+        if coordinator is not None:
+            coordinator.bind(FleetHost(manager, outbox))
         webhooks = WebhookService(stores, events, config.webhooks)
         campaign_store = stores.campaigns
         campaign_files = CampaignFiles(Path(config.storage.state_dir), campaign_store)

@@ -13,6 +13,7 @@ import pytest
 from daemon.config import Config, FleetConfig
 from daemon.eventlog import DISPATCH_CURSOR
 from daemon.fleet.coordinator import FleetCoordinator
+from daemon.startup_pacing import StartupRate
 from storage.errors import LeaseLost
 from storage.postgres.stores import PgStores
 from storage.stores import Stores
@@ -50,6 +51,9 @@ class NoSessions:
         return False
 
     async def relinquish(self, session_id: str, reason: str) -> None:
+        return None
+
+    def retune_startup(self, rate: StartupRate) -> None:
         return None
 
 
