@@ -431,7 +431,7 @@ async def start_daemon(config: Config) -> Daemon:
             on_sent=metrics.send_latency.observe,
         )
         if coordinator is not None:
-            coordinator.bind(FleetHost(manager, outbox))
+            coordinator.bind(FleetHost(manager, outbox, stores.outbox))
         webhooks = WebhookService(stores, events, config.webhooks)
         campaign_store = stores.campaigns
         campaign_files = CampaignFiles(Path(config.storage.state_dir), campaign_store)
@@ -471,7 +471,10 @@ async def start_daemon(config: Config) -> Daemon:
             await webhooks.prepare()
             coordinator.want_role(WEBHOOKS_ROLE, webhooks)
             coordinator.want_role(CAMPAIGNS_ROLE, dispatcher)
-        await outbox.start()
+        if coordinator is None:
+            await outbox.start()
+        # In a fleet this daemon holds no session yet: each one's rows are requeued and its
+        # worker woken when it is taken (daemon/fleet/host.py).
         await dispatcher.start()
         runner = web.AppRunner(
             create_app(services),

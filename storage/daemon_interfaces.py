@@ -74,10 +74,12 @@ class OutboxRepo(Protocol):
 
     async def mark_failed(self, message_id: str, reason: str) -> bool: ...
 
-    async def requeue_interrupted(self) -> int:
-        """Rows a previous process left in ``sending`` go back to pending. Those whose message
-        row says it went out are not uncertain; the others are counted in ``uncertain_sends``
-        (whether the server got them is unknown) and in the number returned."""
+    async def requeue_interrupted(self, session_id: str | None = None) -> int:
+        """Rows a previous process left in ``sending`` go back to pending (only
+        ``session_id``'s when given: a session taken over from another daemon of a fleet).
+        Those whose message row says it went out are not uncertain; the others are counted in
+        ``uncertain_sends`` (whether the server got them is unknown) and in the number
+        returned."""
         ...
 
     async def pause(self, session_id: str, until: datetime, reason: str) -> None: ...

@@ -125,9 +125,10 @@ WHERE id = ? AND status IN ('pending', 'sending')
 """
 # An attempt whose message row went out (the client commits that with the server's ack) is
 # not uncertain: it goes back to the worker, which records it done without sending it again.
+# The session filter is optional: NULL requeues every session's rows.
 REQUEUE_GONE_OUT = """
 UPDATE outbox SET status = 'pending', updated_at = ?
-WHERE status = 'sending' AND EXISTS (
+WHERE status = 'sending' AND (CAST(? AS TEXT) IS NULL OR outbox.session_id = ?) AND EXISTS (
     SELECT 1 FROM messages AS m
     WHERE m.session_id = outbox.session_id AND m.message_id = outbox.id AND m.from_me = 1
       AND m.status IN ('sent', 'delivered', 'read', 'played')
@@ -135,7 +136,7 @@ WHERE status = 'sending' AND EXISTS (
 """
 REQUEUE_INTERRUPTED = """
 UPDATE outbox SET status = 'pending', uncertain_sends = uncertain_sends + 1, updated_at = ?
-WHERE status = 'sending'
+WHERE status = 'sending' AND (CAST(? AS TEXT) IS NULL OR session_id = ?)
 """
 SELECT_PAUSE = "SELECT session_id, until, reason FROM outbox_pauses WHERE session_id = ?"
 UPSERT_PAUSE = """
@@ -262,15 +263,17 @@ class SqliteOutboxRepo:
         now = to_ms(self._db.now())
         return await self._db.execute(MARK_FAILED, (reason, now, message_id)) == 1
 
-    async def requeue_interrupted(self) -> int:
-        """Rows a previous process left in ``sending`` go back to pending. Those whose message
-        row went out are not sent again (the worker records them done); for the others
-        whether the server got them is unknown, so they are sent again under the same id
-        (counted in ``uncertain_sends``, and in the number returned)."""
+    async def requeue_interrupted(self, session_id: str | None = None) -> int:
+        """Rows a previous process (or, with ``session_id``, the session's previous owner in
+        a fleet) left in ``sending`` go back to pending. Those whose message row went out are
+        not sent again (the worker records them done); for the others whether the server got
+        them is unknown, so they are sent again under the same id (counted in
+        ``uncertain_sends``, and in the number returned)."""
         now = to_ms(self._db.now())
+        args = (now, session_id, session_id)
         async with self._db.transaction():
-            await self._db.execute(REQUEUE_GONE_OUT, (now,))
-            return await self._db.execute(REQUEUE_INTERRUPTED, (now,))
+            await self._db.execute(REQUEUE_GONE_OUT, args)
+            return await self._db.execute(REQUEUE_INTERRUPTED, args)
 
     async def pause(self, session_id: str, until: datetime, reason: str) -> None:
         now = to_ms(self._db.now())
