@@ -24,6 +24,7 @@ if _DAEMON_TESTS not in sys.path:
 
 from daemon_harness import Api, DaemonProcess, admin, create_account  # noqa: E402
 
+from daemon.fleet.roles import is_role  # noqa: E402
 from sandbox.app import SandboxServer  # noqa: E402
 
 __all__ = [
@@ -74,7 +75,7 @@ class Fleet:
         return self.daemons[name].api()
 
     async def owners(self) -> dict[str, str]:
-        """Session -> daemon, from the live leases."""
+        """Session -> daemon, from the live leases (roles left out)."""
         conn = await asyncpg.connect(self.url)
         try:
             rows = await conn.fetch(
@@ -83,7 +84,9 @@ class Fleet:
             )
         finally:
             await conn.close()
-        return {str(r["resource"]): str(r["owner"]) for r in rows}
+        return {
+            str(r["resource"]): str(r["owner"]) for r in rows if not is_role(str(r["resource"]))
+        }
 
     async def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.url)
