@@ -90,7 +90,7 @@ async def run(sessions: int, daemons: int) -> dict[str, Any]:
                 await fleet.start(victim)
                 rebalance_s = await until(lambda: _even(fleet, names, sessions, share), timeout=300)
                 await until(lambda: connected(fleet, names[0], ids), timeout=120)
-                logins = await admin(sandbox, "GET", f"/admin/logins?since={back_at}")
+                logins = await admin(sandbox, "GET", f"/logins?since={back_at}")
                 per_second = Counter(int(login["at"]) for login in logins["logins"])
             finally:
                 await fleet.stop_all()

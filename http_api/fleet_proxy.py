@@ -8,8 +8,9 @@ hands (its owner died and its lease has not expired yet) the answer is 503 with 
 ``Retry-After``. Event streams are the exception: they read the shared event log, so any
 daemon serves them itself.
 
-A forwarded request carries ``x-wamd-forwarded-by``; a daemon receiving one serves it (never
-forwards again), so two daemons that disagree for a moment cannot bounce a request forever.
+A forwarded request carries ``x-wamd-forwarded-by``; a daemon receiving one serves it if it
+still owns the session and answers 503 otherwise, never forwarding again, so two daemons that
+disagree for a moment cannot bounce a request forever.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class FleetRouter(Protocol):
 
     async def route(self, session_id: str) -> Route: ...
 
+    def owns(self, session_id: str) -> bool: ...
+
 
 def session_of(path: str) -> str | None:
     """The session a path is about, unless the path is one every daemon serves itself."""
@@ -91,22 +94,30 @@ class FleetProxy:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if FORWARDED_HEADER in request.headers:
-            return await handler(request)
         session_id = session_of(request.path)
         if session_id is None:
             return await handler(request)
+        if FORWARDED_HEADER in request.headers:
+            # Sent here as the owner: serve it, unless the session left this daemon since
+            # the sender looked (never forwarded again: the sender retries).
+            if self._router.owns(session_id):
+                return await handler(request)
+            raise _moving(session_id)
         route = await self._router.route(session_id)
         if route.local:
             return await handler(request)
         if route.url is None:
-            raise Problem(
-                503,
-                "session-moving",
-                f"session {session_id!r} is changing daemons; retry in a few seconds",
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
+            raise _moving(session_id)
         return await _forward(self._session(), request, route.url, self._router.node_id)
+
+
+def _moving(session_id: str) -> Problem:
+    return Problem(
+        503,
+        "session-moving",
+        f"session {session_id!r} is changing daemons; retry in a few seconds",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def _forward(

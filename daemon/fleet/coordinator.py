@@ -264,17 +264,25 @@ class FleetCoordinator:
         owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
         owner = owners.get(session_id)
         if owner is None:
-            if await self._stores.sessions.get(session_id) is None:
+            row = await self._stores.sessions.get(session_id)
+            if row is None:
                 return Route(True, None)
+            if wanted_sessions([row]):
+                # A session the fleet connects by itself (its owner died a moment ago): the
+                # next round places it by the shares; meanwhile the caller retries.
+                return Route(False, None)
             if await self.claim(session_id):
                 return Route(True, None)
             owners = {lease.resource: lease.owner for lease in await self._fleet.leases()}
             owner = owners.get(session_id)
-        if owner == self.node_id and session_id not in self._leases:
-            async with self._claiming:  # this daemon is opening it right now: let it finish
+        if owner == self.node_id:
+            # This daemon holds the lease: it is opening the session right now (let it finish)
+            # or letting it go (the request waits for its next owner).
+            async with self._claiming:
                 pass
-        if owner is None or owner == self.node_id:
-            return Route(True, None)
+            return Route(session_id in self._leases, None)
+        if owner is None:
+            return Route(False, None)
         members = {member.node_id: member for member in await self._fleet.members()}
         member = members.get(owner)
         if member is None:
@@ -447,11 +455,11 @@ class FleetCoordinator:
         log.info("fleet.session_taken", session=session_id, token=lease.token)
 
     async def _hand_back(self, host: SessionHost, session_id: str) -> None:
-        lease = self._leases.get(session_id)
+        lease = self._leases.pop(session_id, None)
         if lease is None:
             return
+        # Not routed here any more (requests wait for the next owner), then closed, then free.
         await host.relinquish(session_id, "handed back to even out the fleet")
-        self._leases.pop(session_id, None)
         self._views.pop(session_id, None)
         await self._fleet.release(lease)
         log.info("fleet.session_handed_back", session=session_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "counts",
     "create_account",
     "customer_sends",
+    "eventually_equal",
     "pair_sessions",
     "session_phone",
     "wait_until",
@@ -160,6 +162,22 @@ async def customer_sends(sandbox: SandboxServer, index: int, text: str) -> None:
         f"/accounts/{CUSTOMER}/messages",
         {"to": session_phone(index), "text": text},
     )
+
+
+async def eventually_equal(read: Any, expected: Any, *, timeout: float) -> None:
+    """Waits until ``await read()`` equals ``expected``; fails showing the last difference."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await read()
+        if got == expected:
+            return
+        if time.monotonic() > deadline:
+            if isinstance(got, Counter) and isinstance(expected, Counter):
+                raise AssertionError(
+                    f"missing {dict(expected - got)}, unexpected {dict(got - expected)}"
+                )
+            assert got == expected
+        await asyncio.sleep(0.25)
 
 
 async def wait_until(check: Any, *, timeout: float, interval: float = 0.25) -> None:

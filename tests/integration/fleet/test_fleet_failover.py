@@ -21,6 +21,7 @@ from fleet_harness import (
     counts,
     create_account,
     customer_sends,
+    eventually_equal,
     pair_sessions,
     wait_until,
 )
@@ -150,20 +151,14 @@ async def test_sessions_spread_and_move_off_a_killed_daemon_losing_nothing(fleet
         for phase in ("before", "during", "after")
     )
 
-    async def everything_stored() -> bool:
-        return await stored_texts(fleet) == expected
-
-    await wait_until(everything_stored, timeout=60)
+    await eventually_equal(lambda: stored_texts(fleet), expected, timeout=60)
     events = await received_events(fleet)
     assert len(events) == 3 * SESSIONS and set(events.values()) == {1}
     sent = Counter({f"{tag} from {s}": 1 for s in ids for tag in ("out1", "out2")})
 
-    async def customer_has_all() -> bool:
-        return await customer_texts(fleet) == sent
-
-    await wait_until(customer_has_all, timeout=60)
+    await eventually_equal(lambda: customer_texts(fleet), sent, timeout=60)
     # Never two daemons on one device: no login ever pushed another socket of its device off.
-    replaced = await admin(fleet.sandbox, "GET", "/admin/logins/replaced")
+    replaced = await admin(fleet.sandbox, "GET", "/logins/replaced")
     assert replaced["replaced"] == []
 
 
@@ -197,10 +192,7 @@ async def test_a_paused_daemon_is_fenced_off_and_drops_its_sockets(fleet: Fleet)
         for phase in ("while paused", "after resume")
     )
 
-    async def everything_stored() -> bool:
-        return await stored_texts(fleet) == expected
-
-    await wait_until(everything_stored, timeout=60)
+    await eventually_equal(lambda: stored_texts(fleet), expected, timeout=60)
     # Nothing the paused daemon did after it resumed reached the database (a stale
     # "replaced" status would show here) or the server (no login before letting go).
     await wait_until(lambda: all_connected(fleet, "b", ids), timeout=30)
@@ -213,6 +205,6 @@ async def test_a_paused_daemon_is_fenced_off_and_drops_its_sockets(fleet: Fleet)
         ]
         assert after[0] == "manager.session_relinquished", (session_id, after)
     # a's logins pushed the paused daemon's sockets off, one per moved device at most.
-    replaced = await admin(fleet.sandbox, "GET", "/admin/logins/replaced")
+    replaced = await admin(fleet.sandbox, "GET", "/logins/replaced")
     devices = [r["device"] for r in replaced["replaced"]]
     assert len(devices) == len(set(devices)) <= len(on_b)
