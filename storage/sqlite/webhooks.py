@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
-from storage.engine import Row, SqlEngine
+from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import (
     AlreadyExists,
     Constraint,
@@ -76,9 +76,10 @@ DELIVERY_COLUMNS = (
     "d.last_status_code, d.last_error, d.created_at, d.delivered_at"
 )
 INSERT_DELIVERY = """
-INSERT OR IGNORE INTO webhook_deliveries
+INSERT INTO webhook_deliveries
     (webhook_id, event_position, status, next_attempt_at, created_at, updated_at)
 VALUES (?, ?, 'pending', ?, ?, ?)
+ON CONFLICT (webhook_id, event_position) DO NOTHING
 """
 _EVENT_COLUMNS_E = ", ".join(f"e.{column.strip()}" for column in EVENT_COLUMNS.split(","))
 _WEBHOOK_COLUMNS_W = ", ".join(f"w.{column.strip()}" for column in WEBHOOK_COLUMNS.split(","))
@@ -116,7 +117,7 @@ WHERE id = ? AND status = 'pending'
 SELECT_DELIVERIES = f"""
 SELECT {DELIVERY_COLUMNS}
 FROM webhook_deliveries d JOIN event_log e ON e.position = d.event_position
-WHERE d.webhook_id = ? AND (? IS NULL OR d.status = ?) AND d.id > ?
+WHERE d.webhook_id = ? AND (CAST(? AS TEXT) IS NULL OR d.status = ?) AND d.id > ?
 ORDER BY d.id LIMIT ?
 """
 REPLAY_ALL = """
@@ -135,12 +136,16 @@ SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = ? GROUP BY st
 COUNT_PENDING = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
 
 
-CATCH_UP_IDLE_CURSOR = """
+_CATCH_UP_IDLE_CURSOR = """
 INSERT INTO daemon_cursors (name, position)
-SELECT ?, (SELECT coalesce(max(position), 0) FROM event_log)
+SELECT CAST(? AS TEXT), (SELECT coalesce(max(position), 0) FROM event_log)
 WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)
-ON CONFLICT (name) DO UPDATE SET position = max(daemon_cursors.position, excluded.position)
+ON CONFLICT (name) DO UPDATE SET position = {greatest}(daemon_cursors.position, excluded.position)
 """
+CATCH_UP_IDLE_CURSOR = {
+    Dialect.SQLITE: _CATCH_UP_IDLE_CURSOR.format(greatest="max"),
+    Dialect.POSTGRESQL: _CATCH_UP_IDLE_CURSOR.format(greatest="GREATEST"),
+}
 ANY_ENABLED = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)"
 ANY_EVENT_AFTER_CURSOR = """
 SELECT EXISTS (SELECT 1 FROM event_log WHERE position >
@@ -172,7 +177,7 @@ class SqliteWebhookRepo:
         """A write that may enable a webhook: after an idle stretch, the cursor catches up."""
         try:
             async with self._db.transaction():
-                await self._db.execute(CATCH_UP_IDLE_CURSOR, (self._cursor,))
+                await self._db.execute(CATCH_UP_IDLE_CURSOR[self._db.dialect], (self._cursor,))
                 yield
         finally:
             self._listening = None
