@@ -259,6 +259,11 @@ class WebhookService:
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Deliveries whose attempt ended, numbered by when: a due() read that began before
+        # an outcome committed may still list the delivery as pending (PostgreSQL's readers
+        # do not wait for writers), and must not start it again.
+        self._ended: dict[int, int] = {}
+        self._ends = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered = 0
@@ -447,16 +452,19 @@ class WebhookService:
         free = limit - len(self._in_flight)
         if free <= 0 or self._stopping:
             return 0
+        ends_before = self._ends
         try:
             jobs = await self.repo.due(self._stores.now(), limit=limit + len(self._in_flight))
         except StorageError as exc:
             log.warning("webhooks.due_failed", error=str(exc))
             return 0
+        # What ended before the read began is in it; what ended during it may not be.
+        self._ended = {i: n for i, n in self._ended.items() if n > ends_before}
         started = 0
         for job in jobs:
             if started >= free:
                 break
-            if job.delivery_id in self._in_flight:
+            if job.delivery_id in self._in_flight or job.delivery_id in self._ended:
                 continue
             task = asyncio.create_task(self._deliver(job), name=f"wamd-webhook-{job.delivery_id}")
             self._in_flight[job.delivery_id] = task
@@ -467,6 +475,8 @@ class WebhookService:
     def _finisher(self, delivery_id: int) -> Callable[[asyncio.Task[None]], None]:
         def finished(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(delivery_id, None)
+            self._ends += 1
+            self._ended[delivery_id] = self._ends
             self._wake.set()
 
         return finished
