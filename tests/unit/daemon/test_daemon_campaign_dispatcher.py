@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import structlog.testing
+from backend_stores import OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
@@ -24,10 +25,8 @@ from daemon.eventlog import EventLog, EventType
 from daemon.outbox import Outbox, QueuedMessage
 from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile, outgoing_media
 from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
-from storage.db import Database, Synchronous
+from storage.engine import SqlEngine
 from storage.sqlite.campaigns import SqliteCampaignStore
-from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 TIMEOUT = 10.0
@@ -50,7 +49,7 @@ class FakeSessions:
 
 @dataclass
 class Rig:
-    db: Database
+    db: SqlEngine
     events: EventLog
     outbox: Outbox
     sender: RecordingSender
@@ -102,13 +101,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    db = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
-    await SqliteSessionRepo(db).create("s1")
-    events = EventLog(SqliteStores(db))
+async def rig(open_engine: OpenEngine, tmp_path: Path) -> AsyncIterator[Rig]:
+    """The dispatcher over a new database of each backend."""
+    db = await open_engine()
+    stores = stores_over(db, tmp_path)
+    await stores.sessions.create("s1")
+    events = EventLog(stores)
     sender = RecordingSender()
     config = fast_config(tmp_path)
-    outbox = Outbox(SqliteStores(db), events, sender, config.outbox)
+    outbox = Outbox(stores, events, sender, config.outbox)
     sessions = FakeSessions()
     store = SqliteCampaignStore(db)
     files = CampaignFiles(tmp_path, store)
@@ -122,7 +123,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     yield rig
     await rig.dispatcher.stop(1.0)
     await outbox.stop(1.0)
-    await db.close()
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT) -> None:
