@@ -1,0 +1,105 @@
+"""Two engines appending to one PostgreSQL event log (two daemons of a fleet): a reader that
+follows the log by position (``position > cursor``) never passes an event that commits late.
+
+Only PostgreSQL is shared by several daemons; a SQLite file belongs to one process (the state
+directory's lock), whose engine runs one transaction at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from postgres_server import PostgresServer
+
+from storage.engine import SqlEngine
+from storage.event_values import StoredEvent
+from storage.postgres.engine import PgDatabase
+from storage.sqlite.eventlog import SqliteEventLogRepo
+
+TIMEOUT = 20.0
+
+
+@pytest.fixture
+async def two_engines(
+    postgres_server: PostgresServer,
+) -> AsyncIterator[tuple[SqlEngine, SqlEngine]]:
+    """Two engines (two daemons' pools) on the same migrated database."""
+    url = await postgres_server.migrated_database()
+    first = await PgDatabase.open(url)
+    second = await PgDatabase.open(url)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def follow(log: SqliteEventLogRepo, seen: list[StoredEvent], cursor: int) -> int:
+    """One read of a position-cursor consumer (the webhook dispatcher's way)."""
+    batch = await log.read_all(after_position=cursor, limit=1000)
+    seen.extend(batch)
+    return batch[-1].position if batch else cursor
+
+
+async def test_an_event_committed_late_is_not_passed_by_a_reader(
+    two_engines: tuple[SqlEngine, SqlEngine],
+) -> None:
+    first, second = two_engines
+    slow_log, fast_log = SqliteEventLogRepo(first), SqliteEventLogRepo(second)
+    appended = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with first.transaction():
+            await slow_log.append("s1", "alert", {"n": 1}, "evt_slow")
+            appended.set()
+            await asyncio.wait_for(release.wait(), TIMEOUT)
+
+    slow = asyncio.create_task(slow_writer())
+    await asyncio.wait_for(appended.wait(), TIMEOUT)
+    # The other daemon appends while the first one's transaction is still open...
+    fast = asyncio.create_task(fast_log.append("s2", "alert", {"n": 2}, "evt_fast"))
+    await asyncio.sleep(0.2)
+    # ...and a consumer reads meanwhile: it must not see the later event alone.
+    seen: list[StoredEvent] = []
+    cursor = await follow(fast_log, seen, 0)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(slow, fast), TIMEOUT)
+    await follow(fast_log, seen, cursor)
+    assert [event.id for event in seen] == ["evt_slow", "evt_fast"]
+
+
+async def test_interleaved_appends_of_two_engines_reach_a_reader_exactly_once(
+    two_engines: tuple[SqlEngine, SqlEngine],
+) -> None:
+    logs = [SqliteEventLogRepo(engine) for engine in two_engines]
+    rng = random.Random(7)
+    writers, per_writer = 4, 8
+    done = asyncio.Event()
+
+    async def writer(index: int) -> None:
+        engine = two_engines[index % 2]
+        for n in range(per_writer):
+            async with engine.transaction():
+                await logs[index % 2].append(f"s{index}", "alert", {"n": n}, f"evt_{index}_{n}")
+                # Commit at an arbitrary moment after the position was handed out.
+                await asyncio.sleep(rng.uniform(0, 0.02))
+
+    async def reader(seen: list[StoredEvent]) -> None:
+        cursor = 0
+        while not done.is_set():
+            cursor = await follow(logs[1], seen, cursor)
+            await asyncio.sleep(0.001)
+        await follow(logs[1], seen, cursor)
+
+    seen: list[StoredEvent] = []
+    reading = asyncio.create_task(reader(seen))
+    await asyncio.wait_for(asyncio.gather(*(writer(i) for i in range(writers))), TIMEOUT)
+    done.set()
+    await asyncio.wait_for(reading, TIMEOUT)
+    expected = {f"evt_{i}_{n}" for i in range(writers) for n in range(per_writer)}
+    assert sorted(event.id for event in seen) == sorted(expected)
+    positions = [event.position for event in seen]
+    assert positions == sorted(positions)
