@@ -15,7 +15,10 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
   delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
   full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
   because redirects are not followed — is final. A delivery that is final or out of attempts
-  goes to the dead-letter list, from where it can be replayed.
+  goes to the dead-letter list, from where it can be replayed. Each delivery is *claimed*
+  before its request (its next attempt moved past the request's timeout, in the database), so
+  the daemons of a fleet sharing one PostgreSQL database never post the same delivery at once;
+  the outcome replaces the claim, and a daemon that dies lets it expire.
 
 A crash after the receiver answered but before ``delivered`` is committed repeats the request:
 receivers deduplicate on ``X-Wamd-Event-Id`` (stable across every attempt and replay).
@@ -72,6 +75,9 @@ USER_AGENT = "wamd-webhooks/1"
 RETRYABLE_STATUSES = frozenset({408, 429})
 DISPATCH_BATCH = 500
 IDLE_POLL_S = 1.0
+# A claimed delivery is this daemon's for the request's timeout plus this, time enough to
+# record the outcome; a daemon that dies meanwhile leaves it to be claimed again after.
+CLAIM_MARGIN_S = 10.0
 MIN_SECRET_CHARS = 16
 MAX_SECRET_CHARS = 256
 MAX_URL_CHARS = 2048
@@ -259,11 +265,6 @@ class WebhookService:
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
-        # Deliveries whose attempt ended, numbered by when: a due() read that began before
-        # an outcome committed may still list the delivery as pending (PostgreSQL's readers
-        # do not wait for writers), and must not start it again.
-        self._ended: dict[int, int] = {}
-        self._ends = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered = 0
@@ -452,20 +453,19 @@ class WebhookService:
         free = limit - len(self._in_flight)
         if free <= 0 or self._stopping:
             return 0
-        ends_before = self._ends
+        now = self._stores.now()
+        # Claimed deliveries are this daemon's until the claim ends: claim only what starts
+        # now, for as long as an attempt can take.
+        until = now + timedelta(seconds=self._config.timeout_s + CLAIM_MARGIN_S)
         try:
-            jobs = await self.repo.due(self._stores.now(), limit=limit + len(self._in_flight))
+            jobs = await self.repo.claim_due(now, until, limit=free)
         except StorageError as exc:
             log.warning("webhooks.due_failed", error=str(exc))
             return 0
-        # What ended before the read began is in it; what ended during it may not be.
-        self._ended = {i: n for i, n in self._ended.items() if n > ends_before}
         started = 0
         for job in jobs:
-            if started >= free:
-                break
-            if job.delivery_id in self._in_flight or job.delivery_id in self._ended:
-                continue
+            if job.delivery_id in self._in_flight:
+                continue  # its claim ran out while its outcome was still being recorded
             task = asyncio.create_task(self._deliver(job), name=f"wamd-webhook-{job.delivery_id}")
             self._in_flight[job.delivery_id] = task
             task.add_done_callback(self._finisher(job.delivery_id))
@@ -475,8 +475,6 @@ class WebhookService:
     def _finisher(self, delivery_id: int) -> Callable[[asyncio.Task[None]], None]:
         def finished(_task: asyncio.Task[None]) -> None:
             self._in_flight.pop(delivery_id, None)
-            self._ends += 1
-            self._ended[delivery_id] = self._ends
             self._wake.set()
 
         return finished

@@ -27,7 +27,14 @@ from storage.campaign_values import (
 )
 from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
-from storage.sqlite._columns import decoding, from_ms, opt_from_ms, opt_to_ms, to_ms
+from storage.sqlite._columns import (
+    decoding,
+    from_ms,
+    in_json_array,
+    opt_from_ms,
+    opt_to_ms,
+    to_ms,
+)
 
 CAMPAIGN_COLUMNS = (
     "id, session_id, name, content, defaults, status, status_reason, rate_per_minute, "
@@ -55,11 +62,6 @@ SELECT_ACTIVE = f"""
 SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE status IN ('scheduled', 'processing')
 ORDER BY rowid
 """
-# Lists of values travel as one JSON array; each engine unpacks it its own way.
-IN_JSON_ARRAY = {
-    Dialect.SQLITE: "IN (SELECT value FROM json_each({param}))",
-    Dialect.POSTGRESQL: "IN (SELECT json_array_elements_text(CAST({param} AS json)))",
-}
 SET_STATUS = """
 UPDATE campaigns
 SET status = ?, status_reason = ?, updated_at = ?,
@@ -148,17 +150,16 @@ INSERT_CHUNK = 10_000
 class SqliteCampaignStore:
     def __init__(self, db: SqlEngine) -> None:
         self._db = db
-        in_array = IN_JSON_ARRAY[db.dialect]
         self._set_status = SET_STATUS.format(
-            in_expected=in_array.format(param="?"), columns=CAMPAIGN_COLUMNS
+            in_expected=in_json_array(db.dialect), columns=CAMPAIGN_COLUMNS
         )
         self._insert_recipients = INSERT_RECIPIENTS[db.dialect]
         self._by_message = SELECT_BY_MESSAGE.format(
-            columns=RECIPIENT_COLUMNS, in_ids=in_array.format(param="?")
+            columns=RECIPIENT_COLUMNS, in_ids=in_json_array(db.dialect)
         )
         self._advance = {
             status: ADVANCE_SQL.format(
-                times=times, columns=RECIPIENT_COLUMNS, in_lower=in_array.format(param="?4")
+                times=times, columns=RECIPIENT_COLUMNS, in_lower=in_json_array(db.dialect, "?4")
             )
             for status, times in ADVANCE.items()
         }

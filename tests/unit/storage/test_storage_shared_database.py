@@ -1,5 +1,6 @@
-"""Two engines appending to one PostgreSQL event log (two daemons of a fleet): a reader that
-follows the log by position (``position > cursor``) never passes an event that commits late.
+"""Two engines on one PostgreSQL database (two daemons of a fleet): a reader that follows the
+event log by position (``position > cursor``) never passes an event that commits late, and a
+webhook delivery claimed by one is not claimed by the other.
 
 Only PostgreSQL is shared by several daemons; a SQLite file belongs to one process (the state
 directory's lock), whose engine runs one transaction at a time."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from postgres_server import PostgresServer
@@ -17,6 +19,9 @@ from storage.engine import SqlEngine
 from storage.event_values import StoredEvent
 from storage.postgres.engine import PgDatabase
 from storage.sqlite.eventlog import SqliteEventLogRepo
+from storage.sqlite.sessions import SqliteSessionRepo
+from storage.sqlite.webhooks import SqliteWebhookRepo
+from storage.webhook_values import WEBHOOK_DISPATCH_CURSOR
 
 TIMEOUT = 20.0
 
@@ -103,3 +108,38 @@ async def test_interleaved_appends_of_two_engines_reach_a_reader_exactly_once(
     assert sorted(event.id for event in seen) == sorted(expected)
     positions = [event.position for event in seen]
     assert positions == sorted(positions)
+
+
+async def test_two_daemons_never_claim_the_same_delivery(
+    two_engines: tuple[SqlEngine, SqlEngine],
+) -> None:
+    first = two_engines[0]
+    await SqliteSessionRepo(first).create("s1")
+    hooks = [SqliteWebhookRepo(engine) for engine in two_engines]
+    await hooks[0].create(
+        "wh_1", session_id=None, url="http://127.0.0.1:9/", secret="s" * 16, events=frozenset()
+    )
+    log = SqliteEventLogRepo(first)
+    for n in range(40):
+        await log.append("s1", "alert", {"n": n}, f"evt_{n}")
+    step = await hooks[0].dispatch(WEBHOOK_DISPATCH_CURSOR, lambda _e, found: found)
+    assert step.looked == 40
+    now = first.now()
+    until = now + timedelta(seconds=30)
+
+    async def claims(repo: SqliteWebhookRepo) -> list[int]:
+        got: list[int] = []
+        for _ in range(6):
+            got += [job.delivery_id for job in await repo.claim_due(now, until, limit=4)]
+        return got
+
+    mine, theirs = await asyncio.wait_for(asyncio.gather(*(claims(r) for r in hooks)), TIMEOUT)
+    assert not set(mine) & set(theirs)
+    assert len(mine) + len(theirs) == 40
+    # Claimed: not due again before the claim ends...
+    assert await hooks[1].claim_due(now, until, limit=50) == []
+    # ...unless the daemon died: then the other one takes it over.
+    assert await hooks[1].mark_delivered(mine[0], 200)
+    later = until + timedelta(seconds=1)
+    again = [job.delivery_id for job in await hooks[1].claim_due(later, later, limit=50)]
+    assert sorted(again) == sorted(set(mine + theirs) - {mine[0]})
