@@ -18,6 +18,7 @@ from storage.errors import (
 )
 from storage.event_values import StoredEvent
 from storage.sqlite._columns import decoding, from_ms, in_json_array, opt_from_ms, to_ms
+from storage.sqlite._dialect import greatest
 from storage.sqlite.eventlog import EVENT_COLUMNS, decode_event_row
 from storage.webhook_values import (
     WEBHOOK_DISPATCH_CURSOR,
@@ -164,19 +165,13 @@ SELECT CAST(? AS TEXT), (SELECT coalesce(max(position), 0) FROM event_log)
 WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)
 ON CONFLICT (name) DO UPDATE SET position = {greatest}(daemon_cursors.position, excluded.position)
 """
-CATCH_UP_IDLE_CURSOR = {
-    Dialect.SQLITE: _CATCH_UP_IDLE_CURSOR.format(greatest="max"),
-    Dialect.POSTGRESQL: _CATCH_UP_IDLE_CURSOR.format(greatest="GREATEST"),
-}
+CATCH_UP_IDLE_CURSOR = {d: _CATCH_UP_IDLE_CURSOR.format(greatest=greatest(d)) for d in Dialect}
 # Only forward: the dispatchers of two daemons may finish their steps in either order.
 _ADVANCE_CURSOR = """
 INSERT INTO daemon_cursors (name, position) VALUES (?, ?)
 ON CONFLICT (name) DO UPDATE SET position = {greatest}(daemon_cursors.position, excluded.position)
 """
-ADVANCE_CURSOR = {
-    Dialect.SQLITE: _ADVANCE_CURSOR.format(greatest="max"),
-    Dialect.POSTGRESQL: _ADVANCE_CURSOR.format(greatest="GREATEST"),
-}
+ADVANCE_CURSOR = {d: _ADVANCE_CURSOR.format(greatest=greatest(d)) for d in Dialect}
 ANY_ENABLED = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)"
 ANY_EVENT_AFTER_CURSOR = """
 SELECT EXISTS (SELECT 1 FROM event_log WHERE position >
