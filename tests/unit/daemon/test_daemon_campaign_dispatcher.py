@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from backend_stores import OpenEngine, stores_over
+from backends import OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key

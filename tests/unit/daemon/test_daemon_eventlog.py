@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from backend_stores import BackendStores, OpenEngine, stores_over
+from backends import BackendStores, OpenEngine, stores_over
 
 from daemon.client import message_events as me
 from daemon.client.disconnect import Decision, DisconnectAction

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from backend_stores import BackendStores, OpenEngine, stores_over
+from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.config import OutboxConfig

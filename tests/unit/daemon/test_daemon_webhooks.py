@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from backend_stores import BackendStores, OpenEngine, stores_over
+from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import fast_config
 
 from daemon.config import WebhooksConfig

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from backend_stores import BackendStores, OpenEngine, stores_over
+from backends import BackendStores, OpenEngine, stores_over
 from storage_factories import FakeClock
 
 from storage.errors import AlreadyExists, NotFound

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from backend_stores import OpenEngine
+from backends import OpenEngine
 from storage_factories import FakeClock
 
 from storage.campaign_values import (
