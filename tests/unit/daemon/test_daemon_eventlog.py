@@ -119,11 +119,13 @@ async def test_follow_with_a_type_filter_skips_others(stores: BackendStores) -> 
     assert got == [0, 2]
 
 
-async def test_a_typed_waiter_wakes_only_for_its_types_once_committed(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_a_typed_waiter_wakes_only_for_its_types_once_committed(
+    stores: BackendStores,
+) -> None:
+    log = EventLog(stores)
     alerts = log.waiter(frozenset({"alert"}))
     anything = log.waiter()
-    async with db.transaction():
+    async with stores.transaction():
         await log.append("s1", EventType.QR_CODE, {"n": 1})
         await asyncio.sleep(0)
         assert not anything.done()  # not before the commit

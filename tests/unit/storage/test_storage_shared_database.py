@@ -16,7 +16,7 @@ import pytest
 from postgres_server import PostgresServer
 
 from storage.engine import SqlEngine
-from storage.event_values import StoredEvent
+from storage.event_values import NewEvent, StoredEvent
 from storage.postgres.engine import PgDatabase
 from storage.sqlite.eventlog import SqliteEventLogRepo
 from storage.sqlite.sessions import SqliteSessionRepo
@@ -85,10 +85,14 @@ async def test_interleaved_appends_of_two_engines_reach_a_reader_exactly_once(
     done = asyncio.Event()
 
     async def writer(index: int) -> None:
-        engine = two_engines[index % 2]
+        engine, log = two_engines[index % 2], logs[index % 2]
         for n in range(per_writer):
             async with engine.transaction():
-                await logs[index % 2].append(f"s{index}", "alert", {"n": n}, f"evt_{index}_{n}")
+                event_id = f"evt_{index}_{n}"
+                if index < 2:
+                    await log.append(f"s{index}", "alert", {"n": n}, event_id)
+                else:  # the receive path's way: a unit's events at once
+                    await log.append_many(f"s{index}", [NewEvent("alert", {"n": n}, event_id)])
                 # Commit at an arbitrary moment after the position was handed out.
                 await asyncio.sleep(rng.uniform(0, 0.02))
 
