@@ -66,8 +66,10 @@ class StorageConfig:
     """``postgresql://user:password@host:port/database`` keeps every store in PostgreSQL
     (what a fleet of daemons shares); empty: the SQLite file above. Downloaded media and the
     admin key stay in ``state_dir`` on each host."""
-    pool_size: int = 4
-    """PostgreSQL connections this daemon keeps open (one writer, the rest for reads)."""
+    pool_size: int = 10
+    """PostgreSQL connections this daemon may open: one for the writer, the rest for reads and
+    single-statement writes outside a transaction (each webhook delivery in flight records its
+    outcome with one: leave room for ``webhooks.concurrency`` and the API's reads)."""
 
     @property
     def database_path(self) -> Path:

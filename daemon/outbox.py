@@ -288,7 +288,9 @@ class Outbox:
             kind=request.kind.value,
             idempotent=idempotency_key is not None,
         )
-        self.wake(session_id)
+        # Inside a caller's transaction (a campaign's dispatch) the row is visible to the
+        # worker, which reads on its own connection on PostgreSQL, only once that commits.
+        self._stores.after_commit(lambda: self.wake(session_id))
         return Accepted(row, replayed=False)
 
     async def _show_queued(self, session_id: str, message_id: str, request: SendRequest) -> None:

@@ -15,7 +15,10 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
   delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
   full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
   because redirects are not followed — is final. A delivery that is final or out of attempts
-  goes to the dead-letter list, from where it can be replayed.
+  goes to the dead-letter list, from where it can be replayed. Each delivery is *claimed*
+  before its request (its next attempt moved past the request's timeout, in the database), so
+  the daemons of a fleet sharing one PostgreSQL database never post the same delivery at once;
+  the outcome replaces the claim, and a daemon that dies lets it expire.
 
 In a fleet (PostgreSQL) both loops run on one daemon only, the holder of the ``webhooks`` role
 (:mod:`daemon.fleet.roles`), and write through stores fenced by its lease: one delivery per
@@ -79,6 +82,9 @@ USER_AGENT = "wamd-webhooks/1"
 RETRYABLE_STATUSES = frozenset({408, 429})
 DISPATCH_BATCH = 500
 IDLE_POLL_S = 1.0
+# A claimed delivery is this daemon's for the request's timeout plus this, time enough to
+# record the outcome; a daemon that dies meanwhile leaves it to be claimed again after.
+CLAIM_MARGIN_S = 10.0
 MIN_SECRET_CHARS = 16
 MAX_SECRET_CHARS = 256
 MAX_URL_CHARS = 2048
@@ -496,17 +502,19 @@ class WebhookService:
         free = limit - len(self._in_flight)
         if free <= 0 or self._stopping or not self._held():
             return 0
+        now = self._stores.now()
+        # Claimed deliveries are this daemon's until the claim ends: claim only what starts
+        # now, for as long as an attempt can take.
+        until = now + timedelta(seconds=self._config.timeout_s + CLAIM_MARGIN_S)
         try:
-            jobs = await self._work.due(self._stores.now(), limit=limit + len(self._in_flight))
+            jobs = await self._work.claim_due(now, until, limit=free)
         except StorageError as exc:
             log.warning("webhooks.due_failed", error=str(exc))
             return 0
         started = 0
         for job in jobs:
-            if started >= free:
-                break
             if job.delivery_id in self._in_flight:
-                continue
+                continue  # its claim ran out while its outcome was still being recorded
             task = asyncio.create_task(self._deliver(job), name=f"wamd-webhook-{job.delivery_id}")
             self._in_flight[job.delivery_id] = task
             task.add_done_callback(self._finisher(job.delivery_id))

@@ -9,7 +9,8 @@
 The database probe is :meth:`storage.stores.Stores.probe`: on SQLite it checks the file is still
 the one opened, runs ``BEGIN IMMEDIATE; COMMIT`` (the write lock is what persist-before-ack needs,
 and another process holding it is what makes the daemon unable to work) and then a query, whose
-time is reported as ``latencyMs``. A probe that hangs is
+time is reported as ``latencyMs``; on PostgreSQL it runs a write transaction and a query on
+the server. A probe that hangs is
 abandoned after the timeout (it keeps running in the background, one at a time).
 """
 

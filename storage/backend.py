@@ -15,7 +15,9 @@ from storage.sqlite.stores import SqliteStores
 from storage.stores import Stores
 
 
-async def open_stores(path: str | os.PathLike[str], *, url: str = "", pool_size: int = 4) -> Stores:
+async def open_stores(
+    path: str | os.PathLike[str], *, url: str = "", pool_size: int = 10
+) -> Stores:
     """Open (creating and migrating if needed) the SQLite file at ``path``, or, when ``url``
     is given, the PostgreSQL database it names (``path``'s directory then only holds files).
     Raises DatabaseUnavailable/DatabaseCorrupt, SchemaTooNew or MigrationError."""

@@ -209,7 +209,13 @@ class WebhookRepo(Protocol):
         gives a reason against, is parked in the same transaction and gets nothing."""
         ...
 
-    async def due(self, now: datetime, *, limit: int = 50) -> list[DeliveryJob]: ...
+    async def claim_due(
+        self, now: datetime, until: datetime, *, limit: int = 50
+    ) -> list[DeliveryJob]:
+        """Due deliveries of enabled webhooks, oldest first, each claimed until ``until``: no
+        other claim (another daemon's) gets it before then, unless its outcome is recorded
+        first (which replaces the claim). A crash lets the claim expire."""
+        ...
 
     async def next_due_at(self) -> datetime | None: ...
 

@@ -25,7 +25,16 @@ from storage.sqlite.stores import RepositoryStores, SqliteStores
 if TYPE_CHECKING:
     from postgres_server import PostgresServer
 
-__all__ = ["ClientDatabase", "OpenEngine", "new_client_database", "open_stores_at"]
+__all__ = [
+    "BackendStores",
+    "ClientDatabase",
+    "OpenEngine",
+    "new_client_database",
+    "open_stores_at",
+    "stores_over",
+]
+
+BackendStores = SqliteStores | PgStores
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +80,13 @@ async def open_stores_at(
         return PgStores(await PgDatabase.open(where.url), where.path.resolve().parent)
     path = where.path if isinstance(where, ClientDatabase) else where
     return SqliteStores(await Database.open(path, synchronous=synchronous))
+
+
+def stores_over(engine: SqlEngine, files_dir: Path) -> BackendStores:
+    """The backend's bundle of every store over ``engine`` (from ``open_engine``); a server's
+    bundle keeps downloaded files in ``files_dir``."""
+    if isinstance(engine, Database):
+        return SqliteStores(engine)
+    if isinstance(engine, PgDatabase):
+        return PgStores(engine, files_dir)
+    raise TypeError(f"no stores bundle for {type(engine).__name__}")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from storage.engine import Dialect
 from storage.errors import CorruptAuthState, NotFound
 
 # A LIMIT that limits nothing, valid on both engines (SQLite's -1 is an error on PostgreSQL,
@@ -48,3 +49,13 @@ def missing_session(session_id: str) -> NotFound:
 def check_session_id(session_id: str) -> None:
     if not isinstance(session_id, str) or not 1 <= len(session_id) <= 128:
         raise ValueError("session id must be a string of 1 to 128 characters")
+
+
+def in_json_array(dialect: Dialect, param: str = "?", *, integers: bool = False) -> str:
+    """``IN (...)`` over the values of a JSON array passed as one parameter: a list of any
+    length in one statement, unpacked by each engine its own way (PostgreSQL's as text, so
+    ``integers`` casts them for an integer column)."""
+    if dialect is Dialect.SQLITE:
+        return f"IN (SELECT value FROM json_each({param}))"
+    values = f"json_array_elements_text(CAST({param} AS json))"
+    return f"IN (SELECT CAST({values} AS BIGINT))" if integers else f"IN (SELECT {values})"

@@ -18,7 +18,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING {COLUMNS}
 """
 UPDATE_SCOPE = f"""
-UPDATE api_keys SET label = coalesce(?, label), chats = CASE WHEN ? THEN ? ELSE chats END,
+UPDATE api_keys SET label = coalesce(?, label), chats = CASE WHEN ? = 1 THEN ? ELSE chats END,
     can_send = coalesce(?, can_send), updated_at = ?
 WHERE session_id = ? AND id = ?
 RETURNING {COLUMNS}

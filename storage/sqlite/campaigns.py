@@ -25,9 +25,16 @@ from storage.campaign_values import (
     Recipient,
     RecipientStatus,
 )
-from storage.engine import Row, SqlEngine
+from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
-from storage.sqlite._columns import decoding, from_ms, opt_from_ms, opt_to_ms, to_ms
+from storage.sqlite._columns import (
+    decoding,
+    from_ms,
+    in_json_array,
+    opt_from_ms,
+    opt_to_ms,
+    to_ms,
+)
 
 CAMPAIGN_COLUMNS = (
     "id, session_id, name, content, defaults, status, status_reason, rate_per_minute, "
@@ -55,24 +62,32 @@ SELECT_ACTIVE = f"""
 SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE status IN ('scheduled', 'processing')
 ORDER BY rowid
 """
-SET_STATUS = f"""
+SET_STATUS = """
 UPDATE campaigns
 SET status = ?, status_reason = ?, updated_at = ?,
     scheduled_at = coalesce(?, scheduled_at),
     started_at = CASE WHEN ? = 'processing' THEN coalesce(started_at, ?) ELSE started_at END,
     finished_at = CASE WHEN ? IN ('completed', 'failed', 'cancelled') THEN ? ELSE finished_at END
-WHERE id = ? AND status IN (SELECT value FROM json_each(?))
-RETURNING {CAMPAIGN_COLUMNS}
+WHERE id = ? AND status {in_expected}
+RETURNING {columns}
 """
 SET_NEXT_SEND = "UPDATE campaigns SET next_send_at = ? WHERE id = ?"
 # The whole batch travels as one JSON array of [jid, variables-or-null] and is unpacked by
-# SQLite: one statement instead of one bound row per recipient (about twice as fast).
-INSERT_RECIPIENTS = """
+# the engine: one statement instead of one bound row per recipient (about twice as fast).
+INSERT_RECIPIENTS = {
+    Dialect.SQLITE: """
 INSERT INTO campaign_recipients (campaign_id, jid, variables, status, updated_at)
 SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', ?
 FROM json_each(?) WHERE true
 ON CONFLICT (campaign_id, jid) DO NOTHING
-"""
+""",
+    Dialect.POSTGRESQL: """
+INSERT INTO campaign_recipients (campaign_id, jid, variables, status, updated_at)
+SELECT CAST(? AS TEXT), item ->> 0, item ->> 1, 'pending', CAST(? AS BIGINT)
+FROM json_array_elements(CAST(? AS json)) AS item
+ON CONFLICT (campaign_id, jid) DO NOTHING
+""",
+}
 COUNT_RECIPIENTS = "SELECT count(*) FROM campaign_recipients WHERE campaign_id = ?"
 COUNT_BY_STATUS = """
 SELECT status, count(*) FROM campaign_recipients WHERE campaign_id = ? GROUP BY status
@@ -90,9 +105,8 @@ UPDATE campaign_recipients SET status = 'queued', message_id = ?, queued_at = ?,
 WHERE id = ? AND campaign_id = ? AND status = 'pending'
 RETURNING {RECIPIENT_COLUMNS}
 """
-SELECT_BY_MESSAGE = f"""
-SELECT {RECIPIENT_COLUMNS} FROM campaign_recipients
-WHERE message_id IN (SELECT value FROM json_each(?))
+SELECT_BY_MESSAGE = """
+SELECT {columns} FROM campaign_recipients WHERE message_id {in_ids}
 """
 # Each status sets its own time and the earlier ones it implies (a "read" proves delivery).
 ADVANCE = {
@@ -108,7 +122,7 @@ ADVANCE = {
 ADVANCE_SQL = """
 UPDATE campaign_recipients
 SET status = ?1, {times}, settled_at = coalesce(settled_at, ?2), updated_at = ?2
-WHERE id = ?3 AND status IN (SELECT value FROM json_each(?4))
+WHERE id = ?3 AND status {in_lower}
 RETURNING {columns}
 """
 FAIL = f"""
@@ -136,6 +150,19 @@ INSERT_CHUNK = 10_000
 class SqliteCampaignStore:
     def __init__(self, db: SqlEngine) -> None:
         self._db = db
+        self._set_status = SET_STATUS.format(
+            in_expected=in_json_array(db.dialect), columns=CAMPAIGN_COLUMNS
+        )
+        self._insert_recipients = INSERT_RECIPIENTS[db.dialect]
+        self._by_message = SELECT_BY_MESSAGE.format(
+            columns=RECIPIENT_COLUMNS, in_ids=in_json_array(db.dialect)
+        )
+        self._advance = {
+            status: ADVANCE_SQL.format(
+                times=times, columns=RECIPIENT_COLUMNS, in_lower=in_json_array(db.dialect, "?4")
+            )
+            for status, times in ADVANCE.items()
+        }
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._db.transaction()
@@ -204,7 +231,7 @@ class SqliteCampaignStore:
     ) -> Campaign | None:
         now = to_ms(self._db.now())
         row = await self._db.fetch_one(
-            SET_STATUS,
+            self._set_status,
             (
                 status.value,
                 reason,
@@ -233,7 +260,9 @@ class SqliteCampaignStore:
                 for start in range(0, len(recipients), INSERT_CHUNK):
                     chunk = recipients[start : start + INSERT_CHUNK]
                     batch = _json([[r.jid, r.variables] for r in chunk])
-                    added += await self._db.execute(INSERT_RECIPIENTS, (campaign_id, now, batch))
+                    added += await self._db.execute(
+                        self._insert_recipients, (campaign_id, now, batch)
+                    )
                     # Statements run on the loop's thread: let the connections breathe.
                     await asyncio.sleep(0)
             return added
@@ -286,7 +315,7 @@ class SqliteCampaignStore:
     async def by_message_ids(self, message_ids: Collection[str]) -> list[Recipient]:
         if not message_ids:
             return []
-        rows = await self._db.fetch_all(SELECT_BY_MESSAGE, (json.dumps(list(message_ids)),))
+        rows = await self._db.fetch_all(self._by_message, (json.dumps(list(message_ids)),))
         return [_recipient(row) for row in rows]
 
     async def advance(
@@ -296,11 +325,10 @@ class SqliteCampaignStore:
         if status is RecipientStatus.FAILED:
             row = await self._db.fetch_one(FAIL, (error, now, now, recipient_id))
             return None if row is None else _recipient(row)
-        times = ADVANCE.get(status)
-        if times is None:
+        sql = self._advance.get(status)
+        if sql is None:
             raise ValueError(f"a recipient cannot advance to {status.value}")
         lower = [s.value for s, rank in RECIPIENT_RANK.items() if rank < RECIPIENT_RANK[status]]
-        sql = ADVANCE_SQL.format(times=times, columns=RECIPIENT_COLUMNS)
         row = await self._db.fetch_one(sql, (status.value, now, recipient_id, json.dumps(lower)))
         return None if row is None else _recipient(row)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.engine import Row, SqlEngine
+from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import StorageError
 from storage.event_values import NewEvent, StoredEvent
 from storage.sqlite._columns import decoding, from_ms, to_ms
@@ -26,6 +26,13 @@ RETURNING last_seq
 INSERT_EVENT_ROW = """
 INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
 """
+# Positions come from an identity, handed out at INSERT but visible at COMMIT: two daemons
+# appending at once could commit 8 before 7, and a reader at ``position > 6`` that sees 8
+# would move past 7 for good. Appends on PostgreSQL therefore take this lock (held until
+# their transaction ends), so positions become visible in order. One process already
+# serialises its own transactions; the lock orders the daemons of a fleet.
+# (7212050901 is the migration runner's key.)
+LOCK_APPENDS_PG = "SELECT pg_advisory_xact_lock(7212050902)"
 INSERT_EVENT = f"""
 INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
 RETURNING {EVENT_COLUMNS}
@@ -33,11 +40,20 @@ RETURNING {EVENT_COLUMNS}
 SELECT_SESSION_AFTER = f"""
 SELECT {EVENT_COLUMNS} FROM event_log WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?
 """
-SELECT_SESSION_AFTER_TYPED = f"""
+# The types travel as one JSON array.
+SELECT_SESSION_AFTER_TYPED = {
+    Dialect.SQLITE: f"""
 SELECT {EVENT_COLUMNS} FROM event_log
 WHERE session_id = ? AND seq > ? AND type IN (SELECT value FROM json_each(?))
 ORDER BY seq LIMIT ?
-"""
+""",
+    Dialect.POSTGRESQL: f"""
+SELECT {EVENT_COLUMNS} FROM event_log
+WHERE session_id = ? AND seq > ?
+  AND type IN (SELECT json_array_elements_text(CAST(? AS json)))
+ORDER BY seq LIMIT ?
+""",
+}
 SELECT_LATEST_RECOVERIES = f"""
 SELECT {EVENT_COLUMNS} FROM event_log
 WHERE session_id = ? AND type = 'session.recovery' ORDER BY seq DESC LIMIT ?
@@ -101,6 +117,8 @@ class SqliteEventLogRepo:
         now = to_ms(self._db.now())
         texts = [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events]
         async with self._db.transaction():
+            if self._db.dialect is Dialect.POSTGRESQL:
+                await self._db.fetch_all(LOCK_APPENDS_PG)
             seq_row = await self._db.fetch_one(ADVANCE_SEQ, (session_id, len(events)))
             if seq_row is None:
                 raise StorageError(f"no sequence number for session {session_id!r}")
@@ -114,6 +132,8 @@ class SqliteEventLogRepo:
     async def _insert(
         self, session_id: str, event_type: str, text: str, now: int, event_id: str
     ) -> Row | None:
+        if self._db.dialect is Dialect.POSTGRESQL:
+            await self._db.fetch_all(LOCK_APPENDS_PG)
         seq_row = await self._db.fetch_one(NEXT_SEQ, (session_id,))
         if seq_row is None:
             raise StorageError(f"no sequence number for session {session_id!r}")
@@ -132,7 +152,7 @@ class SqliteEventLogRepo:
         """The session's events after ``after_seq``, oldest first (optionally of ``types``)."""
         if types:
             rows = await self._db.fetch_all(
-                SELECT_SESSION_AFTER_TYPED,
+                SELECT_SESSION_AFTER_TYPED[self._db.dialect],
                 (session_id, after_seq, json.dumps(sorted(types)), limit),
             )
         else:

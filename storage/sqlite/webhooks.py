@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
-from storage.engine import Row, SqlEngine
+from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import (
     AlreadyExists,
     Constraint,
@@ -17,7 +17,8 @@ from storage.errors import (
     StorageError,
 )
 from storage.event_values import StoredEvent
-from storage.sqlite._columns import decoding, from_ms, opt_from_ms, to_ms
+from storage.sqlite._columns import decoding, from_ms, in_json_array, opt_from_ms, to_ms
+from storage.sqlite._dialect import greatest
 from storage.sqlite.eventlog import EVENT_COLUMNS, decode_event_row
 from storage.webhook_values import (
     WEBHOOK_DISPATCH_CURSOR,
@@ -76,20 +77,43 @@ DELIVERY_COLUMNS = (
     "d.last_status_code, d.last_error, d.created_at, d.delivered_at"
 )
 INSERT_DELIVERY = """
-INSERT OR IGNORE INTO webhook_deliveries
+INSERT INTO webhook_deliveries
     (webhook_id, event_position, status, next_attempt_at, created_at, updated_at)
 VALUES (?, ?, 'pending', ?, ?, ?)
+ON CONFLICT (webhook_id, event_position) DO NOTHING
 """
 _EVENT_COLUMNS_E = ", ".join(f"e.{column.strip()}" for column in EVENT_COLUMNS.split(","))
 _WEBHOOK_COLUMNS_W = ", ".join(f"w.{column.strip()}" for column in WEBHOOK_COLUMNS.split(","))
-SELECT_DUE = f"""
-SELECT d.id, d.attempts, {_WEBHOOK_COLUMNS_W}, {_EVENT_COLUMNS_E}
+# A claim moves the due deliveries' next attempt to the claim's end, so that no other daemon
+# of a fleet (nor a read of this one that raced the outcome) starts them meanwhile; the
+# attempt's outcome replaces it, and a crash lets it expire. On PostgreSQL the rows are
+# picked once, locked (SKIP LOCKED: another daemon's claim takes other rows instead of
+# waiting), in a materialized CTE: a sub-select in the WHERE clause could be evaluated again
+# when a concurrent claim makes PostgreSQL re-check a row, and claim more than LIMIT.
+_CLAIM_DUE = """
+WITH picked AS {materialized}(
+    SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT ?{lock}
+)
+UPDATE webhook_deliveries SET next_attempt_at = ?
+WHERE id IN (SELECT id FROM picked) AND status = 'pending' AND next_attempt_at <= ?
+RETURNING id
+"""
+CLAIM_DUE = {
+    Dialect.SQLITE: _CLAIM_DUE.format(materialized="", lock=""),
+    Dialect.POSTGRESQL: _CLAIM_DUE.format(
+        materialized="MATERIALIZED ", lock=" FOR UPDATE OF d SKIP LOCKED"
+    ),
+}
+_SELECT_CLAIMED = """
+SELECT d.id, d.attempts, {webhook}, {event}
 FROM webhook_deliveries d
 JOIN webhooks w ON w.id = d.webhook_id
 JOIN event_log e ON e.position = d.event_position
-WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1
-ORDER BY d.next_attempt_at, d.id
-LIMIT ?
+WHERE d.id {in_ids}
+ORDER BY d.id
 """
 SELECT_NEXT_DUE_AT = """
 SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -116,7 +140,7 @@ WHERE id = ? AND status = 'pending'
 SELECT_DELIVERIES = f"""
 SELECT {DELIVERY_COLUMNS}
 FROM webhook_deliveries d JOIN event_log e ON e.position = d.event_position
-WHERE d.webhook_id = ? AND (? IS NULL OR d.status = ?) AND d.id > ?
+WHERE d.webhook_id = ? AND (CAST(? AS TEXT) IS NULL OR d.status = ?) AND d.id > ?
 ORDER BY d.id LIMIT ?
 """
 REPLAY_ALL = """
@@ -135,12 +159,19 @@ SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = ? GROUP BY st
 COUNT_PENDING = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
 
 
-CATCH_UP_IDLE_CURSOR = """
+_CATCH_UP_IDLE_CURSOR = """
 INSERT INTO daemon_cursors (name, position)
-SELECT ?, (SELECT coalesce(max(position), 0) FROM event_log)
+SELECT CAST(? AS TEXT), (SELECT coalesce(max(position), 0) FROM event_log)
 WHERE NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)
-ON CONFLICT (name) DO UPDATE SET position = max(daemon_cursors.position, excluded.position)
+ON CONFLICT (name) DO UPDATE SET position = {greatest}(daemon_cursors.position, excluded.position)
 """
+CATCH_UP_IDLE_CURSOR = {d: _CATCH_UP_IDLE_CURSOR.format(greatest=greatest(d)) for d in Dialect}
+# Only forward: the dispatchers of two daemons may finish their steps in either order.
+_ADVANCE_CURSOR = """
+INSERT INTO daemon_cursors (name, position) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET position = {greatest}(daemon_cursors.position, excluded.position)
+"""
+ADVANCE_CURSOR = {d: _ADVANCE_CURSOR.format(greatest=greatest(d)) for d in Dialect}
 ANY_ENABLED = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1)"
 ANY_EVENT_AFTER_CURSOR = """
 SELECT EXISTS (SELECT 1 FROM event_log WHERE position >
@@ -156,6 +187,11 @@ class SqliteWebhookRepo:
         self._db = db
         self._cursor = dispatch_cursor
         self._listening: bool | None = None
+        self._select_claimed = _SELECT_CLAIMED.format(
+            webhook=_WEBHOOK_COLUMNS_W,
+            event=_EVENT_COLUMNS_E,
+            in_ids=in_json_array(db.dialect, integers=True),
+        )
 
     async def has_listeners(self) -> bool:
         """Whether an enabled webhook exists: read once, then known from this repository's
@@ -172,7 +208,7 @@ class SqliteWebhookRepo:
         """A write that may enable a webhook: after an idle stretch, the cursor catches up."""
         try:
             async with self._db.transaction():
-                await self._db.execute(CATCH_UP_IDLE_CURSOR, (self._cursor,))
+                await self._db.execute(CATCH_UP_IDLE_CURSOR[self._db.dialect], (self._cursor,))
                 yield
         finally:
             self._listening = None
@@ -349,16 +385,26 @@ class SqliteWebhookRepo:
             if pairs:
                 await self._db.execute_many(INSERT_DELIVERY, pairs)
             await self._db.execute(
-                "INSERT INTO daemon_cursors (name, position) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (cursor_name, events[-1].position),
+                ADVANCE_CURSOR[self._db.dialect], (cursor_name, events[-1].position)
             )
             return DispatchStep(len(events), tuple(parked))
 
-    async def due(self, now: datetime, *, limit: int = 50) -> list[DeliveryJob]:
-        """Due deliveries of enabled webhooks; a webhook whose row cannot be read is parked
-        (see :meth:`dispatch`) instead of stopping every other delivery."""
-        rows = await self._db.fetch_all(SELECT_DUE, (to_ms(now), limit))
+    async def claim_due(
+        self, now: datetime, until: datetime, *, limit: int = 50
+    ) -> list[DeliveryJob]:
+        """Due deliveries of enabled webhooks, oldest first, each claimed until ``until`` (its
+        next attempt moved there; the attempt's outcome replaces that). A webhook whose row
+        cannot be read is parked (see :meth:`dispatch`) instead of stopping every other
+        delivery."""
+        at = to_ms(now)
+        async with self._db.transaction():
+            claimed = await self._db.fetch_all(
+                CLAIM_DUE[self._db.dialect], (at, limit, to_ms(until), at)
+            )
+            if not claimed:
+                return []
+            ids = json.dumps(sorted(int(row[0]) for row in claimed))
+            rows = await self._db.fetch_all(self._select_claimed, (ids,))
         jobs: list[DeliveryJob] = []
         end = 2 + WEBHOOK_WIDTH
         for row in rows:

@@ -1,5 +1,6 @@
 """Fixtures: a sandbox on loopback (driven through its admin API), a daemon process factory,
-and a signed-webhook receiver."""
+the environment that points a daemon at the test's storage backend, and a signed-webhook
+receiver."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonFactory, DaemonProcess, Receiver
+from postgres_server import PostgresServer
 
 from sandbox.app import SandboxServer
 from sandbox.config import SandboxConfig
+from storage.engine import Dialect
 
 
 @pytest.fixture
@@ -38,6 +41,17 @@ async def daemon_factory(sandbox: SandboxServer, tmp_path: Path) -> AsyncIterato
     for process in started:
         if process.process is not None and process.process.returncode is None:
             await process.kill()
+
+
+@pytest.fixture
+def storage_environ(backend: Dialect, request: pytest.FixtureRequest) -> dict[str, str]:
+    """For ``daemon_factory(environ=...)``: nothing on SQLite (the daemon's file in its state
+    directory); on PostgreSQL, ``WAMD_STORAGE_URL`` naming a new, empty database, which the
+    daemon migrates at its first start. Restarts with the same environment find the same data."""
+    if backend is Dialect.SQLITE:
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return {"WAMD_STORAGE_URL": server.create_database("wamd_daemon")}
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The whole flow through the HTTP API alone, against a real daemon process and the sandbox:
 create a session, fetch its QR, the sandbox phone scans it, send a message, receive the reply by
 a signed webhook, follow the event stream and resume it, page through the chat 20 at a time,
-mark it read."""
+mark it read. The same on PostgreSQL (``storage.url``), where /health and /health/deep probe
+the server."""
 
 from __future__ import annotations
 
@@ -51,12 +52,15 @@ async def sse_events(url: str, key: str, want: int, last_id: str | None) -> list
 
 
 async def test_the_whole_flow_through_the_api(
-    daemon_factory: DaemonFactory, sandbox: SandboxServer, receiver: Receiver
+    daemon_factory: DaemonFactory,
+    sandbox: SandboxServer,
+    receiver: Receiver,
+    storage_environ: dict[str, str],
 ) -> None:
     await create_account(sandbox, OWNER, "Owner")
     await create_account(sandbox, FRIEND, "Friend")
     await admin(sandbox, "POST", f"/accounts/{FRIEND}/auto-reply", {"enabled": True})
-    daemon = await daemon_factory()
+    daemon = await daemon_factory(storage_environ)
     api = daemon.api()
 
     created = await api.call("POST", "/sessions", {"id": "alice", "name": "Alice's shop"})
@@ -152,6 +156,10 @@ async def test_the_whole_flow_through_the_api(
     # Every webhook delivery was signed, and each event arrived under its stable id.
     assert receiver.bad_signatures == 0
     assert len({e["id"] for e in receiver.deliveries}) == len(receiver.deliveries)
+    health = await api.call("GET", "/health", key=None)
+    assert health.status == 200 and health.body["status"] == "ok"
+    deep = await api.call("GET", "/health/deep")
+    assert deep.status == 200 and deep.body["database"]["connected"] is True
     assert await daemon.stop() == 0
     assert api.checked and ADMIN_KEY
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import structlog.testing
+from backends import OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
@@ -24,10 +25,8 @@ from daemon.eventlog import EventLog, EventType
 from daemon.outbox import Outbox, QueuedMessage
 from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile, outgoing_media
 from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus
-from storage.db import Database, Synchronous
+from storage.engine import SqlEngine
 from storage.sqlite.campaigns import SqliteCampaignStore
-from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 TIMEOUT = 10.0
@@ -50,7 +49,7 @@ class FakeSessions:
 
 @dataclass
 class Rig:
-    db: Database
+    db: SqlEngine
     events: EventLog
     outbox: Outbox
     sender: RecordingSender
@@ -102,13 +101,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    db = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
-    await SqliteSessionRepo(db).create("s1")
-    events = EventLog(SqliteStores(db))
+async def rig(open_engine: OpenEngine, tmp_path: Path) -> AsyncIterator[Rig]:
+    """The dispatcher over a new database of each backend."""
+    db = await open_engine()
+    stores = stores_over(db, tmp_path)
+    await stores.sessions.create("s1")
+    events = EventLog(stores)
     sender = RecordingSender()
     config = fast_config(tmp_path)
-    outbox = Outbox(SqliteStores(db), events, sender, config.outbox)
+    outbox = Outbox(stores, events, sender, config.outbox)
     sessions = FakeSessions()
     store = SqliteCampaignStore(db)
     files = CampaignFiles(tmp_path, store)
@@ -122,7 +123,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     yield rig
     await rig.dispatcher.stop(1.0)
     await outbox.stop(1.0)
-    await db.close()
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT) -> None:
@@ -430,14 +430,15 @@ async def test_the_start_sweep_removes_only_files_nobody_needs(rig: Rig) -> None
 
 
 async def test_in_a_fleet_a_daemon_schedules_its_own_sessions_and_tracks_with_the_role(
-    rig: Rig,
+    rig: Rig, tmp_path: Path
 ) -> None:
     await rig.dispatcher.stop(1.0)
     rig.dispatcher = CampaignDispatcher(
         rig.store, rig.events, rig.outbox, rig.sessions, rig.service.files, fleet=True
     )
     await rig.dispatcher.start()
-    await SqliteSessionRepo(rig.db).create("s2")  # held by another daemon of the fleet
+    stores = stores_over(rig.db, tmp_path)
+    await stores.sessions.create("s2")  # held by another daemon of the fleet
     body = {"content": {"text": "Hi"}, "ratePerMinute": 6000}
     elsewhere = await rig.service.create("s2", body)
     await rig.service.add_recipients("s2", elsewhere.id, {"recipients": [phone(9)]})
@@ -453,7 +454,6 @@ async def test_in_a_fleet_a_daemon_schedules_its_own_sessions_and_tracks_with_th
     assert await rig.status(elsewhere.id) is CampaignStatus.PROCESSING
     assert [m.session_id for m in rig.sender.sent] == ["s1"]
 
-    stores = SqliteStores(rig.db)
     await rig.dispatcher.take_role(stores, lambda: True)
     (recipient,) = await rig.store.recipients_page(here)
     await rig.report(recipient.message_id, "sent")

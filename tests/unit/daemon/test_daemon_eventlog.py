@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backends import BackendStores, OpenEngine, stores_over
 
 from daemon.client import message_events as me
 from daemon.client.disconnect import Decision, DisconnectAction
@@ -24,7 +24,6 @@ from daemon.eventlog import (
     from_messaging_event,
     new_event_id,
 )
-from storage.db import Database, Synchronous
 from storage.message_values import (
     ChatKind,
     ChatRecord,
@@ -34,18 +33,15 @@ from storage.message_values import (
     ReceiptStatus,
 )
 from storage.outbox_values import NewOutboxRow, OutboxRequest
-from storage.sqlite.outbox import SqliteOutboxRepo
-from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.stores import SqliteStores
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
-    await SqliteSessionRepo(opened).create("s1")
-    await SqliteSessionRepo(opened).create("s2")
-    yield opened
-    await opened.close()
+async def stores(open_engine: OpenEngine, tmp_path: Path) -> BackendStores:
+    """Two sessions in a new database of each backend."""
+    opened = stores_over(await open_engine(), tmp_path)
+    await opened.sessions.create("s1")
+    await opened.sessions.create("s2")
+    return opened
 
 
 def test_event_ids_are_unique_and_sort_by_time() -> None:
@@ -56,8 +52,8 @@ def test_event_ids_are_unique_and_sort_by_time() -> None:
     assert len({new_event_id() for _ in range(1000)}) == 1000
 
 
-async def test_sequences_are_per_session_and_positions_global(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_sequences_are_per_session_and_positions_global(stores: BackendStores) -> None:
+    log = EventLog(stores)
     a1 = await log.append("s1", EventType.ALERT, {"n": 1})
     b1 = await log.append("s2", EventType.ALERT, {"n": 2})
     a2 = await log.append("s1", EventType.ALERT, {"n": 3})
@@ -70,10 +66,10 @@ async def test_sequences_are_per_session_and_positions_global(db: Database) -> N
     assert shape["createdAt"].endswith("Z")
 
 
-async def test_an_event_commits_with_its_transaction_or_not_at_all(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_an_event_commits_with_its_transaction_or_not_at_all(stores: BackendStores) -> None:
+    log = EventLog(stores)
     with pytest.raises(RuntimeError):
-        async with db.transaction():
+        async with stores.transaction():
             await log.append("s1", EventType.ALERT, {"n": 1})
             raise RuntimeError("the write this event reports failed")
     assert await log.read("s1") == []
@@ -81,16 +77,16 @@ async def test_an_event_commits_with_its_transaction_or_not_at_all(db: Database)
     assert (await log.append("s1", EventType.ALERT, {})).seq == 1
 
 
-async def test_numbering_continues_after_the_session_is_deleted(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_numbering_continues_after_the_session_is_deleted(stores: BackendStores) -> None:
+    log = EventLog(stores)
     await log.append("s1", EventType.ALERT, {})
-    await SqliteSessionRepo(db).delete("s1")
-    await SqliteSessionRepo(db).create("s1")
+    await stores.sessions.delete("s1")
+    await stores.sessions.create("s1")
     assert (await log.append("s1", EventType.ALERT, {})).seq == 2
 
 
-async def test_follow_replays_then_streams_new_events(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_follow_replays_then_streams_new_events(stores: BackendStores) -> None:
+    log = EventLog(stores)
     await log.append("s1", EventType.ALERT, {"n": 1})
     await log.append("s1", EventType.QR_CODE, {"n": 2})
     seen: list[int] = []
@@ -111,8 +107,8 @@ async def test_follow_replays_then_streams_new_events(db: Database) -> None:
     assert seen == [2, 3, 4]
 
 
-async def test_follow_with_a_type_filter_skips_others(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_follow_with_a_type_filter_skips_others(stores: BackendStores) -> None:
+    log = EventLog(stores)
     for n, kind in enumerate([EventType.ALERT, EventType.QR_CODE, EventType.ALERT]):
         await log.append("s1", kind, {"n": n})
     got = []
@@ -123,11 +119,13 @@ async def test_follow_with_a_type_filter_skips_others(db: Database) -> None:
     assert got == [0, 2]
 
 
-async def test_a_typed_waiter_wakes_only_for_its_types_once_committed(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_a_typed_waiter_wakes_only_for_its_types_once_committed(
+    stores: BackendStores,
+) -> None:
+    log = EventLog(stores)
     alerts = log.waiter(frozenset({"alert"}))
     anything = log.waiter()
-    async with db.transaction():
+    async with stores.transaction():
         await log.append("s1", EventType.QR_CODE, {"n": 1})
         await asyncio.sleep(0)
         assert not anything.done()  # not before the commit
@@ -197,11 +195,11 @@ def test_messaging_events_map_to_records() -> None:
     assert updated.data["chat"]["unreadCount"] == 3
 
 
-async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> None:
-    log = EventLog(SqliteStores(db))
+async def test_the_sink_writes_inside_the_callers_transaction(stores: BackendStores) -> None:
+    log = EventLog(stores)
     inbound: list[tuple[str, float]] = []
-    sink = EventLogSink(log, SqliteStores(db), on_inbound=lambda s, at: inbound.append((s, at)))
-    outbox = SqliteOutboxRepo(db)
+    sink = EventLogSink(log, stores, on_inbound=lambda s, at: inbound.append((s, at)))
+    outbox = stores.outbox
     await outbox.insert(
         NewOutboxRow("OUT1", "s1", None, bytes(32), "c@s.whatsapp.net", "text", {"text": "x"})
     )
@@ -215,26 +213,25 @@ async def test_the_sink_writes_inside_the_callers_transaction(db: Database) -> N
         me.UpdateKind.STATUS,
         status=MessageStatus.DELIVERED,
     )
-    async with db.transaction():
+    async with stores.transaction():
         await sink.record("s1", [me.MessageReceived("s1", _message()), delivered])
     types = [e.type for e in await log.read("s1")]
     assert types == ["message.received", "message.updated"]
     # A receipt is the message row's (the client writes it); the outbox row is not touched.
     row = await outbox.get("s1", "OUT1")
     assert row is not None and row.request is OutboxRequest.DONE
-    session = await SqliteSessionRepo(db).get("s1")
+    session = await stores.sessions.get("s1")
     assert session is not None and session.last_message_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert inbound == [("s1", datetime(2026, 1, 1, tzinfo=UTC).timestamp())]
 
     with pytest.raises(RuntimeError):
-        async with db.transaction():
+        async with stores.transaction():
             await sink.record("s1", [me.MessageReceived("s1", _message(message_id="Z"))])
             raise RuntimeError("decrypt state failed to commit")
     assert len(await log.read("s1")) == 2
 
 
-async def test_prune_keeps_what_is_still_needed(db: Database) -> None:
-    stores = SqliteStores(db)
+async def test_prune_keeps_what_is_still_needed(stores: BackendStores) -> None:
     log = EventLog(stores)
     await stores.webhooks.create(
         "wh_1", session_id=None, url="http://127.0.0.1:9/", secret="s" * 16, events=frozenset()
@@ -248,10 +245,10 @@ async def test_prune_keeps_what_is_still_needed(db: Database) -> None:
     assert [e.data["n"] for e in await log.read("s1")] == [2]
 
 
-async def test_with_no_webhook_enabled_prune_needs_no_dispatch(db: Database) -> None:
+async def test_with_no_webhook_enabled_prune_needs_no_dispatch(stores: BackendStores) -> None:
     """The dispatcher idles (reads and writes nothing) without a webhook, so its cursor stays
     behind: events are no less prunable for that."""
-    log = EventLog(SqliteStores(db))
+    log = EventLog(stores)
     for n in range(3):
         await log.append("s1", EventType.ALERT, {"n": n})
     assert await log.prune(timedelta(seconds=-60)) == 3

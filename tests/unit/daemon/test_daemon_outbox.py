@@ -7,10 +7,10 @@ import asyncio
 import dataclasses
 import itertools
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
 from daemon.config import OutboxConfig
@@ -29,21 +29,18 @@ from daemon.outbox import (
     parse_send_request,
 )
 from daemon.retry import retry_delay
-from storage.db import Database, Synchronous
 from storage.errors import NotFound
 from storage.outbox_values import OutboxStatus
-from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 5.0
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
-    await SqliteSessionRepo(opened).create("s1")
-    yield opened
-    await opened.close()
+async def stores(open_engine: OpenEngine, tmp_path: Path) -> BackendStores:
+    """A new database of each backend."""
+    opened = stores_over(await open_engine(), tmp_path)
+    await opened.sessions.create("s1")
+    return opened
 
 
 def outbox_config(tmp_path: Path, **changes: object) -> OutboxConfig:
@@ -114,9 +111,9 @@ def test_every_kind_parses() -> None:
 # ---------------------------------------------------------------- accepting
 
 
-async def test_the_same_key_returns_the_same_message(db: Database, tmp_path: Path) -> None:
+async def test_the_same_key_returns_the_same_message(stores: BackendStores, tmp_path: Path) -> None:
     sender = RecordingSender(connected=False)
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     request = parse_send_request({"to": "15550001111", "text": "hi"})
     first = await outbox.accept("s1", request, "key-1")
     again = await outbox.accept("s1", request, "key-1")
@@ -135,10 +132,12 @@ async def test_the_same_key_returns_the_same_message(db: Database, tmp_path: Pat
     await outbox.stop(1.0)
 
 
-async def test_concurrent_requests_with_one_key_store_one_row(db: Database, tmp_path: Path) -> None:
+async def test_concurrent_requests_with_one_key_store_one_row(
+    stores: BackendStores, tmp_path: Path
+) -> None:
     outbox = Outbox(
-        SqliteStores(db),
-        EventLog(SqliteStores(db)),
+        stores,
+        EventLog(stores),
         RecordingSender(connected=False),
         outbox_config(tmp_path),
     )
@@ -152,9 +151,9 @@ async def test_concurrent_requests_with_one_key_store_one_row(db: Database, tmp_
 # ---------------------------------------------------------------- sending
 
 
-async def test_sends_in_order_once_connected(db: Database, tmp_path: Path) -> None:
+async def test_sends_in_order_once_connected(stores: BackendStores, tmp_path: Path) -> None:
     sender = RecordingSender(connected=False)
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     ids = []
     for n in range(5):
         accepted = await outbox.accept(
@@ -176,9 +175,9 @@ async def test_sends_in_order_once_connected(db: Database, tmp_path: Path) -> No
     await outbox.stop(1.0)
 
 
-async def test_transient_failures_retry_then_succeed(db: Database, tmp_path: Path) -> None:
+async def test_transient_failures_retry_then_succeed(stores: BackendStores, tmp_path: Path) -> None:
     sender = RecordingSender(failures=[TransientSendError("timeout"), TransientSendError("x")])
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -194,10 +193,12 @@ async def test_transient_failures_retry_then_succeed(db: Database, tmp_path: Pat
     await outbox.stop(1.0)
 
 
-async def test_gives_up_after_the_limit_with_a_reason(db: Database, tmp_path: Path) -> None:
+async def test_gives_up_after_the_limit_with_a_reason(
+    stores: BackendStores, tmp_path: Path
+) -> None:
     sender = RecordingSender(failures=[TransientSendError("no ack")] * 5)
-    events = EventLog(SqliteStores(db))
-    outbox = Outbox(SqliteStores(db), events, sender, outbox_config(tmp_path, max_attempts=3))
+    events = EventLog(stores)
+    outbox = Outbox(stores, events, sender, outbox_config(tmp_path, max_attempts=3))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -216,10 +217,10 @@ async def test_gives_up_after_the_limit_with_a_reason(db: Database, tmp_path: Pa
 
 
 async def test_a_permanent_refusal_fails_at_once_and_the_next_goes(
-    db: Database, tmp_path: Path
+    stores: BackendStores, tmp_path: Path
 ) -> None:
     sender = RecordingSender(failures=[PermanentSendError("not on WhatsApp")])
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     first = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "a"}), None)
     second = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "b"}), None)
 
@@ -234,13 +235,11 @@ async def test_a_permanent_refusal_fails_at_once_and_the_next_goes(
 
 
 async def test_a_restriction_pauses_the_session_and_raises_an_alert(
-    db: Database, tmp_path: Path
+    stores: BackendStores, tmp_path: Path
 ) -> None:
     sender = RecordingSender(failures=[RestrictedError(429, "refused with error 429")])
-    events = EventLog(SqliteStores(db))
-    outbox = Outbox(
-        SqliteStores(db), events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0)
-    )
+    events = EventLog(stores)
+    outbox = Outbox(stores, events, sender, outbox_config(tmp_path, restriction_pause_s=3600.0))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -264,10 +263,12 @@ async def test_a_restriction_pauses_the_session_and_raises_an_alert(
     await outbox.stop(1.0)
 
 
-async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path: Path) -> None:
+async def test_a_crash_mid_send_resends_under_the_same_id(
+    stores: BackendStores, tmp_path: Path
+) -> None:
     config = outbox_config(tmp_path)
     sender = RecordingSender(connected=False)
-    first = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, config)
+    first = Outbox(stores, EventLog(stores), sender, config)
     accepted = await first.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -276,7 +277,7 @@ async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path
     assert await first.repo.mark_sending(accepted.row.id)
 
     sender = RecordingSender()
-    second = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, config)
+    second = Outbox(stores, EventLog(stores), sender, config)
     await second.start()
 
     async def sent() -> bool:
@@ -289,9 +290,9 @@ async def test_a_crash_mid_send_resends_under_the_same_id(db: Database, tmp_path
     await second.stop(1.0)
 
 
-async def test_stop_lets_an_in_flight_send_finish(db: Database, tmp_path: Path) -> None:
+async def test_stop_lets_an_in_flight_send_finish(stores: BackendStores, tmp_path: Path) -> None:
     sender = RecordingSender(delay=0.2)
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     accepted = await outbox.accept(
         "s1", parse_send_request({"to": "15550001111", "text": "a"}), None
     )
@@ -316,14 +317,14 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert bucket.tokens == 3.0
 
 
-async def test_the_rate_limit_spaces_sends(db: Database, tmp_path: Path) -> None:
+async def test_the_rate_limit_spaces_sends(stores: BackendStores, tmp_path: Path) -> None:
     sender = RecordingSender()
     stamps: list[float] = []
     loop = asyncio.get_running_loop()
     sender.on_send = lambda _m: stamps.append(loop.time())
     outbox = Outbox(
-        SqliteStores(db),
-        EventLog(SqliteStores(db)),
+        stores,
+        EventLog(stores),
         sender,
         outbox_config(tmp_path, rate_per_minute=600.0, burst=1),
     )
@@ -347,11 +348,11 @@ def test_retry_delays_grow_with_full_jitter() -> None:
 
 
 async def test_a_held_chat_waits_while_other_chats_flow_in_order(
-    db: Database, tmp_path: Path
+    stores: BackendStores, tmp_path: Path
 ) -> None:
     until = time.time() + 3600
     sender = RecordingSender(failures=[HeldError(until, "new chats blocked: time-lock")])
-    outbox = Outbox(SqliteStores(db), EventLog(SqliteStores(db)), sender, outbox_config(tmp_path))
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
     held = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "a"}), None)
     later = await outbox.accept("s1", parse_send_request({"to": "15550001111", "text": "b"}), None)
     other = [

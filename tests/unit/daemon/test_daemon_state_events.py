@@ -4,10 +4,11 @@ crash can lose both (the change did not happen) but never one without the other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from backends import BackendStores, OpenEngine, stores_over
 
 from daemon.client.connection import NodeSocket
 from daemon.client.context import ClientOptions
@@ -18,8 +19,6 @@ from daemon.client.state import SessionState
 from daemon.config import WhatsAppConfig
 from daemon.crypto.curve import KeyPair
 from daemon.eventlog import EventLog, EventLogSink, EventType
-from storage.db import Database
-from storage.sqlite.stores import SqliteStores
 from storage.values import SessionStatus
 
 FAST = ClientOptions(backoff_base=0.001, backoff_cap=0.004, uniform=lambda low, high: high)
@@ -50,9 +49,9 @@ async def held_dial(static: KeyPair, client_payload: Callable[[], bytes]) -> Nod
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[SqliteStores]:
-    db = await Database.open(tmp_path / "state.db")
-    opened = SqliteStores(db)
+async def stores(open_engine: OpenEngine, tmp_path: Path) -> BackendStores:
+    """A paired session in a new database of each backend."""
+    opened = stores_over(await open_engine(), tmp_path)
     await opened.sessions.create("s")
     await credentials_for_pairing(opened.auth, "s")
     await opened.auth.credentials.mark_paired(
@@ -63,8 +62,7 @@ async def stores(tmp_path: Path) -> AsyncIterator[SqliteStores]:
         platform="android",
         push_name="me",
     )
-    yield opened
-    await opened.close()
+    return opened
 
 
 async def _next_change(events: Subscription) -> StateChanged:
@@ -74,7 +72,7 @@ async def _next_change(events: Subscription) -> StateChanged:
     raise AssertionError("the subscription ended")
 
 
-async def test_the_state_event_is_committed_with_the_transition(stores: SqliteStores) -> None:
+async def test_the_state_event_is_committed_with_the_transition(stores: BackendStores) -> None:
     log = EventLog(stores)
     session = await Session.open(stores, "s", WhatsAppConfig(), options=FAST, dialer=held_dial)
     session.messenger.set_sink(EventLogSink(log, stores))
@@ -100,7 +98,7 @@ async def test_the_state_event_is_committed_with_the_transition(stores: SqliteSt
 
 
 async def test_a_crash_before_the_commit_loses_the_change_and_its_event(
-    stores: SqliteStores,
+    stores: BackendStores,
 ) -> None:
     log = EventLog(stores)
     session = await Session.open(stores, "s", WhatsAppConfig(), options=FAST, dialer=held_dial)
@@ -117,7 +115,7 @@ async def test_a_crash_before_the_commit_loses_the_change_and_its_event(
 
 
 async def test_without_a_durable_sink_the_change_is_left_to_the_forwarder(
-    stores: SqliteStores,
+    stores: BackendStores,
 ) -> None:
     session = await Session.open(stores, "s", WhatsAppConfig(), options=FAST, dialer=held_dial)
     with session.events() as events:

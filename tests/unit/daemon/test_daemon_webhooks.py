@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import fast_config
 
 from daemon.config import WebhooksConfig
@@ -28,10 +29,7 @@ from daemon.webhooks import (
     sign,
     verify_signature,
 )
-from storage.db import Database, Synchronous
 from storage.event_values import StoredEvent
-from storage.sqlite.sessions import SqliteSessionRepo
-from storage.sqlite.stores import SqliteStores
 from storage.webhook_values import DeliveryStatus, Webhook
 
 SECRET = "s" * 32
@@ -150,11 +148,11 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "wamd.db", synchronous=Synchronous.NORMAL)
-    await SqliteSessionRepo(opened).create("s1")
-    yield opened
-    await opened.close()
+async def stores(open_engine: OpenEngine, tmp_path: Path) -> BackendStores:
+    """A new database of each backend."""
+    opened = stores_over(await open_engine(), tmp_path)
+    await opened.sessions.create("s1")
+    return opened
 
 
 def hooks_config(tmp_path: Path, **changes: object) -> WebhooksConfig:
@@ -169,10 +167,10 @@ async def until(predicate: object, timeout: float = TIMEOUT) -> None:
 
 
 async def test_events_are_delivered_signed_with_their_ids(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(SqliteStores(db))
-    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
+    events = EventLog(stores)
+    service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
     hook = await service.create(session_id="s1", url=receiver.url, secret=SECRET, events=[])
     appended = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(3)]
@@ -183,16 +181,19 @@ async def test_events_are_delivered_signed_with_their_ids(
     assert headers["X-Wamd-Event-Type"] == "alert"
     assert headers["X-Wamd-Event-Id"] in {e.id for e in appended}
     assert headers["Content-Type"] == "application/json"
-    counts = await service.repo.delivery_counts(hook.id)
+    # The receiver has answered; the outcome commits just after (PostgreSQL's readers do not
+    # wait for the writer).
+    async with asyncio.timeout(TIMEOUT):
+        while await service.repo.delivery_counts(hook.id) != {DeliveryStatus.DELIVERED: 3}:
+            await asyncio.sleep(0.01)
     await service.stop(1.0)
-    assert counts == {DeliveryStatus.DELIVERED: 3}
 
 
 async def test_retries_then_dead_letters_then_replay(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(SqliteStores(db))
-    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path, max_attempts=3))
+    events = EventLog(stores)
+    service = WebhookService(stores, events, hooks_config(tmp_path, max_attempts=3))
     await service.start()
     hook = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
     receiver.answers = [503, 429, 200]  # retried twice, then delivered
@@ -220,11 +221,11 @@ async def test_retries_then_dead_letters_then_replay(
 
 
 async def test_pending_deliveries_survive_a_restart(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(SqliteStores(db))
+    events = EventLog(stores)
     config = hooks_config(tmp_path, retry_base_s=0.05, retry_cap_s=0.05)
-    first = WebhookService(SqliteStores(db), events, config)
+    first = WebhookService(stores, events, config)
     await first.start()
     await first.create(session_id="s1", url=receiver.url, secret=SECRET, events=["alert"])
     receiver.answers = [500, 500, 500, 500, 500, 500]
@@ -233,24 +234,24 @@ async def test_pending_deliveries_survive_a_restart(
     await first.stop(1.0)
     receiver.answers = []
 
-    second = WebhookService(SqliteStores(db), events, config)
+    second = WebhookService(stores, events, config)
     await second.start()
     await until(lambda: len(receiver.got) == 1)
     assert receiver.got[0]["id"] == event.id
     await second.stop(1.0)
 
 
-async def test_the_config_webhook_is_kept_in_step(db: Database, tmp_path: Path) -> None:
-    events = EventLog(SqliteStores(db))
+async def test_the_config_webhook_is_kept_in_step(stores: BackendStores, tmp_path: Path) -> None:
+    events = EventLog(stores)
     configured = hooks_config(tmp_path, url="https://crm.example/in", secret=SECRET)
-    service = WebhookService(SqliteStores(db), events, configured)
+    service = WebhookService(stores, events, configured)
     await service.start()
     await service.stop(1.0)
     stored = await service.repo.get("config")
     assert (
         stored is not None and stored.session_id is None and stored.url == "https://crm.example/in"
     )
-    removed = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
+    removed = WebhookService(stores, events, hooks_config(tmp_path))
     await removed.start()
     await removed.stop(1.0)
     assert await removed.repo.get("config") is None
@@ -286,17 +287,19 @@ def test_usable_urls_are_kept_as_given(url: str) -> None:
 
 
 async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    events = EventLog(SqliteStores(db))
-    service = WebhookService(SqliteStores(db), events, hooks_config(tmp_path))
+    events = EventLog(stores)
+    service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
     good = await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
     bad = await service.create(session_id="s1", url=receiver.url + "2", secret=SECRET, events=[])
-    await db.execute("UPDATE webhooks SET events = 'not json' WHERE id = ?", (bad.id,))
+    await stores.db.execute("UPDATE webhooks SET events = 'not json' WHERE id = ?", (bad.id,))
     await events.append("s1", EventType.ALERT, {"n": 1})
     await until(lambda: len(receiver.got) == 1)
-    row = await db.fetch_one("SELECT enabled, parked_reason FROM webhooks WHERE id = ?", (bad.id,))
+    row = await stores.db.fetch_one(
+        "SELECT enabled, parked_reason FROM webhooks WHERE id = ?", (bad.id,)
+    )
     assert row is not None and row[0] == 0 and "unusable" in str(row[1])
     assert (await service.repo.get(good.id)) == good
     await events.append("s1", EventType.ALERT, {"n": 2})
@@ -306,22 +309,21 @@ async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
 
 
 async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
     """No webhook: each event costs its own transaction's commit and nothing more (no
     dispatch pass, no cursor write). The first webhook then gets the events after it only,
     every one exactly once, as when the dispatcher had kept up meanwhile."""
-    stores = SqliteStores(db)
     events = EventLog(stores)
     service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
     await asyncio.sleep(0.05)  # the dispatch loop has looked once and found no listener
-    commits = db.commit_count
+    commits = stores.db.commit_count
     for n in range(20):
-        async with db.transaction():
+        async with stores.transaction():
             await events.append("s1", EventType.ALERT, {"n": n})
     await asyncio.sleep(0.1)  # every wake-up has run
-    assert db.commit_count - commits == 20
+    assert stores.db.commit_count - commits == 20
     assert await events.repo.cursor("webhook_dispatch") is None
 
     await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
@@ -333,14 +335,13 @@ async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
 
 
 async def test_events_committed_together_are_dispatched_together(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    stores = SqliteStores(db)
     events = EventLog(stores)
     service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
     await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
-    async with db.transaction():
+    async with stores.transaction():
         appended = [await events.append("s1", EventType.ALERT, {"n": n}) for n in range(30)]
     await until(lambda: len(receiver.got) == 30)
     assert sorted(g["id"] for g in receiver.got) == sorted(e.id for e in appended)  # type: ignore[type-var]
@@ -350,9 +351,8 @@ async def test_events_committed_together_are_dispatched_together(
 
 
 async def test_only_the_role_holder_delivers_and_a_dropped_role_stops_at_once(
-    db: Database, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
-    stores = SqliteStores(db)
     events = EventLog(stores)
     config = hooks_config(tmp_path)
     first = WebhookService(stores, events, config)

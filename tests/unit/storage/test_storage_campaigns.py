@@ -1,13 +1,13 @@
-"""The SQLite campaign store: drafts, batch insert with de-duplication, status moves that
-compare and set, recipients that only move forward, pages, counts and the pacer's evidence."""
+"""The campaign store, on SQLite and on PostgreSQL: drafts, batch insert with de-duplication,
+status moves that compare and set, recipients that only move forward, pages, counts and the
+pacer's evidence."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
+from backends import OpenEngine
 from storage_factories import FakeClock
 
 from storage.campaign_values import (
@@ -19,18 +19,17 @@ from storage.campaign_values import (
     Pacing,
     RecipientStatus,
 )
-from storage.db import Database
+from storage.engine import SqlEngine
 from storage.errors import AlreadyExists, NotFound
 from storage.sqlite.campaigns import SqliteCampaignStore
 from storage.sqlite.sessions import SqliteSessionRepo
 
 
 @pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "wamd.db", clock=clock)
+async def db(open_engine: OpenEngine, clock: FakeClock) -> SqlEngine:
+    opened = await open_engine(clock)
     await SqliteSessionRepo(opened).create("s1")
-    yield opened
-    await opened.close()
+    return opened
 
 
 def draft(campaign_id: str = "cmp_1", session_id: str = "s1") -> NewCampaign:
@@ -45,7 +44,7 @@ def draft(campaign_id: str = "cmp_1", session_id: str = "s1") -> NewCampaign:
     )
 
 
-async def test_a_draft_round_trips(db: Database) -> None:
+async def test_a_draft_round_trips(db: SqlEngine) -> None:
     store = SqliteCampaignStore(db)
     created = await store.create(draft())
     assert created.status is CampaignStatus.DRAFT and created.started_at is None
@@ -58,7 +57,7 @@ async def test_a_draft_round_trips(db: Database) -> None:
     assert await store.get("cmp_2") is None
 
 
-async def test_batch_insert_deduplicates_against_the_campaign(db: Database) -> None:
+async def test_batch_insert_deduplicates_against_the_campaign(db: SqlEngine) -> None:
     store = SqliteCampaignStore(db)
     await store.create(draft())
     first = [NewRecipient(f"{n}@s.whatsapp.net", {"name": str(n)}) for n in range(1000)]
@@ -76,7 +75,7 @@ async def test_batch_insert_deduplicates_against_the_campaign(db: Database) -> N
         await store.add_recipients("nope", first[:1])
 
 
-async def test_status_moves_compare_and_set(db: Database, clock: FakeClock) -> None:
+async def test_status_moves_compare_and_set(db: SqlEngine, clock: FakeClock) -> None:
     store = SqliteCampaignStore(db)
     await store.create(draft())
     running = {CampaignStatus.SCHEDULED, CampaignStatus.PROCESSING}
@@ -101,7 +100,7 @@ async def test_status_moves_compare_and_set(db: Database, clock: FakeClock) -> N
     assert done is not None and done.finished_at is not None
 
 
-async def test_recipients_only_move_forward(db: Database, clock: FakeClock) -> None:
+async def test_recipients_only_move_forward(db: SqlEngine, clock: FakeClock) -> None:
     store = SqliteCampaignStore(db)
     await store.create(draft())
     await store.add_recipients("cmp_1", [NewRecipient(f"{n}@s.whatsapp.net") for n in range(4)])
@@ -136,7 +135,7 @@ async def test_recipients_only_move_forward(db: Database, clock: FakeClock) -> N
     assert (await store.recipients_page("cmp_1", status=RecipientStatus.CANCELLED))[0].id == d.id
 
 
-async def test_deleting_the_session_deletes_its_campaigns(db: Database) -> None:
+async def test_deleting_the_session_deletes_its_campaigns(db: SqlEngine) -> None:
     store = SqliteCampaignStore(db)
     await store.create(draft())
     await store.add_recipients("cmp_1", [NewRecipient("1@s.whatsapp.net")])
