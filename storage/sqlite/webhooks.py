@@ -197,8 +197,11 @@ class SqliteWebhookRepo:
         """Whether an enabled webhook exists: read once, then known from this repository's
         own writes (the only writer of the table). While there is none the dispatcher reads
         nothing; the first webhook enabled moves its cursor to the end of the log first, so
-        it starts from the events after it, as when the dispatcher had kept up meanwhile."""
-        if self._listening is None:
+        it starts from the events after it, as when the dispatcher had kept up meanwhile.
+
+        On PostgreSQL the table has other writers (every daemon of a fleet, and this daemon's
+        API through other stores than the dispatcher's fenced ones): it is read every time."""
+        if self._listening is None or self._db.dialect is Dialect.POSTGRESQL:
             row = await self._db.fetch_one(ANY_ENABLED)
             self._listening = bool(row and row[0])
         return self._listening

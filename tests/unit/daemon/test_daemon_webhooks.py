@@ -30,6 +30,7 @@ from daemon.webhooks import (
     verify_signature,
 )
 from storage.event_values import StoredEvent
+from storage.postgres.stores import PgStores
 from storage.webhook_values import DeliveryStatus, Webhook
 
 SECRET = "s" * 32
@@ -375,3 +376,24 @@ async def test_only_the_role_holder_delivers_and_a_dropped_role_stops_at_once(
     assert [g["id"] for g in receiver.got] == [one.id, two.id]
     assert (first.delivered, second.delivered) == (1, 1)
     assert await first.repo.delivery_counts(hook.id) == {DeliveryStatus.DELIVERED: 2}
+
+
+async def test_a_webhook_another_daemon_creates_is_delivered_to_by_the_role_holder(
+    two_daemon_stores: tuple[PgStores, PgStores], tmp_path: Path, receiver: Receiver
+) -> None:
+    """In a fleet the webhooks table has several writers: a webhook one daemon's API creates
+    after the role holder's dispatcher last looked is still delivered to."""
+    here, there = two_daemon_stores
+    events = EventLog(here)
+    config = hooks_config(tmp_path)
+    holder = WebhookService(here, events, config)
+    await holder.prepare()
+    await holder.take_role(here, lambda: True)
+    await events.append("s1", EventType.ALERT, {"n": 0})  # nobody listens yet
+    await asyncio.sleep(0.3)
+    elsewhere = WebhookService(there, EventLog(there), config)
+    await elsewhere.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
+    one = await events.append("s1", EventType.ALERT, {"n": 1})
+    await until(lambda: len(receiver.got) == 1)
+    await holder.stop(1.0)
+    assert [g["id"] for g in receiver.got] == [one.id]
