@@ -1,0 +1,569 @@
+"""Many sessions side by side: one wamd daemon process against one node process of Baileys sockets.
+
+Used by bench/vs_baileys.py (``--cases idle_memory,many_receive``) against its sandbox process.
+
+- idle_memory: N paired, connected, idle sessions in one ``wamd run`` process against N Baileys
+  sockets in one ``node --expose-gc`` process (bench/baileys_peer/many.mjs, a standard multi-file
+  auth state per socket). Each side first connects one warm-up session (one-off costs: lazily
+  imported modules, first-use caches, the first database pages), settles, and reads its baseline
+  RSS; then sessions are added up to each size, and after each the process settles and its RSS is
+  read again (``VmRSS`` from /proc for both; node runs ``global.gc()`` first, the daemon just
+  idles for the settle period). Marginal KiB per idle session at N = (RSS at N - baseline) / N.
+- many_receive: the same fleets (100 sessions by default); each session first writes to carol,
+  so carol's messages are steady-state ``msg`` stanzas. Per run the client process stops, carol's
+  phone queues M texts for every session (round robin), and the process starts again and drains
+  them all at once. Total messages/s from the first to the last message handled across all
+  sessions (wamd: rows committed before the ack, ``created_at``; Baileys: ``messages.upsert``),
+  and the spread over sessions: when each session finished its backlog, and its own rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+from daemon_harness import ADMIN_KEY, DaemonProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+MANY = ROOT / "bench" / "baileys_peer" / "many.mjs"
+CAROL = "15550003333"
+PAIR_CONCURRENCY = 8
+PHONE_SEND_CONCURRENCY = 8
+SETTLE_S = 10.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SESSIONS_CASES = ("idle_memory", "many_receive")
+SESSIONS_NOTES = [
+    "idle_memory: marginal KiB per idle connected session = (RSS at 1+N - RSS at 1) / N, each "
+    f"read after {SETTLE_S:.0f} s idle (node after global.gc()); one daemon process vs one node "
+    "process of Baileys sockets, a multi-file auth state each",
+    "many_receive: N sessions drain M queued texts each at once after a restart of their process; "
+    "rate from the first to the last message across all sessions; session_finished_s is when "
+    "each session had its last message, from the first message of the run",
+]
+
+# Production timings (keepalive every 20-30 s, as an idle session really runs), every session
+# connecting at once on start, and a send rate the ban-safety limiter does not hold back.
+FLEET_SETTINGS: dict[str, dict[str, Any]] = {
+    "whatsapp": {"connect_timeout_s": 30.0, "iq_timeout_s": 30.0},
+    "client": {"keepalive_min_s": 20.0, "keepalive_max_s": 30.0, "keepalive_timeout_s": 10.0},
+    "recovery": {"check_interval_s": 30.0, "dead_after_s": 90.0},
+    "manager": {
+        "connect_stagger_s": 0.0,
+        "startup_attempt_timeout_s": 60.0,
+        "shutdown_timeout_s": 30.0,
+    },
+    "outbox": {"rate_per_minute": 600_000.0, "burst": 1000},
+    "log": {"format": "json", "level": "info"},
+}
+
+
+class Sandbox(Protocol):
+    """The sandbox process vs_baileys.py runs: its addresses and its admin API."""
+
+    ws_url: str
+    admin_url: str
+    root_public_key: bytes
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Any: ...
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def bounded(indexes: Iterable[int], one: Callable[[int], Awaitable[None]]) -> None:
+    gate = asyncio.Semaphore(PAIR_CONCURRENCY)
+
+    async def run(index: int) -> None:
+        async with gate:
+            await one(index)
+
+    await asyncio.gather(*(run(i) for i in indexes))
+
+
+async def create_account(sandbox: Sandbox, phone: str, name: str) -> None:
+    await sandbox.admin("POST", "/accounts", {"phone": phone, "push_name": name})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpan:
+    """One session's share of a drain: its message count and first/last times (ms)."""
+
+    count: int
+    first_ms: float
+    last_ms: float
+
+
+@dataclass
+class Drain:
+    """A drain across many sessions: every session's span and the process's CPU time."""
+
+    spans: list[SessionSpan]
+    cpu_s: float
+    load1: float = field(default_factory=lambda: os.getloadavg()[0])
+
+    def figure(self) -> dict[str, Any]:
+        total = sum(s.count for s in self.spans)
+        start = min(s.first_ms for s in self.spans)
+        end = max(s.last_ms for s in self.spans)
+        finish = [(s.last_ms - start) / 1000 for s in self.spans]
+        own = [(s.count - 1) / max((s.last_ms - s.first_ms) / 1000, 1e-3) for s in self.spans]
+        return {
+            "rate": (total - 1) / max((end - start) / 1000, 1e-3),
+            "messages": total,
+            "sessions": len(self.spans),
+            "cpu_ms_per_msg": 1000 * self.cpu_s / max(total, 1),
+            "session_finished_s": spread(finish),
+            "session_rate": spread(own),
+            "load1": round(self.load1, 2),
+        }
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(values), 2),
+        "median": round(statistics.median(values), 2),
+        "max": round(max(values), 2),
+    }
+
+
+# wamd: one daemon process, sessions w0..wN-1 --------------------------------------------------
+
+
+class WamdFleet:
+    name = "wamd"
+
+    def __init__(self, sandbox: Sandbox, base: Path) -> None:
+        self.sandbox = sandbox
+        self.daemon = DaemonProcess(sandbox, base / "wamd-fleet", overrides=FLEET_SETTINGS)  # type: ignore[arg-type]
+        self.http: aiohttp.ClientSession | None = None
+        self.size = 0
+
+    @staticmethod
+    def phone(index: int) -> str:
+        return f"1556{index:07d}"
+
+    @staticmethod
+    def session_id(index: int) -> str:
+        return f"w{index}"
+
+    async def start(self) -> None:
+        self.daemon.logs.clear()
+        self.daemon.lines.clear()
+        await self.daemon.start()
+        if self.http is None:
+            self.http = aiohttp.ClientSession(headers={"X-API-Key": ADMIN_KEY})
+
+    async def stop(self) -> None:
+        if self.daemon.process is not None and self.daemon.process.returncode is None:
+            await self.daemon.stop(timeout=60)
+
+    async def close(self) -> None:
+        await self.stop()
+        if self.http is not None:
+            await self.http.close()
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        assert self.http is not None
+        async with self.http.request(method, self.daemon.url + path, json=body) as response:
+            payload = await response.json()
+            if response.status >= 300:
+                raise RuntimeError(f"wamd {method} {path}: {response.status} {payload}")
+            return payload
+
+    async def grow(self, size: int) -> None:
+        """Pairs sessions up to ``size`` and waits until every one is connected."""
+
+        async def pair(index: int) -> None:
+            phone, session_id = self.phone(index), self.session_id(index)
+            await create_account(self.sandbox, phone, f"Wamd {index}")
+            await self.call("POST", "/sessions", {"id": session_id})
+            qr = await self.call("POST", f"/sessions/{session_id}/pair?wait=30")
+            await self.sandbox.admin("POST", f"/accounts/{phone}/scan-qr", {"qr": qr["qr"]})
+
+        await bounded(range(self.size, size), pair)
+        self.size = size
+        await self.wait_connected()
+
+    async def wait_connected(self) -> None:
+        assert self.http is not None
+        async with asyncio.timeout(120 + self.size):
+            while True:
+                # /health answers 503 while any session is still connecting.
+                async with self.http.get(self.daemon.url + "/health") as response:
+                    health = await response.json()
+                if health["sessions"]["connected"] >= self.size:
+                    return
+                await asyncio.sleep(0.2)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+        await self.wait_connected()
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.daemon.pid)
+
+    async def settled_rss_kib(self) -> int:
+        await asyncio.sleep(SETTLE_S)
+        return self.rss_kib()
+
+    async def write_to_carol(self, indexes: range) -> None:
+        async def one(index: int) -> None:
+            body = {"to": f"{CAROL}@s.whatsapp.net", "text": "hi"}
+            await self.call("POST", f"/sessions/{self.session_id(index)}/messages", body)
+
+        await bounded(indexes, one)
+
+    def spans(self, label: str) -> list[SessionSpan]:
+        uri = f"file:{self.daemon.database}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            rows = db.execute(
+                "SELECT count(*), min(created_at), max(created_at) FROM messages"
+                " WHERE from_me = 0 AND text LIKE ? GROUP BY session_id",
+                (f"{label} %",),
+            ).fetchall()
+        return [SessionSpan(int(n), float(first), float(last)) for n, first, last in rows]
+
+    async def drain(
+        self, sessions: int, per_session: int, label: str, produce: Callable[[], Awaitable[None]]
+    ) -> Drain:
+        await self.stop()
+        await produce()
+        await self.start()
+        pid = self.daemon.pid
+        total = per_session * sessions
+        async with asyncio.timeout(600):
+            while not self.spans(label):
+                await asyncio.sleep(0.005)
+            cpu0 = cpu_seconds(pid)
+            while True:
+                spans = self.spans(label)
+                if sum(span.count for span in spans) >= total:
+                    break
+                await asyncio.sleep(0.05)
+        drain = Drain(spans, cpu_seconds(pid) - cpu0)
+        await self.wait_connected()
+        return drain
+
+
+# Baileys: one node process, sockets 0..N-1 ------------------------------------------------------
+
+
+class BaileysFleet:
+    name = "baileys"
+
+    def __init__(self, sandbox: Sandbox, base: Path) -> None:
+        self.sandbox = sandbox
+        self.auth_root = base / "baileys-fleet"
+        self.process: asyncio.subprocess.Process | None = None
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.opened: dict[int, asyncio.Future[None]] = {}
+        self.sent: dict[int, asyncio.Future[None]] = {}
+        self.scans: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self.size = 0
+
+    @staticmethod
+    def phone(index: int) -> str:
+        return f"1557{index:07d}"
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            "node",
+            "--expose-gc",
+            str(MANY),
+            self.sandbox.ws_url,
+            self.sandbox.root_public_key.hex(),
+            str(self.auth_root),
+            cwd=MANY.parent,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=16 * 1024 * 1024,
+        )
+        self.events = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                self._route(json.loads(line))
+
+    def _route(self, event: dict[str, Any]) -> None:
+        kind, index = event["event"], event.get("index")
+        if kind == "qr" and index is not None:
+            body = {"qr": event["qr"]}
+            task = asyncio.create_task(
+                self.sandbox.admin("POST", f"/accounts/{self.phone(index)}/scan-qr", body)
+            )
+            self.scans.add(task)
+            task.add_done_callback(self.scans.discard)
+        elif kind == "open" and index in self.opened:
+            if not self.opened[index].done():
+                self.opened[index].set_result(None)
+        elif kind == "sent" and index in self.sent:
+            self.sent[index].set_result(None)
+        else:
+            self.events.put_nowait(event)
+
+    async def command(self, command: dict[str, Any]) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        await self.process.stdin.drain()
+
+    async def expect(self, kind: str, timeout: float = 600) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while (event := await self.events.get())["event"] != kind:
+                if event["event"] == "error":
+                    raise RuntimeError(f"baileys: {event}")
+        return event
+
+    async def open(self, index: int) -> None:
+        self.opened[index] = asyncio.get_running_loop().create_future()
+        await self.command({"cmd": "open", "index": index})
+        async with asyncio.timeout(120):
+            await self.opened[index]
+
+    async def grow(self, size: int) -> None:
+        async def pair(index: int) -> None:
+            phone = self.phone(index)
+            await create_account(self.sandbox, phone, f"Baileys {index}")
+            # Baileys 7.0.0-rc14 sends no cstoken: an account held to the 2026 rules would have
+            # its first message to carol refused (463), as vs_baileys.py does for bob.
+            await self.sandbox.admin("POST", f"/accounts/{phone}/rules", {"enforcing": False})
+            await self.open(index)
+
+        await bounded(range(self.size, size), pair)
+        self.size = size
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+        await asyncio.gather(*(self.open(index) for index in range(self.size)))
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ConnectionError):
+                await self.command({"cmd": "quit"})
+            async with asyncio.timeout(60):
+                await self.process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+
+    async def close(self) -> None:
+        await self.stop()
+
+    def rss_kib(self) -> int:
+        assert self.process is not None
+        return rss_kib(self.process.pid)
+
+    async def settled_rss_kib(self) -> int:
+        await asyncio.sleep(SETTLE_S)
+        await self.command({"cmd": "mem"})
+        await self.expect("mem")
+        return self.rss_kib()
+
+    async def write_to_carol(self, indexes: range) -> None:
+        async def one(index: int) -> None:
+            self.sent[index] = asyncio.get_running_loop().create_future()
+            await self.command({"cmd": "send", "index": index, "to": f"{CAROL}@s.whatsapp.net"})
+            async with asyncio.timeout(60):
+                await self.sent[index]
+
+        await bounded(indexes, one)
+
+    async def drain(
+        self, sessions: int, per_session: int, label: str, produce: Callable[[], Awaitable[None]]
+    ) -> Drain:
+        await self.stop()
+        await produce()
+        await self.start()
+        await self.command(
+            {"cmd": "expect", "count": per_session, "prefix": f"{label} ", "sockets": sessions}
+        )
+        await self.expect("expecting")
+        # Every socket opens at once, as an application starting its accounts does.
+        await asyncio.gather(*(self.open(index) for index in range(self.size)))
+        event = await self.expect("received")
+        cpu = (event["cpu_last_us"] - event["cpu_first_us"]) / 1e6
+        return Drain([SessionSpan(int(n), first, last) for n, first, last in event["sockets"]], cpu)
+
+
+Fleet = WamdFleet | BaileysFleet
+
+
+# The cases ----------------------------------------------------------------------------------
+
+
+async def idle_memory(fleets: list[Fleet], sizes: list[int]) -> dict[str, Any]:
+    """Marginal RSS per idle session at each size, over a one-session warm baseline.
+
+    Read twice per point: right after pairing (the pairing's transient allocations leave the
+    heap fragmented) and after the process restarted with its sessions, as a long-running
+    deployment holds them (the headline figure)."""
+    out: dict[str, Any] = {"sizes": sizes, "settle_s": SETTLE_S}
+    for fleet in fleets:
+        started = time.monotonic()
+        await fleet.grow(1)
+        paired_baseline = await fleet.settled_rss_kib()
+        await fleet.restart()
+        baseline = await fleet.settled_rss_kib()
+        points = []
+        for size in sizes:
+            began = time.monotonic()
+            await fleet.grow(1 + size)
+            pair_s = time.monotonic() - began
+            paired = await fleet.settled_rss_kib()
+            began = time.monotonic()
+            await fleet.restart()
+            reconnect_s = time.monotonic() - began
+            rss = await fleet.settled_rss_kib()
+            marginal = (rss - baseline) / size
+            marginal_paired = (paired - paired_baseline) / size
+            points.append(
+                {
+                    "sessions": size,
+                    "rss_mib": round(rss / 1024, 1),
+                    "marginal_kib_per_session": round(marginal, 1),
+                    "after_pairing_rss_mib": round(paired / 1024, 1),
+                    "after_pairing_marginal_kib_per_session": round(marginal_paired, 1),
+                    "pairing_seconds": round(pair_s, 1),
+                    "restart_seconds": round(reconnect_s, 1),
+                }
+            )
+            print(
+                f"idle_memory       {fleet.name:<8} {size:4d} sessions: {rss / 1024:7.1f} MiB RSS,"
+                f" {marginal:8.1f} KiB per idle session after a restart"
+                f" ({marginal_paired:.1f} right after pairing in {pair_s:.1f} s)",
+                flush=True,
+            )
+        out[fleet.name] = {
+            "baseline_rss_mib": round(baseline / 1024, 1),
+            "after_pairing_baseline_rss_mib": round(paired_baseline / 1024, 1),
+            "points": points,
+            "seconds": round(time.monotonic() - started, 1),
+        }
+    for point_w, point_b in zip(out["wamd"]["points"], out["baileys"]["points"], strict=True):
+        point_w["ratio_wamd_over_baileys"] = round(
+            point_w["marginal_kib_per_session"] / max(point_b["marginal_kib_per_session"], 1e-3), 4
+        )
+    return out
+
+
+async def phone_fan_out(sandbox: Sandbox, phones: list[str], per_session: int, label: str) -> None:
+    """Carol's phone sends ``per_session`` texts to every phone, round robin."""
+    gate = asyncio.Semaphore(PHONE_SEND_CONCURRENCY)
+    jobs = [(phones[i % len(phones)], i) for i in range(per_session * len(phones))]
+
+    async def one(phone: str, index: int) -> None:
+        async with gate:
+            body = {"to": f"{phone}@s.whatsapp.net", "text": f"{label} {index}"}
+            await sandbox.admin("POST", f"/accounts/{CAROL}/messages", body)
+
+    await asyncio.gather(*(one(phone, index) for phone, index in jobs))
+
+
+async def many_receive(
+    sandbox: Sandbox, fleets: list[Fleet], sessions: int, per_session: int, runs: int
+) -> dict[str, Any]:
+    """The last ``sessions`` sessions of each fleet drain a backlog at once; runs alternate
+    between the sides."""
+    already = len(await sandbox.admin("GET", f"/accounts/{CAROL}/messages"))
+    for fleet in fleets:
+        if fleet.size < sessions:
+            await fleet.grow(sessions)
+        await fleet.write_to_carol(range(fleet.size - sessions, fleet.size))
+    wanted = already + sessions * len(fleets)
+    deadline = time.monotonic() + 120
+    while (have := len(await sandbox.admin("GET", f"/accounts/{CAROL}/messages"))) < wanted:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"carol has {have - already} of {wanted - already} first messages")
+        await asyncio.sleep(0.2)
+    figures: dict[str, list[dict[str, Any]]] = {}
+    for run_index in range(runs):
+        for fleet in fleets:
+            label = f"many {fleet.name} {run_index}"
+            phones = [fleet.phone(i) for i in range(fleet.size - sessions, fleet.size)]
+            drain = await fleet.drain(
+                sessions,
+                per_session,
+                label,
+                functools.partial(phone_fan_out, sandbox, phones, per_session, label),
+            )
+            figure = drain.figure()
+            figures.setdefault(fleet.name, []).append(figure)
+            print(
+                f"many_receive      {fleet.name:<8} run {run_index}: {figure['rate']:8.1f}/s"
+                f" across {figure['sessions']} sessions, cpu {figure['cpu_ms_per_msg']:.2f} ms/msg,"
+                f" sessions done after {figure['session_finished_s']} s"
+                f"  load {figure['load1']:.2f}",
+                flush=True,
+            )
+    out: dict[str, Any] = {"sessions": sessions, "per_session": per_session}
+    for name, runs_ in figures.items():
+        rates = [f["rate"] for f in runs_]
+        out[name] = {
+            "rate_min": min(rates),
+            "rate_median": statistics.median(rates),
+            "rate_max": max(rates),
+            "cpu_ms_per_msg_median": statistics.median(f["cpu_ms_per_msg"] for f in runs_),
+            "runs": runs_,
+        }
+    if "wamd" in out and "baileys" in out:
+        out["ratio_wamd_over_baileys"] = round(
+            out["wamd"]["rate_median"] / out["baileys"]["rate_median"], 3
+        )
+    return out
+
+
+async def run_cases(
+    sandbox: Sandbox,
+    base: Path,
+    cases: set[str],
+    sizes: list[int],
+    per_session: int,
+    runs: int,
+) -> dict[str, Any]:
+    """The sessions cases in ``cases`` (idle_memory, many_receive) on fresh fleets; carol's
+    account exists."""
+    fleets: list[Fleet] = [WamdFleet(sandbox, base), BaileysFleet(sandbox, base)]
+    report: dict[str, Any] = {}
+    try:
+        for fleet in fleets:
+            await fleet.start()
+        if "idle_memory" in cases:
+            report["idle_memory"] = await idle_memory(fleets, sizes)
+        if "many_receive" in cases:
+            report["many_receive"] = await many_receive(
+                sandbox, fleets, max(sizes), per_session, runs
+            )
+    finally:
+        for fleet in fleets:
+            with contextlib.suppress(Exception):
+                await fleet.close()
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit("run bench/vs_baileys.py --cases idle_memory,many_receive")
