@@ -144,6 +144,11 @@ class SandboxProcess:
                 elif name == "root":
                     self.root_public_key = bytes.fromhex(value)
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
