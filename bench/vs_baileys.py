@@ -80,6 +80,7 @@ def sibling(name: str) -> ModuleType:
     return module
 
 
+sibling("vs_baileys_fleets")
 sessions_cases = sibling("vs_baileys_sessions")
 SESSIONS_CASES: tuple[str, ...] = sessions_cases.SESSIONS_CASES
 
