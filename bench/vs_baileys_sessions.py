@@ -7,7 +7,7 @@ Used by bench/vs_baileys.py (``--cases idle_memory,many_receive``) against its s
   auth state per socket). Each side first connects one warm-up session (one-off costs: lazily
   imported modules, first-use caches, the first database pages), restarts, settles, and reads
   its baseline RSS; then sessions are added up to 1 + N, the process restarts with all of them
-  (the daemon with its default 2 s connect stagger, node opening every socket at once as an
+  (the daemon with its default start-up pacing, node opening every socket at once as an
   application does), settles, and its RSS is read again (``VmRSS`` from /proc for both; node
   runs ``global.gc()`` first, the daemon just idles through the settle period). Marginal KiB per
   idle session at N = (RSS at 1 + N - baseline) / N; the same right after pairing is kept too.
@@ -46,7 +46,7 @@ SESSIONS_CASES = ("idle_memory", "many_receive")
 SESSIONS_NOTES = [
     "idle_memory: marginal KiB per idle connected session = (RSS at 1+N - RSS at 1) / N after a "
     f"restart, each the least of {READINGS} readings after {SETTLE_S:.0f} s idle (node after "
-    "global.gc()); one daemon process (default 2 s connect stagger) vs one node process of "
+    "global.gc()); one daemon process (default start-up pacing) vs one node process of "
     "Baileys sockets, a multi-file auth state each",
     "many_receive: N sessions drain M queued texts each at once after a restart of their process; "
     "rate from the first to the last message across all sessions; session_finished_s is when "
