@@ -28,8 +28,9 @@ average recorded per run:
   and 100 sessions draining a backlog at once (total messages/s and the spread over sessions).
 
 Results: bench/results/vs_baileys.json with min/median/max per case and side and the ratio of the
-medians (wamd / Baileys; above 1 means wamd is faster). Cases left out by ``--cases`` keep the
-figures the file already holds.
+medians (wamd / Baileys; above 1 means wamd is faster). A run of one complete group of cases
+(the four one-session cases, or the two sessions cases) keeps the other group's figures; a
+partial group (profiling the drain alone, say) prints its figures and writes nothing.
 """
 
 from __future__ import annotations
@@ -567,7 +568,9 @@ def main() -> None:
     parser.add_argument(
         "--cases",
         default=",".join(ONE_SESSION_CASES + SESSIONS_CASES),
-        help="comma-separated cases to run (the others keep their figures in the results file)",
+        help="comma-separated cases to run; the results file takes the figures of a complete "
+        f"group ({','.join(ONE_SESSION_CASES)} / {','.join(SESSIONS_CASES)}) and keeps the "
+        "other group's, a partial group (e.g. profiling the drain) writes nothing",
     )
     parser.add_argument(
         "--sizes", default="10,100", help="idle sessions per idle_memory point (comma-separated)"
@@ -590,6 +593,13 @@ def main() -> None:
         if not (PEER.parent / "node_modules" / package).is_dir():
             raise SystemExit("run `npm ci` in bench/baileys_peer first")
     measured = asyncio.run(run(args))
+    print(json.dumps(measured, indent=2))
+    complete = [
+        group for group in (ONE_SESSION_CASES, SESSIONS_CASES) if set(group) <= set(args.cases)
+    ]
+    if args.quick or not complete:
+        return
+    measured = {case: measured[case] for group in complete for case in group}
     previous: dict[str, Any] = {}
     if RESULTS.exists():
         previous = json.loads(RESULTS.read_text(encoding="utf-8"))
@@ -608,13 +618,11 @@ def main() -> None:
         ],
         **measured,
     }
-    if set(args.cases) & set(ONE_SESSION_CASES):
+    if ONE_SESSION_CASES in complete:
         report.update(count=args.count, sends=args.sends, runs=args.runs)
-    print(json.dumps(measured, indent=2))
-    if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
