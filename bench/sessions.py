@@ -5,14 +5,17 @@ Run: .venv/bin/python bench/sessions.py [--sizes 10,100,500]
 
 One real daemon process (``wamd run``) against a sandbox running in this process. Sessions are
 paired through the daemon's HTTP API (create, pair, the sandbox phone of a fresh account scans
-the QR) and then left idle with the protocol's own timings (keepalive every 20–30 s). At each
-size the daemon's resident memory (``VmRSS`` of its process) is read once it has settled; the
-figure per session is the growth over the daemon's RSS with no session, divided by the number of
-sessions. Then the sandbox restarts (every socket drops) and the clock runs until ``/health``
-counts every session connected again (the clients' own full-jitter backoff, base 1 s).
+the QR) and then left idle with the protocol's own timings (keepalive every 20–30 s). The
+daemon's resident memory (``VmRSS`` of its process, read once it has settled) is the marginal
+cost of a session: the baseline is the daemon with one warm-up session connected, so one-off
+costs (modules imported on first use, first-use caches) are not divided among the sessions, and
+the figure at N is (RSS with 1 + N sessions - baseline) / N; ``between_kib_per_session`` is the
+growth from the previous size. The RSS with no session at all is reported too. The side-by-side
+figure against Baileys is bench/vs_baileys.py's ``idle_memory`` case. Then the sandbox restarts
+(every socket drops) and the clock runs until ``/health`` counts every session connected again
+(the clients' own full-jitter backoff, base 1 s).
 
-For scale: a Baileys-based daemon needs 60–80 MB per session (WAHA's NOWEB figures,
-../shared/research/user-asks.md §4). Results go to bench/results/sessions.json.
+Results go to bench/results/sessions.json.
 """
 
 from __future__ import annotations
@@ -173,30 +176,38 @@ async def run(sizes: list[int]) -> dict[str, Any]:
             await daemon.start()
             api = Api(daemon.url, ADMIN_KEY)
             await asyncio.sleep(SETTLE_S)
-            baseline = rss_kib(daemon.pid)
-            print(f"daemon with no session: {baseline / 1024:.1f} MiB RSS", flush=True)
+            empty = rss_kib(daemon.pid)
+            print(f"daemon with no session: {empty / 1024:.1f} MiB RSS", flush=True)
             points = []
-            paired = 0
+            paired = 1
             try:
+                await pair_many(api, sandbox, range(paired))
+                await wait_connected(api, paired, timeout=60)
+                await asyncio.sleep(SETTLE_S)
+                baseline = previous = rss_kib(daemon.pid)
+                print(f"daemon with one session: {baseline / 1024:.1f} MiB RSS", flush=True)
                 for size in sizes:
                     started = time.monotonic()
-                    await pair_many(api, sandbox, range(paired, size))
-                    await wait_connected(api, size, timeout=60 + size)
-                    paired = size
+                    await pair_many(api, sandbox, range(paired, 1 + size))
+                    await wait_connected(api, 1 + size, timeout=60 + size)
                     pair_s = time.monotonic() - started
                     await asyncio.sleep(SETTLE_S)
                     rss = rss_kib(daemon.pid)
-                    per_session = (rss - baseline) / size
+                    marginal = (rss - baseline) / size
+                    between = (rss - previous) / (1 + size - paired)
+                    paired, previous = 1 + size, rss
                     point = {
                         "sessions": size,
                         "rss_mib": round(rss / 1024, 1),
-                        "per_session_kib": round(per_session, 1),
+                        "marginal_kib_per_session": round(marginal, 1),
+                        "between_kib_per_session": round(between, 1),
                         "pairing_seconds": round(pair_s, 1),
                     }
                     points.append(point)
                     print(
                         f"{size:4d} sessions: {rss / 1024:7.1f} MiB RSS, "
-                        f"{per_session:7.1f} KiB per session (paired in {pair_s:.1f} s)",
+                        f"{marginal:7.1f} KiB per session ({between:.1f} since the last size; "
+                        f"paired in {pair_s:.1f} s)",
                         flush=True,
                     )
                 await admin(sandbox, "POST", "/restart")
@@ -211,11 +222,13 @@ async def run(sizes: list[int]) -> dict[str, Any]:
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}"
         ),
+        "empty_rss_mib": round(empty / 1024, 1),
         "baseline_rss_mib": round(baseline / 1024, 1),
+        "baseline_sessions": 1,
         "points": points,
         "reconnect_after_server_restart_seconds": round(reconnect_s, 1),
         "reconnect_sessions": paired,
-        "aim_per_session_kib": 2048,
+        "aim_per_session_kib": 100,
     }
 
 

@@ -1,7 +1,8 @@
 """The wamd daemon and Baileys side by side against one sandbox, each in its own process.
 
 Run: .venv/bin/python bench/vs_baileys.py [--count 2000] [--sends 500] [--runs 3] [--quick]
-[--cases send_sequential,send_8_in_flight] (first: `npm ci` in bench/baileys_peer).
+[--cases drain,live_burst,send_sequential,send_8_in_flight,idle_memory,many_receive]
+[--sizes 10,100] [--per-session 20]  (first: `npm ci` in bench/baileys_peer).
 
 Layout: `wamd sandbox` in its own process; a real `wamd run` process whose session "alice" is
 paired through its HTTP API; a Baileys 7.0.0-rc14 process (bench/baileys_peer/peer.mjs, standard
@@ -22,9 +23,14 @@ average recorded per run:
   message's `sent` event (or a later status) on the event stream; Baileys awaiting
   `sendMessage`.
 
+- idle_memory and many_receive (bench/vs_baileys_sessions.py): marginal RSS per idle session at
+  10 and 100 sessions in one daemon process against as many Baileys sockets in one node process,
+  and 100 sessions draining a backlog at once (total messages/s and the spread over sessions).
+
 Results: bench/results/vs_baileys.json with min/median/max per case and side and the ratio of the
-medians (wamd / Baileys; above 1 means wamd is faster). Not covered here yet: memory per idle
-session side by side (bench/sessions.py measures wamd's) and 100 sessions receiving at once.
+medians (wamd / Baileys; above 1 means wamd is faster). A run of one complete group of cases
+(the four one-session cases, or the two sessions cases) keeps the other group's figures; a
+partial group (profiling the drain alone, say) prints its figures and writes nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration" / "daemon"))
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -48,6 +55,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Awaitable, Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
 import aiohttp  # noqa: E402
@@ -59,6 +67,23 @@ ALICE, BOB, CAROL = "15550001111", "15550002222", "15550003333"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PHONE_SEND_CONCURRENCY = 8
 SENT_OR_LATER = frozenset({"sent", "delivered", "read", "played"})
+ONE_SESSION_CASES = ("drain", "live_burst", "send_sequential", "send_8_in_flight")
+
+
+def sibling(name: str) -> ModuleType:
+    """A module of bench/, loaded by its path: bench/ cannot be on sys.path, where
+    bench/sandbox.py would shadow the sandbox package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sibling("vs_baileys_fleets")
+sessions_cases = sibling("vs_baileys_sessions")
+SESSIONS_CASES: tuple[str, ...] = sessions_cases.SESSIONS_CASES
 
 # Production timings, except a send rate high enough that the outbox's ban-safety limiter is not
 # what gets measured.
@@ -120,6 +145,11 @@ class SandboxProcess:
                     self.admin_url = value
                 elif name == "root":
                     self.root_public_key = bytes.fromhex(value)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -442,58 +472,73 @@ def summary(figures: list[Figure]) -> dict[str, Any]:
     return out
 
 
-CASES = ("drain", "live_burst", "send_sequential", "send_8_in_flight")
-
-
-async def run(
-    count: int, sends: int, runs: int, only: frozenset[str] = frozenset(CASES)
-) -> dict[str, Any]:
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    cases = set(args.cases)
     with tempfile.TemporaryDirectory(prefix="wamd-vs-baileys-") as tmp:
         base = Path(tmp)
         sandbox = SandboxProcess(base / "sandbox")
         await sandbox.start()
-        wamd, baileys = WamdSide(sandbox, base), BaileysSide(sandbox, base)
         try:
             for phone, name in ((ALICE, "Alice"), (BOB, "Bob"), (CAROL, "Carol")):
                 await sandbox.admin("POST", "/accounts", {"phone": phone, "push_name": name})
-            # Baileys 7.0.0-rc14 has tctokens but no cstoken, so its first message to carol would
-            # be refused (463) by an account held to the 2026 rules; the sandbox keeps them off
-            # for Baileys' own harness accounts too.
-            await sandbox.admin("POST", f"/accounts/{BOB}/rules", {"enforcing": False})
-            await wamd.start()
-            await wamd.pair()
-            await baileys.start(pairing=True)
-            await warm_up(sandbox, wamd, baileys)
-            results: dict[str, dict[str, list[Figure]]] = {}
-            cases: list[tuple[str, Callable[[Side, str], Awaitable[Figure]]]] = [
-                ("drain", lambda side, label: receive(sandbox, side, count, label, True)),
-                (
-                    "live_burst",
-                    lambda side, label: receive(sandbox, side, count, label, offline=False),
-                ),
-                ("send_sequential", lambda side, label: side.send(sends, 1)),
-                ("send_8_in_flight", lambda side, label: side.send(sends, 8)),
-            ]
-            for case, measure in cases:
-                if case not in only:
-                    continue
-                for run_index in range(runs):
-                    for side in (wamd, baileys):
-                        label = f"bench {case} {side.name} {run_index}"
-                        figure = await measure(side, label)
-                        results.setdefault(case, {}).setdefault(side.name, []).append(figure)
-                        print(
-                            f"{case:<17} {side.name:<8} run {run_index}: {figure.rate:8.1f}/s"
-                            f"  cpu {figure.cpu_ms_per_msg or 0:.2f} ms/msg"
-                            f"  load {figure.load1:.2f}",
-                            flush=True,
-                        )
-                        if side is wamd and case.startswith("send"):
-                            await wamd.wait_connected()
+            report = {}
+            if cases & set(ONE_SESSION_CASES):
+                report.update(await run_one_session(sandbox, base, args, cases))
+            if cases & set(SESSIONS_CASES):
+                sizes = [int(size) for size in args.sizes.split(",")]
+                report.update(
+                    await sessions_cases.run_cases(
+                        sandbox, base, cases, sizes, args.per_session, args.runs
+                    )
+                )
         finally:
-            await baileys.stop()
-            await wamd.stop()
             await sandbox.stop()
+    return report
+
+
+async def run_one_session(
+    sandbox: SandboxProcess, base: Path, args: argparse.Namespace, selected: set[str]
+) -> dict[str, Any]:
+    count, sends, runs = args.count, args.sends, args.runs
+    wamd, baileys = WamdSide(sandbox, base), BaileysSide(sandbox, base)
+    try:
+        # Baileys 7.0.0-rc14 has tctokens but no cstoken, so its first message to carol would
+        # be refused (463) by an account held to the 2026 rules; the sandbox keeps them off
+        # for Baileys' own harness accounts too.
+        await sandbox.admin("POST", f"/accounts/{BOB}/rules", {"enforcing": False})
+        await wamd.start()
+        await wamd.pair()
+        await baileys.start(pairing=True)
+        await warm_up(sandbox, wamd, baileys)
+        results: dict[str, dict[str, list[Figure]]] = {}
+        cases: list[tuple[str, Callable[[Side, str], Awaitable[Figure]]]] = [
+            ("drain", lambda side, label: receive(sandbox, side, count, label, True)),
+            (
+                "live_burst",
+                lambda side, label: receive(sandbox, side, count, label, offline=False),
+            ),
+            ("send_sequential", lambda side, label: side.send(sends, 1)),
+            ("send_8_in_flight", lambda side, label: side.send(sends, 8)),
+        ]
+        for case, measure in cases:
+            if case not in selected:
+                continue
+            for run_index in range(runs):
+                for side in (wamd, baileys):
+                    label = f"bench {case} {side.name} {run_index}"
+                    figure = await measure(side, label)
+                    results.setdefault(case, {}).setdefault(side.name, []).append(figure)
+                    print(
+                        f"{case:<17} {side.name:<8} run {run_index}: {figure.rate:8.1f}/s"
+                        f"  cpu {figure.cpu_ms_per_msg or 0:.2f} ms/msg"
+                        f"  load {figure.load1:.2f}",
+                        flush=True,
+                    )
+                    if side is wamd and case.startswith("send"):
+                        await wamd.wait_connected()
+    finally:
+        await baileys.stop()
+        await wamd.stop()
     report: dict[str, Any] = {}
     for case, sides in results.items():
         entry = {name: summary(figures) for name, figures in sides.items()}
@@ -521,44 +566,63 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=500, help="messages per send run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="small counts, one run, no results file"
+        "--cases",
+        default=",".join(ONE_SESSION_CASES + SESSIONS_CASES),
+        help="comma-separated cases to run; the results file takes the figures of a complete "
+        f"group ({','.join(ONE_SESSION_CASES)} / {','.join(SESSIONS_CASES)}) and keeps the "
+        "other group's, a partial group (e.g. profiling the drain) writes nothing",
     )
     parser.add_argument(
-        "--cases",
-        default=",".join(CASES),
-        help=f"comma-separated cases to run (default all: {','.join(CASES)}); a partial run "
-        "writes no results file",
+        "--sizes", default="10,100", help="idle sessions per idle_memory point (comma-separated)"
+    )
+    parser.add_argument(
+        "--per-session", type=int, default=20, help="messages per session in many_receive"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts, one run, no results file"
     )
     args = parser.parse_args()
-    only = frozenset(args.cases.split(","))
-    if not only <= set(CASES):
-        parser.error(f"unknown case in --cases: {sorted(only - set(CASES))}")
+    args.cases = [case for case in args.cases.split(",") if case]
+    unknown = set(args.cases) - set(ONE_SESSION_CASES + SESSIONS_CASES)
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     if args.quick:
         args.count, args.sends, args.runs = 200, 50, 1
-    if not (PEER.parent / "node_modules" / "baileys").is_dir():
-        raise SystemExit("run `npm ci` in bench/baileys_peer first")
-    report = asyncio.run(run(args.count, args.sends, args.runs, only))
+        args.sizes, args.per_session = "5,10", 5
+    for package in ("baileys", "pino"):
+        if not (PEER.parent / "node_modules" / package).is_dir():
+            raise SystemExit("run `npm ci` in bench/baileys_peer first")
+    measured = asyncio.run(run(args))
+    print(json.dumps(measured, indent=2))
+    complete = [
+        group for group in (ONE_SESSION_CASES, SESSIONS_CASES) if set(group) <= set(args.cases)
+    ]
+    if args.quick or not complete:
+        return
+    measured = {case: measured[case] for group in complete for case in group}
+    previous: dict[str, Any] = {}
+    if RESULTS.exists():
+        previous = json.loads(RESULTS.read_text(encoding="utf-8"))
     report = {
+        **previous,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "count": args.count,
-        "sends": args.sends,
-        "runs": args.runs,
         "baileys": "7.0.0-rc14",
         "notes": [
             "rates are messages/s, min/median/max over runs that alternate wamd and Baileys",
             "wamd receive counts rows committed before the ack (created_at); Baileys counts "
             "messages.upsert (nothing persisted before its ack)",
             "live_burst is capped by the sandbox phone's encryption (see performance-baseline)",
+            *sessions_cases.SESSIONS_NOTES,
         ],
-        **report,
+        **measured,
     }
-    print(json.dumps(report, indent=2))
-    if not args.quick and only == set(CASES):
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    if ONE_SESSION_CASES in complete:
+        report.update(count=args.count, sends=args.sends, runs=args.runs)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
