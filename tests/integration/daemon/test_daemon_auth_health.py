@@ -10,7 +10,7 @@ from daemon_harness import ADMIN_KEY, DaemonFactory, admin, create_account, pair
 
 from sandbox.app import SandboxServer
 
-HEALTH_KEYS = {"status", "timestamp", "uptime", "sessions"}
+HEALTH_KEYS = {"status", "timestamp", "uptime", "sessions", "fleet"}
 DEEP_KEYS = {"status", "timestamp", "uptime", "database", "sessions"}
 DEEP_SESSION_KEYS = {
     "sessionId",
@@ -52,6 +52,7 @@ async def test_health_ok_degraded_error(
     api = daemon.api()
     empty = await api.call("GET", "/health", key=None)
     assert set(empty.body) == HEALTH_KEYS and empty.body["status"] == "ok"
+    assert empty.body["fleet"] is None  # one daemon on SQLite: no fleet
 
     await pair(api, sandbox, "alice", "15550001111")
     ok = await api.call("GET", "/health", key=None)
