@@ -20,6 +20,7 @@ DEEP_SESSION_KEYS = {
     "lastMessageAt",
     "socketAlive",
     "restrictions",  # reachout time-lock / message cap the service announced (issue 12)
+    "servedBy",  # the daemon that owns the session (null without a fleet)
 }
 
 
