@@ -1,10 +1,10 @@
 """The bundles of stores the daemon is built from: the ports a storage backend provides.
 
-A backend (today only :mod:`storage.sqlite`) implements :class:`Stores` over one database; the
+A backend implements :class:`Stores` over one database: SQLite (:mod:`storage.sqlite.stores`)
+or PostgreSQL (:mod:`storage.postgres.stores`), the same repositories over either engine. The
 composition root (``daemon.service.start_daemon``, ``wamd pair``) gets one from
 :func:`storage.backend.open_stores` and hands each part of the daemon the stores it needs. Code
-above ``storage/`` sees only these Protocols, the value modules and :mod:`storage.errors`, so a
-second backend (PostgreSQL) provides the same bundle without touching the daemon.
+above ``storage/`` sees only these Protocols, the value modules and :mod:`storage.errors`.
 """
 
 from __future__ import annotations
