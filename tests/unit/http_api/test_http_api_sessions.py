@@ -28,7 +28,9 @@ async def test_auth_matrix(tmp_path: Path) -> None:
         assert missing.status == 401 and missing.body["type"].endswith("/missing-api-key")
         assert missing.headers["WWW-Authenticate"] == "ApiKey"
         assert missing.content_type == "application/problem+json"
-        for wrong in ("nope", ADMIN_KEY + "x", alice_key[:-1] + "X", "wamd_00000000000000_x"):
+        # alice's key with its last character changed (to one it does not already end in)
+        altered = alice_key[:-1] + ("Y" if alice_key.endswith("X") else "X")
+        for wrong in ("nope", ADMIN_KEY + "x", altered, "wamd_00000000000000_x"):
             reply = await rig.call("GET", "/sessions/alice", key=wrong)
             assert reply.status == 401 and reply.body["type"].endswith("/invalid-api-key")
         other = await rig.call("GET", "/sessions/alice", key=bob_key)
