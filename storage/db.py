@@ -111,6 +111,7 @@ __all__ = [
     "Database",
     "Row",
     "Synchronous",
+    "run_to_completion",
     "utc_now",
 ]
 
@@ -149,7 +150,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _run_to_completion(task: Awaitable[T]) -> T:
+async def run_to_completion(task: Awaitable[T]) -> T:
     """Await ``task`` to the end even if the caller is cancelled meanwhile, then re-raise the
     cancellation. Used for every hop to the worker thread, which cannot be interrupted."""
     task = asyncio.ensure_future(task)
@@ -402,7 +403,7 @@ class Database:
                 pending.attach(waiter)
             return
         if waiter is not None:
-            await _run_to_completion(waiter)
+            await run_to_completion(waiter)
 
     async def _close_unit(self, failed: bool) -> asyncio.Future[None] | None:
         """Ends this transaction's unit savepoint; a successful unit joins the group and gets
@@ -580,7 +581,7 @@ class Database:
                 conn.execute("PRAGMA busy_timeout = 0")
 
         loop = asyncio.get_running_loop()
-        return await _run_to_completion(loop.run_in_executor(self._worker, waiting_op))
+        return await run_to_completion(loop.run_in_executor(self._worker, waiting_op))
 
     async def _statement(
         self, sql: str, *, check_aborted: bool = True, offload: bool = False
@@ -667,7 +668,7 @@ class Database:
             return
         loop = asyncio.get_running_loop()
         try:
-            await _run_to_completion(loop.run_in_executor(self._worker, conn.close))
+            await run_to_completion(loop.run_in_executor(self._worker, conn.close))
         except (sqlite3.Error, sqlite3.Warning) as exc:
             raise translate_error(exc, "<close>") from exc
         finally:

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from storage.db import Clock, utc_now
+from storage.db import Clock, run_to_completion, utc_now
 from storage.engine import Dialect, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import PendingCommit
@@ -60,7 +60,7 @@ T = TypeVar("T")
 _ABORTED: Final = (
     "PostgreSQL aborted this transaction after an earlier error; leave the transaction() block"
 )
-_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP)\b", re.IGNORECASE)
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP)\b", re.IGNORECASE)
 _ROWCOUNT = re.compile(r"(\d+)$")
 # The lease row is locked (FOR SHARE) until the commit: a takeover by another daemon waits for
 # this transaction to end, so a write checked here can never land after the lease moved.
@@ -86,22 +86,6 @@ def redact_url(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = parts.username or ""
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
-
-
-async def _run_to_completion(work: Awaitable[T]) -> T:
-    """Await ``work`` to its end even if the caller is cancelled meanwhile, then re-raise."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        if not task.cancelled():
-            task.exception()
-        raise asyncio.CancelledError
-    return task.result()
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -243,7 +227,7 @@ class PgDatabase:
         self._check_open()
         await self._lock.acquire()
         try:
-            conn = await _run_to_completion(self._pool.acquire())
+            conn = await run_to_completion(self._pool.acquire())
         except BaseException as exc:
             self._lock.release()
             if isinstance(exc, asyncio.CancelledError):
@@ -273,7 +257,7 @@ class PgDatabase:
         if conn is None:
             raise TransactionError("no transaction is open")
         try:
-            row = await _run_to_completion(
+            row = await run_to_completion(
                 conn.fetchrow(CHECK_FENCE, fence.resource, fence.owner, fence.token)
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -317,9 +301,9 @@ class PgDatabase:
                     if conn.is_in_transaction():
                         # Only after a failed COMMIT/ROLLBACK: a pooled connection must come
                         # back idle, or the next user would run inside our transaction.
-                        await _run_to_completion(conn.execute("ROLLBACK"))
+                        await run_to_completion(conn.execute("ROLLBACK"))
                 finally:
-                    await _run_to_completion(self._pool.release(conn))
+                    await run_to_completion(self._pool.release(conn))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             pass  # the pool drops a broken connection; the statement's own error is raised
         finally:
@@ -331,7 +315,7 @@ class PgDatabase:
         if conn is None:
             raise TransactionError("no transaction is open")
         try:
-            await _run_to_completion(conn.execute(sql))
+            await run_to_completion(conn.execute(sql))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             self._aborted = True
             raise translate_error(exc, sql) from exc
@@ -358,7 +342,7 @@ class PgDatabase:
         if guarded:
             await self._plain("SAVEPOINT wamd_stmt")
         try:
-            result = await _run_to_completion(op(conn))
+            result = await run_to_completion(op(conn))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             if guarded and isinstance(exc, asyncpg.PostgresError):
                 await self._plain("ROLLBACK TO SAVEPOINT wamd_stmt")
@@ -376,7 +360,7 @@ class PgDatabase:
         self._check_open()
         try:
             async with self._pool.acquire() as conn:
-                return await _run_to_completion(op(conn))
+                return await run_to_completion(op(conn))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise translate_error(exc, sql) from exc
         except TimeoutError as exc:
@@ -422,7 +406,7 @@ class PgDatabase:
             return [tuple(record) for record in await conn.fetch(query, *args)]
 
         if self._owns():
-            return await self._in_transaction(sql, op, guarded=_WRITES.match(sql) is not None)
+            return await self._in_transaction(sql, op, guarded=WRITES.match(sql) is not None)
         return await self._outside(sql, op)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

@@ -8,22 +8,19 @@ outside a transaction gets a fenced transaction of its own; reads are not fenced
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from storage.engine import Dialect, Fence, Row
 from storage.interfaces import PendingCommit
-from storage.postgres.engine import PgDatabase
+from storage.postgres.engine import WRITES, PgDatabase
 
 if TYPE_CHECKING:
     from storage.engine import SqlEngine
 
 __all__ = ["FencedEngine"]
-
-_WRITES: Final = re.compile(r"^\s*(INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
 
 class FencedEngine:
@@ -71,7 +68,7 @@ class FencedEngine:
             return await self._db.execute_many(sql, rows)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        if _WRITES.match(sql) is None or self._db.fence_checked(self.fence):
+        if WRITES.match(sql) is None or self._db.fence_checked(self.fence):
             return await self._db.fetch_all(sql, params)
         async with self.transaction():
             return await self._db.fetch_all(sql, params)
