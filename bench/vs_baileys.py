@@ -20,8 +20,9 @@ average recorded per run:
 - live burst: the client is connected and carol's phone sends N as fast as the sandbox's admin
   API takes them; same figure. The sandbox phone's own encryption caps this one.
 - sends, sequential and 8 in flight: wamd through `POST /sessions/alice/messages` until the
-  message's `sent` event (or a later status) on the event stream; Baileys awaiting
-  `sendMessage`.
+  message's `sent` event (or a later status) on the event stream; Baileys until the server's
+  `<ack class="message">` for it (the peer listens for the ack stanza: Baileys' `sendMessage`
+  resolves once the stanza is written to the socket and emits no event for a successful ack).
 
 - idle_memory and many_receive (bench/vs_baileys_sessions.py): marginal RSS per idle session at
   10 and 100 sessions in one daemon process against as many Baileys sockets in one node process,
@@ -614,6 +615,8 @@ def main() -> None:
             "wamd receive counts rows committed before the ack (created_at); Baileys counts "
             "messages.upsert (nothing persisted before its ack)",
             "live_burst is capped by the sandbox phone's encryption (see performance-baseline)",
+            "sends end at the server ack on both sides: wamd's `sent` event after the ack was "
+            "committed, Baileys' <ack class=message> stanza (sendMessage resolves on the write)",
             *sessions_cases.SESSIONS_NOTES,
         ],
         **measured,

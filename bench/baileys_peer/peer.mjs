@@ -10,7 +10,10 @@
 //   {"cmd": "expect", "count": N, "prefix": P}  (counts texts starting with P; once N arrived:)
 //        -> {"event": "received", "count", "first_ms", "last_ms", "cpu_first_us", "cpu_last_us"}
 //   {"cmd": "send", "to": jid, "count": N, "inflight": K}
-//                                               -> {"event": "sent", "count", "elapsed_ms", "latencies_ms"}
+//        -> {"event": "sent", "count", "elapsed_ms", "latencies_ms", "written_latencies_ms"}
+//        Each send counts once the server acked it (its <ack class="message">), as the daemon's
+//        `sent` does; `sendMessage` itself resolves as soon as the stanza is written to the socket
+//        (those latencies are reported too).
 //   {"cmd": "cpu"}                              -> {"event": "cpu", "user_us", "system_us", "rss"}
 //   {"cmd": "quit"}
 import { readFileSync } from 'node:fs'
@@ -52,6 +55,27 @@ const expectCount = (count, textPrefix) => {
 	firstMs = lastMs = cpuFirst = cpuLast = null
 }
 
+// Baileys emits nothing for a successful server ack, so the peer listens for the ack stanza
+// itself. An ack may be handled before `sendMessage` returns: acks are kept until claimed.
+const acked = new Map()
+const ackWaiters = new Map()
+const onAck = node => {
+	const id = node.attrs.id
+	const waiter = ackWaiters.get(id)
+	if (waiter) {
+		ackWaiters.delete(id)
+		waiter(performance.now())
+	} else acked.set(id, performance.now())
+}
+const serverAck = id => {
+	const at = acked.get(id)
+	if (at !== undefined) {
+		acked.delete(id)
+		return Promise.resolve(at)
+	}
+	return new Promise(resolve => ackWaiters.set(id, resolve))
+}
+
 const connect = async () => {
 	const { state, saveCreds } = await useMultiFileAuthState(authDir)
 	sock = makeWASocket({
@@ -62,6 +86,7 @@ const connect = async () => {
 		syncFullHistory: false
 	})
 	sock.ev.on('creds.update', saveCreds)
+	sock.ws.on('CB:ack,class:message', onAck)
 	sock.ev.on('connection.update', update => {
 		if (update.qr) say({ event: 'qr', qr: update.qr })
 		if (update.connection === 'open') say({ event: 'open', me: sock.user?.id ?? null })
@@ -100,18 +125,27 @@ const connect = async () => {
 
 const send = async ({ to, count, inflight }) => {
 	const latencies = []
+	const writtenLatencies = []
 	let next = 0
 	const started = performance.now()
 	const worker = async () => {
 		while (next < count) {
 			const index = next++
 			const t0 = performance.now()
-			await sock.sendMessage(to, { text: `baileys bench ${index}` })
-			latencies.push(performance.now() - t0)
+			const message = await sock.sendMessage(to, { text: `baileys bench ${index}` })
+			writtenLatencies.push(performance.now() - t0)
+			const ackedAt = await serverAck(message.key.id)
+			latencies.push(ackedAt - t0)
 		}
 	}
 	await Promise.all(Array.from({ length: inflight }, worker))
-	say({ event: 'sent', count, elapsed_ms: performance.now() - started, latencies_ms: latencies })
+	say({
+		event: 'sent',
+		count,
+		elapsed_ms: performance.now() - started,
+		latencies_ms: latencies,
+		written_latencies_ms: writtenLatencies
+	})
 }
 
 const lines = createInterface({ input: process.stdin })
