@@ -30,6 +30,7 @@ import importlib.util  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 SITECUSTOMIZE = """\
@@ -92,9 +93,14 @@ async def measure(args: argparse.Namespace) -> None:
                 pid = wamd.daemon.pid
                 if args.profile:
                     os.kill(pid, signal.SIGUSR1)
+                assert sandbox.process is not None
+                sandbox_pid = sandbox.process.pid
+                sandbox0, client0 = bench.cpu_seconds(sandbox_pid), time.process_time()
                 before = thread_ticks(pid)
                 figure = await wamd.send(args.sends, args.inflight)
                 after = thread_ticks(pid)
+                sandbox_cpu = bench.cpu_seconds(sandbox_pid) - sandbox0
+                client_cpu = time.process_time() - client0
                 if args.profile:
                     os.kill(pid, signal.SIGUSR2)
                     await asyncio.sleep(2)
@@ -116,6 +122,10 @@ async def measure(args: argparse.Namespace) -> None:
                 f"  thread {tid} {name}: user {(user - user0) * per_send:.2f}"
                 f" + sys {(system - system0) * per_send:.2f} ms/send"
             )
+    print(
+        f"  sandbox process: {1000 * sandbox_cpu / args.sends:.2f} ms/send;"
+        f" this process (HTTP client, event stream): {1000 * client_cpu / args.sends:.2f} ms/send"
+    )
     if args.profile:
         print(f"profile of the main thread: {args.profile}")
 
