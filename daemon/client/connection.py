@@ -104,6 +104,7 @@ class Connection:
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._backlog: list[Coroutine[Any, Any, None]] = []
+        self._finished = False
         self._inbound: asyncio.Queue[Node | Decision] = asyncio.Queue(MAX_QUEUED_STANZAS)
 
     # ------------------------------------------------------------------ sending
@@ -130,7 +131,9 @@ class Connection:
 
     @property
     def ended(self) -> bool:
-        return self._ended is not None and self._ended.done()
+        # run() cancelled from outside (the session stopping) sets no verdict, but the
+        # connection is over all the same.
+        return self._finished or (self._ended is not None and self._ended.done())
 
     def end(self, decision: Decision) -> None:
         """Ends the connection with ``decision`` (the first verdict wins)."""
@@ -199,6 +202,10 @@ class Connection:
             return self._ended.result()
         finally:
             self._group = None
+            self._finished = True
+            for coro in self._backlog:
+                coro.close()
+            self._backlog.clear()
             self.iq.close(ConnectionResetError("connection ended"))
             with contextlib.suppress(WireError, OSError):
                 await self._socket.close()

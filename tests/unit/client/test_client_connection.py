@@ -205,3 +205,23 @@ async def test_work_spawned_after_the_end_is_closed_not_left_pending() -> None:
     # Closed at once (never run, and no "coroutine was never awaited" when collected).
     assert work.cr_frame is None
     assert not ran
+
+
+async def test_work_spawned_after_a_cancelled_run_is_closed_not_left_pending() -> None:
+    # A session stopping cancels run(): no verdict is ever set, yet the connection is over and
+    # a late handler's work (an app state sync, say) must not wait in a backlog forever.
+    socket = FakeSocket()
+    connection = make(socket)
+    running = asyncio.create_task(connection.run())
+    await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert connection.ended
+
+    async def late_work() -> None:
+        raise AssertionError("work of an ended connection ran")
+
+    work = late_work()
+    connection.spawn(work)
+    assert work.cr_frame is None
