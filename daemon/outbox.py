@@ -93,6 +93,7 @@ from daemon.send_request import (
     normalize_chat,
     parse_send_request,
 )
+from daemon.token_bucket import TokenBucket
 from storage.errors import AlreadyExists, StorageError
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
 from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
@@ -109,33 +110,6 @@ HELD_RETRY_S = 60.0
 ATTEMPT_CRASH_PAUSE_S = 5.0
 """How long an attempt that failed unexpectedly (storage) keeps its slot before the row may be
 tried again."""
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """``rate`` tokens per second up to ``burst``; pure (time is passed in)."""
-
-    rate: float
-    burst: int
-    tokens: float = -1.0
-    updated: float = 0.0
-
-    def _refill(self, now: float) -> None:
-        if self.tokens < 0:
-            self.tokens = float(self.burst)
-            self.updated = now
-            return
-        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def wait_time(self, now: float) -> float:
-        """Seconds until a token is available (0 when one is)."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1.0
 
 
 @dataclass(frozen=True, slots=True)
