@@ -45,6 +45,14 @@ the server cannot have a later frame without the earlier ones, and both are sent
 under their own ids. ``pipeline_within_chat = false`` closes that window at the price of one
 round trip per message of a chat; other chats flow alongside either way.
 
+Finding the next row reads nothing in steady state: the worker holds its session's open rows
+in memory (:mod:`daemon.outbox_queue`), a row accepted here reaches it once its transaction
+committed, and a settled one leaves it. The rows are read from storage when the worker starts,
+after an attempt that did not settle its row (a retry, a hold, a pause: its new state is
+storage's), when the session connects again, when something outside wakes the worker
+(:meth:`Outbox.wake`: a restart's requeue, a fleet hand-over, a resume) and for a row accepted
+in a caller's transaction (it exists only once that commits, and may roll back).
+
 A crash between the send and the ``done`` commit leaves the row in ``sending``. When the client
 had committed the server's ack (the message row says ``sent``), the next start records it done
 without sending it again; otherwise it sends it again under the same message id (counted in
@@ -80,6 +88,7 @@ from daemon.message_sender import (
     ServerAck,
     TransientSendError,
 )
+from daemon.outbox_queue import OpenRows
 from daemon.outbox_rows import describe, discard_staged, request_of
 from daemon.retry import retry_delay
 from daemon.send_request import (
@@ -140,7 +149,11 @@ class _Worker:
     dirty: bool = True
     """Whether the rows may hold one the last look did not start (a new row, a retry, a row
     left behind a slot or an earlier message of its chat): only then is a wake-up worth a
-    read. Once a look found nothing more, a send that ends changes nothing."""
+    look. Once a look found nothing more, a send that ends changes nothing."""
+    rows: OpenRows = field(default_factory=OpenRows)
+    """The session's open rows, held in memory between reads (daemon.outbox_queue)."""
+    offline: bool = False
+    """The session was not connected at the last look: rows are read again once it is."""
 
 
 class Outbox:
@@ -171,6 +184,9 @@ class Outbox:
         self._workers: dict[str, _Worker] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._stopping = False
+        self.reads = 0
+        """Reads of a session's open rows to find what to send next (what a steady state of
+        sends does without: accepted rows reach the worker in memory)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -199,9 +215,19 @@ class Outbox:
         self._workers.clear()
 
     def wake(self, session_id: str) -> None:
-        """Makes the session's worker look at its rows now (starting it when needed)."""
+        """Makes the session's worker read its rows from storage and look at them now
+        (starting it when needed): rows may have changed elsewhere (a restart, a fleet
+        hand-over, a caller's transaction)."""
+        worker = self._running(session_id)
+        if worker is not None:
+            worker.rows.invalidate()
+            worker.dirty = True
+            worker.wake.set()
+
+    def _running(self, session_id: str) -> _Worker | None:
+        """The session's worker, started when needed (None once stopping)."""
         if self._stopping:
-            return
+            return None
         worker = self._workers.get(session_id)
         if worker is None or worker.task is None or worker.task.done():
             worker = _Worker()
@@ -209,8 +235,20 @@ class Outbox:
                 self._run(session_id, worker), name=f"wamd-outbox-{session_id}"
             )
             self._workers[session_id] = worker
-        worker.dirty = True
-        worker.wake.set()
+        return worker
+
+    def _arrived(self, row: OutboxRow, worker: _Worker | None, generation: int) -> None:
+        """Hands a row whose accept committed to its session's worker, in memory.
+        ``worker`` and ``generation`` are what the accept saw before its transaction."""
+        current = self._running(row.session_id)
+        if current is None:
+            return
+        if current is worker:
+            current.rows.arrived(row, generation)
+        else:
+            current.rows.invalidate()  # a worker started since: it reads the row itself
+        current.dirty = True
+        current.wake.set()
 
     @property
     def in_flight(self) -> int:
@@ -234,6 +272,11 @@ class Outbox:
             if existing is not None:
                 return self._replay(existing, digest)
         message_id = new_message_id(self._own_user(session_id) or "", self._clock())
+        # In a caller's transaction (a campaign's dispatch) the row exists only once that
+        # commits, and it may roll back: the worker then reads its rows (a wake-up is a hint).
+        nested = self._stores.in_transaction
+        worker = self._workers.get(session_id)
+        generation = 0 if worker is None else worker.rows.generation
         new = NewOutboxRow(
             id=message_id,
             session_id=session_id,
@@ -262,9 +305,10 @@ class Outbox:
             kind=request.kind.value,
             idempotent=idempotency_key is not None,
         )
-        # Inside a caller's transaction (a campaign's dispatch) the row is visible to the
-        # worker, which reads on its own connection on PostgreSQL, only once that commits.
-        self._stores.after_commit(lambda: self.wake(session_id))
+        if nested:
+            self._stores.after_commit(lambda: self.wake(session_id))
+        else:
+            self._arrived(row, worker, generation)
         return Accepted(row, replayed=False)
 
     async def _show_queued(self, session_id: str, message_id: str, request: SendRequest) -> None:
@@ -377,14 +421,28 @@ class Outbox:
         if len(worker.flights) >= limit:
             worker.dirty = True
             return None
+        connected = self._sender.is_connected(session_id)
+        if connected and worker.offline:
+            worker.rows.invalidate()  # rows may have changed while the session was away
+        worker.offline = not connected
         # At most one candidate per chat in flight is blocked by it: ``limit`` rows are enough.
         flying = list(worker.flights)
-        rows = await self.repo.next_open_past(session_id, flying, limit, self._stores.now())
+
+        async def held(count: int) -> list[OutboxRow]:
+            self.reads += 1
+            return await self.repo.open_rows(session_id, count)
+
+        async def past_backlog() -> list[OutboxRow]:
+            self.reads += 1
+            return await self.repo.next_open_past(session_id, flying, limit, self._stores.now())
+
+        rows = await worker.rows.look(held, past_backlog, flying, limit, self._stores.now)
         if len(rows) == limit:
             worker.dirty = True  # more may wait past the limit
         for row in rows:
             if row.status.has_gone_out:
                 await self._already_out(row)
+                worker.rows.settled(row.id)
                 worker.dirty = True
                 return 0.0  # its chat's next message may go: look again now
             if len(worker.flights) >= limit:
@@ -394,6 +452,8 @@ class Outbox:
                 worker.dirty = True
                 continue
             wait = await self._wait_needed(worker, row)
+            if wait is None:
+                worker.rows.settled(row.id)  # expired: failed
             if wait is not None and wait <= 0 and all(m in worker.flights for m in flying):
                 # Its chat's next message (unseen: it was behind a row not yet in flight) may
                 # go once this one is written or ends.
@@ -482,8 +542,13 @@ class Outbox:
                 await asyncio.sleep(ATTEMPT_CRASH_PAUSE_S)
         finally:
             worker.flights.pop(row.id, None)
-            if not settled:
-                worker.dirty = True  # the row is open again (a retry, a hold, a pause)
+            if settled:
+                worker.rows.settled(row.id)
+            else:
+                # The row is open again (a retry, a hold, a pause) with a new state, or
+                # failed: read the rows again rather than follow every kind of failure.
+                worker.rows.invalidate()
+                worker.dirty = True
             worker.wake.set()
 
     async def _send(self, row: OutboxRow, written: Callable[[], None]) -> bool:

@@ -46,6 +46,10 @@ class OutboxRepo(Protocol):
         row that is not in flight."""
         ...
 
+    async def open_rows(self, session_id: str, limit: int) -> list[OutboxRow]:
+        """Up to ``limit`` of the session's open rows, in order of acceptance."""
+        ...
+
     async def sessions_with_open_rows(self) -> list[str]: ...
 
     async def page(

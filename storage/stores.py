@@ -56,6 +56,12 @@ class ClientStores(Transactional, Protocol):
         """The current time from the backend's clock (timezone-aware)."""
         ...
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task is inside a transaction (what it writes is seen by others
+        only once the outermost one commits)."""
+        ...
+
     async def ensure_owned(self) -> None:
         """Raises LeaseLost when these stores are fenced by a lease this daemon no longer
         holds (:meth:`Stores.owned_by`); otherwise returns at once."""

@@ -93,6 +93,13 @@ LIMIT ?
 """
 
 
+# A session's open rows in order of acceptance (the outbox worker holds them in memory).
+SELECT_OPEN = f"""
+SELECT {COLUMNS} FROM {WITH_MESSAGE}
+WHERE o.session_id = ? AND o.status IN ('pending', 'sending')
+ORDER BY o.rowid
+LIMIT ?
+"""
 SELECT_OPEN_SESSIONS = """
 SELECT DISTINCT session_id FROM outbox WHERE status IN ('pending', 'sending')
 """
@@ -213,6 +220,11 @@ class SqliteOutboxRepo:
         rows = await self._db.fetch_all(
             next_open_past_sql(len(flying)), (session_id, *flying, *flying, at, at, limit)
         )
+        return [_decode(row) for row in rows]
+
+    async def open_rows(self, session_id: str, limit: int) -> list[OutboxRow]:
+        """Up to ``limit`` of the session's open rows, in order of acceptance."""
+        rows = await self._db.fetch_all(SELECT_OPEN, (session_id, limit))
         return [_decode(row) for row in rows]
 
     async def sessions_with_open_rows(self) -> list[str]:

@@ -110,6 +110,10 @@ class RepositoryStores:
     def now(self) -> datetime:
         return self.engine.now()
 
+    @property
+    def in_transaction(self) -> bool:
+        return self.engine.in_transaction
+
     async def ensure_owned(self) -> None:
         return None  # one daemon owns the whole database (its state lock)
 
