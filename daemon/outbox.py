@@ -298,7 +298,9 @@ class Outbox:
             if existing is None:
                 raise
             return self._replay(existing, digest)
-        log.info(
+        # Debug, as is ``outbox.sent``: a line per message is a write to the log pipe per
+        # message; metrics and the event log already count them. Warnings and errors stay.
+        log.debug(
             "outbox.accepted",
             session=session_id,
             message=message_id,
@@ -599,7 +601,7 @@ class Outbox:
         if not recorded:
             await self.repo.mark_done(row.id)
         discard_staged(row)
-        log.info("outbox.sent", session=session_id, message=row.id, attempt=attempt)
+        log.debug("outbox.sent", session=session_id, message=row.id, attempt=attempt)
         return True
 
     async def _already_out(self, row: OutboxRow) -> None:
