@@ -446,7 +446,7 @@ async def start_daemon(config: Config) -> Daemon:
         campaigns = CampaignService(
             campaign_store, events, config.campaigns, campaign_files, on_change=dispatcher.wake
         )
-        keys = KeyStore(stores, key)
+        keys = KeyStore(stores, key, leases=coordinator)
         health = HealthChecker(stores, manager, timeout=config.http.health_db_timeout_s)
         services = Services(
             config=config,

@@ -192,6 +192,10 @@ class FleetCoordinator:
     def owns(self, session_id: str) -> bool:
         return session_id in self._leases
 
+    def lease(self, session_id: str) -> Lease | None:
+        """The lease this daemon holds on the session (None: it holds none)."""
+        return self._leases.get(session_id)
+
     @property
     def view(self) -> FleetView:
         return self._view

@@ -98,7 +98,10 @@ async def delete_session(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
     if not SESSION_ID.fullmatch(session_id):
         raise Problem(404, "session-not-found", "no session can have this id")
-    await services(request).manager.delete(session_id)
+    try:
+        await services(request).manager.delete(session_id)
+    finally:
+        services(request).keys.forget_session(session_id)
     return web.Response(status=204)
 
 
@@ -239,7 +242,7 @@ async def update_api_key(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
     body = await read_json(request)
     check_fields(body, {"label", "chats", "canSend"})
-    row = await services(request).keys.repo.update(
+    row = await services(request).keys.update(
         session_id,
         request.match_info["key_id"],
         label=_label(body, "label"),
@@ -253,7 +256,7 @@ async def update_api_key(request: web.Request) -> web.Response:
 async def delete_api_key(request: web.Request) -> web.Response:
     require_admin(request)
     session_id = session_id_of(request)
-    await services(request).keys.repo.delete(session_id, request.match_info["key_id"])
+    await services(request).keys.revoke(session_id, request.match_info["key_id"])
     return web.Response(status=204)
 
 
