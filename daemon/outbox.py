@@ -267,10 +267,6 @@ class Outbox:
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
             )
         digest = request.digest()
-        if idempotency_key is not None:
-            existing = await self.repo.find_by_key(session_id, idempotency_key)
-            if existing is not None:
-                return self._replay(existing, digest)
         message_id = new_message_id(self._own_user(session_id) or "", self._clock())
         # In a caller's transaction (a campaign's dispatch) the row exists only once that
         # commits, and it may roll back: the worker then reads its rows (a wake-up is a hint).
@@ -291,7 +287,8 @@ class Outbox:
                 row = await self.repo.insert(new)
                 await self._show_queued(session_id, message_id, request)
         except AlreadyExists:
-            # A concurrent request with the same key won the insert.
+            # The key was used before (or by a concurrent request that won the insert): a
+            # new key, the common case, costs no read.
             if idempotency_key is None:
                 raise
             existing = await self.repo.find_by_key(session_id, idempotency_key)

@@ -1,7 +1,8 @@
 """The outbox worker's open rows in memory: the same choice as storage's, no read per send in
 steady state, and a read whenever the rows may have changed behind the worker's back (a row
 accepted while reading, a failed attempt, a reconnect, a wake-up from outside, a caller's
-transaction, a backlog too big to hold)."""
+transaction, a backlog too big to hold); and an accept with a new idempotency key reads
+nothing before its insert."""
 
 from __future__ import annotations
 
@@ -297,3 +298,25 @@ def test_due_rows_come_in_order_of_acceptance_then_by_due_time() -> None:
     assert [r.id for r in choose(rows, set(), 8, now)] == ["y", "w", "z", "x"]
     assert [r.id for r in choose(rows, set(), 1, now)] == ["y"]
     assert [r.id for r in choose(rows, {"y"}, 2, now)] == ["w", "z"]
+
+
+async def test_a_new_idempotency_key_costs_no_read(
+    stores: BackendStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outbox = Outbox(
+        stores, EventLog(stores), RecordingSender(connected=False), outbox_config(tmp_path)
+    )
+    looked_up: list[str] = []
+    find_by_key = outbox.repo.find_by_key
+
+    async def counted(session_id: str, key: str) -> OutboxRow | None:
+        looked_up.append(key)
+        return await find_by_key(session_id, key)
+
+    monkeypatch.setattr(outbox.repo, "find_by_key", counted)
+    request = parse_send_request({"to": A, "text": "hi"})
+    first = await outbox.accept(SID, request, "order-1")
+    assert looked_up == []  # the insert found the key new
+    again = await outbox.accept(SID, request, "order-1")
+    assert again.replayed and again.row.id == first.row.id and looked_up == ["order-1"]
+    await outbox.stop(1.0)
