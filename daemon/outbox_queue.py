@@ -10,10 +10,11 @@ does in SQL. A backlog past :data:`HELD_AT_MOST` rows is not held: the worker th
 storage at each look, as it did before, and reads again every :data:`RELOAD_EVERY` settled
 rows to find out whether the backlog fits again.
 
-A row accepted while the rows were being read may or may not be among them: rows read by a
-read that started before its transaction are completed with it; when a read started after
-the transaction began (and so may have seen the row, and even sent it since), the rows are
-read again instead of guessing.
+A row accepted while the rows were being read may or may not be among them. Nothing is sent
+while a read is under way, so a row arriving then joins the rows read unless they hold it
+already. A row arriving after one read that started after its transaction began is held
+unless that read returned it (then it is held already, or was sent since). One whose
+transaction spanned two reads makes a new read (rare: no guess is needed to stay exact).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class OpenRows:
         "_complete",
         "_generation",
         "_held_at_most",
+        "_loaded",
         "_loading",
         "_reload_every",
         "_rows",
@@ -80,6 +82,8 @@ class OpenRows:
         self._generation = 0
         """Counts reads started and invalidations: see :meth:`arrived`."""
         self._loading = False
+        self._loaded: frozenset[str] = frozenset()
+        """The ids the last read returned."""
         self._arrivals: list[OutboxRow] = []
         self._settled = 0
 
@@ -96,13 +100,17 @@ class OpenRows:
     def arrived(self, row: OutboxRow, since_generation: int) -> None:
         """A row accepted here whose own transaction committed; ``since_generation`` is
         :attr:`generation` from before that transaction began."""
-        if since_generation != self._generation:
-            # A read started since: it may have seen the row (and the row may be gone again).
+        reads_since = self._generation - since_generation
+        if reads_since > 1:
             self.invalidate()
         elif self._loading:
             self._arrivals.append(row)
-        elif self._rows is not None and self._complete:
-            self._rows[row.id] = row
+        elif (
+            self._rows is not None
+            and self._complete
+            and (reads_since == 0 or row.id not in self._loaded)
+        ):
+            self._rows.setdefault(row.id, row)
 
     def settled(self, message_id: str) -> None:
         """The row is done or failed: it will not be sent again."""
@@ -144,8 +152,10 @@ class OpenRows:
         self._settled = 0
         if not self._complete:
             self._rows = {}
+            self._loaded = frozenset()
             return
         held = {row.id: row for row in rows}
+        self._loaded = frozenset(held)
         for row in self._arrivals:
             held.setdefault(row.id, row)
         self._arrivals = []

@@ -106,12 +106,12 @@ async def test_a_row_accepted_while_reading_is_held_once(stores: BackendStores) 
         raise AssertionError("every row fits in memory")
 
     now = stores.now
+    before = rows.generation  # an accept's transaction began before the read
     look = asyncio.create_task(rows.look(load, past, (), 8, now))
     await reading.wait()
-    # Accepted after the read began: the read may or may not have seen them.
-    generation = rows.generation
-    rows.arrived(row_of(template, "r2"), generation)
-    rows.arrived(row_of(template, "r3"), generation)
+    # Accepted while reading: the read may or may not have seen them, nothing was sent.
+    rows.arrived(row_of(template, "r2"), before)
+    rows.arrived(row_of(template, "r3"), rows.generation)
     answer.set()
     assert [r.id for r in await look] == ["r1"]  # one chat: its first row
     assert [r.id for r in await rows.look(load, past, ("r1", "r2"), 8, now)] == ["r3"]
@@ -121,10 +121,12 @@ async def test_a_row_accepted_while_reading_is_held_once(stores: BackendStores) 
     assert reads == 1
 
 
-async def test_a_row_accepted_across_a_read_makes_a_new_read(stores: BackendStores) -> None:
+async def test_a_row_accepted_across_a_read_is_held_unless_that_read_had_it(
+    stores: BackendStores,
+) -> None:
     template = await insert(stores, "r1", A)
     rows = OpenRows()
-    stored = [template]
+    stored = [template, row_of(template, "r2")]
     reads = 0
 
     async def load(_count: int) -> list[OutboxRow]:
@@ -135,16 +137,27 @@ async def test_a_row_accepted_across_a_read_makes_a_new_read(stores: BackendStor
     async def past() -> list[OutboxRow]:
         raise AssertionError("every row fits in memory")
 
-    before = rows.generation  # an accept's transaction begins
-    assert [r.id for r in await rows.look(load, past, (), 8, stores.now)] == ["r1"]
-    # The read may have seen the new row, and it may have been sent since: read again.
-    stored.append(row_of(template, "r2"))
+    async def ids(*in_flight: str) -> list[str]:
+        return [r.id for r in await rows.look(load, past, in_flight, 8, stores.now)]
+
+    before = rows.generation  # two accepts' transactions begin
+    assert await ids() == ["r1"]
+    # The read saw r2, which was then sent: its late arrival does not bring it back.
+    rows.settled("r2")
     rows.arrived(row_of(template, "r2"), before)
-    assert [r.id for r in await rows.look(load, past, ("r1",), 8, stores.now)] == ["r2"]
+    # The read did not see r3: it is held without a read.
+    rows.arrived(row_of(template, "r3"), before)
+    assert await ids("r1") == ["r3"]
+    assert reads == 1
+    # A transaction that spans two reads makes a third.
+    before = rows.generation
+    rows.invalidate()
+    assert await ids("r1") == ["r2"]
     assert reads == 2
-    rows.arrived(row_of(template, "r3"), rows.generation)
-    assert [r.id for r in await rows.look(load, past, ("r1", "r2"), 8, stores.now)] == ["r3"]
-    assert reads == 2
+    stored.append(row_of(template, "r4"))
+    rows.arrived(row_of(template, "r4"), before)
+    assert await ids("r1", "r2") == ["r4"]
+    assert reads == 3
 
 
 async def test_a_backlog_past_the_limit_is_read_as_it_goes(stores: BackendStores) -> None:
