@@ -2,7 +2,7 @@
 steady state, and a read whenever the rows may have changed behind the worker's back (a row
 accepted while reading, a failed attempt, a reconnect, a wake-up from outside, a caller's
 transaction, a backlog too big to hold); and an accept with a new idempotency key reads
-nothing before its insert."""
+nothing before its insert, and a routine message logs no info line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import RecordingSender, fast_config
 
@@ -333,3 +334,17 @@ async def test_a_new_idempotency_key_costs_no_read(
     again = await outbox.accept(SID, request, "order-1")
     assert again.replayed and again.row.id == first.row.id and looked_up == ["order-1"]
     await outbox.stop(1.0)
+
+
+async def test_a_message_accepted_and_sent_logs_nothing_at_info(
+    stores: BackendStores, tmp_path: Path
+) -> None:
+    sender = RecordingSender(failures=[TransientSendError("no ack")])
+    outbox = Outbox(stores, EventLog(stores), sender, outbox_config(tmp_path))
+    with structlog.testing.capture_logs() as logs:
+        await outbox.accept(SID, parse_send_request({"to": A, "text": "a"}), None)
+        await until(lambda: len(sender.sent) == 1)
+        await outbox.stop(1.0)
+    levels = {entry["event"]: entry["log_level"] for entry in logs}
+    assert levels["outbox.accepted"] == "debug" and levels["outbox.sent"] == "debug"
+    assert levels["outbox.retry_scheduled"] == "info"  # what is not routine keeps its level
