@@ -201,11 +201,10 @@ async def test_steady_state_sends_read_no_rows(stores: BackendStores, tmp_path: 
         request = parse_send_request({"to": A if n % 2 else B, "text": f"m{n}"})
         await outbox.accept(SID, request, None)
         await until(lambda n=n: len(sender.sent) == n + 1)  # type: ignore[misc]
+    await outbox.stop(1.0)
     # The worker read its rows once, when it started; every later row reached it in memory.
     assert outbox.reads == 1
-    rows = await stores.outbox.open_rows(SID, 100)
-    assert rows == []
-    await outbox.stop(1.0)
+    assert await stores.outbox.open_rows(SID, 100) == []
 
 
 async def test_a_burst_goes_in_order_per_chat(stores: BackendStores, tmp_path: Path) -> None:
