@@ -18,7 +18,6 @@ the receipts holds the dispatcher back instead of piling up work.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from daemon.binary import Node
 from daemon.client.connection import Connection
 from daemon.client.message_context import MessagingContext, PendingUnit
 from daemon.client.receipts import MAX_MERGED_IDS, merge_receipts
+from daemon.client.slim_queue import SlimQueue
 
 MAX_OWED: Final = 256
 """Stanzas handled but not yet acknowledged; beyond this the dispatcher waits."""
@@ -52,7 +52,7 @@ class AckPipeline:
     def __init__(self, m: MessagingContext, connection: Connection) -> None:
         self._m = m
         self._connection = connection
-        self._owed: asyncio.Queue[Owed] = asyncio.Queue(MAX_OWED)
+        self._owed: SlimQueue[Owed] = SlimQueue(MAX_OWED)
         self.acked = 0
         """Stanzas whose replies went out (for tests and metrics)."""
 

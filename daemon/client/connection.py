@@ -1,11 +1,12 @@
 """One live socket of a session: the reader, the iq router, the handler table, send.
 
 A :class:`Connection` is made for one websocket and dies with it. :meth:`Connection.run` owns
-every task of that socket in one TaskGroup (the reader, the dispatcher, the keepalive, whatever a
-handler spawns) and returns the :class:`~daemon.client.disconnect.Decision` that ended it: the
-first of a stream error, a failure, a dead keepalive, a broken socket, or a local verdict (QR refs
-exhausted). When ``run`` returns, the socket is closed, every task is finished and every pending
-iq failed.
+every task of that socket in one TaskGroup (the reader, the dispatcher, each keepalive ping,
+whatever a handler spawns) and returns the :class:`~daemon.client.disconnect.Decision` that
+ended it: the first of a stream error, a failure, a dead keepalive, a broken socket, or a local
+verdict (QR refs exhausted). When ``run`` returns, the socket is closed, every task is finished
+and every pending iq failed. Between pings the keepalive is a timer, not a task: an idle
+connection holds two tasks (the reader and the dispatcher) and what its handlers left running.
 
 The reader hands answers to our iqs to their waiters at once, and every other stanza to the
 dispatcher, which runs the handlers one at a time in arrival order. So an answer never waits
@@ -35,6 +36,7 @@ from daemon.client.errors import IqError, IqTimeout
 from daemon.client.iq import IqRouter, is_answer
 from daemon.client.keepalive import Keepalive, build_ping
 from daemon.client.router import Router
+from daemon.client.slim_queue import SlimQueue
 from daemon.client.stream_errors import connection_lost
 from daemon.crypto.curve import KeyPair
 from daemon.wire.errors import TransportClosed, TransportTimeout, WireError
@@ -103,9 +105,11 @@ class Connection:
         self._ended: asyncio.Future[Decision] | None = None
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ping_timer: asyncio.TimerHandle | None = None
+        """The next keepalive ping's timer: an idle connection holds no task for it."""
         self._backlog: list[Coroutine[Any, Any, None]] = []
         self._finished = False
-        self._inbound: asyncio.Queue[Node | Decision] = asyncio.Queue(MAX_QUEUED_STANZAS)
+        self._inbound: SlimQueue[Node | Decision] = SlimQueue(MAX_QUEUED_STANZAS)
 
     # ------------------------------------------------------------------ sending
 
@@ -187,7 +191,7 @@ class Connection:
                 self._group = group
                 self._start(group, self._read())
                 self._start(group, self._dispatch())
-                self._start(group, self._keep_alive())
+                self._arm_keepalive()
                 for task in tasks:
                     self._start(group, task())
                 for coro in self._backlog:
@@ -196,6 +200,9 @@ class Connection:
                 try:
                     await asyncio.wait({self._ended})
                 finally:
+                    if self._ping_timer is not None:
+                        self._ping_timer.cancel()
+                        self._ping_timer = None
                     for running in list(self._tasks):
                         running.cancel()
             # Outside the TaskGroup, so a handler failure is raised as itself, not as a group.
@@ -261,23 +268,32 @@ class Connection:
 
     # ------------------------------------------------------------------ keepalive
 
-    async def _keep_alive(self) -> None:
+    def _arm_keepalive(self) -> None:
+        delay = max(0.0, self.keepalive.next_ping_at - self._clock())
+        self._ping_timer = asyncio.get_running_loop().call_later(delay, self._keepalive_due)
+
+    def _keepalive_due(self) -> None:
+        self._ping_timer = None
+        group = self._group
+        if group is None or self.ended:
+            return
+        if not self.keepalive.ping_due(self._clock()):
+            self._arm_keepalive()
+            return
+        self._start(group, self._ping())
+
+    async def _ping(self) -> None:
         keepalive = self.keepalive
-        while True:
-            await asyncio.sleep(max(0.0, keepalive.next_ping_at - self._clock()))
-            if not keepalive.ping_due(self._clock()):
-                continue
-            keepalive.on_ping_sent(self._clock())
-            try:
-                await self.iq.query(build_ping(), timeout=keepalive.answer_timeout)
-            except IqError:
-                pass  # an error answer still proves the socket works
-            except IqTimeout:
-                self.end(
-                    connection_lost(f"keepalive: no answer within {keepalive.answer_timeout:g} s")
-                )
-                return
-            keepalive.on_pong(self._clock())
+        keepalive.on_ping_sent(self._clock())
+        try:
+            await self.iq.query(build_ping(), timeout=keepalive.answer_timeout)
+        except IqError:
+            pass  # an error answer still proves the socket works
+        except IqTimeout:
+            self.end(connection_lost(f"keepalive: no answer within {keepalive.answer_timeout:g} s"))
+            return
+        keepalive.on_pong(self._clock())
+        self._arm_keepalive()
 
 
 class HandlerFailed(Exception):

@@ -26,6 +26,7 @@ from daemon.client.message_events import (
     RestrictionChanged,
     Undecryptable,
 )
+from daemon.client.slim_queue import SlimQueue
 from daemon.client.state import SessionState, Trigger
 from daemon.client.sync_events import (
     AppStateRefused,
@@ -159,7 +160,7 @@ class Subscription:
 
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queue: SlimQueue[Event | None] = SlimQueue()
         self._closed = False
 
     def _put(self, event: Event) -> None:
