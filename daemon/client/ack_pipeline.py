@@ -2,10 +2,11 @@
 
 The dispatcher hands each message stanza's outcome here without waiting for its commit: the
 receipt or ack, the events to publish and the protocol hooks to start, with the pending commit
-of its pipelined unit (``MessagingContext.pipelined_unit``). One task per connection takes them
-in order, waits for each commit, and only then acknowledges, publishes and starts the hooks. So
-the dispatcher can take the next stanza while the previous one's commit is open, consecutive
-messages of a backlog share one commit (one fsync), and nothing is acked before it is on disk.
+of its pipelined unit (``MessagingContext.pipelined_unit``). One task per connection, started
+when something is owed and ending when nothing is, takes them in order, waits for each commit,
+and only then acknowledges, publishes and starts the hooks. So the dispatcher can take the next
+stanza while the previous one's commit is open, consecutive messages of a backlog share one
+commit (one fsync), and nothing is acked before it is on disk.
 The stanzas found durable together are acknowledged together: consecutive receipts to the same
 chat become one receipt listing their ids (``merge_receipts``; Baileys' ``sendReceipts`` uses the
 same shape), so a backlog costs one stanza out, and one server ack back, per chat and commit.
@@ -53,33 +54,46 @@ class AckPipeline:
         self._m = m
         self._connection = connection
         self._owed: SlimQueue[Owed] = SlimQueue(MAX_OWED)
+        self._running = False
         self.acked = 0
         """Stanzas whose replies went out (for tests and metrics)."""
 
+    @property
+    def running(self) -> bool:
+        """Whether its task is under way (only while something is owed)."""
+        return self._running
+
     async def submit(self, owed: Owed) -> None:
         await self._owed.put(owed)
+        if not self._running:
+            self._running = True
+            self._connection.spawn(self._run())
 
-    async def run(self) -> None:
-        """The connection's task: forever, in order, wait for the commit and send."""
+    async def _run(self) -> None:
+        """In order, wait for each commit and send; ends once nothing is owed (an idle
+        connection holds no task for it: the next submit starts one)."""
         held: Owed | None = None
-        while True:
-            first = held if held is not None else await self._owed.get()
-            held = None
-            await _durable(first)
-            # Whatever queued behind it is already durable goes out with it: the receipts of
-            # one commit as one stanza per chat (merge_receipts).
-            run = [first]
-            while len(run) < MAX_MERGED_IDS and not self._owed.empty():
-                owed = self._owed.get_nowait()
-                if not _committed(owed):
-                    held = owed
-                    break
-                await _durable(owed)
-                run.append(owed)
-            for reply in merge_receipts([reply for owed in run for reply in owed.replies]):
-                await self._connection.send(reply)
-            for owed in run:
-                self._acked(owed)
+        try:
+            while held is not None or not self._owed.empty():
+                first = held if held is not None else self._owed.get_nowait()
+                held = None
+                await _durable(first)
+                # Whatever queued behind it is already durable goes out with it: the receipts
+                # of one commit as one stanza per chat (merge_receipts).
+                run = [first]
+                while len(run) < MAX_MERGED_IDS and not self._owed.empty():
+                    owed = self._owed.get_nowait()
+                    if not _committed(owed):
+                        held = owed
+                        break
+                    await _durable(owed)
+                    run.append(owed)
+                for reply in merge_receipts([reply for owed in run for reply in owed.replies]):
+                    await self._connection.send(reply)
+                for owed in run:
+                    self._acked(owed)
+        finally:
+            self._running = False
 
     def _acked(self, owed: Owed) -> None:
         if owed.started is not None:

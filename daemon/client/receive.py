@@ -110,7 +110,6 @@ class Receiver:
         self._missing_hooks = missing_hooks if missing_hooks is not None else []
         self._push_names: dict[JID, str] = {}
         self.acks = AckPipeline(m, connection)
-        connection.spawn(self.acks.run())
         self.stored = 0
         """Messages stored by this receiver (for tests and metrics)."""
 
