@@ -151,7 +151,7 @@ class MediaDownloader:
         )
         host = url.split("/", 3)[2] if url.count("/") >= 3 else url
         try:
-            async with self._http.session().get(url) as response:
+            async with self._http.use() as http, http.get(url) as response:
                 if response.status in EXPIRED_STATUSES:
                     raise MediaExpired(response.status, f"{host} no longer has the file")
                 if response.status != 200:

@@ -142,7 +142,7 @@ class MediaUploader:
     async def _post_once(self, url: str, body: Path) -> tuple[int, dict[str, Any] | None, str]:
         try:
             with body.open("rb") as reader:
-                async with self._http.session().post(url, data=reader) as response:
+                async with self._http.use() as http, http.post(url, data=reader) as response:
                     if response.status != 200:
                         return response.status, None, f"HTTP {response.status}"
                     answer = await response.json(content_type=None)

@@ -3,6 +3,7 @@ fallback hosts, expiry, integrity failures, size bounds."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -142,3 +143,19 @@ async def test_expired_media_and_bad_bodies(rig: Rig) -> None:
         await rig.downloader.to_bytes(rig.query, ref, limit=1000)
     assert os.listdir(rig.store.root / "tmp") == []
     assert [p for p in rig.store.root.iterdir() if p.name != "tmp"] == []
+
+
+async def test_the_http_client_is_closed_once_idle_and_made_again_for_the_next_transfer(
+    rig: Rig,
+) -> None:
+    rig.http.idle_close_s = 0.05
+    data = os.urandom(10_000)
+    ref = ref_for(rig.host, data)
+    assert not rig.http.holds_session
+    assert await rig.downloader.to_bytes(rig.query, ref) == data
+    assert rig.http.holds_session  # kept for the transfers that follow soon
+    async with asyncio.timeout(5.0):
+        while rig.http.holds_session:
+            await asyncio.sleep(0.02)
+    assert await rig.downloader.to_bytes(rig.query, ref) == data
+    assert len(rig.host.downloads) == 2
