@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from dataclasses import dataclass, field
 
 from daemon.client.events import QrCode
@@ -40,7 +39,8 @@ class SessionHandle:
     forwarder: asyncio.Task[None] | None = None
     startup: asyncio.Task[None] | None = None
     qr: QrCode | None = None
-    recoveries: deque[float] = field(default_factory=deque)
+    recoveries: list[float] = field(default_factory=list)
+    """Oldest first; a few at most (a list: a deque is 760 bytes even when empty)."""
     last_probe_at: float = 0.0
     last_inbound_message_at: float | None = None
     recovering: bool = False
@@ -78,7 +78,7 @@ class SessionHandle:
     def forget_old_recoveries(self, now: float) -> None:
         """Drops the recoveries older than an hour (the limit counts a sliding hour)."""
         while self.recoveries and now - self.recoveries[0] >= HOUR_S:
-            self.recoveries.popleft()
+            del self.recoveries[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ carries encrypted binary nodes. Every wait is bounded by a timeout.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import ssl
 import time
@@ -89,7 +88,7 @@ class NoiseWebSocket:
         transport: NoiseTransport,
         server: VerifiedChain,
         config: TransportConfig,
-        pending: collections.deque[bytes],
+        pending: list[bytes],
     ) -> None:
         self._websocket = websocket
         self._reader = reader
@@ -220,7 +219,7 @@ async def _handshake(
     )
     writer = FrameWriter(config.intro)
     reader = FrameReader()
-    pending: collections.deque[bytes] = collections.deque()
+    pending: list[bytes] = []
     await _send(websocket, writer.encode(initiator.client_hello()))
     server_hello = await _next_body(websocket, reader, pending, config.handshake_timeout)
     verified = initiator.read_server_hello(server_hello, now=now())
@@ -239,7 +238,7 @@ async def _send(websocket: ClientConnection, data: bytes) -> None:
 async def _next_body(
     websocket: ClientConnection,
     reader: FrameReader,
-    pending: collections.deque[bytes],
+    pending: list[bytes],
     timeout: float,
 ) -> bytes:
     """The next frame body, reading websocket messages until one completes."""
@@ -252,7 +251,8 @@ async def _next_body(
             # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
             if isinstance(message, bytes):
                 pending.extend(reader.feed(message))
-        return pending.popleft()
+        # A message carries a few frames: a list (a deque is 760 bytes even when empty).
+        return pending.pop(0)
 
 
 async def _bounded(operation: Awaitable[_T], seconds: float, what: str) -> _T:
