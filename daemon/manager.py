@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 The manager opens one client (:class:`~daemon.client.session.Session`) per stored session and
-keeps a :class:`~daemon.session_handle.SessionHandle` beside it: a task that copies the client's
-events into the event log, the status the session shows (mirrored from those events, so
-``/health`` never needs a query), the current QR, and the times of recent automatic recoveries.
+keeps a :class:`~daemon.session_handle.SessionHandle` beside it: what copies the client's
+events into the event log (:mod:`daemon.session_events`; a task only while there are some),
+the status the session shows (mirrored from those events, so ``/health`` never needs a query),
+the current QR, and the times of recent automatic recoveries.
 
 *Start-up.* Every active session that has a paired identity and ``auto_connect`` is connected,
 each under the retry schedule of :mod:`daemon.session_startup` (5, 15, 45 s, then the client's
@@ -41,24 +42,16 @@ import structlog
 from daemon.client.context import ClientOptions
 from daemon.client.errors import ClientError
 from daemon.client.events import (
-    Alert,
     Connected,
-    Disconnected,
     PairCode,
-    Paired,
     QrCode,
     StateChanged,
-    Subscription,
 )
 from daemon.client.state import SessionState
 from daemon.config import ClientTimingsConfig, Config
 from daemon.eventlog import (
-    MESSAGING_EVENTS,
-    SYNC_EVENTS,
     EventLog,
     EventType,
-    from_client_event,
-    from_sync_event,
 )
 from daemon.linked_device import (
     BackOnline,
@@ -68,6 +61,7 @@ from daemon.linked_device import (
     ping_probe,
 )
 from daemon.log import mask_phone
+from daemon.session_events import EventForwarder
 from daemon.session_handle import (
     HOUR_S,
     SessionCounts,
@@ -351,9 +345,8 @@ class SessionManager:
             last_seen = row.updated_at if row.status is SessionStatus.CONNECTED else None
             handle.offline_since = (last_seen or row.status_changed_at).timestamp()
         handle.recoveries.extend(await self._recent_recoveries(row.id))
-        subscription = client.events()
-        handle.forwarder = asyncio.create_task(
-            self._forward(row.id, handle, subscription), name=f"wamd-events-{row.id}"
+        handle.forwarder = EventForwarder(
+            row.id, handle, client.events(), self._record, self._back_online
         )
         self._handles[row.id] = handle
         return handle
@@ -372,40 +365,6 @@ class SessionManager:
         )
 
     # ------------------------------------------------------------------ events
-
-    async def _forward(self, session_id: str, handle: SessionHandle, events: Subscription) -> None:
-        """Copies the client's connection events into the event log and keeps the current QR.
-        Messaging events, and state changes the client's sink recorded, are already in the log:
-        the sink wrote them in the transaction that committed them."""
-        with events:
-            async for event in events:
-                if isinstance(event, MESSAGING_EVENTS):
-                    continue
-                if isinstance(event, SYNC_EVENTS):
-                    synced = from_sync_event(event)
-                    if synced is not None:
-                        await self._record.append(session_id, synced.type, synced.data)
-                    continue
-                if isinstance(event, StateChanged):
-                    # The client's own state is the truth; a queued event from before the
-                    # manager recorded its status must not undo that status.
-                    handle.settle_override()
-                    if event.to_state is not SessionState.PAIRING:
-                        handle.qr = None
-                elif isinstance(event, QrCode):
-                    handle.qr = event
-                elif isinstance(event, Paired | Connected):
-                    handle.qr = None
-                if isinstance(event, StateChanged) and event.from_state is SessionState.CONNECTED:
-                    handle.offline_since = event.at
-                if isinstance(event, Connected):
-                    self._back_online(session_id, handle)
-                if isinstance(event, Alert | Disconnected | PairCode):
-                    log.info("manager.client_event", session=session_id, kind=type(event).__name__)
-                if isinstance(event, StateChanged) and event.recorded:
-                    continue  # the client's sink wrote it with the transition itself
-                record = from_client_event(event)
-                await self._record.append(session_id, record.type, record.data)
 
     def _back_online(self, session_id: str, handle: SessionHandle) -> None:
         since, handle.offline_since = handle.offline_since, None

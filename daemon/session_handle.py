@@ -8,8 +8,8 @@ recoveries; :func:`session_view` turns it into the :class:`SessionView` the API 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from daemon.client.events import QrCode
 from daemon.client.keepalive import Liveness
@@ -18,8 +18,10 @@ from daemon.client.state import SessionState
 from daemon.linked_device import LinkedDevice, RestrictionSource
 from storage.values import DeviceCredentials, SessionRow, SessionStatus
 
+if TYPE_CHECKING:
+    from daemon.session_events import EventForwarder
+
 HOUR_S = 3600.0
-FORWARDER_DRAIN_S = 2.0
 # Client states of a session whose start-up retries ran out and whose client keeps retrying
 # under its own backoff: to an operator it stays ``disconnected`` until it connects.
 RETRYING_STATES = frozenset({SessionState.CONNECTING, SessionState.BACKING_OFF})
@@ -36,7 +38,7 @@ class SessionHandle:
     """A status the manager recorded for a stopped client (``disconnected``,
     ``needs_attention``); it stands while the client stays stopped."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    forwarder: asyncio.Task[None] | None = None
+    forwarder: EventForwarder | None = None
     startup: asyncio.Task[None] | None = None
     qr: QrCode | None = None
     recoveries: list[float] = field(default_factory=list)
@@ -134,18 +136,10 @@ def session_view(
 
 
 async def drain_forwarder(handle: SessionHandle) -> None:
-    """Lets the forwarder write the events a closed client published last (its bus is closed,
-    so the forwarder ends by itself), then makes sure it is gone."""
-    task = handle.forwarder
-    if task is None:
-        return
-    try:
-        async with asyncio.timeout(FORWARDER_DRAIN_S):
-            await asyncio.shield(task)
-    except TimeoutError:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    """Lets the forwarder write the events a closed client published last, then makes sure
+    it is gone."""
+    if handle.forwarder is not None:
+        await handle.forwarder.drain()
 
 
 __all__ = [

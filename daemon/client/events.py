@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -162,10 +162,25 @@ class Subscription:
         self._bus = bus
         self._queue: SlimQueue[Event | None] = SlimQueue()
         self._closed = False
+        self._accept: Callable[[Event], bool] | None = None
+        self._on_put: Callable[[], None] | None = None
+
+    def drive(
+        self, on_put: Callable[[], None], accept: Callable[[Event], bool] | None = None
+    ) -> None:
+        """Consumed by callback instead of by a waiting task: ``on_put`` is called after each
+        event is queued (only those ``accept`` lets through are), and the consumer takes them
+        with :meth:`pending`. A subscriber that is idle most of the time (the daemon's copy of
+        a session's connection events) then holds no task while nothing happens."""
+        self._accept = accept
+        self._on_put = on_put
 
     def _put(self, event: Event) -> None:
-        if not self._closed:
-            self._queue.put_nowait(event)
+        if self._closed or (self._accept is not None and not self._accept(event)):
+            return
+        self._queue.put_nowait(event)
+        if self._on_put is not None:
+            self._on_put()
 
     async def next(self, timeout: float | None = None) -> Event:
         """The next event; raises TimeoutError after ``timeout`` seconds, StopAsyncIteration
@@ -175,6 +190,9 @@ class Subscription:
         if event is None:
             raise StopAsyncIteration
         return event
+
+    def empty(self) -> bool:
+        return self._queue.empty()
 
     def pending(self) -> list[Event]:
         """Every event already queued, without waiting."""

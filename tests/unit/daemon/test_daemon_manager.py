@@ -441,3 +441,25 @@ async def test_the_deprecated_stagger_still_paces_and_says_so(db: Database, tmp_
     deprecated = [e for e in logs if e["event"] == "config.deprecated"]
     assert [e["key"] for e in deprecated] == ["manager.connect_stagger_s"]
     await rig.manager.shutdown()
+
+
+def event_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("wamd-events-")]
+
+
+async def test_idle_sessions_hold_no_event_forwarding_task(db: Database, tmp_path: Path) -> None:
+    rig = await make_rig(db, fast_config(tmp_path), ["a", "b", "c"])
+    await rig.manager.start()
+    await until(lambda: rig.manager.counts().connected == 3)
+    # Their connection events are written in order, then nothing runs for them any more.
+    await until(lambda: not event_tasks())
+    for session_id in "abc":
+        events = await rig.events.read(session_id)
+        states = [e.data["to"] for e in events if e.type == "connection.state"]
+        assert states[-2:] == ["connecting", "connected"], states
+    # A later event starts a task again, only until it is written.
+    await rig.manager.disconnect("b")
+    await until(lambda: not event_tasks())
+    states = [e.data["to"] for e in await rig.events.read("b") if e.type == "connection.state"]
+    assert states[-1] == "stopped"
+    await rig.manager.shutdown()
