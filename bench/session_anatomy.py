@@ -108,7 +108,7 @@ async def run(base: int, added: int) -> None:
         async with SandboxServer(SandboxConfig(state_dir=root / "sandbox")) as sandbox:
             daemon = await start(sandbox, root / "daemon")
             api = Api(daemon.url, ADMIN_KEY)
-            await pair_many(api, sandbox, range(base))
+            await pair_many(api, sandbox, range(base), concurrency=2)
             await wait_connected(api, base, timeout=60)
             await daemon.stop()
             daemon = await start(sandbox, root / "daemon")
@@ -116,7 +116,7 @@ async def run(base: int, added: int) -> None:
             await wait_connected(api, base, timeout=60)
             await asyncio.sleep(SETTLE_S)
             before = census()
-            await pair_many(api, sandbox, range(base, base + added))
+            await pair_many(api, sandbox, range(base, base + added), concurrency=2)
             await wait_connected(api, base + added, timeout=120)
             await daemon.stop()
             daemon = await start(sandbox, root / "daemon")
