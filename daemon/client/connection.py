@@ -269,6 +269,8 @@ class Connection:
     # ------------------------------------------------------------------ keepalive
 
     def _arm_keepalive(self) -> None:
+        if self._group is None or self.ended:
+            return  # a pong that came as the connection ended: no timer to keep it alive
         delay = max(0.0, self.keepalive.next_ping_at - self._clock())
         self._ping_timer = asyncio.get_running_loop().call_later(delay, self._keepalive_due)
 
