@@ -63,8 +63,9 @@ def rss_kib(pid: int) -> int:
 
 UNPACED = {"startup_connects_per_s": 1000.0, "startup_burst": 50}
 """Start-up pacing out of the way: this benchmark measures memory and server restarts."""
-AS_SHIPPED: dict[str, Any] = {}
-"""The start-up pacing the daemon ships with (the after-restart readings)."""
+RESTART_PACING: dict[str, Any] = {}
+"""The start-up pacing of the after-restart readings: the daemon's defaults unless
+``--startup`` sets some (to compare pacings)."""
 
 
 class Daemon:
@@ -176,9 +177,10 @@ async def wait_connected(api: Api, count: int, timeout: float) -> float:
 
 
 async def restarted_rss_kib(daemon: Daemon, sessions: int) -> tuple[Daemon, int]:
-    """Restarts the daemon at the shipped pacing; its settled RSS once every session is back."""
+    """Restarts the daemon at the restart pacing (as shipped unless ``--startup`` says); its
+    settled RSS once every session is back."""
     await daemon.stop()
-    restarted = Daemon(daemon.sandbox, daemon.state, AS_SHIPPED)
+    restarted = Daemon(daemon.sandbox, daemon.state, RESTART_PACING)
     await restarted.start()
     await wait_connected(Api(restarted.url, ADMIN_KEY), sessions, timeout=120 + sessions)
     await asyncio.sleep(RESTART_SETTLE_S)
@@ -267,6 +269,7 @@ async def run(sizes: list[int], restart: bool) -> dict[str, Any]:
         "baseline_rss_mib": round(baseline / 1024, 1),
         "baseline_sessions": 1,
         "after_restart_baseline_rss_mib": round(restarted_baseline / 1024, 1) if restart else None,
+        "restart_pacing": RESTART_PACING or "as shipped",
         "points": points,
         "reconnect_after_server_restart_seconds": round(reconnect_s, 1),
         "reconnect_sessions": paired,
@@ -282,7 +285,16 @@ def main() -> None:
         action="store_true",
         help="read each size again after a restart at the shipped start-up pacing",
     )
+    parser.add_argument(
+        "--startup",
+        default="",
+        help="manager start-up settings for the restarts, e.g. "
+        "startup_connects_per_s=5,startup_burst=1,startup_max_concurrent=4",
+    )
     args = parser.parse_args()
+    for setting in filter(None, args.startup.split(",")):
+        key, _, value = setting.partition("=")
+        RESTART_PACING[key.strip()] = float(value) if "." in value else int(value)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     logging.disable(logging.CRITICAL)
     structlog.configure(
