@@ -318,13 +318,15 @@ async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
     events = EventLog(stores)
     service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
-    await asyncio.sleep(0.05)  # the dispatch loop has looked once and found no listener
-    commits = stores.db.commit_count
+    await until(lambda: service.dispatch_passes >= 1)  # it looked and found no listener
+    commits, passes = stores.db.commit_count, service.dispatch_passes
     for n in range(20):
         async with stores.transaction():
             await events.append("s1", EventType.ALERT, {"n": n})
     await asyncio.sleep(0.1)  # every wake-up has run
     assert stores.db.commit_count - commits == 20
+    # The events did not even wake it (its idle poll, once a second, may have).
+    assert service.dispatch_passes - passes <= 1
     assert await events.repo.cursor("webhook_dispatch") is None
 
     await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
