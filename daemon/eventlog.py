@@ -59,6 +59,9 @@ FOLLOW_POLL_S = 1.0
 DISPATCH_CURSOR = WEBHOOK_DISPATCH_CURSOR
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+"""Two digits for each 10-bit value."""
+_PAIR_SHIFTS = range(120, -1, -10)
 
 
 class EventType(enum.StrEnum):
@@ -98,11 +101,8 @@ def new_event_id(now: float | None = None, random_bytes: bytes | None = None) ->
     millis = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
     entropy = os.urandom(10) if random_bytes is None else random_bytes
     value = (millis << 80) | int.from_bytes(entropy, "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "evt_" + "".join(reversed(chars))
+    pairs = _PAIRS
+    return "evt_" + "".join([pairs[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def iso_utc(at: datetime | None) -> str | None:
