@@ -286,6 +286,8 @@ class WebhookService:
         self._stopping = False
         self.dispatch_passes = 0
         """Times the dispatcher woke to look for events (for tests and metrics)."""
+        self.deliver_passes = 0
+        """Times the deliverer looked for due deliveries and went to sleep."""
         self.delivered = 0
         self.crashes = 0
         """Unexpected errors the loops survived (each logged as ``webhooks.loop_crashed``)."""
@@ -508,6 +510,7 @@ class WebhookService:
                 next_due = await self._work.next_due_at()
                 if next_due is not None and next_due.timestamp() > self._clock():
                     wait = min(wait, next_due.timestamp() - self._clock())
+            self.deliver_passes += 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()

@@ -322,7 +322,8 @@ async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
     events = EventLog(stores)
     service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
-    await until(lambda: service.dispatch_passes >= 1)  # it looked and found no listener
+    # Both loops looked once (the dispatcher found no listener, the deliverer nothing due).
+    await until(lambda: service.dispatch_passes >= 1 and service.deliver_passes >= 1)
     commits, passes = stores.db.commit_count, service.dispatch_passes
     for n in range(20):
         async with stores.transaction():
