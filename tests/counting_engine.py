@@ -47,6 +47,9 @@ class CountingEngine:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.inner.after_commit(callback)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self.inner.on_commit(callback)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self.statements.append(sql)
         return await self.inner.execute(sql, params)

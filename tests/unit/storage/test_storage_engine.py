@@ -135,6 +135,47 @@ async def test_after_commit_runs_once_the_writes_are_visible(engine: SqlEngine) 
     assert seen == [["a"]]
 
 
+class Boom(Exception):
+    pass
+
+
+async def test_on_commit_runs_only_for_writes_that_committed(engine: SqlEngine) -> None:
+    """A callback belongs to the writes made before it: a rolled-back savepoint or unit drops
+    it, a released savepoint hands it to the enclosing one, and it runs after the commit."""
+    calls: list[str] = []
+    async with engine.transaction():
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "a"))
+        engine.on_commit(lambda: calls.append("unit"))
+        try:
+            async with engine.transaction():
+                engine.on_commit(lambda: calls.append("rolled-back savepoint"))
+                raise Boom
+        except Boom:
+            pass
+        async with engine.transaction():
+            engine.on_commit(lambda: calls.append("released savepoint"))
+        try:
+            async with engine.transaction():  # the same depth again, failing
+                raise Boom
+        except Boom:
+            pass
+        await asyncio.sleep(0.01)
+        assert calls == []
+    try:
+        async with engine.transaction():
+            engine.on_commit(lambda: calls.append("failed unit"))
+            raise Boom
+    except Boom:
+        pass
+    engine.on_commit(lambda: calls.append("outside"))
+    async with asyncio.timeout(10):
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)
+    assert calls == ["unit", "released savepoint", "outside"]
+    assert await names(engine) == ["a"]
+
+
 async def test_a_pipelined_unit_is_durable_once_waited_for(engine: SqlEngine) -> None:
     async with engine.pipelined_transaction() as pending:
         await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "a"))
