@@ -13,7 +13,8 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
   log (its cursor catches up in the same transaction). A global and a session
   webhook pointing at the same URL get one delivery, not two (the session's webhook, with its
   secret, wins);
-* the *deliverer* POSTs due deliveries (at most ``concurrency`` at once): a 2xx marks it
+* the *deliverer* POSTs due deliveries (at most ``concurrency`` at once; while no webhook is
+  enabled it looks for none): a 2xx marks it
   delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
   full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
   because redirects are not followed — is final. A delivery that is final or out of attempts
@@ -502,6 +503,14 @@ class WebhookService:
         limit = self._config.concurrency
         while True:
             self._wake.clear()
+            if not await self._listening():
+                # Deliveries go to enabled webhooks only: none can be due. Enabling one
+                # (update, create) wakes this loop; the poll catches another daemon's.
+                self.deliver_passes += 1
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_POLL_S):
+                        await self._wake.wait()
+                continue
             started = await self._start_due(limit)
             if started and len(self._in_flight) < limit:
                 continue  # more may be due
@@ -514,6 +523,12 @@ class WebhookService:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
+
+    async def _listening(self) -> bool:
+        try:
+            return await self._work.has_listeners()
+        except StorageError:
+            return True  # the claim says what is due, or fails the same way
 
     async def _start_due(self, limit: int) -> int:
         """Starts due deliveries up to the concurrency limit; returns how many."""

@@ -341,6 +341,21 @@ async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
     await service.stop(1.0)
 
 
+async def test_with_no_webhook_the_deliverer_claims_nothing(
+    stores: BackendStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries go to enabled webhooks only: with none, the deliverer's polls claim nothing
+    (a claim is a write transaction)."""
+    monkeypatch.setattr(webhooks_module, "IDLE_POLL_S", 0.01)
+    service = WebhookService(stores, EventLog(stores), hooks_config(tmp_path))
+    await service.start()
+    await until(lambda: service.deliver_passes >= 1)
+    commits, passes = stores.db.commit_count, service.deliver_passes
+    await until(lambda: service.deliver_passes >= passes + 10)
+    assert stores.db.commit_count == commits
+    await service.stop(1.0)
+
+
 async def test_events_committed_together_are_dispatched_together(
     stores: BackendStores, tmp_path: Path, receiver: Receiver
 ) -> None:
