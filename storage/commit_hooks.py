@@ -17,27 +17,26 @@ __all__ = ["CommitHooks"]
 class CommitHooks:
     """The current unit's callbacks, each with the savepoint depth it was registered at."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
-        self._entries: list[tuple[int, Callable[[], None]]] = []
+        self.entries: list[tuple[int, Callable[[], None]]] = []
+        """Empty in most transactions: the engines test it before calling anything here."""
 
     def add(self, depth: int, callback: Callable[[], None]) -> None:
-        self._entries.append((depth, callback))
+        self.entries.append((depth, callback))
 
     def savepoint_ended(self, depth: int, *, failed: bool) -> None:
         """The savepoint entered from ``depth`` ended: rolled back (its callbacks go), or
         released (its callbacks now belong to ``depth``)."""
-        if not self._entries:
-            return
         if failed:
-            self._entries = [(d, cb) for d, cb in self._entries if d <= depth]
+            self.entries = [(d, cb) for d, cb in self.entries if d <= depth]
         else:
-            self._entries = [(min(d, depth), cb) for d, cb in self._entries]
+            self.entries = [(min(d, depth), cb) for d, cb in self.entries]
 
     def take(self) -> list[Callable[[], None]]:
         """The unit's callbacks, for its commit (or to drop); none are kept."""
-        entries, self._entries = self._entries, []
+        entries, self.entries = self.entries, []
         return [callback for _depth, callback in entries]
 
 

@@ -381,7 +381,8 @@ class Database:
         self._owner = task
         self._depth = 0
         self._aborted = False
-        self._on_commit.take()
+        if self._on_commit.entries:
+            self._on_commit.take()
         return None
 
     async def _exit(
@@ -391,13 +392,14 @@ class Database:
             self._depth -= 1
             if self._aborted:
                 return  # SQLite dropped the savepoints with the transaction; the outer ends it
-            self._on_commit.savepoint_ended(self._depth, failed=failed)
+            if self._on_commit.entries:
+                self._on_commit.savepoint_ended(self._depth, failed=failed)
             if failed:
                 await self._statement(f"ROLLBACK TO {savepoint}", check_aborted=False)
             await self._statement(f"RELEASE {savepoint}", check_aborted=False)
             return
         waiter: asyncio.Future[None] | None = None
-        committed = self._on_commit.take()
+        committed = self._on_commit.take() if self._on_commit.entries else []
         try:
             waiter = await self._close_unit(failed)
             if waiter is not None and committed:

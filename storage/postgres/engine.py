@@ -246,7 +246,8 @@ class PgDatabase:
         self._owner = task
         self._depth = 0
         self._aborted = False
-        self._on_commit.take()
+        if self._on_commit.entries:
+            self._on_commit.take()
         try:
             await self._plain("BEGIN")
             if fence is not None:
@@ -284,12 +285,13 @@ class PgDatabase:
             self._depth -= 1
             if self._aborted:
                 return
-            self._on_commit.savepoint_ended(self._depth, failed=failed)
+            if self._on_commit.entries:
+                self._on_commit.savepoint_ended(self._depth, failed=failed)
             if failed:
                 await self._plain(f"ROLLBACK TO SAVEPOINT {savepoint}")
             await self._plain(f"RELEASE SAVEPOINT {savepoint}")
             return
-        committed = self._on_commit.take()
+        committed = self._on_commit.take() if self._on_commit.entries else []
         try:
             if failed or self._aborted:
                 await self._plain("ROLLBACK")
