@@ -4,6 +4,7 @@ repositories (written once, for both) rely on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -143,30 +144,24 @@ async def test_on_commit_runs_only_for_writes_that_committed(engine: SqlEngine) 
     """A callback belongs to the writes made before it: a rolled-back savepoint or unit drops
     it, a released savepoint hands it to the enclosing one, and it runs after the commit."""
     calls: list[str] = []
+
+    async def failing(name: str) -> None:
+        with contextlib.suppress(Boom):
+            async with engine.transaction():
+                if name:
+                    engine.on_commit(lambda: calls.append(name))
+                raise Boom
+
     async with engine.transaction():
         await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "a"))
         engine.on_commit(lambda: calls.append("unit"))
-        try:
-            async with engine.transaction():
-                engine.on_commit(lambda: calls.append("rolled-back savepoint"))
-                raise Boom
-        except Boom:
-            pass
+        await failing("rolled-back savepoint")
         async with engine.transaction():
             engine.on_commit(lambda: calls.append("released savepoint"))
-        try:
-            async with engine.transaction():  # the same depth again, failing
-                raise Boom
-        except Boom:
-            pass
+        await failing("")  # the same depth again, rolled back
         await asyncio.sleep(0.01)
         assert calls == []
-    try:
-        async with engine.transaction():
-            engine.on_commit(lambda: calls.append("failed unit"))
-            raise Boom
-    except Boom:
-        pass
+    await failing("failed unit")
     engine.on_commit(lambda: calls.append("outside"))
     async with asyncio.timeout(10):
         while len(calls) < 3:
