@@ -232,6 +232,47 @@ async def test_with_no_campaign_the_tracker_reads_nothing_until_one_starts(rig: 
     assert recipient.status is RecipientStatus.SENT
 
 
+async def test_a_campaign_another_daemon_starts_wakes_the_idle_tracker(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """In a fleet the campaign may be started through another daemon's API: its commit
+    reaches this daemon as a notification (``committed_elsewhere``), and the idle tracker
+    looks again then."""
+
+    async def looked_once() -> bool:
+        return rig.dispatcher.idle_checks >= 1
+
+    await wait_until(looked_once)
+    checks = rig.dispatcher.idle_checks
+    elsewhere = CampaignService(
+        rig.store,
+        EventLog(stores_over(rig.db, tmp_path)),
+        fast_config(tmp_path).campaigns,
+        rig.service.files,
+    )
+    campaign = await elsewhere.create("s1", {"content": {"text": "Hi"}, "ratePerMinute": 6000})
+    await elsewhere.add_recipients("s1", campaign.id, {"recipients": [phone(1)]})
+    await elsewhere.start("s1", campaign.id, {})
+    await asyncio.sleep(0.05)
+    assert rig.dispatcher.idle_checks == checks  # no notification yet: nothing seen
+    rig.events.committed_elsewhere()  # what the LISTEN/NOTIFY listener calls
+    rig.dispatcher.wake()  # the scheduler's own wake-up
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(sent)
+    (recipient,) = await rig.store.recipients_page(campaign.id)
+    await rig.report(recipient.message_id, "sent")
+
+    async def tracked() -> bool:
+        (found,) = await rig.store.recipients_page(campaign.id)
+        return found.status is RecipientStatus.SENT
+
+    await wait_until(tracked)
+    assert rig.dispatcher.idle_checks > checks
+
+
 async def test_all_recipients_failing_fails_the_campaign(rig: Rig) -> None:
     campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
     await rig.service.start("s1", campaign_id, {})
