@@ -332,12 +332,14 @@ class WamdSide:
                     message_id = data.get("id") or data.get("messageId")
                     # A delivery receipt handled before the ack's "sent" leaves no "sent"
                     # event (the status never moves back): it proves the server acked too.
-                    if (
-                        data.get("status") in SENT_OR_LATER
-                        and message_id in sent
-                        and not sent[message_id].done()
-                    ):
-                        sent[message_id].set_result(time.perf_counter())
+                    # The event may be read before the POST's answer (the two arrive on two
+                    # sockets): its future is then made here and found done by the sender.
+                    if data.get("status") in SENT_OR_LATER and isinstance(message_id, str):
+                        future = sent.setdefault(
+                            message_id, asyncio.get_running_loop().create_future()
+                        )
+                        if not future.done():
+                            future.set_result(time.perf_counter())
 
             listener = asyncio.create_task(listen())
             next_index = 0

@@ -5,21 +5,24 @@ Theory of operation
 Events are rows first (ARCHITECTURE principle 5). :meth:`EventLog.append` writes one row and
 joins the caller's transaction when there is one, so an event commits together with what it
 reports (a received message and its ``message.received`` event, an outbox row and its status
-event) or not at all. Consumers never receive events from memory: the SSE/WebSocket stream, the
-webhook dispatcher and the CLI read the table after a cursor (a session's ``seq`` or the global
-``position``) and therefore see exactly the committed events, in order, again after a restart.
+event) or not at all. Consumers see exactly the committed events, in order, again after a
+restart: the webhook dispatcher, the campaign tracker and the CLI read the table after a cursor
+(a session's ``seq`` or the global ``position``); the SSE/WebSocket stream reads it to catch
+up, then takes the events this daemon commits from memory once their commit is durable (never
+those of a unit rolled back), and reads again only for what memory cannot vouch for: another
+daemon's commits, a gap, a follower fallen too far behind (:mod:`daemon.event_feed`).
 
-An append wakes the followers once the transaction holding it has committed (and is on disk),
-so a follower reads once per commit — a batch of every event the commit holds — and never
+An append wakes the waiting readers once the transaction holding it has committed (and is on
+disk), so a reader reads once per commit — a batch of every event the commit holds — and never
 forces a commit that is still gathering units. A periodic re-read covers any wake-up that is
 missed. Nothing reads the log when nobody follows it: the stream reads only while one is open,
-and the webhook dispatcher only while an enabled webhook exists (``daemon.webhooks``).
+the webhook dispatcher only while an enabled webhook exists (``daemon.webhooks``), and the
+campaign tracker only while an event may move a campaign.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import functools
 import os
@@ -36,6 +39,7 @@ from daemon.client import call_events, message_events, sync_events
 from daemon.client import events as client_events
 from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
+from daemon.event_feed import FeedHub
 from storage.event_values import NewEvent, StoredEvent
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.stores import Stores
@@ -59,6 +63,9 @@ FOLLOW_POLL_S = 1.0
 DISPATCH_CURSOR = WEBHOOK_DISPATCH_CURSOR
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+"""Two digits for each 10-bit value."""
+_PAIR_SHIFTS = range(120, -1, -10)
 
 
 class EventType(enum.StrEnum):
@@ -98,11 +105,8 @@ def new_event_id(now: float | None = None, random_bytes: bytes | None = None) ->
     millis = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
     entropy = os.urandom(10) if random_bytes is None else random_bytes
     value = (millis << 80) | int.from_bytes(entropy, "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "evt_" + "".join(reversed(chars))
+    pairs = _PAIRS
+    return "evt_" + "".join([pairs[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def iso_utc(at: datetime | None) -> str | None:
@@ -504,14 +508,20 @@ class EventLog:
         self._stores = stores
         self.repo = stores.events
         self._notifier = _Notifier()
+        self._feeds = FeedHub()
+        self.stream_reads = 0
+        """Reads of the log by :meth:`follow` (for tests and metrics)."""
 
     async def append(
         self, session_id: str, event_type: EventType | str, data: dict[str, Any]
     ) -> StoredEvent:
-        """Append an event; inside ``stores.transaction()`` it commits with the transaction."""
+        """Append an event; inside ``stores.transaction()`` it commits with the transaction.
+        ``data`` is the event's from now on: the caller hands over a dict it no longer
+        changes (local followers get this very object)."""
         kind = str(event_type)
         stored = await self.repo.append(session_id, kind, data, new_event_id())
         self._stores.after_commit(functools.partial(self._notifier.notify, kind))
+        self._stores.on_commit(functools.partial(self._feeds.publish, session_id, (stored,)))
         return stored
 
     async def append_record(self, session_id: str, record: EventRecord) -> StoredEvent:
@@ -522,11 +532,12 @@ class EventLog:
         rows back (the receive path appends a unit's events this way)."""
         if not records:
             return
-        await self.repo.append_many(
+        stored = await self.repo.append_many(
             session_id, [NewEvent(str(r.type), r.data, new_event_id()) for r in records]
         )
         for kind in {str(r.type) for r in records}:
             self._stores.after_commit(functools.partial(self._notifier.notify, kind))
+        self._stores.on_commit(functools.partial(self._feeds.publish, session_id, stored))
 
     def waiter(self, types: frozenset[str] | None = None) -> asyncio.Future[None]:
         """A future that completes at the next append (of one of ``types``, when given) once
@@ -535,6 +546,7 @@ class EventLog:
 
     def committed_elsewhere(self) -> None:
         """Another daemon of the fleet committed events: every follower reads again."""
+        self._feeds.mark_stale()
         self._notifier.wake_all()
 
     async def read(
@@ -558,26 +570,47 @@ class EventLog:
         batch: int = 100,
     ) -> AsyncIterator[StoredEvent]:
         """The session's events after ``after_seq``, then every new one as it commits; ends
-        only when the consumer stops iterating."""
+        only when the consumer stops iterating. Reads the log to catch up, then takes this
+        daemon's commits from memory (see the module docstring)."""
         cursor = after_seq
-        while True:
-            wake = self.waiter(types)
-            try:
-                # Unfiltered reads: the cursor passes skipped types too, with no race against
-                # a wanted event that commits meanwhile.
-                events = await self.read(session_id, after_seq=cursor, limit=batch)
+        # Subscribed before the first read: whatever commits from now on reaches the feed,
+        # whatever committed before is in the read.
+        feed = self._feeds.subscribe(session_id)
+        try:
+            read = True
+            while True:
+                if read:
+                    feed.take()  # committed before this read: the read has it
+                    self.stream_reads += 1
+                    # Unfiltered reads: the cursor passes skipped types too.
+                    events = await self.read(session_id, after_seq=cursor, limit=batch)
+                    read = len(events) >= batch
+                else:
+                    taken = feed.take()
+                    if taken is None:
+                        read = True
+                        continue
+                    events = []
+                    for event in taken:
+                        if event.seq <= cursor:
+                            continue  # also in the read that caught up
+                        if event.seq != cursor + 1 + len(events):
+                            read = True  # a gap only the log can fill
+                            break
+                        events.append(event)
                 for event in events:
                     cursor = event.seq
                     if types is None or event.type in types:
                         yield event
-                if len(events) < batch:
-                    # Caught up: wait for a commit instead of reading at once, which would
-                    # commit the receive path's open group after every message it adds.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(FOLLOW_POLL_S):
-                            await wake
-            finally:
-                wake.cancel()
+                if read:
+                    continue
+                try:
+                    async with asyncio.timeout(FOLLOW_POLL_S):
+                        await feed.wait()
+                except TimeoutError:
+                    read = True  # what no wake-up announced (a notification missed)
+        finally:
+            self._feeds.unsubscribe(session_id, feed)
 
     async def prune(self, retention: timedelta) -> int:
         """Delete old events that nothing needs any more."""

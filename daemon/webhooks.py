@@ -7,11 +7,14 @@ Two loops, both reading the database, so delivery survives restarts and crashes:
 * the *dispatcher* follows the event log with one persistent cursor and, in one transaction per
   batch, creates a pending delivery for every webhook that wants each event and moves the
   cursor. It wakes once per commit that appended events (after the commit is durable); while
-  no webhook is enabled it reads and writes nothing, and the first webhook enabled starts at
-  the end of the log (its cursor catches up in the same transaction). A global and a session
+  no webhook is enabled it neither wakes for events nor reads or writes anything: it looks
+  again when this daemon creates or changes a webhook, or after ``IDLE_POLL_S`` (another
+  daemon of a fleet may have created one). The first webhook enabled starts at the end of the
+  log (its cursor catches up in the same transaction). A global and a session
   webhook pointing at the same URL get one delivery, not two (the session's webhook, with its
   secret, wins);
-* the *deliverer* POSTs due deliveries (at most ``concurrency`` at once): a 2xx marks it
+* the *deliverer* POSTs due deliveries (at most ``concurrency`` at once; while no webhook is
+  enabled it looks for none): a 2xx marks it
   delivered; 408, 429, 5xx, timeouts and connection errors retry with exponential backoff and
   full jitter (a ``Retry-After`` is honoured up to the cap); any other status — 4xx, and 3xx
   because redirects are not followed — is final. A delivery that is final or out of attempts
@@ -279,7 +282,13 @@ class WebhookService:
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        self._maybe_listening = asyncio.Event()
+        """Set when this daemon creates or changes a webhook (an idle dispatcher looks again)."""
         self._stopping = False
+        self.dispatch_passes = 0
+        """Times the dispatcher woke to look for events (for tests and metrics)."""
+        self.deliver_passes = 0
+        """Times the deliverer looked for due deliveries and went to sleep."""
         self.delivered = 0
         self.crashes = 0
         """Unexpected errors the loops survived (each logged as ``webhooks.loop_crashed``)."""
@@ -384,6 +393,7 @@ class WebhookService:
 
     def wake(self) -> None:
         self._wake.set()
+        self._maybe_listening.set()
 
     @property
     def delivering(self) -> bool:
@@ -408,7 +418,7 @@ class WebhookService:
         enabled: bool = True,
         api_key_id: str | None = None,
     ) -> Webhook:
-        return await self.repo.create(
+        created = await self.repo.create(
             new_webhook_id(),
             session_id=session_id,
             url=check_url(url),
@@ -417,6 +427,8 @@ class WebhookService:
             enabled=enabled,
             api_key_id=api_key_id,
         )
+        self._maybe_listening.set()
+        return created
 
     async def update(
         self,
@@ -449,26 +461,32 @@ class WebhookService:
     async def _dispatch_loop(self) -> None:
         while True:
             # Woken once per commit that appended events (after it is durable), or by the
-            # idle poll; with no enabled webhook a wake-up costs nothing at all.
+            # idle poll; with no enabled webhook, not by events at all.
+            self._maybe_listening.clear()
             wake = self._events.waiter()
             try:
+                self.dispatch_passes += 1
                 looked = await self._dispatch_step()
                 if looked:
-                    self.wake()
-                if looked >= DISPATCH_BATCH:
+                    self._wake.set()
+                if looked is not None and looked >= DISPATCH_BATCH:
                     continue
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(IDLE_POLL_S):
-                        await wake
+                        if looked is None:
+                            await self._maybe_listening.wait()
+                        else:
+                            await wake
             finally:
                 wake.cancel()
 
-    async def _dispatch_step(self) -> int:
+    async def _dispatch_step(self) -> int | None:
         """One batch: deliveries for the events after the cursor, and the cursor moved (one
-        transaction); returns how many events it looked at."""
+        transaction); returns how many events it looked at, None when no webhook is
+        enabled."""
         try:
             if not await self._work.has_listeners():
-                return 0
+                return None
             step = await self._work.dispatch(
                 DISPATCH_CURSOR, select_targets, unusable=url_problem, batch=DISPATCH_BATCH
             )
@@ -485,6 +503,14 @@ class WebhookService:
         limit = self._config.concurrency
         while True:
             self._wake.clear()
+            if not await self._listening():
+                # Deliveries go to enabled webhooks only: none can be due. Enabling one
+                # (update, create) wakes this loop; the poll catches another daemon's.
+                self.deliver_passes += 1
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_POLL_S):
+                        await self._wake.wait()
+                continue
             started = await self._start_due(limit)
             if started and len(self._in_flight) < limit:
                 continue  # more may be due
@@ -493,9 +519,16 @@ class WebhookService:
                 next_due = await self._work.next_due_at()
                 if next_due is not None and next_due.timestamp() > self._clock():
                     wait = min(wait, next_due.timestamp() - self._clock())
+            self.deliver_passes += 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
+
+    async def _listening(self) -> bool:
+        try:
+            return await self._work.has_listeners()
+        except StorageError:
+            return True  # the claim says what is due, or fails the same way
 
     async def _start_due(self, limit: int) -> int:
         """Starts due deliveries up to the concurrency limit; returns how many."""

@@ -84,6 +84,12 @@ class CampaignStore(Transactional, Protocol):
 
     async def by_message_ids(self, message_ids: Collection[str]) -> list[Recipient]: ...
 
+    async def idle_horizon(self) -> int | None:
+        """None while an event may still move some campaign (one is scheduled or processing,
+        or a recipient is queued, sent or delivered); otherwise the event log's last position,
+        read in the same snapshot: no event up to it can move any recipient or campaign."""
+        ...
+
     async def advance(
         self, recipient_id: int, status: RecipientStatus, *, error: str | None = None
     ) -> Recipient | None:

@@ -103,9 +103,10 @@ class EventLogRepo(Protocol):
         transaction when there is one, so an event commits with what it reports)."""
         ...
 
-    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> None:
+    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Append ``events`` in order with the session's next sequence numbers, like
-        :meth:`append` but in one write of the counter and without reading the rows back."""
+        :meth:`append` each (one write of the counter, the rows not read back); returns them
+        as stored, each with the appender's ``data`` object."""
         ...
 
     async def read_session(

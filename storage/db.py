@@ -96,6 +96,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
+from storage.commit_hooks import CommitHooks, when_committed
 from storage.engine import Dialect, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
 from storage.interfaces import PendingCommit
@@ -211,6 +212,7 @@ class Database:
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_scheduled = False
         self._after_end: list[Callable[[], None]] = []
+        self._on_commit = CommitHooks()
         self._commits = 0
         self._units = 0
 
@@ -326,6 +328,15 @@ class Database:
         else:
             asyncio.get_running_loop().call_soon(callback)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` (soon, on the loop) once what the current task wrote so far is
+        committed and durable, never if it is rolled back (see :mod:`storage.commit_hooks`);
+        outside a transaction, soon."""
+        if self._owns():
+            self._on_commit.add(self._depth, callback)
+        else:
+            asyncio.get_running_loop().call_soon(callback)
+
     def _transaction_ended(self) -> None:
         callbacks, self._after_end = self._after_end, []
         if callbacks:
@@ -370,6 +381,8 @@ class Database:
         self._owner = task
         self._depth = 0
         self._aborted = False
+        if self._on_commit.entries:
+            self._on_commit.take()
         return None
 
     async def _exit(
@@ -379,13 +392,18 @@ class Database:
             self._depth -= 1
             if self._aborted:
                 return  # SQLite dropped the savepoints with the transaction; the outer ends it
+            if self._on_commit.entries:
+                self._on_commit.savepoint_ended(self._depth, failed=failed)
             if failed:
                 await self._statement(f"ROLLBACK TO {savepoint}", check_aborted=False)
             await self._statement(f"RELEASE {savepoint}", check_aborted=False)
             return
         waiter: asyncio.Future[None] | None = None
+        committed = self._on_commit.take() if self._on_commit.entries else []
         try:
             waiter = await self._close_unit(failed)
+            if waiter is not None and committed:
+                waiter.add_done_callback(when_committed(committed))
         finally:
             try:
                 await self._end_or_hand_over(defer=pending is not None)

@@ -68,6 +68,11 @@ class SqlEngine(Protocol):
         """Calls ``callback`` once the current task's transaction has ended, or soon."""
         ...
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` once what the current task wrote so far is committed, never if
+        it is rolled back (:mod:`storage.commit_hooks`); outside a transaction, soon."""
+        ...
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One writing statement in the current transaction (or a new one); rows changed."""
         ...

@@ -52,6 +52,11 @@ class ClientStores(Transactional, Protocol):
         failed), or soon outside one: wakes readers only when there is something to read."""
         ...
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` once what the current task wrote so far is committed and
+        durable, never if it is rolled back; soon outside a transaction."""
+        ...
+
     def now(self) -> datetime:
         """The current time from the backend's clock (timezone-aware)."""
         ...

@@ -30,6 +30,11 @@ the schedulers then read their pacing evidence back from the store at every step
   was paused pauses its running campaigns. A recipient that settles (sent or failed) frees its
   place in the pacer; a campaign with nothing pending or queued is completed (or failed, when
   no recipient could be sent to).
+* **Idle tracking.** While no event can move any campaign (none is scheduled or processing, no
+  recipient is queued, sent or delivered) the tracker reads nothing and wakes for nothing but a
+  ``campaign.updated`` event (a campaign created, started, resumed), another daemon's commit,
+  or :data:`IDLE_RECHECK_S`; its cursor then jumps to the end of the log as it was when that
+  was checked, since no event up to there can move anything.
 """
 
 from __future__ import annotations
@@ -83,6 +88,12 @@ CURSOR_LAG_MAX = 5_000
 """How far the stored tracker cursor may lag behind events that concern no campaign before it
 is written anyway (a restart re-reads at most this many)."""
 TRACK_POLL_S = 1.0
+IDLE_RECHECK_S = 30.0
+"""How often an idle tracker asks again whether an event may move a campaign (it also asks at
+every ``campaign.updated`` event and every commit of another daemon)."""
+IDLE_CHECK_EVERY_S = 5.0
+"""How often a tracker that is caught up asks whether it may go idle."""
+IDLE_WAKE_TYPES = frozenset({str(EventType.CAMPAIGN_UPDATED)})
 TRACKED_TYPES = frozenset({str(EventType.MESSAGE_UPDATED), str(EventType.ALERT)})
 """What moves a recipient or pauses a campaign: the tracker wakes for these only, so a backlog
 of received messages does not make it read (and commit the open group) once per message."""
@@ -166,6 +177,10 @@ class CampaignDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._tracker: asyncio.Task[None] | None = None
+        self.track_reads = 0
+        """Batches the tracker read from the event log (for tests and metrics)."""
+        self.idle_checks = 0
+        """Times the tracker asked whether an event may move a campaign."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -411,9 +426,14 @@ class CampaignDispatcher:
     async def _track_loop(self, store: CampaignStore, cursors: EventLogRepo) -> None:
         cursor = await cursors.cursor(TRACKER_CURSOR) or 0
         self._stored_cursor = cursor
+        idle_checked = -IDLE_CHECK_EVERY_S
         while True:
+            if time.monotonic() - idle_checked >= IDLE_CHECK_EVERY_S:
+                cursor = await self._until_trackable(store, cursors, cursor)
+                idle_checked = time.monotonic()
             wake = self._events.waiter(TRACKED_TYPES)
             try:
+                self.track_reads += 1
                 batch = await cursors.read_all(after_position=cursor, limit=TRACK_BATCH)
                 if batch:
                     await self._track(batch, store, cursors)
@@ -424,6 +444,28 @@ class CampaignDispatcher:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(TRACK_POLL_S):
                             await wake
+            finally:
+                wake.cancel()
+
+    async def _until_trackable(
+        self, store: CampaignStore, cursors: EventLogRepo, cursor: int
+    ) -> int:
+        """Returns the cursor to track from once an event may move a campaign; until then
+        reads nothing but this check, at each wake-up of an idle tracker."""
+        while True:
+            wake = self._events.waiter(IDLE_WAKE_TYPES)
+            try:
+                self.idle_checks += 1
+                horizon = await store.idle_horizon()
+                if horizon is None:
+                    return cursor
+                cursor = max(cursor, horizon)
+                if cursor - self._stored_cursor >= CURSOR_LAG_MAX:
+                    await cursors.set_cursor(TRACKER_CURSOR, cursor)
+                    self._stored_cursor = cursor
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_RECHECK_S):
+                        await wake
             finally:
                 wake.cancel()
 

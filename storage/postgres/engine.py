@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from storage.commit_hooks import CommitHooks, call_soon_all
 from storage.db import Clock, run_to_completion, utc_now
 from storage.engine import Dialect, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
@@ -109,6 +110,7 @@ class PgDatabase:
         self._aborted = False
         self._closed = False
         self._after_end: list[Callable[[], None]] = []
+        self._on_commit = CommitHooks()
         self._fences: set[Fence] = set()
         self._commits = 0
 
@@ -200,6 +202,13 @@ class PgDatabase:
         else:
             asyncio.get_running_loop().call_soon(callback)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """As :meth:`storage.db.Database.on_commit`."""
+        if self._owns():
+            self._on_commit.add(self._depth, callback)
+        else:
+            asyncio.get_running_loop().call_soon(callback)
+
     def _transaction_ended(self) -> None:
         callbacks, self._after_end = self._after_end, []
         if callbacks:
@@ -237,6 +246,8 @@ class PgDatabase:
         self._owner = task
         self._depth = 0
         self._aborted = False
+        if self._on_commit.entries:
+            self._on_commit.take()
         try:
             await self._plain("BEGIN")
             if fence is not None:
@@ -274,10 +285,13 @@ class PgDatabase:
             self._depth -= 1
             if self._aborted:
                 return
+            if self._on_commit.entries:
+                self._on_commit.savepoint_ended(self._depth, failed=failed)
             if failed:
                 await self._plain(f"ROLLBACK TO SAVEPOINT {savepoint}")
             await self._plain(f"RELEASE SAVEPOINT {savepoint}")
             return
+        committed = self._on_commit.take() if self._on_commit.entries else []
         try:
             if failed or self._aborted:
                 await self._plain("ROLLBACK")
@@ -286,6 +300,7 @@ class PgDatabase:
                 return
             await self._plain("COMMIT")
             self._commits += 1
+            call_soon_all(committed)
         finally:
             await self._release()
 

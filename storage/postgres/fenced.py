@@ -55,6 +55,9 @@ class FencedEngine:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._db.after_commit(callback)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._db.on_commit(callback)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         if self._db.fence_checked(self.fence):
             return await self._db.execute(sql, params)

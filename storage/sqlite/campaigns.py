@@ -108,6 +108,17 @@ RETURNING {RECIPIENT_COLUMNS}
 SELECT_BY_MESSAGE = """
 SELECT {columns} FROM campaign_recipients WHERE message_id {in_ids}
 """
+# Per campaign through the (campaign_id, status) index: no scan of every recipient ever sent.
+SELECT_IDLE_HORIZON = """
+SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM campaigns WHERE status IN ('scheduled', 'processing'))
+      OR EXISTS (SELECT 1 FROM campaigns c WHERE EXISTS (
+             SELECT 1 FROM campaign_recipients r
+             WHERE r.campaign_id = c.id AND r.status IN ('queued', 'sent', 'delivered')))
+    THEN NULL
+    ELSE (SELECT coalesce(max(position), 0) FROM event_log)
+END
+"""
 # Each status sets its own time and the earlier ones it implies (a "read" proves delivery).
 ADVANCE = {
     RecipientStatus.SENT: "sent_at = coalesce(sent_at, ?2)",
@@ -317,6 +328,10 @@ class SqliteCampaignStore:
             return []
         rows = await self._db.fetch_all(self._by_message, (json.dumps(list(message_ids)),))
         return [_recipient(row) for row in rows]
+
+    async def idle_horizon(self) -> int | None:
+        row = await self._db.fetch_one(SELECT_IDLE_HORIZON)
+        return None if row is None or row[0] is None else int(row[0])
 
     async def advance(
         self, recipient_id: int, status: RecipientStatus, *, error: str | None = None

@@ -13,19 +13,18 @@ from storage.event_values import NewEvent, StoredEvent
 from storage.sqlite._columns import decoding, from_ms, to_ms
 
 EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
-NEXT_SEQ = """
-INSERT INTO event_sequences (session_id, last_seq) VALUES (?, 1)
-ON CONFLICT (session_id) DO UPDATE SET last_seq = event_sequences.last_seq + 1
-RETURNING last_seq
-"""
 ADVANCE_SEQ = """
 INSERT INTO event_sequences (session_id, last_seq) VALUES (?, ?)
 ON CONFLICT (session_id) DO UPDATE SET last_seq = event_sequences.last_seq + excluded.last_seq
 RETURNING last_seq
 """
-INSERT_EVENT_ROW = """
-INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
-"""
+INSERT_EVENT_ROWS = (
+    "INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES {rows} "
+    "RETURNING position, seq"
+)
+ROW_VALUES = "(?, ?, ?, ?, ?, ?)"
+INSERT_CHUNK = 200
+"""Rows per INSERT statement (6 parameters each: well within both engines' limits)."""
 # Positions come from an identity, handed out at INSERT but visible at COMMIT: two daemons
 # appending at once could commit 8 before 7, and a reader at ``position > 6`` that sees 8
 # would move past 7 for good. Appends on PostgreSQL therefore take this lock (held until
@@ -33,10 +32,6 @@ INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?
 # serialises its own transactions; the lock orders the daemons of a fleet.
 # (7212050901 is the migration runner's key.)
 LOCK_APPENDS_PG = "SELECT pg_advisory_xact_lock(7212050902)"
-INSERT_EVENT = f"""
-INSERT INTO event_log (id, session_id, seq, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
-RETURNING {EVENT_COLUMNS}
-"""
 SELECT_SESSION_AFTER = f"""
 SELECT {EVENT_COLUMNS} FROM event_log WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?
 """
@@ -95,51 +90,63 @@ class SqliteEventLogRepo:
     ) -> StoredEvent:
         """Append one event with the session's next sequence number. Joins the caller's
         transaction when there is one (so an event commits with what it reports)."""
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        (stored,) = await self.append_many(session_id, [NewEvent(event_type, data, event_id)])
+        return stored
+
+    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append ``events`` with the session's next sequence numbers: the counter moves once,
+        one INSERT writes the rows, and they are not read back (each stored event carries the
+        appender's ``data`` object)."""
+        if not events:
+            return []
         now = to_ms(self._db.now())
+        texts = [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events]
         if self._db.in_transaction:
             # Inside the caller's unit no savepoint of its own: should the insert fail, the
             # unit fails with it, and a sequence number skipped by a unit that goes on anyway
             # is only a gap (followers read "after seq", never "seq + 1").
-            row = await self._insert(session_id, event_type, text, now, event_id)
+            first, positions = await self._insert(session_id, events, texts, now)
         else:
             async with self._db.transaction():
-                row = await self._insert(session_id, event_type, text, now, event_id)
-        if row is None:
-            raise StorageError("event was not recorded")
-        return decode_event_row(row)
-
-    async def append_many(self, session_id: str, events: Sequence[NewEvent]) -> None:
-        """Append ``events`` with the session's next sequence numbers: the counter moves once
-        and the rows are not read back (the receive path's events, a unit at a time)."""
-        if not events:
-            return
-        now = to_ms(self._db.now())
-        texts = [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events]
-        async with self._db.transaction():
-            if self._db.dialect is Dialect.POSTGRESQL:
-                await self._db.fetch_all(LOCK_APPENDS_PG)
-            seq_row = await self._db.fetch_one(ADVANCE_SEQ, (session_id, len(events)))
-            if seq_row is None:
-                raise StorageError(f"no sequence number for session {session_id!r}")
-            seq = int(seq_row[0]) - len(events)
-            for event, text in zip(events, texts, strict=True):
-                seq += 1
-                await self._db.execute(
-                    INSERT_EVENT_ROW, (event.id, session_id, seq, event.type, text, now)
-                )
+                first, positions = await self._insert(session_id, events, texts, now)
+        created_at = from_ms(now)
+        return [
+            StoredEvent(
+                position=positions[first + offset],
+                id=event.id,
+                session_id=session_id,
+                seq=first + offset,
+                type=event.type,
+                data=event.data,
+                created_at=created_at,
+            )
+            for offset, event in enumerate(events)
+        ]
 
     async def _insert(
-        self, session_id: str, event_type: str, text: str, now: int, event_id: str
-    ) -> Row | None:
+        self, session_id: str, events: Sequence[NewEvent], texts: list[str], now: int
+    ) -> tuple[int, dict[int, int]]:
+        """The first event's seq, and each row's position by its seq."""
         if self._db.dialect is Dialect.POSTGRESQL:
             await self._db.fetch_all(LOCK_APPENDS_PG)
-        seq_row = await self._db.fetch_one(NEXT_SEQ, (session_id,))
+        seq_row = await self._db.fetch_one(ADVANCE_SEQ, (session_id, len(events)))
         if seq_row is None:
             raise StorageError(f"no sequence number for session {session_id!r}")
-        return await self._db.fetch_one(
-            INSERT_EVENT, (event_id, session_id, int(seq_row[0]), event_type, text, now)
-        )
+        first = int(seq_row[0]) - len(events) + 1
+        positions: dict[int, int] = {}
+        for start in range(0, len(events), INSERT_CHUNK):
+            chunk = events[start : start + INSERT_CHUNK]
+            params: list[Any] = []
+            for offset, event in enumerate(chunk, start):
+                params += (event.id, session_id, first + offset, event.type, texts[offset], now)
+            rows = await self._db.fetch_all(
+                INSERT_EVENT_ROWS.format(rows=", ".join([ROW_VALUES] * len(chunk))), params
+            )
+            # RETURNING promises no order: the seq says which row is which.
+            positions.update((int(row[1]), int(row[0])) for row in rows)
+        if len(positions) != len(events):
+            raise StorageError("events were not recorded")
+        return first, positions
 
     async def read_session(
         self,

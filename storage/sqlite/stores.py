@@ -107,6 +107,9 @@ class RepositoryStores:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.engine.after_commit(callback)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self.engine.on_commit(callback)
+
     def now(self) -> datetime:
         return self.engine.now()
 

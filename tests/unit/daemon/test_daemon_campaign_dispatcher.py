@@ -188,6 +188,91 @@ async def test_recipients_go_through_the_outbox_and_follow_their_message(rig: Ri
     assert steps == ["queued", "sent", "delivered", "read"]
 
 
+async def test_with_no_campaign_the_tracker_reads_nothing_until_one_starts(rig: Rig) -> None:
+    """No campaign that an event could move: the sends and receipts of the session wake the
+    tracker for nothing and it reads nothing; a campaign created and started then is tracked
+    (and a draft alone does not start the tracker reading)."""
+
+    async def looked_once() -> bool:
+        return rig.dispatcher.idle_checks >= 1
+
+    await wait_until(looked_once)
+    reads, checks = rig.dispatcher.track_reads, rig.dispatcher.idle_checks
+    for n in range(20):
+        await rig.report(f"3EB0{n:04d}", "sent")
+        await rig.events.append("s1", EventType.ALERT, {"kind": "sending_paused", "n": n})
+    await asyncio.sleep(0.1)  # every wake-up has run
+    assert (rig.dispatcher.track_reads, rig.dispatcher.idle_checks) == (reads, checks)
+    draft = await rig.service.create("s1", {"content": {"text": "Hi"}, "ratePerMinute": 6000})
+    await rig.service.add_recipients("s1", draft.id, {"recipients": [phone(1)]})
+
+    async def draft_checked() -> bool:
+        return rig.dispatcher.idle_checks > checks  # at the draft's campaign.updated events
+
+    await wait_until(draft_checked)
+    await asyncio.sleep(0.1)
+    assert rig.dispatcher.track_reads == reads
+    assert rig.dispatcher.idle_checks - checks <= 2  # created, recipients added
+
+    await rig.service.start("s1", draft.id, {})
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(sent)
+    assert rig.dispatcher.track_reads > reads
+    (recipient,) = await rig.store.recipients_page(draft.id)
+    await rig.report(recipient.message_id, "sent")
+
+    async def completed() -> bool:
+        return await rig.status(draft.id) is CampaignStatus.COMPLETED
+
+    await wait_until(completed)
+    (recipient,) = await rig.store.recipients_page(draft.id)
+    assert recipient.status is RecipientStatus.SENT
+
+
+async def test_a_campaign_another_daemon_starts_wakes_the_idle_tracker(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """In a fleet the campaign may be started through another daemon's API: its commit
+    reaches this daemon as a notification (``committed_elsewhere``), and the idle tracker
+    looks again then."""
+
+    async def looked_once() -> bool:
+        return rig.dispatcher.idle_checks >= 1
+
+    await wait_until(looked_once)
+    checks = rig.dispatcher.idle_checks
+    elsewhere = CampaignService(
+        rig.store,
+        EventLog(stores_over(rig.db, tmp_path)),
+        fast_config(tmp_path).campaigns,
+        rig.service.files,
+    )
+    campaign = await elsewhere.create("s1", {"content": {"text": "Hi"}, "ratePerMinute": 6000})
+    await elsewhere.add_recipients("s1", campaign.id, {"recipients": [phone(1)]})
+    await elsewhere.start("s1", campaign.id, {})
+    await asyncio.sleep(0.05)
+    assert rig.dispatcher.idle_checks == checks  # no notification yet: nothing seen
+    rig.events.committed_elsewhere()  # what the LISTEN/NOTIFY listener calls
+    rig.dispatcher.wake()  # the scheduler's own wake-up
+
+    async def sent() -> bool:
+        return len(rig.sender.sent) == 1
+
+    await wait_until(sent)
+    (recipient,) = await rig.store.recipients_page(campaign.id)
+    await rig.report(recipient.message_id, "sent")
+
+    async def tracked() -> bool:
+        (found,) = await rig.store.recipients_page(campaign.id)
+        return found.status is RecipientStatus.SENT
+
+    await wait_until(tracked)
+    assert rig.dispatcher.idle_checks > checks
+
+
 async def test_all_recipients_failing_fails_the_campaign(rig: Rig) -> None:
     campaign_id = await rig.campaign([phone(1)], ratePerMinute=6000)
     await rig.service.start("s1", campaign_id, {})

@@ -16,6 +16,7 @@ from aiohttp import web
 from backends import BackendStores, OpenEngine, stores_over
 from daemon_fakes import fast_config
 
+from daemon import webhooks as webhooks_module
 from daemon.config import WebhooksConfig
 from daemon.eventlog import EventLog, EventType
 from daemon.webhooks import (
@@ -310,21 +311,26 @@ async def test_an_unreadable_webhook_row_is_parked_and_the_rest_deliver(
 
 
 async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
-    stores: BackendStores, tmp_path: Path, receiver: Receiver
+    stores: BackendStores, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No webhook: each event costs its own transaction's commit and nothing more (no
     dispatch pass, no cursor write). The first webhook then gets the events after it only,
     every one exactly once, as when the dispatcher had kept up meanwhile."""
+    # No idle poll of either loop (the deliverer's claims commit) within the test: creating
+    # the webhook wakes both.
+    monkeypatch.setattr(webhooks_module, "IDLE_POLL_S", 60.0)
     events = EventLog(stores)
     service = WebhookService(stores, events, hooks_config(tmp_path))
     await service.start()
-    await asyncio.sleep(0.05)  # the dispatch loop has looked once and found no listener
-    commits = stores.db.commit_count
+    # Both loops looked once (the dispatcher found no listener, the deliverer nothing due).
+    await until(lambda: service.dispatch_passes >= 1 and service.deliver_passes >= 1)
+    commits, passes = stores.db.commit_count, service.dispatch_passes
     for n in range(20):
         async with stores.transaction():
             await events.append("s1", EventType.ALERT, {"n": n})
     await asyncio.sleep(0.1)  # every wake-up has run
     assert stores.db.commit_count - commits == 20
+    assert service.dispatch_passes == passes  # the events did not even wake it
     assert await events.repo.cursor("webhook_dispatch") is None
 
     await service.create(session_id=None, url=receiver.url, secret=SECRET, events=[])
@@ -332,6 +338,21 @@ async def test_with_no_webhook_the_dispatcher_neither_reads_nor_writes(
     await until(lambda: len(receiver.got) == 5)
     await asyncio.sleep(0.1)  # nothing else comes
     assert sorted(g["id"] for g in receiver.got) == sorted(e.id for e in later)  # type: ignore[type-var]
+    await service.stop(1.0)
+
+
+async def test_with_no_webhook_the_deliverer_claims_nothing(
+    stores: BackendStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliveries go to enabled webhooks only: with none, the deliverer's polls claim nothing
+    (a claim is a write transaction)."""
+    monkeypatch.setattr(webhooks_module, "IDLE_POLL_S", 0.01)
+    service = WebhookService(stores, EventLog(stores), hooks_config(tmp_path))
+    await service.start()
+    await until(lambda: service.deliver_passes >= 1)
+    commits, passes = stores.db.commit_count, service.deliver_passes
+    await until(lambda: service.deliver_passes >= passes + 10)
+    assert stores.db.commit_count == commits
     await service.stop(1.0)
 
 

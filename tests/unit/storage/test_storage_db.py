@@ -6,6 +6,7 @@ a SQLite file has (pragmas, a full disk, one connection for reads and writes) on
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import stat
@@ -445,16 +446,21 @@ async def test_a_lone_pipelined_unit_is_committed_without_company(db_path: Path)
 
 
 async def test_a_failing_pipelined_unit_leaves_the_others_in_the_group(db_path: Path) -> None:
+    committed: list[int] = []
     async with await Database.open(db_path) as db:
         await db.execute("CREATE TABLE grouped (x INTEGER)")
         async with db.pipelined_transaction() as first:
             await db.execute("INSERT INTO grouped (x) VALUES (1)")
+            db.on_commit(lambda: committed.append(1))
         with pytest.raises(RuntimeError):
             async with db.pipelined_transaction():
                 await db.execute("INSERT INTO grouped (x) VALUES (2)")
+                db.on_commit(lambda: committed.append(2))
                 raise RuntimeError("this unit fails")
         await first.wait(5.0)
         assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+        await asyncio.sleep(0)
+        assert committed == [1]  # on_commit: only for the unit that committed
 
 
 async def test_a_failed_group_commit_fails_every_pending_unit(db_path: Path) -> None:
@@ -465,9 +471,11 @@ async def test_a_failed_group_commit_fails_every_pending_unit(db_path: Path) -> 
             "DEFERRABLE INITIALLY DEFERRED)"
         )
         pending = []
+        committed: list[int] = []
         for value in (1, 2):
             async with db.pipelined_transaction() as commit:
                 await db.execute("INSERT INTO parent (id) VALUES (?)", (value,))
+                db.on_commit(functools.partial(committed.append, value))
             pending.append(commit)
         # A deferred foreign key is checked at COMMIT: the group's commit fails.
         async with db.pipelined_transaction() as commit:
@@ -477,6 +485,7 @@ async def test_a_failed_group_commit_fails_every_pending_unit(db_path: Path) -> 
             with pytest.raises(StorageError):
                 await commit.wait(5.0)
         assert await db.fetch_all("SELECT id FROM parent") == []
+        assert committed == []  # no unit of the failed group reports a commit
         async with db.pipelined_transaction() as commit:
             await db.execute("INSERT INTO parent (id) VALUES (3)")
         await commit.wait(5.0)

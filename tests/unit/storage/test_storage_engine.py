@@ -4,6 +4,7 @@ repositories (written once, for both) rely on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -133,6 +134,41 @@ async def test_after_commit_runs_once_the_writes_are_visible(engine: SqlEngine) 
         assert not tasks
     await asyncio.wait_for(done.wait(), 10)
     assert seen == [["a"]]
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_on_commit_runs_only_for_writes_that_committed(engine: SqlEngine) -> None:
+    """A callback belongs to the writes made before it: a rolled-back savepoint or unit drops
+    it, a released savepoint hands it to the enclosing one, and it runs after the commit."""
+    calls: list[str] = []
+
+    async def failing(name: str) -> None:
+        with contextlib.suppress(Boom):
+            async with engine.transaction():
+                if name:
+                    engine.on_commit(lambda: calls.append(name))
+                raise Boom
+
+    async with engine.transaction():
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "a"))
+        engine.on_commit(lambda: calls.append("unit"))
+        await failing("rolled-back savepoint")
+        async with engine.transaction():
+            engine.on_commit(lambda: calls.append("released savepoint"))
+        await failing("")  # the same depth again, rolled back
+        await asyncio.sleep(0.01)
+        assert calls == []
+    await failing("failed unit")
+    engine.on_commit(lambda: calls.append("outside"))
+    async with asyncio.timeout(10):
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)
+    assert calls == ["unit", "released savepoint", "outside"]
+    assert await names(engine) == ["a"]
 
 
 async def test_a_pipelined_unit_is_durable_once_waited_for(engine: SqlEngine) -> None:
