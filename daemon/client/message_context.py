@@ -36,8 +36,8 @@ from daemon.client.message_events import ChatUpdated, MessagingEvent
 from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
+from daemon.client.signal_store import CachingSignalStore
 from daemon.client.sinks import EventSink
-from daemon.signal.store import SignalStore
 from storage.interfaces import PendingCommit
 from storage.message_interfaces import MessageStore
 
@@ -74,7 +74,7 @@ class MessagingContext:
         self,
         session: SessionContext,
         messages: MessageStore,
-        signal: SignalStore,
+        signal: CachingSignalStore,
         sink: EventSink,
         options: MessagingOptions,
     ) -> None:
@@ -161,6 +161,8 @@ class MessagingContext:
         under the crypto lock."""
         sid = self.session_id
         async with self.unit() as events:
+            # Sessions and identities change address below, behind the Signal store.
+            self.signal.forget_all()
             for pn, lid in pairs:
                 self.addressing.learn(pn, lid)
                 await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))

@@ -144,6 +144,8 @@ class Messenger:
         """Logged in: load the known PN ↔ LID mappings, prune old plaintexts, allow sends."""
         m = self._m
         m.refresh_identity()
+        # Whatever the Signal store kept from an earlier connection is read afresh.
+        m.signal.forget_all()
         await m.prepare()
         window = timedelta(seconds=m.options.plaintext_window)
         pruned = await m.messages.outgoing.prune(m.session_id, m.now_dt() - window)
@@ -247,6 +249,7 @@ class Messenger:
         if lid is not None:
             names.add(ProtocolAddress.from_jid(lid).name)
         async with m.crypto_lock, m.messages.transaction():
+            m.signal.forget_all()
             removed = 0
             for name in names:
                 removed += await m.session.store.signal_sessions.delete_all_for_user(

@@ -331,7 +331,7 @@ class Sender:
                 present = await cipher.has_session(address)
             except CorruptRecordError:
                 m.log.error("client.signal_record_corrupt", address=str(address))
-                await m.session.store.signal_sessions.delete(m.session_id, str(address))
+                await m.signal.delete_session(address)
                 present = False
             if force or not present:
                 missing.append(device)
@@ -453,8 +453,9 @@ class Sender:
             async with m.unit() as events:
                 if stage is not None:
                     await stage()
-                await m.signal.commit(staged.changes())
+                written = await m.signal.write(staged.changes())
                 await self._persist(chat, message_id, message, events)
+            m.signal.settled(written)
         everyone = [*devices, own.with_device(addressing.own_device)]
         return _Prepared(
             node,
@@ -529,13 +530,14 @@ class Sender:
             async with m.unit() as events:
                 if stage is not None:
                     await stage()
-                await m.signal.commit(staged.changes())
+                written = await m.signal.write(staged.changes())
                 if new_key:
                     await m.messages.sender_key_memory.clear(m.session_id, str(group))
                 await m.messages.sender_key_memory.add(
                     m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
                 )
                 await self._persist(group, message_id, message, events)
+            m.signal.settled(written)
         return _Prepared(node, group, len(devices), phash=phash, accounts=tuple(members))
 
     # ------------------------------------------------------------------------------- rows
