@@ -45,6 +45,13 @@ class MessageRepo(Protocol):
 
     async def insert_own(self, session_id: str, message: MessageRecord) -> MessageRecord | None: ...
 
+    async def fill_queued_own(
+        self, session_id: str, message: MessageRecord
+    ) -> MessageRecord | None:
+        """Completes the outbox's accept-time row of ``message`` in place when it shows the
+        same content; None when there is no such row (then ``insert_own``)."""
+        ...
+
     async def fill_placeholder(
         self, session_id: str, message: MessageRecord
     ) -> MessageRecord | None: ...
@@ -62,6 +69,11 @@ class MessageRepo(Protocol):
     async def advance_own(
         self, session_id: str, message_id: str, status: MessageStatus
     ) -> list[str]: ...
+
+    async def mark_own_sent(self, session_id: str, message_id: str, at: datetime) -> list[str]:
+        """``set_own_sent_at`` and ``advance_own(SENT)`` together; returns the chats whose
+        status changed."""
+        ...
 
     async def fail_own(self, session_id: str, message_id: str) -> list[str]: ...
 

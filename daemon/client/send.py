@@ -553,22 +553,26 @@ class Sender:
         sid, now = m.session_id, m.now_dt()
         summary = summarize(message)
         own = str(m.addressing.own_pn)
-        inserted = await m.messages.messages.insert_own(
-            sid,
-            MessageRecord(
-                chat=str(chat),
-                message_id=message_id,
-                sender=own,
-                from_me=True,
-                sent_at=now,
-                content_type=summary.content_type,
-                status=MessageStatus.PENDING,
-                text=summary.text,
-                quoted_id=summary.quoted_id,
-                target_id=summary.target_id,
-                payload=message.SerializeToString(),
-            ),
+        payload = message.SerializeToString()
+        record = MessageRecord(
+            chat=str(chat),
+            message_id=message_id,
+            sender=own,
+            from_me=True,
+            sent_at=now,
+            content_type=summary.content_type,
+            status=MessageStatus.PENDING,
+            text=summary.text,
+            quoted_id=summary.quoted_id,
+            target_id=summary.target_id,
+            payload=payload,
         )
+        # The outbox showed the message in its chat when it accepted it: a row that already
+        # shows this content is completed in place, and the chat list has nothing new to say.
+        if await m.messages.messages.fill_queued_own(sid, record) is not None:
+            inserted = None
+        else:
+            inserted = await m.messages.messages.insert_own(sid, record)
         await m.messages.outgoing.keep(
             sid,
             OutgoingPlaintext(
@@ -576,7 +580,7 @@ class Sender:
                 chat=str(chat),
                 message_type=stanza_type(message),
                 edit=edit_attribute(message),
-                payload=message.SerializeToString(),
+                payload=payload,
                 sent_at=now,
                 created_at=now,
             ),
@@ -662,9 +666,8 @@ class Sender:
         async with m.unit() as events:
             if acked is not None:
                 await acked()
-            await m.messages.messages.set_own_sent_at(sid, message_id, at)
             await m.messages.outgoing.set_sent_at(sid, message_id, at)
-            if await m.messages.messages.advance_own(sid, message_id, MessageStatus.SENT):
+            if await m.messages.messages.mark_own_sent(sid, message_id, at):
                 events.append(
                     MessageUpdated(
                         sid,

@@ -70,6 +70,42 @@ async def test_the_messenger_fills_the_queued_row_once(messages: SqliteMessageSt
     assert await repo.count(SID, BOB) == 1
 
 
+async def test_a_queued_row_showing_the_same_content_is_filled_in_place(
+    messages: SqliteMessageStore,
+) -> None:
+    repo = messages.messages
+    first = await repo.insert(SID, queued("OUT", T0))
+    assert first is not None
+    sent = replace(queued("OUT", T0 + timedelta(seconds=5)), payload=b"\x0a\x03out")
+    filled = await repo.fill_queued_own(SID, sent)
+    assert filled is not None and filled.row_id == first.row_id
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.payload == b"\x0a\x03out" and stored.sent_at == T0
+    assert await repo.fill_queued_own(SID, sent) is None  # filled already
+    # A row that shows something else (or none at all) is left to insert_own.
+    await repo.insert(SID, queued("OTHER", T0))
+    assert await repo.fill_queued_own(SID, replace(sent, message_id="OTHER", text="x")) is None
+    assert await repo.fill_queued_own(SID, replace(sent, message_id="NONE")) is None
+    assert await repo.count(SID, BOB) == 2
+
+
+async def test_the_servers_ack_sets_the_time_and_advances_once(
+    messages: SqliteMessageStore,
+) -> None:
+    repo = messages.messages
+    await repo.insert(SID, replace(queued("OUT", T0), payload=b"\x0a\x03out"))
+    acked = T0 + timedelta(seconds=2)
+    assert await repo.mark_own_sent(SID, "OUT", acked) == [BOB]
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.status is MessageStatus.SENT and stored.sent_at == acked
+    # Delivered before a repeated ack: the time is set, the status stays.
+    assert await repo.advance_own(SID, "OUT", MessageStatus.DELIVERED) == [BOB]
+    assert await repo.mark_own_sent(SID, "OUT", T0) == []
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.status is MessageStatus.DELIVERED
+    assert stored.sent_at == T0
+
+
 async def test_a_queued_row_in_another_chat_moves_to_the_messengers_chat(
     messages: SqliteMessageStore,
 ) -> None:
