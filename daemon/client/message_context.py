@@ -33,6 +33,7 @@ from daemon.client.context import SessionContext
 from daemon.client.devices import DEFAULT_TTL_S, DeviceCache
 from daemon.client.errors import NotConnected
 from daemon.client.message_events import ChatUpdated, MessagingEvent
+from daemon.client.privacy_cache import CachedPrivacyTokens
 from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
@@ -40,6 +41,7 @@ from daemon.client.signal_store import CachingSignalStore
 from daemon.client.sinks import EventSink
 from storage.interfaces import PendingCommit
 from storage.message_interfaces import MessageStore
+from storage.privacy_interfaces import PrivacyTokenRepo
 
 PLAINTEXT_WINDOW_S = 24 * 3600.0
 PHONE_REQUEST_DELAY_S = 5.0
@@ -84,6 +86,10 @@ class MessagingContext:
         self.signal = signal
         self.sink = sink
         self.options = options
+        self.privacy: PrivacyTokenRepo = CachedPrivacyTokens(
+            messages.privacy, session.store.after_commit
+        )
+        """The session's privacy tokens and NCT salt (use this, not ``messages.privacy``)."""
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
         self.acks = ServerAcks()
         self.restrictions = AccountRestrictions()

@@ -1,17 +1,19 @@
-"""The send path keeps its Signal sessions decoded in memory, of committed state only: warm sends
-read no session record from storage, a send whose transaction rolled back leaves the committed
-ratchet for the next one (the sandbox phone, a real Signal party, decrypts it), and an identity
-change drops what was kept. On SQLite and PostgreSQL."""
+"""The send path keeps its Signal sessions and privacy tokens in memory, of committed state
+only: warm sends read none of them from storage, a send whose transaction rolled back leaves the
+committed ratchet for the next one (the sandbox phone, a real Signal party, decrypts it), and an
+identity change drops the kept sessions. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import pytest
-from messaging_harness import Client, phone_got
+from messaging_harness import TIMEOUT, Client, phone_got
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import ChatUpdated, MessagingEvent
+from daemon.client.privacy_cache import CachedPrivacyTokens
 from daemon.client.send import OutgoingMessage
 from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import NoEventSink
@@ -67,12 +69,25 @@ async def test_warm_sends_read_no_session_record(
 ) -> None:
     signal = signal_of(alice_wamd)
     await send_and_see(sandbox, alice_wamd, bob, "first contact")
-    # The identities the first contact learnt are read back once.
+    # After it, our privacy token is issued to Bob in the background (a write).
+    sid = alice_wamd.session.session_id
+    store = alice_wamd.session.messenger.store
+    async with asyncio.timeout(TIMEOUT):
+        while not any(t.sender_at for t in await store.privacy.all(sid)):
+            await asyncio.sleep(0.02)
+    # What the first contact and the token wrote is read back once.
     await send_and_see(sandbox, alice_wamd, bob, "second")
-    reads = (signal.sessions.counters.misses, signal.identities.counters.misses)
+    privacy = alice_wamd.session.messenger.context.privacy
+    assert isinstance(privacy, CachedPrivacyTokens)
+
+    def storage_reads() -> tuple[int, ...]:
+        caches = (signal.sessions, signal.identities, privacy.tokens, privacy.salts)
+        return tuple(cache.counters.misses for cache in caches)
+
+    reads = storage_reads()
     for n in range(3):
         await send_and_see(sandbox, alice_wamd, bob, f"warm {n}")
-    assert (signal.sessions.counters.misses, signal.identities.counters.misses) == reads
+    assert storage_reads() == reads
     assert signal.sessions.counters.hits > 0
 
 
