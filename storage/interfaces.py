@@ -220,6 +220,11 @@ class SignalSessionRepo(Protocol):
 
     async def store(self, session_id: str, address: str, record: bytes) -> None: ...
 
+    async def store_many(self, session_id: str, records: Sequence[tuple[str, bytes]]) -> None:
+        """Stores (address, record) pairs in one atomic write (for one address given twice,
+        the last record)."""
+        ...
+
     async def delete(self, session_id: str, address: str) -> bool: ...
 
     async def delete_all_for_user(self, session_id: str, user: str) -> int:

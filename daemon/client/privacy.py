@@ -104,9 +104,7 @@ class PrivacyTokens:
             if lid is not None and contact.is_pn:
                 await m.learn_mapping(contact, lid)
             key = str(lid) if lid is not None else self._key(contact)
-            await m.privacy.put_token(
-                m.session_id, key, received.token, received.issued_at
-            )
+            await m.privacy.put_token(m.session_id, key, received.token, received.issued_at)
             m.log.info("client.privacy_token_received", contact=key)
         await connection.send(build_ack(node))
 

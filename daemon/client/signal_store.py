@@ -222,12 +222,10 @@ class AuthSignalStore:
         sender_keys: list[tuple[str, str, bytes]],
     ) -> None:
         sid = self._session_id
-        if len(sessions) == 1 and not (
-            changes.identities or changes.removed_prekeys or sender_keys
-        ):
-            # The common case (a message decrypted under an existing session): one write,
-            # atomic by itself, needs no savepoint of its own.
-            await self._store.signal_sessions.store(sid, *sessions[0])
+        if not (changes.identities or changes.removed_prekeys or sender_keys):
+            # The common cases (a message decrypted, or sent to a contact's and our own devices,
+            # under existing sessions): one write, atomic by itself, needs no savepoint.
+            await self._store.signal_sessions.store_many(sid, sessions)
             return
         async with self._store.transaction():
             for address, data in sessions:

@@ -4,7 +4,7 @@ deletes and moves behind its back drop what it kept. On SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import pytest
 from backends import OpenEngine
@@ -50,6 +50,9 @@ class CountingSessions:
 
     async def store(self, session_id: str, address: str, record: bytes) -> None:
         await self.inner.store(session_id, address, record)
+
+    async def store_many(self, session_id: str, records: Sequence[tuple[str, bytes]]) -> None:
+        await self.inner.store_many(session_id, records)
 
     async def delete(self, session_id: str, address: str) -> bool:
         return await self.inner.delete(session_id, address)
