@@ -41,7 +41,6 @@ from daemon.client.signal_store import CachingSignalStore
 from daemon.client.sinks import EventSink
 from storage.interfaces import PendingCommit
 from storage.message_interfaces import MessageStore
-from storage.privacy_interfaces import PrivacyTokenRepo
 
 PLAINTEXT_WINDOW_S = 24 * 3600.0
 PHONE_REQUEST_DELAY_S = 5.0
@@ -86,9 +85,7 @@ class MessagingContext:
         self.signal = signal
         self.sink = sink
         self.options = options
-        self.privacy: PrivacyTokenRepo = CachedPrivacyTokens(
-            messages.privacy, session.store.after_commit
-        )
+        self.privacy = CachedPrivacyTokens(messages.privacy, session.store.after_commit)
         """The session's privacy tokens and NCT salt (use this, not ``messages.privacy``)."""
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
         self.acks = ServerAcks()

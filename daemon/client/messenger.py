@@ -112,6 +112,10 @@ class Messenger:
         m.connection = connection
         m.ready = False
         m.refresh_identity()
+        # What was kept in memory from an earlier connection is read afresh from storage
+        # (which may have been changed while we were away) before the first stanza.
+        m.signal.forget_all()
+        m.privacy.forget_all()
         receiver = Receiver(
             m,
             connection,
@@ -144,8 +148,6 @@ class Messenger:
         """Logged in: load the known PN ↔ LID mappings, prune old plaintexts, allow sends."""
         m = self._m
         m.refresh_identity()
-        # Whatever the Signal store kept from an earlier connection is read afresh.
-        m.signal.forget_all()
         await m.prepare()
         window = timedelta(seconds=m.options.plaintext_window)
         pruned = await m.messages.outgoing.prune(m.session_id, m.now_dt() - window)

@@ -47,3 +47,8 @@ class CachedPrivacyTokens:
             await self._repo.put_salt(session_id, salt)
         finally:
             self.salts.wrote(written)
+
+    def forget_all(self) -> None:
+        """Everything is read from storage again."""
+        self.tokens.clear()
+        self.salts.clear()

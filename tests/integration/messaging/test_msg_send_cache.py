@@ -13,7 +13,6 @@ from messaging_harness import TIMEOUT, Client, phone_got
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import ChatUpdated, MessagingEvent
-from daemon.client.privacy_cache import CachedPrivacyTokens
 from daemon.client.send import OutgoingMessage
 from daemon.client.signal_store import AuthSignalStore
 from daemon.client.sinks import NoEventSink
@@ -78,7 +77,6 @@ async def test_warm_sends_read_no_session_record(
     # What the first contact and the token wrote is read back once.
     await send_and_see(sandbox, alice_wamd, bob, "second")
     privacy = alice_wamd.session.messenger.context.privacy
-    assert isinstance(privacy, CachedPrivacyTokens)
 
     def storage_reads() -> tuple[int, ...]:
         caches = (signal.sessions, signal.identities, privacy.tokens, privacy.salts)
