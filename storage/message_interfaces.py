@@ -158,6 +158,18 @@ class ChatRepo(Protocol):
         self, session_id: str, jid: str, preview_of: Callable[[MessageRecord], str | None]
     ) -> ChatRecord | None: ...
 
+    async def refresh_own_last(
+        self,
+        session_id: str,
+        jid: str,
+        message_id: str,
+        at: datetime,
+        preview_of: Callable[[MessageRecord], str | None],
+    ) -> ChatRecord | None:
+        """``refresh_last`` after our message ``message_id`` got the server's time ``at`` (in
+        one statement when it stays the chat's last message)."""
+        ...
+
     async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None: ...
 
     async def page(

@@ -681,7 +681,9 @@ class Sender:
                 )
             await apply_effects(m, str(chat), own, summary, at, events)
             # Our row's local time became the server's: the preview follows the thread's order.
-            refreshed = await m.messages.chats.refresh_last(sid, str(chat), stored_preview)
+            refreshed = await m.messages.chats.refresh_own_last(
+                sid, str(chat), message_id, at, stored_preview
+            )
             if refreshed is not None:
                 events.append(ChatUpdated(sid, refreshed))
 

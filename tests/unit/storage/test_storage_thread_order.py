@@ -147,6 +147,39 @@ async def test_the_preview_follows_the_threads_order_after_a_time_changes(
     assert await chats.refresh_last(SID, BOB, preview_of) is None  # nothing changed
 
 
+async def test_our_acked_message_moves_the_chat_time_or_yields_to_a_newer_one(
+    messages: SqliteMessageStore,
+) -> None:
+    repo, chats = messages.messages, messages.chats
+    ours = await repo.insert(SID, queued("OURS", T0 + timedelta(milliseconds=567)))
+    reply = await repo.insert(SID, message("REPLY", T0))
+    assert ours is not None and reply is not None
+    for record in (reply, ours):
+        await chats.record_message(
+            SID,
+            BOB,
+            ChatKind.USER,
+            message_id=record.message_id,
+            sender=record.sender,
+            from_me=record.from_me,
+            preview=record.text,
+            at=record.sent_at,
+        )
+    # Acked a second later: still the newest, only the time changes.
+    acked = T0 + timedelta(seconds=1)
+    await repo.mark_own_sent(SID, "OURS", acked)
+    moved = await chats.refresh_own_last(SID, BOB, "OURS", acked, preview_of)
+    assert moved is not None and moved.last_message_id == "OURS"
+    assert moved.last_message_at == acked and moved.last_preview == "OURS"
+    assert await chats.refresh_own_last(SID, BOB, "OURS", acked, preview_of) is None
+    # Acked at the reply's whole second: the reply (a later row) is newest, and last.
+    await repo.set_own_sent_at(SID, "OURS", T0)
+    back = await chats.refresh_own_last(SID, BOB, "OURS", T0, preview_of)
+    assert back is not None and back.last_message_id == "REPLY"
+    assert back.last_message_at == T0 and back.last_preview == "REPLY"
+    assert await chats.refresh_own_last(SID, BOB, "OURS", T0, preview_of) is None
+
+
 async def test_forward_pages_and_no_protocol_rows(messages: SqliteMessageStore) -> None:
     repo = messages.messages
     for n in range(5):
