@@ -96,8 +96,9 @@ class CommittedCache(Generic[K, V]):
             self._values[written.key] = value
 
     def clear(self) -> None:
-        """Everything dropped (storage changed many keys at once); no read fills until the
-        current transaction has ended."""
+        """Everything dropped: call right after storage changed many keys at once (no await
+        between). Reads in flight do not fill; inside a transaction, no read fills until it
+        has ended."""
         self._values.clear()
         self._epoch += 1
         self._clears_in_flight += 1

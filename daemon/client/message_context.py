@@ -164,12 +164,11 @@ class MessagingContext:
         under the crypto lock."""
         sid = self.session_id
         async with self.unit() as events:
-            # Sessions and identities change address below, behind the Signal store.
-            self.signal.forget_all()
             for pn, lid in pairs:
                 self.addressing.learn(pn, lid)
                 await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))
                 await self.messages.contacts.move_sessions_to_lid(sid, pn.user, lid.user)
+                self.signal.forget_all()  # records moved behind the Signal store
                 if await self.messages.chats.get(sid, str(lid)) is not None:
                     await self.messages.contacts.merge_chats(sid, str(pn), str(lid))
                     merged = await self.messages.chats.get(sid, str(pn))

@@ -251,12 +251,12 @@ class Messenger:
         if lid is not None:
             names.add(ProtocolAddress.from_jid(lid).name)
         async with m.crypto_lock, m.messages.transaction():
-            m.signal.forget_all()
             removed = 0
             for name in names:
                 removed += await m.session.store.signal_sessions.delete_all_for_user(
                     m.session_id, name
                 )
+                m.signal.forget_all()
         m.log.info("client.identity_changed", user=str(account), sessions_removed=removed)
 
     def _spawn_retry(self, connection: Connection, request: RetryRequest, receipt: Node) -> None:

@@ -63,7 +63,9 @@ class CachingSignalStore(SignalStore, Protocol):
         ...
 
     def forget_all(self) -> None:
-        """Call inside a transaction that changes Signal state behind this store's back."""
+        """Call right after a write that changed Signal state behind this store's back (no
+        await between the two): nothing kept survives it, and inside a transaction nothing
+        is kept again until it has ended."""
         ...
 
 

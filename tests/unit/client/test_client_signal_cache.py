@@ -168,7 +168,7 @@ async def test_deletes_and_changes_behind_its_back_are_not_served_from_memory(
     await peer_with_session(signal)
     # An identity change deletes every session of the user in one statement.
     async with store.transaction():
-        signal.forget_all()
         await store.signal_sessions.delete_all_for_user("s", PEER.name)
+        signal.forget_all()
     assert await signal.load_session(PEER) is None
     assert await signal.get_identity(PEER) is not None
