@@ -58,6 +58,13 @@ class CommittedCache(Generic[K, V]):
     def __contains__(self, key: K) -> bool:
         return key in self._values
 
+    def peek(self, key: K) -> tuple[bool, V | None]:
+        """``(True, value)`` when ``key`` is kept, else ``(False, None)``; never reads."""
+        values = self._values
+        if key in values:
+            return True, values[key]
+        return False, None
+
     async def load(self, key: K, read: Callable[[], Awaitable[V]]) -> V:
         """The cached value of ``key``, else ``read()`` (kept when it saw committed state)."""
         values = self._values

@@ -67,8 +67,13 @@ class PrivacyTokens:
 
     def after_send(self, connection: Connection, contact: JID) -> None:
         """Our own token for the contact, once per 7-day bucket (in the background)."""
-        if tokens_apply(contact):
-            connection.spawn(self._issue_if_due(connection, contact))
+        if not tokens_apply(contact):
+            return
+        m = self._m
+        kept, stored = m.privacy.kept(m.session_id, self._key(contact))
+        if kept and not issue_due(stored.sender_at if stored is not None else 0, m.now()):
+            return  # issued in this bucket already (nearly every send): no task to start
+        connection.spawn(self._issue_if_due(connection, contact))
 
     async def _issue_if_due(self, connection: Connection, contact: JID) -> None:
         m = self._m

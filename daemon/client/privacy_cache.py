@@ -21,6 +21,10 @@ class CachedPrivacyTokens:
     async def get(self, session_id: str, jid: str) -> PrivacyToken | None:
         return await self.tokens.load((session_id, jid), lambda: self._repo.get(session_id, jid))
 
+    def kept(self, session_id: str, jid: str) -> tuple[bool, PrivacyToken | None]:
+        """The contact's row if it is kept in memory (``(False, None)`` otherwise)."""
+        return self.tokens.peek((session_id, jid))
+
     async def put_token(self, session_id: str, jid: str, token: bytes, token_at: int) -> bool:
         written = self.tokens.writing((session_id, jid))
         try:

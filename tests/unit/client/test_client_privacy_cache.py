@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from backends import OpenEngine
+from sync_fakes import FakeConnection, attach, iq_result, make_world
 
+from daemon.binary import JID, Node
+from daemon.client.privacy import PrivacyTokens
 from daemon.client.privacy_cache import CachedPrivacyTokens
 from storage.sqlite import SqliteStore
 from storage.sqlite.message_store import SqliteMessageStore
@@ -49,3 +52,30 @@ async def test_a_rolled_back_write_is_not_seen(store: SqliteStore) -> None:
             await privacy.put_salt(SID, b"rolled back")
             raise RuntimeError
     assert await privacy.get_salt(SID) == b"committed"
+
+
+async def test_no_background_issue_after_a_send_once_our_token_is_known_issued(
+    open_engine: OpenEngine,
+) -> None:
+    world = await make_world(await open_engine())
+    try:
+        m = world.m
+        contact = JID.parse(BOB)
+        issued: list[Node] = []
+
+        async def answer(request: Node) -> Node:
+            issued.append(request)
+            return iq_result(request)
+
+        connection = FakeConnection(answer)
+        attach(world, connection)
+        tokens = PrivacyTokens(m)
+        tokens.after_send(connection, contact)  # nothing kept yet: looked up in the background
+        await connection.settle()
+        assert len(issued) == 1  # our token, issued for this bucket
+        await m.privacy.get(m.session_id, BOB)  # kept from now on
+        for _ in range(3):
+            tokens.after_send(connection, contact)
+        assert connection.tasks == [] and len(issued) == 1
+    finally:
+        await world.close()
