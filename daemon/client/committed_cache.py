@@ -13,7 +13,8 @@ Storage is the truth; the cache saves its reads. What makes it safe is when a va
   someone wrote the key (or cleared the cache) since: the send path keeps its ratchet warm.
 
 A write that rolls back therefore leaves the key empty, and the next read takes the committed
-row from storage.
+row from storage. The cache is bounded (the oldest entry goes first): a session that writes to
+many contacts, a campaign, keeps only the recent ones, and an idle session keeps nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ V = TypeVar("V")
 
 OnEnd = Callable[[Callable[[], None]], None]
 """Registers a callback for the end of the current transaction (``after_commit``)."""
+
+DEFAULT_LIMIT = 256
+"""Entries kept per cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,11 @@ class CacheCounters:
 
 
 class CommittedCache(Generic[K, V]):
-    def __init__(self, on_end: OnEnd) -> None:
+    def __init__(self, on_end: OnEnd, limit: int = DEFAULT_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError("a cache keeps at least one entry")
         self._on_end = on_end
+        self._limit = limit
         self._values: dict[K, V] = {}
         self._generations: dict[K, int] = {}
         self._in_flight: dict[K, int] = {}
@@ -76,13 +83,15 @@ class CommittedCache(Generic[K, V]):
         epoch, generation = self._epoch, self._generations.get(key, 0)
         value = await read()
         if fillable and epoch == self._epoch and generation == self._generations.get(key, 0):
-            values[key] = value
+            self._keep(key, value)
         return value
 
     def writing(self, key: K) -> Written[K]:
         """``key`` is being written: dropped, and in flight until :meth:`wrote` says the write
         was issued and its transaction has ended."""
         self._values.pop(key, None)
+        if len(self._generations) >= 4 * self._limit:
+            self._new_epoch()
         generation = self._generations.get(key, 0) + 1
         self._generations[key] = generation
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
@@ -100,16 +109,29 @@ class CommittedCache(Generic[K, V]):
             written.epoch == self._epoch
             and self._generations.get(written.key, 0) == written.generation
         ):
-            self._values[written.key] = value
+            self._keep(written.key, value)
 
     def clear(self) -> None:
         """Everything dropped: call right after storage changed many keys at once (no await
         between). Reads in flight do not fill; inside a transaction, no read fills until it
         has ended."""
         self._values.clear()
-        self._epoch += 1
+        self._new_epoch()
         self._clears_in_flight += 1
         self._on_end(self._clear_ended)
+
+    def _new_epoch(self) -> None:
+        """Every read and write numbered so far is stale: their numbers can be forgotten
+        (how the record of written keys stays bounded too)."""
+        self._epoch += 1
+        self._generations.clear()
+
+    def _keep(self, key: K, value: V) -> None:
+        values = self._values
+        values.pop(key, None)  # re-inserted: the newest
+        values[key] = value
+        if len(values) > self._limit:
+            del values[next(iter(values))]
 
     def _ended(self, key: K) -> None:
         left = self._in_flight.get(key, 0) - 1

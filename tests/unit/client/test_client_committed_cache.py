@@ -99,3 +99,21 @@ async def test_clear_drops_everything_and_blocks_fills_until_its_transaction_end
     tx.end()
     await cache.load("a", storage.read)
     assert "a" in cache and storage.reads == 3
+
+
+async def test_the_oldest_entry_goes_first_and_the_record_of_writes_stays_bounded() -> None:
+    cache: CommittedCache[str, str] = CommittedCache(Transaction().on_end, limit=2)
+    for key in ("a", "b", "c"):
+        await cache.load(key, Storage(key).read)
+    assert "a" not in cache and "b" in cache and "c" in cache
+
+    first = cache.writing("k0")
+    cache.wrote(first)
+    for n in range(1, 20):
+        cache.wrote(cache.writing(f"k{n}"))
+    cache.settle(first, "stale")  # its number was forgotten since: not trusted
+    assert "k0" not in cache
+    assert len(cache._generations) <= 8
+    last = cache.writing("k0")
+    cache.settle(last, "mine")
+    assert "k0" in cache
