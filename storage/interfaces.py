@@ -22,7 +22,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -220,6 +220,11 @@ class SignalSessionRepo(Protocol):
 
     async def store(self, session_id: str, address: str, record: bytes) -> None: ...
 
+    async def store_many(self, session_id: str, records: Sequence[tuple[str, bytes]]) -> None:
+        """Stores (address, record) pairs in one atomic write (for one address given twice,
+        the last record)."""
+        ...
+
     async def delete(self, session_id: str, address: str) -> bool: ...
 
     async def delete_all_for_user(self, session_id: str, user: str) -> int:
@@ -288,6 +293,11 @@ class AuthStore(Transactional, Protocol):
     def sender_keys(self) -> SenderKeyRepo: ...
     @property
     def app_state_keys(self) -> AppStateKeyRepo: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback`` once the current task's transaction has ended (committed or
+        rolled back), or soon outside one: caches above storage know when a write settled."""
+        ...
 
     async def ping(self) -> float:
         """Latency of a real query in milliseconds (for /health/deep)."""

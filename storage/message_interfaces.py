@@ -45,6 +45,13 @@ class MessageRepo(Protocol):
 
     async def insert_own(self, session_id: str, message: MessageRecord) -> MessageRecord | None: ...
 
+    async def fill_queued_own(
+        self, session_id: str, message: MessageRecord
+    ) -> MessageRecord | None:
+        """Completes the outbox's accept-time row of ``message`` in place when it shows the
+        same content; None when there is no such row (then ``insert_own``)."""
+        ...
+
     async def fill_placeholder(
         self, session_id: str, message: MessageRecord
     ) -> MessageRecord | None: ...
@@ -62,6 +69,11 @@ class MessageRepo(Protocol):
     async def advance_own(
         self, session_id: str, message_id: str, status: MessageStatus
     ) -> list[str]: ...
+
+    async def mark_own_sent(self, session_id: str, message_id: str, at: datetime) -> list[str]:
+        """``set_own_sent_at`` and ``advance_own(SENT)`` together; returns the chats whose
+        status changed."""
+        ...
 
     async def fail_own(self, session_id: str, message_id: str) -> list[str]: ...
 
@@ -145,6 +157,18 @@ class ChatRepo(Protocol):
     async def refresh_last(
         self, session_id: str, jid: str, preview_of: Callable[[MessageRecord], str | None]
     ) -> ChatRecord | None: ...
+
+    async def refresh_own_last(
+        self,
+        session_id: str,
+        jid: str,
+        message_id: str,
+        at: datetime,
+        preview_of: Callable[[MessageRecord], str | None],
+    ) -> ChatRecord | None:
+        """``refresh_last`` after our message ``message_id`` got the server's time ``at`` (in
+        one statement when it stays the chat's last message)."""
+        ...
 
     async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None: ...
 

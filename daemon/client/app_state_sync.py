@@ -586,7 +586,7 @@ class AppStateSync:
     async def _apply_one(self, action: AppStateAction, at_ms: int, changed: list[str]) -> bool:
         repo, sid = self._store.app_state, self._m.session_id
         if isinstance(action, NctSaltChanged):
-            await self._m.messages.privacy.put_salt(sid, action.salt)
+            await self._m.privacy.put_salt(sid, action.salt)
             return True
         if isinstance(action, PushNameChanged):
             own = str(self._m.addressing.own_pn)

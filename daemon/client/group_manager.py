@@ -67,6 +67,7 @@ class GroupManager:
         if pn is not None and lid is not None and addressing.learn(pn, lid):
             await m.messages.contacts.learn(m.session_id, pn=str(pn), lid=str(lid))
             await m.messages.contacts.move_sessions_to_lid(m.session_id, pn.user, lid.user)
+            m.signal.forget_all()  # records moved behind the Signal store
             if await m.messages.chats.get(m.session_id, str(lid)) is not None:
                 # One conversation per person: their LID-only chat becomes their chat.
                 await m.messages.contacts.merge_chats(m.session_id, str(pn), str(lid))

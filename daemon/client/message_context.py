@@ -33,11 +33,12 @@ from daemon.client.context import SessionContext
 from daemon.client.devices import DEFAULT_TTL_S, DeviceCache
 from daemon.client.errors import NotConnected
 from daemon.client.message_events import ChatUpdated, MessagingEvent
+from daemon.client.privacy_cache import CachedPrivacyTokens
 from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
 from daemon.client.server_acks import ServerAcks
+from daemon.client.signal_store import CachingSignalStore
 from daemon.client.sinks import EventSink
-from daemon.signal.store import SignalStore
 from storage.interfaces import PendingCommit
 from storage.message_interfaces import MessageStore
 
@@ -74,7 +75,7 @@ class MessagingContext:
         self,
         session: SessionContext,
         messages: MessageStore,
-        signal: SignalStore,
+        signal: CachingSignalStore,
         sink: EventSink,
         options: MessagingOptions,
     ) -> None:
@@ -84,6 +85,8 @@ class MessagingContext:
         self.signal = signal
         self.sink = sink
         self.options = options
+        self.privacy = CachedPrivacyTokens(messages.privacy, session.store.after_commit)
+        """The session's privacy tokens and NCT salt (use this, not ``messages.privacy``)."""
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
         self.acks = ServerAcks()
         self.restrictions = AccountRestrictions()
@@ -165,6 +168,7 @@ class MessagingContext:
                 self.addressing.learn(pn, lid)
                 await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))
                 await self.messages.contacts.move_sessions_to_lid(sid, pn.user, lid.user)
+                self.signal.forget_all()  # records moved behind the Signal store
                 if await self.messages.chats.get(sid, str(lid)) is not None:
                     await self.messages.contacts.merge_chats(sid, str(pn), str(lid))
                     merged = await self.messages.chats.get(sid, str(pn))

@@ -112,6 +112,10 @@ class Messenger:
         m.connection = connection
         m.ready = False
         m.refresh_identity()
+        # What was kept in memory from an earlier connection is read afresh from storage
+        # (which may have been changed while we were away) before the first stanza.
+        m.signal.forget_all()
+        m.privacy.forget_all()
         receiver = Receiver(
             m,
             connection,
@@ -252,6 +256,7 @@ class Messenger:
                 removed += await m.session.store.signal_sessions.delete_all_for_user(
                     m.session_id, name
                 )
+                m.signal.forget_all()
         m.log.info("client.identity_changed", user=str(account), sessions_removed=removed)
 
     def _spawn_retry(self, connection: Connection, request: RetryRequest, receipt: Node) -> None:

@@ -38,7 +38,7 @@ class PrivacyTokens:
     async def has_token(self, contact: JID) -> bool:
         """True when the contact gave us a token that is still good: an established chat."""
         m = self._m
-        stored = await m.messages.privacy.get(m.session_id, self._key(contact))
+        stored = await m.privacy.get(m.session_id, self._key(contact))
         return (
             stored is not None
             and stored.token is not None
@@ -53,26 +53,31 @@ class PrivacyTokens:
         m = self._m
         if not tokens_apply(contact):
             return None
-        stored = await m.messages.privacy.get(m.session_id, self._key(contact))
+        stored = await m.privacy.get(m.session_id, self._key(contact))
         if stored is not None and stored.token and token_usable(stored.token_at, m.now()):
             return tctoken_node(stored.token)
         lid = m.addressing.lid_of(contact)
         if lid is None:
             return None
-        salt = await m.messages.privacy.get_salt(m.session_id)
+        salt = await m.privacy.get_salt(m.session_id)
         while not salt and wait and m.ready_at is not None and m.now() < m.ready_at + SALT_GRACE_S:
             await asyncio.sleep(SALT_POLL_S)
-            salt = await m.messages.privacy.get_salt(m.session_id)
+            salt = await m.privacy.get_salt(m.session_id)
         return cstoken_node(salt, lid) if salt else None
 
     def after_send(self, connection: Connection, contact: JID) -> None:
         """Our own token for the contact, once per 7-day bucket (in the background)."""
-        if tokens_apply(contact):
-            connection.spawn(self._issue_if_due(connection, contact))
+        if not tokens_apply(contact):
+            return
+        m = self._m
+        kept, stored = m.privacy.kept(m.session_id, self._key(contact))
+        if kept and not issue_due(stored.sender_at if stored is not None else 0, m.now()):
+            return  # issued in this bucket already (nearly every send): no task to start
+        connection.spawn(self._issue_if_due(connection, contact))
 
     async def _issue_if_due(self, connection: Connection, contact: JID) -> None:
         m = self._m
-        stored = await m.messages.privacy.get(m.session_id, self._key(contact))
+        stored = await m.privacy.get(m.session_id, self._key(contact))
         if issue_due(stored.sender_at if stored is not None else 0, m.now()):
             await self.issue(connection, contact)
 
@@ -87,7 +92,7 @@ class PrivacyTokens:
             now = m.now()
             target = m.addressing.lid_of(contact) or m.addressing.account(contact)
             await connection.query(build_issue_iq(target, now), timeout=m.ack_timeout)
-            await m.messages.privacy.set_sender_at(m.session_id, key, int(now))
+            await m.privacy.set_sender_at(m.session_id, key, int(now))
             m.log.info("client.privacy_token_issued", contact=key)
             return True
         except IqError as exc:
@@ -104,9 +109,7 @@ class PrivacyTokens:
             if lid is not None and contact.is_pn:
                 await m.learn_mapping(contact, lid)
             key = str(lid) if lid is not None else self._key(contact)
-            await m.messages.privacy.put_token(
-                m.session_id, key, received.token, received.issued_at
-            )
+            await m.privacy.put_token(m.session_id, key, received.token, received.issued_at)
             m.log.info("client.privacy_token_received", contact=key)
         await connection.send(build_ack(node))
 
@@ -117,12 +120,12 @@ class PrivacyTokens:
         we issued ours)."""
         m = self._m
         if nct_salt:
-            await m.messages.privacy.put_salt(m.session_id, nct_salt)
+            await m.privacy.put_salt(m.session_id, nct_salt)
         for contact, token, token_at, sender_at in tokens:
             if not tokens_apply(contact):
                 continue
             key = self._key(contact)
             if token and token_at:
-                await m.messages.privacy.put_token(m.session_id, key, token, token_at)
+                await m.privacy.put_token(m.session_id, key, token, token_at)
             if sender_at:
-                await m.messages.privacy.set_sender_at(m.session_id, key, sender_at)
+                await m.privacy.set_sender_at(m.session_id, key, sender_at)

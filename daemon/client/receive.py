@@ -387,7 +387,7 @@ class Receiver:
             # A record we cannot read is worth nothing; without it the sender's next prekey
             # message (after our retry receipt with keys) starts a clean session.
             m.log.error("client.signal_record_corrupt", address=str(names.address), error=reason)
-            await m.session.store.signal_sessions.delete(sid, str(names.address))
+            await m.signal.delete_session(names.address)
             if names.sender_key is not None:
                 await m.session.store.sender_keys.delete(
                     sid, names.sender_key.group_id, str(names.sender_key.sender)

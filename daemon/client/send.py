@@ -331,7 +331,7 @@ class Sender:
                 present = await cipher.has_session(address)
             except CorruptRecordError:
                 m.log.error("client.signal_record_corrupt", address=str(address))
-                await m.session.store.signal_sessions.delete(m.session_id, str(address))
+                await m.signal.delete_session(address)
                 present = False
             if force or not present:
                 missing.append(device)
@@ -453,8 +453,9 @@ class Sender:
             async with m.unit() as events:
                 if stage is not None:
                     await stage()
-                await m.signal.commit(staged.changes())
+                written = await m.signal.write(staged.changes())
                 await self._persist(chat, message_id, message, events)
+            m.signal.settled(written)
         everyone = [*devices, own.with_device(addressing.own_device)]
         return _Prepared(
             node,
@@ -529,13 +530,14 @@ class Sender:
             async with m.unit() as events:
                 if stage is not None:
                     await stage()
-                await m.signal.commit(staged.changes())
+                written = await m.signal.write(staged.changes())
                 if new_key:
                     await m.messages.sender_key_memory.clear(m.session_id, str(group))
                 await m.messages.sender_key_memory.add(
                     m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
                 )
                 await self._persist(group, message_id, message, events)
+            m.signal.settled(written)
         return _Prepared(node, group, len(devices), phash=phash, accounts=tuple(members))
 
     # ------------------------------------------------------------------------------- rows
@@ -551,22 +553,26 @@ class Sender:
         sid, now = m.session_id, m.now_dt()
         summary = summarize(message)
         own = str(m.addressing.own_pn)
-        inserted = await m.messages.messages.insert_own(
-            sid,
-            MessageRecord(
-                chat=str(chat),
-                message_id=message_id,
-                sender=own,
-                from_me=True,
-                sent_at=now,
-                content_type=summary.content_type,
-                status=MessageStatus.PENDING,
-                text=summary.text,
-                quoted_id=summary.quoted_id,
-                target_id=summary.target_id,
-                payload=message.SerializeToString(),
-            ),
+        payload = message.SerializeToString()
+        record = MessageRecord(
+            chat=str(chat),
+            message_id=message_id,
+            sender=own,
+            from_me=True,
+            sent_at=now,
+            content_type=summary.content_type,
+            status=MessageStatus.PENDING,
+            text=summary.text,
+            quoted_id=summary.quoted_id,
+            target_id=summary.target_id,
+            payload=payload,
         )
+        # The outbox showed the message in its chat when it accepted it: a row that already
+        # shows this content is completed in place, and the chat list has nothing new to say.
+        if await m.messages.messages.fill_queued_own(sid, record) is not None:
+            inserted = None
+        else:
+            inserted = await m.messages.messages.insert_own(sid, record)
         await m.messages.outgoing.keep(
             sid,
             OutgoingPlaintext(
@@ -574,7 +580,7 @@ class Sender:
                 chat=str(chat),
                 message_type=stanza_type(message),
                 edit=edit_attribute(message),
-                payload=message.SerializeToString(),
+                payload=payload,
                 sent_at=now,
                 created_at=now,
             ),
@@ -660,9 +666,8 @@ class Sender:
         async with m.unit() as events:
             if acked is not None:
                 await acked()
-            await m.messages.messages.set_own_sent_at(sid, message_id, at)
             await m.messages.outgoing.set_sent_at(sid, message_id, at)
-            if await m.messages.messages.advance_own(sid, message_id, MessageStatus.SENT):
+            if await m.messages.messages.mark_own_sent(sid, message_id, at):
                 events.append(
                     MessageUpdated(
                         sid,
@@ -676,7 +681,9 @@ class Sender:
                 )
             await apply_effects(m, str(chat), own, summary, at, events)
             # Our row's local time became the server's: the preview follows the thread's order.
-            refreshed = await m.messages.chats.refresh_last(sid, str(chat), stored_preview)
+            refreshed = await m.messages.chats.refresh_own_last(
+                sid, str(chat), message_id, at, stored_preview
+            )
             if refreshed is not None:
                 events.append(ChatUpdated(sid, refreshed))
 

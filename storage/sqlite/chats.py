@@ -78,6 +78,27 @@ WHERE session_id = ? AND jid = ?
        OR last_preview IS DISTINCT FROM ?)
 RETURNING {COLUMNS}
 """
+# refresh_last's common case in one statement: our message, already the chat's last, got the
+# server's time and is still the newest shown one; only the time changes (the preview is its own).
+SET_OWN_LAST_TIME = f"""
+UPDATE chats SET last_message_at = ?1, updated_at = ?2
+WHERE session_id = ?3 AND jid = ?4 AND last_message_id = ?5 AND last_from_me = 1
+  AND last_message_at IS DISTINCT FROM ?1
+  AND NOT EXISTS (
+    SELECT 1 FROM messages ours JOIN messages other
+      ON other.session_id = ours.session_id AND other.chat_jid = ours.chat_jid
+    WHERE ours.session_id = ?3 AND ours.chat_jid = ?4 AND ours.message_id = ?5
+      AND ours.from_me = 1
+      AND other.content_type NOT IN ('reaction', 'edit', 'revoke', 'protocol', 'ephemeral_setting')
+      AND (other.sent_at > ours.sent_at OR (other.sent_at = ours.sent_at AND other.id > ours.id))
+  )
+  AND EXISTS (
+    SELECT 1 FROM messages ours
+    WHERE ours.session_id = ?3 AND ours.chat_jid = ?4 AND ours.message_id = ?5
+      AND ours.from_me = 1 AND ours.sent_at = ?1 AND ours.revoked_at IS NULL
+  )
+RETURNING {COLUMNS}
+"""
 _FAR_FUTURE_MS = 2**62
 
 
@@ -202,6 +223,23 @@ class SqliteChatRepo:
             ),
         )
         return None if row is None else _record(session_id, row)
+
+    async def refresh_own_last(
+        self,
+        session_id: str,
+        jid: str,
+        message_id: str,
+        at: datetime,
+        preview_of: Callable[[MessageRecord], str | None],
+    ) -> ChatRecord | None:
+        """:meth:`refresh_last` after our message ``message_id`` got the server's time ``at``:
+        one statement when it is the chat's last message and still the newest shown one."""
+        row = await self._db.fetch_one(
+            SET_OWN_LAST_TIME, (to_ms(at), self._now(), session_id, jid, message_id)
+        )
+        if row is not None:
+            return _record(session_id, row)
+        return await self.refresh_last(session_id, jid, preview_of)
 
     async def mark_read(self, session_id: str, jid: str, count: int) -> ChatRecord | None:
         """``count`` fewer unread messages (never below zero); None if the chat is unknown."""

@@ -66,6 +66,14 @@ ON CONFLICT (session_id, chat_jid, sender_jid, message_id) DO UPDATE SET
 WHERE messages.from_me = 1 AND messages.payload IS NULL
 RETURNING id
 """
+# The common case of the above, in place: the outbox's row already shows this content (type
+# and text), so only what it lacked is written and the chat's preview stands.
+FILL_QUEUED_OWN = """
+UPDATE messages SET quoted_id = ?, target_id = ?, payload = ?, updated_at = ?
+WHERE session_id = ? AND chat_jid = ? AND sender_jid = ? AND message_id = ?
+  AND from_me = 1 AND payload IS NULL AND content_type = ? AND text IS NOT DISTINCT FROM ?
+RETURNING id
+"""
 # The outbox's row went into another chat than the one the messenger chose (a LID the
 # messenger knows the phone number of): one row per message.
 DROP_QUEUED_ELSEWHERE = """
@@ -91,6 +99,13 @@ CASE status WHEN 'pending' THEN 1 WHEN 'sent' THEN 2 WHEN 'delivered' THEN 3
 """
 ADVANCE_OWN = f"""
 UPDATE messages SET status = ?, updated_at = ?
+WHERE session_id = ? AND message_id = ? AND from_me = 1 AND {_RANK_SQL} < ?
+RETURNING chat_jid
+"""
+# Our message acked by the server: the server's time, and ``sent`` unless a receipt already
+# moved it as far (one statement for advance_own + set_own_sent_at).
+MARK_OWN_SENT = f"""
+UPDATE messages SET sent_at = ?, status = 'sent', updated_at = ?
 WHERE session_id = ? AND message_id = ? AND from_me = 1 AND {_RANK_SQL} < ?
 RETURNING chat_jid
 """
@@ -180,6 +195,28 @@ class SqliteMessageRepo:
         )
         return await self._insert(INSERT_OWN, session_id, message)
 
+    async def fill_queued_own(
+        self, session_id: str, message: MessageRecord
+    ) -> MessageRecord | None:
+        """Completes the row the outbox wrote when it accepted ``message`` if that row shows
+        the same content (type and text); None otherwise (use :meth:`insert_own`)."""
+        row = await self._db.fetch_one(
+            FILL_QUEUED_OWN,
+            (
+                message.quoted_id,
+                message.target_id,
+                message.payload,
+                self._now(),
+                session_id,
+                message.chat,
+                message.sender,
+                message.message_id,
+                str(message.content_type),
+                message.text,
+            ),
+        )
+        return None if row is None else replace(message, row_id=int(row[0]))
+
     async def _insert(
         self, statement: str, session_id: str, message: MessageRecord
     ) -> MessageRecord | None:
@@ -264,6 +301,18 @@ class SqliteMessageRepo:
         rows = await self._db.fetch_all(
             ADVANCE_OWN, (str(status), self._now(), session_id, message_id, status.rank)
         )
+        return [str(row[0]) for row in rows]
+
+    async def mark_own_sent(self, session_id: str, message_id: str, at: datetime) -> list[str]:
+        """Our message ``message_id`` was acked at ``at`` (the server's time): its time becomes
+        ``at`` and its status ``sent`` if it was not that far yet; returns the chats whose
+        status changed (empty: only the time was set)."""
+        sent = MessageStatus.SENT
+        rows = await self._db.fetch_all(
+            MARK_OWN_SENT, (to_ms(at), self._now(), session_id, message_id, sent.rank)
+        )
+        if not rows:
+            await self.set_own_sent_at(session_id, message_id, at)
         return [str(row[0]) for row in rows]
 
     async def fail_own(self, session_id: str, message_id: str) -> list[str]:

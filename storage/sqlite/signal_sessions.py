@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from storage.engine import SqlEngine
 from storage.errors import Constraint, ConstraintViolation
@@ -11,6 +11,12 @@ from storage.sqlite._columns import missing_session, to_ms
 SELECT_RECORD = "SELECT record FROM signal_sessions WHERE session_id = ? AND address = ?"
 UPSERT_RECORD = """
 INSERT INTO signal_sessions (session_id, address, record, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (session_id, address)
+DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
+"""
+# Several records in one statement (atomic by itself: no savepoint around it).
+UPSERT_RECORDS = """
+INSERT INTO signal_sessions (session_id, address, record, updated_at) VALUES {rows}
 ON CONFLICT (session_id, address)
 DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
 """
@@ -65,6 +71,26 @@ class SqliteSignalSessionRepo:
             await self._db.execute(
                 UPSERT_RECORD, (session_id, address, record, to_ms(self._db.now()))
             )
+        except ConstraintViolation as exc:
+            if exc.constraint is Constraint.FOREIGN_KEY:
+                raise missing_session(session_id) from exc
+            raise
+
+    async def store_many(self, session_id: str, records: Sequence[tuple[str, bytes]]) -> None:
+        # One row per address (the last record given wins): an upsert may not touch a row twice.
+        latest = dict(records)
+        for address, record in latest.items():
+            check_address(address)
+            check_record(record)
+        if not latest:
+            return
+        now = to_ms(self._db.now())
+        rows = ", ".join("(?, ?, ?, ?)" for _ in latest)
+        params = [
+            v for address, record in latest.items() for v in (session_id, address, record, now)
+        ]
+        try:
+            await self._db.execute(UPSERT_RECORDS.format(rows=rows), params)
         except ConstraintViolation as exc:
             if exc.constraint is Constraint.FOREIGN_KEY:
                 raise missing_session(session_id) from exc

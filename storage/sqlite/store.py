@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -98,6 +98,9 @@ class SqliteStore:
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.db.after_commit(callback)
 
     async def ping(self) -> float:
         return await self.db.ping()

@@ -122,8 +122,12 @@ async def test_trust_on_first_use_changes_accepted_untrusted_refused(store: Sqli
     await signal.commit(StoreChanges(identities=((PEER, first),)))
     assert await signal.is_trusted_identity(PEER, first, Direction.SENDING)
     assert await signal.is_trusted_identity(PEER, second, Direction.SENDING)
-    await store.identities.set_trusted("s", str(PEER), False)
+    await signal.set_trusted(PEER, False)
     assert not await signal.is_trusted_identity(PEER, first, Direction.SENDING)
+    # Marked in storage directly (a daemon that was stopped): refused after a restart too.
+    await store.identities.set_trusted("s", str(PEER), True)
+    await store.identities.set_trusted("s", str(PEER), False)
+    assert not await AuthSignalStore(store, "s").is_trusted_identity(PEER, first, Direction.SENDING)
 
 
 async def test_sender_keys_round_trip(store: SqliteStore) -> None:

@@ -33,6 +33,20 @@ async def test_signal_session_store_load_replace_delete(store: SqliteStore, sess
     assert await store.signal_sessions.load(session, "111.0") is None
 
 
+async def test_signal_session_store_many_in_one_write(store: SqliteStore, session: str) -> None:
+    await store.signal_sessions.store(session, "111.0", b"old")
+    records = [("111.0", b"new"), ("222.0", b"first"), ("222.0", b"second")]
+    await store.signal_sessions.store_many(session, records)
+    found = await store.signal_sessions.load_many(session, ["111.0", "222.0"])
+    assert found == {"111.0": b"new", "222.0": b"second"}
+    await store.signal_sessions.store_many(session, [])
+    with pytest.raises(ValueError):
+        await store.signal_sessions.store_many(session, [("333.0", b"ok"), ("", b"r")])
+    assert await store.signal_sessions.load(session, "333.0") is None
+    with pytest.raises(NotFound):
+        await store.signal_sessions.store_many("ghost", [("1.0", b"r")])
+
+
 async def test_signal_session_load_many(store: SqliteStore, session: str) -> None:
     for i in range(700):
         await store.signal_sessions.store(session, f"1{i}.0", bytes([i % 256]) * 3)

@@ -70,6 +70,42 @@ async def test_the_messenger_fills_the_queued_row_once(messages: SqliteMessageSt
     assert await repo.count(SID, BOB) == 1
 
 
+async def test_a_queued_row_showing_the_same_content_is_filled_in_place(
+    messages: SqliteMessageStore,
+) -> None:
+    repo = messages.messages
+    first = await repo.insert(SID, queued("OUT", T0))
+    assert first is not None
+    sent = replace(queued("OUT", T0 + timedelta(seconds=5)), payload=b"\x0a\x03out")
+    filled = await repo.fill_queued_own(SID, sent)
+    assert filled is not None and filled.row_id == first.row_id
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.payload == b"\x0a\x03out" and stored.sent_at == T0
+    assert await repo.fill_queued_own(SID, sent) is None  # filled already
+    # A row that shows something else (or none at all) is left to insert_own.
+    await repo.insert(SID, queued("OTHER", T0))
+    assert await repo.fill_queued_own(SID, replace(sent, message_id="OTHER", text="x")) is None
+    assert await repo.fill_queued_own(SID, replace(sent, message_id="NONE")) is None
+    assert await repo.count(SID, BOB) == 2
+
+
+async def test_the_servers_ack_sets_the_time_and_advances_once(
+    messages: SqliteMessageStore,
+) -> None:
+    repo = messages.messages
+    await repo.insert(SID, replace(queued("OUT", T0), payload=b"\x0a\x03out"))
+    acked = T0 + timedelta(seconds=2)
+    assert await repo.mark_own_sent(SID, "OUT", acked) == [BOB]
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.status is MessageStatus.SENT and stored.sent_at == acked
+    # Delivered before a repeated ack: the time is set, the status stays.
+    assert await repo.advance_own(SID, "OUT", MessageStatus.DELIVERED) == [BOB]
+    assert await repo.mark_own_sent(SID, "OUT", T0) == []
+    stored = await repo.get(SID, BOB, ME, "OUT")
+    assert stored is not None and stored.status is MessageStatus.DELIVERED
+    assert stored.sent_at == T0
+
+
 async def test_a_queued_row_in_another_chat_moves_to_the_messengers_chat(
     messages: SqliteMessageStore,
 ) -> None:
@@ -109,6 +145,39 @@ async def test_the_preview_follows_the_threads_order_after_a_time_changes(
     assert refreshed is not None and refreshed.last_message_id == "REPLY"
     assert refreshed.last_message_at == T0 and refreshed.last_preview == "REPLY"
     assert await chats.refresh_last(SID, BOB, preview_of) is None  # nothing changed
+
+
+async def test_our_acked_message_moves_the_chat_time_or_yields_to_a_newer_one(
+    messages: SqliteMessageStore,
+) -> None:
+    repo, chats = messages.messages, messages.chats
+    ours = await repo.insert(SID, queued("OURS", T0 + timedelta(milliseconds=567)))
+    reply = await repo.insert(SID, message("REPLY", T0))
+    assert ours is not None and reply is not None
+    for record in (reply, ours):
+        await chats.record_message(
+            SID,
+            BOB,
+            ChatKind.USER,
+            message_id=record.message_id,
+            sender=record.sender,
+            from_me=record.from_me,
+            preview=record.text,
+            at=record.sent_at,
+        )
+    # Acked a second later: still the newest, only the time changes.
+    acked = T0 + timedelta(seconds=1)
+    await repo.mark_own_sent(SID, "OURS", acked)
+    moved = await chats.refresh_own_last(SID, BOB, "OURS", acked, preview_of)
+    assert moved is not None and moved.last_message_id == "OURS"
+    assert moved.last_message_at == acked and moved.last_preview == "OURS"
+    assert await chats.refresh_own_last(SID, BOB, "OURS", acked, preview_of) is None
+    # Acked at the reply's whole second: the reply (a later row) is newest, and last.
+    await repo.set_own_sent_at(SID, "OURS", T0)
+    back = await chats.refresh_own_last(SID, BOB, "OURS", T0, preview_of)
+    assert back is not None and back.last_message_id == "REPLY"
+    assert back.last_message_at == T0 and back.last_preview == "REPLY"
+    assert await chats.refresh_own_last(SID, BOB, "OURS", T0, preview_of) is None
 
 
 async def test_forward_pages_and_no_protocol_rows(messages: SqliteMessageStore) -> None:
