@@ -138,6 +138,12 @@ _ABORTED: Final = (
     "SQLite aborted this transaction after an earlier error; nothing of it was committed"
 )
 
+# Prepared statements kept by the connection (an LRU keyed by the SQL text; sqlite3's default
+# is 128). Pairing a session and a run of sends alone use 210 distinct statements (measured):
+# with 128, a send interleaved with a history sync or an app-state resync could find its
+# statements evicted and prepare them again. A prepared statement costs a few KiB, on one
+# connection per daemon.
+CACHED_STATEMENTS: Final = 512
 # The database holds private keys: owner read/write only, whatever the umask says.
 FILE_MODE = 0o600
 # Only another process (a second wamd, the CLI, sqlite3 shell) can hold the file's lock; our
@@ -246,7 +252,13 @@ class Database:
         try:
             # Opened here, used inline by the loop's thread and by the worker (never both at
             # once, see the module docstring). timeout=0: an inline statement must not wait.
-            conn = sqlite3.connect(file, isolation_level=None, timeout=0, check_same_thread=False)
+            conn = sqlite3.connect(
+                file,
+                isolation_level=None,
+                timeout=0,
+                check_same_thread=False,
+                cached_statements=CACHED_STATEMENTS,
+            )
         except sqlite3.Error as exc:
             raise translate_error(exc, "<connect>") from exc
         db = cls(conn, file, clock, busy_timeout_ms)
