@@ -521,7 +521,19 @@ class Database:
 
     async def _commit_waiting_group(self) -> None:
         """For whoever takes the lock without writing (a read, maintenance): make what a
-        waiting group wrote durable first. Its failure is the group's, reported to its units."""
+        waiting group wrote durable first. Its failure is the group's, reported to its units.
+
+        Needed for correctness, not only tidiness. On the one connection a read would see the
+        group's uncommitted rows, and what a read outside a transaction returns leaves the
+        process (the event stream, HTTP answers, a webhook): a commit that then failed, or a
+        kill -9, would take back what a client was already shown, and event positions would
+        be handed out twice. And a read must see every unit that ended before it, committed
+        or not: a caller that reads outside a transaction and writes what it read in a later
+        one would otherwise put older rows over an ended unit's. A second, read-only
+        connection would keep the first rule and break the second. The price is small: with
+        8 sends in flight, 57 of 1,180 commits in 500 sends were such splits (none with
+        sequential sends), and making the read wait for the queued writers instead would
+        delay the reads the send path waits on (the next due outbox item, the events)."""
         if self._group is not None:
             with contextlib.suppress(StorageError):
                 await self._commit_group()

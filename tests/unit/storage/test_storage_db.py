@@ -472,6 +472,21 @@ async def test_pipelined_units_of_one_task_share_a_commit(db_path: Path) -> None
         check.close()
 
 
+async def test_a_read_outside_a_transaction_commits_the_waiting_group_first(
+    db_path: Path,
+) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+        before = db.counters
+        assert not commit.done()
+        # The unit has ended: a read sees it, and only once it is durable.
+        assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+        assert commit.done()
+        assert (db.counters - before).commits == 1
+
+
 async def test_a_lone_pipelined_unit_is_committed_without_company(db_path: Path) -> None:
     async with await Database.open(db_path) as db:
         await db.execute("CREATE TABLE grouped (x INTEGER)")
