@@ -423,8 +423,17 @@ class PgDatabase:
         return await self._outside(sql, op)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
+        query = numbered(sql)
+        args = tuple(params)
+
+        async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> Row | None:
+            self._statements += 1
+            record = await conn.fetchrow(query, *args)
+            return None if record is None else tuple(record)
+
+        if self._owns():
+            return await self._in_transaction(sql, op, guarded=WRITES.match(sql) is not None)
+        return await self._outside(sql, op)
 
     # ---------------------------------------------------------------- notifications
 

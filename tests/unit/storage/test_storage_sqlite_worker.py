@@ -1,4 +1,5 @@
-"""storage.sqlite_worker: a hop runs on the thread, returns or raises, and outlives a cancel."""
+"""storage.sqlite_worker: a hop runs on the thread, returns or raises, and outlives a cancel;
+storage.db.run_to_completion, the same promise for a coroutine (a PostgreSQL statement)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 
 import pytest
 
+from storage.db import run_to_completion
 from storage.sqlite_worker import Worker
 
 
@@ -67,3 +69,37 @@ async def test_a_cancelled_caller_resumes_only_once_the_call_has_ended() -> None
     finally:
         release.set()
         worker.stop()
+
+
+async def test_run_to_completion_outlives_its_callers_cancellation() -> None:
+    release = asyncio.Event()
+    ended: list[str] = []
+
+    async def statement() -> str:
+        await release.wait()
+        ended.append("statement")
+        return "result"
+
+    release.set()
+    assert await run_to_completion(statement()) == "result"
+    release.clear()
+    ended.clear()
+    caller = asyncio.create_task(run_to_completion(statement()))
+    await asyncio.sleep(0)
+    for _ in range(2):
+        caller.cancel()
+        await asyncio.sleep(0)
+        assert not caller.done()  # the statement still runs: the caller must not resume yet
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert ended == ["statement"]
+
+
+async def test_run_to_completion_raises_the_statements_error() -> None:
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("from the statement")
+
+    with pytest.raises(ValueError, match="from the statement"):
+        await run_to_completion(fails())
