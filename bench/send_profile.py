@@ -13,7 +13,9 @@ bench/results/: this is the tool for finding where a send's time goes, not a fig
 With ``--profile FILE`` the daemon starts with a small `sitecustomize` on its path that turns
 cProfile on for its main thread on SIGUSR1 and writes the stats to FILE on SIGUSR2; only the
 measured sends are profiled (cProfile roughly doubles the CPU figure, so read the two runs
-separately). Inspect with ``python -m pstats FILE``.
+separately). Inspect with ``python -m pstats FILE``. The same hook also reads the database
+engine's counters (``SqlEngine.counters``) around the measured sends: statements and commits per
+send are printed too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import tempfile  # noqa: E402
@@ -34,13 +37,25 @@ import time  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 SITECUSTOMIZE = """\
-import os, signal, cProfile
-_profile = cProfile.Profile()
+import gc, json, os, signal, sys, cProfile
+_profile = cProfile.Profile() if os.environ.get("WAMD_BENCH_PROFILE") else None
+_counters = []
+def _engine_counters():
+    engines = sys.modules.get("storage.db")
+    found = [o for o in gc.get_objects() if engines and isinstance(o, engines.Database)]
+    return [(o.counters.statements, o.counters.commits) for o in found]
 def _start(*_):
-    _profile.enable()
+    _counters[:] = _engine_counters()
+    if _profile is not None:
+        _profile.enable()
 def _stop(*_):
-    _profile.disable()
-    _profile.dump_stats(os.environ["WAMD_BENCH_PROFILE"])
+    if _profile is not None:
+        _profile.disable()
+        _profile.dump_stats(os.environ["WAMD_BENCH_PROFILE"])
+    after = _engine_counters()
+    delta = [[a - b for a, b in zip(x, y)] for x, y in zip(after, _counters)]
+    with open(os.environ["WAMD_BENCH_COUNTERS"], "w") as out:
+        json.dump(delta, out)
 signal.signal(signal.SIGUSR1, _start)
 signal.signal(signal.SIGUSR2, _stop)
 """
@@ -70,13 +85,15 @@ async def measure(args: argparse.Namespace) -> None:
     clk_tck = os.sysconf("SC_CLK_TCK")
     with tempfile.TemporaryDirectory(prefix="wamd-send-profile-") as tmp:
         base = Path(tmp)
+        site = base / "site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(site), os.environ.get("PYTHONPATH")])
+        )
+        counters_file = base / "engine-counters.json"
+        os.environ["WAMD_BENCH_COUNTERS"] = str(counters_file)
         if args.profile:
-            site = base / "site"
-            site.mkdir()
-            (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-            os.environ["PYTHONPATH"] = os.pathsep.join(
-                filter(None, [str(site), os.environ.get("PYTHONPATH")])
-            )
             os.environ["WAMD_BENCH_PROFILE"] = str(Path(args.profile).resolve())
         sandbox = bench.SandboxProcess(base / "sandbox")
         await sandbox.start()
@@ -91,8 +108,7 @@ async def measure(args: argparse.Namespace) -> None:
                 await wamd.call("POST", "/sessions/alice/messages", {"to": carol, "text": "hi"})
                 await wamd.send(50, args.inflight)
                 pid = wamd.daemon.pid
-                if args.profile:
-                    os.kill(pid, signal.SIGUSR1)
+                os.kill(pid, signal.SIGUSR1)
                 assert sandbox.process is not None
                 sandbox_pid = sandbox.process.pid
                 sandbox0, client0 = bench.cpu_seconds(sandbox_pid), time.process_time()
@@ -101,9 +117,12 @@ async def measure(args: argparse.Namespace) -> None:
                 after = thread_ticks(pid)
                 sandbox_cpu = bench.cpu_seconds(sandbox_pid) - sandbox0
                 client_cpu = time.process_time() - client0
-                if args.profile:
-                    os.kill(pid, signal.SIGUSR2)
-                    await asyncio.sleep(2)
+                os.kill(pid, signal.SIGUSR2)
+                async with asyncio.timeout(30):
+                    while not counters_file.exists():
+                        await asyncio.sleep(0.1)
+                await asyncio.sleep(2 if args.profile else 0.2)
+                counters = json.loads(counters_file.read_text())
             finally:
                 await wamd.stop()
         finally:
@@ -126,6 +145,11 @@ async def measure(args: argparse.Namespace) -> None:
         f"  sandbox process: {1000 * sandbox_cpu / args.sends:.2f} ms/send;"
         f" this process (HTTP client, event stream): {1000 * client_cpu / args.sends:.2f} ms/send"
     )
+    for statements, commits in counters:
+        print(
+            f"  database: {statements / args.sends:.1f} statements"
+            f" and {commits / args.sends:.2f} commits per send"
+        )
     if args.profile:
         print(f"profile of the main thread: {args.profile}")
 

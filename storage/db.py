@@ -6,10 +6,14 @@ Statements run on the event loop's own thread, synchronously: a statement agains
 cache costs a few microseconds, while handing it to a worker thread and resuming the awaiting
 task afterwards cost about 80 (measured: that hand-off was ~70% of the daemon's busy time when
 every statement went through aiosqlite's thread). What can take long goes to one worker thread
-instead, so the loop never waits on the disk or on another process:
+(:mod:`storage.sqlite_worker`) instead, so the loop never waits on the disk or on another
+process:
 
 * ``COMMIT`` (its fsync, and the WAL auto-checkpoint that may follow) — so a transaction costs
-  one hop to the worker, whatever number of statements it ran;
+  one hop to the worker, whatever number of statements it ran, and the hop is nothing but the
+  call: in WAL mode a COMMIT holds the write lock already and its checkpoint is a passive one,
+  so neither waits for another process, and the busy timeout is raised only around a call that
+  did find the database locked (then the call runs again with it);
 * anything that finds the database locked by another process (``SQLITE_BUSY``): the
   connection's own busy timeout is 0, so an inline statement fails at once instead of blocking
   the loop, and is run again on the worker with the configured busy timeout;
@@ -42,15 +46,17 @@ outside one takes the same lock.
   runs in autocommit mode by accident.
 
 **Group commit.** A transaction that ends while other transactions are queued for the lock does
-not commit: it releases its unit savepoint, hands the still-open SQLite transaction to the next
-one and waits. The last of such a run (no one queued, ``MAX_GROUP_UNITS`` reached, or the first
-one waiting ``MAX_GROUP_WAIT_S`` already) commits for all of them: one fsync for the group. Every
-``async with db.transaction()`` still returns only once its writes are on disk (or raises), so
-persist-before-ack is exact; a unit that fails rolls back to its own savepoint and leaves the
-others alone; if SQLite aborts the transaction or the commit fails, every unit of the group gets
-the error. A read outside a transaction commits a waiting group first, so nothing outside a
-transaction ever sees writes that are not yet durable; a timer does the same if the transaction
-handed over finds no taker (its task was cancelled while queued).
+not commit: it hands the still-open SQLite transaction to the next one and waits. The last of
+such a run (no one queued, ``MAX_GROUP_UNITS`` reached, or the first one waiting
+``MAX_GROUP_WAIT_S`` already) commits for all of them: one fsync for the group. Every ``async
+with db.transaction()`` still returns only once its writes are on disk (or raises), so
+persist-before-ack is exact. A unit that joins an open group runs inside a savepoint of its own,
+so that its failure rolls back to it and leaves the others alone (the unit that begins the
+transaction needs none: rolling the transaction back undoes it alone); if SQLite aborts the
+transaction or the commit fails, every unit of the group gets the error. A read outside a
+transaction commits a waiting group first, so nothing outside a transaction ever sees writes
+that are not yet durable; a timer does the same if the transaction handed over finds no taker
+(its task was cancelled while queued).
 
 **Pipelined transactions.** ``async with db.pipelined_transaction() as pending:`` is the same
 unit of work, except that leaving the block does not wait for the commit: the unit joins the
@@ -85,11 +91,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,10 +103,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from storage.commit_hooks import CommitHooks, when_committed
-from storage.engine import Dialect, Row
+from storage.engine import Dialect, EngineCounters, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
 from storage.interfaces import PendingCommit
 from storage.sqlite_errors import is_busy, translate_error
+from storage.sqlite_worker import Worker
 
 if TYPE_CHECKING:
     from storage.migrate import Migration
@@ -133,6 +140,12 @@ _ABORTED: Final = (
     "SQLite aborted this transaction after an earlier error; nothing of it was committed"
 )
 
+# Prepared statements kept by the connection (an LRU keyed by the SQL text; sqlite3's default
+# is 128). Pairing a session and a run of sends alone use 210 distinct statements (measured):
+# with 128, a send interleaved with a history sync or an app-state resync could find its
+# statements evicted and prepare them again. A prepared statement costs a few KiB, on one
+# connection per daemon.
+CACHED_STATEMENTS: Final = 512
 # The database holds private keys: owner read/write only, whatever the umask says.
 FILE_MODE = 0o600
 # Only another process (a second wamd, the CLI, sqlite3 shell) can hold the file's lock; our
@@ -153,19 +166,30 @@ def utc_now() -> datetime:
 
 async def run_to_completion(task: Awaitable[T]) -> T:
     """Await ``task`` to the end even if the caller is cancelled meanwhile, then re-raise the
-    cancellation. Used for every hop to the worker thread, which cannot be interrupted."""
+    cancellation. Used for every statement sent to PostgreSQL and for a unit's wait on its
+    group's commit. The caller waits on a future of its own that the task's end resolves (one
+    callback, no ``asyncio.wait``): cancelling the caller cancels that future, never the task."""
     task = asyncio.ensure_future(task)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        if not task.cancelled():
-            task.exception()  # retrieved: the caller is cancelled and will not look at it
-        raise asyncio.CancelledError
+    if not task.done():
+        loop = asyncio.get_running_loop()
+        cancelled = False
+        while not task.done():
+            waiter: asyncio.Future[None] = loop.create_future()
+            task.add_done_callback(functools.partial(_wake, waiter))
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            if not task.cancelled():
+                task.exception()  # retrieved: the caller is cancelled and will not look at it
+            raise asyncio.CancelledError
     return task.result()
+
+
+def _wake(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _create_private_file(path: Path) -> None:
@@ -197,7 +221,7 @@ class Database:
         self, conn: sqlite3.Connection, path: Path, clock: Clock, busy_timeout_ms: int
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wamd-sqlite")
+        self._worker = Worker("wamd-sqlite")
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._path = path
         self._clock = clock
@@ -215,6 +239,8 @@ class Database:
         self._on_commit = CommitHooks()
         self._commits = 0
         self._units = 0
+        self._statements = 0
+        self._unit_savepoint = False
 
     @classmethod
     async def open(
@@ -240,7 +266,13 @@ class Database:
         try:
             # Opened here, used inline by the loop's thread and by the worker (never both at
             # once, see the module docstring). timeout=0: an inline statement must not wait.
-            conn = sqlite3.connect(file, isolation_level=None, timeout=0, check_same_thread=False)
+            conn = sqlite3.connect(
+                file,
+                isolation_level=None,
+                timeout=0,
+                check_same_thread=False,
+                cached_statements=CACHED_STATEMENTS,
+            )
         except sqlite3.Error as exc:
             raise translate_error(exc, "<connect>") from exc
         db = cls(conn, file, clock, busy_timeout_ms)
@@ -294,6 +326,11 @@ class Database:
     def commit_count(self) -> int:
         """COMMITs so far (each one fsync); with ``unit_count``, how well commits are grouped."""
         return self._commits
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Statements handed to SQLite (inline or on the worker) and COMMITs so far."""
+        return EngineCounters(self._statements, self._commits)
 
     @property
     def unit_count(self) -> int:
@@ -369,9 +406,13 @@ class Database:
         finally:
             self._queued_writers -= 1
         try:
-            if self._group is None:
+            # A unit needs a savepoint of its own only when it joins a group: one that begins
+            # the transaction is alone in it, and rolling the transaction back undoes it.
+            self._unit_savepoint = self._group is not None
+            if self._unit_savepoint:
+                await self._statement(f"SAVEPOINT {_UNIT}")
+            else:
                 await self._statement("BEGIN IMMEDIATE")
-            await self._statement(f"SAVEPOINT {_UNIT}")
         except BaseException:
             try:
                 await self._end_or_hand_over()
@@ -433,10 +474,12 @@ class Database:
                 return None  # the block's own exception says what went wrong
             raise TransactionError(_ABORTED)
         if failed:
-            await self._statement(f"ROLLBACK TO {_UNIT}", check_aborted=False)
+            if self._unit_savepoint:
+                await self._statement(f"ROLLBACK TO {_UNIT}", check_aborted=False)
+                await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
+            return None  # else no group: _end_or_hand_over rolls the transaction back
+        if self._unit_savepoint:
             await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
-            return None
-        await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
         if self._group is None:
             self._group = _Group(time.monotonic())
         waiter = asyncio.get_running_loop().create_future()
@@ -481,7 +524,7 @@ class Database:
     async def _commit(self, group: _Group) -> None:
         conn = self._connection()
         try:
-            await self._statement("COMMIT", check_aborted=False, offload=True)
+            await self._commit_statement()
         except asyncio.CancelledError:
             # The hop ran to its end before the cancellation was raised: it committed, or not.
             if conn.in_transaction:
@@ -508,7 +551,19 @@ class Database:
 
     async def _commit_waiting_group(self) -> None:
         """For whoever takes the lock without writing (a read, maintenance): make what a
-        waiting group wrote durable first. Its failure is the group's, reported to its units."""
+        waiting group wrote durable first. Its failure is the group's, reported to its units.
+
+        Needed for correctness, not only tidiness. On the one connection a read would see the
+        group's uncommitted rows, and what a read outside a transaction returns leaves the
+        process (the event stream, HTTP answers, a webhook): a commit that then failed, or a
+        kill -9, would take back what a client was already shown, and event positions would
+        be handed out twice. And a read must see every unit that ended before it, committed
+        or not: a caller that reads outside a transaction and writes what it read in a later
+        one would otherwise put older rows over an ended unit's. A second, read-only
+        connection would keep the first rule and break the second. The price is small: with
+        8 sends in flight, 57 of 1,180 commits in 500 sends were such splits (none with
+        sequential sends), and making the read wait for the queued writers instead would
+        delay the reads the send path waits on (the next due outbox item, the events)."""
         if self._group is not None:
             with contextlib.suppress(StorageError):
                 await self._commit_group()
@@ -540,6 +595,7 @@ class Database:
             self._transaction_ended()
             return
         self._transaction_ended()
+        self._statements += 1
         try:
             conn.execute("ROLLBACK")
         except (sqlite3.Error, sqlite3.Warning) as exc:
@@ -548,94 +604,159 @@ class Database:
             raise DatabaseUnavailable(self._poisoned) from exc
 
     # ---------------------------------------------------------------- statements
+    #
+    # The hot path is one coroutine per statement: ``execute``/``fetch_*`` run the statement
+    # inline themselves and only a failure goes on to ``_failed`` (a busy database, an error to
+    # translate). Ownership is checked without a call, the worker's closure is built only when
+    # needed, and every statement handed to SQLite counts in ``_statements``.
 
-    async def _run(
-        self,
-        sql: str,
-        op: Callable[[sqlite3.Connection], T],
-        *,
-        check_aborted: bool = True,
-        offload: bool = False,
-    ) -> T:
-        """Run ``op`` inline (or on the worker when ``offload``); a statement that finds the
-        database locked by another process is run again on the worker, which may wait."""
-        conn = self._connection()
-        # _owns() is asked only when it matters (it looks up the current task): the hot path
-        # runs one statement after another without it.
-        if check_aborted and self._aborted and self._owns():
+    def _cursor(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """The statement run inline in the current task's transaction."""
+        if self._aborted:
             raise TransactionError(
                 "SQLite aborted this transaction after an earlier error; leave the "
                 "transaction() block"
             )
-        owner = self._owner
+        conn = self._conn
+        if conn is None or self._poisoned is not None:
+            conn = self._connection()  # raises
+        self._statements += 1
+        return conn.execute(sql, params)
+
+    async def _failed(
+        self,
+        exc: sqlite3.Error | sqlite3.Warning,
+        sql: str,
+        op: Callable[[sqlite3.Connection], T],
+        *,
+        owned: bool,
+    ) -> T:
+        """After an inline statement raised ``exc``: one that found the database locked by
+        another process runs again on the worker, which may wait; any other error (or the
+        worker's) is translated, and marks the transaction aborted if SQLite ended it."""
+        conn = self._connection()
         try:
-            if not offload:
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+                return await self._offload(op, busy=True)
+            raise exc
+        except (sqlite3.Error, sqlite3.Warning) as error:
+            if owned and not conn.in_transaction:
+                self._aborted = True
+            raise translate_error(error, sql) from error
+
+    async def _offload(self, op: Callable[[sqlite3.Connection], T], *, busy: bool = False) -> T:
+        """Runs ``op`` on the worker thread. The connection's busy timeout is 0, so that an
+        inline statement never blocks the loop; it is raised to the configured one around
+        ``op`` only when ``op`` found (or, with ``busy``, already found) the database locked:
+        a COMMIT in WAL mode, or maintenance, normally takes no lock another process holds,
+        and then the hop costs nothing but the call."""
+        conn = self._connection()
+        timeout_ms = self._busy_timeout_ms
+
+        def call() -> T:
+            if not busy:
+                self._statements += 1
                 try:
                     return op(conn)
                 except sqlite3.OperationalError as exc:
                     if not is_busy(exc):
                         raise
-            return await self._on_worker(conn, op)
-        except (sqlite3.Error, sqlite3.Warning) as exc:
-            if (
-                check_aborted
-                and owner is not None
-                and owner is asyncio.current_task()
-                and not conn.in_transaction
-            ):
-                self._aborted = True
-            raise translate_error(exc, sql) from exc
-
-    async def _on_worker(
-        self, conn: sqlite3.Connection, op: Callable[[sqlite3.Connection], T]
-    ) -> T:
-        timeout_ms = self._busy_timeout_ms
-
-        def waiting_op() -> T:
+            self._statements += 3
             conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
             try:
                 return op(conn)
             finally:
                 conn.execute("PRAGMA busy_timeout = 0")
 
-        loop = asyncio.get_running_loop()
-        return await run_to_completion(loop.run_in_executor(self._worker, waiting_op))
+        return await self._worker.run(call)
 
-    async def _statement(
-        self, sql: str, *, check_aborted: bool = True, offload: bool = False
-    ) -> None:
-        await self._run(sql, lambda c: c.execute(sql), check_aborted=check_aborted, offload=offload)
+    async def _statement(self, sql: str, *, check_aborted: bool = True) -> None:
+        """A statement of the engine's own (BEGIN, savepoints), inline; ``check_aborted=False``
+        for the ones that end a transaction SQLite may already have aborted."""
+        owned = self._owns()
+        if check_aborted and owned and self._aborted:
+            raise TransactionError(_ABORTED)
+        conn = self._connection()
+        self._statements += 1
+        try:
+            conn.execute(sql)
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            await self._failed(exc, sql, lambda c: c.execute(sql), owned=owned and check_aborted)
+
+    async def _commit_statement(self) -> None:
+        try:
+            await self._offload(_commit)
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise translate_error(exc, "COMMIT") from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one writing statement inside the current transaction (or a new one); returns
         the number of rows it changed."""
-        if self._owns():
-            # One statement is atomic on its own (SQLite undoes a failed statement's changes
-            # and keeps the transaction): a savepoint around it would only cost two more.
-            return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
-        async with self.transaction():
-            return await self._run(sql, lambda c: c.execute(sql, params).rowcount)
+        owner = self._owner
+        if owner is None or owner is not asyncio.current_task():
+            async with self.transaction():
+                return await self.execute(sql, params)
+        # One statement is atomic on its own (SQLite undoes a failed statement's changes and
+        # keeps the transaction): a savepoint around it would only cost two more.
+        try:
+            return self._cursor(sql, params).rowcount
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            return await self._failed(
+                exc, sql, lambda c: c.execute(sql, params).rowcount, owned=True
+            )
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run one writing statement for each parameter row, all in one transaction."""
         batch = list(rows)
+
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.executemany(sql, batch).rowcount
+
         async with self.transaction():
-            return await self._run(sql, lambda c: c.executemany(sql, batch).rowcount)
+            try:
+                if self._aborted:
+                    raise TransactionError(_ABORTED)
+                self._statements += len(batch)
+                return op(self._connection())
+            except (sqlite3.Error, sqlite3.Warning) as exc:
+                return await self._failed(exc, sql, op, owned=True)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query (or a statement with RETURNING) and return every row."""
-        if self._owns():
-            return await self._fetch(sql, params)
-        async with self._lock:
-            await self._commit_waiting_group()
-            return await self._fetch(sql, params)
+        owner = self._owner
+        if owner is None or owner is not asyncio.current_task():
+            return await self._fetch_outside(sql, params)
+        try:
+            return self._cursor(sql, params).fetchall()
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            return await self._failed(
+                exc, sql, lambda c: c.execute(sql, params).fetchall(), owned=True
+            )
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self.fetch_all(sql, params)
+        owner = self._owner
+        if owner is None or owner is not asyncio.current_task():
+            rows = await self._fetch_outside(sql, params)
+        else:
+            try:
+                rows = self._cursor(sql, params).fetchall()
+            except (sqlite3.Error, sqlite3.Warning) as exc:
+                rows = await self._failed(
+                    exc, sql, lambda c: c.execute(sql, params).fetchall(), owned=True
+                )
         return rows[0] if rows else None
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        return await self._run(sql, lambda c: c.execute(sql, params).fetchall())
+    async def _fetch_outside(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        async with self._lock:
+            await self._commit_waiting_group()
+            conn = self._connection()
+            self._statements += 1
+            try:
+                return conn.execute(sql, params).fetchall()
+            except (sqlite3.Error, sqlite3.Warning) as exc:
+                return await self._failed(
+                    exc, sql, lambda c: c.execute(sql, params).fetchall(), owned=False
+                )
 
     # ---------------------------------------------------------------- maintenance
 
@@ -651,7 +772,10 @@ class Database:
         sql = "PRAGMA integrity_check"
 
         async def check() -> list[Row]:
-            return await self._run(sql, lambda c: c.execute(sql).fetchall(), offload=True)
+            try:
+                return await self._offload(lambda c: c.execute(sql).fetchall())
+            except (sqlite3.Error, sqlite3.Warning) as exc:
+                raise translate_error(exc, sql) from exc
 
         if self._owns():
             rows = await check()
@@ -676,21 +800,20 @@ class Database:
             if self._poisoned is None:
                 # SQLite recommends it before closing a long-lived connection; best effort,
                 # since closing matters more than the statistics.
-                with contextlib.suppress(StorageError):
-                    await self._statement("PRAGMA optimize", offload=True)
+                with contextlib.suppress(sqlite3.Error, sqlite3.Warning):
+                    await self._offload(lambda c: c.execute("PRAGMA optimize"))
             await self._close_connection()
 
     async def _close_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        loop = asyncio.get_running_loop()
         try:
-            await run_to_completion(loop.run_in_executor(self._worker, conn.close))
+            await self._worker.run(conn.close)
         except (sqlite3.Error, sqlite3.Warning) as exc:
             raise translate_error(exc, "<close>") from exc
         finally:
-            self._worker.shutdown(wait=False)
+            self._worker.stop()
 
     async def __aenter__(self) -> Self:
         return self
@@ -702,6 +825,10 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
 
 
 class _Group:

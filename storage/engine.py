@@ -35,6 +35,21 @@ class Fence:
     token: int
 
 
+@dataclass(frozen=True, slots=True)
+class EngineCounters:
+    """What an engine has done since it was opened, counted always (plain integers, no
+    logging): ``statements`` handed to the database, the engine's own included (BEGIN,
+    savepoints, COMMIT; a busy retry's statements too; ``execute_many`` counts one per row),
+    and ``commits``, each one durable write (one fsync on SQLite, where a group of transactions
+    shares one). Subtract two readings for what happened in between: ``after - before``."""
+
+    statements: int = 0
+    commits: int = 0
+
+    def __sub__(self, earlier: EngineCounters) -> EngineCounters:
+        return EngineCounters(self.statements - earlier.statements, self.commits - earlier.commits)
+
+
 class Dialect(enum.StrEnum):
     SQLITE = "sqlite"
     POSTGRESQL = "postgresql"
@@ -53,6 +68,12 @@ class SqlEngine(Protocol):
 
     def now(self) -> datetime:
         """The current time from the injected clock (timezone-aware)."""
+        ...
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Statements and commits so far, for tests and benchmarks (see EngineCounters);
+        an engine shared by views (a fenced one) reports the shared engine's."""
         ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
@@ -94,4 +115,4 @@ class SqlEngine(Protocol):
     async def close(self) -> None: ...
 
 
-__all__ = ["Dialect", "Fence", "Row", "SqlEngine"]
+__all__ = ["Dialect", "EngineCounters", "Fence", "Row", "SqlEngine"]

@@ -43,7 +43,7 @@ import asyncpg
 
 from storage.commit_hooks import CommitHooks, call_soon_all
 from storage.db import Clock, run_to_completion, utc_now
-from storage.engine import Dialect, Fence, Row
+from storage.engine import Dialect, EngineCounters, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import PendingCommit
 from storage.postgres.errors import translate_error
@@ -113,6 +113,7 @@ class PgDatabase:
         self._on_commit = CommitHooks()
         self._fences: set[Fence] = set()
         self._commits = 0
+        self._statements = 0
 
     @classmethod
     async def open(
@@ -173,6 +174,12 @@ class PgDatabase:
     @property
     def commit_count(self) -> int:
         return self._commits
+
+    @property
+    def counters(self) -> EngineCounters:
+        """Statements sent to the server (the engine's own BEGIN, savepoints, fence checks
+        and COMMIT included) and COMMITs so far."""
+        return EngineCounters(self._statements, self._commits)
 
     def now(self) -> datetime:
         return self._clock()
@@ -267,6 +274,7 @@ class PgDatabase:
         conn = self._conn
         if conn is None:
             raise TransactionError("no transaction is open")
+        self._statements += 1
         try:
             row = await run_to_completion(
                 conn.fetchrow(CHECK_FENCE, fence.resource, fence.owner, fence.token)
@@ -316,6 +324,7 @@ class PgDatabase:
                     if conn.is_in_transaction():
                         # Only after a failed COMMIT/ROLLBACK: a pooled connection must come
                         # back idle, or the next user would run inside our transaction.
+                        self._statements += 1
                         await run_to_completion(conn.execute("ROLLBACK"))
                 finally:
                     await run_to_completion(self._pool.release(conn))
@@ -329,6 +338,7 @@ class PgDatabase:
         conn = self._conn
         if conn is None:
             raise TransactionError("no transaction is open")
+        self._statements += 1
         try:
             await run_to_completion(conn.execute(sql))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -386,6 +396,7 @@ class PgDatabase:
         args = tuple(params)
 
         async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> int:
+            self._statements += 1
             return _rowcount(await conn.execute(query, *args))
 
         if not self._owns():
@@ -406,6 +417,7 @@ class PgDatabase:
             statement = await conn.prepare(query)
             changed = 0
             for row in batch:
+                self._statements += 1
                 await statement.fetch(*row)
                 changed += _rowcount(statement.get_statusmsg())
             return changed
@@ -418,6 +430,7 @@ class PgDatabase:
         args = tuple(params)
 
         async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> list[Row]:
+            self._statements += 1
             return [tuple(record) for record in await conn.fetch(query, *args)]
 
         if self._owns():
@@ -425,8 +438,17 @@ class PgDatabase:
         return await self._outside(sql, op)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
+        query = numbered(sql)
+        args = tuple(params)
+
+        async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> Row | None:
+            self._statements += 1
+            record = await conn.fetchrow(query, *args)
+            return None if record is None else tuple(record)
+
+        if self._owns():
+            return await self._in_transaction(sql, op, guarded=WRITES.match(sql) is not None)
+        return await self._outside(sql, op)
 
     # ---------------------------------------------------------------- notifications
 

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from storage.engine import Dialect, Fence, Row
+from storage.engine import Dialect, EngineCounters, Fence, Row
 from storage.interfaces import PendingCommit
 from storage.postgres.engine import WRITES, PgDatabase
 
@@ -45,6 +45,10 @@ class FencedEngine:
 
     def now(self) -> datetime:
         return self._db.now()
+
+    @property
+    def counters(self) -> EngineCounters:
+        return self._db.counters
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._db.transaction(self.fence)

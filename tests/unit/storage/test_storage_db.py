@@ -18,6 +18,7 @@ import pytest
 from storage_factories import make_device_keys, make_prekeys
 
 from storage.db import Database
+from storage.engine import EngineCounters
 from storage.errors import (
     DatabaseCorrupt,
     DatabaseUnavailable,
@@ -410,6 +411,42 @@ async def test_a_group_whose_next_writer_was_cancelled_is_still_committed(db_pat
         assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
 
 
+async def test_a_lone_transaction_costs_begin_its_statement_and_commit(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        before = db.counters
+        async with db.transaction():
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+        # No unit savepoint for a transaction alone in its group, no busy timeout set and
+        # reset around the COMMIT's hop to the worker: BEGIN IMMEDIATE, INSERT, COMMIT.
+        assert db.counters - before == EngineCounters(statements=3, commits=1)
+        before = db.counters
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute("INSERT INTO grouped (x) VALUES (2)")
+                raise RuntimeError("undone by the rollback of the whole transaction")
+        assert db.counters - before == EngineCounters(statements=3, commits=0)
+        assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+
+
+async def test_a_unit_joining_a_group_gets_a_savepoint_of_its_own(db_path: Path) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        before = db.counters
+        async with db.transaction():
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+            # Both queue for the lock while this transaction is open, and join its group.
+            queued = asyncio.create_task(_insert_concurrently(db, [2, 3], fail=2))
+            for _ in range(5):
+                await asyncio.sleep(0)
+        await queued
+        spent = db.counters - before
+        assert await db.fetch_all("SELECT x FROM grouped ORDER BY x") == [(1,), (3,)]
+        # BEGIN and INSERT; the failing unit's SAVEPOINT, INSERT, ROLLBACK TO and RELEASE;
+        # the last one's SAVEPOINT, INSERT and RELEASE; one COMMIT for the whole group.
+        assert spent == EngineCounters(statements=2 + 4 + 3 + 1, commits=1)
+
+
 # ------------------------------------------------------------------ pipelined transactions
 
 
@@ -434,6 +471,21 @@ async def test_pipelined_units_of_one_task_share_a_commit(db_path: Path) -> None
         assert check.execute("SELECT count(*) FROM grouped").fetchone() == (10,)
     finally:
         check.close()
+
+
+async def test_a_read_outside_a_transaction_commits_the_waiting_group_first(
+    db_path: Path,
+) -> None:
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE grouped (x INTEGER)")
+        async with db.pipelined_transaction() as commit:
+            await db.execute("INSERT INTO grouped (x) VALUES (1)")
+        before = db.counters
+        assert not commit.done()
+        # The unit has ended: a read sees it, and only once it is durable.
+        assert await db.fetch_all("SELECT x FROM grouped") == [(1,)]
+        assert commit.done()
+        assert (db.counters - before).commits == 1
 
 
 async def test_a_lone_pipelined_unit_is_committed_without_company(db_path: Path) -> None:

@@ -198,6 +198,31 @@ async def test_numbered_and_bare_placeholders_mean_the_same_on_both(engine: SqlE
     assert await names(engine) == ["bb"]
 
 
+async def test_the_counters_count_every_statement_and_commit(engine: SqlEngine) -> None:
+    before = engine.counters
+    await engine.fetch_all("SELECT name FROM things")
+    read = engine.counters - before
+    assert read.statements == 1 and read.commits == 0
+    before = engine.counters
+    async with engine.transaction():
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "a"))
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (2, "b"))
+    two = engine.counters - before
+    before = engine.counters
+    async with engine.transaction():
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (3, "c"))
+    one = engine.counters - before
+    assert one.commits == two.commits == 1
+    # BEGIN and COMMIT are statements too; each further one counts by itself.
+    assert one.statements >= 3
+    assert two.statements > one.statements
+    before = engine.counters
+    await engine.execute_many("INSERT INTO things VALUES (?, ?)", [(4, "d"), (5, "e"), (6, "f")])
+    many = engine.counters - before
+    assert many.commits == 1
+    assert many.statements >= 3 + 2  # a statement per row, BEGIN and COMMIT
+
+
 async def test_the_migration_is_recorded(engine: SqlEngine) -> None:
     assert await engine.schema_version() == 1
     assert await engine.ping() >= 0
