@@ -31,8 +31,9 @@ from sandbox.app import SandboxServer
 OWNER = "15550001111"
 FRIEND = "15550003333"
 MESSAGES = 200
+IN_FLIGHT = 4
 SETTINGS = {
-    "outbox": {"rate_per_minute": 3000.0, "burst": 1},
+    "outbox": {"rate_per_minute": 3000.0, "burst": 1, "max_in_flight": IN_FLIGHT},
     # Retries a second or two apart: on PostgreSQL every retry of every pending delivery is a
     # commit of its own, and a tighter loop only makes the test slower.
     "webhooks": {"max_attempts": 1000, "retry_base_s": 1.0, "retry_cap_s": 2.0},
@@ -77,8 +78,9 @@ async def test_kill_9_loses_nothing(
     ]
     receiver.status = 503  # the CRM is down: every delivery stays pending
 
-    ids = []
-    for n in range(MESSAGES):
+    # All at once: accepted one by one, a busy machine could take longer to post them than
+    # the outbox takes to send them, and the kill would find nothing left to lose.
+    async def accept(n: int) -> str:
         reply = await api.call(
             "POST",
             "/sessions/alice/messages",
@@ -86,7 +88,9 @@ async def test_kill_9_loses_nothing(
             headers={"Idempotency-Key": f"bulk-{n}"},
         )
         assert reply.status == 202
-        ids.append(reply.body["id"])
+        return str(reply.body["id"])
+
+    ids = await asyncio.gather(*(accept(n) for n in range(MESSAGES)))
     assert len(set(ids)) == MESSAGES
     async with asyncio.timeout(30):
         while len(await received_ids(sandbox)) < 40:
@@ -112,7 +116,10 @@ async def test_kill_9_loses_nothing(
         assert row["status"] in ("sent", "delivered", "read"), row
         if row["uncertainSends"]:
             uncertain.add(message_id)
-    assert len(uncertain) <= 1  # one send in flight at most
+    # Only sends that were in flight at the kill are uncertain: one at a time while each is
+    # acked within the rate's 20 ms, more (up to the outbox's window) when a send takes
+    # longer, as on PostgreSQL on a busy machine.
+    assert len(uncertain) <= IN_FLIGHT
     # The uncertain send goes out again under the same id; the recipient shows it once.
     assert repeated == set()
     assert sum(counts.values()) == MESSAGES
