@@ -160,6 +160,9 @@ class Connection:
         task = group.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before its first step (the connection ending in the same loop
+        # iteration) never starts ``coro``; closing it then is quiet, and a no-op otherwise.
+        task.add_done_callback(lambda _task: coro.close())
 
     async def _guarded(self, coro: Coroutine[Any, Any, None]) -> None:
         # A handler that fails must end this connection, not leak out of the TaskGroup and

@@ -225,3 +225,24 @@ async def test_work_spawned_after_a_cancelled_run_is_closed_not_left_pending() -
     work = late_work()
     connection.spawn(work)
     assert work.cr_frame is None
+
+
+async def test_work_spawned_as_the_run_is_cancelled_is_closed_not_left_pending() -> None:
+    # The run's task cancelled in the same loop iteration as a spawn: the new task is
+    # cancelled before its first step, so the work inside it never starts; it must be closed
+    # (no "coroutine was never awaited" when it is collected).
+    socket = FakeSocket()
+    connection = make(socket)
+    running = asyncio.create_task(connection.run())
+    await asyncio.sleep(0.05)
+
+    async def late_work() -> None:
+        raise AssertionError("work of a cancelled connection ran")
+
+    work = late_work()
+    running.cancel()
+    connection.spawn(work)
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await asyncio.sleep(0)
+    assert work.cr_frame is None
