@@ -91,11 +91,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import functools
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +102,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from storage.commit_hooks import CommitHooks, when_committed
+from storage.completion import run_to_completion
 from storage.engine import Dialect, EngineCounters, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
 from storage.interfaces import PendingCommit
@@ -119,7 +119,6 @@ __all__ = [
     "Database",
     "Row",
     "Synchronous",
-    "run_to_completion",
     "utc_now",
 ]
 
@@ -162,34 +161,6 @@ class Synchronous(enum.StrEnum):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-async def run_to_completion(task: Awaitable[T]) -> T:
-    """Await ``task`` to the end even if the caller is cancelled meanwhile, then re-raise the
-    cancellation. Used for every statement sent to PostgreSQL and for a unit's wait on its
-    group's commit. The caller waits on a future of its own that the task's end resolves (one
-    callback, no ``asyncio.wait``): cancelling the caller cancels that future, never the task."""
-    task = asyncio.ensure_future(task)
-    if not task.done():
-        loop = asyncio.get_running_loop()
-        cancelled = False
-        while not task.done():
-            waiter: asyncio.Future[None] = loop.create_future()
-            task.add_done_callback(functools.partial(_wake, waiter))
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                cancelled = True
-        if cancelled:
-            if not task.cancelled():
-                task.exception()  # retrieved: the caller is cancelled and will not look at it
-            raise asyncio.CancelledError
-    return task.result()
-
-
-def _wake(waiter: asyncio.Future[None], _: object) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def _create_private_file(path: Path) -> None:

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from storage.completion import run_to_completion
+
 __all__ = ["Worker"]
 
 T = TypeVar("T")
@@ -25,15 +27,14 @@ T = TypeVar("T")
 class _Hop(Generic[T]):
     """One call on the worker: its outcome, and the loop futures waiting for it."""
 
-    __slots__ = ("call", "error", "finished", "loop", "result", "waiters")
+    __slots__ = ("call", "done", "error", "loop", "result")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, call: Callable[[], T]) -> None:
         self.loop = loop
         self.call = call
-        self.finished = False
+        self.done: asyncio.Future[None] = loop.create_future()
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.waiters: list[asyncio.Future[None]] = []
 
     def run(self) -> None:
         """On the worker thread."""
@@ -46,22 +47,11 @@ class _Hop(Generic[T]):
 
     def _finish(self) -> None:
         """On the loop's thread."""
-        self.finished = True
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if not self.done.done():
+            self.done.set_result(None)
 
     async def outcome(self) -> T:
-        cancelled = False
-        while not self.finished:
-            waiter = self.loop.create_future()
-            self.waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                cancelled = True  # the call goes on; wait for it with a fresh future
-        if cancelled:
-            raise asyncio.CancelledError
+        await run_to_completion(self.done)
         if self.error is not None:
             error, self.error = self.error, None  # no reference cycle through the traceback
             raise error

@@ -42,7 +42,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from storage.commit_hooks import CommitHooks, call_soon_all
-from storage.db import Clock, run_to_completion, utc_now
+from storage.completion import run_to_completion
+from storage.db import Clock, utc_now
 from storage.engine import Dialect, EngineCounters, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import PendingCommit

@@ -1,5 +1,5 @@
 """storage.sqlite_worker: a hop runs on the thread, returns or raises, and outlives a cancel;
-storage.db.run_to_completion, the same promise for a coroutine (a PostgreSQL statement)."""
+storage.completion.run_to_completion, the same promise for a coroutine (a PostgreSQL statement)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from storage.db import run_to_completion
+from storage.completion import run_to_completion
 from storage.sqlite_worker import Worker
 
 
