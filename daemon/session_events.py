@@ -62,11 +62,6 @@ class EventForwarder:
         self._task: asyncio.Task[None] | None = None
         events.drive(self._wake, accept=_kept)
 
-    @property
-    def running(self) -> bool:
-        """Whether a task is writing events now (only while some are queued)."""
-        return self._task is not None
-
     def _wake(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(

@@ -393,8 +393,6 @@ class Database:
         self._owner = task
         self._depth = 0
         self._aborted = False
-        if self._on_commit.entries:
-            self._on_commit.take()
         return None
 
     async def _exit(

@@ -254,8 +254,6 @@ class PgDatabase:
         self._owner = task
         self._depth = 0
         self._aborted = False
-        if self._on_commit.entries:
-            self._on_commit.take()
         try:
             await self._plain("BEGIN")
             if fence is not None:
