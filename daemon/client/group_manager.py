@@ -65,12 +65,7 @@ class GroupManager:
         pn = jid if jid.is_pn else (alt if alt is not None and alt.is_pn else None)
         lid = jid if jid.is_lid else (alt if alt is not None and alt.is_lid else None)
         if pn is not None and lid is not None and addressing.learn(pn, lid):
-            await m.messages.contacts.learn(m.session_id, pn=str(pn), lid=str(lid))
-            await m.messages.contacts.move_sessions_to_lid(m.session_id, pn.user, lid.user)
-            m.signal.forget_all()  # records moved behind the Signal store
-            if await m.messages.chats.get(m.session_id, str(lid)) is not None:
-                # One conversation per person: their LID-only chat becomes their chat.
-                await m.messages.contacts.merge_chats(m.session_id, str(pn), str(lid))
+            await m.move_to_lid(pn, lid)
         account = addressing.account(jid)
         return GroupParticipant(
             jid=str(account), lid=str(lid) if lid is not None else None, role=participant.role

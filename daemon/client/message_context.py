@@ -166,14 +166,23 @@ class MessagingContext:
         async with self.unit() as events:
             for pn, lid in pairs:
                 self.addressing.learn(pn, lid)
-                await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))
-                await self.messages.contacts.move_sessions_to_lid(sid, pn.user, lid.user)
-                self.signal.forget_all()  # records moved behind the Signal store
-                if await self.messages.chats.get(sid, str(lid)) is not None:
-                    await self.messages.contacts.merge_chats(sid, str(pn), str(lid))
+                if await self.move_to_lid(pn, lid):
                     merged = await self.messages.chats.get(sid, str(pn))
                     if merged is not None:
                         events.append(ChatUpdated(sid, merged))
+
+    async def move_to_lid(self, pn: JID, lid: JID) -> bool:
+        """Stores a learnt PN ↔ LID pair: the contact, the Signal state moved to the LID
+        address, and one conversation per person (a chat kept under the LID is merged into the
+        person's chat). True when a chat was merged. Call in a unit, under the crypto lock."""
+        sid = self.session_id
+        await self.messages.contacts.learn(sid, pn=str(pn), lid=str(lid))
+        await self.messages.contacts.move_sessions_to_lid(sid, pn.user, lid.user)
+        self.signal.forget_all()  # records moved behind the Signal store
+        if await self.messages.chats.get(sid, str(lid)) is None:
+            return False
+        await self.messages.contacts.merge_chats(sid, str(pn), str(lid))
+        return True
 
     @property
     def ack_timeout(self) -> float:

@@ -256,7 +256,7 @@ class Messenger:
                 removed += await m.session.store.signal_sessions.delete_all_for_user(
                     m.session_id, name
                 )
-                m.signal.forget_all()
+            m.signal.forget_all()  # records deleted behind the Signal store
         m.log.info("client.identity_changed", user=str(account), sessions_removed=removed)
 
     def _spawn_retry(self, connection: Connection, request: RetryRequest, receipt: Node) -> None:
