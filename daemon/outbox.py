@@ -241,12 +241,10 @@ class Outbox:
         """Hands a row whose accept committed to its session's worker, in memory.
         ``worker`` and ``generation`` are what the accept saw before its transaction."""
         current = self._running(row.session_id)
-        if current is None:
+        if current is None or current is not worker:
+            self.wake(row.session_id)  # a worker started since: it reads the row itself
             return
-        if current is worker:
-            current.rows.arrived(row, generation)
-        else:
-            current.rows.invalidate()  # a worker started since: it reads the row itself
+        current.rows.arrived(row, generation)
         current.dirty = True
         current.wake.set()
 
