@@ -425,25 +425,34 @@ class PgDatabase:
             return await self._in_transaction(sql, op, enclosed=True)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        query = numbered(sql)
-        args = tuple(params)
-
-        async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> list[Row]:
-            self._statements += 1
+        async def rows(
+            conn: asyncpg.pool.PoolConnectionProxy[Any], query: str, args: tuple[Any, ...]
+        ) -> list[Row]:
             return [tuple(record) for record in await conn.fetch(query, *args)]
 
-        if self._owns():
-            return await self._in_transaction(sql, op, guarded=WRITES.match(sql) is not None)
-        return await self._outside(sql, op)
+        return await self._query(sql, params, rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async def row(
+            conn: asyncpg.pool.PoolConnectionProxy[Any], query: str, args: tuple[Any, ...]
+        ) -> Row | None:
+            record = await conn.fetchrow(query, *args)
+            return None if record is None else tuple(record)
+
+        return await self._query(sql, params, row)
+
+    async def _query(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        run: Callable[[asyncpg.pool.PoolConnectionProxy[Any], str, tuple[Any, ...]], Awaitable[T]],
+    ) -> T:
         query = numbered(sql)
         args = tuple(params)
 
-        async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> Row | None:
+        async def op(conn: asyncpg.pool.PoolConnectionProxy[Any]) -> T:
             self._statements += 1
-            record = await conn.fetchrow(query, *args)
-            return None if record is None else tuple(record)
+            return await run(conn, query, args)
 
         if self._owns():
             return await self._in_transaction(sql, op, guarded=WRITES.match(sql) is not None)
