@@ -9,11 +9,6 @@ from storage.errors import Constraint, ConstraintViolation
 from storage.sqlite._columns import missing_session, to_ms
 
 SELECT_RECORD = "SELECT record FROM signal_sessions WHERE session_id = ? AND address = ?"
-UPSERT_RECORD = """
-INSERT INTO signal_sessions (session_id, address, record, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (session_id, address)
-DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-"""
 # Several records in one statement (atomic by itself: no savepoint around it).
 UPSERT_RECORDS = """
 INSERT INTO signal_sessions (session_id, address, record, updated_at) VALUES {rows}
@@ -65,16 +60,7 @@ class SqliteSignalSessionRepo:
         return found
 
     async def store(self, session_id: str, address: str, record: bytes) -> None:
-        check_address(address)
-        check_record(record)
-        try:
-            await self._db.execute(
-                UPSERT_RECORD, (session_id, address, record, to_ms(self._db.now()))
-            )
-        except ConstraintViolation as exc:
-            if exc.constraint is Constraint.FOREIGN_KEY:
-                raise missing_session(session_id) from exc
-            raise
+        await self.store_many(session_id, [(address, record)])
 
     async def store_many(self, session_id: str, records: Sequence[tuple[str, bytes]]) -> None:
         # One row per address (the last record given wins): an upsert may not touch a row twice.
