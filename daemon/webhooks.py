@@ -501,9 +501,12 @@ class WebhookService:
 
     async def _deliver_loop(self) -> None:
         limit = self._config.concurrency
+        more_due = False
         while True:
             self._wake.clear()
-            if not await self._listening():
+            # Right after a batch the answer is known (someone listens); on PostgreSQL the
+            # question is a round trip, so it is asked only before an idle wait.
+            if not more_due and not await self._listening():
                 # Deliveries go to enabled webhooks only: none can be due. Enabling one
                 # (update, create) wakes this loop; the poll catches another daemon's.
                 self.deliver_passes += 1
@@ -512,8 +515,9 @@ class WebhookService:
                         await self._wake.wait()
                 continue
             started = await self._start_due(limit)
-            if started and len(self._in_flight) < limit:
-                continue  # more may be due
+            more_due = bool(started) and len(self._in_flight) < limit
+            if more_due:
+                continue
             wait = IDLE_POLL_S
             with contextlib.suppress(StorageError):
                 next_due = await self._work.next_due_at()
