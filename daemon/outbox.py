@@ -104,6 +104,7 @@ from daemon.send_request import (
 )
 from daemon.token_bucket import TokenBucket
 from storage.errors import AlreadyExists, StorageError
+from storage.interfaces import GroupHold
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
 from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
 from storage.stores import Stores
@@ -116,6 +117,9 @@ CONNECTION_POLL_S = 0.25
 """How often a worker waiting for its session to connect looks again."""
 HELD_RETRY_S = 60.0
 """How long a held message waits when the restriction named no end."""
+ACCEPT_COMMIT_TIMEOUT_S = 60.0
+"""How long an accepted send waits for the commit that makes it durable before the request fails
+(the row may still commit and go out: a retry with the same Idempotency-Key finds it)."""
 ATTEMPT_CRASH_PAUSE_S = 5.0
 """How long an attempt that failed unexpectedly (storage) keeps its slot before the row may be
 tried again."""
@@ -135,6 +139,13 @@ class _Flight:
     row: OutboxRow
     written: bool = False
     """The message is on the connection: the chat's next one may start."""
+    hold: GroupHold | None = None
+    """The accept's commit, kept open for this attempt's first commit (released by it)."""
+
+    def release_hold(self) -> None:
+        if self.hold is not None:
+            self.hold.release()
+            self.hold = None
 
 
 @dataclass(slots=True)
@@ -154,6 +165,14 @@ class _Worker:
     """The session's open rows, held in memory between reads (daemon.outbox_queue)."""
     offline: bool = False
     """The session was not connected at the last look: rows are read again once it is."""
+    holds: dict[str, GroupHold] = field(default_factory=dict)
+    """Accepted rows whose commit waits for their attempt's first unit (see Outbox.accept),
+    by message id: taken by the attempt the next look starts, released if it starts none."""
+
+    def release_holds(self) -> None:
+        holds, self.holds = self.holds, {}
+        for hold in holds.values():
+            hold.release()
 
 
 class Outbox:
@@ -237,14 +256,25 @@ class Outbox:
             self._workers[session_id] = worker
         return worker
 
-    def _arrived(self, row: OutboxRow, worker: _Worker | None, generation: int) -> None:
-        """Hands a row whose accept committed to its session's worker, in memory.
-        ``worker`` and ``generation`` are what the accept saw before its transaction."""
+    def _arrived(
+        self,
+        row: OutboxRow,
+        worker: _Worker | None,
+        generation: int,
+        hold: GroupHold | None = None,
+    ) -> None:
+        """Hands an accepted row to its session's worker, in memory: a committed one, or one
+        whose commit ``hold`` keeps open for the attempt's first unit. ``worker`` and
+        ``generation`` are what the accept saw before its transaction."""
         current = self._running(row.session_id)
         if current is None or current is not worker:
+            if hold is not None:
+                hold.release()
             self.wake(row.session_id)  # a worker started since: it reads the row itself
             return
         current.rows.arrived(row, generation)
+        if hold is not None:
+            current.holds[row.id] = hold
         current.dirty = True
         current.wake.set()
 
@@ -281,9 +311,14 @@ class Outbox:
             payload=request.payload(),
         )
         try:
-            async with self._stores.transaction():
-                row = await self.repo.insert(new)
-                await self._show_queued(session_id, message_id, request)
+            if nested:
+                async with self._stores.transaction():
+                    row = await self.repo.insert(new)
+                    await self._show_queued(session_id, message_id, request)
+            else:
+                async with self._stores.pipelined_transaction() as commit:
+                    row = await self.repo.insert(new)
+                    await self._show_queued(session_id, message_id, request)
         except AlreadyExists:
             # The key was used before (or by a concurrent request that won the insert): a
             # new key, the common case, costs no read.
@@ -304,9 +339,32 @@ class Outbox:
         )
         if nested:
             self._stores.after_commit(lambda: self.wake(session_id))
+            return Accepted(row, replayed=False)
+        if self._goes_at_once(worker, row, request):
+            # The worker encrypts it now, and its ratchet step and ``sending`` would be the
+            # next commit: the accept's commit waits for that unit (a few ms at most), so
+            # the 202 and the message leave after one fsync rather than two in a row. The
+            # worker's unit runs after this one, on the same connection: it sees the row, and
+            # if this commit fails, that unit fails with it (or, in a later commit, finds no
+            # open row to mark ``sending``) and nothing is sent.
+            self._arrived(row, worker, generation, commit.hold_open())
+            await commit.wait(ACCEPT_COMMIT_TIMEOUT_S)
         else:
+            await commit.wait(ACCEPT_COMMIT_TIMEOUT_S)
             self._arrived(row, worker, generation)
         return Accepted(row, replayed=False)
+
+    def _goes_at_once(self, worker: _Worker | None, row: OutboxRow, request: SendRequest) -> bool:
+        """Whether the worker would start ``row`` at its next look: only then is the accept's
+        commit worth keeping open for it (a wrong guess costs that commit a few ms)."""
+        if worker is None or worker.offline or worker.pause is not None:
+            return False
+        if request.kind in MEDIA_KINDS or len(worker.flights) >= self._config.max_in_flight:
+            return False
+        bucket = self._buckets.get(row.session_id)
+        if bucket is not None and bucket.wait_time(self._clock()) > 0:
+            return False
+        return self._sender.is_connected(row.session_id) and not self._behind_in_chat(worker, row)
 
     async def _show_queued(self, session_id: str, message_id: str, request: SendRequest) -> None:
         """The message's row in its chat, ``pending`` from the moment the send is accepted
@@ -398,7 +456,10 @@ class Outbox:
             wait = None
             if worker.dirty:
                 worker.dirty = False
-                wait = await self._start_due(session_id, worker, attempts)
+                try:
+                    wait = await self._start_due(session_id, worker, attempts)
+                finally:
+                    worker.release_holds()  # rows this look did not start: commit now
             if wait is None and not worker.flights:
                 if not await self._sleep(worker, IDLE_EXIT_S):
                     return
@@ -466,7 +527,7 @@ class Outbox:
 
     def _start(self, worker: _Worker, row: OutboxRow, attempts: asyncio.TaskGroup) -> None:
         self._buckets[row.session_id].take(self._clock())
-        flight = _Flight(row)
+        flight = _Flight(row, hold=worker.holds.pop(row.id, None))
         worker.flights[row.id] = flight
         attempts.create_task(self._attempt(worker, flight), name=f"wamd-send-{row.id}")
 
@@ -531,13 +592,14 @@ class Outbox:
 
         settled = False
         try:
-            settled = await self._send(row, written)
+            settled = await self._send(flight, written)
         except Exception:
             log.exception("outbox.attempt_crashed", session=row.session_id, message=row.id)
             # The row stays open and is tried again; not at once, if storage is failing.
             if not self._stopping:
                 await asyncio.sleep(ATTEMPT_CRASH_PAUSE_S)
         finally:
+            flight.release_hold()
             worker.flights.pop(row.id, None)
             if settled:
                 worker.rows.settled(row.id)
@@ -548,15 +610,18 @@ class Outbox:
                 worker.dirty = True
             worker.wake.set()
 
-    async def _send(self, row: OutboxRow, written: Callable[[], None]) -> bool:
+    async def _send(self, flight: _Flight, written: Callable[[], None]) -> bool:
         """One attempt; True when the message was sent (the row is settled)."""
+        row = flight.row
         session_id = row.session_id
         staged = False
 
         async def stage() -> None:
             # ``sending`` is committed before the message leaves: with the sender's own commit
-            # of the message (one commit for both), or on its own below.
+            # of the message (one commit for both), or on its own below. Inside that unit the
+            # accept's commit, if it waits for us, may go: it will be this unit's.
             nonlocal staged
+            flight.release_hold()
             if staged:
                 return
             if not await self.repo.mark_sending(row.id):

@@ -70,6 +70,15 @@ bound is only spent by a task busy with more work; cutting its group sooner woul
 anything sooner, since its next unit would wait for that commit's fsync anyway. The caller must
 not act on the unit outside the process (acknowledge it) before ``wait`` returned.
 
+**Holding a group open for another task.** A pipelined unit that hands work to another task which
+will write about it at once (an accepted send and the outbox worker that encrypts it) can keep
+its group open for that task's unit: ``pending.hold_open()`` right after the block, and
+``hold.release()`` inside the other unit (or when it will not come). While a hold is out, no
+flush and no ending unit commits the group, for at most ``MAX_GROUP_WAIT_S`` since it opened
+(the flush timer); a read outside a transaction still commits it first. Both units then share
+one commit: what the first one's caller waits for and what the second one's task acts on
+become durable together, one fsync instead of two in a row.
+
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
 whenever no hop of ours is awaited, the worker is idle and the connection's transaction state
@@ -105,7 +114,7 @@ from storage.commit_hooks import CommitHooks, when_committed
 from storage.completion import run_to_completion
 from storage.engine import Dialect, EngineCounters, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
-from storage.interfaces import PendingCommit
+from storage.interfaces import GroupHold, PendingCommit
 from storage.sqlite_errors import is_busy, translate_error
 from storage.sqlite_worker import Worker
 
@@ -410,8 +419,10 @@ class Database:
             return
         waiter: asyncio.Future[None] | None = None
         committed = self._on_commit.take() if self._on_commit.entries else []
+        group: _Group | None = None
         try:
             waiter = await self._close_unit(failed)
+            group = self._group
             if waiter is not None and committed:
                 waiter.add_done_callback(when_committed(committed))
         finally:
@@ -428,7 +439,7 @@ class Database:
                 self._lock.release()
         if pending is not None:
             if waiter is not None:
-                pending.attach(waiter)
+                pending.attach(self, waiter, group)
             return
         if waiter is not None:
             await run_to_completion(waiter)
@@ -470,7 +481,7 @@ class Database:
             return
         room = len(group.waiters) < MAX_GROUP_UNITS
         age = time.monotonic() - group.started
-        if room and age < MAX_GROUP_WAIT_S and self._queued_writers:
+        if room and age < MAX_GROUP_WAIT_S and (self._queued_writers or group.holds):
             self._arm_flush_timer()
             return
         if room and defer and age < MAX_PIPELINED_GROUP_S:
@@ -556,7 +567,26 @@ class Database:
     async def _flush(self) -> None:
         async with self._lock:
             self._flush_scheduled = False
+            group = self._group
+            if (
+                group is not None
+                and group.holds
+                and time.monotonic() - group.started < MAX_GROUP_WAIT_S
+            ):
+                self._arm_flush_timer()  # the awaited unit commits it, or the timer does
+                return
             await self._commit_waiting_group()
+
+    def _hold(self, group: _Group) -> GroupHold:
+        if group is not self._group:
+            return _NO_HOLD  # committed (or failed) already
+        group.holds += 1
+        return _GroupHold(self, group)
+
+    def _hold_released(self, group: _Group) -> None:
+        group.holds -= 1
+        if group is self._group and not group.holds and not self._lock.locked():
+            self._schedule_flush()  # nobody is writing: nothing else would end the group
 
     async def _rollback_if_open(self) -> None:
         conn = self._conn
@@ -803,11 +833,36 @@ def _commit(conn: sqlite3.Connection) -> None:
 class _Group:
     """Transactions that ended and wait for one COMMIT."""
 
-    __slots__ = ("started", "waiters")
+    __slots__ = ("holds", "started", "waiters")
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.waiters: list[asyncio.Future[None]] = []
+        self.holds = 0
+        """Units of other tasks this group is kept open for (``PendingCommit.hold_open``)."""
+
+
+class _GroupHold:
+    __slots__ = ("_db", "_group")
+
+    def __init__(self, db: Database, group: _Group) -> None:
+        self._db = db
+        self._group: _Group | None = group
+
+    def release(self) -> None:
+        group, self._group = self._group, None
+        if group is not None:
+            self._db._hold_released(group)
+
+
+class _NoHold:
+    __slots__ = ()
+
+    def release(self) -> None:
+        return None
+
+
+_NO_HOLD: Final = _NoHold()
 
 
 def _succeed(waiters: list[asyncio.Future[None]]) -> None:
@@ -825,13 +880,21 @@ def _fail(waiters: list[asyncio.Future[None]], error: StorageError) -> None:
 class _PendingCommit:
     """What a pipelined transaction leaves: a wait for the commit that holds its unit."""
 
-    __slots__ = ("_future",)
+    __slots__ = ("_db", "_future", "_group")
 
     def __init__(self) -> None:
         self._future: asyncio.Future[None] | None = None
+        self._db: Database | None = None
+        self._group: _Group | None = None
 
-    def attach(self, future: asyncio.Future[None]) -> None:
-        self._future = future
+    def attach(self, db: Database, future: asyncio.Future[None], group: _Group | None) -> None:
+        self._db, self._future, self._group = db, future, group
+
+    def hold_open(self) -> GroupHold:
+        """See the module docstring: the group holding this unit waits for one more unit."""
+        if self._db is None or self._group is None or self.done():
+            return _NO_HOLD
+        return self._db._hold(self._group)
 
     def done(self) -> bool:
         """Whether the commit has ended (durable or failed)."""

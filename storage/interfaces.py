@@ -60,6 +60,22 @@ class PendingCommit(Protocol):
         (the unit may still commit later)."""
         ...
 
+    def hold_open(self) -> GroupHold:
+        """Keeps the commit that will hold this unit open for one more unit of work that is
+        about to come (another task's), so that both share one commit; call it right after
+        the pipelined transaction ended. The engine bounds the wait (a few milliseconds); an
+        engine that commits each unit at once has nothing to hold."""
+        ...
+
+
+class GroupHold(Protocol):
+    """A commit kept open for a unit that is about to join it (:meth:`PendingCommit.hold_open`)."""
+
+    def release(self) -> None:
+        """The awaited unit has joined the commit (call it inside that unit's transaction),
+        or will not come: the commit may go. Idempotent."""
+        ...
+
 
 class Pipelined(Protocol):
     def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:

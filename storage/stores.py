@@ -18,7 +18,7 @@ from storage.campaign_interfaces import CampaignStore
 from storage.daemon_interfaces import ApiKeyRepo, EventLogRepo, OutboxRepo, WebhookRepo
 from storage.engine import Fence
 from storage.fleet_interfaces import FleetRepo
-from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo, Transactional
+from storage.interfaces import AuthStore, DeviceLidRepo, Pipelined, SessionRepo, Transactional
 from storage.message_interfaces import MessageStore
 from storage.metrics_interfaces import MetricsRepo
 from storage.sync_interfaces import SyncStore
@@ -73,7 +73,7 @@ class ClientStores(Transactional, Protocol):
         ...
 
 
-class Stores(ClientStores, Protocol):
+class Stores(ClientStores, Pipelined, Protocol):
     """Every store of the daemon over one database, with its transaction boundary."""
 
     @property

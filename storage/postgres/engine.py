@@ -46,7 +46,7 @@ from storage.completion import run_to_completion
 from storage.db import Clock, utc_now
 from storage.engine import Dialect, EngineCounters, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
-from storage.interfaces import PendingCommit
+from storage.interfaces import GroupHold, PendingCommit
 from storage.postgres.errors import translate_error
 from storage.postgres.listener import Listener
 from storage.postgres.placeholders import numbered
@@ -528,6 +528,16 @@ class _DonePending:
     async def wait(self, timeout: float) -> None:
         if not self._ended:
             raise TransactionError("the pipelined transaction has not ended")
+
+    def hold_open(self) -> GroupHold:
+        return _NoHold()  # committed already: nothing to keep open
+
+
+class _NoHold:
+    __slots__ = ()
+
+    def release(self) -> None:
+        return None
 
 
 class _Transaction:

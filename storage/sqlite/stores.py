@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.engine import Fence, SqlEngine
 from storage.errors import DatabaseUnavailable
 from storage.fleet_interfaces import FleetRepo
-from storage.interfaces import AuthStore, DeviceLidRepo, SessionRepo
+from storage.interfaces import AuthStore, DeviceLidRepo, PendingCommit, SessionRepo
 from storage.message_interfaces import MessageStore
 from storage.metrics_interfaces import MetricsRepo
 from storage.sqlite.api_keys import SqliteApiKeyRepo
@@ -103,6 +103,9 @@ class RepositoryStores:
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.engine.transaction()
+
+    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+        return self.engine.pipelined_transaction()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.engine.after_commit(callback)

@@ -183,6 +183,25 @@ async def test_a_pipelined_unit_is_durable_once_waited_for(engine: SqlEngine) ->
                 pass
 
 
+async def test_a_unit_another_task_joins_through_a_hold_commits_with_it(
+    engine: SqlEngine,
+) -> None:
+    async with engine.pipelined_transaction() as pending:
+        await engine.execute("INSERT INTO things VALUES (?, ?)", (1, "accepted"))
+    hold = pending.hold_open()
+
+    async def companion() -> None:
+        async with engine.transaction():
+            hold.release()
+            await engine.execute("INSERT INTO things VALUES (?, ?)", (2, "prepared"))
+
+    joined = asyncio.create_task(companion())
+    await pending.wait(10)
+    await asyncio.wait_for(joined, 10)
+    hold.release()  # idempotent
+    assert await names(engine) == ["accepted", "prepared"]
+
+
 async def test_execute_many_counts_the_rows_it_changed(engine: SqlEngine) -> None:
     await engine.execute_many("INSERT INTO things VALUES (?, ?)", [(1, "a"), (2, "b")])
     changed = await engine.execute_many(
