@@ -11,7 +11,10 @@ receipts), and a worker records everything queued in one transaction, then acks 
 Retry receipts are answered in the background (they need prekey fetches, which wait on the
 reader) and acked only once answered (whatsmeow bbe00cd0): a crash or disconnect half-way
 leaves the receipt with the server, which delivers it again. Receipts among our own devices
-(``sender``, ``peer_msg``, ``read-self``...) carry nothing for our tables and are only acked.
+(``sender``, ``peer_msg``, ``read-self``...) and receipts of a type we do not know carry
+nothing for our tables: with nothing to persist first, they are acked at once by the
+dispatcher, without a trip through the worker (every message we send brings one: our own
+phone's ``sender`` receipt).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from daemon.client.message_events import (
     ReceiptReceived,
     UpdateKind,
 )
-from daemon.client.receipts import IncomingReceipt, ReceiptType, parse_receipt
+from daemon.client.receipts import RECORDED_TYPES, IncomingReceipt, ReceiptType, parse_receipt
 from daemon.client.retry import RetryRequest, parse_retry_receipt
 from storage.message_values import MessageStatus
 
@@ -58,28 +61,42 @@ class ReceiptHandler:
         self._on_retry = on_retry
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self.batches = 0
-        """Transactions the worker committed (for tests and metrics)."""
+        """Batches the worker handled (for tests and metrics)."""
+        self.acked_at_once = 0
+        """Receipts acked by the dispatcher, having nothing to record (for tests)."""
         connection.spawn(self._work())
 
     async def on_receipt(self, node: Node) -> None:
         m = self._m
-        if node.attr_str("type") == ReceiptType.RETRY:
-            try:
-                request = parse_retry_receipt(node)
-            except StanzaError as exc:
-                m.log.warning("client.retry_receipt_unreadable", error=str(exc))
-                await self._connection.send(build_ack(node))
+        kind = node.attrs.get("type", "")
+        if kind not in RECORDED_TYPES:
+            if kind == ReceiptType.RETRY:
+                try:
+                    request = parse_retry_receipt(node)
+                except StanzaError as exc:
+                    m.log.warning("client.retry_receipt_unreadable", error=str(exc))
+                    await self._ack_at_once(node)
+                    return
+                m.session.counters.retry_receipts_received += 1
+                self._on_retry(request, node)  # acks the receipt once answered
                 return
-            m.session.counters.retry_receipts_received += 1
-            self._on_retry(request, node)  # acks the receipt once answered
+            await self._ack_at_once(node)
             return
         try:
             receipts = parse_receipt(node)
         except StanzaError as exc:
             m.log.warning("client.receipt_unreadable", error=str(exc))
-            await self._connection.send(build_ack(node))
+            await self._ack_at_once(node)
+            return
+        is_own = m.addressing.is_own
+        if all(is_own(receipt.reader) for receipt in receipts):
+            await self._ack_at_once(node)  # our other devices: no recipient of ours
             return
         self._queue.put_nowait(_Queued(node, receipts))
+
+    async def _ack_at_once(self, node: Node) -> None:
+        self.acked_at_once += 1
+        await self._connection.send(build_ack(node))
 
     async def _work(self) -> None:
         # A failure here ends the connection (the connection's task guard): whatever was not
@@ -111,16 +128,15 @@ class ReceiptHandler:
                 at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
                 # One model of a contact: a LID-addressed receipt counts for the PN device.
                 reader = str(addressing.account_device(receipt.reader))
+                message_status = status.message_status
                 changed: dict[str, list[str]] = {}
                 for message_id in receipt.message_ids:
                     chat = await m.messages.receipts.record(sid, message_id, reader, status, at)
                     if chat is None:
                         continue
                     changed.setdefault(chat, []).append(message_id)
-                    moved = await m.messages.messages.advance_own(
-                        sid, message_id, status.message_status
-                    )
-                    self._status_events(events, moved, message_id, status.message_status, at)
+                    moved = await m.messages.messages.advance_own(sid, message_id, message_status)
+                    self._status_events(events, moved, message_id, message_status, at)
                 for chat, ids in changed.items():
                     events.append(
                         ReceiptReceived(sid, chat, tuple(ids), reader, status, at.timestamp())

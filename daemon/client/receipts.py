@@ -47,6 +47,9 @@ _STATUS = {
     ReceiptType.READ: ReceiptStatus.READ,
     ReceiptType.PLAYED: ReceiptStatus.PLAYED,
 }
+RECORDED_TYPES: frozenset[object] = frozenset(_STATUS)
+"""The ``type`` attributes (as the stanza carries them) of receipts that say something about
+one of our messages; every other receipt is only acked."""
 
 
 def build_receipt(
