@@ -123,18 +123,26 @@ class ReceiptHandler:
         if not wanted:
             return
         sid = m.session_id
+        # How far each message's status was moved in this unit: a group message's receipts
+        # come from every member device, and once the status got as far the next device's
+        # receipt only records itself (statuses only move forward).
+        reached: dict[str, int] = {}
         async with m.unit() as events:
             for receipt, status in wanted:
                 at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
                 # One model of a contact: a LID-addressed receipt counts for the PN device.
                 reader = str(addressing.account_device(receipt.reader))
                 message_status = status.message_status
+                rank = message_status.rank
                 changed: dict[str, list[str]] = {}
                 for message_id in receipt.message_ids:
                     chat = await m.messages.receipts.record(sid, message_id, reader, status, at)
                     if chat is None:
                         continue
                     changed.setdefault(chat, []).append(message_id)
+                    if reached.get(message_id, 0) >= rank:
+                        continue
+                    reached[message_id] = rank
                     moved = await m.messages.messages.advance_own(sid, message_id, message_status)
                     self._status_events(events, moved, message_id, message_status, at)
                 for chat, ids in changed.items():

@@ -24,7 +24,7 @@ from daemon.client.message_events import MessageUpdated, ReceiptReceived
 from daemon.client.receipt_handler import ReceiptHandler
 from daemon.client.retry import RetryRequest
 from daemon.client.router import Router
-from storage.message_values import ContentType, MessageRecord, MessageStatus
+from storage.message_values import ContentType, MessageRecord, MessageStatus, ReceiptStatus
 from storage.sqlite.messages import ADVANCE_OWN
 from storage.sqlite.receipts import UPSERT
 
@@ -155,3 +155,24 @@ async def test_a_delivery_receipt_records_advances_and_says_so_before_its_ack(ri
     assert isinstance(events[1], ReceiptReceived) and events[1].message_ids == ("M1",)
     stored = await rig.world.messages.messages.find_own(SID, "M1")
     assert stored is not None and stored.status is MessageStatus.DELIVERED
+
+
+async def test_a_groups_receipts_move_the_status_once_per_unit(rig: Rig) -> None:
+    await own_message(rig.world, "G1", chat=GROUP)
+    rig.engine.reset()
+    members = [f"1555000{n}000:{n}@s.whatsapp.net" for n in range(2, 5)]
+    users = [Node("user", {"jid": JID.parse(jid), "t": "1750000001"}) for jid in members]
+    grouped = Node(
+        "receipt",
+        {"id": "G1", "from": JID.parse(GROUP)},
+        [Node("participants", {"key": "G1"}, users)],
+    )
+    rig.socket.push(grouped)
+    await rig.acked(1)
+    # One status move for three device receipts: the second and third only record themselves.
+    assert rig.engine.statements == [UPSERT, ADVANCE_OWN, UPSERT, UPSERT]
+    events = rig.events.pending()
+    assert [type(e) for e in events] == [MessageUpdated, *[ReceiptReceived] * 3]
+    receipts = await rig.world.messages.receipts.for_message(SID, GROUP, "G1")
+    assert len(receipts) == 3
+    assert all(r.status is ReceiptStatus.DELIVERED for r in receipts)
