@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.datastructures import HeadersLike
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.protocol import State
 from websockets.typing import Origin
 
 from daemon.binary import Node, marshal, unmarshal
@@ -44,6 +45,10 @@ _T = TypeVar("_T")
 
 WA_WEBSOCKET_URL = "wss://web.whatsapp.com/ws/chat"
 WA_ORIGIN = "https://web.whatsapp.com"
+
+_FRAME_OVERHEAD = 3 + 16 + 14 + 29
+"""What a frame adds to its plaintext on the way to the socket at most: the length prefix, the
+GCM tag, a masked websocket header, and a TLS record's header and tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,18 @@ class TransportConfig:
 
 
 class NoiseWebSocket:
-    """An established connection: send and receive binary nodes (or raw node plaintexts)."""
+    """An established connection: send and receive binary nodes (or raw node plaintexts).
+
+    A send costs no wait in the common case: the frame is encrypted, handed to the websocket
+    protocol and written to the socket at once, with no timer, lock or coroutine of its own.
+    Only a write that would take the socket's buffer past its high-water mark (or one queued
+    behind such a write) waits for the buffer to drain, under ``send_timeout``: a peer that
+    stops reading is detected as before.
+
+    A receive that has to wait is bounded by one timer per connection, moved forward lazily: it
+    fires at the earliest deadline it was armed for and re-arms itself for the current one, so
+    the frames of a busy connection cost no timer each.
+    """
 
     def __init__(
         self,
@@ -91,18 +107,31 @@ class NoiseWebSocket:
         pending: list[bytes],
     ) -> None:
         self._websocket = websocket
+        self._protocol = websocket.protocol
         self._reader = reader
         self._writer = writer
         self._transport = transport
         self._config = config
         self._pending = pending
+        self._loop = asyncio.get_running_loop()
         self._send_lock = asyncio.Lock()
+        self._waiting_senders = 0
+        """Sends in the waiting path (holding or queued on the lock): later ones queue too."""
+        self._write_limit = websocket.transport.get_write_buffer_limits()[1]
         self._receive_lock = asyncio.Lock()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._receiver: asyncio.Task[object] | None = None
+        self._receive_deadline = 0.0
+        self._receive_expired = False
+        self._cancelling = 0
+        self.counters = TransportCounters()
         self.server = server
         """The server's verified certificate chain (its static key is ``server.server_static``)."""
 
     async def send_node(self, node: Node) -> None:
-        await self.send_frame(marshal(node))
+        plaintext = marshal(node)
+        if not self._write_now(plaintext):
+            await self._write_waiting(plaintext)
 
     async def receive_node(self, timeout: float | None = None) -> Node:
         """The next node; a frame that does not unmarshal raises daemon.binary.DecodeError."""
@@ -110,34 +139,128 @@ class NoiseWebSocket:
 
     async def send_frame(self, plaintext: bytes) -> None:
         """Encrypts and sends one frame (a marshalled node, flag byte included)."""
-        # Encryption and the write happen under one lock so frames reach the wire in counter order.
-        async with self._send_lock:
-            encrypted = self._writer.encode(self._transport.encrypt(plaintext))
-            try:
-                await _bounded(self._websocket.send(encrypted), self._config.send_timeout, "send")
-            except TransportTimeout:
-                # The frame may be half written and its counter is spent: the stream is unusable,
-                # and a peer that does not read would not take a close frame either.
-                await _abort(self._websocket)
-                raise
+        if not self._write_now(plaintext):
+            await self._write_waiting(plaintext)
+
+    def _write_now(self, plaintext: bytes) -> bool:
+        """Encrypts and writes ``plaintext`` when that needs no wait; False when it would."""
+        websocket = self._websocket
+        socket = websocket.transport
+        # A TLS record holds 16 KiB: one record's overhead per 8 KiB is a safe upper bound.
+        size = len(plaintext) + (len(plaintext) >> 8) + _FRAME_OVERHEAD
+        if (
+            self._waiting_senders
+            or websocket.state is not State.OPEN
+            or socket.get_write_buffer_size() + size >= self._write_limit
+        ):
+            return False
+        # Encryption and the write happen with no await between, so frames reach the wire in
+        # counter order; the buffer stays under its mark, so websockets would not wait either.
+        protocol = self._protocol
+        protocol.send_binary(self._writer.encode(self._transport.encrypt(plaintext)))
+        for chunk in protocol.data_to_send():
+            if chunk:
+                socket.write(chunk)
+            # An empty chunk ends the stream: only websockets' closing handshake queues one
+            # (and writes it itself); do what it does all the same.
+            elif socket.can_write_eof():
+                socket.write_eof()
+            else:
+                socket.close()
+        self.counters.frames_at_once += 1
+        return True
+
+    async def _write_waiting(self, plaintext: bytes) -> None:
+        """The path of a write that may have to wait for the socket to drain (or fail)."""
+        self._waiting_senders += 1
+        try:
+            async with self._send_lock:
+                encrypted = self._writer.encode(self._transport.encrypt(plaintext))
+                self.counters.waiting_writes += 1
+                try:
+                    async with asyncio.timeout(self._config.send_timeout):
+                        await self._websocket.send(encrypted)
+                except ConnectionClosed as exc:
+                    raise TransportClosed(f"websocket closed during send: {exc}") from exc
+                except TimeoutError:
+                    # The frame may be half written and its counter is spent: the stream is
+                    # unusable, and a peer that does not read would not take a close frame.
+                    await _abort(self._websocket)
+                    raise TransportTimeout(
+                        f"send timed out after {self._config.send_timeout} s"
+                    ) from None
+        finally:
+            self._waiting_senders -= 1
 
     async def receive_frame(self, timeout: float | None = None) -> bytes:
         """The next decrypted frame. A frame that fails authentication closes the connection."""
         limit = self._config.receive_timeout if timeout is None else timeout
         async with self._receive_lock:
-            body = await _next_body(self._websocket, self._reader, self._pending, limit)
+            pending = self._pending
+            if not pending:
+                await self._receive_bodies(limit)
+            # A message carries a few frames: a list (a deque is 760 bytes even when empty).
+            body = pending.pop(0)
             try:
                 return self._transport.decrypt(body)
             except DecryptError:
                 await self.close()
                 raise
 
+    async def _receive_bodies(self, limit: float) -> None:
+        """Reads websocket messages until one completes a frame, for at most ``limit`` s."""
+        deadline = self._loop.time() + limit
+        self._receive_deadline = deadline
+        self._receiver = task = asyncio.current_task()
+        watchdog = self._watchdog
+        if watchdog is None or watchdog.when() > deadline:
+            if watchdog is not None:
+                watchdog.cancel()
+            self._watchdog = self._loop.call_at(deadline, self._receive_overdue)
+            self.counters.receive_timers += 1
+        try:
+            await _read_bodies(self._websocket, self._reader, self._pending)
+        except asyncio.CancelledError:
+            if self._receive_expired and task is not None and task.uncancel() <= self._cancelling:
+                raise TransportTimeout(f"receive timed out after {limit} s") from None
+            raise
+        finally:
+            self._receiver = None
+            self._receive_expired = False
+
+    def _receive_overdue(self) -> None:
+        """The watchdog: times out a receive past its deadline, or moves on to the current one."""
+        self._watchdog = None
+        task = self._receiver
+        if task is None:
+            return  # nobody waits: the next wait arms it again
+        if self._loop.time() < self._receive_deadline:
+            self._watchdog = self._loop.call_at(self._receive_deadline, self._receive_overdue)
+            self.counters.receive_timers += 1
+            return
+        self._receive_expired = True
+        self._cancelling = task.cancelling()
+        task.cancel()
+
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         await _close(self._websocket, self._config.close_timeout)
 
     @property
     def closed(self) -> bool:
         return self._websocket.close_code is not None
+
+
+@dataclass(slots=True)
+class TransportCounters:
+    """How frames moved: frames written with no wait, frames that waited (for the buffer to
+    drain, or behind one that did), and the timers that bounded waiting receives."""
+
+    frames_at_once: int = 0
+    waiting_writes: int = 0
+    receive_timers: int = 0
 
 
 async def connect(
@@ -241,18 +364,24 @@ async def _next_body(
     pending: list[bytes],
     timeout: float,
 ) -> bytes:
-    """The next frame body, reading websocket messages until one completes."""
+    """The next frame body within ``timeout`` seconds (the handshake's reads)."""
     async with _deadline(timeout, "receive"):
-        while not pending:
-            try:
-                message = await websocket.recv()
-            except ConnectionClosed as exc:
-                raise TransportClosed(f"websocket closed: {exc}") from exc
-            # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
-            if isinstance(message, bytes):
-                pending.extend(reader.feed(message))
-        # A message carries a few frames: a list (a deque is 760 bytes even when empty).
-        return pending.pop(0)
+        await _read_bodies(websocket, reader, pending)
+    return pending.pop(0)
+
+
+async def _read_bodies(
+    websocket: ClientConnection, reader: FrameReader, pending: list[bytes]
+) -> None:
+    """Reads websocket messages until one completes a frame; the caller bounds the wait."""
+    while not pending:
+        try:
+            message = await websocket.recv()
+        except ConnectionClosed as exc:
+            raise TransportClosed(f"websocket closed: {exc}") from exc
+        # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
+        if isinstance(message, bytes):
+            pending.extend(reader.feed(message))
 
 
 async def _bounded(operation: Awaitable[_T], seconds: float, what: str) -> _T:

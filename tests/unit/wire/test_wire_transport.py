@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -339,3 +340,104 @@ async def test_send_timeout_closes_the_connection() -> None:
                 await connection.send_frame(frame)
         assert connection.closed
         stop.set()
+
+
+async def test_sends_are_written_at_once_without_a_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    got: list[str] = []
+
+    async def script(side: ServerSide) -> None:
+        for _ in range(10):
+            got.append(str((await side.receive_node()).attrs["id"]))
+        await side.send_node(PING)
+        await side.websocket.wait_closed()
+
+    async with loopback(script) as server:
+        connection = await _connect(server.url)
+        loop = asyncio.get_running_loop()
+        timers: list[float] = []
+        call_at = loop.call_at
+
+        def counting_call_at(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+            timers.append(when)
+            return call_at(when, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_at", counting_call_at)
+        for i in range(10):
+            await connection.send_node(Node("iq", {"id": str(i)}))
+        assert timers == []
+        assert connection.counters.frames_at_once == 10
+        assert connection.counters.waiting_writes == 0
+        assert await connection.receive_node(timeout=5) == PING
+        monkeypatch.undo()
+        await connection.close()
+    assert got == [str(i) for i in range(10)]
+
+
+async def test_a_peer_that_stops_reading_still_times_out_small_frames() -> None:
+    stop = asyncio.Event()
+
+    async def script(side: ServerSide) -> None:
+        await stop.wait()  # never reads
+        side.websocket.transport.abort()
+
+    async with loopback(script, max_queue=1) as server:
+        connection = await _connect(server.url, send_timeout=0.3)
+        frame = b"\x00" + bytes(4 << 10)
+        try:
+            with pytest.raises(TransportTimeout, match="send timed out"):
+                # Bounded: the kernel's buffers on loopback hold a few MiB.
+                for _ in range(4096):
+                    await connection.send_frame(frame)
+            assert connection.closed
+        finally:
+            stop.set()
+    # Frames that fit under the buffer's mark went at once; those past it waited, and the
+    # wait ran out.
+    assert connection.counters.frames_at_once > 0
+    assert connection.counters.waiting_writes >= 1
+
+
+async def test_waiting_receives_share_one_timer() -> None:
+    async def script(side: ServerSide) -> None:
+        for i in range(20):
+            await asyncio.sleep(0.005)
+            await side.send_node(Node("n", {"i": str(i)}))
+        await side.websocket.wait_closed()
+
+    async with loopback(script) as server:
+        connection = await _connect(server.url)
+        received = [(await connection.receive_node(timeout=30)).attrs["i"] for _ in range(20)]
+        assert received == [str(i) for i in range(20)]
+        # Each of the 20 receives waited; one timer bounded them all.
+        assert connection.counters.receive_timers == 1
+        await connection.close()
+
+
+async def test_a_shorter_receive_timeout_moves_the_timer_earlier() -> None:
+    async def script(side: ServerSide) -> None:
+        await side.websocket.wait_closed()
+
+    async with loopback(script) as server:
+        connection = await _connect(server.url)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(connection.receive_node(timeout=60), 0.05)
+        with pytest.raises(TransportTimeout, match=r"receive timed out after 0\.05 s"):
+            await asyncio.wait_for(connection.receive_node(timeout=0.05), 5)
+        await connection.close()
+
+
+async def test_cancelling_a_receive_is_not_a_timeout() -> None:
+    async def script(side: ServerSide) -> None:
+        await asyncio.sleep(0.2)
+        await side.send_node(PING)
+        await side.websocket.wait_closed()
+
+    async with loopback(script) as server:
+        connection = await _connect(server.url)
+        waiting = asyncio.create_task(connection.receive_node(timeout=0.01))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await connection.receive_node(timeout=5) == PING
+        await connection.close()
