@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -92,8 +93,9 @@ class TraceStep:
     k: bytes | None
 
 
-def _nonce(counter: int) -> bytes:
-    return bytes(8) + counter.to_bytes(4, "big")
+_NONCE = struct.Struct(">8xI")
+"""8 zero bytes, then the counter as a big-endian uint32."""
+_nonce = _NONCE.pack
 
 
 def _hkdf_pair(salt: bytes, ikm: bytes) -> tuple[bytes, bytes]:
@@ -116,8 +118,11 @@ class TransportCipher:
         self._aead = AESGCM(key)
 
     def encrypt(self, plaintext: bytes) -> bytes:
-        nonce = self._take_nonce()
-        return self._aead.encrypt(nonce, plaintext, None)
+        counter = self.counter
+        if counter > MAX_COUNTER:
+            raise NonceExhaustedError("send counter exhausted; reconnect")
+        self.counter = counter + 1
+        return self._aead.encrypt(_nonce(counter), plaintext, None)
 
     def decrypt(self, ciphertext: bytes) -> bytes:
         """Raises DecryptError and leaves the counter unchanged when authentication fails."""
@@ -131,13 +136,6 @@ class TransportCipher:
             ) from None
         self.counter += 1
         return plaintext
-
-    def _take_nonce(self) -> bytes:
-        if self.counter > MAX_COUNTER:
-            raise NonceExhaustedError("send counter exhausted; reconnect")
-        nonce = _nonce(self.counter)
-        self.counter += 1
-        return nonce
 
 
 @dataclass(slots=True)
