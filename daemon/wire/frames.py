@@ -102,6 +102,12 @@ class FrameReader:
     def feed(self, data: bytes) -> list[bytes]:
         if self._failure is not None:
             raise FrameError(f"frame reader failed earlier: {self._failure}")
+        # The common case: one websocket message holding exactly one whole frame, nothing
+        # buffered. Its body is sliced out directly, with no copy through the buffer.
+        if not self._buffer and not self._awaiting_intro and type(data) is bytes:
+            length = int.from_bytes(data[:LENGTH_SIZE], "big")
+            if len(data) == LENGTH_SIZE + length and length <= self._max:
+                return [data[LENGTH_SIZE:]]
         self._buffer += data
         try:
             return self._drain()

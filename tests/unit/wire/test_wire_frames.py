@@ -124,3 +124,13 @@ def test_reader_exposes_other_dictionary_version() -> None:
     reader = FrameReader(expect_intro=True)
     assert reader.feed(b"WA\x06\x05\x00\x00\x01z") == [b"z"]
     assert reader.intro == ConnectionIntro(header=b"WA\x06\x05")
+
+
+def test_reader_takes_a_lone_frame_as_the_buffered_path_would() -> None:
+    lone, buffered = FrameReader(max_frame_length=1000), FrameReader(max_frame_length=1000)
+    buffered.feed(b"\x00")  # something buffered: the general path
+    assert lone.feed(encode_frame(b"body")) == buffered.feed(encode_frame(b"body")[1:]) == [b"body"]
+    assert lone.feed(encode_frame(b"")) == [b""]
+    assert lone.buffered == buffered.buffered == 0
+    with pytest.raises(FrameError, match="1001 bytes exceeds 1000"):
+        lone.feed(encode_frame(bytes(1001)))
