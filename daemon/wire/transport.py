@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -120,7 +120,7 @@ class NoiseWebSocket:
         self._write_limit = websocket.transport.get_write_buffer_limits()[1]
         self._receive_lock = asyncio.Lock()
         self._watchdog: asyncio.TimerHandle | None = None
-        self._receiver: asyncio.Task[object] | None = None
+        self._receiver: asyncio.Task[Any] | None = None
         self._receive_deadline = 0.0
         self._receive_expired = False
         self._cancelling = 0
@@ -196,10 +196,29 @@ class NoiseWebSocket:
         """The next decrypted frame. A frame that fails authentication closes the connection."""
         limit = self._config.receive_timeout if timeout is None else timeout
         async with self._receive_lock:
+            # A message carries a few frames: a list (a deque is 760 bytes even when empty).
             pending = self._pending
             if not pending:
-                await self._receive_bodies(limit)
-            # A message carries a few frames: a list (a deque is 760 bytes even when empty).
+                task = self._watch_receive(limit)
+                try:
+                    while not pending:
+                        message = await self._websocket.recv()
+                        # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
+                        if isinstance(message, bytes):
+                            pending.extend(self._reader.feed(message))
+                except ConnectionClosed as exc:
+                    raise TransportClosed(f"websocket closed: {exc}") from exc
+                except asyncio.CancelledError:
+                    if (
+                        self._receive_expired
+                        and task is not None
+                        and task.uncancel() <= self._cancelling
+                    ):
+                        raise TransportTimeout(f"receive timed out after {limit} s") from None
+                    raise
+                finally:
+                    self._receiver = None
+                    self._receive_expired = False
             body = pending.pop(0)
             try:
                 return self._transport.decrypt(body)
@@ -207,8 +226,8 @@ class NoiseWebSocket:
                 await self.close()
                 raise
 
-    async def _receive_bodies(self, limit: float) -> None:
-        """Reads websocket messages until one completes a frame, for at most ``limit`` s."""
+    def _watch_receive(self, limit: float) -> asyncio.Task[Any] | None:
+        """Puts the current task's receive under the watchdog, ``limit`` seconds from now."""
         deadline = self._loop.time() + limit
         self._receive_deadline = deadline
         self._receiver = task = asyncio.current_task()
@@ -218,15 +237,7 @@ class NoiseWebSocket:
                 watchdog.cancel()
             self._watchdog = self._loop.call_at(deadline, self._receive_overdue)
             self.counters.receive_timers += 1
-        try:
-            await _read_bodies(self._websocket, self._reader, self._pending)
-        except asyncio.CancelledError:
-            if self._receive_expired and task is not None and task.uncancel() <= self._cancelling:
-                raise TransportTimeout(f"receive timed out after {limit} s") from None
-            raise
-        finally:
-            self._receiver = None
-            self._receive_expired = False
+        return task
 
     def _receive_overdue(self) -> None:
         """The watchdog: times out a receive past its deadline, or moves on to the current one."""
