@@ -239,14 +239,19 @@ class Connection:
             except WireError as exc:
                 await self._socket_ended(connection_lost(f"transport error: {exc}"))
                 return
-            self.keepalive.on_frame(self._clock())
+            now = self._clock()
+            self.keepalive.on_frame(now)
             self._counters.frames_in += 1
             if is_answer(node):
                 if not self.iq.resolve(node):
                     self._log.debug("client.unexpected_iq_answer", id=node.attr_str("id"))
                 continue
-            self.keepalive.on_stanza(self._clock())
-            await self._inbound.put(node)
+            self.keepalive.on_stanza(now)
+            inbound = self._inbound
+            if inbound.full():
+                await inbound.put(node)
+            else:
+                inbound.put_nowait(node)
 
     async def _socket_ended(self, decision: Decision) -> None:
         with contextlib.suppress(asyncio.QueueFull):
