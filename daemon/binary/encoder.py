@@ -67,6 +67,12 @@ _EMPTY_USER: Final = bytes((LIST_EMPTY,))
 
 _MEMO_LIMIT: Final = 4096
 _memo: dict[str | JID, bytes] = dict(_TOKENS)
+# Cleared and refilled in place (``_remember``), so the bound method stays valid.
+_memo_get: Final = _memo.get
+
+# Headers of the lists and byte strings short enough for one length byte, made once.
+_LIST_8_HEADERS: Final = tuple(bytes((LIST_8, size)) for size in range(256))
+_BINARY_8_HEADERS: Final = tuple(bytes((BINARY_8, length)) for length in range(256))
 
 
 def marshal(node: Node) -> bytes:
@@ -85,8 +91,12 @@ def _write_node(node: Node, out: bytearray, depth: int) -> None:
     tag, attrs, content = node.tag, node.attrs, node.content
     if not isinstance(tag, str) or not tag:
         raise EncodeError(f"node tag must be a non-empty str, got {tag!r}")
-    memo_get = _memo.get
-    _write_list_start(out, 2 * len(attrs) + (1 if content is None else 2))
+    memo_get = _memo_get
+    size = 2 * len(attrs) + (1 if content is None else 2)
+    if size < 256:  # never 0: the tag is always there
+        out += _LIST_8_HEADERS[size]
+    else:
+        _write_list_start(out, size)
     out += memo_get(tag) or _string(tag)
     for key, value in attrs.items():
         if not isinstance(key, str):
@@ -102,15 +112,23 @@ def _write_node(node: Node, out: bytearray, depth: int) -> None:
             raise EncodeError(f"<{tag}> attribute {key!r} must be str or JID, got {value!r}")
     if content is None:
         return
-    if isinstance(content, list | tuple):
+    if type(content) is list or isinstance(content, list | tuple):
         if depth >= MAX_DEPTH:
             raise EncodeError(f"nodes nest deeper than {MAX_DEPTH} levels")
-        _write_list_start(out, len(content))
+        count = len(content)
+        if 0 < count < 256:
+            out += _LIST_8_HEADERS[count]
+        else:
+            _write_list_start(out, count)
         for child in content:
             _write_node(child, out, depth + 1)
     elif isinstance(content, bytes | bytearray | memoryview):
         data = content if type(content) is bytes else bytes(content)
-        out += _byte_length(len(data))
+        length = len(data)
+        if length < 256:
+            out += _BINARY_8_HEADERS[length]
+        else:
+            out += _byte_length(length)
         out += data
     elif isinstance(content, str):
         out += memo_get(content) or _string(content)
