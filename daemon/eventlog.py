@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -40,7 +41,7 @@ from daemon.client import events as client_events
 from daemon.client.media_message import media_info
 from daemon.client.restrictions import Restriction
 from daemon.event_feed import FeedHub
-from storage.event_values import NewEvent, StoredEvent
+from storage.event_values import NewEvent, StoredEvent, compact_json
 from storage.message_values import ChatRecord, ContentType, GroupRecord, MessageRecord
 from storage.stores import Stores
 from storage.webhook_values import WEBHOOK_DISPATCH_CURSOR
@@ -109,15 +110,39 @@ def new_event_id(now: float | None = None, random_bytes: bytes | None = None) ->
     return "evt_" + "".join([pairs[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
+_ISO_CACHE: dict[datetime | float, str] = {}
+"""Recent times already rendered: the events of a send name the same few instants (the
+server's time, the commit's time) several times each."""
+_ISO_CACHE_SIZE = 256
+
+
 def iso_utc(at: datetime | None) -> str | None:
     """RFC 3339 in UTC with milliseconds and ``Z`` (the API's one time format)."""
     if at is None:
         return None
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    text = _ISO_CACHE.get(at)
+    if text is None:
+        text = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        _remember_iso(at, text)
+    return text
 
 
 def iso_from_unix(seconds: float | None) -> str | None:
-    return None if seconds is None else iso_utc(datetime.fromtimestamp(seconds, UTC))
+    if seconds is None:
+        return None
+    # Keyed by the float itself: 1.0 and 1 hash alike and are the same instant.
+    text = _ISO_CACHE.get(seconds)
+    if text is None:
+        text = iso_utc(datetime.fromtimestamp(seconds, UTC))
+        assert text is not None
+        _remember_iso(seconds, text)
+    return text
+
+
+def _remember_iso(at: datetime | float, text: str) -> None:
+    if len(_ISO_CACHE) >= _ISO_CACHE_SIZE:
+        _ISO_CACHE.clear()
+    _ISO_CACHE[at] = text
 
 
 def envelope(event: StoredEvent) -> dict[str, Any]:
@@ -130,6 +155,23 @@ def envelope(event: StoredEvent) -> dict[str, Any]:
         "createdAt": iso_utc(event.created_at),
         "data": event.data,
     }
+
+
+_json_string = json.encoder.encode_basestring
+
+
+def envelope_json(event: StoredEvent) -> str:
+    """:func:`envelope` as compact JSON text, with ``data`` the text the log stored: an
+    event's data is rendered once, when it is appended, not again for each stream and
+    webhook that sends it."""
+    data = event.data_json
+    if data is None:
+        data = compact_json(event.data)
+    return (
+        f'{{"id":{_json_string(event.id)},"sessionId":{_json_string(event.session_id)},'
+        f'"seq":{event.seq},"type":{_json_string(event.type)},'
+        f'"createdAt":{_json_string(iso_utc(event.created_at) or "")},"data":{data}}}'
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -674,6 +716,7 @@ __all__ = [
     "EventType",
     "chat_json",
     "envelope",
+    "envelope_json",
     "from_client_event",
     "from_messaging_event",
     "from_sync_event",

@@ -50,7 +50,6 @@ import contextlib
 import hashlib
 import hmac
 import ipaddress
-import json
 import random
 import re
 import secrets
@@ -67,7 +66,7 @@ import yarl
 
 from daemon.chat_scope import event_chat
 from daemon.config import WebhooksConfig
-from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope
+from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope_json
 from daemon.retry import retry_delay
 from storage.errors import StorageError
 from storage.event_values import StoredEvent
@@ -638,7 +637,7 @@ class WebhookService:
         http = self._http
         if http is None:
             return Outcome(False, True, None, "webhook client closed")
-        body = json.dumps(envelope(job.event), separators=(",", ":"), ensure_ascii=False)
+        body = envelope_json(job.event)
         payload = body.encode()
         timestamp = int(self._clock())
         headers = {

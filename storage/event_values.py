@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as the event log stores JSON: no spaces, non-ASCII kept as is."""
+    return _COMPACT.encode(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +30,9 @@ class StoredEvent:
     data: dict[str, Any]
     """The event's JSON object."""
     created_at: datetime
+    data_json: str | None = field(default=None, compare=False, repr=False)
+    """``data`` as the log stores it (compact JSON), when known: what leaves the daemon is
+    built from this text instead of rendering ``data`` again for every stream and webhook."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from daemon.chat_scope import visible
-from daemon.eventlog import EventType, envelope
+from daemon.eventlog import EventType, envelope, envelope_json
 from http_api.keys import principal, services
 from http_api.problems import bad_request
 from http_api.routes.common import json_response, session_id_of
@@ -169,7 +168,7 @@ async def _sse(
             event = getter.result()
             if not await scope.allows(event):
                 continue
-            body = json.dumps(envelope(event), ensure_ascii=False)
+            body = envelope_json(event)
             await response.write(f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError, KeyRevoked):
         pass
@@ -196,7 +195,7 @@ async def _websocket(
         try:
             async for event in svc.events.follow(session_id, after_seq=after, types=types):
                 if await scope.allows(event):
-                    await socket.send_str(json.dumps(envelope(event), ensure_ascii=False))
+                    await socket.send_str(envelope_json(event))
         except KeyRevoked:
             await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"API key revoked")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import StorageError
-from storage.event_values import NewEvent, StoredEvent
+from storage.event_values import NewEvent, StoredEvent, compact_json
 from storage.sqlite._columns import decoding, from_ms, to_ms
 
 EVENT_COLUMNS = "position, id, session_id, seq, type, data, created_at"
@@ -100,7 +100,7 @@ class SqliteEventLogRepo:
         if not events:
             return []
         now = to_ms(self._db.now())
-        texts = [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events]
+        texts = [compact_json(e.data) for e in events]
         if self._db.in_transaction:
             # Inside the caller's unit no savepoint of its own: should the insert fail, the
             # unit fails with it, and a sequence number skipped by a unit that goes on anyway
@@ -119,6 +119,7 @@ class SqliteEventLogRepo:
                 type=event.type,
                 data=event.data,
                 created_at=created_at,
+                data_json=texts[offset],
             )
             for offset, event in enumerate(events)
         ]
@@ -210,7 +211,8 @@ class SqliteEventLogRepo:
 def decode_event_row(row: Row) -> StoredEvent:
     session_id = str(row[2])
     with decoding(session_id, "event_log"):
-        data = json.loads(row[5])
+        text = str(row[5])
+        data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("event data is not a JSON object")
         return StoredEvent(
@@ -221,4 +223,5 @@ def decode_event_row(row: Row) -> StoredEvent:
             type=str(row[4]),
             data=data,
             created_at=from_ms(row[6]),
+            data_json=text,
         )

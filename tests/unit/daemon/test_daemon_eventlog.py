@@ -4,6 +4,8 @@ retention."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from daemon.eventlog import (
     EventLogSink,
     EventType,
     envelope,
+    envelope_json,
     from_client_event,
     from_messaging_event,
     new_event_id,
@@ -252,3 +255,22 @@ async def test_with_no_webhook_enabled_prune_needs_no_dispatch(stores: BackendSt
     for n in range(3):
         await log.append("s1", EventType.ALERT, {"n": n})
     assert await log.prune(timedelta(seconds=-60)) == 3
+
+
+async def test_an_events_json_is_rendered_once_then_reused(stores: BackendStores) -> None:
+    """The text the log stores is the text every stream and webhook sends: the envelope is
+    built around it, not rendered again from ``data``."""
+    log = EventLog(stores)
+    appended = await log.append("s1", EventType.ALERT, {"message": "olá", "n": [1, 2.5, None]})
+    (read_back,) = await log.read("s1")
+    stored_text = '{"message":"olá","n":[1,2.5,null]}'
+    assert appended.data_json == read_back.data_json == stored_text
+    for event in (appended, read_back):
+        text = envelope_json(event)
+        assert text == json.dumps(envelope(event), separators=(",", ":"), ensure_ascii=False)
+        assert json.loads(text) == envelope(event)
+    # Built from the stored text, not from the dict: a changed dict does not show.
+    assert stored_text in envelope_json(dataclasses.replace(appended, data={}))
+    # Without a stored text (an event built by hand) the data is rendered.
+    bare = dataclasses.replace(appended, data_json=None)
+    assert envelope_json(bare) == envelope_json(appended)
