@@ -64,9 +64,15 @@ RETURNING {COLUMNS}
 # The chat's newest message in the thread's own order (service time, then row number), among
 # the kinds that become a chat's last message (reactions, edits, revokes, protocol messages
 # change other messages instead).
+# Beside it, what the chat shows now: when that is already the newest message (another of our
+# messages in flight was acked, the chat's last is a later one), nothing needs writing.
 NEWEST_SHOWN = f"""
-SELECT {MESSAGE_COLUMNS} FROM messages
-WHERE session_id = ? AND chat_jid = ?
+SELECT {MESSAGE_COLUMNS},
+    (SELECT last_message_id FROM chats WHERE session_id = ?1 AND jid = ?2),
+    (SELECT last_message_at FROM chats WHERE session_id = ?1 AND jid = ?2),
+    (SELECT last_preview FROM chats WHERE session_id = ?1 AND jid = ?2)
+FROM messages
+WHERE session_id = ?1 AND chat_jid = ?2
   AND content_type NOT IN ('reaction', 'edit', 'revoke', 'protocol', 'ephemeral_setting')
 ORDER BY sent_at DESC, id DESC LIMIT 1
 """
@@ -206,6 +212,9 @@ class SqliteChatRepo:
         message = message_record(session_id, found)
         text = preview_of(message)
         at = to_ms(message.sent_at)
+        shown_id, shown_at, shown_preview = found[-3:]
+        if shown_id == message.message_id and shown_at == at and shown_preview == text:
+            return None  # what SET_LAST would find: nothing changed
         row = await self._db.fetch_one(
             SET_LAST,
             (
@@ -233,7 +242,8 @@ class SqliteChatRepo:
         preview_of: Callable[[MessageRecord], str | None],
     ) -> ChatRecord | None:
         """:meth:`refresh_last` after our message ``message_id`` got the server's time ``at``:
-        one statement when it is the chat's last message and still the newest shown one."""
+        one statement when it is the chat's last message and still the newest shown one, two
+        when a later message (another send in flight) is, and stays, the chat's last."""
         row = await self._db.fetch_one(
             SET_OWN_LAST_TIME, (to_ms(at), self._now(), session_id, jid, message_id)
         )

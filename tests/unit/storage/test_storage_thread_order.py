@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from counting_engine import CountingEngine
 
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
 from storage.sqlite import SqliteStore
@@ -178,6 +179,45 @@ async def test_our_acked_message_moves_the_chat_time_or_yields_to_a_newer_one(
     assert back is not None and back.last_message_id == "REPLY"
     assert back.last_message_at == T0 and back.last_preview == "REPLY"
     assert await chats.refresh_own_last(SID, BOB, "OURS", T0, preview_of) is None
+
+
+async def test_an_ack_before_the_chats_last_message_writes_nothing(
+    store: SqliteStore, messages: SqliteMessageStore
+) -> None:
+    """Sends in flight: the ack of one that a later message already follows reads the
+    newest message beside what the chat shows (one statement, after the try of the one-statement
+    common case) and writes nothing; a server time that makes it the newest still moves the
+    chat."""
+    repo, chats = messages.messages, messages.chats
+    for record in (
+        queued("FIRST", T0 + timedelta(milliseconds=100)),
+        queued("NEXT", T0 + timedelta(milliseconds=200)),
+    ):
+        assert await repo.insert(SID, record) is not None
+        await chats.record_message(
+            SID,
+            BOB,
+            ChatKind.USER,
+            message_id=record.message_id,
+            sender=ME,
+            from_me=True,
+            preview=record.text,
+            at=record.sent_at,
+        )
+    before = await chats.get(SID, BOB)
+    assert before is not None and before.last_message_id == "NEXT"
+    counting = CountingEngine(store.db)
+    counted = SqliteMessageStore(counting).chats
+    await repo.mark_own_sent(SID, "FIRST", T0)
+    assert await counted.refresh_own_last(SID, BOB, "FIRST", T0, preview_of) is None
+    assert len(counting.statements) == 2
+    assert await chats.get(SID, BOB) == before
+    # The server's clock ahead of ours: the first message becomes the thread's newest.
+    later = T0 + timedelta(seconds=1)
+    await repo.mark_own_sent(SID, "FIRST", later)
+    moved = await counted.refresh_own_last(SID, BOB, "FIRST", later, preview_of)
+    assert moved is not None and moved.last_message_id == "FIRST"
+    assert moved.last_message_at == later and moved.last_preview == "FIRST"
 
 
 async def test_forward_pages_and_no_protocol_rows(messages: SqliteMessageStore) -> None:
