@@ -666,7 +666,6 @@ class Sender:
         async with m.unit() as events:
             if acked is not None:
                 await acked()
-            await m.messages.outgoing.set_sent_at(sid, message_id, at)
             if await m.messages.messages.mark_own_sent(sid, message_id, at):
                 events.append(
                     MessageUpdated(

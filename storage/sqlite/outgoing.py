@@ -10,9 +10,18 @@ from storage.errors import Constraint, ConstraintViolation
 from storage.message_values import OutgoingPlaintext
 from storage.sqlite._columns import decoding, from_ms, missing_session, to_ms
 
+# The message's time is its row's among our messages (the server's, once acked: the ack writes
+# it there), so the ack writes nothing here; the time the plaintext was kept stands in only for
+# a message whose row is gone (deleted for us alone).
 SELECT = """
-SELECT message_id, chat_jid, message_type, edit, payload, sent_at, created_at
-FROM outgoing_plaintexts WHERE session_id = ? AND message_id = ?
+SELECT o.message_id, o.chat_jid, o.message_type, o.edit, o.payload,
+    coalesce(
+        (SELECT max(m.sent_at) FROM messages m
+         WHERE m.session_id = o.session_id AND m.message_id = o.message_id AND m.from_me = 1),
+        o.sent_at
+    ),
+    o.created_at
+FROM outgoing_plaintexts o WHERE o.session_id = ? AND o.message_id = ?
 """
 UPSERT = """
 INSERT INTO outgoing_plaintexts (
@@ -22,7 +31,6 @@ ON CONFLICT (session_id, message_id) DO UPDATE SET
     chat_jid = excluded.chat_jid, message_type = excluded.message_type, edit = excluded.edit,
     payload = excluded.payload
 """
-SET_SENT_AT = "UPDATE outgoing_plaintexts SET sent_at = ? WHERE session_id = ? AND message_id = ?"
 PRUNE = "DELETE FROM outgoing_plaintexts WHERE session_id = ? AND created_at < ?"
 PRUNE_RETRIES = "DELETE FROM outgoing_retries WHERE session_id = ? AND updated_at < ?"
 BUMP_RETRY = """
@@ -60,6 +68,8 @@ class SqliteOutgoingRepo:
             raise
 
     async def get(self, session_id: str, message_id: str) -> OutgoingPlaintext | None:
+        """The plaintext kept for ``message_id``; its ``sent_at`` is the message's time (the
+        server's once acked)."""
         row = await self._db.fetch_one(SELECT, (session_id, message_id))
         if row is None:
             return None
@@ -73,9 +83,6 @@ class SqliteOutgoingRepo:
                 sent_at=from_ms(int(row[5])),
                 created_at=from_ms(int(row[6])),
             )
-
-    async def set_sent_at(self, session_id: str, message_id: str, at: datetime) -> None:
-        await self._db.execute(SET_SENT_AT, (to_ms(at), session_id, message_id))
 
     async def prune(self, session_id: str, older_than: datetime) -> int:
         """Forgets plaintexts (and retry counts) from before ``older_than``."""

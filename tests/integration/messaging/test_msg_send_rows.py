@@ -129,3 +129,5 @@ async def test_a_warm_queued_send_reads_nothing_it_keeps_and_writes_only_what_ch
     assert "INSERT INTO messages" not in text  # the accepted row is completed in place
     assert "ORDER BY sent_at DESC, id DESC LIMIT 1" not in text  # the chat's time, in place
     assert "SAVEPOINT wamd_sp" not in text  # the session records: one statement, no savepoint
+    # The ack's time goes to the message row only; a retry's resend reads it from there.
+    assert "UPDATE outgoing_plaintexts" not in text

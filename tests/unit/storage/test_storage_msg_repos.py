@@ -24,6 +24,7 @@ from storage.message_values import (
     ReceiptStatus,
 )
 from storage.sqlite import SqliteStore
+from storage.sqlite.app_state import SqliteAppStateRepo
 from storage.sqlite.message_store import SqliteMessageStore
 
 SID = "s1"
@@ -303,15 +304,21 @@ async def test_group_settings_self_and_pages(messages: SqliteMessageStore) -> No
     assert [g.jid[17] for g in members] == ["3", "5"]
 
 
-async def test_outgoing_plaintexts_and_retry_counts(messages: SqliteMessageStore) -> None:
+async def test_outgoing_plaintexts_and_retry_counts(
+    store: SqliteStore, messages: SqliteMessageStore
+) -> None:
     outgoing = messages.outgoing
     kept = OutgoingPlaintext("M", BOB, "text", None, b"payload", T0, T0)
     await outgoing.keep(SID, kept)
     assert await outgoing.get(SID, "M") == kept
+    # The message's time is its row's: the ack writes the server's time there only.
+    assert await messages.messages.insert(SID, replace(own("M"), sent_at=T0)) is not None
     later = T0 + timedelta(seconds=3)
-    await outgoing.set_sent_at(SID, "M", later)
-    found = await outgoing.get(SID, "M")
-    assert found is not None and found.sent_at == later
+    await messages.messages.mark_own_sent(SID, "M", later)
+    assert await outgoing.get(SID, "M") == replace(kept, sent_at=later)
+    # A row deleted for us alone: the time the plaintext was kept stands in.
+    assert await SqliteAppStateRepo(store.db).delete_message(SID, BOB, "M", from_me=True)
+    assert await outgoing.get(SID, "M") == kept
     assert await outgoing.count_retry(SID, "M", "dev") == 1
     assert await outgoing.count_retry(SID, "M", "dev") == 2
     assert await outgoing.count_retry(SID, "M", "other") == 1
