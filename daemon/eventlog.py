@@ -60,7 +60,7 @@ MEDIA_CONTENT = frozenset(
 log = structlog.get_logger("daemon.eventlog")
 
 FOLLOW_POLL_S = 1.0
-"""A follower re-reads at least this often even without a wake-up."""
+"""A follower re-reads the log after this long without a wake-up (within two of these)."""
 DISPATCH_CURSOR = WEBHOOK_DISPATCH_CURSOR
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -550,7 +550,7 @@ class EventLog:
         self._stores = stores
         self.repo = stores.events
         self._notifier = _Notifier()
-        self._feeds = FeedHub()
+        self._feeds = FeedHub(FOLLOW_POLL_S)
         self.stream_reads = 0
         """Reads of the log by :meth:`follow` (for tests and metrics)."""
 
@@ -646,11 +646,9 @@ class EventLog:
                         yield event
                 if read:
                     continue
-                try:
-                    async with asyncio.timeout(FOLLOW_POLL_S):
-                        await feed.wait()
-                except TimeoutError:
-                    read = True  # what no wake-up announced (a notification missed)
+                # Bounded by the hub's poll: an idle feed goes stale, and the log is read
+                # for what no wake-up announced (a notification missed).
+                await feed.wait()
         finally:
             self._feeds.unsubscribe(session_id, feed)
 

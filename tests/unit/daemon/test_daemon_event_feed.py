@@ -5,6 +5,7 @@ daemon's commit, a follower fallen behind)."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -148,4 +149,42 @@ async def test_followers_of_one_session_are_not_woken_by_another(
     for n in range(5):
         await log.append("s2", EventType.ALERT, {"n": n})
     assert await reads_settle(log, follower, 0) == 1
+    await follower.stop()
+
+
+async def test_an_idle_follower_reads_what_no_wake_up_announced(
+    stores: BackendStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's poll bounds a follower's wait: an event appended past the event log (no
+    wake-up) is read once the follower's feed stayed idle for a poll period."""
+    monkeypatch.setattr(eventlog_module, "FOLLOW_POLL_S", 0.05)
+    log = EventLog(stores)
+    follower = Follower(log)
+    await follower.until(0)
+    await log.repo.append("s1", "alert", {"n": 1}, "evt_unannounced")
+    await follower.until(1)
+    assert numbers(follower.seen) == [1]
+    await follower.stop()
+
+
+async def test_waiting_for_events_arms_no_timer_per_wait(
+    stores: BackendStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy stream waits on its feed several times per send: one timer for every feed (the
+    hub's poll), none per wait."""
+    armed: list[str] = []
+    original = asyncio.timeout
+
+    def counting_timeout(delay: float | None) -> asyncio.Timeout:
+        armed.append(sys._getframe(1).f_globals["__name__"])
+        return original(delay)
+
+    monkeypatch.setattr(asyncio, "timeout", counting_timeout)
+    log = EventLog(stores)
+    follower = Follower(log)
+    for n in range(20):
+        await log.append("s1", EventType.ALERT, {"n": n})
+        await follower.until(n + 1)
+    assert numbers(follower.seen) == list(range(20))
+    assert "daemon.eventlog" not in armed and "daemon.event_feed" not in armed
     await follower.stop()
