@@ -183,6 +183,9 @@ class Sender:
         self._m = m
         self._groups = groups
         self.privacy = PrivacyTokens(m)
+        self._shown_later: set[str] = set()
+        """Chats whose last message was, at the latest ack, a later one than the message acked
+        (sends in flight): see :meth:`_after_ack`."""
 
     # ------------------------------------------------------------------------------- public
 
@@ -680,11 +683,27 @@ class Sender:
                 )
             await apply_effects(m, str(chat), own, summary, at, events)
             # Our row's local time became the server's: the preview follows the thread's order.
-            refreshed = await m.messages.chats.refresh_own_last(
-                sid, str(chat), message_id, at, stored_preview
-            )
+            # With sends in flight the chat shows a later message: the full refresh, which then
+            # finds nothing to write in one statement, beats trying the one-statement path for
+            # our message as the chat's last first (two). Either way is correct; the set only
+            # picks the order (bounded: it forgets everything past _SHOWN_LATER_MAX chats).
+            chats, jid = m.messages.chats, str(chat)
+            shown_later = self._shown_later
+            if jid in shown_later:
+                refreshed = await chats.refresh_last(sid, jid, stored_preview)
+            else:
+                refreshed = await chats.refresh_own_last(sid, jid, message_id, at, stored_preview)
+            if refreshed is not None and refreshed.last_message_id == message_id:
+                shown_later.discard(jid)
+            else:
+                if len(shown_later) >= _SHOWN_LATER_MAX:
+                    shown_later.clear()
+                shown_later.add(jid)
             if refreshed is not None:
                 events.append(ChatUpdated(sid, refreshed))
+
+
+_SHOWN_LATER_MAX = 1024
 
 
 def _edit_attrs(message: wa_e2e_pb2.Message) -> dict[str, AttrValue]:

@@ -131,3 +131,39 @@ async def test_a_warm_queued_send_reads_nothing_it_keeps_and_writes_only_what_ch
     assert "SAVEPOINT wamd_sp" not in text  # the session records: one statement, no savepoint
     # The ack's time goes to the message row only; a retry's resend reads it from there.
     assert "UPDATE outgoing_plaintexts" not in text
+
+
+async def test_acks_behind_the_chats_last_message_refresh_it_in_one_read(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    """Sends in flight: the chat shows the newest accepted message, so the ack of an earlier
+    one changes nothing in the chat list. Once an ack found that, the next reads the thread's
+    newest message beside the chat's (one statement) and writes nothing."""
+    messenger = alice_wamd.session.messenger
+    sid = alice_wamd.session.session_id
+    chat = str(bob.pn)
+    # Accepted a minute ahead of the server's clock: every ack here is earlier.
+    ahead = int(messenger.context.now()) + 60.5
+    ids = [f"3EB0INFLIGHT000{n}" for n in range(3)]
+    for n, message_id in enumerate(ids):
+        await show_queued(alice_wamd, chat, message_id, f"in flight {n}", ahead + n / 1000)
+    shown = await messenger.store.chats.get(sid, chat)
+    assert shown is not None and shown.last_message_id == ids[2]
+    await messenger.send(OutgoingMessage(bob.pn, Text("in flight 0"), ids[0]))
+    db = alice_wamd.db
+    assert isinstance(db, Database)
+    statements: list[str] = []
+    db._conn.set_trace_callback(statements.append)  # type: ignore[union-attr]
+    try:
+        await messenger.send(OutgoingMessage(bob.pn, Text("in flight 1"), ids[1]))
+    finally:
+        db._conn.set_trace_callback(None)  # type: ignore[union-attr]
+    text = "\n".join(" ".join(s.split()) for s in statements)
+    assert "ORDER BY sent_at DESC, id DESC LIMIT 1" in text
+    assert "UPDATE chats" not in text
+    assert await messenger.store.chats.get(sid, chat) == shown
+    # The last one acked becomes the chat's last again, at the server's time.
+    sent = await messenger.send(OutgoingMessage(bob.pn, Text("in flight 2"), ids[2]))
+    last = await messenger.store.chats.get(sid, chat)
+    assert last is not None and last.last_message_id == ids[2]
+    assert last.last_message_at == datetime.fromtimestamp(sent.timestamp, UTC)
