@@ -85,12 +85,18 @@ class FeedHub:
         self._feeds: dict[str, set[Feed]] = {}
         self._poll_s = poll_s
         self._poller: asyncio.TimerHandle | None = None
+        self._poller_loop: asyncio.AbstractEventLoop | None = None
 
     def subscribe(self, session_id: str) -> Feed:
         feed = Feed()
         self._feeds.setdefault(session_id, set()).add(feed)
-        if self._poller is None:
-            self._poller = asyncio.get_running_loop().call_later(self._poll_s, self._poll)
+        loop = asyncio.get_running_loop()
+        if self._poller is None or self._poller_loop is not loop:
+            # (A follower left behind on a loop that ended never unsubscribed: arm anew.)
+            if self._poller is not None:
+                self._poller.cancel()
+            self._poller = loop.call_later(self._poll_s, self._poll)
+            self._poller_loop = loop
         return feed
 
     def unsubscribe(self, session_id: str, feed: Feed) -> None:
@@ -107,7 +113,9 @@ class FeedHub:
         for feeds in self._feeds.values():
             for feed in feeds:
                 feed.poll()
-        self._poller = asyncio.get_running_loop().call_later(self._poll_s, self._poll)
+        loop = asyncio.get_running_loop()
+        self._poller = loop.call_later(self._poll_s, self._poll)
+        self._poller_loop = loop
 
     def publish(self, session_id: str, events: Sequence[StoredEvent]) -> None:
         for feed in self._feeds.get(session_id, ()):
