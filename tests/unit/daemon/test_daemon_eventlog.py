@@ -7,12 +7,13 @@ import asyncio
 import dataclasses
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from backends import BackendStores, OpenEngine, stores_over
 
+from daemon import eventlog as eventlog_module
 from daemon.client import message_events as me
 from daemon.client.disconnect import Decision, DisconnectAction
 from daemon.client.events import Alert, AlertKind, Disconnected, QrCode, StateChanged
@@ -25,6 +26,8 @@ from daemon.eventlog import (
     envelope_json,
     from_client_event,
     from_messaging_event,
+    iso_from_unix,
+    iso_utc,
     new_event_id,
 )
 from storage.message_values import (
@@ -274,3 +277,17 @@ async def test_an_events_json_is_rendered_once_then_reused(stores: BackendStores
     # Without a stored text (an event built by hand) the data is rendered.
     bare = dataclasses.replace(appended, data_json=None)
     assert envelope_json(bare) == envelope_json(appended)
+
+
+def test_times_are_rendered_once_per_instant_in_a_bounded_cache() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    text = iso_utc(at)
+    assert text == "2026-01-02T03:04:05.678Z"
+    assert iso_utc(at) is text  # rendered once
+    assert iso_utc(at.astimezone(timezone(timedelta(hours=2)))) == text
+    assert iso_from_unix(at.timestamp()) == text
+    assert iso_from_unix(1.0) == iso_from_unix(1) == "1970-01-01T00:00:01.000Z"
+    assert iso_utc(None) is None and iso_from_unix(None) is None
+    for n in range(1000):
+        assert iso_from_unix(n + 0.25) == iso_utc(datetime.fromtimestamp(n + 0.25, UTC))
+    assert len(eventlog_module._ISO_CACHE) <= 256
