@@ -313,16 +313,19 @@ class Sender:
         devices: list[JID] = []
         seen: set[ProtocolAddress] = set()
         for user in wanted:
-            for device_id in m.devices.get(addressing.account(user)) or ():
+            # Mappings learnt above change accounts: each is taken after the query, once.
+            account = addressing.account(user)
+            own_account = addressing.is_own(user)
+            for device_id in m.devices.get(account) or ():
                 device = user.with_device(device_id)
                 address = addressing.signal_address(device)
-                if addressing.is_own_device(device) or address in seen:
+                if (own_account and device_id == addressing.own_device) or address in seen:
                     continue
                 seen.add(address)
                 devices.append(device)
-            if hosted and not addressing.is_own(user):
+            if hosted and not own_account:
                 server = Server.HOSTED_LID if user.is_lid else Server.HOSTED
-                for device_id in m.devices.hosted(addressing.account(user)):
+                for device_id in m.devices.hosted(account):
                     devices.append(JID(user.user, server, device_id))
         return devices
 
