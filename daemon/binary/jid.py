@@ -191,10 +191,14 @@ class JID:
         """The account this device belongs to (device and agent dropped)."""
         if not self.device and not self.agent:
             return self
-        return JID(self.user, self.server, integrator=self.integrator)
+        return _checked(self.user, self.server, 0, 0, self.integrator)
 
     def with_device(self, device: int) -> JID:
-        return JID(self.user, self.server, device, self.agent, self.integrator)
+        if device == self.device:
+            return self
+        if device:
+            _check_int("device", device, _device_limit(self.server))
+        return _checked(self.user, self.server, device, self.agent, self.integrator)
 
     def unhosted(self) -> JID:
         """The same user and device on the plain server (``hosted`` → ``s.whatsapp.net``,
@@ -202,6 +206,24 @@ class JID:
         whatsmeow (message.go) and Baileys (``cleanMessage``) name chat and sender."""
         plain = _PLAIN_SERVER.get(self.server)
         return self if plain is None else JID(self.user, plain, self.device)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _checked(user: str, server: str, device: int, agent: int, integrator: int) -> JID:
+    """A JID from fields already checked: those of a valid JID, changed only in ways the
+    caller checked. The send path derives some twenty JIDs per message from valid ones (a
+    device of an account, the account of a device); validating each again cost more than
+    making it."""
+    jid = _new(JID)
+    _set(jid, "user", user)
+    _set(jid, "server", server)
+    _set(jid, "device", device)
+    _set(jid, "agent", agent)
+    _set(jid, "integrator", integrator)
+    return jid
 
 
 def _device_limit(server: str) -> int:

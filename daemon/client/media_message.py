@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.client.message_content import unwrap
+from daemon.client.message_content import FieldNames, field_names, unwrap, unwrap_fields
 from daemon.crypto.media import MediaType
 from waproto import wa_e2e_pb2
 
@@ -169,22 +169,39 @@ def media_info(message: wa_e2e_pb2.Message) -> MediaInfo | None:
 
 def stanza_media_type(message: wa_e2e_pb2.Message) -> str | None:
     """The ``enc`` ``mediatype`` of a media message, None for anything else."""
-    attachment_kind = _kind_of(unwrap(message))
+    attachment_kind = media_kind_of(*unwrap_fields(message, field_names(message)))
     return None if attachment_kind is None else attachment_kind.value
 
 
 def _kind_of(message: wa_e2e_pb2.Message) -> MediaKind | None:
-    if message.HasField("imageMessage"):
+    return media_kind_of(message, field_names(message))
+
+
+def media_kind_of(message: wa_e2e_pb2.Message, fields: FieldNames) -> MediaKind | None:
+    """The kind of file an unwrapped ``message`` (whose set fields are ``fields``) carries."""
+    if fields.isdisjoint(_MEDIA_FIELDS):
+        return None
+    if "imageMessage" in fields:
         return MediaKind.IMAGE
-    if message.HasField("videoMessage") or message.HasField("ptvMessage"):
+    if "videoMessage" in fields or "ptvMessage" in fields:
         return MediaKind.VIDEO
-    if message.HasField("audioMessage"):
+    if "audioMessage" in fields:
         return MediaKind.VOICE if message.audioMessage.PTT else MediaKind.AUDIO
-    if message.HasField("documentMessage"):
+    if "documentMessage" in fields:
         return MediaKind.DOCUMENT
-    if message.HasField("stickerMessage"):
-        return MediaKind.STICKER
-    return None
+    return MediaKind.STICKER
+
+
+_MEDIA_FIELDS = frozenset(
+    {
+        "imageMessage",
+        "videoMessage",
+        "ptvMessage",
+        "audioMessage",
+        "documentMessage",
+        "stickerMessage",
+    }
+)
 
 
 # ------------------------------------------------------------------------------------- outgoing

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from storage.message_values import ContentType, MessageRecord
 from waproto import wa_e2e_pb2
 
 PREVIEW_LENGTH = 100
+
+FieldNames = frozenset[str]
+"""The names of the fields set in a protobuf message (:func:`field_names`)."""
 
 EDIT_MESSAGE = "1"
 EDIT_PIN = "2"
@@ -221,38 +224,52 @@ def build_message(content: Content, target: TargetRef | None, now_ms: int) -> wa
 
 def stanza_type(message: wa_e2e_pb2.Message) -> str:
     """The ``message type`` attribute: reaction, poll, media or text."""
-    inner = unwrap(message)
-    if inner.HasField("reactionMessage"):
+    return stanza_type_of(unwrap_fields(message, field_names(message))[1])
+
+
+def stanza_type_of(fields: FieldNames) -> str:
+    """:func:`stanza_type` of an unwrapped message whose set fields are ``fields``."""
+    if "reactionMessage" in fields:
         return "reaction"
-    if any(inner.HasField(name) for name in _POLL_FIELDS):
+    if not fields.isdisjoint(_POLL_FIELDS):
         return "poll"
-    if any(inner.HasField(name) for name in _MEDIA_FIELDS):
+    if not fields.isdisjoint(_MEDIA_FIELDS):
         return "media"
     return "text"
 
 
 def edit_attribute(message: wa_e2e_pb2.Message) -> str | None:
     """The ``edit`` attribute: 1 for an edit, 7 for a revoke (also a reaction removal)."""
-    if message.HasField("editedMessage"):
+    return edit_attribute_of(message, field_names(message))
+
+
+def edit_attribute_of(message: wa_e2e_pb2.Message, fields: FieldNames) -> str | None:
+    """:func:`edit_attribute`, ``fields`` being the fields set in ``message``."""
+    if "editedMessage" in fields:
         return EDIT_MESSAGE
-    if message.HasField("protocolMessage"):
+    if "protocolMessage" in fields:
         kind = message.protocolMessage.type
         if kind == wa_e2e_pb2.ProtocolMessage.MESSAGE_EDIT:
             return EDIT_MESSAGE
         if kind == wa_e2e_pb2.ProtocolMessage.REVOKE:
             return EDIT_SENDER_REVOKE
-    if message.HasField("reactionMessage") and not message.reactionMessage.text:
+    if "reactionMessage" in fields and not message.reactionMessage.text:
         return EDIT_SENDER_REVOKE
     return None
 
 
 def hides_decrypt_failure(message: wa_e2e_pb2.Message) -> bool:
     """Edits and reactions ask the receiver not to show a failure placeholder."""
+    return hides_decrypt_failure_of(message, field_names(message))
+
+
+def hides_decrypt_failure_of(message: wa_e2e_pb2.Message, fields: FieldNames) -> bool:
+    """:func:`hides_decrypt_failure`, ``fields`` being the fields set in ``message``."""
     return (
-        message.HasField("editedMessage")
-        or message.HasField("reactionMessage")
+        "editedMessage" in fields
+        or "reactionMessage" in fields
         or (
-            message.HasField("protocolMessage")
+            "protocolMessage" in fields
             and message.protocolMessage.type == wa_e2e_pb2.ProtocolMessage.MESSAGE_EDIT
         )
     )
@@ -269,6 +286,43 @@ def device_sent(message: wa_e2e_pb2.Message, destination: str) -> wa_e2e_pb2.Mes
     return wrapper
 
 
+def _tag(message_type: type[Message], field: str) -> bytes:
+    """The key of a length-delimited field: its number and wire type 2, as a varint."""
+    return _varint(message_type.DESCRIPTOR.fields_by_name[field].number << 3 | 2)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_DEVICE_SENT_TAG = _tag(wa_e2e_pb2.Message, "deviceSentMessage")
+_CONTEXT_INFO_TAG = _tag(wa_e2e_pb2.Message, "messageContextInfo")
+_DESTINATION_TAG = _tag(wa_e2e_pb2.DeviceSentMessage, "destinationJID")
+_INNER_MESSAGE_TAG = _tag(wa_e2e_pb2.DeviceSentMessage, "message")
+
+
+def device_sent_bytes(message: wa_e2e_pb2.Message, body: bytes, destination: str) -> bytes:
+    """``device_sent(message, destination).SerializeToString()``, byte for byte, from ``body``
+    (``message`` serialized): the wrapper's fields written around it, where building the
+    wrapper would copy the whole message and serialize it again. Fields go in number order,
+    as the serializer writes them: deviceSentMessage (31) {destinationJID (1), message (2)},
+    then messageContextInfo (35)."""
+    jid = destination.encode()
+    inner = b"".join(
+        (_DESTINATION_TAG, _varint(len(jid)), jid, _INNER_MESSAGE_TAG, _varint(len(body)), body)
+    )
+    out = _DEVICE_SENT_TAG + _varint(len(inner)) + inner
+    if message.HasField("messageContextInfo"):
+        context = message.messageContextInfo.SerializeToString()
+        out += _CONTEXT_INFO_TAG + _varint(len(context)) + context
+    return out
+
+
 def sender_key_distribution(group: str, axolotl: bytes) -> wa_e2e_pb2.Message:
     return wa_e2e_pb2.Message(
         senderKeyDistributionMessage=wa_e2e_pb2.SenderKeyDistributionMessage(
@@ -278,6 +332,22 @@ def sender_key_distribution(group: str, axolotl: bytes) -> wa_e2e_pb2.Message:
 
 
 # ------------------------------------------------------------------------------------- incoming
+
+
+def field_names(message: Message) -> FieldNames:
+    """The names of the fields set in ``message``: one call where ``HasField`` asks per name
+    (the send path asked 77 times per message)."""
+    return frozenset([field.name for field, _ in message.ListFields()])
+
+
+def unwrap_fields(
+    message: wa_e2e_pb2.Message, fields: FieldNames
+) -> tuple[wa_e2e_pb2.Message, FieldNames]:
+    """:func:`unwrap` of ``message`` (whose set fields are ``fields``) and its set fields."""
+    if fields.isdisjoint(_WRAPPERS):
+        return message, fields
+    inner = unwrap(message)
+    return inner, field_names(inner)
 
 
 def unwrap(message: wa_e2e_pb2.Message) -> wa_e2e_pb2.Message:
@@ -319,20 +389,24 @@ class Summary:
 
 
 def summarize(message: wa_e2e_pb2.Message) -> Summary:
-    message = unwrap(message)
-    if message.HasField("editedMessage") and message.editedMessage.HasField("message"):
+    return summary_of(*unwrap_fields(message, field_names(message)))
+
+
+def summary_of(message: wa_e2e_pb2.Message, fields: FieldNames) -> Summary:
+    """:func:`summarize` of an unwrapped ``message`` whose set fields are ``fields``."""
+    if "editedMessage" in fields and message.editedMessage.HasField("message"):
         inner = message.editedMessage.message
         if inner.HasField("protocolMessage"):
             return _protocol_summary(inner.protocolMessage)
-    if message.HasField("protocolMessage"):
+    if "protocolMessage" in fields:
         return _protocol_summary(message.protocolMessage)
-    if message.HasField("conversation"):
+    if "conversation" in fields:
         return Summary(ContentType.TEXT, text=message.conversation)
-    if message.HasField("extendedTextMessage"):
+    if "extendedTextMessage" in fields:
         extended = message.extendedTextMessage
         quoted = _quoted(extended.contextInfo) if extended.HasField("contextInfo") else None
         return Summary(ContentType.TEXT, text=extended.text, quoted_id=quoted)
-    if message.HasField("reactionMessage"):
+    if "reactionMessage" in fields:
         reaction = message.reactionMessage
         key = reaction.key
         return Summary(
@@ -342,14 +416,15 @@ def summarize(message: wa_e2e_pb2.Message) -> Summary:
             target_from_me=key.fromMe if key.HasField("fromMe") else None,
             target_participant=key.participant or None,
         )
-    for name, kind in _MEDIA_FIELDS.items():
-        if message.HasField(name):
-            media = getattr(message, name)
-            caption = getattr(media, "caption", "") or None
-            context = getattr(media, "contextInfo", None)
-            quoted = _quoted(context) if context is not None else None
-            return Summary(kind, text=caption, quoted_id=quoted)
-    if any(message.HasField(name) for name in _POLL_FIELDS):
+    if not fields.isdisjoint(_MEDIA_FIELDS):
+        for name, kind in _MEDIA_FIELDS.items():
+            if name in fields:
+                media = getattr(message, name)
+                caption = getattr(media, "caption", "") or None
+                context = getattr(media, "contextInfo", None)
+                quoted = _quoted(context) if context is not None else None
+                return Summary(kind, text=caption, quoted_id=quoted)
+    if not fields.isdisjoint(_POLL_FIELDS):
         return Summary(ContentType.POLL)
     return Summary(ContentType.UNKNOWN)
 

@@ -30,7 +30,6 @@ from daemon.client.devices import participant_list_hash
 from daemon.client.errors import IqError, IqTimeout, StanzaError
 from daemon.client.group_manager import GroupManager
 from daemon.client.ids import new_message_id
-from daemon.client.media_message import stanza_media_type
 from daemon.client.message_content import (
     Content,
     Edit,
@@ -38,13 +37,10 @@ from daemon.client.message_content import (
     Revoke,
     TargetRef,
     build_message,
-    device_sent,
-    edit_attribute,
-    hides_decrypt_failure,
+    device_sent_bytes,
     preview,
     sender_key_distribution,
     shows_in_chat_list,
-    stanza_type,
     stored_preview,
     summarize,
     target_of,
@@ -57,6 +53,7 @@ from daemon.client.message_events import (
     MessagingEvent,
     UpdateKind,
 )
+from daemon.client.message_kind import MessageKind, classify
 from daemon.client.messaging_errors import (
     NewChatsRestricted,
     NoRecipientDevices,
@@ -119,6 +116,16 @@ class SendResult:
     """The server's time from its ack (unix seconds)."""
     devices: int
     """Devices the message was encrypted for (ours included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """The message being sent, serialized and classified once for every step that needs it."""
+
+    message: wa_e2e_pb2.Message
+    body: bytes
+    """``message`` serialized: the plaintext of every device but ours, and the stored payload."""
+    kind: MessageKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +209,15 @@ class Sender:
             await self._check_restrictions(to, message_id)
         target = await self._target(chat, out.content)
         message = build_message(out.content, target, int(m.now() * 1000))
+        outgoing = _Outgoing(message, message.SerializeToString(), classify(message))
         try:
             if to.is_group:
-                prepared = await self._prepare_group(connection, to, message_id, message, out.stage)
+                prepared = await self._prepare_group(
+                    connection, to, message_id, outgoing, out.stage
+                )
             else:
                 prepared = await self._prepare_direct(
-                    connection, to, chat, message_id, message, out.stage
+                    connection, to, chat, message_id, outgoing, out.stage
                 )
         except IqTimeout as exc:
             # A device list, a prekey fetch or group metadata got no answer: nothing was sent.
@@ -306,16 +316,19 @@ class Sender:
         devices: list[JID] = []
         seen: set[ProtocolAddress] = set()
         for user in wanted:
-            for device_id in m.devices.get(addressing.account(user)) or ():
+            # Mappings learnt above change accounts: each is taken after the query, once.
+            account = addressing.account(user)
+            own_account = addressing.is_own(user)
+            for device_id in m.devices.get(account) or ():
                 device = user.with_device(device_id)
                 address = addressing.signal_address(device)
-                if addressing.is_own_device(device) or address in seen:
+                if (own_account and device_id == addressing.own_device) or address in seen:
                     continue
                 seen.add(address)
                 devices.append(device)
-            if hosted and not addressing.is_own(user):
+            if hosted and not own_account:
                 server = Server.HOSTED_LID if user.is_lid else Server.HOSTED
-                for device_id in m.devices.hosted(addressing.account(user)):
+                for device_id in m.devices.hosted(account):
                     devices.append(JID(user.user, server, device_id))
         return devices
 
@@ -391,9 +404,23 @@ class Sender:
         media_type: str | None = None,
     ) -> Node | None:
         """The ``enc`` for one device; None when we have no session with it."""
+        return await self._encrypt(
+            SessionCipher(staged), device, plaintext, hide=hide, count=count, media_type=media_type
+        )
+
+    async def _encrypt(
+        self,
+        cipher: SessionCipher,
+        device: JID,
+        plaintext: bytes,
+        *,
+        hide: bool = False,
+        count: int = 0,
+        media_type: str | None = None,
+    ) -> Node | None:
         address = self._m.addressing.signal_address(device)
         try:
-            encrypted = await SessionCipher(staged).encrypt(address, pad(plaintext))
+            encrypted = await cipher.encrypt(address, pad(plaintext))
         except NoSessionError:
             self._m.log.info("client.device_skipped", device=str(device), reason="no session")
             return None
@@ -413,41 +440,44 @@ class Sender:
         to: JID,
         chat: JID,
         message_id: str,
-        message: wa_e2e_pb2.Message,
+        outgoing: _Outgoing,
         stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
+        kind = outgoing.kind
         peer, peer_pn = await self.direct_address(connection, to)
+        to_self = addressing.is_own(peer)
         # Our own devices under our LID in a LID chat (whatsmeow's ownID for LID DMs).
         own = addressing.own_lid if peer.is_lid and addressing.own_lid else addressing.own_pn
         devices = await self.devices_of(connection, [peer, own], hosted=True)
-        if not any(not addressing.is_own(d) for d in devices) and not addressing.is_own(peer):
+        ours = {device: addressing.is_own(device) for device in devices}
+        if all(ours.values()) and not to_self:
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
         bundles = await self.fetch_bundles(connection, devices)
-        token = None if addressing.is_own(peer) else await self.privacy.token_node(peer, wait=True)
-        body = message.SerializeToString()
-        own_copy = device_sent(message, str(chat)).SerializeToString()
-        hide = hides_decrypt_failure(message)
-        media = stanza_media_type(message)
+        token = None if to_self else await self.privacy.token_node(peer, wait=True)
+        body = outgoing.body
+        own_copy = device_sent_bytes(outgoing.message, body, str(chat))
+        hide, media = kind.hides_decrypt_failure, kind.media_type
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
             await self.start_sessions(staged, bundles)
+            cipher = SessionCipher(staged)
             fanout: dict[JID, Node] = {}
-            for device in devices:
-                plaintext = own_copy if addressing.is_own(device) else body
-                enc = await self.encrypt_for(staged, device, plaintext, hide=hide, media_type=media)
+            for device, own_device in ours.items():
+                plaintext = own_copy if own_device else body
+                enc = await self._encrypt(cipher, device, plaintext, hide=hide, media_type=media)
                 if enc is not None:
                     fanout[device] = enc
-            if not any(not addressing.is_own(d) for d in fanout) and not addressing.is_own(peer):
+            if all(ours[d] for d in fanout) and not to_self:
                 raise NoRecipientDevices(message_id, f"no session with any device of {peer}")
-            extra = _edit_attrs(message)
+            extra = _edit_attrs(kind)
             if peer.is_lid and peer_pn is not None:
                 extra["peer_recipient_pn"] = peer_pn
             node = build_message_node(
                 message_id,
                 peer,
-                stanza_type(message),
+                kind.stanza_type,
                 fanout=fanout,
                 content=[token] if token is not None else (),
                 device_identity=m.session.require_credentials().signed_device_identity,
@@ -457,14 +487,14 @@ class Sender:
                 if stage is not None:
                     await stage()
                 written = await m.signal.write(staged.changes())
-                await self._persist(chat, message_id, message, events)
+                await self._persist(chat, message_id, outgoing, events)
             m.signal.settled(written)
         everyone = [*devices, own.with_device(addressing.own_device)]
         return _Prepared(
             node,
             chat,
             len(fanout),
-            None if addressing.is_own(peer) else peer,
+            None if to_self else peer,
             participant_list_hash(everyone),
             (peer, own),
         )
@@ -476,11 +506,12 @@ class Sender:
         connection: Connection,
         group: JID,
         message_id: str,
-        message: wa_e2e_pb2.Message,
+        outgoing: _Outgoing,
         stage: Callable[[], Awaitable[None]] | None = None,
     ) -> _Prepared:
         m = self._m
         addressing = m.addressing
+        kind = outgoing.kind
         record = await self._groups.for_send(connection, group)
         # A LID-addressed group is sent to its members' LID devices (whatsmeow does the same).
         lid_group = record.addressing_mode == "lid"
@@ -493,8 +524,6 @@ class Sender:
             d for d in devices if not have_key or str(addressing.signal_address(d)) not in memory
         ]
         bundles = await self.fetch_bundles(connection, lacking)
-        body = message.SerializeToString()
-        hide = hides_decrypt_failure(message)
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
             await self.start_sessions(staged, bundles)
@@ -503,15 +532,16 @@ class Sender:
             if new_key:
                 lacking = devices
             distribution = (await groups.distribution_message(name)).message
-            skmsg = (await groups.encrypt(name, pad(body))).ciphertext
+            skmsg = (await groups.encrypt(name, pad(outgoing.body))).ciphertext
             skdm = sender_key_distribution(str(group), distribution.serialized)
             skdm_body = skdm.SerializeToString()
+            cipher = SessionCipher(staged)
             fanout: dict[JID, Node] = {}
             for device in lacking:
-                enc = await self.encrypt_for(staged, device, skdm_body)
+                enc = await self._encrypt(cipher, device, skdm_body)
                 if enc is not None:
                     fanout[device] = enc
-            extra = _edit_attrs(message)
+            extra = _edit_attrs(kind)
             extra["addressing_mode"] = record.addressing_mode
             own = addressing.own_lid if lid_group and addressing.own_lid else addressing.own_pn
             # Hosted (Cloud API) devices never take part in groups.
@@ -522,10 +552,15 @@ class Sender:
             node = build_message_node(
                 message_id,
                 group,
-                stanza_type(message),
+                kind.stanza_type,
                 fanout=fanout,
                 content=[
-                    enc_node(EncType.SKMSG, skmsg, hide=hide, media_type=stanza_media_type(message))
+                    enc_node(
+                        EncType.SKMSG,
+                        skmsg,
+                        hide=kind.hides_decrypt_failure,
+                        media_type=kind.media_type,
+                    )
                 ],
                 device_identity=m.session.require_credentials().signed_device_identity,
                 extra=extra,
@@ -539,7 +574,7 @@ class Sender:
                 await m.messages.sender_key_memory.add(
                     m.session_id, str(group), [str(addressing.signal_address(d)) for d in fanout]
                 )
-                await self._persist(group, message_id, message, events)
+                await self._persist(group, message_id, outgoing, events)
             m.signal.settled(written)
         return _Prepared(node, group, len(devices), phash=phash, accounts=tuple(members))
 
@@ -549,14 +584,15 @@ class Sender:
         self,
         chat: JID,
         message_id: str,
-        message: wa_e2e_pb2.Message,
+        outgoing: _Outgoing,
         events: list[MessagingEvent],
     ) -> None:
         m = self._m
         sid, now = m.session_id, m.now_dt()
-        summary = summarize(message)
+        kind = outgoing.kind
+        summary = kind.summary
         own = str(m.addressing.own_pn)
-        payload = message.SerializeToString()
+        payload = outgoing.body
         record = MessageRecord(
             chat=str(chat),
             message_id=message_id,
@@ -581,8 +617,8 @@ class Sender:
             OutgoingPlaintext(
                 message_id=message_id,
                 chat=str(chat),
-                message_type=stanza_type(message),
-                edit=edit_attribute(message),
+                message_type=kind.stanza_type,
+                edit=kind.edit,
                 payload=payload,
                 sent_at=now,
                 created_at=now,
@@ -706,6 +742,5 @@ class Sender:
 _SHOWN_LATER_MAX = 1024
 
 
-def _edit_attrs(message: wa_e2e_pb2.Message) -> dict[str, AttrValue]:
-    edit = edit_attribute(message)
-    return {"edit": edit} if edit is not None else {}
+def _edit_attrs(kind: MessageKind) -> dict[str, AttrValue]:
+    return {"edit": kind.edit} if kind.edit is not None else {}

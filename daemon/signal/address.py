@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from daemon.binary.jid import AD_DOMAIN_BY_SERVER, JID
 
+_new = object.__new__
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True)
 class ProtocolAddress:
@@ -48,7 +51,14 @@ class ProtocolAddress:
         # Like whatsmeow, the domain comes from the server; a raw agent counts only elsewhere.
         domain = AD_DOMAIN_BY_SERVER.get(jid.server, jid.agent)
         name = jid.user if domain == 0 else f"{jid.user}_{domain}"
-        return cls(name, jid.device)
+        if "." in name:
+            raise ValueError(f"invalid Signal address name {name!r}")
+        # What else __post_init__ checks a JID already guarantees (a user without ':', a
+        # device in 0..65535): the send path makes several addresses per device.
+        address = _new(cls)
+        _set(address, "name", name)
+        _set(address, "device_id", jid.device)
+        return address
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,8 @@ def group_encrypt(
     """A signed SenderKeyMessage (``skmsg``) at the next iteration of our own chain."""
     state, signing_private = _own_state(record)
     chain = state.chain_key
-    iv, cipher_key = kdf.group_message_keys(kdf.message_seed(chain.key))
+    seed, next_key = kdf.chain_step(chain.key)
+    iv, cipher_key = kdf.group_message_keys(seed)
     message = build_sender_key_message(
         key_id=state.key_id,
         iteration=chain.index,
@@ -152,7 +153,7 @@ def group_encrypt(
     )
     advanced = SenderKeyState(
         state.key_id,
-        ChainKey(kdf.next_chain_key(chain.key), chain.index + 1),
+        ChainKey(next_key, chain.index + 1),
         state.signing_public,
         signing_private,
         state.skipped,
@@ -202,19 +203,20 @@ def _take_group_seed(state: SenderKeyState, iteration: int) -> tuple[bytes, Send
     skipped_keys = state.skipped
     if iteration > index:
         grown = dict(skipped_keys)
+        chain_step = kdf.chain_step
         for skipped_iteration in range(index, iteration):
-            grown[skipped_iteration] = kdf.message_seed(key)
-            key = kdf.next_chain_key(key)
+            grown[skipped_iteration], key = chain_step(key)
         excess = len(grown) - MAX_GROUP_MESSAGE_KEYS
         if excess > 0:
             for oldest in list(islice(grown, excess)):
                 del grown[oldest]
         skipped_keys = grown
+    seed, next_key = kdf.chain_step(key)
     new_state = SenderKeyState(
         state.key_id,
-        ChainKey(kdf.next_chain_key(key), iteration + 1),
+        ChainKey(next_key, iteration + 1),
         state.signing_public,
         state.signing_private,
         skipped_keys,
     )
-    return kdf.message_seed(key), new_state
+    return seed, new_state

@@ -10,13 +10,17 @@
 - Group keys:   HKDF(seed, salt=zeros, "WhisperGroup") -> IV 16 || cipher key 32.
 - Payloads are AES-256-CBC with PKCS#7 padding.
 
-HKDF goes through ``cryptography`` (measured about twice as fast here as four stdlib HMAC calls);
-the one-block chain steps go through ``hmac.digest``, the fastest HMAC on this interpreter.
+HKDF goes through ``cryptography`` (as fast as four HMACs over ``hashlib``, 3.6 µs for the 80
+bytes of message keys). HMAC itself is written over ``hashlib.sha256`` instead of ``hmac.digest``:
+``hmac.digest`` releases the GIL around every call, and in the daemon, where the database thread
+is usually waiting for it, each release hands the GIL over and the event loop waits to get it
+back (measured: 87 µs per call against 0.7 with a busy second thread; 2.2 µs against 1.4 alone).
+``hashlib`` keeps the GIL for inputs under 2 KiB, which every key derivation here is.
 """
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -50,8 +54,24 @@ def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     return HKDF(_SHA256, length, salt, info).derive(ikm)
 
 
+_sha256 = hashlib.sha256
+_BLOCK = 64
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """RFC 2104's inner and outer keys: the key padded to one block, xored with 0x36 / 0x5C."""
+    if len(key) > _BLOCK:
+        key = _sha256(key).digest()
+    block = key.ljust(_BLOCK, b"\0")
+    return block.translate(_INNER_PAD), block.translate(_OUTER_PAD)
+
+
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
-    return hmac.digest(key, data, "sha256")
+    """HMAC-SHA256 (RFC 2104), equal to ``hmac.digest(key, data, "sha256")``."""
+    inner, outer = _pads(key)
+    return _sha256(outer + _sha256(inner + data).digest()).digest()
 
 
 def initial_keys(secret: bytes) -> tuple[bytes, bytes]:
@@ -67,11 +87,18 @@ def root_step(root_key: bytes, shared_secret: bytes) -> tuple[bytes, bytes]:
 
 
 def message_seed(chain_key: bytes) -> bytes:
-    return hmac.digest(chain_key, _MESSAGE_KEY_SEED, "sha256")
+    return hmac_sha256(chain_key, _MESSAGE_KEY_SEED)
 
 
 def next_chain_key(chain_key: bytes) -> bytes:
-    return hmac.digest(chain_key, _CHAIN_KEY_SEED, "sha256")
+    return hmac_sha256(chain_key, _CHAIN_KEY_SEED)
+
+
+def chain_step(chain_key: bytes) -> tuple[bytes, bytes]:
+    """(message key seed, next chain key): both HMACs of one step, the key padded once."""
+    inner, outer = _pads(chain_key)
+    seed = _sha256(outer + _sha256(inner + _MESSAGE_KEY_SEED).digest()).digest()
+    return seed, _sha256(outer + _sha256(inner + _CHAIN_KEY_SEED).digest()).digest()
 
 
 def message_keys(seed: bytes) -> MessageKeys:

@@ -6,7 +6,7 @@ and, like whatsmeow, insists that every padding byte equals N.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable
 
 from daemon.signal.errors import InvalidPaddingError
@@ -15,7 +15,8 @@ MAX_PADDING = 16
 
 
 def _random_byte() -> int:
-    return secrets.randbits(8)
+    # What secrets.randbits(8) returns, without its two Python layers (once per device).
+    return os.urandom(1)[0]
 
 
 def pad(message: bytes, random_byte: Callable[[], int] = _random_byte) -> bytes:

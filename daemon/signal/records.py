@@ -188,12 +188,24 @@ def _state_from_proto(proto: pb.SessionState) -> SessionState:
 
 
 def serialize_session_record(record: SessionRecord) -> bytes:
+    # The serializer writes field 1 (current) and then each field 2 (previous) entry in
+    # order: the encoding is the current state's, followed by each archived state's own
+    # entry, which is made once per state (see SessionState.archived_form).
     proto = pb.SessionRecord()
     if record.current is not None:
         _state_to_proto(record.current, proto.current)
-    for state in record.previous:
+    return b"".join((_wrap(proto), *(_archived_entry(state) for state in record.previous)))
+
+
+def _archived_entry(state: SessionState) -> bytes:
+    """``state`` as one ``SessionRecord.previous`` entry (field key, length, state)."""
+    entry = state.archived_form
+    if entry is None:
+        proto = pb.SessionRecord()
         _state_to_proto(state, proto.previous.add())
-    return _wrap(proto)
+        entry = proto.SerializeToString()
+        object.__setattr__(state, "archived_form", entry)  # a memo: the state stays the same
+    return entry
 
 
 def deserialize_session_record(data: bytes) -> SessionRecord:

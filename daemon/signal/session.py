@@ -176,7 +176,8 @@ def encrypt(record: SessionRecord, plaintext: bytes) -> tuple[EncryptedMessage, 
     chain = state.sending_chain
     if chain is None:
         raise NoSessionError("the session has no sending chain yet")
-    keys = kdf.message_keys(kdf.message_seed(chain.key))
+    seed, next_key = kdf.chain_step(chain.key)
+    keys = kdf.message_keys(seed)
     message = build_signal_message(
         ratchet_key=state.sender_ratchet.public,
         counter=chain.index,
@@ -187,7 +188,7 @@ def encrypt(record: SessionRecord, plaintext: bytes) -> tuple[EncryptedMessage, 
         receiver_identity=state.remote_identity,
     )
     new_record = SessionRecord(
-        state.with_sending_chain(ChainKey(kdf.next_chain_key(chain.key), chain.index + 1)),
+        state.with_sending_chain(ChainKey(next_key, chain.index + 1)),
         record.previous,
     )
     pending = state.pending_prekey
@@ -337,16 +338,13 @@ def _take_message_seed(chain: ReceiverChain, counter: int) -> tuple[bytes, Recei
     skipped_keys = chain.skipped
     if counter > index:
         grown = dict(skipped_keys)
-        message_seed, next_chain_key = kdf.message_seed, kdf.next_chain_key
+        chain_step = kdf.chain_step
         for skipped_counter in range(index, counter):
-            grown[skipped_counter] = message_seed(key)
-            key = next_chain_key(key)
+            grown[skipped_counter], key = chain_step(key)
         excess = len(grown) - MAX_MESSAGE_KEYS
         if excess > 0:
             for oldest in list(islice(grown, excess)):
                 del grown[oldest]
         skipped_keys = grown
-    new_chain = ReceiverChain(
-        chain.ratchet_key, ChainKey(kdf.next_chain_key(key), counter + 1), skipped_keys
-    )
-    return kdf.message_seed(key), new_chain
+    seed, next_key = kdf.chain_step(key)
+    return seed, ReceiverChain(chain.ratchet_key, ChainKey(next_key, counter + 1), skipped_keys)

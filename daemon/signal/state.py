@@ -80,6 +80,10 @@ class SessionState:
     previous_counter: int
     receiver_chains: tuple[ReceiverChain, ...]
     pending_prekey: PendingPreKey | None
+    archived_form: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """Set by daemon.signal.records the first time it stores this state as an archived one (a
+    state never changes, so neither does its storage form): a record is written on every
+    message, its up to 40 archived states are encoded once."""
 
     def receiver_chain_index(self, ratchet_key: bytes) -> int:
         """Position of the chain for ``ratchet_key`` in ``receiver_chains``, or -1."""

@@ -142,6 +142,51 @@ def test_to_non_ad_and_with_device() -> None:
     assert interop.to_non_ad() == JID("5", "interop", integrator=9)
 
 
+@pytest.mark.parametrize(
+    "jid",
+    [
+        JID("15551234567", "s.whatsapp.net", 3, agent=2),
+        JID("123456789012345", "lid", 7),
+        JID("15551234567", "hosted", 99),
+        JID("123456789012345", "hosted.lid"),
+        JID("5", "interop", 2, integrator=9),
+        JID("77", "msgr", 300),
+    ],
+)
+def test_derived_jids_equal_validated_ones_and_skip_validation(
+    jid: JID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device of an account, or the account of a device, is made from fields a valid JID
+    had: equal to the validated construction, without running the validation again."""
+    for device in (0, 1, 255):
+        assert jid.with_device(device) == JID(
+            jid.user, jid.server, device, jid.agent, jid.integrator
+        )
+    assert jid.to_non_ad() == JID(jid.user, jid.server, integrator=jid.integrator)
+    checks: list[JID] = []
+    validate = JID.__post_init__
+
+    def counting(self: JID) -> None:
+        checks.append(self)
+        validate(self)
+
+    monkeypatch.setattr(JID, "__post_init__", counting)
+    jid.with_device(4)
+    jid.to_non_ad().with_device(0)
+    assert jid.with_device(jid.device) is jid
+    assert checks == []
+
+
+def test_with_device_still_checks_the_device() -> None:
+    with pytest.raises(JIDError):
+        JID("1", "s.whatsapp.net").with_device(256)
+    with pytest.raises(JIDError):
+        JID("1", "lid").with_device(-1)
+    with pytest.raises(JIDError):
+        JID("1-2", "g.us").with_device(1)
+    assert JID("1", "msgr").with_device(0xFFFF).device == 0xFFFF
+
+
 def test_ad_domain() -> None:
     assert JID("1", "s.whatsapp.net").ad_domain == 0
     assert JID("1", "s.whatsapp.net", agent=7).ad_domain == 7

@@ -50,6 +50,17 @@ def test_chain_step() -> None:
     key = b"k" * 32
     assert kdf.message_seed(key) == hmac.digest(key, b"\x01", hashlib.sha256)
     assert kdf.next_chain_key(key) == hmac.digest(key, b"\x02", hashlib.sha256)
+    assert kdf.chain_step(key) == (kdf.message_seed(key), kdf.next_chain_key(key))
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 31, 32, 33, 63, 64, 65, 128, 200])
+@pytest.mark.parametrize("data_size", [0, 1, 55, 64, 100, 3000])
+def test_hmac_is_the_standard_one(key_size: int, data_size: int) -> None:
+    """Written over hashlib (it keeps the GIL): equal to the stdlib's for every key length,
+    keys longer than a block (hashed first) included."""
+    key = bytes((i * 7 + 3) % 256 for i in range(key_size))
+    data = bytes((i * 13 + 1) % 256 for i in range(data_size))
+    assert kdf.hmac_sha256(key, data) == hmac.digest(key, data, "sha256")
 
 
 @pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])

@@ -57,11 +57,14 @@ def test_address_from_jid(jid: str, address: str) -> None:
     parsed = ProtocolAddress.from_jid(JID.parse(jid))
     assert str(parsed) == address
     assert ProtocolAddress.parse(address) == parsed
+    assert ProtocolAddress(parsed.name, parsed.device_id) == parsed
 
 
 def test_address_validation() -> None:
     with pytest.raises(ValueError):
         ProtocolAddress.from_jid(JID.parse("@s.whatsapp.net"))
+    with pytest.raises(ValueError):
+        ProtocolAddress.from_jid(JID("a.b", "lid", 2))  # a valid JID, not a valid address
     for bad in ("nodevice", "user.", "user.x", ".3"):
         with pytest.raises(ValueError):
             ProtocolAddress.parse(bad)

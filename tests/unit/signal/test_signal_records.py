@@ -29,11 +29,50 @@ def test_session_records_round_trip() -> None:
     for record in _busy_pair():
         data = records.serialize_session_record(record)
         assert data[0] == records.FORMAT_VERSION
+        assert data == _one_proto(record)
         assert records.deserialize_session_record(data) == record
     assert (
         records.deserialize_session_record(records.serialize_session_record(SessionRecord()))
         == SessionRecord()
     )
+
+
+def _one_proto(record: SessionRecord) -> bytes:
+    """The record encoded as one protobuf, the way every stored record was written."""
+    proto = pb.SessionRecord()
+    if record.current is not None:
+        records._state_to_proto(record.current, proto.current)
+    for state in record.previous:
+        records._state_to_proto(state, proto.previous.add())
+    return bytes((records.FORMAT_VERSION,)) + proto.SerializeToString()
+
+
+def test_archived_states_are_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record is written on every message; its archived states never change, so each is
+    encoded once, and the bytes stay those of the whole record encoded at once."""
+    alice, bob, source = talking_pair()
+    for _ in range(3):
+        alice.initiate(bob, source)
+    record = alice.sessions["bob"]
+    assert len(record.previous) == 3
+    assert records.serialize_session_record(record) == _one_proto(record)
+    encoded: list[object] = []
+    state_to_proto = records._state_to_proto
+
+    def counting(state: object, out: pb.SessionState) -> None:
+        encoded.append(state)
+        state_to_proto(state, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(records, "_state_to_proto", counting)
+    for n in range(3):
+        alice.encrypt("bob", b"%d" % n)
+        record = alice.sessions["bob"]
+        data = records.serialize_session_record(record)
+        assert encoded == [record.current]
+        encoded.clear()
+        assert data == _one_proto(record)
+        assert records.deserialize_session_record(data) == record
+        encoded.clear()
 
 
 def test_optional_parts_round_trip() -> None:
@@ -48,8 +87,9 @@ def test_optional_parts_round_trip() -> None:
         ),
     ]
     for variant in variants:
-        record = SessionRecord(variant)
+        record = SessionRecord(variant, (state, variant))
         data = records.serialize_session_record(record)
+        assert data == _one_proto(record)
         assert records.deserialize_session_record(data) == record
 
 
