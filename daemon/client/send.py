@@ -35,6 +35,7 @@ from daemon.client.message_content import (
     Edit,
     Reply,
     Revoke,
+    Summary,
     TargetRef,
     build_message,
     device_sent_bytes,
@@ -42,7 +43,6 @@ from daemon.client.message_content import (
     sender_key_distribution,
     shows_in_chat_list,
     stored_preview,
-    summarize,
     target_of,
 )
 from daemon.client.message_context import MessagingContext
@@ -236,7 +236,9 @@ class Sender:
             raise
         timestamp = ack.timestamp if ack.timestamp is not None else int(m.now())
         self._check_phash(prepared, ack)
-        await self._after_ack(prepared.chat, message_id, message, timestamp, out.acked)
+        await self._after_ack(
+            prepared.chat, message_id, outgoing.kind.summary, timestamp, out.acked
+        )
         if prepared.peer is not None:
             self.privacy.after_send(connection, prepared.peer)
         # Debug: the outbox logs each send it makes (``outbox.sent``); a line per message is
@@ -693,14 +695,13 @@ class Sender:
         self,
         chat: JID,
         message_id: str,
-        message: wa_e2e_pb2.Message,
+        summary: Summary,
         timestamp: int,
         acked: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         m = self._m
         sid = m.session_id
         at = datetime.fromtimestamp(timestamp, UTC)
-        summary = summarize(message)
         own = str(m.addressing.own_pn)
         async with m.unit() as events:
             if acked is not None:
