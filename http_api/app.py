@@ -2,8 +2,9 @@
 
 The daemon (:mod:`daemon.service`) builds the services and owns their lifetime; tests build the
 same app around their own. Middlewares, outermost first: the access log (when
-``http.access_log`` is on), problem+json errors, the request time bound, API-key
-authentication, the chat-restricted keys' gate, the shutdown write gate. The console
+``http.access_log`` is on), then :class:`http_api.middlewares.ApiMiddleware` (problem+json
+errors, the request time bound, API-key authentication, a fleet's forwarding, the
+chat-restricted keys' gate, the shutdown write gate). The console
 (:mod:`http_api.console`) is served beside the API.
 """
 
@@ -12,11 +13,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from http_api.access_log import access_log
-from http_api.chat_access import restricted_gate
 from http_api.console import setup_console
 from http_api.fleet_proxy import FleetProxy
 from http_api.keys import SERVICES, Services
-from http_api.middlewares import authenticate, bound_time, create_error_middleware, write_gate
+from http_api.middlewares import ApiMiddleware
 from http_api.routes import setup_routes
 
 
@@ -25,19 +25,12 @@ def create_app(services: Services) -> web.Application:
     # In a fleet, once the caller is known, a request about a session owned elsewhere goes to
     # its owner (which applies the chat gate and the write gate itself).
     proxy = None if services.fleet is None else FleetProxy(services.fleet)
-    fleet = [] if proxy is None else [proxy.middleware]
+    api = ApiMiddleware(services, fleet=proxy)
     app = web.Application(
-        middlewares=[
-            *first,
-            create_error_middleware(),
-            bound_time,
-            authenticate,
-            *fleet,
-            restricted_gate,
-            write_gate,
-        ],
+        middlewares=[*first, api.middleware],
         client_max_size=services.config.http.max_body_bytes,
     )
+    app.on_cleanup.append(api.close)
     app[SERVICES] = services
     if proxy is not None:
         app.on_cleanup.append(proxy.close)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from daemon.outbox import InvalidSendRequest, normalize_chat
-from http_api.keys import PRINCIPAL, principal
+from http_api.keys import principal
 from http_api.problems import Problem, bad_request
 
 MAX_CHATS = 1000
@@ -93,16 +92,13 @@ RESTRICTED_ROUTES = frozenset(
 session (connect, logout, pairing, number checks, presence...) is 403 for it."""
 
 
-@web.middleware
-async def restricted_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Runs after authentication: a chat-restricted key reaches only RESTRICTED_ROUTES."""
-    caller = request.get(PRINCIPAL)
-    if caller is not None and caller.restricted:
-        resource = request.match_info.route.resource
-        path = resource.canonical if resource is not None else request.path
-        if (request.method, path) not in RESTRICTED_ROUTES:
-            raise Problem(403, "chat-not-allowed", "this API key is restricted to some chats")
-    return await handler(request)
+def refuse_restricted(request: web.Request) -> None:
+    """For a chat-restricted key (checked after authentication): 403 outside
+    RESTRICTED_ROUTES."""
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else request.path
+    if (request.method, path) not in RESTRICTED_ROUTES:
+        raise Problem(403, "chat-not-allowed", "this API key is restricted to some chats")
 
 
-__all__ = ["RESTRICTED_ROUTES", "parse_chats", "require_chat", "require_send", "restricted_gate"]
+__all__ = ["RESTRICTED_ROUTES", "parse_chats", "refuse_restricted", "require_chat", "require_send"]

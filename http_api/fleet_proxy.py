@@ -21,7 +21,6 @@ from typing import Final, Protocol
 import aiohttp
 import structlog
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from daemon.fleet.coordinator import Route
@@ -74,8 +73,8 @@ def session_of(path: str) -> str | None:
 
 
 class FleetProxy:
-    """The middleware (:meth:`middleware`) and the client it forwards with (closed by
-    :meth:`close`, an ``on_cleanup`` hook)."""
+    """Forwarding (:meth:`forward`, a step of :class:`http_api.middlewares.ApiMiddleware`)
+    and the client it forwards with (closed by :meth:`close`, an ``on_cleanup`` hook)."""
 
     def __init__(self, router: FleetRouter) -> None:
         self._router = router
@@ -92,20 +91,21 @@ class FleetProxy:
         if self._client is not None:
             await self._client.close()
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def forward(self, request: web.Request) -> web.StreamResponse | None:
+        """The owner's answer to a request about a session owned elsewhere; None when this
+        daemon serves the request itself."""
         session_id = session_of(request.path)
         if session_id is None:
-            return await handler(request)
+            return None
         if FORWARDED_HEADER in request.headers:
             # Sent here as the owner: serve it, unless the session left this daemon since
             # the sender looked (never forwarded again: the sender retries).
             if self._router.owns(session_id):
-                return await handler(request)
+                return None
             raise _moving(session_id)
         route = await self._router.route(session_id)
         if route.local:
-            return await handler(request)
+            return None
         if route.url is None:
             raise _moving(session_id)
         return await _forward(self._session(), request, route.url, self._router.node_id)

@@ -1,14 +1,17 @@
-"""Middlewares, outermost first: errors → problem+json, authentication, the write gate.
+"""The one middleware every request goes through (:class:`ApiMiddleware`): problem+json
+errors, the request time bound, authentication, a fleet's forwarding, the chat gate and the
+write gate, in that order.
 
-The error middleware is a factory over one table from domain exception to problem (the polls
-demo's ``create_error_middleware``): handlers translate nothing themselves, and an unexpected
-exception is logged with its traceback and answered with a 500 that leaks no internals.
+Errors come from one table from domain exception to problem (the polls demo's error
+middleware): handlers translate nothing themselves, and an unexpected exception is logged with
+its traceback and answered with a 500 that leaks no internals.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 from aiohttp import web
@@ -29,9 +32,11 @@ from daemon.client.sync_errors import MediaError, NotMediaMessage
 from daemon.manager import ManagerError, NotPairing, SessionExists, SessionNotFound
 from daemon.outbox import IdempotencyConflict, InvalidSendRequest
 from daemon.webhooks import WebhookError
-from http_api.auth import HEADER
+from http_api.auth import HEADER, Principal
+from http_api.chat_access import refuse_restricted
 from http_api.console.routes import is_console_path
-from http_api.keys import PRINCIPAL, services
+from http_api.deadlines import RequestDeadlines
+from http_api.keys import PRINCIPAL, Services
 from http_api.problems import Problem
 from storage.errors import AlreadyExists, DatabaseUnavailable, NotFound, StorageError
 
@@ -95,66 +100,135 @@ def _from_http_exception(exc: web.HTTPException) -> Problem:
     return Problem(exc.status, slugs.get(exc.status, "http-error"), detail, headers=headers)
 
 
-def create_error_middleware() -> web.middleware:  # type: ignore[valid-type]
+def _problem_of(request: web.Request, exc: Exception) -> Problem:
+    """The problem an exception out of a handler is answered with (a 500 for the unexpected)."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, web.HTTPException):
+        return _from_http_exception(exc)
+    mapped = to_problem(exc)
+    if mapped is not None:
+        if mapped.status >= 500:
+            log.error(
+                "http.server_error",
+                method=request.method,
+                path=request.path,
+                status=mapped.status,
+                error=type(exc).__name__,
+            )
+        return mapped
+    log.exception("http.unhandled", method=request.method, path=request.path)
+    return Problem(500, "internal-error", "an unexpected error occurred")
+
+
+class RequestForwarder(Protocol):
+    """Serves a request elsewhere (a fleet's owner of its session), or says it is ours."""
+
+    async def forward(self, request: web.Request) -> web.StreamResponse | None:
+        """The answer of the daemon that served it; None when this daemon serves it."""
+        ...
+
+
+class ApiMiddleware:
+    """What every request goes through, in this order, as one middleware (one coroutine
+    frame that each resumption of a handler passes through, where there were five):
+
+    1. errors: a Problem, an HTTP error or a domain exception becomes problem+json;
+    2. the time bound: every request but an event stream is answered within
+       ``http.request_timeout_s``, reading its body included (503 ``request-timeout``);
+    3. authentication by API key (:data:`OPEN_PATHS`, the console and unknown routes need none);
+    4. in a fleet, forwarding to the session's owner (which applies the gates itself);
+    5. the chat-restricted keys' gate (:func:`http_api.chat_access.refuse_restricted`);
+    6. the shutdown write gate: no change once the daemon stops.
+    """
+
+    def __init__(self, services: Services, *, fleet: RequestForwarder | None = None) -> None:
+        self._keys = services.keys
+        self._gate = services.gate
+        self._fleet = fleet
+        self.deadlines = RequestDeadlines(services.config.http.request_timeout_s)
+
+    async def close(self, _app: web.Application) -> None:
+        self.deadlines.close()
+
     @web.middleware
-    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        task = None if is_event_stream(request) else self.deadlines.enter()
         try:
-            return await handler(request)
-        except Problem as problem:
-            return problem.response(request.path)
+            cancelling = 0 if task is None else task.cancelling()
+            try:
+                caller = await self._caller(request) if self._needs_key(request) else None
+                if caller is not None:
+                    request[PRINCIPAL] = caller
+                if self._fleet is not None:
+                    forwarded = await self._fleet.forward(request)
+                    if forwarded is not None:
+                        return forwarded
+                if caller is not None and caller.restricted:
+                    refuse_restricted(request)
+                if request.method not in SAFE_METHODS and not self._gate.open:
+                    raise Problem(
+                        503,
+                        "shutting-down",
+                        "the daemon is stopping and accepts no changes; retry after it restarts",
+                        headers={"Retry-After": "5"},
+                    )
+                return await handler(request)
+            except asyncio.CancelledError:
+                if task is None or not self.deadlines.timed_out(task, cancelling):
+                    raise
+                raise self._timed_out(request) from None
+            except TimeoutError:
+                if task is None:
+                    raise
+                raise self._timed_out(request) from None
+            finally:
+                if task is not None:
+                    self.deadlines.leave(task)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
             return _from_http_exception(exc).response(request.path)
         except Exception as exc:
-            mapped = to_problem(exc)
-            if mapped is not None:
-                if mapped.status >= 500:
-                    log.error(
-                        "http.server_error",
-                        method=request.method,
-                        path=request.path,
-                        status=mapped.status,
-                        error=type(exc).__name__,
-                    )
-                return mapped.response(request.path)
-            log.exception("http.unhandled", method=request.method, path=request.path)
-            return Problem(500, "internal-error", "an unexpected error occurred").response(
-                request.path
-            )
+            return _problem_of(request, exc).response(request.path)
 
-    return errors
+    def _timed_out(self, request: web.Request) -> Problem:
+        log.warning("http.request_timeout", method=request.method, path=request.path)
+        return Problem(
+            503,
+            "request-timeout",
+            f"the request was not done within {self.deadlines.limit_s:g} s",
+            headers={"Retry-After": "5"},
+        )
 
-
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    open_path = request.path in OPEN_PATHS or is_console_path(request.path)
-    if open_path and request.method in SAFE_METHODS:
-        return await handler(request)
-    if request.match_info.http_exception is not None:
+    def _needs_key(self, request: web.Request) -> bool:
+        path = request.path
+        if request.method in SAFE_METHODS and (path in OPEN_PATHS or is_console_path(path)):
+            return False
         # No such route: 404 (or 405) whoever asks; there is nothing to protect.
-        return await handler(request)
-    if request.path in SELF_AUTHENTICATED_PATHS:
-        return await handler(request)
-    presented = request.headers.get(HEADER)
-    if not presented:
-        raise Problem(
-            401,
-            "missing-api-key",
-            f"send an API key in the {HEADER} header",
-            headers={"WWW-Authenticate": "ApiKey"},
-        )
-    found = await services(request).keys.authenticate(presented)
-    if found is None:
-        log.warning("http.bad_api_key", method=request.method, path=request.path)
-        raise Problem(
-            401,
-            "invalid-api-key",
-            "the API key is not valid",
-            headers={"WWW-Authenticate": "ApiKey"},
-        )
-    request[PRINCIPAL] = found
-    return await handler(request)
+        if request.match_info.http_exception is not None:
+            return False
+        return path not in SELF_AUTHENTICATED_PATHS
+
+    async def _caller(self, request: web.Request) -> Principal:
+        presented = request.headers.get(HEADER)
+        if not presented:
+            raise Problem(
+                401,
+                "missing-api-key",
+                f"send an API key in the {HEADER} header",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        found = await self._keys.authenticate(presented)
+        if found is None:
+            log.warning("http.bad_api_key", method=request.method, path=request.path)
+            raise Problem(
+                401,
+                "invalid-api-key",
+                "the API key is not valid",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        return found
 
 
 def is_event_stream(request: web.Request) -> bool:
@@ -165,45 +239,11 @@ def is_event_stream(request: web.Request) -> bool:
     )
 
 
-@web.middleware
-async def bound_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every request but an event stream is answered within ``http.request_timeout_s``,
-    reading its body included."""
-    if is_event_stream(request):
-        return await handler(request)
-    limit = services(request).config.http.request_timeout_s
-    try:
-        async with asyncio.timeout(limit):
-            return await handler(request)
-    except TimeoutError:
-        log.warning("http.request_timeout", method=request.method, path=request.path)
-        raise Problem(
-            503,
-            "request-timeout",
-            f"the request was not done within {limit:g} s",
-            headers={"Retry-After": "5"},
-        ) from None
-
-
-@web.middleware
-async def write_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method not in SAFE_METHODS and not services(request).gate.open:
-        raise Problem(
-            503,
-            "shutting-down",
-            "the daemon is stopping and accepts no changes; retry after it restarts",
-            headers={"Retry-After": "5"},
-        )
-    return await handler(request)
-
-
 __all__ = [
     "ERROR_TABLE",
     "OPEN_PATHS",
-    "authenticate",
-    "bound_time",
-    "create_error_middleware",
+    "ApiMiddleware",
+    "RequestForwarder",
     "is_event_stream",
     "to_problem",
-    "write_gate",
 ]
