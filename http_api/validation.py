@@ -90,6 +90,20 @@ def _check_tree(document: Any) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""Where a lone surrogate can come from: UTF-8 itself holds none (decoding refuses them)."""
+
+
+def _may_break_rules(text: str) -> bool:
+    """Whether the tree needs walking: deeper nesting than allowed needs more opening brackets
+    than that, and a lone surrogate an escape (most bodies have neither)."""
+    return (
+        text.count("{") + text.count("[") > MAX_JSON_DEPTH
+        or _SURROGATE_ESCAPE.search(text) is not None
+    )
+
+
 def parse_json(raw: bytes) -> Any:
     """A body's JSON document, or a 400 naming what is wrong with it."""
     try:
@@ -97,8 +111,11 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise bad_request("the body is not UTF-8") from None
     try:
-        document = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
-        _check_tree(document)
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODER.decode(text)
+        if _may_break_rules(text):
+            _check_tree(document)
     except _RejectedJson as exc:
         raise bad_request(f"the body is not accepted: {exc}") from None
     except RecursionError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from http_api.problems import Problem
@@ -48,6 +50,36 @@ def test_bodies_it_takes() -> None:
     assert parse_json(b'{"count": 26.0, "ratio": 0.5}') == {"count": 26, "ratio": 0.5}
     depth = MAX_JSON_DEPTH
     assert parse_json(b"[" * depth + b"]" * depth) is not None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Brackets and escapes inside strings: the tree is walked, and it is fine.
+        b'{"text": "' + b"[{" * MAX_JSON_DEPTH + b'"}',
+        b'{"text": "a \\\\ud800 is six characters here, not a surrogate"}',
+        b'{"text": "\\u00e9t\\u00e9 \\ud83d\\ude00"}',
+        # What nearly every body is: nothing to walk for.
+        b'{"to": "15550002222@s.whatsapp.net", "text": "hello", "n": [1, 2.5, {"a": null}]}',
+    ],
+)
+def test_bodies_are_the_json_they_hold(raw: bytes) -> None:
+    assert parse_json(raw) == json.loads(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Few brackets, a lone surrogate; many brackets, too deep, no escape at all.
+        b'{"a": "x \\udbff y"}',
+        b'{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}",
+        "\ufeff{}".encode(),
+    ],
+)
+def test_what_the_fast_path_skips_is_still_refused(raw: bytes) -> None:
+    with pytest.raises(Problem) as refused:
+        parse_json(raw)
+    assert refused.value.status == 400
 
 
 @pytest.mark.parametrize("raw", ["\u00b2", "\u0663", "1_0", " 5", "+5", "", "5.0", "9" * 30])
