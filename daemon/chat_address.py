@@ -18,6 +18,12 @@ MAX_ADDRESS_CHARS = 128
 PHONE_USER = re.compile(r"[1-9][0-9]{6,14}")
 LID_USER = re.compile(r"[1-9][0-9]{4,19}")
 GROUP_USER = re.compile(r"[1-9][0-9]{4,19}(?:-[1-9][0-9]{4,19})?")
+_CHAT_USERS = {
+    Server.PN.value: PHONE_USER,
+    Server.LID.value: LID_USER,
+    Server.GROUP.value: GROUP_USER,
+}
+"""The user part of a chat JID without a device, by server (what ``_normalize_jid`` returns)."""
 PHONE_SEPARATORS = " -()."
 PHONE_RULE = "a JID or an international phone number (7 to 15 digits, no leading 0)"
 
@@ -34,6 +40,11 @@ def normalize_chat(to: str) -> str:
     if len(text) > MAX_ADDRESS_CHARS:
         raise InvalidChat(f"'to' is longer than {MAX_ADDRESS_CHARS} characters")
     if "@" in text:
+        user, _, server = text.partition("@")
+        rule = _CHAT_USERS.get(server)
+        # Already a chat JID as the API writes them (the usual case): nothing to rebuild.
+        if rule is not None and rule.fullmatch(user):
+            return text
         return _normalize_jid(text)
     digits = phone_digits(text)
     if digits is None:

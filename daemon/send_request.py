@@ -153,28 +153,35 @@ FIELDS_BY_KIND: dict[MessageKind, frozenset[str]] = {
 """The fields a JSON send of each type may carry (a media type is not sent as plain JSON)."""
 
 
+_COMMON_FIELDS = frozenset({"to", "type", "text", "quotedId", "messageId", "emoji"})
+_KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    MessageKind.LOCATION.value: _COMMON_FIELDS | {"latitude", "longitude", "name", "address"},
+    MessageKind.CONTACT.value: _COMMON_FIELDS | {"contacts"},
+}
+"""The fields a send request may name, by type (the common ones for the others)."""
+_KINDS = {kind.value: kind for kind in MessageKind}
+
+
 def parse_send_request(body: dict[str, Any]) -> SendRequest:
     """Validates an API request body; raises InvalidSendRequest naming what is wrong."""
-    known = {"to", "type", "text", "quotedId", "messageId", "emoji"}
     kind_name = body.get("type")
-    if kind_name == MessageKind.LOCATION:
-        known |= {"latitude", "longitude", "name", "address"}
-    elif kind_name == MessageKind.CONTACT:
-        known |= {"contacts"}
-    unknown = sorted(set(body) - known)
-    if unknown:
+    known = _COMMON_FIELDS
+    if isinstance(kind_name, str):
+        known = _KNOWN_FIELDS.get(kind_name, _COMMON_FIELDS)
+    if not body.keys() <= known:
+        unknown = sorted(set(body) - known)
         raise InvalidSendRequest(f"unknown field(s): {', '.join(unknown)}")
     to = body.get("to")
     if not isinstance(to, str):
         raise InvalidSendRequest("'to' is required (a JID or a phone number)")
     kind_text = body.get("type", "text")
-    try:
-        kind = MessageKind(kind_text)
-    except (TypeError, ValueError):
+    kind = _KINDS.get(kind_text) if isinstance(kind_text, str) else None
+    if kind is None:
         choices = ", ".join(k.value for k in MessageKind)
-        raise InvalidSendRequest(f"'type' must be one of {choices}") from None
-    foreign = sorted(set(body) - FIELDS_BY_KIND.get(kind, set(body)))
-    if foreign:
+        raise InvalidSendRequest(f"'type' must be one of {choices}")
+    allowed = FIELDS_BY_KIND.get(kind)
+    if allowed is not None and not body.keys() <= allowed:
+        foreign = sorted(set(body) - allowed)
         raise InvalidSendRequest(f"a {kind.value} message has no field(s): {', '.join(foreign)}")
     chat = normalize_chat(to)
     if kind.is_media:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.binary import JID
 from daemon.chat_address import (
     InvalidChat,
     normalize_chat,
@@ -67,3 +68,18 @@ def test_people_and_phone_digits() -> None:
         normalize_user("120363012345678901@g.us")
     assert phone_digits("+1 (555) 000-1111") == "15550001111"
     assert phone_digits("\u00b2" * 9) is None
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "15550001111@s.whatsapp.net",
+        "123456789012345@lid",
+        "120363012345678901@g.us",
+        "15550001111-1446781234@g.us",
+        " 15550001111@s.whatsapp.net ",
+    ],
+)
+def test_a_chat_jid_as_written_is_itself(given: str) -> None:
+    """Returned as given (the usual case, no JID rebuilt): what parsing it would make."""
+    assert normalize_chat(given) == str(JID.parse(given.strip()).to_non_ad())
