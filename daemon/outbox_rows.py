@@ -13,7 +13,7 @@ from daemon.send_content import (
     MediaSendKind,
     contacts_from_payload,
 )
-from daemon.send_request import MessageKind, SendRequest
+from daemon.send_request import MEDIA_KINDS, MessageKind, SendRequest
 from storage.outbox_values import OutboxRow
 
 
@@ -71,7 +71,9 @@ def describe(row: OutboxRow) -> dict[str, Any]:
 
 def _public_request(row: OutboxRow) -> dict[str, Any]:
     """The stored request without the staged file's local path."""
-    media = request_of(row).media if MessageKind(row.kind).is_media else None
+    if row.kind not in MEDIA_KINDS:
+        return row.payload
+    media = request_of(row).media
     if media is None:
         return row.payload
     return {

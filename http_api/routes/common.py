@@ -11,13 +11,16 @@ from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.validation import query_float, query_int, read_json_object
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without a new encoder per call."""
+
 
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
         status=status,
-        text=json.dumps(payload, ensure_ascii=False),
+        text=_ENCODE(payload),
         content_type="application/json",
         headers=headers,
     )
