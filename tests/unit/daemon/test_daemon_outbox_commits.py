@@ -93,13 +93,16 @@ async def test_a_send_taken_at_once_shares_the_accepts_commit(db: Database, tmp_
     await until(lambda: first.row.id in sender.acked)
     await until(lambda: durable_status(db.path, first.row.id) == "done")
     commits = db.commit_count
-    sends = 5
+    sends = 10
     for _ in range(sends):
         accepted = await outbox.accept("s1", request, None)
         assert durable_status(db.path, accepted.row.id) is not None  # durable before the 202
         await until(functools.partial(contains, sender.acked, accepted.row.id))
-    # accept + ``sending`` in one commit, the ack in another: two per send, not three.
-    assert db.commit_count - commits == 2 * sends
+    # accept + ``sending`` in one commit, the ack in another: two per send, not three. On a
+    # loaded machine an accept still commits alone now and then (the hold is bounded in time,
+    # and a read outside a transaction commits the group first): without the hold every send
+    # takes three, so most sends sharing is what this asserts.
+    assert db.commit_count - commits <= 2 * sends + sends // 2
     await outbox.stop(1.0)
 
 
