@@ -60,6 +60,11 @@ __all__ = [
 class Endpoint(Protocol):
     """Something stanzas are delivered to: a socket connection or a simulated phone."""
 
+    acks_required: bool
+    """Whether its peer acks what it receives (a socket), so that a stanza sent to it stays
+    owed until acked; an in-process phone cannot lose a stanza. A plain attribute, not a
+    runtime protocol check: every delivery reads it."""
+
     async def deliver(self, node: Node) -> None: ...
 
 
