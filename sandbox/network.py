@@ -270,8 +270,10 @@ class Network:
         if not attached:
             self._endpoints.pop(key, None)
 
-    def endpoints(self, device: JID) -> list[Endpoint]:
-        return list(self._endpoints.get(self._key(device), []))
+    def endpoint(self, device: JID) -> Endpoint | None:
+        """The device's first attached endpoint (the one deliveries go to), if any."""
+        attached = self._endpoints.get(self._key(device))
+        return attached[0] if attached else None
 
     def is_online(self, device: JID) -> bool:
         return bool(self._endpoints.get(self._key(device)))

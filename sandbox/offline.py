@@ -100,7 +100,7 @@ class OfflineQueue:
     ) -> bool:
         """Sends ``node`` to the device's endpoint (tracking it until acked), or queues it."""
         async with self.lock(device):
-            endpoint = next(iter(self._network.endpoints(device)), None)
+            endpoint = self._network.endpoint(device)
             if endpoint is None:
                 if queue and needs_ack(node):
                     await self.enqueue(device, node)
