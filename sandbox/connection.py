@@ -86,8 +86,7 @@ def parse_registration(payload: _ClientPayload) -> tuple[int, bytes, SignedPreKe
 
 
 class Connection:
-    """A client socket (``sandbox.network.Endpoint``, ``sandbox.offline.AckingEndpoint`` and
-    ``sandbox.faults.Socket``)."""
+    """A client socket (``sandbox.network.Endpoint`` and ``sandbox.faults.Socket``)."""
 
     acks_required = True
     """What this socket receives stays queued until the client acks it (see offline.py)."""

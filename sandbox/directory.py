@@ -145,6 +145,10 @@ class Directory:
         self._by_lid: dict[str, str] = {}
         self._devices: dict[str, dict[int, Device]] = {}
         self._reserved: dict[str, set[int]] = {}
+        # PN device JID of every JID to_pn resolved: the network keys each stanza it routes
+        # by it (several per relayed message). Accounts are never removed and never change
+        # users, so a found form stays true; misses are not kept.
+        self._pn_forms: dict[JID, JID] = {}
 
     # Accounts
 
@@ -254,8 +258,13 @@ class Directory:
 
     def to_pn(self, jid: JID) -> JID | None:
         """The PN form (same device) of a PN or LID JID of a known account."""
-        account = self.account_of(jid)
-        return None if account is None else account.pn_device(jid.device)
+        pn = self._pn_forms.get(jid)
+        if pn is None:
+            account = self.account_of(jid)
+            if account is None:
+                return None
+            pn = self._pn_forms[jid] = account.pn_device(jid.device)
+        return pn
 
     def to_lid(self, jid: JID) -> JID | None:
         account = self.account_of(jid)

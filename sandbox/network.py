@@ -60,6 +60,11 @@ __all__ = [
 class Endpoint(Protocol):
     """Something stanzas are delivered to: a socket connection or a simulated phone."""
 
+    acks_required: bool
+    """Whether its peer acks what it receives (a socket), so that a stanza sent to it stays
+    owed until acked; an in-process phone cannot lose a stanza. A plain attribute, not a
+    runtime protocol check: every delivery reads it."""
+
     async def deliver(self, node: Node) -> None: ...
 
 
@@ -265,8 +270,10 @@ class Network:
         if not attached:
             self._endpoints.pop(key, None)
 
-    def endpoints(self, device: JID) -> list[Endpoint]:
-        return list(self._endpoints.get(self._key(device), []))
+    def endpoint(self, device: JID) -> Endpoint | None:
+        """The device's first attached endpoint (the one deliveries go to), if any."""
+        attached = self._endpoints.get(self._key(device))
+        return attached[0] if attached else None
 
     def is_online(self, device: JID) -> bool:
         return bool(self._endpoints.get(self._key(device)))

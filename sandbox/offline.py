@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -35,19 +35,6 @@ ACKED_CLASSES = frozenset({"message", "receipt", "notification", "call", "status
 
 def needs_ack(node: Node) -> bool:
     return node.tag in ACKED_CLASSES and bool(node.attr_str("id"))
-
-
-@runtime_checkable
-class AckingEndpoint(Protocol):
-    """An endpoint whose peer acknowledges what it receives (``sandbox.connection.Connection``):
-    a stanza sent to it stays owed until acked."""
-
-    acks_required: bool
-
-
-def tracks_acks(endpoint: Endpoint) -> bool:
-    """Socket connections ack what they receive; an in-process phone cannot lose a stanza."""
-    return isinstance(endpoint, AckingEndpoint) and endpoint.acks_required
 
 
 def with_offline_marker(node: Node, position: int) -> Node:
@@ -113,12 +100,12 @@ class OfflineQueue:
     ) -> bool:
         """Sends ``node`` to the device's endpoint (tracking it until acked), or queues it."""
         async with self.lock(device):
-            endpoint = next(iter(self._network.endpoints(device)), None)
+            endpoint = self._network.endpoint(device)
             if endpoint is None:
                 if queue and needs_ack(node):
                     await self.enqueue(device, node)
                 return False
-            if needs_ack(node) and tracks_acks(endpoint):
+            if endpoint.acks_required and needs_ack(node):
                 in_flight = self._in_flight.get(device)
                 if in_flight is None:
                     in_flight = self._in_flight[device] = _InFlight()

@@ -94,6 +94,9 @@ class HostedStore:
 class HostedDevice:
     """Device 99 of a business ``account``; implements ``sandbox.network.HostedEndpoint``."""
 
+    acks_required = False
+    """An in-process endpoint: nothing delivered to it is lost, so nothing stays owed."""
+
     def __init__(self, account: Account, network: Network) -> None:
         self.account = account
         self._network = network

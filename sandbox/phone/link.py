@@ -3,7 +3,7 @@
 What it submits goes through ``Network.submit`` exactly as if read from its socket. What the
 network delivers is queued for one worker task that handles stanzas one at a time, except the
 answers to the device's own iqs and message acks, which complete their waiters directly: the
-worker may itself be waiting for one of them.
+worker may itself be waiting for one of them. Other acks are dropped: nothing acts on them.
 """
 
 from __future__ import annotations
@@ -82,6 +82,10 @@ class StanzaLink:
                 if not waiter.done():
                     waiter.set_result(node)
                 return
+        if node.tag == "ack":
+            # The server acks every receipt and notification the device sends (two per relayed
+            # message): no handler acts on an ack nobody waits for, so it skips the queue.
+            return
         self._inbox.put_nowait(node)
 
     async def _work(self) -> None:

@@ -198,6 +198,9 @@ class _Decrypted:
 class SimulatedPhone:
     """Device 0 of ``account``; implements ``sandbox.network.Phone``."""
 
+    acks_required = False
+    """An in-process endpoint: nothing delivered to it is lost, so nothing stays owed."""
+
     def __init__(
         self,
         account: Account,

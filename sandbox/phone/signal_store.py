@@ -48,6 +48,9 @@ class PhoneSignalStore:
         self._identities: dict[str, bytes] = {}
         self._prekeys: dict[str, bytes] = {}
         self._signed_prekeys: dict[str, bytes] = {}
+        # Decoded too: every prekey message names the signed prekey, and the initiator repeats
+        # prekey messages until it hears back (a companion's copies to its own phone, always).
+        self._signed_prekey_values: dict[str, SignedPreKey] = {}
         self._sender_keys: dict[str, bytes] = {}
         self._next_prekey_id = 1
 
@@ -59,6 +62,7 @@ class PhoneSignalStore:
         self._identities = dict(await backend.items(IDENTITIES))
         self._prekeys = dict(await backend.items(PREKEYS))
         self._signed_prekeys = dict(await backend.items(SIGNED_PREKEYS))
+        self._signed_prekey_values = {}
         self._sender_keys = dict(await backend.items(SENDER_KEYS))
         stored = await backend.get(META, _NEXT_PREKEY_ID)
         self._next_prekey_id = int(stored.decode()) if stored else 1
@@ -94,8 +98,14 @@ class PhoneSignalStore:
         return None if data is None else records.deserialize_prekey(data)
 
     async def load_signed_prekey(self, key_id: int) -> SignedPreKey | None:
-        data = self._signed_prekeys.get(str(key_id))
-        return None if data is None else records.deserialize_signed_prekey(data)
+        key = str(key_id)
+        prekey = self._signed_prekey_values.get(key)
+        if prekey is None:
+            data = self._signed_prekeys.get(key)
+            if data is None:
+                return None
+            prekey = self._signed_prekey_values[key] = records.deserialize_signed_prekey(data)
+        return prekey
 
     async def load_sender_key(self, name: SenderKeyName) -> SenderKeyRecord | None:
         data = self._sender_keys.get(str(name))
@@ -111,6 +121,7 @@ class PhoneSignalStore:
         key, value = str(prekey.key_id), records.serialize_signed_prekey(prekey)
         await self._backend.put(SIGNED_PREKEYS, key, value)
         self._signed_prekeys[key] = value
+        self._signed_prekey_values[key] = prekey
 
     async def delete_session(self, address: ProtocolAddress) -> None:
         key = str(address)

@@ -91,6 +91,20 @@ def test_directory_finds_accounts_and_devices_by_pn_and_lid() -> None:
     assert [d.device_id for d in directory.devices("15550001111")] == [0]
 
 
+def test_pn_forms_are_resolved_once_and_never_remember_a_miss() -> None:
+    directory, account = make_directory()
+    lid = JID("100000000000002", Server.LID, 3)
+    assert directory.to_pn(lid) is None
+    identity = KeyPair.generate()
+    bob = Account("15550002222", "100000000000002", "Bob", identity, 43)
+    directory.add_account(bob, Device("15550002222", 0, identity.public, 43))
+    pn = directory.to_pn(lid)
+    assert pn == JID("15550002222", Server.PN, 3)
+    # The network keys every stanza it routes by this form: the second lookup is the first's.
+    assert directory.to_pn(lid) is pn
+    assert directory.to_pn(JID("15550001111", Server.PN, 1)) == account.pn_device(1)
+
+
 def test_device_ids_are_reserved_and_never_reused() -> None:
     directory, _ = make_directory()
     first = directory.reserve_device_id("15550001111")

@@ -124,3 +124,19 @@ async def test_prekey_ids_are_never_reused_across_restarts() -> None:
     reloaded = PhoneSignalStore(backend, await store.get_identity_key_pair(), 99)
     await reloaded.load()
     assert await reloaded.allocate_prekey_ids(1) == 9
+
+
+async def test_signed_prekey_is_decoded_once_and_replaced_by_a_new_one() -> None:
+    backend = DictPhoneStore()
+    store, _ = await _party(backend)
+    first = await store.load_signed_prekey(1)
+    assert first is not None
+    # Every repeated prekey message names it: the decoded value is kept, not decoded again.
+    assert await store.load_signed_prekey(1) is first
+    replacement = generate_signed_prekey(await store.get_identity_key_pair(), 1)
+    await store.store_signed_prekey(replacement)
+    assert await store.load_signed_prekey(1) == replacement
+    assert await store.load_signed_prekey(2) is None
+    reloaded = PhoneSignalStore(backend, await store.get_identity_key_pair(), 99)
+    await reloaded.load()
+    assert await reloaded.load_signed_prekey(1) == replacement
