@@ -621,12 +621,20 @@ class EventLog:
         try:
             read = True
             while True:
+                end = 0
                 if read:
                     feed.take()  # committed before this read: the read has it
                     self.stream_reads += 1
-                    # Unfiltered reads: the cursor passes skipped types too.
-                    events = await self.read(session_id, after_seq=cursor, limit=batch)
+                    if types is not None:
+                        # Only the wanted rows are read (a client resuming a filtered stream
+                        # must not decode every other event); once the read is complete the
+                        # cursor passes the log's end as it was before it, since whatever
+                        # commits later reaches the feed.
+                        end = await self.repo.last_seq(session_id)
+                    events = await self.read(session_id, after_seq=cursor, limit=batch, types=types)
                     read = len(events) >= batch
+                    if read:
+                        end = 0
                 else:
                     taken = feed.take()
                     if taken is None:
@@ -644,6 +652,7 @@ class EventLog:
                     cursor = event.seq
                     if types is None or event.type in types:
                         yield event
+                cursor = max(cursor, end)
                 if read:
                     continue
                 # Bounded by the hub's poll: an idle feed goes stale, and the log is read

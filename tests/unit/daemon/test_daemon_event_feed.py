@@ -35,9 +35,13 @@ def no_idle_poll(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Follower:
-    def __init__(self, log: EventLog, after_seq: int = 0) -> None:
+    def __init__(
+        self, log: EventLog, after_seq: int = 0, types: frozenset[str] | None = None
+    ) -> None:
         self.seen: list[StoredEvent] = []
-        self._task = asyncio.create_task(self._run(log.follow("s1", after_seq=after_seq)))
+        self._task = asyncio.create_task(
+            self._run(log.follow("s1", after_seq=after_seq, types=types))
+        )
 
     async def _run(self, events: AsyncIterator[StoredEvent]) -> None:
         async for event in events:
@@ -86,6 +90,26 @@ async def test_a_follower_reads_once_then_takes_this_daemons_commits_from_memory
     assert numbers(follower.seen) == list(range(1, 16))
     assert [e.seq for e in follower.seen] == list(range(2, 17))
     assert follower.seen == await log.read("s1", after_seq=1)
+    await follower.stop()
+
+
+async def test_a_filtered_follower_catches_up_reading_only_what_it_wants(
+    stores: BackendStores,
+) -> None:
+    """A client resuming a filtered stream after a long history (every received message)
+    reads its own type only: one read, then memory, with the cursor past the skipped ones."""
+    log = EventLog(stores)
+    async with stores.transaction():
+        await log.append_records("s1", [alert(n) for n in range(450)])
+    await log.append("s1", EventType.MESSAGE_UPDATED, {"n": 450})
+    async with stores.transaction():
+        await log.append_records("s1", [alert(n) for n in range(451, 600)])
+    follower = Follower(log, types=frozenset({str(EventType.MESSAGE_UPDATED)}))
+    assert await reads_settle(log, follower, 1) == 1  # unfiltered pages took seven reads
+    await log.append("s1", EventType.ALERT, {"n": 600})
+    await log.append("s1", EventType.MESSAGE_UPDATED, {"n": 601})
+    assert await reads_settle(log, follower, 2) == 1  # from memory: the cursor is contiguous
+    assert numbers(follower.seen) == [450, 601]
     await follower.stop()
 
 
