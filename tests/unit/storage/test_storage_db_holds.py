@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from storage.db import Database
+from storage.interfaces import PendingCommit
 
 TIMEOUT = 10.0
 
@@ -27,12 +28,18 @@ async def opened(path: Path) -> Database:
     return db
 
 
+async def accept(db: Database) -> PendingCommit:
+    """The first unit: a pipelined one, as an accepted send is."""
+    async with db.pipelined_transaction() as accepted:
+        await db.execute("INSERT INTO units VALUES ('accepted')")
+    return accepted
+
+
 async def test_the_held_unit_and_the_companion_share_one_commit(tmp_path: Path) -> None:
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
         commits = db.commit_count
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         hold = accepted.hold_open()
 
         async def companion() -> None:
@@ -51,8 +58,7 @@ async def test_without_a_hold_the_companion_commits_on_its_own(tmp_path: Path) -
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
         commits = db.commit_count
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
 
         async def companion() -> None:
             async with db.transaction():
@@ -67,8 +73,7 @@ async def test_without_a_hold_the_companion_commits_on_its_own(tmp_path: Path) -
 async def test_a_hold_released_without_a_unit_lets_the_group_commit(tmp_path: Path) -> None:
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         hold = accepted.hold_open()
         await asyncio.sleep(0)  # the scheduled flush finds the hold and leaves the group
         assert not accepted.done()
@@ -80,8 +85,7 @@ async def test_a_hold_released_without_a_unit_lets_the_group_commit(tmp_path: Pa
 async def test_a_hold_never_released_only_delays_the_commit(tmp_path: Path) -> None:
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         accepted.hold_open()  # the companion never comes: the group's time bound commits it
         await accepted.wait(TIMEOUT)
         assert committed_rows(path) == ["accepted"]
@@ -90,8 +94,7 @@ async def test_a_hold_never_released_only_delays_the_commit(tmp_path: Path) -> N
 async def test_a_read_outside_a_transaction_commits_a_held_group_first(tmp_path: Path) -> None:
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         hold = accepted.hold_open()
         assert await db.fetch_one("SELECT count(*) FROM units") == (1,)
         assert accepted.done()
@@ -103,8 +106,7 @@ async def test_another_unit_ending_meanwhile_keeps_the_group_open(tmp_path: Path
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
         commits = db.commit_count
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         hold = accepted.hold_open()
 
         wrote = asyncio.Event()
@@ -130,8 +132,7 @@ async def test_another_unit_ending_meanwhile_keeps_the_group_open(tmp_path: Path
 async def test_a_hold_on_a_committed_unit_holds_nothing(tmp_path: Path) -> None:
     path = tmp_path / "holds.db"
     async with await opened(path) as db:
-        async with db.pipelined_transaction() as accepted:
-            await db.execute("INSERT INTO units VALUES ('accepted')")
+        accepted = await accept(db)
         await accepted.wait(TIMEOUT)
         commits = db.commit_count
         accepted.hold_open().release()
