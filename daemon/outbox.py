@@ -313,12 +313,10 @@ class Outbox:
         try:
             if nested:
                 async with self._stores.transaction():
-                    row = await self.repo.insert(new)
-                    await self._show_queued(session_id, message_id, request)
+                    row = await self._store(new, request)
             else:
                 async with self._stores.pipelined_transaction() as commit:
-                    row = await self.repo.insert(new)
-                    await self._show_queued(session_id, message_id, request)
+                    row = await self._store(new, request)
         except AlreadyExists:
             # The key was used before (or by a concurrent request that won the insert): a
             # new key, the common case, costs no read.
@@ -357,14 +355,19 @@ class Outbox:
     def _goes_at_once(self, worker: _Worker | None, row: OutboxRow, request: SendRequest) -> bool:
         """Whether the worker would start ``row`` at its next look: only then is the accept's
         commit worth keeping open for it (a wrong guess costs that commit a few ms)."""
-        if worker is None or worker.offline or worker.pause is not None:
+        if worker is None or worker.offline:
             return False
         if request.kind in MEDIA_KINDS or len(worker.flights) >= self._config.max_in_flight:
             return False
-        bucket = self._buckets.get(row.session_id)
-        if bucket is not None and bucket.wait_time(self._clock()) > 0:
-            return False
-        return self._sender.is_connected(row.session_id) and not self._behind_in_chat(worker, row)
+        return self._wait_to_go(worker, row, self._clock()) <= 0 and not self._behind_in_chat(
+            worker, row
+        )
+
+    async def _store(self, new: NewOutboxRow, request: SendRequest) -> OutboxRow:
+        """The accepted row, and its message shown in its chat (in the caller's unit)."""
+        row = await self.repo.insert(new)
+        await self._show_queued(new.session_id, new.id, request)
+        return row
 
     async def _show_queued(self, session_id: str, message_id: str, request: SendRequest) -> None:
         """The message's row in its chat, ``pending`` from the moment the send is accepted
@@ -562,12 +565,17 @@ class Outbox:
     async def _wait_needed(self, worker: _Worker, row: OutboxRow) -> float | None:
         """Seconds to wait before ``row`` may go (0: now); None when it expired (it is failed
         here)."""
-        session_id = row.session_id
         now = self._clock()
         age = now - row.created_at.timestamp()
         if age > self._config.max_age_s:
             await self._fail(row, f"not sent within {self._config.max_age_s:g} s")
             return None
+        return self._wait_to_go(worker, row, now)
+
+    def _wait_to_go(self, worker: _Worker, row: OutboxRow, now: float) -> float:
+        """Seconds before ``row`` may go (0: now), its age aside: the session's pause, the
+        connection, the row's next attempt, the session's token bucket."""
+        session_id = row.session_id
         pause = worker.pause
         if pause is not None and pause.until.timestamp() > now:
             return min(pause.until.timestamp() - now, IDLE_EXIT_S)
