@@ -21,7 +21,7 @@ def discard_staged(row: OutboxRow) -> None:
     """Removes a media send's staged file once the row is final (done, or failed for good):
     only then, so that a crash before the ``done`` commit can still send it again. A campaign's
     shared file stays: the campaign removes it once it ends."""
-    media = request_of(row).media if MessageKind(row.kind).is_media else None
+    media = request_of(row).media if row.kind in MEDIA_KINDS else None
     if media is not None and not media.shared:
         with contextlib.suppress(OSError):
             Path(media.file.path).unlink()

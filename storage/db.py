@@ -110,7 +110,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-from storage.commit_hooks import CommitHooks, when_committed
+from storage.commit_hooks import CommitHooks, call_soon_all, when_committed
 from storage.completion import run_to_completion
 from storage.engine import Dialect, EngineCounters, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
@@ -357,9 +357,7 @@ class Database:
     def _transaction_ended(self) -> None:
         callbacks, self._after_end = self._after_end, []
         if callbacks:
-            loop = asyncio.get_running_loop()
-            for callback in callbacks:
-                loop.call_soon(callback)
+            call_soon_all(callbacks)
 
     def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
         """A transaction whose end does not wait for its commit: the yielded
@@ -579,7 +577,7 @@ class Database:
 
     def _hold(self, group: _Group) -> GroupHold:
         if group is not self._group:
-            return _NO_HOLD  # committed (or failed) already
+            return NO_HOLD  # committed (or failed) already
         group.holds += 1
         return _GroupHold(self, group)
 
@@ -862,7 +860,8 @@ class _NoHold:
         return None
 
 
-_NO_HOLD: Final = _NoHold()
+NO_HOLD: Final[GroupHold] = _NoHold()
+"""The hold of a commit that has nothing to keep open (ended already, or committed at once)."""
 
 
 def _succeed(waiters: list[asyncio.Future[None]]) -> None:
@@ -893,7 +892,7 @@ class _PendingCommit:
     def hold_open(self) -> GroupHold:
         """See the module docstring: the group holding this unit waits for one more unit."""
         if self._db is None or self._group is None or self.done():
-            return _NO_HOLD
+            return NO_HOLD
         return self._db._hold(self._group)
 
     def done(self) -> bool:

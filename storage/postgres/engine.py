@@ -43,7 +43,7 @@ import asyncpg
 
 from storage.commit_hooks import CommitHooks, call_soon_all
 from storage.completion import run_to_completion
-from storage.db import Clock, utc_now
+from storage.db import NO_HOLD, Clock, utc_now
 from storage.engine import Dialect, EngineCounters, Fence, Row
 from storage.errors import DatabaseUnavailable, LeaseLost, StorageError, TransactionError
 from storage.interfaces import GroupHold, PendingCommit
@@ -220,9 +220,7 @@ class PgDatabase:
     def _transaction_ended(self) -> None:
         callbacks, self._after_end = self._after_end, []
         if callbacks:
-            loop = asyncio.get_running_loop()
-            for callback in callbacks:
-                loop.call_soon(callback)
+            call_soon_all(callbacks)
 
     async def _enter(self, fence: Fence | None = None) -> str | None:
         task = asyncio.current_task()
@@ -530,14 +528,7 @@ class _DonePending:
             raise TransactionError("the pipelined transaction has not ended")
 
     def hold_open(self) -> GroupHold:
-        return _NoHold()  # committed already: nothing to keep open
-
-
-class _NoHold:
-    __slots__ = ()
-
-    def release(self) -> None:
-        return None
+        return NO_HOLD  # committed already: nothing to keep open
 
 
 class _Transaction:

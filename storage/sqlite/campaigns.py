@@ -27,6 +27,7 @@ from storage.campaign_values import (
 )
 from storage.engine import Dialect, Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
+from storage.event_values import compact_json
 from storage.sqlite._columns import (
     decoding,
     from_ms,
@@ -190,8 +191,8 @@ class SqliteCampaignStore:
                     campaign.id,
                     campaign.session_id,
                     campaign.name,
-                    _json(campaign.content),
-                    _json(campaign.defaults),
+                    compact_json(campaign.content),
+                    compact_json(campaign.defaults),
                     campaign.pacing.rate_per_minute,
                     round(campaign.pacing.jitter_s * 1000),
                     None if window is None else _minutes(window.start),
@@ -270,7 +271,7 @@ class SqliteCampaignStore:
             async with self._db.transaction():
                 for start in range(0, len(recipients), INSERT_CHUNK):
                     chunk = recipients[start : start + INSERT_CHUNK]
-                    batch = _json([[r.jid, r.variables] for r in chunk])
+                    batch = compact_json([[r.jid, r.variables] for r in chunk])
                     added += await self._db.execute(
                         self._insert_recipients, (campaign_id, now, batch)
                     )
@@ -355,10 +356,6 @@ class SqliteCampaignStore:
             queued = await self._db.fetch_one(COUNT_QUEUED, (campaign_id,))
             rows = await self._db.fetch_all(SELECT_SETTLED_SINCE, (campaign_id, to_ms(since)))
         return (0 if queued is None else int(queued[0])), [int(r[0]) / 1000 for r in rows]
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _minutes(at: time) -> int:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from storage.engine import Row, SqlEngine
 from storage.errors import AlreadyExists, Constraint, ConstraintViolation, NotFound
+from storage.event_values import compact_json
 from storage.outbox_values import (
     NewOutboxRow,
     OutboxRequest,
@@ -163,7 +164,7 @@ class SqliteOutboxRepo:
         """Store a new send, due now. Raises AlreadyExists when the session already has the
         idempotency key (or the id), NotFound when the session does not exist."""
         now = to_ms(self._db.now())
-        payload = json.dumps(row.payload, separators=(",", ":"), ensure_ascii=False)
+        payload = compact_json(row.payload)
         try:
             stored = await self._db.fetch_one(
                 INSERT,
