@@ -178,17 +178,14 @@ class NoiseWebSocket:
                 encrypted = self._writer.encode(self._transport.encrypt(plaintext))
                 self.counters.waiting_writes += 1
                 try:
-                    async with asyncio.timeout(self._config.send_timeout):
-                        await self._websocket.send(encrypted)
-                except ConnectionClosed as exc:
-                    raise TransportClosed(f"websocket closed during send: {exc}") from exc
-                except TimeoutError:
+                    await _bounded(
+                        self._websocket.send(encrypted), self._config.send_timeout, "send"
+                    )
+                except TransportTimeout:
                     # The frame may be half written and its counter is spent: the stream is
                     # unusable, and a peer that does not read would not take a close frame.
                     await _abort(self._websocket)
-                    raise TransportTimeout(
-                        f"send timed out after {self._config.send_timeout} s"
-                    ) from None
+                    raise
         finally:
             self._waiting_senders -= 1
 
@@ -201,13 +198,7 @@ class NoiseWebSocket:
             if not pending:
                 task = self._watch_receive(limit)
                 try:
-                    while not pending:
-                        message = await self._websocket.recv()
-                        # WhatsApp only sends binary messages; whatsmeow ignores text ones too.
-                        if isinstance(message, bytes):
-                            pending.extend(self._reader.feed(message))
-                except ConnectionClosed as exc:
-                    raise TransportClosed(f"websocket closed: {exc}") from exc
+                    await _read_bodies(self._websocket, self._reader, pending)
                 except asyncio.CancelledError:
                     if (
                         self._receive_expired
