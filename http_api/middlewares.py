@@ -104,8 +104,6 @@ def _problem_of(request: web.Request, exc: Exception) -> Problem:
     """The problem an exception out of a handler is answered with (a 500 for the unexpected)."""
     if isinstance(exc, Problem):
         return exc
-    if isinstance(exc, web.HTTPException):
-        return _from_http_exception(exc)
     mapped = to_problem(exc)
     if mapped is not None:
         if mapped.status >= 500:
