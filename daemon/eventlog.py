@@ -122,7 +122,7 @@ def iso_utc(at: datetime | None) -> str | None:
         return None
     text = _ISO_CACHE.get(at)
     if text is None:
-        text = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        text = _render_iso(at)
         _remember_iso(at, text)
     return text
 
@@ -133,10 +133,13 @@ def iso_from_unix(seconds: float | None) -> str | None:
     # Keyed by the float itself: 1.0 and 1 hash alike and are the same instant.
     text = _ISO_CACHE.get(seconds)
     if text is None:
-        text = iso_utc(datetime.fromtimestamp(seconds, UTC))
-        assert text is not None
+        text = _render_iso(datetime.fromtimestamp(seconds, UTC))
         _remember_iso(seconds, text)
     return text
+
+
+def _render_iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _remember_iso(at: datetime | float, text: str) -> None:
