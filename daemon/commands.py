@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from daemon import config as config_module
-from daemon import control, log
+from daemon import control, event_loop, log
 from daemon.config import Config
+from daemon.event_loop import EventLoopKind, EventLoopUnavailable
 from daemon.state_lock import StateBusy
 from storage.errors import StorageError
 
@@ -35,7 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     log.configure("console" if fmt == "console" else "json", level)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            return asyncio.run(run_daemon(config))
+            return event_loop.run(run_daemon(config), EventLoopKind(config.runtime.event_loop))
+    except EventLoopUnavailable as exc:
+        print(f"wamd run: {exc}", file=sys.stderr)
+        return 2
     except config_module.ConfigError as exc:
         print(f"wamd run: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daemon.event_loop import EventLoopKind
+
 # The production service. The client version is what WhatsApp checks at login (405 = outdated);
 # it can be changed at run time, because the service periodically rejects old versions.
 REAL_WS_URL = "wss://web.whatsapp.com/ws/chat"
@@ -315,11 +317,19 @@ class LogConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    event_loop: str = EventLoopKind.UVLOOP.value
+    """``uvloop`` (the default: the loop's own work done in C) or ``asyncio`` (the standard
+    library's loop)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
     client: ClientTimingsConfig = field(default_factory=ClientTimingsConfig)
@@ -338,6 +348,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "storage": StorageConfig,
     "http": HttpConfig,
     "log": LogConfig,
+    "runtime": RuntimeConfig,
     "manager": ManagerConfig,
     "fleet": FleetConfig,
     "client": ClientTimingsConfig,
@@ -462,6 +473,8 @@ def validate(config: Config) -> None:
     ca_file = config.whatsapp.ca_file
     if ca_file and not Path(ca_file).is_file():
         raise ConfigError(f"whatsapp.ca_file: {ca_file} is not a readable file")
+    if config.runtime.event_loop not in {kind.value for kind in EventLoopKind}:
+        raise ConfigError('runtime.event_loop: expected "uvloop" or "asyncio"')
     if not 0 <= config.http.port <= 65535:
         raise ConfigError("http.port: expected 0..65535")
     if config.storage.url and not config.storage.url.startswith(("postgresql://", "postgres://")):

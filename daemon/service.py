@@ -32,6 +32,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from daemon import event_loop
 from daemon.backfill import Backfill
 from daemon.binary import JID
 from daemon.campaigns.dispatcher import CAMPAIGNS_ROLE, CampaignDispatcher
@@ -549,7 +550,13 @@ async def run_daemon(config: Config, notifier: Notifier | None = None) -> int:
     systemd.status("starting")
     daemon = await start_daemon(config)
     counts = daemon.manager.counts()
-    log.info("daemon.ready", http_url=daemon.url, sessions=counts.total, pid=os.getpid())
+    log.info(
+        "daemon.ready",
+        http_url=daemon.url,
+        sessions=counts.total,
+        pid=os.getpid(),
+        event_loop=event_loop.running_kind().value,
+    )
     systemd.ready(f"serving {daemon.url}; {counts.total} sessions")
     try:
         async with asyncio.TaskGroup() as group:

@@ -62,3 +62,14 @@ def test_bad_input_is_a_clear_error(
     with pytest.raises(cfg.ConfigError, match=None) as info:
         cfg.load(path, environ=env)
     assert needle in str(info.value)
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for(tmp_path: Path) -> None:
+    assert cfg.load(None, environ={}).runtime.event_loop == "uvloop"
+    path = tmp_path / "wamd.toml"
+    path.write_text('[runtime]\nevent_loop = "asyncio"\n')
+    assert cfg.load(path, environ={}).runtime.event_loop == "asyncio"
+    environ = {"WAMD_RUNTIME_EVENT_LOOP": "uvloop"}
+    assert cfg.load(path, environ=environ).runtime.event_loop == "uvloop"
+    with pytest.raises(cfg.ConfigError, match=r"runtime\.event_loop"):
+        cfg.load(None, environ={"WAMD_RUNTIME_EVENT_LOOP": "trio"})
