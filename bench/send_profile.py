@@ -36,6 +36,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from types import ModuleType  # noqa: E402
 
+from daemon import event_loop  # noqa: E402
+from daemon.event_loop import EventLoopKind  # noqa: E402
+
 SITECUSTOMIZE = """\
 import gc, json, os, signal, sys, cProfile
 _profile = cProfile.Profile() if os.environ.get("WAMD_BENCH_PROFILE") else None
@@ -159,7 +162,7 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=500)
     parser.add_argument("--inflight", type=int, default=1)
     parser.add_argument("--profile", help="write a cProfile of the daemon's main thread here")
-    asyncio.run(measure(parser.parse_args()))
+    event_loop.run(measure(parser.parse_args()), EventLoopKind.UVLOOP)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ from typing import Any  # noqa: E402
 import aiohttp  # noqa: E402
 from daemon_harness import ADMIN_KEY, DaemonProcess  # noqa: E402
 
+from daemon import event_loop  # noqa: E402
+from daemon.event_loop import EventLoopKind  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "vs_baileys.json"
 PEER = ROOT / "bench" / "baileys_peer" / "peer.mjs"
 ALICE, BOB, CAROL = "15550001111", "15550002222", "15550003333"
@@ -644,7 +647,7 @@ def main() -> None:
     for package in ("baileys", "pino"):
         if not (PEER.parent / "node_modules" / package).is_dir():
             raise SystemExit("run `npm ci` in bench/baileys_peer first")
-    measured = asyncio.run(run(args))
+    measured = event_loop.run(run(args), EventLoopKind.UVLOOP)
     print(json.dumps(measured, indent=2))
     complete = [
         group for group in (ONE_SESSION_CASES, SESSIONS_CASES) if set(group) <= set(args.cases)
