@@ -79,6 +79,13 @@ flush and no ending unit commits the group, for at most ``MAX_GROUP_WAIT_S`` sin
 one commit: what the first one's caller waits for and what the second one's task acts on
 become durable together, one fsync instead of two in a row.
 
+**Lingering units.** ``pipelined_transaction(linger=...)`` is for work nobody waits on but its
+own ack (a delivery receipt of a message we sent): the unit asks for no commit of its own. The
+group stays open after it, and the next unit that ends commits it along with its own; if none
+comes within ``linger`` seconds, a timer commits it. Such a group's bounds (``MAX_GROUP_WAIT_S``
+for holds and queued writers) count from the first unit that is not lingering, and that unit's
+own end decides the commit, as if the lingering units had not been there.
+
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
 whenever no hop of ours is awaited, the worker is idle and the connection's transaction state
@@ -359,11 +366,15 @@ class Database:
         if callbacks:
             call_soon_all(callbacks)
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
         """A transaction whose end does not wait for its commit: the yielded
         :class:`PendingCommit` says when it is durable (see the module docstring). It must be
-        the task's outermost transaction."""
-        return _PipelinedTransaction(self)
+        the task's outermost transaction. With ``linger`` the unit does not ask for a commit
+        of its own: it rides along with the next unit's, or is committed by a timer after
+        ``linger`` seconds if none comes."""
+        return _PipelinedTransaction(self, linger)
 
     async def _enter(self) -> str | None:
         task = asyncio.current_task()
@@ -403,7 +414,11 @@ class Database:
         return None
 
     async def _exit(
-        self, savepoint: str | None, failed: bool, pending: _PendingCommit | None = None
+        self,
+        savepoint: str | None,
+        failed: bool,
+        pending: _PendingCommit | None = None,
+        linger: float = 0.0,
     ) -> None:
         if savepoint is not None:
             self._depth -= 1
@@ -419,13 +434,13 @@ class Database:
         committed = self._on_commit.take() if self._on_commit.entries else []
         group: _Group | None = None
         try:
-            waiter = await self._close_unit(failed)
+            waiter = await self._close_unit(failed, lingering=linger > 0)
             group = self._group
             if waiter is not None and committed:
                 waiter.add_done_callback(when_committed(committed))
         finally:
             try:
-                await self._end_or_hand_over(defer=pending is not None)
+                await self._end_or_hand_over(defer=pending is not None, linger=linger)
             except BaseException:
                 if waiter is not None and waiter.done() and not waiter.cancelled():
                     waiter.exception()  # the same error is raised here
@@ -442,7 +457,9 @@ class Database:
         if waiter is not None:
             await run_to_completion(waiter)
 
-    async def _close_unit(self, failed: bool) -> asyncio.Future[None] | None:
+    async def _close_unit(
+        self, failed: bool, lingering: bool = False
+    ) -> asyncio.Future[None] | None:
         """Ends this transaction's unit savepoint; a successful unit joins the group and gets
         the future its commit resolves."""
         if self._aborted:
@@ -458,17 +475,25 @@ class Database:
             return None  # else no group: _end_or_hand_over rolls the transaction back
         if self._unit_savepoint:
             await self._statement(f"RELEASE {_UNIT}", check_aborted=False)
-        if self._group is None:
-            self._group = _Group(time.monotonic())
+        group = self._group
+        if group is None:
+            self._group = group = _Group(time.monotonic(), lingering)
+        elif group.lingering and not lingering:
+            # The first unit in a hurry: the group's bounds count from here, and its own end
+            # decides the commit, not the lingering units' timer.
+            group.lingering = False
+            group.started = time.monotonic()
+            self._cancel_flush_timer()
         waiter = asyncio.get_running_loop().create_future()
-        self._group.waiters.append(waiter)
+        group.waiters.append(waiter)
         self._units += 1
         return waiter
 
-    async def _end_or_hand_over(self, *, defer: bool = False) -> None:
+    async def _end_or_hand_over(self, *, defer: bool = False, linger: float = 0.0) -> None:
         """With the lock held and no unit open: commit the group, roll back a transaction no
         unit is waiting on, or leave the transaction open for the next queued writer (or, when
-        ``defer``, for whoever comes before the scheduled flush)."""
+        ``defer``, for whoever comes before the scheduled flush; or, for a group of lingering
+        units, for whoever comes within ``linger``)."""
         conn = self._conn
         group = self._group
         if conn is None or not conn.in_transaction:
@@ -482,6 +507,9 @@ class Database:
         if room and age < MAX_GROUP_WAIT_S and (self._queued_writers or group.holds):
             self._arm_flush_timer()
             return
+        if room and group.lingering and linger > 0:
+            self._arm_flush_timer(linger)
+            return
         if room and defer and age < MAX_PIPELINED_GROUP_S:
             self._schedule_flush()
             return
@@ -489,9 +517,7 @@ class Database:
 
     async def _commit_group(self) -> None:
         group, self._group = self._group, None
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        self._cancel_flush_timer()
         if group is None:
             return
         try:
@@ -546,10 +572,15 @@ class Database:
             with contextlib.suppress(StorageError):
                 await self._commit_group()
 
-    def _arm_flush_timer(self) -> None:
+    def _arm_flush_timer(self, delay: float = MAX_GROUP_WAIT_S) -> None:
         if self._flush_timer is None:
             loop = asyncio.get_running_loop()
-            self._flush_timer = loop.call_later(MAX_GROUP_WAIT_S, self._start_flush)
+            self._flush_timer = loop.call_later(delay, self._start_flush)
+
+    def _cancel_flush_timer(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
 
     def _start_flush(self) -> None:
         self._flush_timer = None
@@ -831,13 +862,16 @@ def _commit(conn: sqlite3.Connection) -> None:
 class _Group:
     """Transactions that ended and wait for one COMMIT."""
 
-    __slots__ = ("holds", "started", "waiters")
+    __slots__ = ("holds", "lingering", "started", "waiters")
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, lingering: bool) -> None:
         self.started = started
         self.waiters: list[asyncio.Future[None]] = []
         self.holds = 0
         """Units of other tasks this group is kept open for (``PendingCommit.hold_open``)."""
+        self.lingering = lingering
+        """Every unit in it lingers (``pipelined_transaction(linger=...)``): nobody is in a
+        hurry, and its bounds start with the first unit that is."""
 
 
 class _GroupHold:
@@ -932,10 +966,11 @@ class _Transaction:
 class _PipelinedTransaction:
     """What ``Database.pipelined_transaction()`` returns; use it once, with ``async with``."""
 
-    __slots__ = ("_db", "_pending")
+    __slots__ = ("_db", "_linger", "_pending")
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, linger: float) -> None:
         self._db = db
+        self._linger = linger
         self._pending = _PendingCommit()
 
     async def __aenter__(self) -> _PendingCommit:
@@ -950,4 +985,6 @@ class _PipelinedTransaction:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._db._exit(None, failed=exc_type is not None, pending=self._pending)
+        await self._db._exit(
+            None, failed=exc_type is not None, pending=self._pending, linger=self._linger
+        )

@@ -81,8 +81,11 @@ class SqlEngine(Protocol):
         other tasks of this process wait."""
         ...
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
-        """A unit of work whose end may not wait for its commit (see storage.db)."""
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
+        """A unit of work whose end may not wait for its commit (see storage.db); with
+        ``linger``, one that may wait up to that long to share the next unit's commit."""
         ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -78,11 +78,15 @@ class GroupHold(Protocol):
 
 
 class Pipelined(Protocol):
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
         """A unit of work like :meth:`Transactional.transaction` (the task's outermost one),
         whose end does not wait for the commit: units of consecutive work share one commit,
         and whatever acts on the unit outside the process (an ack) waits for the yielded
-        :class:`PendingCommit` first."""
+        :class:`PendingCommit` first. A unit with ``linger`` (seconds) is in no hurry: it
+        asks for no commit of its own and shares the next unit's, or, if none comes within
+        ``linger``, is committed then (an engine that commits each unit at once ignores it)."""
         ...
 
 

@@ -40,9 +40,11 @@ class CountingEngine:
         self.transactions += 1
         return self.inner.transaction()
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
         self.transactions += 1
-        return self.inner.pipelined_transaction()
+        return self.inner.pipelined_transaction(linger)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.inner.after_commit(callback)

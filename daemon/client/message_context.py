@@ -215,12 +215,13 @@ class MessagingContext:
             self.session.publish(event)
 
     @contextlib.asynccontextmanager
-    async def pipelined_unit(self) -> AsyncIterator[PendingUnit]:
+    async def pipelined_unit(self, linger: float = 0.0) -> AsyncIterator[PendingUnit]:
         """:meth:`unit` without the wait for its commit: the events appended to the yielded
         unit's list are recorded inside it; publish them with :meth:`publish` after
-        ``unit.commit`` is durable."""
+        ``unit.commit`` is durable. With ``linger`` the unit shares the next unit's commit
+        (see ``Pipelined.pipelined_transaction``)."""
         unit = PendingUnit()
-        async with self.messages.pipelined_transaction() as commit:
+        async with self.messages.pipelined_transaction(linger) as commit:
             yield unit
             if unit.events:
                 await self.sink.record(self.session_id, unit.events)

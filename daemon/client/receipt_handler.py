@@ -8,6 +8,11 @@ A group message brings a receipt from every member device, so receipts are not h
 reader: it queues them and moves on (the ack of our next message is not stuck behind fifty
 receipts), and a worker records everything queued in one transaction, then acks each receipt.
 
+Nothing waits on a delivery or read receipt but its own ack, so its unit lingers: it asks for
+no commit of its own and rides along with the next unit's (the next send's accept, the ack of
+one in flight), or is committed after ``LINGER_S`` if none comes. Every send brings one, and
+committing it alone cost an fsync per send that the next send's commit had to wait behind.
+
 Retry receipts are answered in the background (they need prekey fetches, which wait on the
 reader) and acked only once answered (whatsmeow bbe00cd0): a crash or disconnect half-way
 leaves the receipt with the server, which delivers it again. Receipts among our own devices
@@ -25,10 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from daemon.binary import Node
+from daemon.client.ack_pipeline import COMMIT_TIMEOUT_S
 from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
 from daemon.client.errors import StanzaError
-from daemon.client.message_context import MessagingContext
+from daemon.client.message_context import MessagingContext, PendingUnit
 from daemon.client.message_events import (
     MessageUpdated,
     MessagingEvent,
@@ -41,6 +47,9 @@ from storage.message_values import MessageStatus
 
 MAX_BATCH = 500
 """Receipt stanzas recorded in one transaction at most."""
+LINGER_S = 0.02
+"""How long recorded receipts may wait to share another unit's commit before they get one of
+their own (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +64,10 @@ class ReceiptHandler:
         m: MessagingContext,
         connection: Connection,
         on_retry: Callable[[RetryRequest, Node], None],
+        linger: float = LINGER_S,
     ) -> None:
         self._m = m
+        self._linger = linger
         self._connection = connection
         self._on_retry = on_retry
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
@@ -105,12 +116,16 @@ class ReceiptHandler:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._record([r for queued in batch for r in queued.receipts])
+            unit = await self._record([r for queued in batch for r in queued.receipts])
+            if unit is not None and unit.commit is not None:
+                await unit.commit.wait(COMMIT_TIMEOUT_S)
+                self._m.publish(unit.events)
             self.batches += 1
             for queued in batch:
                 await self._connection.send(build_ack(queued.node))
 
-    async def _record(self, receipts: list[IncomingReceipt]) -> None:
+    async def _record(self, receipts: list[IncomingReceipt]) -> PendingUnit | None:
+        """Records the receipts in a lingering unit; publish its events once it is durable."""
         m = self._m
         addressing = await m.prepare()
         wanted = [
@@ -121,13 +136,14 @@ class ReceiptHandler:
             and not addressing.is_own(receipt.reader)
         ]
         if not wanted:
-            return
+            return None
         sid = m.session_id
         # How far each message's status was moved in this unit: a group message's receipts
         # come from every member device, and once the status got as far the next device's
         # receipt only records itself (statuses only move forward).
         reached: dict[str, int] = {}
-        async with m.unit() as events:
+        async with m.pipelined_unit(self._linger) as unit:
+            events = unit.events
             for receipt, status in wanted:
                 at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
                 # One model of a contact: a LID-addressed receipt counts for the PN device.
@@ -149,6 +165,7 @@ class ReceiptHandler:
                     events.append(
                         ReceiptReceived(sid, chat, tuple(ids), reader, status, at.timestamp())
                     )
+        return unit
 
     def _status_events(
         self,

@@ -200,8 +200,10 @@ class PgDatabase:
         return _Transaction(self, fence)
 
     def pipelined_transaction(
-        self, fence: Fence | None = None
+        self, linger: float = 0.0, fence: Fence | None = None
     ) -> AbstractAsyncContextManager[PendingCommit]:
+        # Each unit is its own transaction and round trip: nothing waits for company, so
+        # nothing lingers either.
         return _PipelinedTransaction(self, fence)
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -53,8 +53,10 @@ class FencedEngine:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._db.transaction(self.fence)
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
-        return self._db.pipelined_transaction(self.fence)
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
+        return self._db.pipelined_transaction(linger, self.fence)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._db.after_commit(callback)

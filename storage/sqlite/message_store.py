@@ -91,8 +91,10 @@ class SqliteMessageStore:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
-        return self.db.pipelined_transaction()
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
+        return self.db.pipelined_transaction(linger)
 
 
 if TYPE_CHECKING:

@@ -104,8 +104,10 @@ class RepositoryStores:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.engine.transaction()
 
-    def pipelined_transaction(self) -> AbstractAsyncContextManager[PendingCommit]:
-        return self.engine.pipelined_transaction()
+    def pipelined_transaction(
+        self, linger: float = 0.0
+    ) -> AbstractAsyncContextManager[PendingCommit]:
+        return self.engine.pipelined_transaction(linger)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.engine.after_commit(callback)

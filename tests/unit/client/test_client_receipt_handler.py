@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 import structlog
-from backends import OpenEngine
+from backends import Dialect, OpenEngine
 from client_fakes import FakeSocket
 from counting_engine import CountingEngine
 from sync_fakes import OWN_PN, SID, World, make_world
@@ -44,6 +44,7 @@ class Rig:
     connection: Connection
     handler: ReceiptHandler
     events: Subscription
+    router: Router
 
     async def acked(self, count: int) -> list[Node]:
         """The acks sent, once there are ``count``."""
@@ -76,7 +77,7 @@ async def rig(open_engine: OpenEngine) -> AsyncIterator[Rig]:
     events = world.m.session.bus.subscribe()
     running = asyncio.create_task(connection.run())
     try:
-        yield Rig(world, engine, socket, connection, handler, events)
+        yield Rig(world, engine, socket, connection, handler, events, router)
     finally:
         socket.hang_up()
         async with asyncio.timeout(WAIT_S):
@@ -176,3 +177,28 @@ async def test_a_groups_receipts_move_the_status_once_per_unit(rig: Rig) -> None
     receipts = await rig.world.messages.receipts.for_message(SID, GROUP, "G1")
     assert len(receipts) == 3
     assert all(r.status is ReceiptStatus.DELIVERED for r in receipts)
+
+
+@pytest.mark.parametrize("backend", [Dialect.SQLITE], indirect=True)
+async def test_a_delivery_receipt_waits_to_share_the_next_units_commit(rig: Rig) -> None:
+    """Nothing but its own ack waits on a receipt: its unit lingers, recorded but neither
+    acked nor published, and rides along with the next unit's commit (one fsync for both)."""
+    await own_message(rig.world, "M1")
+    lingering = ReceiptHandler(rig.world.m, rig.connection, lambda _r, _n: None, linger=60.0)
+    rig.router.by_tag["receipt"] = lingering.on_receipt
+    rig.engine.reset()
+    before = rig.engine.inner.counters
+    rig.socket.push(delivery("M1"))
+    async with asyncio.timeout(WAIT_S):
+        while len(rig.engine.statements) < 2:
+            await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    assert rig.engine.statements == [UPSERT, ADVANCE_OWN]
+    assert [n for n in rig.socket.sent if n.tag == "ack"] == []
+    assert rig.events.pending() == [] and (rig.engine.inner.counters - before).commits == 0
+    async with rig.engine.transaction():  # another unit: a send being accepted
+        await own_message(rig.world, "M2")
+    acks = await rig.acked(1)
+    assert [a.attr_str("id") for a in acks] == ["M1"]
+    assert (rig.engine.inner.counters - before).commits == 1
+    assert [type(e) for e in rig.events.pending()] == [MessageUpdated, ReceiptReceived]
