@@ -84,7 +84,9 @@ own ack (a delivery receipt of a message we sent): the unit asks for no commit o
 group stays open after it, and the next unit that ends commits it along with its own; if none
 comes within ``linger`` seconds, a timer commits it. Such a group's bounds (``MAX_GROUP_WAIT_S``
 for holds and queued writers) count from the first unit that is not lingering, and that unit's
-own end decides the commit, as if the lingering units had not been there.
+own end decides the commit, as if the lingering units had not been there. Nor does a unit in
+a hurry hand its transaction over to a lingering unit queued behind it: it commits, and the
+lingering unit opens the next group.
 
 A hop that has been handed to the worker thread runs to completion even if the awaiting task is
 cancelled; the cancellation is re-raised once it has finished. This keeps the invariant that,
@@ -219,6 +221,8 @@ class Database:
         self._poisoned: str | None = None
         self._group: _Group | None = None
         self._queued_writers = 0
+        self._queued_lingering = 0
+        """Of the queued writers, those that linger: nobody's commit waits for them."""
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_scheduled = False
@@ -376,7 +380,7 @@ class Database:
         ``linger`` seconds if none comes."""
         return _PipelinedTransaction(self, linger)
 
-    async def _enter(self) -> str | None:
+    async def _enter(self, lingering: bool = False) -> str | None:
         task = asyncio.current_task()
         if task is None:
             raise TransactionError("transaction() needs a running asyncio task")
@@ -390,10 +394,12 @@ class Database:
                 raise
             return savepoint
         self._queued_writers += 1
+        self._queued_lingering += lingering
         try:
             await self._lock.acquire()
         finally:
             self._queued_writers -= 1
+            self._queued_lingering -= lingering
         try:
             # A unit needs a savepoint of its own only when it joins a group: one that begins
             # the transaction is alone in it, and rolling the transaction back undoes it.
@@ -504,7 +510,10 @@ class Database:
             return
         room = len(group.waiters) < MAX_GROUP_UNITS
         age = time.monotonic() - group.started
-        if room and age < MAX_GROUP_WAIT_S and (self._queued_writers or group.holds):
+        # A lingering writer in the queue is no reason to wait: it joins whatever group is open
+        # when it gets the lock, and it is in no hurry for this one.
+        hurried = self._queued_writers - self._queued_lingering
+        if room and age < MAX_GROUP_WAIT_S and (hurried or group.holds):
             self._arm_flush_timer()
             return
         if room and group.lingering and linger > 0:
@@ -976,7 +985,7 @@ class _PipelinedTransaction:
     async def __aenter__(self) -> _PendingCommit:
         if self._db.in_transaction:
             raise TransactionError("a pipelined transaction must be the task's outermost one")
-        await self._db._enter()
+        await self._db._enter(lingering=self._linger > 0)
         return self._pending
 
     async def __aexit__(

@@ -116,3 +116,25 @@ async def test_a_failed_unit_after_a_lingering_one_leaves_it_to_commit(tmp_path:
             pass
         await pending.wait(TIMEOUT)
         assert committed_rows(path) == ["receipt"]
+
+
+async def test_a_unit_in_a_hurry_does_not_wait_for_a_queued_lingering_one(
+    tmp_path: Path,
+) -> None:
+    """The ack of a send commits at once even when a receipt queued behind it: handing the
+    open transaction to the receipt would make the ack wait for work nobody waits on."""
+    path = tmp_path / "linger.db"
+    async with await opened(path) as db:
+        commits = db.commit_count
+        queued: asyncio.Task[PendingCommit] | None = None
+        async with db.transaction():
+            await db.execute("INSERT INTO units VALUES ('ack')")
+            queued = asyncio.create_task(lingering(db, "receipt"))
+            for _ in range(3):
+                await asyncio.sleep(0)  # the receipt is queued for the lock
+        assert committed_rows(path) == ["ack"] and db.commit_count - commits == 1
+        receipt = await asyncio.wait_for(queued, TIMEOUT)
+        assert not receipt.done()  # it lingers for the next unit (or its timer)
+        await receipt.wait(TIMEOUT)
+        assert committed_rows(path) == ["ack", "receipt"]
+        assert db.commit_count - commits == 2
