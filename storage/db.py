@@ -6,14 +6,19 @@ Statements run on the event loop's own thread, synchronously: a statement agains
 cache costs a few microseconds, while handing it to a worker thread and resuming the awaiting
 task afterwards cost about 80 (measured: that hand-off was ~70% of the daemon's busy time when
 every statement went through aiosqlite's thread). What can take long goes to one worker thread
-(:mod:`storage.sqlite_worker`) instead, so the loop never waits on the disk or on another
+(:mod:`storage.sqlite_worker`) instead, so the loop never waits long on the disk or on another
 process:
 
-* ``COMMIT`` (its fsync, and the WAL auto-checkpoint that may follow) — so a transaction costs
-  one hop to the worker, whatever number of statements it ran, and the hop is nothing but the
-  call: in WAL mode a COMMIT holds the write lock already and its checkpoint is a passive one,
-  so neither waits for another process, and the busy timeout is raised only around a call that
-  did find the database locked (then the call runs again with it);
+* ``COMMIT`` (its fsync, and the WAL auto-checkpoint that may follow) once commits are slow.
+  While they are fast (``CommitCost``: the recent commits took under ``INLINE_COMMIT_MAX_S``,
+  2 ms, on average), a COMMIT runs inline too: a hop costs the worker's wake-up and two hand-overs
+  of the GIL, which measured about as long as the fsync itself on a busy two-core machine (a
+  sequential send, with two commits on its path, went 20% faster inline). A slow disk, or a
+  checkpoint that makes the average climb, sends commits back to the worker until they are
+  fast again. Either way a transaction costs one COMMIT, whatever number of statements it ran:
+  in WAL mode a COMMIT holds the write lock already and its checkpoint is a passive one, so
+  neither waits for another process, and a COMMIT that does find the database locked is run
+  again on the worker with the busy timeout;
 * anything that finds the database locked by another process (``SQLITE_BUSY``): the
   connection's own busy timeout is 0, so an inline statement fails at once instead of blocking
   the loop, and is run again on the worker with the configured busy timeout;
@@ -56,7 +61,9 @@ transaction needs none: rolling the transaction back undoes it alone); if SQLite
 transaction or the commit fails, every unit of the group gets the error. A read outside a
 transaction commits a waiting group first, so nothing outside a transaction ever sees writes
 that are not yet durable; a timer does the same if the transaction handed over finds no taker
-(its task was cancelled while queued).
+(its task was cancelled while queued). Writers queue behind a commit on the worker; an inline
+commit leaves the loop no moment for that, and groups then come from the queue a unit finds
+when it ends, pipelined units (below) and lingering ones.
 
 **Pipelined transactions.** ``async with db.pipelined_transaction() as pending:`` is the same
 unit of work, except that leaving the block does not wait for the commit: the unit joins the
@@ -134,6 +141,7 @@ __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "FILE_MODE",
     "Clock",
+    "CommitCost",
     "Database",
     "Row",
     "Synchronous",
@@ -152,6 +160,10 @@ MAX_GROUP_WAIT_S: Final = 0.005
 # task's group at MAX_GROUP_WAIT_S would make it wait for that commit's fsync anyway (the lock
 # is held meanwhile), and with a slow disk the drain rate became group size / fsync time.
 MAX_PIPELINED_GROUP_S: Final = 0.05
+# A COMMIT runs on the loop's own thread while recent commits took less than this on average,
+# and on the worker otherwise (see the module docstring).
+INLINE_COMMIT_MAX_S: Final = 0.002
+COMMIT_COST_WEIGHT: Final = 0.2
 _UNIT: Final = "wamd_unit"
 _ABORTED: Final = (
     "SQLite aborted this transaction after an earlier error; nothing of it was committed"
@@ -207,11 +219,17 @@ class Database:
     """
 
     def __init__(
-        self, conn: sqlite3.Connection, path: Path, clock: Clock, busy_timeout_ms: int
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        clock: Clock,
+        busy_timeout_ms: int,
+        inline_commit_max_s: float = INLINE_COMMIT_MAX_S,
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._worker = Worker("wamd-sqlite")
         self._busy_timeout_ms = int(busy_timeout_ms)
+        self._commit_cost = CommitCost(inline_commit_max_s)
         self._path = path
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -242,10 +260,12 @@ class Database:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         synchronous: Synchronous = Synchronous.FULL,
         migrations: Sequence[Migration] | None = None,
+        inline_commit_max_s: float = INLINE_COMMIT_MAX_S,
     ) -> Self:
         """Open (creating if needed) the file at ``path``, configure it and migrate it.
 
-        ``migrations`` defaults to the ones shipped in ``storage/migrations``.
+        ``migrations`` defaults to the ones shipped in ``storage/migrations``;
+        ``inline_commit_max_s`` 0 sends every COMMIT to the worker thread.
         Raises DatabaseUnavailable/DatabaseCorrupt, SchemaTooNew or MigrationError.
         """
         from storage.migrate import apply_migrations, load_migrations
@@ -266,7 +286,7 @@ class Database:
             )
         except sqlite3.Error as exc:
             raise translate_error(exc, "<connect>") from exc
-        db = cls(conn, file, clock, busy_timeout_ms)
+        db = cls(conn, file, clock, busy_timeout_ms, inline_commit_max_s)
         try:
             await db._configure(synchronous)
             await apply_migrations(db, load_migrations() if migrations is None else migrations)
@@ -721,10 +741,30 @@ class Database:
             await self._failed(exc, sql, lambda c: c.execute(sql), owned=owned and check_aborted)
 
     async def _commit_statement(self) -> None:
+        started = time.perf_counter()
         try:
-            await self._offload(_commit)
+            inline = self._commit_cost.inline
+            if inline and self._commit_inline():
+                return
+            # A busy database (another process's lock) is waited for off the loop.
+            await self._offload(_commit, busy=inline)
         except (sqlite3.Error, sqlite3.Warning) as exc:
             raise translate_error(exc, "COMMIT") from exc
+        finally:
+            self._commit_cost.observe(time.perf_counter() - started)
+
+    def _commit_inline(self) -> bool:
+        """COMMIT on the loop's thread; False when another process holds the database (the
+        busy timeout is 0 here: the caller waits for it on the worker instead)."""
+        conn = self._connection()
+        self._statements += 1
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            return False
+        return True
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one writing statement inside the current transaction (or a new one); returns
@@ -866,6 +906,25 @@ class Database:
 
 def _commit(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
+
+
+class CommitCost:
+    """Where the next COMMIT runs: on the loop's thread while the recent commits took less
+    than ``limit`` seconds on average (an exponential average, weight ``COMMIT_COST_WEIGHT``,
+    over commits wherever they ran, the worker's hop included), else on the worker."""
+
+    __slots__ = ("average", "limit")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.average = 0.0
+
+    @property
+    def inline(self) -> bool:
+        return self.average < self.limit
+
+    def observe(self, seconds: float) -> None:
+        self.average += (seconds - self.average) * COMMIT_COST_WEIGHT
 
 
 class _Group:

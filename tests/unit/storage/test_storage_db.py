@@ -363,7 +363,8 @@ async def _insert_concurrently(db: Database, values: list[int], fail: int | None
 
 
 async def test_transactions_queued_together_share_one_commit(db_path: Path) -> None:
-    async with await Database.open(db_path) as db:
+    # Commits on the worker, where the others queue while the first one's fsync runs.
+    async with await Database.open(db_path, inline_commit_max_s=0) as db:
         await db.execute("CREATE TABLE grouped (x INTEGER)")
         commits, units = db.commit_count, db.unit_count
         await _insert_concurrently(db, list(range(40)))
@@ -552,7 +553,8 @@ async def test_a_pipelined_transaction_must_be_outermost(db_path: Path) -> None:
 
 
 async def test_after_commit_waits_for_the_commit_that_holds_the_writes(db_path: Path) -> None:
-    async with await Database.open(db_path) as db:
+    # Commits on the worker: one loop turn after the unit, its commit is still under way.
+    async with await Database.open(db_path, inline_commit_max_s=0) as db:
         await db.execute("CREATE TABLE grouped (x INTEGER)")
         calls: list[int] = []
         async with db.pipelined_transaction() as commit:
