@@ -121,6 +121,8 @@ class PhoneMessage:
     """The message a reply or reaction refers to."""
     media: PhoneMedia | None = None
     """What the phone downloaded for a media message."""
+    enc_media_type: str = ""
+    """The ``mediatype`` of the ``enc`` it came in (a sender sets it on media, retries too)."""
 
 
 class Phone(Protocol):

@@ -19,6 +19,7 @@ from daemon.binary.node import AttrValue
 from daemon.client.connection import Connection
 from daemon.client.message_content import device_sent, sender_key_distribution
 from daemon.client.message_context import MessagingContext
+from daemon.client.message_kind import classify
 from daemon.client.retry import RetryRequest
 from daemon.client.send import Sender, build_message_node
 from daemon.client.signal_stage import StagedSignalStore
@@ -68,6 +69,9 @@ class RetryResponder:
                 bundles = await self._sender.fetch_bundles(connection, [device], force=True)
         chat = JID.parse(sent.chat)
         message = wa_e2e_pb2.Message.FromString(sent.payload)
+        # whatsmeow's retry handler sets the enc's mediatype as the first send did (and no
+        # decrypt-fail: a retried message is always shown).
+        media_type = classify(message).media_type
         attrs: dict[str, AttrValue] = {"t": str(int(sent.sent_at.timestamp()))}
         if sent.edit is not None:
             attrs["edit"] = sent.edit
@@ -84,7 +88,11 @@ class RetryResponder:
                     ).senderKeyDistributionMessage
                 )
                 enc = await self._sender.encrypt_for(
-                    staged, device, message.SerializeToString(), count=request.count
+                    staged,
+                    device,
+                    message.SerializeToString(),
+                    count=request.count,
+                    media_type=media_type,
                 )
                 if enc is None:
                     log.info("client.retry_unreachable")
@@ -102,7 +110,11 @@ class RetryResponder:
                 own = addressing.is_own(device)
                 body = device_sent(message, sent.chat) if own else message
                 enc = await self._sender.encrypt_for(
-                    staged, device, body.SerializeToString(), count=request.count
+                    staged,
+                    device,
+                    body.SerializeToString(),
+                    count=request.count,
+                    media_type=media_type,
                 )
                 if enc is None:
                     log.info("client.retry_unreachable")

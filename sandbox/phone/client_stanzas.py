@@ -269,6 +269,8 @@ class EncNode:
     kind: EncType
     body: bytes
     retry_count: int = 0
+    media_type: str = ""
+    """The ``mediatype`` attribute a sender sets on a media message's enc."""
 
 
 def enc_node(enc: EncNode, *, hide_decrypt_fail: bool = False) -> Node:
@@ -355,7 +357,8 @@ def parse_incoming_message(node: Node) -> IncomingMessage:
         kind = enc.attr_str("type") or ""
         body = enc.content_bytes()
         if kind in _ENC_TYPES and body is not None:
-            encs.append(EncNode(EncType(kind), body, enc.attr_int("count") or 0))
+            retries, media_type = enc.attr_int("count") or 0, enc.attr_str("mediatype") or ""
+            encs.append(EncNode(EncType(kind), body, retries, media_type))
     return IncomingMessage(
         message_id=message_id,
         sender=sender,

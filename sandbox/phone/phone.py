@@ -1462,4 +1462,5 @@ def _describe(incoming: cs.IncomingMessage, decrypted: _Decrypted, sender: JID) 
         kind=kind,
         text=text,
         quoted_id=quoted,
+        enc_media_type=next((e.media_type for e in incoming.encs if e.media_type), ""),
     )

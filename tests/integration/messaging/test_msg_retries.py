@@ -12,6 +12,7 @@ from messaging_harness import Client, next_event, open_session, phone, phone_got
 
 from daemon.binary import JID, Node
 from daemon.client.events import Connected
+from daemon.client.media_message import MediaKind, OutgoingMedia
 from daemon.client.message_content import Text
 from daemon.client.message_events import MessageReceived, Undecryptable
 from daemon.client.send import OutgoingMessage
@@ -182,3 +183,33 @@ async def test_a_retry_receipt_is_acked_only_after_it_was_answered(
         while await receipt_pending():
             await asyncio.sleep(0.05)
     assert session.messenger.retries_answered == 1
+
+
+async def test_a_media_message_sent_again_for_a_retry_keeps_its_enc_mediatype(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    """whatsmeow's retry handler sets the enc's ``mediatype`` as the first send did: Bob's
+    phone cannot read the first copy, asks again, and reads the answer, an image enc."""
+    photo = b"\x89PNG\r\n\x1a\n sent again on request " * 200
+    session = alice_wamd.session
+    first = await session.send(OutgoingMessage(bob.pn, Text("a session first")))
+    await phone_got(sandbox, bob, lambda m: m.id == first.message_id)
+    faults = sandbox.network.faults
+    faults.add_rule(
+        Direction.TO_DEVICE,
+        StanzaAction.CORRUPT,
+        device=bob.pn_device(0),
+        tag="message",
+        source=alice_wamd.jid,
+        source_alias=alice_wamd.account.lid,
+        count=1,
+    )
+    try:
+        sent = await session.send_media(
+            bob.pn, OutgoingMedia(MediaKind.IMAGE, "image/png", data=photo)
+        )
+        got = await phone_got(sandbox, bob, lambda m: m.id == sent.result.message_id)
+    finally:
+        faults.clear_rules()
+    assert session.messenger.retries_answered == 1
+    assert got.kind == "media" and got.enc_media_type == "image"
