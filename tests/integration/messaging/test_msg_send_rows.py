@@ -5,10 +5,11 @@ gives the message its time. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from messaging_harness import TIMEOUT, Client, phone_got
+from messaging_harness import TIMEOUT, Client, events_until, phone_got
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import ChatUpdated, MessageUpdated
@@ -167,3 +168,37 @@ async def test_acks_behind_the_chats_last_message_refresh_it_in_one_read(
     last = await messenger.store.chats.get(sid, chat)
     assert last is not None and last.last_message_id == ids[2]
     assert last.last_message_at == datetime.fromtimestamp(sent.timestamp, UTC)
+
+
+async def test_an_ack_while_other_sends_await_theirs_shares_a_commit(
+    sandbox: SandboxServer, alice_wamd: Client, bob: Account
+) -> None:
+    """Eight sends in flight: an ack that comes while others still wait for theirs records its
+    unit without a commit of its own, riding along with theirs; each is shown `sent` once
+    durable."""
+    session = alice_wamd.session
+    db = alice_wamd.db
+    assert isinstance(db, Database)
+    first = await session.send(OutgoingMessage(bob.pn, Text("a session first")))
+    await phone_got(sandbox, bob, lambda m: m.id == first.message_id)
+    commits = db.commit_count
+    with session.events() as events:
+        sent = await asyncio.gather(
+            *(session.send(OutgoingMessage(bob.pn, Text(f"burst {n}"))) for n in range(8))
+        )
+        shown = await events_until(
+            events, MessageUpdated, lambda e: e.status is MessageStatus.SENT, count=8
+        )
+    ids = {result.message_id for result in sent}
+    assert {event.message_id for event in shown} == ids
+    check = sqlite3.connect(db.path)
+    try:
+        marks = ",".join("?" * len(ids))
+        rows = check.execute(
+            f"SELECT status FROM messages WHERE message_id IN ({marks})", sorted(ids)
+        ).fetchall()
+    finally:
+        check.close()
+    assert len(rows) == 8 and all(row[0] in ("sent", "delivered") for row in rows)
+    # 14 here; 21 when every ack commits on its own (8 attempts, 8 acks, the receipts).
+    assert db.commit_count - commits <= 18
