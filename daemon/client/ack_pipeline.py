@@ -26,14 +26,12 @@ from typing import Any, Final
 
 from daemon.binary import Node
 from daemon.client.connection import Connection
-from daemon.client.message_context import MessagingContext, PendingUnit
+from daemon.client.message_context import COMMIT_TIMEOUT_S, MessagingContext, PendingUnit
 from daemon.client.receipts import MAX_MERGED_IDS, merge_receipts
 from daemon.client.slim_queue import SlimQueue
 
 MAX_OWED: Final = 256
 """Stanzas handled but not yet acknowledged; beyond this the dispatcher waits."""
-COMMIT_TIMEOUT_S: Final = 30.0
-"""A commit slower than this ends the connection (a busy database file, a stuck disk)."""
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
 

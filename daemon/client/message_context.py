@@ -25,6 +25,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final
 
 from daemon.binary import JID
 from daemon.client.addressing import Addressing
@@ -44,6 +45,11 @@ from storage.message_interfaces import MessageStore
 
 PLAINTEXT_WINDOW_S = 24 * 3600.0
 PHONE_REQUEST_DELAY_S = 5.0
+
+
+COMMIT_TIMEOUT_S: Final = 30.0
+"""A commit slower than this fails the unit waiting for it (a busy database file, a stuck disk;
+on the receive path it ends the connection)."""
 
 
 @dataclass(slots=True)
@@ -203,25 +209,32 @@ class MessagingContext:
         return connection
 
     @contextlib.asynccontextmanager
-    async def unit(self) -> AsyncIterator[list[MessagingEvent]]:
+    async def unit(self, linger: float = 0.0) -> AsyncIterator[list[MessagingEvent]]:
         """One transaction; the events appended to the yielded list are recorded by the sink
-        inside it and published after it committed."""
+        inside it and published after it committed. With ``linger`` (seconds) the unit asks
+        for no commit of its own and shares the next unit's (``Pipelined``); leaving it still
+        waits until that commit is durable."""
         events: list[MessagingEvent] = []
-        async with self.messages.transaction():
-            yield events
-            if events:
-                await self.sink.record(self.session_id, events)
-        for event in events:
-            self.session.publish(event)
+        if linger:
+            async with self.messages.pipelined_transaction(linger) as commit:
+                yield events
+                if events:
+                    await self.sink.record(self.session_id, events)
+            await commit.wait(COMMIT_TIMEOUT_S)
+        else:
+            async with self.messages.transaction():
+                yield events
+                if events:
+                    await self.sink.record(self.session_id, events)
+        self.publish(events)
 
     @contextlib.asynccontextmanager
-    async def pipelined_unit(self, linger: float = 0.0) -> AsyncIterator[PendingUnit]:
+    async def pipelined_unit(self) -> AsyncIterator[PendingUnit]:
         """:meth:`unit` without the wait for its commit: the events appended to the yielded
         unit's list are recorded inside it; publish them with :meth:`publish` after
-        ``unit.commit`` is durable. With ``linger`` the unit shares the next unit's commit
-        (see ``Pipelined.pipelined_transaction``)."""
+        ``unit.commit`` is durable."""
         unit = PendingUnit()
-        async with self.messages.pipelined_transaction(linger) as commit:
+        async with self.messages.pipelined_transaction() as commit:
             yield unit
             if unit.events:
                 await self.sink.record(self.session_id, unit.events)

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from daemon.binary import Node
-from daemon.client.ack_pipeline import COMMIT_TIMEOUT_S
 from daemon.client.acks import build_ack
 from daemon.client.connection import Connection
 from daemon.client.errors import StanzaError
-from daemon.client.message_context import MessagingContext, PendingUnit
+from daemon.client.message_context import MessagingContext
 from daemon.client.message_events import (
     MessageUpdated,
     MessagingEvent,
@@ -116,16 +115,12 @@ class ReceiptHandler:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            unit = await self._record([r for queued in batch for r in queued.receipts])
-            if unit is not None and unit.commit is not None:
-                await unit.commit.wait(COMMIT_TIMEOUT_S)
-                self._m.publish(unit.events)
+            await self._record([r for queued in batch for r in queued.receipts])
             self.batches += 1
             for queued in batch:
                 await self._connection.send(build_ack(queued.node))
 
-    async def _record(self, receipts: list[IncomingReceipt]) -> PendingUnit | None:
-        """Records the receipts in a lingering unit; publish its events once it is durable."""
+    async def _record(self, receipts: list[IncomingReceipt]) -> None:
         m = self._m
         addressing = await m.prepare()
         wanted = [
@@ -136,14 +131,13 @@ class ReceiptHandler:
             and not addressing.is_own(receipt.reader)
         ]
         if not wanted:
-            return None
+            return
         sid = m.session_id
         # How far each message's status was moved in this unit: a group message's receipts
         # come from every member device, and once the status got as far the next device's
         # receipt only records itself (statuses only move forward).
         reached: dict[str, int] = {}
-        async with m.pipelined_unit(self._linger) as unit:
-            events = unit.events
+        async with m.unit(self._linger) as events:
             for receipt, status in wanted:
                 at = datetime.fromtimestamp(receipt.timestamp or m.now(), UTC)
                 # One model of a contact: a LID-addressed receipt counts for the PN device.
@@ -165,7 +159,6 @@ class ReceiptHandler:
                     events.append(
                         ReceiptReceived(sid, chat, tuple(ids), reader, status, at.timestamp())
                     )
-        return unit
 
     def _status_events(
         self,

@@ -192,12 +192,10 @@ class Sender:
         self._groups = groups
         self.privacy = PrivacyTokens(m)
         self._shown_later: set[str] = set()
-        self._awaiting_acks = 0
-        """Sends of this session written to the server and not acked yet."""
-        self.acks_lingered = 0
-        """Acks recorded in a lingering unit (for tests)."""
         """Chats whose last message was, at the latest ack, a later one than the message acked
         (sends in flight): see :meth:`_after_ack`."""
+        self._awaiting_acks = 0
+        """Sends of this session written to the server and not acked yet."""
 
     # ------------------------------------------------------------------------------- public
 
@@ -708,76 +706,54 @@ class Sender:
         acked: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         m = self._m
-        at = datetime.fromtimestamp(timestamp, UTC)
-        if not self._awaiting_acks:
-            async with m.unit() as events:
-                await self._record_ack(chat, message_id, summary, timestamp, at, acked, events)
-            return
-        # Other sends are waiting for their acks: theirs will commit within milliseconds, so
-        # this one rides along instead of spending an fsync of its own (with 8 in flight, 2.0
-        # commits per send became 1.6). Its `sent` is still shown only once durable.
-        self.acks_lingered += 1
-        async with m.pipelined_unit(ACK_LINGER_S) as unit:
-            await self._record_ack(chat, message_id, summary, timestamp, at, acked, unit.events)
-        if unit.commit is not None:
-            await unit.commit.wait(ACK_COMMIT_TIMEOUT_S)
-        m.publish(unit.events)
-
-    async def _record_ack(
-        self,
-        chat: JID,
-        message_id: str,
-        summary: Summary,
-        timestamp: int,
-        at: datetime,
-        acked: Callable[[], Awaitable[None]] | None,
-        events: list[MessagingEvent],
-    ) -> None:
-        m = self._m
         sid = m.session_id
+        at = datetime.fromtimestamp(timestamp, UTC)
         own = str(m.addressing.own_pn)
-        if acked is not None:
-            await acked()
-        if await m.messages.messages.mark_own_sent(sid, message_id, at):
-            events.append(
-                MessageUpdated(
-                    sid,
-                    str(chat),
-                    message_id,
-                    own,
-                    UpdateKind.STATUS,
-                    status=MessageStatus.SENT,
-                    at=float(timestamp),
+        # Other sends waiting for their acks will commit within milliseconds: this one rides
+        # along instead of spending an fsync of its own (with 8 in flight, 2.0 commits per send
+        # became 1.6). Its `sent` is still shown only once durable.
+        linger = ACK_LINGER_S if self._awaiting_acks else 0.0
+        async with m.unit(linger) as events:
+            if acked is not None:
+                await acked()
+            if await m.messages.messages.mark_own_sent(sid, message_id, at):
+                events.append(
+                    MessageUpdated(
+                        sid,
+                        str(chat),
+                        message_id,
+                        own,
+                        UpdateKind.STATUS,
+                        status=MessageStatus.SENT,
+                        at=float(timestamp),
+                    )
                 )
-            )
-        await apply_effects(m, str(chat), own, summary, at, events)
-        # Our row's local time became the server's: the preview follows the thread's order.
-        # With sends in flight the chat shows a later message: the full refresh, which then
-        # finds nothing to write in one statement, beats trying the one-statement path for
-        # our message as the chat's last first (two). Either way is correct; the set only
-        # picks the order (bounded: it forgets everything past _SHOWN_LATER_MAX chats).
-        chats, jid = m.messages.chats, str(chat)
-        shown_later = self._shown_later
-        if jid in shown_later:
-            refreshed = await chats.refresh_last(sid, jid, stored_preview)
-        else:
-            refreshed = await chats.refresh_own_last(sid, jid, message_id, at, stored_preview)
-        if refreshed is not None and refreshed.last_message_id == message_id:
-            shown_later.discard(jid)
-        else:
-            if len(shown_later) >= _SHOWN_LATER_MAX:
-                shown_later.clear()
-            shown_later.add(jid)
-        if refreshed is not None:
-            events.append(ChatUpdated(sid, refreshed))
+            await apply_effects(m, str(chat), own, summary, at, events)
+            # Our row's local time became the server's: the preview follows the thread's order.
+            # With sends in flight the chat shows a later message: the full refresh, which then
+            # finds nothing to write in one statement, beats trying the one-statement path for
+            # our message as the chat's last first (two). Either way is correct; the set only
+            # picks the order (bounded: it forgets everything past _SHOWN_LATER_MAX chats).
+            chats, jid = m.messages.chats, str(chat)
+            shown_later = self._shown_later
+            if jid in shown_later:
+                refreshed = await chats.refresh_last(sid, jid, stored_preview)
+            else:
+                refreshed = await chats.refresh_own_last(sid, jid, message_id, at, stored_preview)
+            if refreshed is not None and refreshed.last_message_id == message_id:
+                shown_later.discard(jid)
+            else:
+                if len(shown_later) >= _SHOWN_LATER_MAX:
+                    shown_later.clear()
+                shown_later.add(jid)
+            if refreshed is not None:
+                events.append(ChatUpdated(sid, refreshed))
 
 
 _SHOWN_LATER_MAX = 1024
 ACK_LINGER_S: Final = 0.005
 """How long an ack's unit may wait to share another unit's commit while other sends of the
 session wait for their acks (see ``Sender._after_ack``)."""
-ACK_COMMIT_TIMEOUT_S: Final = 30.0
-"""A lingering ack's commit slower than this fails the send's bookkeeping (a stuck disk)."""
 
 
 def _edit_attrs(kind: MessageKind) -> dict[str, AttrValue]:
