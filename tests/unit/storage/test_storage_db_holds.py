@@ -4,28 +4,14 @@ the two share one commit, and nothing waits on a hold for longer than the group'
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
+
+from unit_rows import committed_rows, opened
 
 from storage.db import Database
 from storage.interfaces import PendingCommit
 
 TIMEOUT = 10.0
-
-
-def committed_rows(path: Path) -> list[str]:
-    """What another connection sees: only committed rows."""
-    check = sqlite3.connect(path)
-    try:
-        return [str(row[0]) for row in check.execute("SELECT name FROM units ORDER BY rowid")]
-    finally:
-        check.close()
-
-
-async def opened(path: Path) -> Database:
-    db = await Database.open(path)
-    await db.execute("CREATE TABLE units (name TEXT NOT NULL)")
-    return db
 
 
 async def accept(db: Database) -> PendingCommit:

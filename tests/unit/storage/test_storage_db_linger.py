@@ -5,30 +5,16 @@ that joins it is bounded from its own start, not the lingering unit's."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
+
+from unit_rows import committed_rows, opened
 
 from storage.db import MAX_GROUP_WAIT_S, Database
 from storage.interfaces import PendingCommit
 
 TIMEOUT = 10.0
 LINGER = 0.2
-
-
-def committed_rows(path: Path) -> list[str]:
-    """What another connection sees: only committed rows."""
-    check = sqlite3.connect(path)
-    try:
-        return [str(row[0]) for row in check.execute("SELECT name FROM units ORDER BY rowid")]
-    finally:
-        check.close()
-
-
-async def opened(path: Path) -> Database:
-    db = await Database.open(path)
-    await db.execute("CREATE TABLE units (name TEXT NOT NULL)")
-    return db
 
 
 async def lingering(db: Database, name: str) -> PendingCommit:
