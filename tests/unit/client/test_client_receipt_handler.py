@@ -202,3 +202,21 @@ async def test_a_delivery_receipt_waits_to_share_the_next_units_commit(rig: Rig)
     assert [a.attr_str("id") for a in acks] == ["M1"]
     assert (rig.engine.inner.counters - before).commits == 1
     assert [type(e) for e in rig.events.pending()] == [MessageUpdated, ReceiptReceived]
+
+
+async def test_receipts_that_come_close_together_are_recorded_in_one_unit(rig: Rig) -> None:
+    """The worker gathers a moment after the first receipt wakes it: what comes meanwhile (a
+    burst, or the receipt right behind another) is recorded in the same unit."""
+    await own_message(rig.world, "M1")
+    await own_message(rig.world, "M2")
+    gathering = ReceiptHandler(rig.world.m, rig.connection, lambda _r, _n: None, gather=0.5)
+    rig.router.by_tag["receipt"] = gathering.on_receipt
+    rig.engine.reset()
+    rig.socket.push(delivery("M1"))
+    await asyncio.sleep(0.05)
+    assert rig.engine.statements == []  # still gathering
+    rig.socket.push(delivery("M2"))
+    acks = await rig.acked(2)
+    assert sorted(a.attr_str("id") for a in acks) == ["M1", "M2"]
+    assert gathering.batches == 1 and rig.engine.transactions == 1
+    assert rig.engine.statements == [UPSERT, ADVANCE_OWN] * 2
