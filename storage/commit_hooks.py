@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["CommitHooks"]
+__all__ = ["CommitHooks", "call_soon_all", "run_callback"]
 
 
 class CommitHooks:
@@ -46,13 +46,12 @@ def call_soon_all(callbacks: list[Callable[[], None]]) -> None:
         loop.call_soon(callback)
 
 
-def when_committed(callbacks: list[Callable[[], None]]) -> Callable[[asyncio.Future[None]], None]:
-    """A done-callback for a unit's commit future: ``callbacks`` run if it succeeded."""
-
-    def done(commit: asyncio.Future[None]) -> None:
-        if commit.cancelled() or commit.exception() is not None:
-            return
-        for callback in callbacks:
-            callback()
-
-    return done
+def run_callback(callback: Callable[[], None]) -> None:
+    """Runs ``callback`` as the loop runs its own: what it raises goes to the loop's exception
+    handler, never to the code that committed."""
+    try:
+        callback()
+    except Exception as exc:
+        asyncio.get_running_loop().call_exception_handler(
+            {"message": "an on_commit callback failed", "exception": exc}
+        )

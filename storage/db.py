@@ -126,7 +126,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-from storage.commit_hooks import CommitHooks, call_soon_all, when_committed
+from storage.commit_hooks import CommitHooks, call_soon_all, run_callback
 from storage.completion import run_to_completion
 from storage.engine import Dialect, EngineCounters, Row
 from storage.errors import DatabaseUnavailable, StorageError, TransactionError
@@ -377,13 +377,15 @@ class Database:
             asyncio.get_running_loop().call_soon(callback)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
-        """Calls ``callback`` (soon, on the loop) once what the current task wrote so far is
-        committed and durable, never if it is rolled back (see :mod:`storage.commit_hooks`);
-        outside a transaction, soon."""
+        """Calls ``callback`` once what the current task wrote so far is committed and
+        durable, never if it is rolled back (see :mod:`storage.commit_hooks`): as the COMMIT
+        returns, on the loop's thread, before the tasks waiting on it resume. Outside a
+        transaction (the task's writes are committed), at once: a later commit's callbacks,
+        run as that COMMIT returns, must not overtake it."""
         if self._owns():
             self._on_commit.add(self._depth, callback)
         else:
-            asyncio.get_running_loop().call_soon(callback)
+            run_callback(callback)
 
     def _transaction_ended(self) -> None:
         callbacks, self._after_end = self._after_end, []
@@ -462,8 +464,8 @@ class Database:
         try:
             waiter = await self._close_unit(failed, lingering=linger > 0)
             group = self._group
-            if waiter is not None and committed:
-                waiter.add_done_callback(when_committed(committed))
+            if group is not None and waiter is not None:
+                group.callbacks += committed
         finally:
             try:
                 await self._end_or_hand_over(defer=pending is not None, linger=linger)
@@ -565,7 +567,7 @@ class Database:
                 await self._rollback_if_open()
             else:
                 self._commits += 1
-                _succeed(group.waiters)
+                _succeed(group)
             raise
         except BaseException as exc:
             error = exc if isinstance(exc, StorageError) else TransactionError(str(exc))
@@ -575,7 +577,7 @@ class Database:
             await self._rollback_if_open()
             raise
         self._commits += 1
-        _succeed(group.waiters)
+        _succeed(group)
 
     def _fail_group(self, error: StorageError) -> None:
         group, self._group = self._group, None
@@ -930,11 +932,13 @@ class CommitCost:
 class _Group:
     """Transactions that ended and wait for one COMMIT."""
 
-    __slots__ = ("holds", "lingering", "started", "waiters")
+    __slots__ = ("callbacks", "holds", "lingering", "started", "waiters")
 
     def __init__(self, started: float, lingering: bool) -> None:
         self.started = started
         self.waiters: list[asyncio.Future[None]] = []
+        self.callbacks: list[Callable[[], None]] = []
+        """The units' ``on_commit`` callbacks, run as the COMMIT returns."""
         self.holds = 0
         """Units of other tasks this group is kept open for (``PendingCommit.hold_open``)."""
         self.lingering = lingering
@@ -966,8 +970,13 @@ NO_HOLD: Final[GroupHold] = _NoHold()
 """The hold of a commit that has nothing to keep open (ended already, or committed at once)."""
 
 
-def _succeed(waiters: list[asyncio.Future[None]]) -> None:
-    for waiter in waiters:
+def _succeed(group: _Group) -> None:
+    """The group is durable: its units' callbacks run now, before any of its tasks resumes (a
+    unit's events reach the streams without waiting for the loop's next turns), then its
+    waiters are told."""
+    for callback in group.callbacks:
+        run_callback(callback)
+    for waiter in group.waiters:
         if not waiter.done():
             waiter.set_result(None)
 

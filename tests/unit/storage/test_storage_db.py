@@ -568,3 +568,36 @@ async def test_after_commit_waits_for_the_commit_that_holds_the_writes(db_path: 
         db.after_commit(lambda: calls.append(0))  # outside a transaction: at once
         await asyncio.sleep(0)
         assert calls[-1] == 0
+
+
+async def test_on_commit_callbacks_run_before_the_committing_task_resumes(
+    tmp_path: Path,
+) -> None:
+    """What a unit publishes on commit (its events, to the streams) goes out as the COMMIT
+    returns, not a loop turn or more later; a callback that raises goes to the loop's exception
+    handler and neither stops the others nor fails the unit."""
+    loop = asyncio.get_running_loop()
+    reported: list[object] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["exception"]))
+    calls: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("a subscriber's bug")
+
+    try:
+        async with await Database.open(tmp_path / "hooks.db") as db:
+            await db.execute("CREATE TABLE t (v TEXT)")
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES ('a')")
+                db.on_commit(lambda: calls.append("first"))
+                db.on_commit(boom)
+                db.on_commit(lambda: calls.append("second"))
+            assert calls == ["first", "second"]
+            async with db.pipelined_transaction() as pending:
+                await db.execute("INSERT INTO t VALUES ('b')")
+                db.on_commit(lambda: calls.append("pipelined"))
+            await pending.wait(10)
+            assert calls == ["first", "second", "pipelined"]
+    finally:
+        loop.set_exception_handler(None)
+    assert [str(e) for e in reported] == ["a subscriber's bug"]
