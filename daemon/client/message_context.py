@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -215,17 +216,15 @@ class MessagingContext:
         for no commit of its own and shares the next unit's (``Pipelined``); leaving it still
         waits until that commit is durable."""
         events: list[MessagingEvent] = []
-        if linger:
-            async with self.messages.pipelined_transaction(linger) as commit:
-                yield events
-                if events:
-                    await self.sink.record(self.session_id, events)
+        opened: AbstractAsyncContextManager[PendingCommit | None] = (
+            self.messages.pipelined_transaction(linger) if linger else self.messages.transaction()
+        )
+        async with opened as commit:
+            yield events
+            if events:
+                await self.sink.record(self.session_id, events)
+        if commit is not None:
             await commit.wait(COMMIT_TIMEOUT_S)
-        else:
-            async with self.messages.transaction():
-                yield events
-                if events:
-                    await self.sink.record(self.session_id, events)
         self.publish(events)
 
     @contextlib.asynccontextmanager
