@@ -9,5 +9,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("daemon.binary._speedups", ["daemon/binary/_speedups.c"], optional=True),
+        Extension(
+            "storage._wal_gather", ["storage/_wal_gather.c"], libraries=["sqlite3"], optional=True
+        ),
     ]
 )

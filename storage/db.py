@@ -133,6 +133,7 @@ from storage.errors import DatabaseUnavailable, StorageError, TransactionError
 from storage.interfaces import GroupHold, PendingCommit
 from storage.sqlite_errors import is_busy, translate_error
 from storage.sqlite_worker import Worker
+from storage.wal_gather import connect_target
 
 if TYPE_CHECKING:
     from storage.migrate import Migration
@@ -261,11 +262,14 @@ class Database:
         synchronous: Synchronous = Synchronous.FULL,
         migrations: Sequence[Migration] | None = None,
         inline_commit_max_s: float = INLINE_COMMIT_MAX_S,
+        gather_wal_writes: bool = True,
     ) -> Self:
         """Open (creating if needed) the file at ``path``, configure it and migrate it.
 
         ``migrations`` defaults to the ones shipped in ``storage/migrations``;
-        ``inline_commit_max_s`` 0 sends every COMMIT to the worker thread.
+        ``inline_commit_max_s`` 0 sends every COMMIT to the worker thread;
+        ``gather_wal_writes`` uses the WAL-gathering VFS where it was built
+        (``storage.wal_gather``).
         Raises DatabaseUnavailable/DatabaseCorrupt, SchemaTooNew or MigrationError.
         """
         from storage.migrate import apply_migrations, load_migrations
@@ -277,8 +281,10 @@ class Database:
         try:
             # Opened here, used inline by the loop's thread and by the worker (never both at
             # once, see the module docstring). timeout=0: an inline statement must not wait.
+            target, uri = connect_target(file, gather=gather_wal_writes)
             conn = sqlite3.connect(
-                file,
+                target,
+                uri=uri,
                 isolation_level=None,
                 timeout=0,
                 check_same_thread=False,
