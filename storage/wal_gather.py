@@ -35,8 +35,12 @@ def connect_target(path: Path, *, gather: bool) -> tuple[str | Path, bool]:
     name = vfs_name() if gather else None
     if name is None:
         return path, False
+    # An absolute path gets an empty authority ("file:///..."), so one that starts with two
+    # slashes is not read as a host name; everything but "/" that a URI gives meaning to is
+    # escaped.
+    prefix = "file://" if path.is_absolute() else "file:"
     quoted = urllib.parse.quote(str(path), safe="/")
-    return f"file:{quoted}?vfs={urllib.parse.quote(name)}", True
+    return f"{prefix}{quoted}?vfs={urllib.parse.quote(name)}", True
 
 
 def write_counters() -> tuple[int, int] | None:

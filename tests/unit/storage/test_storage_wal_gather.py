@@ -76,6 +76,29 @@ async def test_without_the_shim_sqlite_writes_the_file_itself(tmp_path: Path) ->
     assert rows is not None and rows[0] == COMMITS
 
 
+@pytest.mark.parametrize("name", ["odd ?#%&= name.db", "plain.db"])
+async def test_the_database_is_the_file_the_path_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # The shim is reached through a file: URI: characters a URI gives meaning to, a relative
+    # path and an absolute one that starts with two slashes still name the same file.
+    monkeypatch.chdir(tmp_path)
+    for path in (Path(name), Path("/" + str(tmp_path / f"abs-{name}"))):
+        db = await open_plain_schema(path)
+        try:
+            await commit_rows(db, 7)
+        finally:
+            await db.close()
+        assert sorted(p.name for p in path.parent.iterdir() if p.name.endswith(path.name)) == [
+            path.name
+        ]
+        reader = sqlite3.connect(path)
+        try:
+            assert reader.execute("SELECT k FROM t0").fetchall() == [(7,)]
+        finally:
+            reader.close()
+
+
 @pytest.mark.parametrize("synchronous", [Synchronous.FULL, Synchronous.NORMAL])
 async def test_another_connection_sees_each_commit_as_it_returns(
     tmp_path: Path, synchronous: Synchronous
