@@ -28,8 +28,15 @@ def counters() -> tuple[int, int]:
     return found
 
 
-async def open_plain_schema(path: Path, **options: object) -> Database:
-    db = await Database.open(path, migrations=[], **options)  # type: ignore[arg-type]
+async def open_plain_schema(
+    path: Path,
+    *,
+    gather_wal_writes: bool = True,
+    synchronous: Synchronous = Synchronous.FULL,
+) -> Database:
+    db = await Database.open(
+        path, migrations=[], gather_wal_writes=gather_wal_writes, synchronous=synchronous
+    )
     async with db.transaction():
         for table in range(TABLES):
             await db.execute(f"CREATE TABLE t{table} (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
