@@ -15,18 +15,34 @@ default VFS: same files, same results, more system calls.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import urllib.parse
 from pathlib import Path
 
 
 @functools.cache
 def vfs_name() -> str | None:
-    """The shim's VFS name, registered once per process; None where it was not built."""
+    """The shim's VFS name, registered once per process; None where it was not built, or
+    where the ``sqlite3`` module cannot see it."""
     try:
         from storage import _wal_gather
     except ImportError:
         return None
-    return _wal_gather.register()
+    name = _wal_gather.register()
+    return name if sqlite_knows_vfs(name) else None
+
+
+def sqlite_knows_vfs(name: str) -> bool:
+    """Whether ``sqlite3`` connections can use the VFS ``name``. The shim registers itself in
+    the SQLite library it was linked against; a Python whose ``sqlite3`` module carries a
+    SQLite of its own (statically linked builds) would not find it there."""
+    try:
+        sqlite3.connect(
+            f"file:wamd-vfs-probe?mode=memory&vfs={urllib.parse.quote(name)}", uri=True
+        ).close()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def connect_target(path: Path, *, gather: bool) -> tuple[str | Path, bool]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database, Synchronous
-from storage.wal_gather import vfs_name, write_counters
+from storage.wal_gather import sqlite_knows_vfs, vfs_name, write_counters
 
 COMMITS = 30
 TABLES = 4
@@ -51,6 +51,13 @@ async def commit_rows(db: Database, round_: int) -> None:
 
 def test_the_shim_is_built() -> None:
     assert vfs_name() == "wamd-walbatch", "storage/_wal_gather.c is not built: run ./scripts/setup"
+
+
+def test_a_vfs_the_sqlite3_module_cannot_see_is_not_used() -> None:
+    # A Python whose sqlite3 module carries its own SQLite would not see the shim registered
+    # in the system's library: the probe must say so rather than let every open fail.
+    assert sqlite_knows_vfs("wamd-walbatch")
+    assert not sqlite_knows_vfs("no-such-vfs")
 
 
 async def test_a_commit_reaches_the_wal_in_one_write(tmp_path: Path) -> None:
