@@ -141,6 +141,14 @@ static int gather_write(GatheringFile *f, const void *data, int amount, sqlite3_
 /* Before any call but a write on a WAL file, what was gathered goes to the file. */
 static int settle(GatheringFile *f) { return f->is_wal ? flush(f) : SQLITE_OK; }
 
+#define SETTLE_OR_RETURN(f)               \
+    do {                                  \
+        int settled_rc = settle(f);       \
+        if (settled_rc != SQLITE_OK) {    \
+            return settled_rc;            \
+        }                                 \
+    } while (0)
+
 static int g_close(sqlite3_file *file) {
     GatheringFile *f = (GatheringFile *)file;
     int rc = settle(f);
@@ -159,10 +167,7 @@ static int g_close(sqlite3_file *file) {
 
 static int g_read(sqlite3_file *file, void *out, int amount, sqlite3_int64 offset) {
     GatheringFile *f = (GatheringFile *)file;
-    int rc = settle(f);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
+    SETTLE_OR_RETURN(f);
     return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
@@ -177,28 +182,19 @@ static int g_write(sqlite3_file *file, const void *data, int amount, sqlite3_int
 
 static int g_truncate(sqlite3_file *file, sqlite3_int64 size) {
     GatheringFile *f = (GatheringFile *)file;
-    int rc = settle(f);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
+    SETTLE_OR_RETURN(f);
     return f->real->pMethods->xTruncate(f->real, size);
 }
 
 static int g_sync(sqlite3_file *file, int flags) {
     GatheringFile *f = (GatheringFile *)file;
-    int rc = settle(f);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
+    SETTLE_OR_RETURN(f);
     return f->real->pMethods->xSync(f->real, flags);
 }
 
 static int g_file_size(sqlite3_file *file, sqlite3_int64 *size) {
     GatheringFile *f = (GatheringFile *)file;
-    int rc = settle(f);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
+    SETTLE_OR_RETURN(f);
     return f->real->pMethods->xFileSize(f->real, size);
 }
 
@@ -219,13 +215,10 @@ static int g_check_reserved_lock(sqlite3_file *file, int *out) {
 
 static int g_file_control(sqlite3_file *file, int op, void *arg) {
     GatheringFile *f = (GatheringFile *)file;
-    int rc = settle(f);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
+    SETTLE_OR_RETURN(f);
     if (op == SQLITE_FCNTL_VFSNAME) {
         /* Name the shim in front of the wrapped VFS's own answer. */
-        rc = f->real->pMethods->xFileControl(f->real, op, arg);
+        int rc = f->real->pMethods->xFileControl(f->real, op, arg);
         char **name = (char **)arg;
         char *own = sqlite3_mprintf("%s/%s", VFS_NAME, rc == SQLITE_OK && *name ? *name : "");
         if (rc == SQLITE_OK && *name) {
