@@ -18,17 +18,27 @@ import functools
 import sqlite3
 import urllib.parse
 from pathlib import Path
+from types import ModuleType
+
+
+@functools.cache
+def _compiled() -> ModuleType | None:
+    """The compiled shim, or None where it was not built."""
+    try:
+        from storage import _wal_gather
+    except ImportError:
+        return None
+    return _wal_gather
 
 
 @functools.cache
 def vfs_name() -> str | None:
     """The shim's VFS name, registered once per process; None where it was not built, or
     where the ``sqlite3`` module cannot see it."""
-    try:
-        from storage import _wal_gather
-    except ImportError:
+    shim = _compiled()
+    if shim is None:
         return None
-    name = _wal_gather.register()
+    name: str = shim.register()
     return name if sqlite_knows_vfs(name) else None
 
 
@@ -62,8 +72,8 @@ def connect_target(path: Path, *, gather: bool) -> tuple[str | Path, bool]:
 def write_counters() -> tuple[int, int] | None:
     """(WAL writes SQLite asked for, writes the shim made to the file) in this process so far;
     None where the shim was not built."""
-    try:
-        from storage import _wal_gather
-    except ImportError:
+    shim = _compiled()
+    if shim is None:
         return None
-    return _wal_gather.counters()
+    counters: tuple[int, int] = shim.counters()
+    return counters
