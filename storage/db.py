@@ -315,6 +315,11 @@ class Database:
         await self.fetch_all("PRAGMA secure_delete = ON")
         # Schema code (triggers, views) may not call functions that have side effects.
         await self.fetch_all("PRAGMA trusted_schema = OFF")
+        # Savepoint journals stay in memory. A unit that joins a group commit runs in a
+        # savepoint, whose journal keeps the original of every page the unit changes; past
+        # 64 KiB SQLite spills it to a temporary file: writes on every send, and copies of
+        # Signal state (consumed prekeys included) on disk, which secure_delete cannot reach.
+        await self.fetch_all("PRAGMA temp_store = MEMORY")
 
     # ---------------------------------------------------------------- properties
 

@@ -6,6 +6,7 @@ a SQLite file has (pragmas, a full disk, one connection for reads and writes) on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import sqlite3
@@ -446,6 +447,32 @@ async def test_a_unit_joining_a_group_gets_a_savepoint_of_its_own(db_path: Path)
         # BEGIN and INSERT; the failing unit's SAVEPOINT, INSERT, ROLLBACK TO and RELEASE;
         # the last one's SAVEPOINT, INSERT and RELEASE; one COMMIT for the whole group.
         assert spent == EngineCounters(statements=2 + 4 + 3 + 1, commits=1)
+
+
+def _open_temporary_files() -> list[str]:
+    """SQLite's temporary files this process holds open (named etilqs_*, unlinked at once)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if "etilqs_" in target:
+                found.append(target)
+    return found
+
+
+async def test_a_savepoint_journal_stays_in_memory(db_path: Path) -> None:
+    # A unit joining a group runs in a savepoint, and SQLite journals the original of each
+    # page it changes. Past 64 KiB that journal would spill to a temporary file: a write per
+    # send, and Signal state on disk where secure_delete never reaches it.
+    async with await Database.open(db_path) as db:
+        await db.execute("CREATE TABLE wide (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+        async with db.transaction():
+            for k in range(64):
+                await db.execute("INSERT INTO wide (k, v) VALUES (?, randomblob(3000))", (k,))
+        async with db.transaction(), db.transaction():
+            await db.execute("UPDATE wide SET v = randomblob(3000)")  # some 64 pages, 256 KiB
+            assert _open_temporary_files() == []
+        assert await db.fetch_one("SELECT count(*) FROM wide") == (64,)
 
 
 # ------------------------------------------------------------------ pipelined transactions
