@@ -228,6 +228,10 @@ class Database:
         inline_commit_max_s: float = INLINE_COMMIT_MAX_S,
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
+        # The loop this database serves, named when asking for the current task:
+        # asyncio.current_task() without one asks for the running loop, which costs a
+        # getpid() system call per call on CPython 3.11 (dozens per send).
+        self._loop = asyncio.get_running_loop()
         self._worker = Worker("wamd-sqlite")
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._commit_cost = CommitCost(inline_commit_max_s)
@@ -360,7 +364,7 @@ class Database:
         return self._units
 
     def _owns(self) -> bool:
-        return self._owner is not None and self._owner is asyncio.current_task()
+        return self._owner is not None and self._owner is asyncio.current_task(self._loop)
 
     def _connection(self) -> sqlite3.Connection:
         if self._poisoned is not None:
@@ -385,7 +389,7 @@ class Database:
         if self._owns():
             self._after_end.append(callback)
         else:
-            asyncio.get_running_loop().call_soon(callback)
+            self._loop.call_soon(callback)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Calls ``callback`` once what the current task wrote so far is committed and
@@ -414,7 +418,7 @@ class Database:
         return _PipelinedTransaction(self, linger)
 
     async def _enter(self, lingering: bool = False) -> str | None:
-        task = asyncio.current_task()
+        task = asyncio.current_task(self._loop)
         if task is None:
             raise TransactionError("transaction() needs a running asyncio task")
         if self._owner is task:
@@ -523,7 +527,7 @@ class Database:
             group.lingering = False
             group.started = time.monotonic()
             self._cancel_flush_timer()
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         group.waiters.append(waiter)
         self._units += 1
         return waiter
@@ -783,7 +787,7 @@ class Database:
         """Run one writing statement inside the current transaction (or a new one); returns
         the number of rows it changed."""
         owner = self._owner
-        if owner is None or owner is not asyncio.current_task():
+        if owner is None or owner is not asyncio.current_task(self._loop):
             async with self.transaction():
                 return await self.execute(sql, params)
         # One statement is atomic on its own (SQLite undoes a failed statement's changes and
@@ -814,7 +818,7 @@ class Database:
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query (or a statement with RETURNING) and return every row."""
         owner = self._owner
-        if owner is None or owner is not asyncio.current_task():
+        if owner is None or owner is not asyncio.current_task(self._loop):
             return await self._fetch_outside(sql, params)
         try:
             return self._cursor(sql, params).fetchall()
@@ -825,7 +829,7 @@ class Database:
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         owner = self._owner
-        if owner is None or owner is not asyncio.current_task():
+        if owner is None or owner is not asyncio.current_task(self._loop):
             rows = await self._fetch_outside(sql, params)
         else:
             try:

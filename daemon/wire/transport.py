@@ -221,7 +221,7 @@ class NoiseWebSocket:
         """Puts the current task's receive under the watchdog, ``limit`` seconds from now."""
         deadline = self._loop.time() + limit
         self._receive_deadline = deadline
-        self._receiver = task = asyncio.current_task()
+        self._receiver = task = asyncio.current_task(self._loop)
         watchdog = self._watchdog
         if watchdog is None or watchdog.when() > deadline:
             if watchdog is not None:
