@@ -37,7 +37,8 @@ from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.requests import parse_recipients
 from daemon.campaigns.service import CampaignService
 from daemon.config import CampaignsConfig, OutboxConfig
-from daemon.eventlog import EventLog, EventType
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog
 from daemon.outbox import MessageKind, Outbox, QueuedMessage, SendRequest, ServerAck
 from storage.campaign_values import RecipientStatus
 from storage.db import Database

@@ -25,7 +25,7 @@ import structlog
 from daemon.binary import JID
 from daemon.client.errors import ClientError, NotConnected
 from daemon.config import SyncConfig
-from daemon.eventlog import EventType
+from daemon.event_format import EventType
 from daemon.linked_device import HistoryRequester, LinkedDevice
 from daemon.log import mask_phone
 from storage.errors import StorageError

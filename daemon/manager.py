@@ -49,10 +49,8 @@ from daemon.client.events import (
 )
 from daemon.client.state import SessionState
 from daemon.config import ClientTimingsConfig, Config
-from daemon.eventlog import (
-    EventLog,
-    EventType,
-)
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog
 from daemon.linked_device import (
     BackOnline,
     LinkedDevice,

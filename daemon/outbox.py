@@ -77,7 +77,9 @@ from daemon.binary import JID, Server
 from daemon.client.ids import new_message_id
 from daemon.client.message_content import stored_preview
 from daemon.config import OutboxConfig
-from daemon.eventlog import EventLog, EventType, chat_json, iso_utc
+from daemon.event_format import EventType, iso_utc
+from daemon.event_records import chat_json
+from daemon.eventlog import EventLog
 from daemon.message_sender import (
     HeldError,
     MessageSender,

@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from daemon.eventlog import iso_utc
+from daemon.event_format import iso_utc
 from daemon.send_content import (
     Location,
     MediaAttachment,

@@ -31,7 +31,7 @@ from daemon.client.events import (
     Subscription,
 )
 from daemon.client.state import SessionState
-from daemon.eventlog import MESSAGING_EVENTS, SYNC_EVENTS, from_client_event, from_sync_event
+from daemon.event_records import MESSAGING_EVENTS, SYNC_EVENTS, from_client_event, from_sync_event
 from daemon.session_handle import SessionHandle
 from daemon.session_records import SessionRecorder
 

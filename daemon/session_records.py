@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import structlog
 
-from daemon.eventlog import EventLog, EventType, iso_from_unix
+from daemon.event_format import EventType, iso_from_unix
+from daemon.eventlog import EventLog
 from daemon.session_handle import SessionHandle
 from storage.errors import LeaseLost, NotFound, StorageError
 from storage.stores import Stores

@@ -18,7 +18,7 @@ import structlog
 from daemon.client.errors import ClientError
 from daemon.client.state import SessionState
 from daemon.config import Config
-from daemon.eventlog import EventType
+from daemon.event_format import EventType
 from daemon.linked_device import Prober
 from daemon.session_handle import SessionHandle
 from daemon.session_records import SessionRecorder

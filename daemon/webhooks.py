@@ -66,7 +66,8 @@ import yarl
 
 from daemon.chat_scope import event_chat
 from daemon.config import WebhooksConfig
-from daemon.eventlog import DISPATCH_CURSOR, EventLog, EventType, envelope_json
+from daemon.event_format import EventType, envelope_json
+from daemon.eventlog import DISPATCH_CURSOR, EventLog
 from daemon.retry import retry_delay
 from storage.errors import StorageError
 from storage.event_values import StoredEvent

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.client.events import QrCode
-from daemon.eventlog import iso_from_unix, iso_utc, restriction_json
+from daemon.event_format import iso_from_unix, iso_utc
+from daemon.event_records import restriction_json
 from daemon.fleet.coordinator import FleetView
 from daemon.manager import SessionView
 from http_api.auth import IssuedKey

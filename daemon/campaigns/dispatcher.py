@@ -55,7 +55,8 @@ from daemon.campaigns.pacing import MINUTE_S, Pacer
 from daemon.campaigns.requests import CampaignInputError, content_request
 from daemon.campaigns.service import record_transition
 from daemon.campaigns.shapes import recipient_json
-from daemon.eventlog import EventLog, EventType
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog
 from daemon.outbox import Accepted, InvalidSendRequest, SendRequest
 from storage.campaign_interfaces import CampaignStore
 from storage.campaign_values import (

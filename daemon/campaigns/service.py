@@ -30,7 +30,8 @@ from daemon.campaigns.requests import (
 )
 from daemon.campaigns.shapes import campaign_json
 from daemon.config import CampaignsConfig
-from daemon.eventlog import EventLog, EventType, new_event_id
+from daemon.event_format import EventType, new_event_id
+from daemon.eventlog import EventLog
 from daemon.send_content import MediaAttachment
 from storage.campaign_interfaces import CampaignStore
 from storage.campaign_values import (

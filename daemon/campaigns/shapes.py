@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon.eventlog import iso_utc
+from daemon.event_format import iso_utc
 from storage.campaign_values import Campaign, Recipient, RecipientStatus
 
 

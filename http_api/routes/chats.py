@@ -15,7 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from daemon.binary import JID
-from daemon.eventlog import chat_json, iso_utc, message_json
+from daemon.event_format import iso_utc
+from daemon.event_records import chat_json, message_json
 from daemon.linked_device import ReadReceipts
 from http_api.chat_access import require_chat
 from http_api.keys import principal, services

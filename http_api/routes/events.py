@@ -25,7 +25,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from daemon.chat_scope import visible
-from daemon.eventlog import EventType, envelope, envelope_json
+from daemon.event_format import EventType, envelope, envelope_json
 from http_api.keys import principal, services
 from http_api.problems import bad_request
 from http_api.routes.common import json_response, session_id_of

@@ -23,7 +23,7 @@ from daemon.client.errors import IqError, IqTimeout
 from daemon.client.messaging_errors import GroupChangeFailed, NotGroupMember
 from daemon.client.messenger import Messenger
 from daemon.client.session import Session
-from daemon.eventlog import group_json
+from daemon.event_records import group_json
 from http_api.keys import principal, services
 from http_api.problems import Problem, bad_request
 from http_api.routes.chats import decode_cursor, encode_cursor

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from daemon.eventlog import iso_utc
+from daemon.event_format import iso_utc
 from daemon.fleet.views import session_views
 from http_api.health import HealthStatus
 from http_api.keys import principal, services

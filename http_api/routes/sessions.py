@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.client.pair_code import normalize_phone
-from daemon.eventlog import iso_from_unix
+from daemon.event_format import iso_from_unix
 from daemon.fleet.views import session_views
 from http_api import qr_image
 from http_api.chat_access import parse_chats

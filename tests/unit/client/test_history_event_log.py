@@ -10,7 +10,8 @@ from daemon.client.sync_events import (
     MediaDownloaded,
     MediaFailed,
 )
-from daemon.eventlog import SYNC_EVENTS, EventType, from_sync_event
+from daemon.event_format import EventType
+from daemon.event_records import SYNC_EVENTS, from_sync_event
 from storage.sync_values import MediaStatus
 
 

@@ -21,7 +21,8 @@ from daemon_fakes import RecordingSender, fast_config
 from daemon.campaigns.dispatcher import CampaignDispatcher, idempotency_key
 from daemon.campaigns.files import CampaignFiles
 from daemon.campaigns.service import CampaignService, new_campaign_id
-from daemon.eventlog import EventLog, EventType
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog
 from daemon.outbox import Outbox, QueuedMessage
 from daemon.send_content import MediaAttachment, MediaSendKind, StagedFile, outgoing_media
 from storage.campaign_values import Campaign, CampaignStatus, RecipientStatus

@@ -14,7 +14,9 @@ from backends import BackendStores, OpenEngine, stores_over
 
 from daemon import eventlog as eventlog_module
 from daemon.event_feed import FEED_CAPACITY
-from daemon.eventlog import EventLog, EventRecord, EventType
+from daemon.event_format import EventType
+from daemon.event_records import EventRecord
+from daemon.eventlog import EventLog
 from storage.event_values import StoredEvent
 
 TIMEOUT = 10.0

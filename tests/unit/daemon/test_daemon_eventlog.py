@@ -13,23 +13,21 @@ from pathlib import Path
 import pytest
 from backends import BackendStores, OpenEngine, stores_over
 
-from daemon import eventlog as eventlog_module
+from daemon import event_format
 from daemon.client import message_events as me
 from daemon.client.disconnect import Decision, DisconnectAction
 from daemon.client.events import Alert, AlertKind, Disconnected, QrCode, StateChanged
 from daemon.client.state import SessionState, Trigger
-from daemon.eventlog import (
-    EventLog,
-    EventLogSink,
+from daemon.event_format import (
     EventType,
     envelope,
     envelope_json,
-    from_client_event,
-    from_messaging_event,
     iso_from_unix,
     iso_utc,
     new_event_id,
 )
+from daemon.event_records import from_client_event, from_messaging_event
+from daemon.eventlog import EventLog, EventLogSink
 from storage.message_values import (
     ChatKind,
     ChatRecord,
@@ -290,4 +288,4 @@ def test_times_are_rendered_once_per_instant_in_a_bounded_cache() -> None:
     assert iso_utc(None) is None and iso_from_unix(None) is None
     for n in range(1000):
         assert iso_from_unix(n + 0.25) == iso_utc(datetime.fromtimestamp(n + 0.25, UTC))
-    assert len(eventlog_module._ISO_CACHE) <= 256
+    assert len(event_format._ISO_CACHE) <= 256

@@ -18,7 +18,8 @@ from daemon.client.session import Session
 from daemon.client.state import SessionState
 from daemon.config import WhatsAppConfig
 from daemon.crypto.curve import KeyPair
-from daemon.eventlog import EventLog, EventLogSink, EventType
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog, EventLogSink
 from storage.values import SessionStatus
 
 FAST = ClientOptions(backoff_base=0.001, backoff_cap=0.004, uniform=lambda low, high: high)

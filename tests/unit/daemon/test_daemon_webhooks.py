@@ -18,7 +18,8 @@ from daemon_fakes import fast_config
 
 from daemon import webhooks as webhooks_module
 from daemon.config import WebhooksConfig
-from daemon.eventlog import EventLog, EventType
+from daemon.event_format import EventType
+from daemon.eventlog import EventLog
 from daemon.webhooks import (
     WebhookError,
     WebhookService,

@@ -10,7 +10,7 @@ from typing import Any
 
 from http_rig import ADMIN_KEY, DOCUMENT, Rig, running_api
 
-from daemon.eventlog import EventType
+from daemon.event_format import EventType
 from http_api.openapi_check import validate
 
 EVENT_SCHEMA = DOCUMENT["components"]["schemas"]["Event"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from http_rig import running_api
 
-from daemon.eventlog import iso_utc
+from daemon.event_format import iso_utc
 from storage.message_values import ContentType, MessageRecord, MessageStatus, ReceiptStatus
 from storage.stores import Stores
 

@@ -14,7 +14,7 @@ from daemon_fakes import fast_config
 from http_rig import ADMIN_KEY, Rig, running_api
 
 from daemon.config import Config
-from daemon.eventlog import EventType
+from daemon.event_format import EventType
 
 CHAT = "15550002222@s.whatsapp.net"
 BAD_BODY = "{not json"

@@ -11,7 +11,7 @@ from aiohttp import web
 from http_rig import Rig, running_api
 
 from daemon.client.state import SessionState
-from daemon.eventlog import EventType
+from daemon.event_format import EventType
 
 
 async def make_session(rig: Rig, session_id: str) -> str:
