@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, JIDError, Node
+from daemon.client.awaited_answers import AwaitedAnswers
 from daemon.client.connection import Connection
 from daemon.client.history_rows import RowBuilder
 from daemon.client.media_download import MAX_BLOB_BYTES, MediaDownloader, MediaRef
@@ -167,7 +168,8 @@ class HistorySync:
         self._publish = publish
         self.options = options or HistorySyncOptions()
         self._lock = asyncio.Lock()
-        self._waiting: dict[str, asyncio.Future[ChunkResult]] = {}
+        self.requests = AwaitedAnswers[ChunkResult]()
+        """On-demand history requests waiting for the chunk that answers them."""
         self.chunks_done = 0
         self.messages_total = 0
 
@@ -180,15 +182,6 @@ class HistorySync:
             return
         connection = self._m.connection
         await self.process(record.message_id, notification, connection)
-
-    def expect(self, request_id: str) -> asyncio.Future[ChunkResult]:
-        """A future for the chunk answering the on-demand request ``request_id``."""
-        future: asyncio.Future[ChunkResult] = asyncio.get_running_loop().create_future()
-        self._waiting[request_id] = future
-        return future
-
-    def forget(self, request_id: str) -> None:
-        self._waiting.pop(request_id, None)
 
     async def resume(self, connection: Connection) -> int:
         """After login: chunks left pending, and notifications stored but never started.
@@ -237,9 +230,7 @@ class HistorySync:
             if result.reupload:
                 self._m.log.info("client.history_reupload_requested", id=message_id)
         if result.request_id is not None:
-            future = self._waiting.pop(result.request_id, None)
-            if future is not None and not future.done():
-                future.set_result(result)
+            self.requests.resolve(result.request_id, result)
         return result
 
     async def _process(

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from daemon.binary import JID, SERVER_JID, Node
 from daemon.binary.node import AttrValue, Content
+from daemon.client.awaited_answers import AwaitedAnswers
 from daemon.client.errors import IqError, IqTimeout
 from daemon.client.ids import RequestIds
 
@@ -71,12 +72,12 @@ class IqRouter:
         self._send = send
         self._ids = ids or RequestIds()
         self._default_timeout = default_timeout
-        self._waiting: dict[str, asyncio.Future[Node]] = {}
+        self._answers = AwaitedAnswers[Node]()
         self._closed: BaseException | None = None
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return self._answers.waiting
 
     async def query(self, request: Node, timeout: float | None = None) -> Node:
         """Sends ``request`` with a fresh id and returns the ``result`` answer.
@@ -84,8 +85,7 @@ class IqRouter:
         if self._closed is not None:
             raise IqTimeout(f"connection ended: {self._closed}")
         request_id = self._ids.next()
-        future: asyncio.Future[Node] = asyncio.get_running_loop().create_future()
-        self._waiting[request_id] = future
+        future = self._answers.expect(request_id)
         limit = self._default_timeout if timeout is None else timeout
         try:
             await self._send(
@@ -96,23 +96,16 @@ class IqRouter:
         except TimeoutError:
             raise IqTimeout(f"no answer to iq {request_id} within {limit} s") from None
         finally:
-            self._waiting.pop(request_id, None)
+            self._answers.forget(request_id)
         if answer.attr_str("type") == "error":
             raise error_of(answer)
         return answer
 
     def resolve(self, answer: Node) -> bool:
         """Hands an iq answer to its waiter; False when nobody waits for that id."""
-        future = self._waiting.pop(answer.attr_str("id") or "", None)
-        if future is None or future.done():
-            return False
-        future.set_result(answer)
-        return True
+        return self._answers.resolve(answer.attr_str("id") or "", answer)
 
     def close(self, reason: BaseException) -> None:
         """Fails every waiter and every later query (the socket is gone)."""
         self._closed = reason
-        waiting, self._waiting = self._waiting, {}
-        for future in waiting.values():
-            if not future.done():
-                future.set_exception(IqTimeout(f"connection ended: {reason}"))
+        self._answers.fail_all(IqTimeout(f"connection ended: {reason}"))

@@ -13,7 +13,6 @@ for (a request from before a restart) is dropped after its ack.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from daemon.binary import JID, Node
@@ -113,36 +112,7 @@ def open_answer(answer: RetryAnswer, media_key: bytes) -> MediaRetryNotice:
     return open_retry_notice(answer.sealed, answer.message_id, media_key)
 
 
-class MediaRetries:
-    """Requests waiting for the phone's answer, by message id."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[RetryAnswer]] = {}
-
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
-    def expect(self, message_id: str) -> asyncio.Future[RetryAnswer]:
-        future = self._waiting.get(message_id)
-        if future is None or future.done():
-            future = asyncio.get_running_loop().create_future()
-            self._waiting[message_id] = future
-        return future
-
-    def forget(self, message_id: str) -> None:
-        self._waiting.pop(message_id, None)
-
-    def resolve(self, answer: RetryAnswer) -> bool:
-        future = self._waiting.pop(answer.message_id, None)
-        if future is None or future.done():
-            return False
-        future.set_result(answer)
-        return True
-
-
 __all__ = [
-    "MediaRetries",
     "MediaRetryError",
     "RetryAnswer",
     "RetryTarget",

@@ -32,6 +32,7 @@ from google.protobuf.message import DecodeError as ProtoDecodeError
 
 from daemon.binary import JID, JIDError, Node
 from daemon.client.acks import build_ack
+from daemon.client.awaited_answers import AwaitedAnswers
 from daemon.client.connection import Connection
 from daemon.client.events import Subscription
 from daemon.client.media_download import DownloadedFile, MediaDownloader, MediaRef
@@ -42,7 +43,7 @@ from daemon.client.media_message import (
     build_media_message,
 )
 from daemon.client.media_rerequest import (
-    MediaRetries,
+    RetryAnswer,
     RetryTarget,
     build_retry_receipt,
     open_answer,
@@ -127,7 +128,7 @@ class MediaService:
         self._downloader = downloader
         self._publish = publish
         self.options = options or MediaOptions()
-        self.retries = MediaRetries()
+        self.retries = AwaitedAnswers[RetryAnswer]()
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._eager = asyncio.Semaphore(self.options.eager_concurrency)
         self.retry_requests = 0
@@ -277,7 +278,7 @@ class MediaService:
         if answer is None:
             self._m.log.warning("client.media_retry_unreadable", id=node.attr_str("id"))
             return
-        if not self.retries.resolve(answer):
+        if not self.retries.resolve(answer.message_id, answer):
             self._m.log.info("client.media_retry_unexpected", id=answer.message_id)
 
     # ------------------------------------------------------------------------- rows

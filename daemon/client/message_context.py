@@ -30,6 +30,7 @@ from typing import Final
 
 from daemon.binary import JID
 from daemon.client.addressing import Addressing
+from daemon.client.awaited_answers import AwaitedAnswers
 from daemon.client.connection import Connection
 from daemon.client.context import SessionContext
 from daemon.client.devices import DEFAULT_TTL_S, DeviceCache
@@ -38,7 +39,7 @@ from daemon.client.message_events import ChatUpdated, MessagingEvent
 from daemon.client.privacy_cache import CachedPrivacyTokens
 from daemon.client.restrictions import AccountRestrictions
 from daemon.client.retry import MAX_RETRIES
-from daemon.client.server_acks import ServerAcks
+from daemon.client.server_acks import ServerAck
 from daemon.client.signal_store import CachingSignalStore
 from daemon.client.sinks import EventSink
 from storage.interfaces import PendingCommit
@@ -95,7 +96,7 @@ class MessagingContext:
         self.privacy = CachedPrivacyTokens(messages.privacy, session.store.after_commit)
         """The session's privacy tokens and NCT salt (use this, not ``messages.privacy``)."""
         self.devices = DeviceCache(session.clock, options.device_cache_ttl)
-        self.acks = ServerAcks()
+        self.acks = AwaitedAnswers[ServerAck]()
         self.restrictions = AccountRestrictions()
         """What the service last announced about this account (time-lock, message cap)."""
         self.crypto_lock = asyncio.Lock()

@@ -169,7 +169,7 @@ class Messenger:
     async def _on_ack(self, node: Node) -> None:
         ack = parse_server_ack(node)
         if ack is not None:
-            self._m.acks.resolve(ack)
+            self._m.acks.resolve(ack.message_id, ack)
 
     async def _on_devices(self, connection: Connection, node: Node) -> None:
         """A contact linked or removed a device: the change is applied to the cached list

@@ -114,7 +114,7 @@ class PeerData:
         )
         request_id = self._peers.new_id()
         # Registered before the request leaves: the answer may come back before send returns.
-        future = self._history.expect(request_id) if wait else None
+        future = self._history.requests.expect(request_id) if wait else None
         try:
             await self._peers.send(message, message_id=request_id)
             m.log.info(
@@ -132,5 +132,5 @@ class PeerData:
                 f"the phone did not answer history request {request_id} within {timeout:g} s"
             ) from None
         finally:
-            self._history.forget(request_id)
+            self._history.requests.forget(request_id)
         return BackfillResult(request_id, chunk)

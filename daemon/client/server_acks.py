@@ -1,13 +1,13 @@
-"""Waiting for the server's ack of a message we sent (protocol-inventory §7.4).
+"""The server's ack of a message we sent (protocol-inventory §7.4).
 
-``ack(class=message, id, t[, error][, phash])`` answers every message stanza. A send registers
-its id before the stanza goes out and waits; the connection's ``ack`` handler resolves it. When
-the socket ends every waiter fails, so a send never hangs on a dead connection.
+``ack(class=message, id, t[, error][, phash])`` answers every message stanza. A send waits for
+it by message id (``AwaitedAnswers[ServerAck]``, daemon/client/awaited_answers.py): registered
+before the stanza goes out, resolved by the connection's ``ack`` handler, failed when the socket
+ends, so a send never hangs on a dead connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from daemon.binary import AttrError, Node
@@ -35,32 +35,3 @@ def parse_server_ack(node: Node) -> ServerAck | None:
     except AttrError:
         timestamp, error = None, 500
     return ServerAck(message_id, timestamp, error, node.attr_str("phash") or None)
-
-
-class ServerAcks:
-    def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[ServerAck]] = {}
-
-    def expect(self, message_id: str) -> asyncio.Future[ServerAck]:
-        """A future for the ack of ``message_id`` (register it before sending)."""
-        future = self._waiting.get(message_id)
-        if future is None or future.done():
-            future = asyncio.get_running_loop().create_future()
-            self._waiting[message_id] = future
-        return future
-
-    def forget(self, message_id: str) -> None:
-        self._waiting.pop(message_id, None)
-
-    def resolve(self, ack: ServerAck) -> bool:
-        future = self._waiting.pop(ack.message_id, None)
-        if future is None or future.done():
-            return False
-        future.set_result(ack)
-        return True
-
-    def fail_all(self, reason: BaseException) -> None:
-        waiting, self._waiting = self._waiting, {}
-        for future in waiting.values():
-            if not future.done():
-                future.set_exception(reason)

@@ -10,6 +10,7 @@ import os
 import pytest
 
 from daemon.binary import JID, Node, Server, marshal, unmarshal
+from daemon.client.awaited_answers import AwaitedAnswers
 from daemon.client.devices import (
     DeviceCache,
     parse_device_changes,
@@ -37,7 +38,7 @@ from daemon.client.receipts import (
 )
 from daemon.client.retry import RetryKeys, build_retry_receipt, parse_retry_receipt, wants_keys
 from daemon.client.send import build_message_node, enc_node
-from daemon.client.server_acks import ServerAcks, parse_server_ack
+from daemon.client.server_acks import ServerAck, parse_server_ack
 from daemon.client.usync import build_device_query, parse_device_answer
 from daemon.signal.session import EncType
 from storage.message_values import ParticipantRole, ReceiptStatus
@@ -467,11 +468,11 @@ def test_device_cache() -> None:
 
 
 async def test_server_acks() -> None:
-    acks = ServerAcks()
+    acks = AwaitedAnswers[ServerAck]()
     waiter = acks.expect("M")
     assert parse_server_ack(Node("ack", {"class": "receipt", "id": "M"})) is None
     ack = parse_server_ack(Node("ack", {"class": "message", "id": "M", "t": "5"}))
-    assert ack is not None and acks.resolve(ack) and not acks.resolve(ack)
+    assert ack is not None and acks.resolve("M", ack) and not acks.resolve("M", ack)
     assert (await waiter).timestamp == 5
     refused = parse_server_ack(Node("ack", {"class": "message", "id": "N", "error": "463"}))
     assert refused is not None and refused.error == 463
