@@ -18,10 +18,11 @@ T = TypeVar("T")
 class AwaitedAnswers(Generic[T]):
     """Futures for the answers still expected, by request id."""
 
-    __slots__ = ("_waiting",)
+    __slots__ = ("_waiting", "_watchers")
 
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[T]] = {}
+        self._watchers: list[asyncio.Future[None]] = []
 
     @property
     def waiting(self) -> int:
@@ -34,7 +35,30 @@ class AwaitedAnswers(Generic[T]):
         if future is None or future.done():
             future = asyncio.get_running_loop().create_future()
             self._waiting[key] = future
+            if self._watchers:
+                self._wake_watchers()
         return future
+
+    async def awaited(self, timeout: float) -> None:
+        """Returns once some answer is expected (at once when one is), or after ``timeout``."""
+        if self._waiting:
+            return
+        watcher: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._watchers.append(watcher)
+        try:
+            async with asyncio.timeout(timeout):
+                await watcher
+        except TimeoutError:
+            pass
+        finally:
+            if not watcher.done():
+                self._watchers.remove(watcher)
+
+    def _wake_watchers(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            if not watcher.done():
+                watcher.set_result(None)
 
     def forget(self, key: str) -> None:
         """Nobody waits for ``key`` any more (answered, timed out or cancelled)."""

@@ -48,3 +48,18 @@ async def test_the_end_of_the_connection_fails_every_waiter() -> None:
             await waiter
     with pytest.raises(asyncio.CancelledError):
         await cancelled
+
+
+async def test_awaited_returns_once_some_answer_is_expected_or_after_its_bound() -> None:
+    answers = AwaitedAnswers[int]()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await answers.awaited(0.05)  # nothing expected: the bound
+    assert loop.time() - started >= 0.05
+    watcher = asyncio.create_task(answers.awaited(60.0))
+    await asyncio.sleep(0.01)
+    assert not watcher.done()
+    answers.expect("m")
+    async with asyncio.timeout(5):
+        await watcher
+    await answers.awaited(60.0)  # one is expected: at once

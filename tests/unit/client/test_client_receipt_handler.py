@@ -220,3 +220,30 @@ async def test_receipts_that_come_close_together_are_recorded_in_one_unit(rig: R
     assert sorted(a.attr_str("id") for a in acks) == ["M1", "M2"]
     assert gathering.batches == 1 and rig.engine.transactions == 1
     assert rig.engine.statements == [UPSERT, ADVANCE_OWN] * 2
+
+
+async def test_gathered_receipts_wait_for_a_send_to_be_waiting_for_its_ack(rig: Rig) -> None:
+    """Recorded in the lull of a send that waits for the server's ack, not in front of a send
+    on its way out; with no send in progress, after ``lull``."""
+    await own_message(rig.world, "M1")
+    await own_message(rig.world, "M2")
+    waiting = ReceiptHandler(
+        rig.world.m, rig.connection, lambda _r, _n: None, gather=0.01, lull=60.0
+    )
+    rig.router.by_tag["receipt"] = waiting.on_receipt
+    rig.engine.reset()
+    rig.socket.push(delivery("M1"))
+    await asyncio.sleep(0.1)
+    assert rig.engine.statements == []  # gathered, and no send waits for its ack
+    ack_of_next = rig.world.m.acks.expect("NEXT")  # a send went out and waits for its ack
+    acks = await rig.acked(1)
+    assert [a.attr_str("id") for a in acks] == ["M1"]
+    assert rig.engine.statements == [UPSERT, ADVANCE_OWN]
+    rig.world.m.acks.forget("NEXT")
+    assert not ack_of_next.done()
+
+    brief = ReceiptHandler(rig.world.m, rig.connection, lambda _r, _n: None, gather=0.01, lull=0.05)
+    rig.router.by_tag["receipt"] = brief.on_receipt
+    rig.socket.push(delivery("M2"))
+    acks = await rig.acked(2)  # no send at all: recorded once the lull's bound has passed
+    assert [a.attr_str("id") for a in acks] == ["M1", "M2"]
