@@ -13,9 +13,11 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import aiohttp
+from sandbox_clients import FAST as shared_fast
+from sandbox_clients import client_config as shared_client_config
+from sandbox_clients import next_event
 
 from daemon.binary import JID
-from daemon.client.context import ClientOptions
 from daemon.client.events import Connected, Event, QrCode, StateChanged, Subscription
 from daemon.client.session import Session
 from daemon.client.state import SessionState
@@ -26,41 +28,14 @@ from sandbox.directory import Account, Device
 TIMEOUT = 10.0
 E = TypeVar("E")
 
-FAST = ClientOptions(
-    qr_first_ttl=5.0,
-    qr_later_ttl=2.0,
-    keepalive_min=1.0,
-    keepalive_max=1.5,
-    keepalive_timeout=1.0,
-    backoff_base=0.005,
-    backoff_cap=0.05,
-    stable_after=0.5,
-    iq_timeout=5.0,
+# Reconnect and keepalive tests need a dead socket noticed within seconds.
+FAST = replace(
+    shared_fast, keepalive_min=1.0, keepalive_max=1.5, keepalive_timeout=1.0, iq_timeout=5.0
 )
 
 
 def client_config(server: SandboxServer, **changes: Any) -> WhatsAppConfig:
-    config = WhatsAppConfig(
-        ws_url=server.ws_url,
-        root_public_key=server.root_public_key.hex(),
-        connect_timeout_s=5.0,
-        iq_timeout_s=5.0,
-    )
-    return replace(config, **changes)
-
-
-async def next_event(
-    events: Subscription,
-    kind: type[E],
-    predicate: Callable[[E], bool] = lambda _: True,
-    timeout: float = TIMEOUT,
-) -> E:
-    """The next event of ``kind`` matching ``predicate`` (earlier others are skipped)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            event: Event = await events.next()
-            if isinstance(event, kind) and predicate(event):
-                return event
+    return shared_client_config(server, **({"iq_timeout_s": 5.0} | changes))
 
 
 async def collect_until(

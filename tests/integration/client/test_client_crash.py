@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from backends import ClientDatabase, OpenEngine, open_stores_at
-from client_harness import FAST, client_config, next_event, pair_by_qr
+from client_harness import FAST, client_config, pair_by_qr
+from sandbox_clients import next_event
 
 from daemon.binary import JID
 from daemon.client.events import Connected, QrCode, StateChanged
@@ -32,6 +33,7 @@ from storage.sqlite import SqliteStore
 from storage.sqlite.stores import RepositoryStores, SqliteStores
 
 WORKER = Path(__file__).with_name("client_crash_worker.py")
+TESTS = Path(__file__).parents[2]
 RNG = random.Random(20240605)
 
 # Deterministic points between steps, then random instants inside the steps that follow.
@@ -71,7 +73,8 @@ async def run_worker(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=str(WORKER.parent),
-        env=where.environ(),
+        # The worker imports the client harness, which builds on tests/sandbox_clients.py.
+        env=where.environ() | {"PYTHONPATH": str(TESTS)},
     )
     assert process.stdout is not None
     lines: list[dict[str, str]] = []

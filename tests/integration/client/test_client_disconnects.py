@@ -8,15 +8,8 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from client_harness import (
-    FAST,
-    admin,
-    client_config,
-    collect_until,
-    next_event,
-    pair_by_qr,
-    sandbox_sockets,
-)
+from client_harness import FAST, admin, client_config, collect_until, pair_by_qr, sandbox_sockets
+from sandbox_clients import next_event
 
 from daemon.binary import JID
 from daemon.client.disconnect import DisconnectAction

@@ -8,7 +8,8 @@ import asyncio
 import collections
 from pathlib import Path
 
-from client_harness import next_event, pair_by_qr
+from client_harness import pair_by_qr
+from sandbox_clients import next_event
 
 import daemon
 from daemon.client.message_events import MessageReceived

@@ -10,14 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from client_harness import (
-    FAST,
-    client_config,
-    collect_until,
-    device_of,
-    next_event,
-    pair_by_qr,
-)
+from client_harness import FAST, client_config, collect_until, device_of, pair_by_qr
+from sandbox_clients import next_event
 
 from daemon.binary import JID, Node
 from daemon.client.errors import AlreadyPaired, InvalidPhoneNumber

@@ -8,7 +8,8 @@ import asyncio
 import dataclasses
 import random
 
-from client_harness import FAST, client_config, collect_until, next_event, pair_by_qr
+from client_harness import FAST, client_config, collect_until, pair_by_qr
+from sandbox_clients import next_event
 
 from daemon.binary import JID
 from daemon.client.disconnect import DisconnectAction

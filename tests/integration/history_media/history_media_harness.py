@@ -11,43 +11,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from sandbox_clients import FAST, client_config, next_event, phone
 
 from daemon.binary import JID
-from daemon.client.context import ClientOptions
-from daemon.client.events import Connected, Event, QrCode, Subscription
+from daemon.client.events import Connected, QrCode, Subscription
 from daemon.client.session import Session
 from daemon.client.sync_services import SyncOptions
-from daemon.config import WhatsAppConfig
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
-from sandbox.phone import SimulatedPhone
 from storage.db import Database, Synchronous
 from storage.sqlite.stores import SqliteStores
 
 TIMEOUT = 30.0
-E = TypeVar("E")
 T = TypeVar("T")
-
-FAST = ClientOptions(
-    qr_first_ttl=5.0,
-    qr_later_ttl=2.0,
-    keepalive_min=5.0,
-    keepalive_max=6.0,
-    keepalive_timeout=5.0,
-    backoff_base=0.005,
-    backoff_cap=0.05,
-    stable_after=0.5,
-    iq_timeout=10.0,
-)
-
-
-def client_config(server: SandboxServer) -> WhatsAppConfig:
-    return WhatsAppConfig(
-        ws_url=server.ws_url,
-        root_public_key=server.root_public_key.hex(),
-        connect_timeout_s=5.0,
-        iq_timeout_s=10.0,
-    )
 
 
 async def admin(server: SandboxServer, method: str, path: str, payload: Any = None) -> Any:
@@ -72,19 +48,6 @@ def media_payload(kind: str, data: bytes, mimetype: str, **extra: object) -> dic
     }
 
 
-async def next_event(
-    events: Subscription,
-    kind: type[E],
-    predicate: Callable[[E], bool] = lambda _: True,
-    timeout: float = TIMEOUT,
-) -> E:
-    async with asyncio.timeout(timeout):
-        while True:
-            event: Event = await events.next()
-            if isinstance(event, kind) and predicate(event):
-                return event
-
-
 async def eventually(
     check: Callable[[], Awaitable[T | None]], timeout: float = TIMEOUT, every: float = 0.05
 ) -> T:
@@ -95,12 +58,6 @@ async def eventually(
             if result:
                 return result
             await asyncio.sleep(every)
-
-
-def phone(server: SandboxServer, account: Account) -> SimulatedPhone:
-    found = server.network.phones[account.phone_user]
-    assert isinstance(found, SimulatedPhone)
-    return found
 
 
 @dataclass(slots=True)

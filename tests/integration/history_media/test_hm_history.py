@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from history_media_harness import Client, admin, eventually, next_event, paired_client, phone
+from history_media_harness import Client, admin, eventually, paired_client
+from sandbox_clients import next_event, phone
 
 from daemon.binary import JID
 from daemon.client.message_content import preview, summarize

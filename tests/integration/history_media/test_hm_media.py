@@ -8,14 +8,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from history_media_harness import (
-    admin,
-    eventually,
-    media_payload,
-    next_event,
-    paired_client,
-    phone,
-)
+from history_media_harness import admin, eventually, media_payload, paired_client
+from sandbox_clients import next_event, phone
 
 from daemon.client.media_http import MediaHttpOptions
 from daemon.client.media_message import MediaKind, OutgoingMedia

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from history_media_harness import admin, eventually, paired_client, phone
+from history_media_harness import admin, eventually, paired_client
+from sandbox_clients import phone
 
 from sandbox.app import SandboxServer
 from sandbox.directory import Account

@@ -15,56 +15,19 @@ from typing import TypeVar
 
 import pytest
 from backends import ClientDatabase, new_client_database, open_stores_at
+from sandbox_clients import FAST, client_config, next_event, phone
 
 from daemon.binary import JID
-from daemon.client.context import ClientOptions
 from daemon.client.events import Connected, Event, QrCode, Subscription
 from daemon.client.session import Session
-from daemon.config import WhatsAppConfig
 from sandbox.app import SandboxServer
 from sandbox.directory import Account
 from sandbox.network import PhoneMessage
-from sandbox.phone import SimulatedPhone
 from storage.db import Synchronous
 from storage.engine import Dialect, SqlEngine
 
 TIMEOUT = 15.0
 E = TypeVar("E")
-
-FAST = ClientOptions(
-    qr_first_ttl=5.0,
-    qr_later_ttl=2.0,
-    keepalive_min=5.0,
-    keepalive_max=6.0,
-    keepalive_timeout=5.0,
-    backoff_base=0.005,
-    backoff_cap=0.05,
-    stable_after=0.5,
-    iq_timeout=10.0,
-)
-
-
-def client_config(server: SandboxServer) -> WhatsAppConfig:
-    return WhatsAppConfig(
-        ws_url=server.ws_url,
-        root_public_key=server.root_public_key.hex(),
-        connect_timeout_s=5.0,
-        iq_timeout_s=10.0,
-    )
-
-
-async def next_event(
-    events: Subscription,
-    kind: type[E],
-    predicate: Callable[[E], bool] = lambda _: True,
-    timeout: float = TIMEOUT,
-) -> E:
-    """The next event of ``kind`` matching ``predicate`` (others are skipped)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            event: Event = await events.next()
-            if isinstance(event, kind) and predicate(event):
-                return event
 
 
 async def events_until(
@@ -81,12 +44,6 @@ async def events_until(
             event: Event = await events.next()
             if isinstance(event, kind) and predicate(event):
                 found.append(event)
-    return found
-
-
-def phone(server: SandboxServer, account: Account) -> SimulatedPhone:
-    found = server.network.phones[account.phone_user]
-    assert isinstance(found, SimulatedPhone)
     return found
 
 

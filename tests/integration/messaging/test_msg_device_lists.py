@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from messaging_harness import Client, next_event, paired_client, phone_got
+from messaging_harness import Client, paired_client, phone_got
+from sandbox_clients import next_event
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import MessageReceived

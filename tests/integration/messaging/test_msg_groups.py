@@ -8,14 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from messaging_harness import (
-    Client,
-    client_database,
-    next_event,
-    paired_client,
-    phone,
-    phone_got,
-)
+from messaging_harness import Client, client_database, paired_client, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.binary import JID
 from daemon.client.message_content import Text

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from messaging_harness import Client, events_until, phone
+from messaging_harness import Client, events_until
+from sandbox_clients import phone
 
 from daemon.binary import JID
 from daemon.client.message_events import MessageReceived

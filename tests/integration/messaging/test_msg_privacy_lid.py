@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from messaging_harness import Client, next_event, phone, phone_got
+from messaging_harness import Client, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.client.message_content import Text
 from daemon.client.message_events import MessageReceived

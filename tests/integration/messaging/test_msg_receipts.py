@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from messaging_harness import TIMEOUT, Client, events_until, phone, phone_got
+from messaging_harness import TIMEOUT, Client, events_until, phone_got
+from sandbox_clients import phone
 
 from daemon.client.events import Subscription
 from daemon.client.message_content import Text

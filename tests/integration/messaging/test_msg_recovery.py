@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from messaging_harness import Client, events_until, next_event, phone, phone_got
+from messaging_harness import Client, events_until, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.binary import JID, Node
 from daemon.client.message_content import Text

@@ -8,7 +8,8 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from messaging_harness import Client, next_event, open_session, phone, phone_got
+from messaging_harness import Client, open_session, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.binary import JID, Node
 from daemon.client.events import Connected

@@ -9,15 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from messaging_harness import (
-    FAST,
-    Client,
-    client_config,
-    next_event,
-    pair_by_qr,
-    phone,
-    phone_got,
-)
+from messaging_harness import Client, pair_by_qr, phone_got
+from sandbox_clients import FAST, client_config, next_event, phone
 
 from daemon.binary import JID, Node
 from daemon.client.connection import NodeSocket, transport_dialer

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from messaging_harness import FAST, client_config, pair_by_qr, phone_got
+from messaging_harness import pair_by_qr, phone_got
+from sandbox_clients import FAST, client_config
 
 from daemon.client.media_message import MediaKind, OutgoingMedia
 from daemon.client.session import Session

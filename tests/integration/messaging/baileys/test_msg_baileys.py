@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from baileys_client import BaileysClient, MessageStatus, NodeSetup
-from messaging_harness import Client, next_event, phone, phone_got
+from messaging_harness import Client, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.binary import JID
 from daemon.client.message_content import Reaction, Reply, Text

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 from baileys_client import BaileysClient, MessageEvent, NodeSetup
-from messaging_harness import FAST, Client, client_config, next_event, phone
+from messaging_harness import Client
+from sandbox_clients import FAST, client_config, next_event, phone
 
 from daemon.binary import JID
 from daemon.client.connection import transport_dialer

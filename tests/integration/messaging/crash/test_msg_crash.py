@@ -12,14 +12,8 @@ import sys
 from pathlib import Path
 
 from backends import ClientDatabase, OpenEngine
-from messaging_harness import (
-    Client,
-    next_event,
-    open_session,
-    paired_client,
-    phone,
-    phone_got,
-)
+from messaging_harness import Client, open_session, paired_client, phone_got
+from sandbox_clients import next_event, phone
 
 from daemon.client.events import Connected
 from daemon.client.message_content import Text
