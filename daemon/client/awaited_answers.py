@@ -51,14 +51,9 @@ class AwaitedAnswers(Generic[T]):
         except TimeoutError:
             pass
         finally:
-            if not watcher.done():
+            # Timed out or cancelled: still listed (a wake-up takes the whole list).
+            if watcher in self._watchers:
                 self._watchers.remove(watcher)
-
-    def _wake_watchers(self) -> None:
-        watchers, self._watchers = self._watchers, []
-        for watcher in watchers:
-            if not watcher.done():
-                watcher.set_result(None)
 
     def forget(self, key: str) -> None:
         """Nobody waits for ``key`` any more (answered, timed out or cancelled)."""
@@ -78,6 +73,12 @@ class AwaitedAnswers(Generic[T]):
         for future in waiting.values():
             if not future.done():
                 future.set_exception(reason)
+
+    def _wake_watchers(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            if not watcher.done():
+                watcher.set_result(None)
 
 
 __all__ = ["AwaitedAnswers"]

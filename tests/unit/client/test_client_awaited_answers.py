@@ -56,6 +56,7 @@ async def test_awaited_returns_once_some_answer_is_expected_or_after_its_bound()
     started = loop.time()
     await answers.awaited(0.05)  # nothing expected: the bound
     assert loop.time() - started >= 0.05
+    assert answers._watchers == []  # a wait that timed out leaves nothing behind
     watcher = asyncio.create_task(answers.awaited(60.0))
     await asyncio.sleep(0.01)
     assert not watcher.done()
