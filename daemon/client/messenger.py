@@ -76,7 +76,7 @@ class Messenger:
         self.presence = PresenceService(self._m)
         """Our presence, typing indicators, subscriptions; presence events."""
         self._sender = Sender(self._m, self.groups)
-        self._resender = RetryResponder(self._m, self._sender)
+        self._resender = RetryResponder(self._m, self._sender.device_sessions)
         self.missing_hooks: list[MissingHook] = []
         """Called for messages only our phone can give us (placeholder resend)."""
         self.protocol_hooks: list[ProtocolHook] = [self._on_lid_sync]

@@ -17,12 +17,14 @@ import asyncio
 
 from daemon.binary import Node
 from daemon.binary.node import AttrValue
+from daemon.client.device_sessions import DeviceSessions
 from daemon.client.ids import new_message_id
 from daemon.client.message_context import MessagingContext
 from daemon.client.messaging_errors import SendRefused, SendTimeout
-from daemon.client.send import Sender, build_message_node
+from daemon.client.send import build_message_node
 from daemon.client.signal_stage import StagedSignalStore
 from daemon.client.sync_errors import PeerRequestFailed
+from daemon.signal.cipher import SessionCipher
 from waproto import wa_e2e_pb2
 
 PHONE_DEVICE = 0
@@ -46,9 +48,9 @@ def peer_attrs(message: wa_e2e_pb2.Message, push_priority: str | None) -> dict[s
 
 
 class PeerMessages:
-    def __init__(self, m: MessagingContext, sender: Sender) -> None:
+    def __init__(self, m: MessagingContext, sessions: DeviceSessions) -> None:
         self._m = m
-        self._sender = sender
+        self._sessions = sessions
         self.sent = 0
 
     def new_id(self) -> str:
@@ -70,13 +72,15 @@ class PeerMessages:
         phone = addressing.own_pn.with_device(PHONE_DEVICE)
         message_id = message_id or new_message_id(addressing.own_pn.user, m.now())
         try:
-            bundles = await self._sender.fetch_bundles(connection, [phone])
+            bundles = await self._sessions.fetch_bundles(connection, [phone])
         except SendTimeout as exc:
             raise PeerRequestFailed(f"no prekey bundle for our phone: {exc}") from None
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
-            await self._sender.start_sessions(staged, bundles)
-            enc = await self._sender.encrypt_for(staged, phone, message.SerializeToString())
+            await self._sessions.start_sessions(staged, bundles)
+            enc = await self._sessions.encrypt(
+                SessionCipher(staged), phone, message.SerializeToString()
+            )
             if enc is None:
                 raise PeerRequestFailed("no Signal session with our phone could be made")
             async with m.messages.transaction():

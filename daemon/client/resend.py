@@ -17,21 +17,22 @@ from datetime import timedelta
 from daemon.binary import JID
 from daemon.binary.node import AttrValue
 from daemon.client.connection import Connection
+from daemon.client.device_sessions import DeviceSessions
 from daemon.client.message_content import device_sent, sender_key_distribution
 from daemon.client.message_context import MessagingContext
 from daemon.client.message_kind import classify
 from daemon.client.retry import RetryRequest
-from daemon.client.send import Sender, build_message_node
+from daemon.client.send import build_message_node
 from daemon.client.signal_stage import StagedSignalStore
-from daemon.signal.cipher import GroupCipher
+from daemon.signal.cipher import GroupCipher, SessionCipher
 from daemon.signal.keys import PreKeyBundle
 from waproto import wa_e2e_pb2
 
 
 class RetryResponder:
-    def __init__(self, m: MessagingContext, sender: Sender) -> None:
+    def __init__(self, m: MessagingContext, sessions: DeviceSessions) -> None:
         self._m = m
-        self._sender = sender
+        self._sessions = sessions
         self.answered = 0
         """Retry requests answered with a new encryption (for tests and metrics)."""
 
@@ -66,7 +67,7 @@ class RetryResponder:
             )
             force = request.count >= 2 or current is None or reregistered
             if force:
-                bundles = await self._sender.fetch_bundles(connection, [device], force=True)
+                bundles = await self._sessions.fetch_bundles(connection, [device], force=True)
         chat = JID.parse(sent.chat)
         message = wa_e2e_pb2.Message.FromString(sent.payload)
         # whatsmeow's retry handler sets the enc's mediatype as the first send did (and no
@@ -78,7 +79,7 @@ class RetryResponder:
         identity = m.session.require_credentials().signed_device_identity
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
-            await self._sender.start_sessions(staged, bundles, replace=True)
+            await self._sessions.start_sessions(staged, bundles, replace=True)
             if chat.is_group:
                 name = addressing.own_sender_key_name(chat)
                 distribution = (await GroupCipher(staged).distribution_message(name)).message
@@ -87,8 +88,8 @@ class RetryResponder:
                         str(chat), distribution.serialized
                     ).senderKeyDistributionMessage
                 )
-                enc = await self._sender.encrypt_for(
-                    staged,
+                enc = await self._sessions.encrypt(
+                    SessionCipher(staged),
                     device,
                     message.SerializeToString(),
                     count=request.count,
@@ -109,8 +110,8 @@ class RetryResponder:
             else:
                 own = addressing.is_own(device)
                 body = device_sent(message, sent.chat) if own else message
-                enc = await self._sender.encrypt_for(
-                    staged,
+                enc = await self._sessions.encrypt(
+                    SessionCipher(staged),
                     device,
                     body.SerializeToString(),
                     count=request.count,

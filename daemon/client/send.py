@@ -18,17 +18,17 @@ outbox) sends the same message id again, and recipients drop the repeat by its k
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from daemon.binary import JID, Node, Server
+from daemon.binary import JID, Node
 from daemon.binary.node import AttrValue
 from daemon.client.connection import Connection
+from daemon.client.device_sessions import DeviceSessions, enc_node
 from daemon.client.devices import participant_list_hash
-from daemon.client.errors import IqError, IqTimeout, StanzaError
+from daemon.client.errors import IqTimeout
 from daemon.client.group_manager import GroupManager
 from daemon.client.ids import new_message_id
 from daemon.client.message_content import (
@@ -62,22 +62,11 @@ from daemon.client.messaging_errors import (
     SendTimeout,
     TargetNotFound,
 )
-from daemon.client.prekey_fetch import build_prekey_request, parse_prekey_answer
 from daemon.client.privacy import PrivacyTokens
 from daemon.client.privacy_tokens import NACK_NO_PRIVACY_TOKEN
 from daemon.client.server_acks import ServerAck
 from daemon.client.signal_stage import StagedSignalStore
-from daemon.client.usync import build_device_query, parse_device_answer
-from daemon.signal.address import ProtocolAddress
 from daemon.signal.cipher import GroupCipher, SessionCipher
-from daemon.signal.errors import (
-    CorruptRecordError,
-    InvalidKeyError,
-    InvalidSignatureError,
-    NoSessionError,
-    UntrustedIdentityError,
-)
-from daemon.signal.keys import PreKeyBundle
 from daemon.signal.padding import pad
 from daemon.signal.session import EncType
 from daemon.wire.errors import WireError
@@ -142,24 +131,6 @@ class _Prepared:
     """Whose cached device lists a mismatching ``phash`` in the server's ack drops."""
 
 
-def enc_node(
-    kind: EncType,
-    body: bytes,
-    *,
-    hide: bool = False,
-    count: int = 0,
-    media_type: str | None = None,
-) -> Node:
-    attrs: dict[str, AttrValue] = {"v": "2", "type": kind.value}
-    if media_type is not None:
-        attrs["mediatype"] = media_type
-    if hide:
-        attrs["decrypt-fail"] = "hide"
-    if count:
-        attrs["count"] = str(count)
-    return Node("enc", attrs, body)
-
-
 def build_message_node(
     message_id: str,
     to: JID,
@@ -191,6 +162,9 @@ class Sender:
         self._m = m
         self._groups = groups
         self.privacy = PrivacyTokens(m)
+        self.device_sessions = DeviceSessions(m)
+        """Where a message goes and our Signal sessions there (also for peer messages and
+        resends)."""
         self._shown_later: set[str] = set()
         """Chats whose last message was, at the latest ack, a later one than the message acked
         (sends in flight): see :meth:`_after_ack`."""
@@ -285,161 +259,6 @@ class Sender:
     async def _recover(self, connection: Connection, peer: JID) -> None:
         await self.privacy.issue(connection, peer)
 
-    async def direct_address(self, connection: Connection, to: JID) -> tuple[JID, JID | None]:
-        """Where a 1:1 message goes: the contact's LID (asked over usync when unknown), with
-        its phone number as the alternate — the service drops DMs to a migrated account's
-        phone number. A contact without a LID (or our own account) keeps the JID given."""
-        m = self._m
-        addressing = m.addressing
-        peer = to.to_non_ad()
-        if addressing.is_own(peer):
-            return peer, None
-        if peer.is_lid:
-            return peer, addressing.pn_of(peer)
-        if addressing.lid_of(peer) is None and peer.is_pn:
-            m.devices.invalidate(addressing.account(peer))
-            await self.devices_of(connection, [peer])  # the answer's lid is learnt
-        lid = addressing.lid_of(peer)
-        return (lid, peer) if lid is not None else (peer, None)
-
-    # ------------------------------------------------------------------------------- devices
-
-    async def devices_of(
-        self, connection: Connection, users: Iterable[JID], *, hosted: bool = False
-    ) -> list[JID]:
-        """Every device of ``users`` (each in the form it was named), this device excluded;
-        with ``hosted``, their hosted (Cloud API) devices too (1:1 chats reach them)."""
-        m = self._m
-        addressing = m.addressing
-        wanted = list(dict.fromkeys(u.to_non_ad() for u in users))
-        missing = [u for u in wanted if m.devices.get(addressing.account(u)) is None]
-        if missing:
-            answer = await connection.query(
-                build_device_query(missing, secrets.token_hex(8)), timeout=m.ack_timeout
-            )
-            for found in parse_device_answer(answer):
-                if found.lid is not None and found.user.is_pn:
-                    await m.learn_mapping(found.user, found.lid)
-                m.devices.put(addressing.account(found.user), found.device_ids, found.hosted_ids)
-        devices: list[JID] = []
-        seen: set[ProtocolAddress] = set()
-        for user in wanted:
-            # Mappings learnt above change accounts: each is taken after the query, once.
-            account = addressing.account(user)
-            own_account = addressing.is_own(user)
-            for device_id in m.devices.get(account) or ():
-                device = user.with_device(device_id)
-                address = addressing.signal_address(device)
-                if (own_account and device_id == addressing.own_device) or address in seen:
-                    continue
-                seen.add(address)
-                devices.append(device)
-            if hosted and not own_account:
-                server = Server.HOSTED_LID if user.is_lid else Server.HOSTED
-                for device_id in m.devices.hosted(account):
-                    devices.append(JID(user.user, server, device_id))
-        return devices
-
-    async def fetch_bundles(
-        self, connection: Connection, devices: Sequence[JID], *, force: bool = False
-    ) -> dict[JID, PreKeyBundle]:
-        """Prekey bundles for the devices we have no session with (all of them if ``force``),
-        by device as named in ``devices``."""
-        m = self._m
-        addressing = m.addressing
-        cipher = SessionCipher(m.signal)
-        missing: list[JID] = []
-        for device in devices:
-            address = addressing.signal_address(device)
-            try:
-                present = await cipher.has_session(address)
-            except CorruptRecordError:
-                m.log.error("client.signal_record_corrupt", address=str(address))
-                await m.signal.delete_session(address)
-                present = False
-            if force or not present:
-                missing.append(device)
-        if not missing:
-            return {}
-        try:
-            answer = await connection.query(
-                build_prekey_request(missing, reason_identity=force), timeout=m.ack_timeout
-            )
-        except IqError as exc:
-            m.log.warning("client.prekey_fetch_failed", error=str(exc))
-            return {}
-        try:
-            fetched = parse_prekey_answer(answer)
-        except StanzaError as exc:
-            m.log.warning("client.prekey_answer_unreadable", error=str(exc))
-            return {}
-        # The server may name a device in the other addressing (PN for LID): match by address.
-        by_address = {addressing.signal_address(d): b for d, b in fetched.items()}
-        bundles: dict[JID, PreKeyBundle] = {}
-        for device in missing:
-            bundle = by_address.get(addressing.signal_address(device))
-            if bundle is not None:
-                bundles[device] = bundle
-        return bundles
-
-    async def start_sessions(
-        self,
-        staged: StagedSignalStore,
-        bundles: dict[JID, PreKeyBundle],
-        *,
-        replace: bool = False,
-    ) -> None:
-        """New sessions from ``bundles`` where none exists (or always, with ``replace``).
-        Call under the crypto lock: addresses are resolved here, where they cannot change."""
-        cipher = SessionCipher(staged)
-        for device, bundle in bundles.items():
-            address = self._m.addressing.signal_address(device)
-            if not replace and await cipher.has_session(address):
-                continue  # a prekey message from that device started one meanwhile
-            try:
-                await cipher.process_bundle(address, bundle)
-            except (InvalidSignatureError, InvalidKeyError, UntrustedIdentityError) as exc:
-                self._m.log.warning("client.bad_bundle", address=str(address), error=str(exc))
-
-    async def encrypt_for(
-        self,
-        staged: StagedSignalStore,
-        device: JID,
-        plaintext: bytes,
-        *,
-        hide: bool = False,
-        count: int = 0,
-        media_type: str | None = None,
-    ) -> Node | None:
-        """The ``enc`` for one device; None when we have no session with it."""
-        return await self._encrypt(
-            SessionCipher(staged), device, plaintext, hide=hide, count=count, media_type=media_type
-        )
-
-    async def _encrypt(
-        self,
-        cipher: SessionCipher,
-        device: JID,
-        plaintext: bytes,
-        *,
-        hide: bool = False,
-        count: int = 0,
-        media_type: str | None = None,
-    ) -> Node | None:
-        address = self._m.addressing.signal_address(device)
-        try:
-            encrypted = await cipher.encrypt(address, pad(plaintext))
-        except NoSessionError:
-            self._m.log.info("client.device_skipped", device=str(device), reason="no session")
-            return None
-        return enc_node(
-            encrypted.message.type,
-            encrypted.message.body,
-            hide=hide,
-            count=count,
-            media_type=media_type,
-        )
-
     # ------------------------------------------------------------------------------- 1:1
 
     async def _prepare_direct(
@@ -454,27 +273,29 @@ class Sender:
         m = self._m
         addressing = m.addressing
         kind = outgoing.kind
-        peer, peer_pn = await self.direct_address(connection, to)
+        peer, peer_pn = await self.device_sessions.direct_address(connection, to)
         to_self = addressing.is_own(peer)
         # Our own devices under our LID in a LID chat (whatsmeow's ownID for LID DMs).
         own = addressing.own_lid if peer.is_lid and addressing.own_lid else addressing.own_pn
-        devices = await self.devices_of(connection, [peer, own], hosted=True)
+        devices = await self.device_sessions.devices_of(connection, [peer, own], hosted=True)
         ours = {device: addressing.is_own(device) for device in devices}
         if all(ours.values()) and not to_self:
             raise NoRecipientDevices(message_id, f"{peer} has no device to deliver to")
-        bundles = await self.fetch_bundles(connection, devices)
+        bundles = await self.device_sessions.fetch_bundles(connection, devices)
         token = None if to_self else await self.privacy.token_node(peer, wait=True)
         body = outgoing.body
         own_copy = device_sent_bytes(outgoing.message, body, str(chat))
         hide, media = kind.hides_decrypt_failure, kind.media_type
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
-            await self.start_sessions(staged, bundles)
+            await self.device_sessions.start_sessions(staged, bundles)
             cipher = SessionCipher(staged)
             fanout: dict[JID, Node] = {}
             for device, own_device in ours.items():
                 plaintext = own_copy if own_device else body
-                enc = await self._encrypt(cipher, device, plaintext, hide=hide, media_type=media)
+                enc = await self.device_sessions.encrypt(
+                    cipher, device, plaintext, hide=hide, media_type=media
+                )
                 if enc is not None:
                     fanout[device] = enc
             if all(ours[d] for d in fanout) and not to_self:
@@ -524,17 +345,17 @@ class Sender:
         # A LID-addressed group is sent to its members' LID devices (whatsmeow does the same).
         lid_group = record.addressing_mode == "lid"
         members = [JID.parse(p.lid if lid_group and p.lid else p.jid) for p in record.participants]
-        devices = await self.devices_of(connection, members)
+        devices = await self.device_sessions.devices_of(connection, members)
         name = addressing.own_sender_key_name(group)
         have_key = await m.signal.load_sender_key(name) is not None
         memory = await m.messages.sender_key_memory.devices(m.session_id, str(group))
         lacking = [
             d for d in devices if not have_key or str(addressing.signal_address(d)) not in memory
         ]
-        bundles = await self.fetch_bundles(connection, lacking)
+        bundles = await self.device_sessions.fetch_bundles(connection, lacking)
         async with m.crypto_lock:
             staged = StagedSignalStore(m.signal)
-            await self.start_sessions(staged, bundles)
+            await self.device_sessions.start_sessions(staged, bundles)
             groups = GroupCipher(staged)
             new_key = await staged.load_sender_key(name) is None
             if new_key:
@@ -546,7 +367,7 @@ class Sender:
             cipher = SessionCipher(staged)
             fanout: dict[JID, Node] = {}
             for device in lacking:
-                enc = await self._encrypt(cipher, device, skdm_body)
+                enc = await self.device_sessions.encrypt(cipher, device, skdm_body)
                 if enc is not None:
                     fanout[device] = enc
             extra = _edit_attrs(kind)

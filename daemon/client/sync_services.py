@@ -20,6 +20,7 @@ from pathlib import Path
 from daemon.client.app_state_recovery import AppStateRecovery
 from daemon.client.app_state_sync import AppStateSync
 from daemon.client.connection import Connection
+from daemon.client.device_sessions import DeviceSessions
 from daemon.client.events import EventBus
 from daemon.client.history_sync import HistorySync, HistorySyncOptions
 from daemon.client.media_conn import MediaConnCache
@@ -32,7 +33,6 @@ from daemon.client.messenger import Messenger
 from daemon.client.peer_data import PeerData
 from daemon.client.peer_messages import PeerMessages
 from daemon.client.placeholder_resend import PlaceholderResend
-from daemon.client.send import Sender
 from daemon.client.sync_events import SyncEvent
 from daemon.client.tls import trust_context
 from daemon.config import SyncConfig, WhatsAppConfig
@@ -92,7 +92,7 @@ class SyncServices:
         log = m.log
         self.uploader = MediaUploader(self.http, self.media_conn, self.files, log)
         self.downloader = MediaDownloader(self.http, self.media_conn, self.files, log)
-        self.peers = PeerMessages(m, Sender(m, messenger.groups))
+        self.peers = PeerMessages(m, DeviceSessions(m))
         self.history = HistorySync(m, store, self.downloader, publish, self.options.history)
         self.app_state = AppStateSync(m, store, self.downloader, self.peers, publish)
         self.media = MediaService(
