@@ -69,7 +69,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 
@@ -77,7 +77,7 @@ from daemon.binary import JID, Server
 from daemon.client.ids import new_message_id
 from daemon.client.message_content import stored_preview
 from daemon.config import OutboxConfig
-from daemon.event_format import EventType, iso_utc
+from daemon.event_format import EventType
 from daemon.event_records import chat_json
 from daemon.eventlog import EventLog
 from daemon.message_sender import (
@@ -90,9 +90,9 @@ from daemon.message_sender import (
     ServerAck,
     TransientSendError,
 )
+from daemon.outbox_outcomes import AttemptOutcomes
 from daemon.outbox_queue import OpenRows
 from daemon.outbox_rows import describe, discard_staged, request_of
-from daemon.retry import retry_delay
 from daemon.send_request import (
     MAX_IDEMPOTENCY_KEY,
     MEDIA_KINDS,
@@ -108,7 +108,7 @@ from daemon.token_bucket import TokenBucket
 from storage.errors import AlreadyExists, StorageError
 from storage.interfaces import GroupHold
 from storage.message_values import ChatKind, ContentType, MessageRecord, MessageStatus
-from storage.outbox_values import NewOutboxRow, OutboxRow, OutboxStatus, SendingPause
+from storage.outbox_values import NewOutboxRow, OutboxRow, SendingPause
 from storage.stores import Stores
 
 log = structlog.get_logger("daemon.outbox")
@@ -117,8 +117,6 @@ IDLE_EXIT_S = 30.0
 """A session worker with nothing to send ends after this long (a new send starts it again)."""
 CONNECTION_POLL_S = 0.25
 """How often a worker waiting for its session to connect looks again."""
-HELD_RETRY_S = 60.0
-"""How long a held message waits when the restriction named no end."""
 ACCEPT_COMMIT_TIMEOUT_S = 60.0
 """How long an accepted send waits for the commit that makes it durable before the request fails
 (the row may still commit and go out: a retry with the same Idempotency-Key finds it)."""
@@ -202,6 +200,7 @@ class Outbox:
         self.repo = stores.outbox
         self._messages = stores.messages.messages
         self._chats = stores.messages.chats
+        self._outcomes = AttemptOutcomes(stores, events, config, clock=clock, uniform=uniform)
         self._workers: dict[str, _Worker] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._stopping = False
@@ -504,7 +503,7 @@ class Outbox:
             worker.dirty = True  # more may wait past the limit
         for row in rows:
             if row.status.has_gone_out:
-                await self._already_out(row)
+                await self._outcomes.already_out(row)
                 worker.rows.settled(row.id)
                 worker.dirty = True
                 return 0.0  # its chat's next message may go: look again now
@@ -570,7 +569,7 @@ class Outbox:
         now = self._clock()
         age = now - row.created_at.timestamp()
         if age > self._config.max_age_s:
-            await self._fail(row, f"not sent within {self._config.max_age_s:g} s")
+            await self._outcomes.fail(row, f"not sent within {self._config.max_age_s:g} s")
             return None
         return self._wait_to_go(worker, row, now)
 
@@ -657,11 +656,15 @@ class Outbox:
                 # Failed before the sender recorded the attempt: it still counts.
                 await self.repo.mark_sending(row.id)
             if isinstance(exc, RestrictedError):
-                await self._restricted(row, exc, attempt)
+                pause = self._outcomes.pause_for(row, exc)
+                worker = self._workers.get(row.session_id)
+                if worker is not None:
+                    worker.pause = pause  # before any await: no other row starts meanwhile
+                await self._outcomes.restricted(row, exc, attempt, pause)
             elif isinstance(exc, HeldError):
-                await self._held(row, exc)
+                await self._outcomes.held(row, exc)
             else:
-                await self._failed_attempt(row, exc, attempt)
+                await self._outcomes.retry_or_fail(row, exc, attempt)
             return False
         if not staged:
             await self.repo.mark_sending(row.id)
@@ -673,87 +676,6 @@ class Outbox:
         discard_staged(row)
         log.debug("outbox.sent", session=session_id, message=row.id, attempt=attempt)
         return True
-
-    async def _already_out(self, row: OutboxRow) -> None:
-        """The message row says the server took the message (a previous process recorded the
-        ack, then died before the outbox's ``done``): done, without sending it again."""
-        if await self.repo.mark_done(row.id):
-            discard_staged(row)
-            log.info("outbox.already_sent", session=row.session_id, message=row.id)
-
-    async def _failed_attempt(self, row: OutboxRow, exc: SendFailed, attempt: int) -> None:
-        reason = str(exc) or type(exc).__name__
-        if not exc.retryable:
-            await self._fail(row, reason)
-            return
-        if attempt >= self._config.max_attempts:
-            await self._fail(row, f"gave up after {attempt} attempts: {reason}")
-            return
-        delay = retry_delay(
-            attempt, self._config.retry_base_s, self._config.retry_cap_s, self._uniform
-        )
-        when = self._stores.now() + timedelta(seconds=delay)
-        await self.repo.reschedule(row.id, when, reason)
-        log.info(
-            "outbox.retry_scheduled",
-            session=row.session_id,
-            message=row.id,
-            attempt=attempt,
-            delay=round(delay, 3),
-            error=reason,
-        )
-
-    async def _restricted(self, row: OutboxRow, exc: RestrictedError, attempt: int) -> None:
-        until = self._stores.now() + timedelta(seconds=self._config.restriction_pause_s)
-        reason = f"server restriction {exc.code}: {exc}" if exc.code else f"restriction: {exc}"
-        worker = self._workers.get(row.session_id)
-        if worker is not None:
-            worker.pause = SendingPause(row.session_id, until, reason)
-        async with self._stores.transaction():
-            await self.repo.pause(row.session_id, until, reason)
-            await self.repo.reschedule(row.id, self._stores.now(), reason)
-            await self._events.append(
-                row.session_id,
-                EventType.ALERT,
-                {
-                    "kind": "sending_paused",
-                    "message": f"{reason}; sending paused until {iso_utc(until)}",
-                    "code": exc.code,
-                    "until": iso_utc(until),
-                },
-            )
-        log.error(
-            "outbox.sending_paused",
-            session=row.session_id,
-            code=exc.code,
-            until=iso_utc(until),
-            attempt=attempt,
-        )
-
-    async def _held(self, row: OutboxRow, exc: HeldError) -> None:
-        now = self._clock()
-        until = exc.until if exc.until is not None and exc.until > now else now + HELD_RETRY_S
-        when = self._stores.now() + timedelta(seconds=until - now)
-        reason = f"held: {exc}"
-        await self.repo.reschedule(row.id, when, reason)
-        log.warning("outbox.held", session=row.session_id, message=row.id, until=iso_utc(when))
-
-    async def _fail(self, row: OutboxRow, reason: str) -> None:
-        discard_staged(row)
-        async with self._stores.transaction():
-            if await self.repo.mark_failed(row.id, reason):
-                await self._messages.fail_own(row.session_id, row.id)
-                await self._events.append(
-                    row.session_id,
-                    EventType.MESSAGE_UPDATED,
-                    {
-                        "id": row.id,
-                        "chat": row.chat_jid,
-                        "status": OutboxStatus.FAILED.value,
-                        "error": reason,
-                    },
-                )
-        log.warning("outbox.failed", session=row.session_id, message=row.id, reason=reason)
 
 
 __all__ = [
