@@ -196,7 +196,6 @@ class Outbox:
         self._on_sent = on_sent
         """Told each send's latency (attempt to server ack, seconds), for metrics."""
         self._clock = clock
-        self._uniform = uniform
         self.repo = stores.outbox
         self._messages = stores.messages.messages
         self._chats = stores.messages.chats
