@@ -10,6 +10,7 @@ all wait this way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -67,12 +68,13 @@ class AwaitedAnswers(Generic[T]):
         future.set_result(answer)
         return True
 
-    def fail_all(self, reason: BaseException) -> None:
-        """Every waiter fails with ``reason`` (the connection ended)."""
+    def fail_all(self, error: Callable[[], BaseException]) -> None:
+        """Every waiter fails with an exception made by ``error`` (the connection ended): one
+        each, since an exception raised in several tasks collects all their tracebacks."""
         waiting, self._waiting = self._waiting, {}
         for future in waiting.values():
             if not future.done():
-                future.set_exception(reason)
+                future.set_exception(error())
 
     def _wake_watchers(self) -> None:
         watchers, self._watchers = self._watchers, []

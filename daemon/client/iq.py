@@ -108,4 +108,4 @@ class IqRouter:
     def close(self, reason: BaseException) -> None:
         """Fails every waiter and every later query (the socket is gone)."""
         self._closed = reason
-        self._answers.fail_all(IqTimeout(f"connection ended: {reason}"))
+        self._answers.fail_all(lambda: IqTimeout(f"connection ended: {reason}"))

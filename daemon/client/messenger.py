@@ -162,7 +162,9 @@ class Messenger:
         m = self._m
         m.ready = False
         m.connection = None
-        m.acks.fail_all(ConnectionResetError("the connection ended before the server's ack"))
+        m.acks.fail_all(
+            lambda: ConnectionResetError("the connection ended before the server's ack")
+        )
 
     # ------------------------------------------------------------------------------ handlers
 

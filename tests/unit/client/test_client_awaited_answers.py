@@ -41,11 +41,14 @@ async def test_the_end_of_the_connection_fails_every_waiter() -> None:
     waiters = [answers.expect(key) for key in ("a", "b")]
     cancelled = answers.expect("c")
     cancelled.cancel()
-    answers.fail_all(ConnectionResetError("gone"))
+    answers.fail_all(lambda: ConnectionResetError("gone"))
     assert answers.waiting == 0
+    raised = []
     for waiter in waiters:
-        with pytest.raises(ConnectionResetError):
+        with pytest.raises(ConnectionResetError) as caught:
             await waiter
+        raised.append(caught.value)
+    assert raised[0] is not raised[1]  # one each: tracebacks of different tasks stay apart
     with pytest.raises(asyncio.CancelledError):
         await cancelled
 

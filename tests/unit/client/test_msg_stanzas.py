@@ -477,7 +477,7 @@ async def test_server_acks() -> None:
     refused = parse_server_ack(Node("ack", {"class": "message", "id": "N", "error": "463"}))
     assert refused is not None and refused.error == 463
     pending = acks.expect("P")
-    acks.fail_all(ConnectionResetError("gone"))
+    acks.fail_all(lambda: ConnectionResetError("gone"))
     with pytest.raises(ConnectionResetError):
         await pending
 
