@@ -5,10 +5,14 @@
 DB is the SQLite file; with ``WAMD_STORAGE_URL`` set in the environment, the session is stored
 in that PostgreSQL database instead and DB's directory only holds files (as in the daemon).
 
-It dies ``JITTER_S`` seconds after its ``KILL_AFTER``-th stored message (a timer thread sends
-SIGKILL, so the kill lands wherever the event loop is: inside a transaction, between a commit
-and its receipt, in the middle of a decrypt). Nothing is flushed or closed politely. It prints
-JSON lines: ``{"connected": jid}`` once it can receive, ``{"stored": n}`` every 50 messages.
+It dies ``JITTER_S`` seconds after its ``KILL_AFTER``-th stored message (a thread of its own
+sends SIGKILL, so the kill lands wherever the event loop is: inside a transaction, between a
+commit and its receipt, in the middle of a decrypt). The thread watches the receiver's count of
+messages stored, not the session's events: while the client drains a backlog its events reach
+a subscriber in large batches, and a kill counted from them could land after the whole burst
+was stored (the restart would then have nothing to prove). Nothing is flushed or closed
+politely. It prints JSON lines: ``{"connected": jid}`` once it can receive, ``{"stored": n}``
+every 50 messages (from the events).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import structlog
 
@@ -43,6 +48,22 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def kill_after_stored(session: Session, count: int, jitter: float) -> None:
+    """Dies ``jitter`` seconds after the receiver has stored ``count`` messages."""
+
+    def stored() -> int:
+        receiver = session.messenger.receiver
+        return 0 if receiver is None else receiver.stored
+
+    def watch() -> None:
+        while stored() < count:
+            time.sleep(0.001)
+        time.sleep(jitter)
+        die()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def emit(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
 
@@ -60,13 +81,12 @@ async def main(db_path: str, ws_url: str, root: str, kill_after: str, jitter: st
         await session.connect()
         async for event in events:
             if isinstance(event, Connected):
+                kill_after_stored(session, int(kill_after), float(jitter))
                 emit(connected=event.jid)
             elif isinstance(event, MessageReceived):
                 stored += 1
                 if stored % 50 == 0:
                     emit(stored=stored)
-                if stored == int(kill_after):
-                    threading.Timer(float(jitter), die).start()
     return 1
 
 
