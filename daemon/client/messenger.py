@@ -30,6 +30,7 @@ from daemon.client.calls import CallHandler
 from daemon.client.connection import Connection
 from daemon.client.contact_lookups import ContactLookups
 from daemon.client.context import SessionContext
+from daemon.client.device_sessions import DeviceSessions
 from daemon.client.devices import parse_device_changes, parse_devices_notification
 from daemon.client.group_manager import GroupManager
 from daemon.client.groups import ParticipantAction
@@ -95,6 +96,11 @@ class Messenger:
     @property
     def privacy(self) -> PrivacyTokens:
         return self._sender.privacy
+
+    @property
+    def device_sessions(self) -> DeviceSessions:
+        """The session's devices and Signal sessions, shared with peer messages."""
+        return self._sender.device_sessions
 
     @property
     def retries_answered(self) -> int:

@@ -163,8 +163,8 @@ class Sender:
         self._groups = groups
         self.privacy = PrivacyTokens(m)
         self.device_sessions = DeviceSessions(m)
-        """Where a message goes and our Signal sessions there (also for peer messages and
-        resends)."""
+        """Where a message goes and our Signal sessions there (the messenger shares it with
+        peer messages and retry resends)."""
         self._shown_later: set[str] = set()
         """Chats whose last message was, at the latest ack, a later one than the message acked
         (sends in flight): see :meth:`_after_ack`."""

@@ -20,7 +20,6 @@ from pathlib import Path
 from daemon.client.app_state_recovery import AppStateRecovery
 from daemon.client.app_state_sync import AppStateSync
 from daemon.client.connection import Connection
-from daemon.client.device_sessions import DeviceSessions
 from daemon.client.events import EventBus
 from daemon.client.history_sync import HistorySync, HistorySyncOptions
 from daemon.client.media_conn import MediaConnCache
@@ -92,7 +91,7 @@ class SyncServices:
         log = m.log
         self.uploader = MediaUploader(self.http, self.media_conn, self.files, log)
         self.downloader = MediaDownloader(self.http, self.media_conn, self.files, log)
-        self.peers = PeerMessages(m, DeviceSessions(m))
+        self.peers = PeerMessages(m, messenger.device_sessions)
         self.history = HistorySync(m, store, self.downloader, publish, self.options.history)
         self.app_state = AppStateSync(m, store, self.downloader, self.peers, publish)
         self.media = MediaService(
