@@ -48,13 +48,13 @@ class AttemptOutcomes:
         self._config = config
         self._clock = clock
         self._uniform = uniform
-        self.repo = stores.outbox
+        self._outbox = stores.outbox
         self._messages = stores.messages.messages
 
     async def already_out(self, row: OutboxRow) -> None:
         """The message row says the server took the message (a previous process recorded the
         ack, then died before the outbox's ``done``): done, without sending it again."""
-        if await self.repo.mark_done(row.id):
+        if await self._outbox.mark_done(row.id):
             discard_staged(row)
             log.info("outbox.already_sent", session=row.session_id, message=row.id)
 
@@ -71,7 +71,7 @@ class AttemptOutcomes:
             attempt, self._config.retry_base_s, self._config.retry_cap_s, self._uniform
         )
         when = self._stores.now() + timedelta(seconds=delay)
-        await self.repo.reschedule(row.id, when, reason)
+        await self._outbox.reschedule(row.id, when, reason)
         log.info(
             "outbox.retry_scheduled",
             session=row.session_id,
@@ -93,8 +93,8 @@ class AttemptOutcomes:
         """``pause`` recorded with an alert, and the row due again once sending resumes."""
         until, reason = pause.until, pause.reason
         async with self._stores.transaction():
-            await self.repo.pause(row.session_id, until, reason)
-            await self.repo.reschedule(row.id, self._stores.now(), reason)
+            await self._outbox.pause(row.session_id, until, reason)
+            await self._outbox.reschedule(row.id, self._stores.now(), reason)
             await self._events.append(
                 row.session_id,
                 EventType.ALERT,
@@ -119,14 +119,14 @@ class AttemptOutcomes:
         until = exc.until if exc.until is not None and exc.until > now else now + HELD_RETRY_S
         when = self._stores.now() + timedelta(seconds=until - now)
         reason = f"held: {exc}"
-        await self.repo.reschedule(row.id, when, reason)
+        await self._outbox.reschedule(row.id, when, reason)
         log.warning("outbox.held", session=row.session_id, message=row.id, until=iso_utc(when))
 
     async def fail(self, row: OutboxRow, reason: str) -> None:
         """Failed for good: the row, its message row and a ``message.updated`` event."""
         discard_staged(row)
         async with self._stores.transaction():
-            if await self.repo.mark_failed(row.id, reason):
+            if await self._outbox.mark_failed(row.id, reason):
                 await self._messages.fail_own(row.session_id, row.id)
                 await self._events.append(
                     row.session_id,
