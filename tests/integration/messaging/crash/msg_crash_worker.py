@@ -77,11 +77,14 @@ async def main(db_path: str, ws_url: str, root: str, kill_after: str, jitter: st
     stores = await open_stores(db_path, url=os.environ.get("WAMD_STORAGE_URL", ""))
     session = await Session.open(stores, "main", config, options=OPTIONS)
     stored = 0
+    armed = False
     with session.events() as events:
         await session.connect()
         async for event in events:
             if isinstance(event, Connected):
-                kill_after_stored(session, int(kill_after), float(jitter))
+                if not armed:  # one watcher, whatever reconnects follow
+                    kill_after_stored(session, int(kill_after), float(jitter))
+                    armed = True
                 emit(connected=event.jid)
             elif isinstance(event, MessageReceived):
                 stored += 1
